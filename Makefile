@@ -1,0 +1,38 @@
+# trygghet: two commands matter (see README): `make demo` and `make test`.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export PREFECT_HOME ?= $(CURDIR)/.prefect
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export DO_NOT_TRACK := 1
+export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 120
+export PREFECT_LOGGING_LEVEL ?= WARNING
+unexport PREFECT_API_URL
+
+.PHONY: install demo test bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	rm -rf out && mkdir -p out
+	$(BIN)/trygghet synth --n 12000 --districts 8 --years 4 --seed 2026 --out out/input
+	$(BIN)/trygghet run --responses out/input/responses.csv --population out/input/population.csv \
+	    --out out --db sqlite:///out/trygghet.db
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -n 2 tests
+
+bench: $(STAMP)
+	$(BIN)/pip install -q -e '.[test,bench]'
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf out .prefect .pytest_cache build *.egg-info
