@@ -1,0 +1,467 @@
+"""Weighting: design weights, non-response adjustment, calibration (raking, linear/GREG, logit), trimming.
+
+Calibration (Deville & Särndal 1992; Särndal 2007; Lumley 2010, ch. 7) finds final weights
+``w_i = d_i F(x_i' lambda)`` that reproduce known population totals ``sum_i w_i x_i = X``, where
+``x_i`` holds the 0/1 dummies of the calibration margins. The calibration function ``F`` is
+
+* ``"linear"`` (GREG, Deville & Särndal's case 1):  ``F(u) = 1 + u``;
+* ``"raking"`` (multiplicative, case 2):             ``F(u) = exp(u)``;
+* ``"logit"`` (bounded, case 6), with ``L < 1 < U``:
+  ``F(u) = [L (U - 1) + U (1 - L) exp(A u)] / [U - 1 + (1 - L) exp(A u)]``, ``A = (U - L) / ((U - 1)(1 - L))``,
+
+and, as in R ``survey::calibrate``, ``bounds`` truncate ``F`` for ``linear`` and ``raking``.
+``lambda`` is found by Newton's method with a generalised inverse (so redundant dummies, e.g. sex and
+age both summing to the district total, are harmless), stopping when every
+``|misfit| / (1 + |X|) < epsilon`` (R ``survey:::grake``'s rule).
+
+Margins are categorical. All margins share the variables that define independent *blocks* (``by``,
+e.g. year, plus every variable common to all margins, e.g. district): the calibration matrix is
+block-diagonal, so each block is solved on its own, and because ``x_i`` only depends on the
+respondent's *cell* (the combination of margin levels inside the block), the whole solve works on
+cell totals of ``d``: a few hundred cells instead of a million rows.
+
+Infeasible calibration is an error that names the cell: a level with population > 0 and no
+respondents, or respondents in a level whose population is 0. Non-convergence is an error, never a
+silent result.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Sequence
+
+import numpy as np
+import pandas as pd
+
+from survey.errors import CalibrationError
+
+Method = Literal["raking", "linear", "logit"]
+METHODS: tuple[str, ...] = ("raking", "linear", "logit")
+
+
+@dataclass(frozen=True)
+class Margin:
+    """A calibration margin: population totals over the cross-classification of ``variables``.
+
+    ``totals`` has one row per cell with the ``by`` variables of the calibration, ``variables`` and a
+    column ``total``.
+    """
+
+    variables: tuple[str, ...]
+    totals: pd.DataFrame
+
+
+@dataclass(frozen=True, eq=False)
+class CalibrationModel:
+    """The block-diagonal calibration model matrix, stored by cells (what the variance needs).
+
+    Row ``i`` has model-matrix row ``cell_x[cell[i]]`` in the columns of block ``block[i]``.
+    """
+
+    block: np.ndarray          # (n,) block code per row
+    cell: np.ndarray           # (n,) cell code per row
+    cell_block: np.ndarray     # (C,) block code of each cell
+    cell_x: np.ndarray         # (C, p) model-matrix row of each cell (block-local columns)
+    block_labels: tuple        # label (tuple of block-variable values) of each block
+    block_vars: tuple[str, ...]
+    columns: tuple[str, ...]   # names of the p block-local columns, e.g. "sex=2"
+    method: str
+    bounds: tuple[float, float] | None
+
+
+@dataclass(frozen=True)
+class CalibrationResult:
+    """Calibrated weights, the model, and diagnostics."""
+
+    weights: np.ndarray
+    g: np.ndarray
+    model: CalibrationModel
+    iterations: int
+    max_margin_error: float
+    max_relative_error: float
+    diagnostics: pd.DataFrame
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+# --- calibration functions F(u) and F'(u) ----------------------------------------------------------
+
+def _calfun(method: str, bounds: tuple[float, float] | None):
+    lo, hi = (-np.inf, np.inf) if bounds is None else bounds
+    if method == "linear":
+        def f(u):
+            return np.clip(1.0 + u, lo, hi)
+
+        def df(u):
+            return ((1.0 + u > lo) & (1.0 + u < hi)).astype(float)
+    elif method == "raking":
+        def f(u):
+            return np.clip(np.exp(u), lo, hi)
+
+        def df(u):
+            e = np.exp(u)
+            return np.where((e > lo) & (e < hi), e, 0.0)
+    elif method == "logit":
+        if bounds is None or not (np.isfinite(lo) and np.isfinite(hi)):
+            raise CalibrationError("logit calibration needs finite bounds (lower < 1 < upper)")
+        if not lo < 1.0 < hi:
+            raise CalibrationError(f"logit calibration needs lower < 1 < upper, got {bounds}")
+        a = (hi - lo) / ((hi - 1.0) * (1.0 - lo))
+
+        def f(u):
+            e = np.exp(np.clip(a * u, -700, 700))
+            return (lo * (hi - 1.0) + hi * (1.0 - lo) * e) / (hi - 1.0 + (1.0 - lo) * e)
+
+        def df(u):
+            e = np.exp(np.clip(a * u, -700, 700))
+            den = hi - 1.0 + (1.0 - lo) * e
+            return a * (1.0 - lo) * e * (hi * den - (lo * (hi - 1.0) + hi * (1.0 - lo) * e)) / den ** 2
+    else:
+        raise CalibrationError(f"unknown calibration method {method!r}; use one of {METHODS}")
+    return f, df
+
+
+# --- building the model ---------------------------------------------------------------------------
+
+def _codes(frame: pd.DataFrame, cols: Sequence[str]) -> tuple[np.ndarray, pd.DataFrame]:
+    """Group codes (code-point sorted) of the rows of ``frame`` over ``cols`` and the unique keys."""
+    if not cols:
+        return np.zeros(len(frame), dtype=np.int64), pd.DataFrame(index=[0])
+    g = frame.groupby(list(cols), sort=True, dropna=False)
+    codes = g.ngroup().to_numpy(np.int64)
+    keys = g.size().reset_index()[list(cols)]
+    return codes, keys
+
+
+def _label(keys: dict) -> str:
+    return ", ".join(f"{k} {v}" for k, v in keys.items())
+
+
+@dataclass(frozen=True)
+class _Built:
+    model: CalibrationModel
+    targets: np.ndarray         # (B, p)
+    active: np.ndarray          # (B, p) bool: column used in block
+    notes: tuple[str, ...]
+
+
+def build_model(data: pd.DataFrame, margins: Sequence[Margin], by: Sequence[str],
+                design_weights: np.ndarray, method: str = "raking",
+                bounds: tuple[float, float] | None = None) -> _Built:
+    """Block-diagonal calibration model from categorical margins, with feasibility checks."""
+    if not margins:
+        raise CalibrationError("calibration needs at least one margin")
+    by = list(by)
+    for m in margins:
+        missing = [v for v in list(m.variables) + by if v not in data.columns]
+        if missing:
+            raise CalibrationError(f"margin {m.variables}: the data have no column {missing[0]!r}")
+        missing = [v for v in list(m.variables) + by + ["total"] if v not in m.totals.columns]
+        if missing:
+            raise CalibrationError(f"margin {m.variables}: the totals have no column {missing[0]!r}")
+    common = [v for v in margins[0].variables if all(v in m.variables for m in margins)]
+    block_vars = by + [v for v in common if v not in by]
+    block, block_keys = _codes(data, block_vars)
+    n_blocks = len(block_keys)
+    block_labels = tuple(tuple(r) for r in block_keys.itertuples(index=False)) if block_vars else ((),)
+    d = np.asarray(design_weights, dtype=float)
+
+    # columns: one dummy per level of each margin's within-block variables
+    col_names: list[str] = []
+    level_code_cols: list[np.ndarray] = []
+    offsets: list[int] = []
+    margin_levels: list[pd.DataFrame] = []
+    notes: list[str] = []
+    targets_parts: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []
+    for m in margins:
+        rest = [v for v in m.variables if v not in block_vars]
+        tot = m.totals
+        # block of each totals row; totals for blocks without respondents are ignored with a note
+        key_cols = block_vars
+        if key_cols:
+            bk = block_keys.assign(_b=np.arange(n_blocks))
+            tb = tot.merge(bk, on=key_cols, how="left")["_b"].to_numpy()
+            unknown = np.isnan(tb.astype(float))
+            if unknown.any():
+                n_unk = tot.loc[unknown, key_cols].drop_duplicates().shape[0]
+                notes.append(f"margin {'×'.join(m.variables)}: totals of {n_unk} "
+                             f"{'×'.join(key_cols)} without respondents ignored")
+            tot = tot.loc[~unknown]
+            tb = tb[~unknown].astype(np.int64)
+        else:
+            tb = np.zeros(len(tot), dtype=np.int64)
+        if rest:
+            levels = pd.concat([data[rest], tot[rest]], ignore_index=True).drop_duplicates()
+            levels = levels.sort_values(rest, kind="stable").reset_index(drop=True)
+            lv = levels.assign(_l=np.arange(len(levels)))
+            row_level = data[rest].merge(lv, on=rest, how="left")["_l"].to_numpy(np.int64)
+            tot_level = tot[rest].merge(lv, on=rest, how="left")["_l"].to_numpy(np.int64)
+            names = ["×".join(f"{v}={val}" for v, val in zip(rest, r)) for r in levels.itertuples(index=False)]
+        else:
+            levels = pd.DataFrame(index=[0])
+            row_level = np.zeros(len(data), dtype=np.int64)
+            tot_level = np.zeros(len(tot), dtype=np.int64)
+            names = ["(" + "×".join(m.variables) + ")"]
+        offsets.append(len(col_names))
+        col_names.extend(names)
+        level_code_cols.append(row_level)
+        margin_levels.append(levels)
+        tvals = pd.to_numeric(tot["total"], errors="coerce").to_numpy(float)
+        if np.any(~np.isfinite(tvals)) or np.any(tvals < 0):
+            raise CalibrationError(f"margin {'×'.join(m.variables)}: totals must be finite and >= 0")
+        targets_parts.append((offsets[-1], tb, tot_level, tvals))
+
+    p = len(col_names)
+    targets = np.zeros((n_blocks, p))
+    has_target = np.zeros((n_blocks, p), dtype=bool)
+    for off, tb, tl, tv in targets_parts:
+        np.add.at(targets, (tb, off + tl), tv)
+        has_target[tb, off + tl] = True
+
+    # cells: unique (block, level of every margin)
+    cell_frame = pd.DataFrame({"_b": block, **{f"_m{j}": c for j, c in enumerate(level_code_cols)}})
+    cell, cell_keys = _codes(cell_frame, list(cell_frame.columns))
+    cell_block = cell_keys["_b"].to_numpy(np.int64)
+    cell_x = np.zeros((len(cell_keys), p))
+    for j, off in enumerate(offsets):
+        cell_x[np.arange(len(cell_keys)), off + cell_keys[f"_m{j}"].to_numpy(np.int64)] = 1.0
+
+    # feasibility: per block and column, respondents and population
+    n_resp = np.zeros((n_blocks, p))
+    np.add.at(n_resp, block, cell_x[cell])
+    d_tot = np.zeros((n_blocks, p))
+    np.add.at(d_tot, block, cell_x[cell] * d[:, None])
+
+    def where(b: int, col: int) -> str:
+        parts = dict(zip(block_vars, block_labels[b]))
+        return (_label(parts) + ", " if parts else "") + col_names[col].replace("=", " ")
+
+    no_total = (n_resp > 0) & ~has_target
+    if no_total.any():
+        b, c = np.argwhere(no_total)[0]
+        raise CalibrationError(f"no population total for {where(b, c)}, which has {int(n_resp[b, c])} respondents")
+    empty = (targets > 0) & (n_resp == 0)
+    if empty.any():
+        b, c = np.argwhere(empty)[0]
+        raise CalibrationError(
+            f"calibration infeasible: {where(b, c)} has population {targets[b, c]:g} but no respondents "
+            f"({int(empty.sum())} such cell(s)); collapse the category with a neighbour or drop the margin")
+    zero_pop = (targets == 0) & (n_resp > 0)
+    if zero_pop.any():
+        b, c = np.argwhere(zero_pop)[0]
+        raise CalibrationError(f"{where(b, c)} has {int(n_resp[b, c])} respondent(s) but population 0")
+    active = n_resp > 0
+    model = CalibrationModel(block=block, cell=cell, cell_block=cell_block, cell_x=cell_x,
+                             block_labels=block_labels, block_vars=tuple(block_vars),
+                             columns=tuple(col_names), method=method, bounds=bounds)
+    return _Built(model=model, targets=targets, active=active, notes=tuple(notes))
+
+
+# --- solving ---------------------------------------------------------------------------------------
+
+def _solve(built: _Built, d: np.ndarray, method: str, bounds, maxit: int, epsilon: float
+           ) -> tuple[np.ndarray, int, np.ndarray]:
+    """Newton iterations in all blocks at once on cell totals; returns (g per row, iterations, misfit)."""
+    m = built.model
+    f, df = _calfun(method, bounds)
+    n_blocks, p = built.targets.shape
+    dc = np.bincount(m.cell, weights=d, minlength=len(m.cell_block))   # D_c = sum of d in cell
+    xx = m.cell_x[:, :, None] * m.cell_x[:, None, :]
+    lam = np.zeros((n_blocks, p))
+    target = built.targets
+    scale = 1.0 + np.abs(target)
+
+    def fitted(lam_: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        u = np.einsum("cp,cp->c", m.cell_x, lam_[m.cell_block])
+        fu = f(u)
+        tot = np.zeros((n_blocks, p))
+        np.add.at(tot, m.cell_block, (dc * fu)[:, None] * m.cell_x)
+        return u, tot
+
+    u, tot = fitted(lam)
+    misfit = target - tot
+    it = 0
+    while np.any(np.abs(misfit) / scale >= epsilon):
+        if it >= maxit:
+            worst = np.unravel_index(np.argmax(np.abs(misfit) / scale), misfit.shape)
+            parts = dict(zip(m.block_vars, m.block_labels[worst[0]]))
+            raise CalibrationError(
+                f"{method} calibration did not converge in {maxit} iterations: {_label(parts)}, "
+                f"{m.columns[worst[1]]} misses its total by {misfit[worst]:.4g} "
+                f"(relative {abs(misfit[worst]) / scale[worst]:.2g}); the margins may be inconsistent or "
+                f"the bounds too tight")
+        jac = np.zeros((n_blocks, p, p))
+        np.add.at(jac, m.cell_block, (dc * df(u))[:, None, None] * xx)
+        step = np.einsum("bpq,bq->bp", np.linalg.pinv(jac, rcond=1e-13, hermitian=True), misfit)
+        new = lam + step
+        u, tot = fitted(new)
+        halvings = 0
+        while not np.all(np.isfinite(tot)) and halvings < 50:
+            step /= 2
+            new = lam + step
+            u, tot = fitted(new)
+            halvings += 1
+        lam = new
+        misfit = target - tot
+        it += 1
+    g_cell = f(np.einsum("cp,cp->c", m.cell_x, lam[m.cell_block]))
+    return g_cell[m.cell], it, misfit
+
+
+def calibrate(data: pd.DataFrame, design_weights: np.ndarray, margins: Sequence[Margin], *,
+              by: Sequence[str] = (), method: Method = "raking",
+              bounds: tuple[float, float] | None = None, trim: tuple[float, float] | None = None,
+              maxit: int = 100, epsilon: float = 1e-12, max_trim_rounds: int = 200) -> CalibrationResult:
+    """Calibrate ``design_weights`` to the margins, independently within each ``by`` group.
+
+    Args:
+        data: one row per respondent with the ``by`` and margin variables.
+        design_weights: ``d_i > 0``.
+        margins: population totals, e.g. ``[Margin(("district", "sex"), t1), Margin(("district", "age_group"), t2)]``.
+        by: calibration groups (e.g. ``("year",)``); margins are met within each.
+        method: ``"raking"``, ``"linear"`` or ``"logit"`` (see module docstring).
+        bounds: ``(L, U)`` on ``g = w / d``: required by logit; truncation for linear and raking (as R).
+        trim: ``(lower, upper)`` on ``g``: alternate calibration and capping of ``g`` until the weights
+            meet both the margins (to ``epsilon``) and the bounds (to 1e-9), or raise.
+        maxit, epsilon: Newton's iteration limit and convergence tolerance ``|misfit| / (1 + |X|)``.
+
+    Returns:
+        :class:`CalibrationResult` with ``weights = d * g``.
+    """
+    if method not in METHODS:
+        raise CalibrationError(f"unknown calibration method {method!r}; use one of {METHODS}")
+    if bounds is not None and not bounds[0] < bounds[1]:
+        raise CalibrationError(f"bounds must satisfy lower < upper, got {bounds}")
+    if trim is not None and not (0 < trim[0] < trim[1]):
+        raise CalibrationError(f"trim must satisfy 0 < lower < upper, got {trim}")
+    d = np.asarray(design_weights, dtype=float)
+    if len(d) != len(data):
+        raise CalibrationError(f"{len(d)} design weights for {len(data)} rows")
+    if not np.all(np.isfinite(d)) or np.any(d <= 0):
+        raise CalibrationError("design weights must be finite and > 0")
+    built = build_model(data, margins, by, d, method, bounds)
+    g, iterations, misfit = _solve(built, d, method, bounds, maxit, epsilon)
+    notes = list(built.notes)
+    if trim is not None:
+        lo, hi = trim
+        rounds = 0
+        while np.any(g < lo * (1 - 1e-9)) or np.any(g > hi * (1 + 1e-9)):
+            if rounds >= max_trim_rounds:
+                raise CalibrationError(
+                    f"trimming to g in [{lo}, {hi}] and re-calibrating did not converge in {max_trim_rounds} "
+                    f"rounds (g now in [{g.min():.4g}, {g.max():.4g}]); the bounds are too tight for the margins")
+            a = d * np.clip(g, lo, hi)
+            g_a, it_a, misfit = _solve(built, a, method, bounds, maxit, epsilon)
+            g = a * g_a / d
+            iterations += it_a
+            rounds += 1
+        notes.append(f"trimmed g to [{lo}, {hi}] with re-calibration in {rounds} round(s)")
+    w = d * g
+    scale = 1.0 + np.abs(built.targets)
+    diag = weight_diagnostics(w, d, built.model.block, built.model.block_labels, built.model.block_vars)
+    diag["iterations"] = iterations
+    diag["max_margin_error"] = np.abs(misfit).max(axis=1)
+    return CalibrationResult(weights=w, g=g, model=built.model, iterations=iterations,
+                             max_margin_error=float(np.abs(misfit).max()),
+                             max_relative_error=float((np.abs(misfit) / scale).max()),
+                             diagnostics=diag, notes=tuple(notes))
+
+
+def poststratify(data: pd.DataFrame, design_weights: np.ndarray, variables: Sequence[str],
+                 totals: pd.DataFrame, *, by: Sequence[str] = ()) -> CalibrationResult:
+    """Post-stratification (Holt & Smith 1979): ``w_i = d_i N_c / sum_{j in c} d_j`` in each cell ``c``.
+
+    The linear calibration on the single crossed margin ``variables`` (closed form, one Newton step).
+    """
+    return calibrate(data, design_weights, [Margin(tuple(variables), totals)], by=by, method="linear")
+
+
+# --- design weights, non-response, trimming, diagnostics -----------------------------------------
+
+def design_weights_from_population(strata: np.ndarray, stratum_population: np.ndarray) -> np.ndarray:
+    """``d_i = N_h / n_h``: population of the stratum over its respondents (contract default)."""
+    n_h = np.bincount(strata)
+    return np.asarray(stratum_population, dtype=float)[strata] / n_h[strata]
+
+
+def nonresponse_adjust(design_weights: np.ndarray, cells: np.ndarray, respondent: np.ndarray) -> np.ndarray:
+    """Weighting-class non-response adjustment (Särndal & Lundström 2005, ch. 7).
+
+    For the gross sample (respondents and non-respondents), ``w_i = d_i * sum_{c} d / sum_{c, resp} d``
+    for respondents of cell ``c`` and 0 for non-respondents. A cell with sample but no respondents is an
+    error (its weight would be lost).
+    """
+    d = np.asarray(design_weights, dtype=float)
+    resp = np.asarray(respondent, dtype=bool)
+    cells = np.asarray(cells)
+    codes, uniq = pd.factorize(pd.Series(cells), sort=True)
+    tot = np.bincount(codes, weights=d)
+    rtot = np.bincount(codes, weights=d * resp, minlength=len(tot))
+    if np.any(rtot == 0):
+        bad = uniq[np.flatnonzero(rtot == 0)[0]]
+        raise CalibrationError(f"non-response adjustment: cell {bad!r} has sampled units but no respondents")
+    return np.where(resp, d * (tot / rtot)[codes], 0.0)
+
+
+def trim_weights(weights: np.ndarray, lower: float, upper: float, *, maxit: int = 100,
+                 epsilon: float = 1e-10) -> np.ndarray:
+    """Trim weights to ``[lower, upper]`` keeping their sum: the trimmed excess is spread over the
+    untrimmed weights in proportion to their size, repeated until all lie within the bounds
+    (as R ``survey::trimWeights(..., strict = TRUE)``). Margins are NOT re-met: use
+    ``calibrate(..., trim=)`` for trimming with re-calibration.
+    """
+    w = np.asarray(weights, dtype=float).copy()
+    if not lower < upper:
+        raise CalibrationError(f"trim bounds must satisfy lower < upper, got ({lower}, {upper})")
+    total = w.sum()
+    if not len(w) * lower <= total <= len(w) * upper:
+        raise CalibrationError(f"cannot trim {len(w)} weights summing to {total:g} into [{lower}, {upper}]")
+    for _ in range(maxit):
+        out = (w < lower) | (w > upper)
+        if not out.any():
+            return w
+        clipped = np.clip(w, lower, upper)
+        excess = (w - clipped).sum()
+        free = ~((clipped <= lower) | (clipped >= upper))
+        w = clipped
+        if free.any():
+            w[free] += excess * w[free] / w[free].sum()
+        if abs(w.sum() - total) > epsilon * max(1.0, abs(total)) and not free.any():
+            break
+    if np.any(w < lower * (1 - 1e-12)) or np.any(w > upper * (1 + 1e-12)):
+        raise CalibrationError(f"trimming to [{lower}, {upper}] did not converge in {maxit} rounds")
+    return w
+
+
+def kish_deff(w: np.ndarray) -> float:
+    """Kish's design effect due to unequal weights: ``n sum w^2 / (sum w)^2`` (Kish 1965)."""
+    w = np.asarray(w, dtype=float)
+    return float(len(w) * np.sum(w ** 2) / np.sum(w) ** 2)
+
+
+def weight_diagnostics(w: np.ndarray, d: np.ndarray, groups: np.ndarray, labels: tuple,
+                       names: Sequence[str]) -> pd.DataFrame:
+    """Per group: n, sum of weights, min, max, max/min, Kish deff, effective n, min and max of g = w/d."""
+    groups = np.asarray(groups)
+    k = len(labels)
+    n = np.bincount(groups, minlength=k)
+    s1 = np.bincount(groups, weights=w, minlength=k)
+    s2 = np.bincount(groups, weights=w * w, minlength=k)
+    wmin = np.full(k, np.inf)
+    wmax = np.full(k, -np.inf)
+    np.minimum.at(wmin, groups, w)
+    np.maximum.at(wmax, groups, w)
+    g = w / d
+    gmin = np.full(k, np.inf)
+    gmax = np.full(k, -np.inf)
+    np.minimum.at(gmin, groups, g)
+    np.maximum.at(gmax, groups, g)
+    out = pd.DataFrame(list(labels), columns=list(names)) if names else pd.DataFrame(index=range(k))
+    out["n"] = n
+    out["sum_weights"] = s1
+    out["min_weight"] = wmin
+    out["max_weight"] = wmax
+    out["weight_ratio"] = wmax / wmin
+    out["kish_deff"] = n * s2 / s1 ** 2
+    out["ess"] = s1 ** 2 / s2
+    out["min_g"] = gmin
+    out["max_g"] = gmax
+    return out

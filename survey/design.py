@@ -1,0 +1,127 @@
+"""The survey design object (after Lumley 2010, ch. 2 and R ``survey::svydesign``).
+
+A :class:`Design` holds, per respondent row: the stratum, the primary sampling unit (PSU; ``None``
+means every row is its own PSU, ``ids = ~1``), the finite-population size of the stratum (``None``
+means sampling with replacement), the design weights ``d`` and the final weights ``w`` (after
+calibration), and the :class:`~survey.calibration.CalibrationModel` that turned ``d`` into ``w``
+(``None`` when the weights are not calibrated).
+
+Domains are never built by dropping rows: a domain is a 0/1 indicator that multiplies the
+influence values, so every stratum keeps all its PSUs in the variance (Lumley 2010, sec. 2.3;
+Särndal, Swensson & Wretman 1992, ch. 10).
+
+Single-PSU strata ("lonely PSUs") follow an explicit policy:
+
+* ``"fail"`` (default): :class:`~survey.errors.DesignError` naming the stratum;
+* ``"certainty"``: the stratum contributes no variance (as R's ``survey.lonely.psu = "certainty"``);
+* ``"adjust"``: the single PSU total is centred at the mean PSU total of the whole sample instead of its
+  stratum mean, with scale factor 1 (R's ``"adjust"``; conservative).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+import pandas as pd
+
+from survey.errors import DesignError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from survey.calibration import CalibrationModel
+
+LonelyPSU = Literal["fail", "certainty", "adjust"]
+LONELY_POLICIES: tuple[str, ...] = ("fail", "certainty", "adjust")
+
+
+@dataclass(frozen=True, eq=False)
+class Design:
+    """A one-stage (or first-stage, ultimate-cluster) stratified design with optional calibration.
+
+    Attributes:
+        strata: int codes ``0..H-1`` per row.
+        strata_labels: label of each stratum code.
+        design_weights: ``d_i``, the inverse inclusion probabilities (before calibration).
+        weights: ``w_i``, the final analysis weights (``= d_i`` when not calibrated).
+        psu: int codes of the PSUs (unique across strata) or ``None`` for element sampling.
+        fpc: population size ``N_h`` of each row's stratum (PSUs in the stratum) or ``None`` (with replacement).
+        calibration: the calibration model whose GREG residuals enter the variance, or ``None``.
+        lonely_psu: the single-PSU-stratum policy.
+    """
+
+    strata: np.ndarray
+    strata_labels: tuple
+    design_weights: np.ndarray
+    weights: np.ndarray
+    psu: np.ndarray | None = None
+    fpc: np.ndarray | None = None
+    calibration: "CalibrationModel | None" = None
+    lonely_psu: LonelyPSU = "fail"
+    _cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        n = len(self.strata)
+        for name in ("design_weights", "weights"):
+            arr = getattr(self, name)
+            if len(arr) != n:
+                raise DesignError(f"{name} has {len(arr)} values for {n} rows")
+        if not np.all(np.isfinite(self.design_weights)) or np.any(self.design_weights <= 0):
+            raise DesignError("design weights must be finite and > 0")
+        if self.lonely_psu not in LONELY_POLICIES:
+            raise DesignError(f"unknown lonely-PSU policy {self.lonely_psu!r}; use one of {LONELY_POLICIES}")
+
+    @property
+    def n(self) -> int:
+        return len(self.strata)
+
+    @property
+    def n_strata(self) -> int:
+        return len(self.strata_labels)
+
+    def psu_codes(self) -> np.ndarray:
+        """PSU code per row (each row its own PSU when ``psu`` is None)."""
+        return np.arange(self.n) if self.psu is None else self.psu
+
+    def psu_strata(self) -> tuple[np.ndarray, np.ndarray]:
+        """(stratum of each PSU, number of PSUs per stratum ``n_h``), cached."""
+        if "psu_strata" not in self._cache:
+            psu = self.psu_codes()
+            n_psu = int(psu.max()) + 1 if len(psu) else 0
+            psu_stratum = np.full(n_psu, -1, dtype=np.int64)
+            psu_stratum[psu] = self.strata
+            if self.psu is not None:
+                # a PSU must lie in one stratum
+                lo = np.full(n_psu, np.iinfo(np.int64).max)
+                hi = np.full(n_psu, -1)
+                np.minimum.at(lo, psu, self.strata)
+                np.maximum.at(hi, psu, self.strata)
+                if np.any((hi >= 0) & (lo != hi)):
+                    raise DesignError("a PSU belongs to more than one stratum; PSU ids must be nested in strata")
+            used = psu_stratum >= 0
+            n_h = np.bincount(psu_stratum[used], minlength=self.n_strata)
+            self._cache["psu_strata"] = (psu_stratum, n_h)
+        return self._cache["psu_strata"]
+
+    def with_weights(self, weights: np.ndarray, calibration: "CalibrationModel | None") -> "Design":
+        """A copy with new final weights and the calibration that produced them."""
+        return replace(self, weights=np.asarray(weights, dtype=float), calibration=calibration, _cache={})
+
+
+def stratified_design(strata_keys: np.ndarray | list, design_weights: np.ndarray, *,
+                      psu: np.ndarray | None = None, fpc: np.ndarray | None = None,
+                      lonely_psu: LonelyPSU = "fail") -> Design:
+    """Build a :class:`Design` from stratum keys (any hashable labels), sorted in code-point order.
+
+    ``psu`` may hold any labels; they are made unique within strata (as R's ``nest = TRUE``).
+    """
+    codes, uniques = pd.factorize(pd.Series(strata_keys), sort=True)   # code-point order
+    strata = codes.astype(np.int64)
+    labels = tuple(uniques.tolist())
+    psu_codes = None
+    if psu is not None:
+        frame = pd.DataFrame({"h": strata, "psu": np.asarray(psu)})
+        psu_codes = frame.groupby(["h", "psu"], sort=True).ngroup().to_numpy(np.int64)
+    d = np.asarray(design_weights, dtype=float)
+    return Design(strata=strata, strata_labels=labels, design_weights=d, weights=d.copy(),
+                  psu=psu_codes, fpc=None if fpc is None else np.asarray(fpc, dtype=float),
+                  lonely_psu=lonely_psu)
