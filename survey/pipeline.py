@@ -1,0 +1,182 @@
+"""The statistical steps of ``trygghet run`` on canonical data, as plain functions.
+
+``weight`` → ``estimate`` → ``trend`` follow ``shared/spec/data-contract.md`` (Method, defaults):
+design stratified by year × district with the design weights; raking within each year to the margins
+district × sex and district × age_group; domain shares with calibration-aware linearisation SEs and
+logit CIs; trends by survey-weighted logistic regression. ``survey.run`` wires them to IO.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from survey.calibration import CalibrationResult, Margin, calibrate
+from survey.codebook import Codebook
+from survey.design import Design, LonelyPSU, stratified_design
+from survey.errors import CalibrationError, InputError
+from survey.estimation import ShareTables, TOTAL_LABEL, compare, domain_ratios, estimate_shares, score_index
+
+DEFAULT_MARGINS: tuple[tuple[str, ...], ...] = (("district", "sex"), ("district", "age_group"))
+
+
+@dataclass(frozen=True)
+class WeightingOptions:
+    """How to weight: calibration method, margins (population-file columns), groups, bounds, trimming."""
+
+    method: str = "raking"
+    margins: tuple[tuple[str, ...], ...] = DEFAULT_MARGINS
+    by: tuple[str, ...] = ("year",)
+    bounds: tuple[float, float] | None = None
+    trim: tuple[float, float] | None = None
+    maxit: int = 100
+    epsilon: float = 1e-12
+    lonely_psu: LonelyPSU = "fail"
+
+
+@dataclass(frozen=True, eq=False)
+class WeightingResult:
+    design: Design
+    calibration: CalibrationResult
+    weights: pd.DataFrame          # resp_id, year, weight (input row order)
+    diagnostics: pd.DataFrame      # per year × district
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class EstimationOptions:
+    min_n: int = 30
+    max_rse: float | None = None
+    level: float = 0.95
+    adjust: str = "fdr_bh"
+    alpha: float = 0.05
+    groups: tuple[str, ...] = ("sex", "age_group")   # Totalt per year by these register variables
+
+
+@dataclass(frozen=True, eq=False)
+class EstimationResult:
+    estimates: pd.DataFrame        # contract columns + df, deff, weighted_base, other CIs
+    comparisons: pd.DataFrame
+    by_group: pd.DataFrame         # Totalt per year by sex / age group: domain, group + estimate columns
+    index: pd.DataFrame            # the mean-score problem index per year × district / Totalt
+    tables: ShareTables = field(repr=False, default=None)
+
+
+def stratum_keys(responses: pd.DataFrame) -> pd.Series:
+    """The contract's strata: year × district."""
+    return responses["year"].astype(str) + " | " + responses["district"].astype(str)
+
+
+def design_weights(responses: pd.DataFrame, population: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
+    """``design_weight`` from the file, or ``N_h / n_h`` when the column is absent or blank everywhere."""
+    dw = responses["design_weight"].to_numpy(dtype=float, na_value=np.nan) if "design_weight" in responses else None
+    if dw is not None and not np.all(np.isnan(dw)):
+        if np.any(~np.isfinite(dw)) or np.any(dw <= 0):
+            i = int(np.flatnonzero(~(np.isfinite(dw) & (dw > 0)))[0])
+            row = responses["source_row"].iloc[i] if "source_row" in responses else i + 2
+            raise InputError("design_weight must be a number > 0 for every respondent (or blank for all)",
+                             row=int(row), column="design_weight")
+        return dw, []
+    n_h = responses.groupby(["year", "district"]).size().rename("n_h")
+    big_n = population.groupby(["year", "district"])["population"].sum().rename("N_h")
+    both = pd.concat([n_h, big_n], axis=1).dropna(subset=["n_h"])
+    if both["N_h"].isna().any():
+        y, dname = both.index[both["N_h"].isna()][0]
+        raise CalibrationError(f"no population for year {y}, district {dname}")
+    ratio = (both["N_h"] / both["n_h"]).rename("d").reset_index()
+    d = responses[["year", "district"]].merge(ratio, on=["year", "district"], how="left")["d"].to_numpy(float)
+    return d, ["design_weight absent: N_h / respondents_h"]
+
+
+def weight(responses: pd.DataFrame, population: pd.DataFrame,
+           options: WeightingOptions = WeightingOptions()) -> WeightingResult:
+    """Design weights, calibration to register margins, and per-district diagnostics.
+
+    The population file's cells are summed to each margin (e.g. year × district × sex). Cells of
+    year × district without respondents are ignored with a note; infeasible cells are errors naming them.
+    """
+    d, notes = design_weights(responses, population)
+    margins = []
+    for mvars in options.margins:
+        cols = list(options.by) + [v for v in mvars if v not in options.by]
+        tot = population.groupby(cols, as_index=False, sort=True)["population"].sum()
+        margins.append(Margin(tuple(mvars), tot.rename(columns={"population": "total"})))
+    cal = calibrate(responses, d, margins, by=options.by, method=options.method, bounds=options.bounds,
+                    trim=options.trim, maxit=options.maxit, epsilon=options.epsilon)
+    design = stratified_design(stratum_keys(responses).to_numpy(), d, lonely_psu=options.lonely_psu)
+    design = design.with_weights(cal.weights, cal.model)
+    weights = pd.DataFrame({"resp_id": responses["resp_id"].to_numpy(), "year": responses["year"].to_numpy(),
+                            "weight": cal.weights})
+    return WeightingResult(design=design, calibration=cal, weights=weights, diagnostics=cal.diagnostics,
+                           notes=tuple(notes) + cal.notes)
+
+
+def _group_estimates(design: Design, responses: pd.DataFrame, codebook: Codebook,
+                     options: EstimationOptions) -> pd.DataFrame:
+    """Totalt per year by each register variable in ``options.groups`` (masks on the year domains)."""
+    frames = []
+    for var in options.groups:
+        if var not in responses:
+            continue
+        values = responses[var]
+        for val in sorted(values.dropna().unique().tolist()):
+            t = estimate_shares(design, responses, codebook.indicators, min_n=options.min_n,
+                                max_rse=options.max_rse, level=options.level,
+                                mask=(values == val).to_numpy(dtype=bool, na_value=False), with_comparisons=False)
+            f = t.estimates[t.estimates["district"] == TOTAL_LABEL].copy()
+            label = codebook.sexes.get(int(val), str(val)) if var == "sex" else str(val)
+            f.insert(2, "domain", var)
+            f.insert(3, "group", label)
+            frames.append(f)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _index_estimates(design: Design, responses: pd.DataFrame, codebook: Codebook,
+                     options: EstimationOptions) -> pd.DataFrame:
+    spec = getattr(codebook, "problem_index", None)
+    if not spec:
+        return pd.DataFrame()
+    items, scores = spec.items, spec.scores
+    s, b = score_index(responses, items, scores)
+    out = []
+    g = responses.groupby(["year", "district"], sort=True)
+    for codes, keys in ((g.ngroup().to_numpy(np.int64), g.size().reset_index()[["year", "district"]]),):
+        res = domain_ratios(design, (s * b)[:, None], b[:, None], codes, len(keys))
+        f = keys.copy()
+        f["estimate"], f["se"], f["n"], f["df"] = res.estimate[:, 0], res.se[:, 0], res.n[:, 0], res.df[:, 0]
+        out.append(f)
+    ycode, years = pd.factorize(responses["year"], sort=True)
+    res = domain_ratios(design, (s * b)[:, None], b[:, None], ycode.astype(np.int64), len(years))
+    out.append(pd.DataFrame({"year": np.asarray(years), "district": TOTAL_LABEL, "estimate": res.estimate[:, 0],
+                             "se": res.se[:, 0], "n": res.n[:, 0], "df": res.df[:, 0]}))
+    f = pd.concat(out, ignore_index=True)
+    f.insert(2, "indicator", getattr(spec, "name", "problem_index"))
+    f["suppressed"] = f["n"] < options.min_n
+    return f
+
+
+def estimate(responses: pd.DataFrame, weighting: WeightingResult, codebook: Codebook,
+             options: EstimationOptions = EstimationOptions()) -> EstimationResult:
+    """Every indicator per year × district and Totalt, comparisons, Totalt by group, and the problem index."""
+    tables = estimate_shares(weighting.design, responses, codebook.indicators, min_n=options.min_n,
+                             max_rse=options.max_rse, level=options.level)
+    comparisons = compare(tables, level=options.level, adjust=options.adjust, alpha=options.alpha)
+    est = tables.estimates
+    supp = est.set_index(["year", "district", "indicator"])["suppressed"]
+    key = pd.MultiIndex.from_arrays([comparisons["year"], comparisons["district"], comparisons["indicator"]])
+    comparisons["suppressed"] = supp.reindex(key).to_numpy(dtype=bool, na_value=True)
+    other_district = np.where(comparisons["comparison"] == "previous_year", comparisons["district"],
+                              comparisons["other"]).astype(object)
+    other_year = np.where(comparisons["comparison"] == "previous_year", comparisons["other"],
+                          comparisons["year"])
+    okey = pd.MultiIndex.from_arrays([pd.Series(other_year).astype(int), other_district, comparisons["indicator"]])
+    comparisons["suppressed"] |= supp.reindex(okey).to_numpy(dtype=bool, na_value=True)
+    return EstimationResult(estimates=est, comparisons=comparisons,
+                            by_group=_group_estimates(weighting.design, responses, codebook, options),
+                            index=_index_estimates(weighting.design, responses, codebook, options), tables=tables)
+
+
+CONTRACT_ESTIMATE_COLUMNS: Sequence[str] = ("year", "district", "indicator", "estimate", "se", "ci_low",
+                                            "ci_high", "n", "suppressed")
