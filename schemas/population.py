@@ -1,0 +1,25 @@
+"""Pandera schema of the canonical population frame (register counts per year x district x sex x age)."""
+from __future__ import annotations
+
+import pandera.pandas as pa
+
+from survey.codebook import Codebook, default_codebook
+
+
+def population_schema(codebook: Codebook | None = None, *, nullable_keys: bool = False) -> pa.DataFrameSchema:
+    """The schema of a canonical population frame for ``codebook``: one row per cell, counts >= 0.
+
+    ``nullable_keys=True``: integer columns as ``Int64`` with blanks allowed (ingest records those itself).
+    """
+    cb = codebook or default_codebook()
+    integer = "Int64" if nullable_keys else "int64"
+    columns = {
+        "year": pa.Column(integer, nullable=nullable_keys),
+        "district": pa.Column(str, pa.Check(lambda s: s.str.strip().str.len() > 0, name="not_blank")),
+        "sex": pa.Column(integer, pa.Check.isin(list(cb.sexes)), nullable=nullable_keys),
+        "age_group": pa.Column(str, pa.Check.isin(list(cb.age_groups))),
+        "population": pa.Column(integer, pa.Check.ge(0), nullable=nullable_keys),
+        "source_row": pa.Column("int64"),
+    }
+    return pa.DataFrameSchema(columns, unique=["year", "district", "sex", "age_group"],
+                              report_duplicates="all", strict=True, name=f"population ({cb.label})")
