@@ -1,0 +1,452 @@
+"""Tests of survey.store against SQLite (a temp file) and the real PostgreSQL server (own schema per test)."""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import uuid
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from survey.errors import StoreError
+from survey.store import CONTRACT_ITEMS, STR, Store, metadata
+
+PG_BASE = os.environ.get("TRYGGHET_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+TABLES = ["source_files", "responses", "free_text", "quarantine", "population", "runs", "run_inputs",
+          "weights", "weight_diagnostics", "estimates", "comparisons", "trend", "published_tables",
+          "published_cells"]
+
+# --- the ingest dataclasses (survey.ingest's when it is there, else stand-ins of the same shape) -------
+
+try:  # pragma: no cover - depends on the colleague's module
+    from survey.ingest import IngestResult, SourceFile, Wave
+except ImportError:  # pragma: no cover
+    @dataclasses.dataclass
+    class SourceFile:  # type: ignore[no-redef]
+        path: Any
+        name: str
+        sha256: str
+        format: str
+        encoding: str | None
+        delimiter: str | None
+        decimal: str | None
+        kind: str
+        codebook_version: str
+        mapping: str | None
+        n_rows: int
+
+    @dataclasses.dataclass
+    class IngestResult:  # type: ignore[no-redef]
+        source: SourceFile
+        data: pd.DataFrame
+        quarantine: pd.DataFrame
+        free_text: pd.DataFrame
+        notes: list
+
+    @dataclasses.dataclass
+    class Wave:  # type: ignore[no-redef]
+        responses: IngestResult
+        population: IngestResult
+        notes: list
+
+
+def _construct(cls: type, **values: Any) -> Any:
+    """Build ``cls`` from the keyword values its fields accept (tolerates small signature changes)."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    return cls(**{k: v for k, v in values.items() if k in names})
+
+
+def _source(kind: str, name: str, content: str, n_rows: int) -> Any:
+    return _construct(SourceFile, path=f"/in/{name}", name=name,
+                      sha256=hashlib.sha256(content.encode()).hexdigest(), format="csv", encoding="utf-8",
+                      delimiter=";", decimal=",", kind=kind, codebook_version="1.0", mapping=None,
+                      n_rows=n_rows)
+
+
+DISTRICTS = ["Duvbo", "Hallonbergen", "Rissne", "Väsby centrum", "Älvsjö"]
+AGES = ["16-24", "25-34", "35-44", "45-54", "55-64", "65-74", "75-84"]
+
+
+def canonical_responses(n: int, years: list[int], seed: int = 1) -> pd.DataFrame:
+    """A canonical responses frame (ARCHITECTURE.md dtypes) with blanks, NaN weights and odd strings."""
+    rng = np.random.default_rng(seed)
+    year = np.repeat(years, -(-n // len(years)))[:n]
+    df = pd.DataFrame({
+        "resp_id": pd.array([f"R{i:06d}" for i in range(n)], dtype=STR),
+        "year": year.astype("int64"),
+        "district": pd.array(rng.choice(DISTRICTS, n), dtype=STR),
+        "sex": rng.integers(1, 3, n).astype("int64"),
+        "age_group": pd.array(rng.choice(AGES, n), dtype=STR),
+        "born_abroad": pd.array(rng.integers(0, 2, n), dtype="Int64"),
+        "design_weight": rng.uniform(5, 80, n),
+    })
+    df.loc[df.index % 11 == 0, "born_abroad"] = pd.NA
+    df.loc[df.index % 13 == 0, "design_weight"] = np.nan
+    for j, q in enumerate(CONTRACT_ITEMS):
+        codes = pd.array(rng.choice([1, 2, 3, 4, 9], n), dtype="Int64")
+        codes[(np.arange(n) + j) % 7 == 0] = pd.NA
+        df[q] = codes
+    df["source_row"] = np.arange(2, n + 2, dtype="int64")
+    return df
+
+
+def canonical_population(years: list[int], scale: int = 100) -> pd.DataFrame:
+    rows = [(y, d, s, a, scale + 7 * i) for i, (y, d, s, a) in enumerate(
+        (y, d, s, a) for y in years for d in DISTRICTS for s in (1, 2) for a in AGES)]
+    df = pd.DataFrame(rows, columns=["year", "district", "sex", "age_group", "population"])
+    return df.astype({"year": "int64", "district": STR, "sex": "int64", "age_group": STR,
+                      "population": "int64"})
+
+
+def make_wave(years: list[int], n: int = 200, seed: int = 1, tag: str = "v1") -> Any:
+    """A wave of ``n`` respondents; ``tag`` changes the file contents (hence sha256)."""
+    data = canonical_responses(n, years, seed)
+    free = pd.DataFrame({"resp_id": data["resp_id"].iloc[:3].to_numpy(),
+                         "year": data["year"].iloc[:3].to_numpy(),
+                         "comment": ['Bor på "Rissnevägen 1", ring 070-1234567', "semi;colon,comma",
+                                     "rad ett\nrad två"]})
+    free = free.astype({"resp_id": STR, "year": "Int64", "comment": STR})
+    quarantine = pd.DataFrame({
+        "file": ["resp.csv", "resp.csv"], "source_row": [n + 2, n + 3], "resp_id": ["X1", None],
+        "year": [years[0], years[0]], "column": ["q_worry_crime", "year"], "value": ["7", "20x2"],
+        "check": ["isin", "dtype"], "reason": ["kod 7 finns inte", "år är inte ett tal"],
+        "record": ['{"resp_id": "X1", "q_worry_crime": "7"}', '{"year": "20x2"}']})
+    pop = canonical_population(years)
+    ys = "-".join(map(str, years))
+    resp = _construct(IngestResult, source=_source("responses", f"resp_{ys}_{tag}.csv", f"r{ys}{tag}{seed}", n + 2),
+                      data=data, quarantine=quarantine, free_text=free, notes=[])
+    popr = _construct(IngestResult, source=_source("population", f"pop_{ys}_{tag}.csv", f"p{ys}{tag}", len(pop)),
+                      data=pop, quarantine=pd.DataFrame(columns=list(quarantine.columns)),
+                      free_text=pd.DataFrame(columns=["resp_id", "year", "comment"]), notes=[])
+    return _construct(Wave, responses=resp, population=popr, notes=[])
+
+
+# --- fixtures: one store per test, on SQLite and on PostgreSQL ---------------------------------------
+
+def _pg_available() -> bool:
+    engine = sa.create_engine(PG_BASE)
+    try:
+        with engine.connect():
+            return True
+    except sa.exc.OperationalError:
+        return False
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path) -> str:
+    """A database URL of an empty database: a temp SQLite file, or a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.db'}"
+        return
+    if not _pg_available():
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is not reachable at {PG_BASE} (CI is set, so this is an error)")
+        pytest.skip(f"PostgreSQL is not reachable at {PG_BASE}")
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    admin = sa.create_engine(PG_BASE)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    try:
+        yield f"{PG_BASE}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()
+
+
+@pytest.fixture
+def store(db_url: str) -> Store:
+    s = Store(db_url)
+    yield s
+    s.close()
+
+
+def counts(store: Store) -> dict[str, int]:
+    with store.engine.connect() as conn:
+        return {t: conn.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar_one() for t in TABLES}
+
+
+# --- migrations ----------------------------------------------------------------------------------------
+
+def test_migrations_create_schema_and_are_a_noop_the_second_time(db_url: str) -> None:
+    engine = sa.create_engine(db_url)
+    assert not set(TABLES) & set(sa.inspect(engine).get_table_names())
+    s = Store(db_url)
+    assert s.schema_revision() == "0001"
+    names = set(sa.inspect(engine).get_table_names())
+    assert set(TABLES) <= names and "alembic_version" in names
+    s.load_wave(make_wave([2022]))
+    before = counts(s)
+    s.close()
+    s2 = Store(db_url)                        # second open: nothing to do, data intact
+    assert s2.schema_revision() == "0001"
+    assert counts(s2) == before
+    # the migration scripts and the SQLAlchemy tables describe the same schema
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert diff == []
+    s2.close()
+    engine.dispose()
+
+
+# --- loading -----------------------------------------------------------------------------------------
+
+def test_round_trip_of_canonical_data(store: Store) -> None:
+    wave = make_wave([2022, 2023], n=300)
+    report = store.load_wave(wave)
+    assert report.status == "loaded" and report.statuses == {"responses": "loaded", "population": "loaded"}
+    assert (report.rows_accepted, report.rows_quarantined, report.population_rows, report.free_text_rows) \
+        == (300, 2, len(wave.population.data), 3)
+
+    got = store.responses()
+    pd.testing.assert_frame_equal(got, wave.responses.data, check_exact=True)
+    assert list(got.dtypes.astype(str)) == list(wave.responses.data.dtypes.astype(str))
+    pd.testing.assert_frame_equal(store.population(), wave.population.data, check_exact=True)
+
+    only_2023 = wave.responses.data[wave.responses.data["year"] == 2023].reset_index(drop=True)
+    pd.testing.assert_frame_equal(store.responses(years=[2023]), only_2023, check_exact=True)
+    assert len(store.responses(years=[1999])) == 0
+    assert list(store.population(years=[2022])["year"].unique()) == [2022]
+
+    ft = store.free_text()
+    pd.testing.assert_frame_equal(ft.drop(columns="source_file_id"), wave.responses.free_text)
+
+    q = store.quarantine()
+    assert list(q.columns) == ["source_file_id", "file", "source_row", "resp_id", "year", "column", "value",
+                               "check", "reason", "record"]
+    assert q["reason"].tolist() == ["kod 7 finns inte", "år är inte ett tal"]
+    assert q["resp_id"].isna().tolist() == [False, True]
+    assert q["source_row"].tolist() == [302, 303]
+    assert (store.quarantine(report.responses_source_id)["source_file_id"] == report.responses_source_id).all()
+
+    src = store.sources()
+    assert src["kind"].tolist() == ["responses", "population"]
+    assert src["years"].tolist() == ["2022,2023", "2022,2023"]
+    assert src["active"].all()
+
+
+def test_items_outside_the_contract_round_trip(store: Store) -> None:
+    wave = make_wave([2022], n=50)
+    data = wave.responses.data
+    extra = pd.array([1, None, 3, 4, 5] * 10, dtype="Int64")
+    data.insert(data.columns.get_loc("source_row"), "q_extra_lighting", extra)
+    store.load_wave(wave)
+    pd.testing.assert_frame_equal(store.responses(), data, check_exact=True)
+
+
+def test_empty_store_reads(store: Store) -> None:
+    assert len(store.responses()) == 0 and list(store.responses().columns)[-1] == "source_row"
+    assert len(store.population()) == 0 and len(store.free_text()) == 0 and len(store.quarantine()) == 0
+    assert len(store.sources()) == 0 and len(store.runs()) == 0 and len(store.published_tables()) == 0
+
+
+def test_same_file_twice_is_unchanged(store: Store) -> None:
+    wave = make_wave([2022])
+    first = store.load_wave(wave)
+    before = counts(store)
+    again = store.load_wave(make_wave([2022]))
+    assert again.status == "unchanged"
+    assert again.source_ids == first.source_ids
+    assert counts(store) == before
+
+
+def test_different_file_for_a_loaded_wave_needs_replace(store: Store) -> None:
+    old = make_wave([2022], n=100, seed=1, tag="v1")
+    first = store.load_wave(old)
+    new = make_wave([2022], n=80, seed=2, tag="v2")
+    with pytest.raises(StoreError, match="--replace"):
+        store.load_wave(new)
+    assert len(store.responses()) == 100
+
+    report = store.load_wave(new, replace=True)
+    assert report.status == "replaced"
+    assert sorted(report.superseded) == sorted(first.source_ids)
+    pd.testing.assert_frame_equal(store.responses(), new.responses.data)
+    pd.testing.assert_frame_equal(store.population(), new.population.data)
+    src = store.sources().set_index("id")
+    assert not src.loc[first.responses_source_id, "active"]
+    assert src.loc[first.responses_source_id, "superseded_by"] == report.responses_source_id
+    assert src.loc[report.responses_source_id, "active"]
+    assert counts(store)["responses"] == 180          # the old version is kept
+    assert len(store.quarantine(first.responses_source_id)) == 2
+
+    # another wave (other years) loads beside it; reloading the old version needs replace again
+    store.load_wave(make_wave([2023], n=40, seed=3))
+    assert sorted(store.responses()["year"].unique()) == [2022, 2023]
+    with pytest.raises(StoreError, match="superseded"):
+        store.load_wave(old)
+    back = store.load_wave(old, replace=True)
+    assert back.responses_source_id == first.responses_source_id
+    pd.testing.assert_frame_equal(store.responses(years=[2022]), old.responses.data)
+
+
+def test_partly_overlapping_years_are_refused(store: Store) -> None:
+    store.load_wave(make_wave([2022, 2023]))
+    with pytest.raises(StoreError, match="overlap"):
+        store.load_wave(make_wave([2023, 2024], tag="x"), replace=True)
+    assert len(store.sources()) == 2
+
+
+def test_failure_mid_load_leaves_nothing_written(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    store.load_wave(make_wave([2021], n=30))
+    before = counts(store)
+
+    def boom(*args: Any, **kwargs: Any) -> int:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(Store, "_insert_free_text", boom)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        store.load_wave(make_wave([2022], n=500))
+    assert counts(store) == before
+
+    # a failing replacement leaves the old version active
+    with pytest.raises(RuntimeError):
+        store.load_wave(make_wave([2021], n=20, tag="v2"), replace=True)
+    assert counts(store) == before
+    assert store.sources()["active"].all() and len(store.responses()) == 30
+
+    monkeypatch.undo()
+    assert store.load_wave(make_wave([2022], n=500)).status == "loaded"
+
+
+def test_integrity_problems_become_store_errors(store: Store) -> None:
+    wave = make_wave([2022], n=20)
+    wave.responses.data.loc[3, "source_row"] = wave.responses.data.loc[4, "source_row"]
+    with pytest.raises(StoreError, match="nothing was written"):
+        store.load_wave(wave)
+    assert counts(store)["source_files"] == 0
+
+
+# --- runs ----------------------------------------------------------------------------------------------
+
+def _run_frames(responses: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    w = responses[["resp_id", "year"]].copy()
+    w["weight"] = np.linspace(0.5, 3.0, len(w)) / 3
+    diag = pd.DataFrame({"year": [2022], "district": ["Rissne"], "n": [20], "sum_weights": [1234.5],
+                         "min": [0.1], "max": [9.9], "ratio": [99.0], "kish_deff": [1.25], "ess": [16.0],
+                         "iterations": [7], "max_margin_error": [1e-9], "method": ["raking"],
+                         "trimmed": [False]})
+    est = pd.DataFrame({"year": [2022, 2022], "district": ["Rissne", "Totalt"],
+                        "indicator": ["unsafe_after_dark", "unsafe_after_dark"], "estimate": [0.25, 1 / 3],
+                        "se": [0.05, np.nan], "ci_low": [0.16, 0.2], "ci_high": [0.36, 0.5], "n": [20, 300],
+                        "suppressed": [False, True], "df": [19, 295], "deff": [1.3, 1.1],
+                        "weighted_base": [1000.0, 20000.0]})
+    comp = pd.DataFrame({"year": [2022], "district": ["Rissne"], "indicator": ["unsafe_after_dark"],
+                         "comparison": ["vs_total"], "other": ["Totalt"], "difference": [-0.08],
+                         "se": [0.05], "ci_low": [-0.18], "ci_high": [0.02], "p_value": [0.11],
+                         "p_adjusted": [0.3], "significant": [False]})
+    trend = pd.DataFrame({"indicator": ["unsafe_after_dark"] * 2, "term": ["(Intercept)", "year"],
+                          "estimate": [12.5, -0.006], "se": [3.1, 0.0015], "p_value": [0.01, 0.02]})
+    return {"weights": w, "diagnostics": diag, "estimates": est, "comparisons": comp, "trend": trend}
+
+
+def test_run_outputs_round_trip(store: Store) -> None:
+    report = store.load_wave(make_wave([2022], n=40))
+    params = {"method": "raking", "trim": None, "alpha": np.float64(0.05)}
+    run_id = store.begin_run(params, "abc123", "1.0", report.source_ids)
+    assert store.runs().set_index("run_id").loc[run_id, "status"] == "running"
+    frames = _run_frames(store.responses())
+    lineage = {"inputs": [{"name": "resp.csv", "sha256": "00"}], "steps": {"store": 0.5}}
+    store.save_run_outputs(run_id, **frames, lineage=lineage)
+
+    out = store.run_outputs(run_id)
+    assert out.run["status"] == "succeeded" and out.run["lineage"] == lineage
+    assert out.run["parameters"] == {"method": "raking", "trim": None, "alpha": 0.05}
+    assert out.input_source_ids == sorted(report.source_ids)
+    w = frames["weights"].sort_values(["year", "resp_id"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(out.weights, w, check_exact=True)
+    for name in ("diagnostics", "estimates", "comparisons", "trend"):
+        pd.testing.assert_frame_equal(getattr(out, name), frames[name], check_exact=True)
+
+    with pytest.raises(StoreError, match="already succeeded"):
+        store.save_run_outputs(run_id, **frames, lineage=lineage)
+    with pytest.raises(StoreError, match="not in the database"):
+        store.begin_run({}, "x", "1.0", [99999])
+
+
+def test_run_without_optional_outputs_and_failure_rolls_back(store: Store,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    report = store.load_wave(make_wave([2022], n=40))
+    frames = _run_frames(store.responses())
+    run_id = store.begin_run({}, "abc", "1.0", report.source_ids)
+    before = counts(store)
+
+    def boom(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("estimates table exploded")
+
+    monkeypatch.setattr(Store, "_insert_run_table", staticmethod(boom))
+    with pytest.raises(RuntimeError):
+        store.save_run_outputs(run_id, weights=frames["weights"], diagnostics=frames["diagnostics"],
+                               estimates=frames["estimates"], lineage={})
+    assert counts(store) == before
+    monkeypatch.undo()
+    store.save_run_outputs(run_id, weights=frames["weights"], diagnostics=frames["diagnostics"],
+                           estimates=frames["estimates"], lineage={"steps": {}})
+    out = store.run_outputs(run_id)
+    assert out.comparisons is None and out.trend is None
+    pd.testing.assert_frame_equal(out.estimates, frames["estimates"])
+
+    failed = store.begin_run({}, "abc", "1.0", [])
+    store.fail_run(failed, "calibration did not converge")
+    assert store.runs().set_index("run_id").loc[failed, "status"] == "failed"
+
+
+# --- published tables ----------------------------------------------------------------------------------
+
+def _cells(scale: float = 1.0) -> pd.DataFrame:
+    return pd.DataFrame({"row_key": ["Rissne", "Rissne", "Duvbo"], "column_key": ["andel", "n", "andel"],
+                         "value": [0.25 * scale, 20.0, None], "text": ["25 %", "20", ".."],
+                         "suppressed": [False, False, True]})
+
+
+def test_published_versions_are_never_overwritten(store: Store) -> None:
+    run_id = store.begin_run({}, "abc", "1.0", [])
+    v1 = store.publish_table("T1", 2022, run_id, _cells(1.0), "Otrygghet efter mörkrets inbrott",
+                             {"note": "första"})
+    v2 = store.publish_table("T1", 2022, run_id, _cells(2.0), "Otrygghet (rättad)", {"note": "andra"})
+    assert (v1, v2) == (1, 2)
+    assert store.publish_table("T1", 2023, None, _cells(), "Annat år", {}) == 1
+
+    meta, cells = store.published_table("T1", 2022)
+    assert meta["version"] == 2 and meta["title"] == "Otrygghet (rättad)" and meta["meta"] == {"note": "andra"}
+    assert cells["value"].tolist()[0] == 0.5
+    meta1, cells1 = store.published_table("T1", 2022, version=1)
+    assert meta1["meta"] == {"note": "första"}
+    pd.testing.assert_frame_equal(cells1, _cells(1.0).astype(
+        {"row_key": STR, "column_key": STR, "text": STR, "value": "float64"}))
+    listing = store.published_tables()
+    assert listing[["table_id", "year", "version"]].values.tolist() == [["T1", 2022, 1], ["T1", 2022, 2],
+                                                                          ["T1", 2023, 1]]
+    with pytest.raises(StoreError, match="no version 9"):
+        store.published_table("T1", 2022, version=9)
+
+    # the database itself refuses to change a published version
+    for stmt in ("UPDATE published_cells SET value = 0.99", "DELETE FROM published_tables"):
+        with pytest.raises(sa.exc.DBAPIError, match="immutable"):
+            with store.engine.begin() as conn:
+                conn.execute(sa.text(stmt))
+    assert store.published_table("T1", 2022, version=1)[1]["value"].tolist()[0] == 0.25
+
+
+def test_suppressed_cells_with_a_value_are_refused(store: Store) -> None:
+    bad = _cells()
+    bad.loc[2, "value"] = 0.4
+    with pytest.raises(StoreError, match="suppressed cell"):
+        store.publish_table("T2", 2022, None, bad, "Titel", {})
+    assert len(store.published_tables()) == 0
+    # and the database refuses it too, if anybody goes around the Store
+    with pytest.raises(sa.exc.IntegrityError):
+        with store.engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO published_tables (table_id, year, version, created_at) "
+                                 "VALUES ('T3', 2022, 1, CURRENT_TIMESTAMP)"))
+            conn.execute(sa.text("INSERT INTO published_cells (table_id, year, version, position, row_key, "
+                                 "column_key, value, suppressed) VALUES ('T3', 2022, 1, 0, 'a', 'b', 0.5, "
+                                 "TRUE)"))
