@@ -1,0 +1,96 @@
+"""Trend charts: one figure per indicator, one panel per district (and ``Totalt``), share with 95 % CI band.
+
+Swedish labels and decimal comma on the axes. Hidden estimates (suppressed, ``n`` under ``min_n``) are never
+plotted: no point, no band, no tick label; a panel whose every year is hidden says so. SVG keeps its text
+as text (``svg.fonttype = none``) so the disclosure scanner can read it; SVG and PNG carry no date metadata,
+so the same estimates give the same files.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Mapping
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
+
+from reports.tables import (TOTAL, district_estimates, district_order, hidden_mask, indicator_label,  # noqa: E402
+                            source_line, swedish_number)
+from survey.codebook import Codebook  # noqa: E402
+
+ACCENT = "#1f5f9f"
+TOTAL_COLOR = "#5b6770"
+
+
+def _pct_formatter(decimals: int) -> FuncFormatter:
+    return FuncFormatter(lambda v, _pos: swedish_number(v, decimals) + "\u00a0%")
+
+
+def trend_chart(estimates: pd.DataFrame, indicator: str, codebook: Codebook | None, out_base: Path,
+                run_meta: Mapping[str, Any], *, min_n: int = 30, formats: tuple[str, ...] = ("png", "svg")
+                ) -> list[Path]:
+    """Write ``out_base.png`` and ``out_base.svg``: the indicator's share per year and district, CI bands.
+
+    Returns the written paths.
+    """
+    est = district_estimates(estimates)
+    est = est[est["indicator"] == indicator].copy()
+    est["hidden"] = hidden_mask(est, min_n).to_numpy()
+    districts = district_order(est["district"].unique())
+    years = sorted(int(y) for y in est["year"].unique())
+    visible = est[~est["hidden"]]
+    ymax = float(visible["ci_high"].max()) * 100 if not visible.empty else 100.0
+    ymax = min(100.0, max(10.0, math.ceil(ymax / 10.0) * 10.0))
+
+    ncol = min(4, max(1, len(districts)))
+    nrow = math.ceil(len(districts) / ncol)
+    plt.rcParams.update({"svg.fonttype": "none", "svg.hashsalt": "trygghet", "font.size": 9,
+                         "axes.spines.top": False, "axes.spines.right": False,
+                         "font.family": ["DejaVu Sans"]})
+    fig, axes = plt.subplots(nrow, ncol, figsize=(2.7 * ncol + 0.6, 2.3 * nrow + 1.1), sharex=True,
+                             sharey=True, squeeze=False)
+    for ax, d in zip(axes.flat, districts):
+        sub = est[est["district"] == d].sort_values("year")
+        vis = sub[~sub["hidden"]]
+        color = TOTAL_COLOR if d == TOTAL else ACCENT
+        if not vis.empty:
+            x = vis["year"].astype(int).to_numpy()
+            ax.fill_between(x, vis["ci_low"].to_numpy() * 100, vis["ci_high"].to_numpy() * 100,
+                            color=color, alpha=0.18, linewidth=0, label="95 % konfidensintervall")
+            ax.plot(x, vis["estimate"].to_numpy() * 100, color=color, marker="o", markersize=3.5,
+                    linewidth=1.6, label="Andel")
+        if vis.empty:
+            ax.text(0.5, 0.5, "Redovisas inte\n(för få svarande)", transform=ax.transAxes, ha="center",
+                    va="center", fontsize=8.5, color="#8a949c")
+        elif len(vis) < len(sub):
+            ax.text(0.02, 0.04, "Vissa år redovisas inte", transform=ax.transAxes, fontsize=7,
+                    color="#8a949c")
+        ax.set_title(d, fontsize=10, fontweight="bold" if d == TOTAL else "normal", loc="left")
+        ax.grid(axis="y", color="#e5e9ef", linewidth=0.8)
+        ax.set_ylim(0, ymax)
+        ax.yaxis.set_major_formatter(_pct_formatter(0))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: str(int(round(v)))))
+        if years:
+            ax.set_xlim(years[0] - 0.3, years[-1] + 0.3)
+    for ax in list(axes.flat)[len(districts):]:
+        ax.set_visible(False)
+    label = indicator_label(codebook, indicator)
+    fig.suptitle(f"{label}: andel per område och år, med 95 % konfidensintervall", x=0.01, ha="left",
+                 fontsize=12, fontweight="bold", color="#1f3a5f")
+    fig.text(0.01, 0.01, source_line(run_meta, codebook) + f" Andelar med färre än {min_n} svarande "
+             "redovisas inte.", fontsize=7, color="#5b6770", ha="left", va="bottom")
+    fig.tight_layout(rect=(0, 0.04, 1, 0.95))
+    out_base.parent.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for fmt in formats:
+        p = out_base.with_suffix("." + fmt)
+        meta = {"Date": None} if fmt == "svg" else ({"Software": None} if fmt == "png" else {})
+        fig.savefig(p, format=fmt, dpi=150, metadata=meta)
+        paths.append(p)
+    plt.close(fig)
+    return paths
