@@ -83,13 +83,18 @@ TS = sa.DateTime(timezone=True)
 DOUBLE = sa.Double()
 
 
-def _sid() -> sa.Column:
-    return sa.Column("source_file_id", sa.Integer, sa.ForeignKey("source_files.id"), nullable=False)
+def _sid(foreign_key: bool = True) -> sa.Column:
+    """``source_file_id``. The bulk tables go without a FOREIGN KEY: PostgreSQL checks one per row with a
+    trigger, which halves COPY throughput; the store writes them only with the id it has just inserted in
+    the same transaction, and never deletes sources."""
+    fk = [sa.ForeignKey("source_files.id")] if foreign_key else []
+    return sa.Column("source_file_id", sa.Integer, *fk, nullable=False)
 
 
-def _rid(primary_key: bool = False) -> sa.Column:
-    return sa.Column("run_id", sa.String(36), sa.ForeignKey("runs.run_id"), nullable=False,
-                     primary_key=primary_key)
+def _rid(primary_key: bool = False, foreign_key: bool = True) -> sa.Column:
+    """``run_id`` (without FOREIGN KEY on the bulk ``weights`` table, as for ``_sid``)."""
+    fk = [sa.ForeignKey("runs.run_id")] if foreign_key else []
+    return sa.Column("run_id", sa.String(36), *fk, nullable=False, primary_key=primary_key)
 
 
 source_files = sa.Table(
@@ -118,7 +123,7 @@ source_files = sa.Table(
 
 responses = sa.Table(
     "responses", metadata,
-    _sid(),
+    _sid(foreign_key=False),
     sa.Column("source_row", sa.Integer, nullable=False),
     sa.Column("resp_id", sa.Text, nullable=False),
     sa.Column("year", sa.Integer, nullable=False),
@@ -135,7 +140,7 @@ responses = sa.Table(
 free_text = sa.Table(
     "free_text", metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    _sid(),
+    _sid(foreign_key=False),
     sa.Column("resp_id", sa.Text),
     sa.Column("year", sa.Integer),
     sa.Column("comment", sa.Text),
@@ -144,7 +149,7 @@ free_text = sa.Table(
 quarantine = sa.Table(
     "quarantine", metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    _sid(),
+    _sid(foreign_key=False),
     sa.Column("file", sa.Text),
     sa.Column("source_row", sa.Integer),
     sa.Column("resp_id", sa.Text),
@@ -194,7 +199,7 @@ run_inputs = sa.Table(
 
 weights = sa.Table(
     "weights", metadata,
-    _rid(),
+    _rid(foreign_key=False),
     sa.Column("resp_id", sa.Text, nullable=False),
     sa.Column("year", sa.Integer, nullable=False),
     sa.Column("weight", DOUBLE),
@@ -576,11 +581,15 @@ class Store:
             atable = pa.Table.from_arrays(arrays, names=names)
             opts = pacsv.WriteOptions(include_header=False, batch_size=8192)
             with dbapi.cursor() as cur:
-                with cur.copy(f"COPY {_q(table.name)} ({col_sql}) FROM STDIN WITH (FORMAT csv)") as copy:
+                # The queued writer sends from a thread, so encoding the next batch overlaps the server's work.
+                from psycopg.copy import QueuedLibpqWriter
+                writer = QueuedLibpqWriter(cur)
+                with cur.copy(f"COPY {_q(table.name)} ({col_sql}) FROM STDIN WITH (FORMAT csv)",
+                              writer=writer) as copy:
                     for batch in atable.to_batches(max_chunksize=100_000):
                         buf = io.BytesIO()
                         pacsv.write_csv(batch, buf, opts)
-                        copy.write(buf.getbuffer())
+                        copy.write(buf.getvalue())
         else:
             columns = [[constants[c]] * n if c in constants else _object_column(df[c]) for c in names]
             sql = f"INSERT INTO {_q(table.name)} ({col_sql}) VALUES ({', '.join('?' * len(names))})"
@@ -623,7 +632,7 @@ class Store:
                 cur.close()
             cols = list(zip(*rows)) if rows else [()] * len(names)
             atable = pa.Table.from_arrays(
-                [pa.array(list(c), type=arrow_types[n]) for n, c in zip(names, cols)], names=names)
+                [pa.array(c, type=arrow_types[n]) for n, c in zip(names, cols)], names=names)
         return _to_dtypes(atable, dtypes)
 
     # -- loading a wave ----------------------------------------------------------------------------

@@ -106,7 +106,6 @@ def upgrade() -> None:
     sa.Column('resp_id', sa.Text(), nullable=True),
     sa.Column('year', sa.Integer(), nullable=True),
     sa.Column('comment', sa.Text(), nullable=True),
-    sa.ForeignKeyConstraint(['source_file_id'], ['source_files.id'], name=op.f('fk_free_text_source_file_id_source_files')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_free_text'))
     )
     op.create_table('population',
@@ -144,7 +143,6 @@ def upgrade() -> None:
     sa.Column('check', sa.Text(), nullable=True),
     sa.Column('reason', sa.Text(), nullable=True),
     sa.Column('record', sa.Text(), nullable=True),
-    sa.ForeignKeyConstraint(['source_file_id'], ['source_files.id'], name=op.f('fk_quarantine_source_file_id_source_files')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_quarantine'))
     )
     op.create_index('ix_quarantine_source_file_id', 'quarantine', ['source_file_id'], unique=False)
@@ -174,7 +172,6 @@ def upgrade() -> None:
     sa.Column('q_victim_vandalism', sa.SmallInteger(), nullable=True),
     sa.Column('q_police_care', sa.SmallInteger(), nullable=True),
     sa.Column('extra_items', sa.Text(), nullable=True),
-    sa.ForeignKeyConstraint(['source_file_id'], ['source_files.id'], name=op.f('fk_responses_source_file_id_source_files')),
     sa.PrimaryKeyConstraint('source_file_id', 'source_row', name=op.f('pk_responses'))
     )
     op.create_table('run_inputs',
@@ -224,7 +221,6 @@ def upgrade() -> None:
     sa.Column('resp_id', sa.Text(), nullable=False),
     sa.Column('year', sa.Integer(), nullable=False),
     sa.Column('weight', sa.Double(), nullable=True),
-    sa.ForeignKeyConstraint(['run_id'], ['runs.run_id'], name=op.f('fk_weights_run_id_runs')),
     sa.PrimaryKeyConstraint('run_id', 'year', 'resp_id', name=op.f('pk_weights'))
     )
     op.create_table('published_cells',

@@ -1,0 +1,221 @@
+"""Benchmark of the store step (and, with ``survey.ingest``, the whole read + validate + store).
+
+``python -m bench.bench_ingest [--n N] [--url URL ...]`` prints one line per measurement and a JSON list.
+Without ``--url`` it measures a temporary SQLite file and, when reachable, PostgreSQL at
+``$TRYGGHET_BENCH_PG_URL`` (default ``postgresql+psycopg://postgres@127.0.0.1:5432/test``) in a schema of
+its own that is dropped afterwards.
+
+Each measurement reports wall seconds, rows per second and the peak resident memory above the level at
+the start of the step (sampled every 10 ms from /proc/self/statm).
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import tempfile
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+
+from survey.store import Store
+
+DEFAULT_PG = os.environ.get("TRYGGHET_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+# --- memory sampling ---------------------------------------------------------------------------------
+
+def _rss() -> int:
+    """Resident set size of this process in bytes (Linux; 0 elsewhere)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError):
+        return 0
+
+
+@contextmanager
+def measure(result: dict[str, Any], rows: int) -> Iterator[None]:
+    """Time the block and sample its peak RSS; fills ``seconds``, ``rows_per_s``, ``peak_mb``."""
+    gc.collect()
+    base = _rss()
+    peak = [base]
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.wait(0.01):
+            peak[0] = max(peak[0], _rss())
+
+    t = threading.Thread(target=sample, daemon=True)
+    t.start()
+    t0 = time.perf_counter()
+    try:
+        yield
+    finally:
+        seconds = time.perf_counter() - t0
+        stop.set()
+        t.join()
+        peak[0] = max(peak[0], _rss())
+        result.update(rows=rows, seconds=round(seconds, 3), rows_per_s=round(rows / seconds) if seconds else None,
+                      peak_mb=round((peak[0] - base) / 2**20, 1))
+
+
+# --- inputs --------------------------------------------------------------------------------------------
+
+def make_wave(n: int, seed: int = 2026) -> Any:
+    """A canonical wave of ``n`` respondents (survey.synth when there, else repeated rows)."""
+    from survey.ingest import IngestResult, SourceFile, Wave
+
+    try:
+        from survey.synth import generate_wave
+        raw, pop = generate_wave(n, 20, 4, seed)
+    except ImportError:  # pragma: no cover - synth is another colleague's module
+        raise NotImplementedError("bench_ingest needs survey.synth.generate_wave to build its inputs")
+    comment = raw.pop("comment") if "comment" in raw.columns else None
+    raw["source_row"] = np.arange(2, len(raw) + 2, dtype="int64")
+    free = pd.DataFrame(columns=["resp_id", "year", "comment"])
+    if comment is not None:
+        has = comment.notna()
+        free = pd.DataFrame({"resp_id": raw.loc[has, "resp_id"], "year": raw.loc[has, "year"].astype("Int64"),
+                             "comment": comment[has]}).reset_index(drop=True)
+    empty_q = pd.DataFrame(columns=["file", "source_row", "resp_id", "year", "column", "value", "check",
+                                    "reason", "record"])
+
+    def src(kind: str, rows: int) -> SourceFile:
+        return SourceFile(path=f"bench/{kind}.csv", name=f"{kind}.csv", sha256=f"{kind}-{uuid.uuid4().hex}",
+                          format="csv", encoding="utf-8", delimiter=",", decimal=".", kind=kind,
+                          codebook_version="bench", mapping=None, n_rows=rows)
+
+    return Wave(responses=IngestResult(src("responses", len(raw)), raw, empty_q, free, []),
+                population=IngestResult(src("population", len(pop)), pop, empty_q.iloc[:0], free.iloc[:0], []),
+                notes=[])
+
+
+# --- databases -------------------------------------------------------------------------------------------
+
+@contextmanager
+def database(url: str) -> Iterator[str]:
+    """A fresh database for ``url``: a new temp file for ``sqlite``, a new schema for PostgreSQL."""
+    if url == "sqlite":
+        with tempfile.TemporaryDirectory() as tmp:
+            yield f"sqlite:///{Path(tmp) / 'bench.db'}"
+        return
+    if not url.startswith("postgresql"):
+        yield url
+        return
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(url)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    try:
+        sep = "&" if "?" in url else "?"
+        yield f"{url}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()
+
+
+def default_urls() -> list[str]:
+    urls = ["sqlite"]
+    engine = sa.create_engine(DEFAULT_PG)
+    try:
+        with engine.connect():
+            urls.append(DEFAULT_PG)
+    except sa.exc.OperationalError:
+        print(f"PostgreSQL not reachable at {DEFAULT_PG}: skipped")
+    finally:
+        engine.dispose()
+    return urls
+
+
+# --- the benchmark ---------------------------------------------------------------------------------------
+
+def _full_pipeline(n: int, db: str, out: list[dict], label: str) -> None:
+    """read + validate (survey.ingest.load_wave on CSV files written by survey.synth) + store."""
+    try:
+        from survey.ingest import load_wave
+        from survey.synth import generate_wave, write_wave
+    except ImportError as exc:  # pragma: no cover
+        print(f"full pipeline skipped: {exc}")
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        r, p = generate_wave(n, 20, 4, 7)
+        rpath, ppath = write_wave(r, p, tmp)
+        del r, p
+        res: dict[str, Any] = {"db": label, "step": "read+validate+store (CSV)"}
+        with measure(res, n):
+            wave = load_wave(rpath, ppath)
+            store = Store(db)
+            store.load_wave(wave)
+        store.close()
+        out.append(res)
+        print(_line(res))
+
+
+def _line(r: dict) -> str:
+    return (f"{r['db']:<10} {r['step']:<28} {r['rows']:>9} rows {r['seconds']:>7.2f} s "
+            f"{r['rows_per_s']:>9} rows/s  peak +{r['peak_mb']} MB")
+
+
+def run(n: int = 1_000_000, urls: list[str] | None = None, *, full: bool = True) -> list[dict]:
+    """Measure store throughput for ``n`` respondents on each URL ("sqlite" = a temp file).
+
+    Steps: ``load_wave`` (responses + free text + population, one transaction), ``responses()`` read
+    back, ``save_run_outputs`` (n weights) and, with ``full``, the whole CSV read + validate + store.
+    """
+    urls = urls or default_urls()
+    wave = make_wave(n)
+    results: list[dict] = []
+    for url in urls:
+        label = "sqlite" if url.startswith("sqlite") else "postgresql"
+        with database(url) as db:
+            store = Store(db)
+            r: dict[str, Any] = {"db": label, "step": "store load_wave"}
+            with measure(r, n):
+                report = store.load_wave(wave)
+            results.append(r)
+            print(_line(r))
+            r = {"db": label, "step": "read responses()"}
+            with measure(r, n):
+                back = store.responses()
+            assert len(back) == n
+            del back
+            results.append(r)
+            print(_line(r))
+            weights = wave.responses.data[["resp_id", "year"]].copy()
+            weights["weight"] = wave.responses.data["design_weight"].fillna(1.0)
+            run_id = store.begin_run({"bench": True}, "bench", "bench", report.source_ids)
+            r = {"db": label, "step": "save_run_outputs weights"}
+            with measure(r, n):
+                store.save_run_outputs(run_id, weights=weights, diagnostics=pd.DataFrame({"year": [2022]}),
+                                       estimates=pd.DataFrame({"indicator": ["x"], "estimate": [0.5]}),
+                                       lineage={"bench": True})
+            results.append(r)
+            print(_line(r))
+            store.close()
+        if full:
+            with database(url) as db:
+                _full_pipeline(n, db, results, label)
+    return results
+
+
+def main() -> None:  # pragma: no cover
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=1_000_000)
+    ap.add_argument("--url", action="append", help='database URL, or "sqlite" for a temp file (repeatable)')
+    ap.add_argument("--no-full", action="store_true", help="skip the CSV read + validate + store measurement")
+    args = ap.parse_args()
+    print(json.dumps(run(args.n, args.url, full=not args.no_full), indent=1))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
