@@ -36,6 +36,150 @@ def friendly(fn: Callable) -> Callable:
 
 # --- commands (each area adds its own block below) -------------------------------------------------
 
+from pathlib import Path  # noqa: E402
+
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn  # noqa: E402
+
+
+def _progress() -> Progress:
+    return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                    console=err_console, transient=True)
+
+
+@app.command()
+@friendly
+def run(responses: Path = typer.Option(..., exists=True, dir_okay=False, help="Svarsfil (CSV, xlsx, sav, parquet)"),
+        population: Path = typer.Option(..., exists=True, dir_okay=False, help="Befolkningsfil (kalibreringsmål)"),
+        out: Path = typer.Option(Path("out"), help="Utkatalog"),
+        db: str = typer.Option(None, help="Databas-URL (standard: $TRYGGHET_DATABASE_URL eller sqlite:///trygghet.db)"),
+        codebook: str = typer.Option(None, help="Kodbok (namn eller YAML-fil); standard trygghet-v1"),
+        mapping: Path = typer.Option(None, exists=True, dir_okay=False, help="Leverantörsmappning (YAML)"),
+        replace: bool = typer.Option(False, "--replace", help="Ersätt en redan inläst våg (gamla versionen sparas)"),
+        method: str = typer.Option("raking", help="Kalibrering: raking, linear eller logit"),
+        lower: float = typer.Option(None, help="Nedre gräns för g-vikter (logit/trunkering)"),
+        upper: float = typer.Option(None, help="Övre gräns för g-vikter"),
+        trim_lower: float = typer.Option(None, help="Trimma g-vikter nedåt till (med omkalibrering)"),
+        trim_upper: float = typer.Option(None, help="Trimma g-vikter uppåt till (med omkalibrering)"),
+        min_n: int = typer.Option(30, min=1, help="Undertryck celler med färre svarande"),
+        max_rse: float = typer.Option(None, help="Undertryck även celler med relativt standardfel över detta"),
+        adjust: str = typer.Option("fdr_bh", help="Justering för multipla jämförelser: holm, fdr_bh, none"),
+        formats: str = typer.Option("html,xlsx,csv,png,pdf", help="Publiceringsformat"),
+        no_publish: bool = typer.Option(False, "--no-publish", help="Skriv bara analysfilerna"),
+        ) -> None:
+    """Kör hela kedjan: läs, validera, spara, vikta, skatta, trender, publicera."""
+    from survey.runner import run as run_pipeline
+    from survey.pipeline import EstimationOptions, WeightingOptions
+
+    bounds = (lower, upper) if lower is not None or upper is not None else None
+    if bounds is not None:
+        bounds = (float("-inf") if lower is None else lower, float("inf") if upper is None else upper)
+    trim = None
+    if trim_lower is not None or trim_upper is not None:
+        trim = (trim_lower if trim_lower is not None else 1e-9, trim_upper if trim_upper is not None else 1e9)
+    wopts = WeightingOptions(method=method, bounds=bounds, trim=trim)
+    eopts = EstimationOptions(min_n=min_n, max_rse=max_rse, adjust=adjust)
+    with _progress() as prog:
+        task = prog.add_task("startar", total=None)
+        res = run_pipeline(responses, population, out, db=db, codebook=codebook, mapping=mapping, replace=replace,
+                           weighting=wopts, estimation=eopts, publish=not no_publish,
+                           formats=tuple(f.strip() for f in formats.split(",") if f.strip()),
+                           progress=lambda msg: prog.update(task, description=msg))
+    steps = ", ".join(f"{k} {v:.2f} s" for k, v in res.steps.items())
+    console.print(f"[bold green]Klart.[/bold green] Körning {res.run_id}: {res.lineage['counts']['respondents']} svarande, "
+                  f"{res.lineage['counts']['estimates']} skattningar ({res.lineage['counts']['suppressed']} undertryckta).")
+    console.print(f"Steg: {steps}")
+    for note in res.notes:
+        console.print(f"  [dim]{note}[/dim]")
+    console.print(f"Analysfiler: {res.out_dir.resolve()}")
+    if "report" in res.files:
+        console.print(f"Rapport: [bold]{Path(res.files['report']).resolve()}[/bold]")
+
+
+@app.command()
+@friendly
+def synth(n: int = typer.Option(12000, min=1, help="Antal svarande"),
+          districts: int = typer.Option(8, min=1, help="Antal områden"),
+          years: int = typer.Option(3, min=1, help="Antal år"),
+          seed: int = typer.Option(1, help="Slumpfrö"),
+          out: Path = typer.Option(Path("out/input"), help="Utkatalog"),
+          tiny_district: bool = typer.Option(False, "--tiny-district", help="Lägg till ett område med < 30 svar/år")
+          ) -> None:
+    """Skriv en syntetisk våg (svar + befolkning) på kanonisk form."""
+    from survey.synth import synth_command
+    synth_command(n, districts, years, seed, out, tiny_district)
+    console.print(f"Syntetisk våg skriven till {out.resolve()}")
+
+
+@app.command()
+@friendly
+def ingest(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="Svarsfil"),
+           population: Path = typer.Option(..., exists=True, dir_okay=False, help="Befolkningsfil"),
+           db: str = typer.Option(None, help="Databas-URL"),
+           codebook: str = typer.Option(None, help="Kodbok"),
+           mapping: Path = typer.Option(None, exists=True, dir_okay=False, help="Leverantörsmappning (YAML)"),
+           replace: bool = typer.Option(False, "--replace", help="Ersätt en redan inläst våg"),
+           max_bad_share: float = typer.Option(0.05, help="Största andel karantänrader innan vågen avvisas"),
+           ) -> None:
+    """Läs in och validera en våg och spara den i databasen (karantän för felaktiga rader)."""
+    from survey.ingest import load_wave
+    from survey.store import Store
+
+    with _progress() as prog:
+        prog.add_task("läser och validerar", total=None)
+        wave = load_wave(file, population, codebook, mapping, max_bad_share=max_bad_share)
+        report = Store(db).load_wave(wave, replace=replace)
+    r = wave.responses
+    console.print(f"{r.source.name}: {r.source.format}, {r.source.encoding or '-'}, "
+                  f"avgränsare {r.source.delimiter!r}; {r.source.n_rows} rader, {len(r.data)} godkända, "
+                  f"{r.quarantine['source_row'].nunique() if len(r.quarantine) else 0} i karantän. "
+                  f"Databas: {report.status}.")
+    if len(r.quarantine):
+        counts = r.quarantine.groupby("reason").size().sort_values(ascending=False)
+        for reason, k in counts.items():
+            console.print(f"  {k:>6}  {reason}")
+    for note in wave.notes:
+        console.print(f"  [dim]{note}[/dim]")
+
+
+quarantine_app = typer.Typer(help="Rader i karantän")
+app.add_typer(quarantine_app, name="quarantine")
+
+
+@quarantine_app.command("list")
+@friendly
+def quarantine_list(db: str = typer.Option(None, help="Databas-URL")) -> None:
+    """Antal karantänrader per fil och skäl."""
+    from rich.table import Table
+    from survey.store import Store
+
+    q = Store(db).quarantine()
+    if q.empty:
+        console.print("Karantänen är tom.")
+        return
+    t = Table("källfil-id", "fil", "skäl", "rader")
+    for (sid, f, reason), k in q.groupby(["source_file_id", "file", "reason"]).size().items():
+        t.add_row(str(sid), str(f), str(reason), str(k))
+    console.print(t)
+
+
+@quarantine_app.command("show")
+@friendly
+def quarantine_show(source: int = typer.Argument(None, help="Källfil-id (standard: alla)"),
+                    db: str = typer.Option(None, help="Databas-URL"),
+                    limit: int = typer.Option(50, help="Högst så många rader")) -> None:
+    """Visa karantänrader: fil, rad, kolumn, värde och kontroll."""
+    from rich.table import Table
+    from survey.store import Store
+
+    q = Store(db).quarantine(source)
+    t = Table("fil", "rad", "kolumn", "värde", "kontroll", "skäl")
+    for r in q.head(limit).itertuples(index=False):
+        t.add_row(str(r.file), str(r.source_row), str(r.column), str(r.value), str(r.check), str(r.reason))
+    console.print(t)
+    if len(q) > limit:
+        console.print(f"... {len(q) - limit} rader till")
+
+
 
 def main() -> None:  # pragma: no cover
     app()

@@ -189,6 +189,190 @@ def wilson_ci(p: np.ndarray, se: np.ndarray, n: np.ndarray, df: np.ndarray,
     return np.where(bad, np.nan, lo), np.where(bad, np.nan, hi)
 
 
+# --- the fast path: sufficient statistics per atom -------------------------------------------------
+#
+# For a 0/1 indicator on an element-sampled design (each respondent its own PSU), the influence value of
+# row i for domain g is z_i = w_i (e_i - f_i), where e_i depends only on the row's answer state
+# s_i in {0: outside the base, 1: base and y = 0, 2: base and y = 1} and its domain, and the calibration
+# fit f_i = x_i' B only on its calibration cell. So every sum the variance needs,
+#     sum_h z_i, sum_h z_i^2, sum_h z_i^A z_i^B,
+# is a combination of per-"atom" sums of w, w^2 and d, an atom being (stratum, calibration cell, extra
+# domain codes) × answer state. The row-level work is four bincounts per indicator; the rest is algebra on
+# a few thousand atoms. Identical in exact arithmetic to ``domain_ratios`` (the dense reference).
+
+
+@dataclass(frozen=True, eq=False)
+class AtomStats:
+    """Per-atom sums for every indicator: arrays (A, 3, k) over answer states 0/1/2."""
+
+    code: np.ndarray          # (n,) atom of each row
+    stratum: np.ndarray       # (A,)
+    cell: np.ndarray | None   # (A,) calibration cell
+    extra: np.ndarray         # (A, m) extra domain codes (e.g. sex, age group)
+    sw: np.ndarray            # (A, 3, k) sum of w
+    sw2: np.ndarray           # (A, 3, k) sum of w^2
+    sd: np.ndarray            # (A, 3, k) sum of d
+    count: np.ndarray         # (A, 3, k) rows
+
+
+def indicator_states(data: pd.DataFrame, indicators: Sequence[Indicator]) -> np.ndarray:
+    """(n, k) int8 answer state: 0 = blank or outside the base, 1 = in base not numerator, 2 = numerator."""
+    out = np.zeros((len(data), len(indicators)), dtype=np.int8)
+    for j, ind in enumerate(indicators):
+        v = data[ind.item].to_numpy(dtype="int64", na_value=-1)
+        top = int(max(max(ind.base, default=0), max(ind.numerator, default=0), v.max(initial=0))) + 2
+        lut = np.zeros(top, dtype=np.int8)
+        lut[np.asarray(ind.base, dtype=np.int64) + 1] = 1
+        lut[np.asarray(ind.numerator, dtype=np.int64) + 1] = 2
+        lut[0] = 0
+        out[:, j] = lut[np.clip(v + 1, 0, top - 1)]
+    return out
+
+
+def atom_stats(design: Design, states: np.ndarray, extra: Sequence[np.ndarray] = ()) -> AtomStats:
+    """Per-atom, per-state sums of w, w^2, d and counts (see the note above)."""
+    if design.psu is not None:
+        raise DesignError("the atom path needs element sampling (no PSUs); use domain_ratios")
+    parts = [design.strata]
+    if design.calibration is not None:
+        parts.append(design.calibration.cell)
+    parts.extend(np.asarray(e, dtype=np.int64) for e in extra)
+    dims = [int(p_.max()) + 1 if len(p_) else 1 for p_ in parts]
+    key = np.ravel_multi_index(tuple(parts), dims)
+    code, uniq = pd.factorize(key, sort=True)
+    code = code.astype(np.int64)
+    n_atoms = len(uniq)
+    unr = np.unravel_index(uniq, dims)
+    cal = design.calibration is not None
+    w, d = design.weights, design.design_weights
+    w2 = w * w
+    k = states.shape[1]
+    size = 3 * n_atoms
+    sw = np.empty((n_atoms, 3, k))
+    sw2 = np.empty_like(sw)
+    sd = np.empty_like(sw)
+    cnt = np.empty_like(sw)
+    base_key = code * 3
+    for j in range(k):       # a loop over indicators; each step is vectorised over all rows
+        key_j = base_key + states[:, j]
+        sw[:, :, j] = np.bincount(key_j, weights=w, minlength=size).reshape(n_atoms, 3)
+        sw2[:, :, j] = np.bincount(key_j, weights=w2, minlength=size).reshape(n_atoms, 3)
+        sd[:, :, j] = np.bincount(key_j, weights=d, minlength=size).reshape(n_atoms, 3)
+        cnt[:, :, j] = np.bincount(key_j, minlength=size).reshape(n_atoms, 3)
+    extra_arr = np.stack(unr[1 + cal:], axis=1) if len(unr) > 1 + cal else np.zeros((n_atoms, 0), dtype=np.int64)
+    return AtomStats(code=code, stratum=np.asarray(unr[0], dtype=np.int64),
+                     cell=np.asarray(unr[1], dtype=np.int64) if cal else None, extra=extra_arr,
+                     sw=sw, sw2=sw2, sd=sd, count=cnt)
+
+
+@dataclass(frozen=True, eq=False)
+class _Partition:
+    res: DomainEstimates
+    e: np.ndarray      # (A, 3, k) influence per unit weight by state, before the calibration fit
+    f: np.ndarray      # (A, k) calibration fit x' B of each atom
+    s1: np.ndarray     # (H, k) sum of z per stratum
+
+
+def _stratum_scale(design: Design) -> tuple[np.ndarray, np.ndarray]:
+    """Rows per stratum n_h and the factor (1 - f_h) n_h / (n_h - 1) (lonely policy: see design)."""
+    n_h = np.bincount(design.strata, minlength=design.n_strata).astype(float)
+    scale = np.where(n_h > 1, n_h / np.maximum(n_h - 1, 1), 0.0)
+    lonely = n_h == 1
+    if lonely.any():
+        if design.lonely_psu == "fail":
+            h = int(np.flatnonzero(lonely)[0])
+            raise DesignError(f"stratum {design.strata_labels[h]!r} has a single PSU; its variance cannot be "
+                              f"estimated (lonely-PSU policy 'fail'; choose 'certainty' or 'adjust')")
+        if design.lonely_psu == "adjust":
+            scale = np.where(lonely, 1.0, scale)
+    if design.fpc is not None:
+        n_pop = np.zeros(design.n_strata)
+        n_pop[design.strata] = design.fpc
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = scale * (1.0 - np.where(n_pop > 0, n_h / n_pop, 0.0))
+    return n_h, scale
+
+
+def _atom_partition(design: Design, st: AtomStats, dom_h: np.ndarray, n_domains: int,
+                    atom_mask: np.ndarray | None) -> _Partition:
+    """Ratios of an aligned partition (domain of each stratum ``dom_h``) from atom sums."""
+    n_atoms, _, k = st.sw.shape
+    dom_a = dom_h[st.stratum]
+    inside = dom_a >= 0
+    if atom_mask is not None:
+        inside &= atom_mask
+    sel = inside[:, None]
+    w_base = (st.sw[:, 1] + st.sw[:, 2]) * sel
+    y_tot = st.sw[:, 2] * sel
+    da = np.where(dom_a >= 0, dom_a, 0)
+    big_w = np.zeros((n_domains, k))
+    big_y = np.zeros((n_domains, k))
+    np.add.at(big_w, da, w_base)
+    np.add.at(big_y, da, y_tot)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = big_y / big_w
+        inv = np.where(big_w > 0, 1.0 / big_w, 0.0)
+    pa, inva = np.nan_to_num(p)[da], inv[da]
+    e = np.zeros((n_atoms, 3, k))
+    e[:, 1] = np.where(sel, -pa * inva, 0.0)
+    e[:, 2] = np.where(sel, (1 - pa) * inva, 0.0)
+    f = np.zeros((n_atoms, k))
+    if design.calibration is not None:
+        from survey.variance import _projector
+        m = design.calibration
+        ginv, _ = _projector(design)
+        xa = m.cell_x[st.cell]                               # (A, p)
+        ba = m.cell_block[st.cell]                           # (A,)
+        de = np.einsum("ask,ask->ak", st.sd, e)              # sum_s d e per atom
+        h = np.zeros((len(m.block_labels), xa.shape[1], k))
+        np.add.at(h, ba, xa[:, :, None] * de[:, None, :])
+        beta = ginv @ h
+        f = np.einsum("ap,apk->ak", xa, beta[ba])
+    sw_all = st.sw.sum(axis=1)
+    sw2_all = st.sw2.sum(axis=1)
+    a1 = np.einsum("ask,ask->ak", st.sw, e) - f * sw_all
+    a2 = (np.einsum("ask,ask->ak", st.sw2, e * e) - 2 * f * np.einsum("ask,ask->ak", st.sw2, e)
+          + f * f * sw2_all)
+    n_h, scale = _stratum_scale(design)
+    s1 = np.zeros((design.n_strata, k))
+    s2 = np.zeros((design.n_strata, k))
+    np.add.at(s1, st.stratum, a1)
+    np.add.at(s2, st.stratum, a2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        centred = s2 - s1 * s1 / np.maximum(n_h, 1)[:, None]
+    if design.lonely_psu == "adjust" and np.any(n_h == 1):
+        grand = s1.sum(axis=0) / n_h.sum()
+        lone = n_h == 1
+        centred[lone] = s2[lone] - 2 * s1[lone] * grand + grand * grand
+    v_h = scale[:, None] * np.maximum(centred, 0.0)
+    used = dom_h >= 0
+    var = group_sum(dom_h[used], v_h[used], n_domains)
+    cnt_base = (st.count[:, 1] + st.count[:, 2]) * sel
+    n = np.zeros((n_domains, k))
+    np.add.at(n, da, cnt_base)
+    per_stratum = np.zeros((design.n_strata, k))
+    np.add.at(per_stratum, st.stratum, cnt_base)
+    strata_in = group_sum(dom_h[used], (per_stratum[used] > 0).astype(float), n_domains)
+    n = n.round().astype(np.int64)
+    df = (n - strata_in.round()).astype(np.int64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        deff = var / (p * (1 - p) / (n - 1))
+    se = np.where(n > 0, np.sqrt(var), np.nan)
+    res = DomainEstimates(estimate=p, se=se, n=n, df=df, weighted_base=big_w, deff=deff, domain_of_stratum=dom_h)
+    return _Partition(res=res, e=e, f=f, s1=s1)
+
+
+def _atom_cross(design: Design, st: AtomStats, a: _Partition, b: _Partition) -> np.ndarray:
+    """Per-stratum covariance contributions (H, k) between two partitions' influence columns."""
+    sw2_all = st.sw2.sum(axis=1)
+    cross = (np.einsum("ask,ask->ak", st.sw2, a.e * b.e) - b.f * np.einsum("ask,ask->ak", st.sw2, a.e)
+             - a.f * np.einsum("ask,ask->ak", st.sw2, b.e) + a.f * b.f * sw2_all)
+    n_h, scale = _stratum_scale(design)
+    sab = np.zeros((design.n_strata, st.sw.shape[2]))
+    np.add.at(sab, st.stratum, cross)
+    return scale[:, None] * (sab - a.s1 * b.s1 / np.maximum(n_h, 1)[:, None])
+
+
 # --- indicator shares for the canonical wave ------------------------------------------------------
 
 def indicator_matrices(data: pd.DataFrame, indicators: Sequence[Indicator]) -> tuple[np.ndarray, np.ndarray]:
@@ -227,57 +411,123 @@ def _suppress(n: np.ndarray, est: np.ndarray, se: np.ndarray, min_n: int, max_rs
     return out
 
 
-def estimate_shares(design: Design, data: pd.DataFrame, indicators: Sequence[Indicator], *,
-                    min_n: int = 30, max_rse: float | None = None, level: float = 0.95,
-                    mask: np.ndarray | None = None, with_comparisons: bool = True) -> ShareTables:
-    """Weighted shares per year × district and per year (``Totalt``) for every indicator.
+def _frame(res: DomainEstimates, keys: pd.DataFrame, names: Sequence[str], min_n: int,
+           max_rse: float | None, level: float) -> pd.DataFrame:
+    """Long table (one row per domain × indicator) with every CI and the suppression flag."""
+    lo, hi = logit_ci(res.estimate, res.se, res.df, level)
+    kg_lo, kg_hi = korn_graubard_ci(res.estimate, res.se, res.n, res.df, level)
+    wi_lo, wi_hi = wilson_ci(res.estimate, res.se, res.n, res.df, level)
+    g_, k_ = res.estimate.shape
+    f = keys.loc[keys.index.repeat(k_)].reset_index(drop=True)
+    f["indicator"] = np.tile(np.asarray(names, dtype=object), g_)
+    f["estimate"], f["se"] = res.estimate.ravel(), res.se.ravel()
+    f["ci_low"], f["ci_high"], f["n"] = lo.ravel(), hi.ravel(), res.n.ravel()
+    f["suppressed"] = _suppress(res.n, res.estimate, res.se, min_n, max_rse).ravel()
+    f["df"], f["deff"], f["weighted_base"] = res.df.ravel(), res.deff.ravel(), res.weighted_base.ravel()
+    f["ci_low_kg"], f["ci_high_kg"] = kg_lo.ravel(), kg_hi.ravel()
+    f["ci_low_wilson"], f["ci_high_wilson"] = wi_lo.ravel(), wi_hi.ravel()
+    empty = f["n"] == 0
+    f.loc[empty, ["estimate", "se", "ci_low", "ci_high", "deff"]] = np.nan
+    return f
 
-    ``suppressed`` is ``n < min_n`` (contract default 30), or a relative SE above ``max_rse`` when given.
-    ``mask`` restricts every domain (e.g. to women) without dropping rows.
-    """
-    y, base = indicator_matrices(data, indicators)
-    num = y * base
-    dk = data[["year", "district"]].copy()
-    g = dk.groupby(["year", "district"], sort=True)
+
+def _partitions(design: Design, data: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame, np.ndarray, np.ndarray]:
+    """Codes of the year × district and year partitions (and their keys)."""
+    g = data.groupby(["year", "district"], sort=True)
     dcode = g.ngroup().to_numpy(np.int64)
     dkeys = g.size().reset_index()[["year", "district"]]
     ycode, years = pd.factorize(data["year"], sort=True)
-    keep = with_comparisons
-    dres = domain_ratios(design, num, base, dcode, len(dkeys), mask=mask, keep_influence=keep)
-    tres = domain_ratios(design, num, base, ycode.astype(np.int64), len(years), mask=mask, keep_influence=keep)
-    cov = None
-    if keep:
-        cov_h = stratum_covariances(design, dres.influence, tres.influence)
-        used = dres.domain_of_stratum >= 0
-        cov = group_sum(dres.domain_of_stratum[used], cov_h[used], len(dkeys))
+    return dcode, dkeys, ycode.astype(np.int64), np.asarray(years)
+
+
+def estimate_shares(design: Design, data: pd.DataFrame, indicators: Sequence[Indicator], *,
+                    min_n: int = 30, max_rse: float | None = None, level: float = 0.95,
+                    mask: np.ndarray | None = None, with_comparisons: bool = True,
+                    atoms: AtomStats | None = None) -> ShareTables:
+    """Weighted shares per year × district and per year (``Totalt``) for every indicator.
+
+    ``suppressed`` is ``n < min_n`` (contract default 30), or a relative SE above ``max_rse`` when given.
+    ``mask`` restricts every domain (e.g. to women) without dropping rows. Element-sampled designs use the
+    atom path (sufficient statistics; pass ``atoms`` to reuse them); clustered designs or row masks the
+    dense ``domain_ratios``.
+    """
     names = tuple(ind.name for ind in indicators)
-    frames = []
-    for res, keys in ((dres, dkeys), (tres, pd.DataFrame({"year": np.asarray(years), "district": TOTAL_LABEL}))):
-        lo, hi = logit_ci(res.estimate, res.se, res.df, level)
-        kg_lo, kg_hi = korn_graubard_ci(res.estimate, res.se, res.n, res.df, level)
-        wi_lo, wi_hi = wilson_ci(res.estimate, res.se, res.n, res.df, level)
-        g_, k_ = res.estimate.shape
-        f = pd.DataFrame({
-            "year": np.repeat(keys["year"].to_numpy(), k_),
-            "district": np.repeat(keys["district"].to_numpy(), k_),
-            "indicator": np.tile(np.asarray(names, dtype=object), g_),
-            "estimate": res.estimate.ravel(), "se": res.se.ravel(),
-            "ci_low": lo.ravel(), "ci_high": hi.ravel(), "n": res.n.ravel(),
-            "suppressed": _suppress(res.n, res.estimate, res.se, min_n, max_rse).ravel(),
-            "df": res.df.ravel(), "deff": res.deff.ravel(), "weighted_base": res.weighted_base.ravel(),
-            "ci_low_kg": kg_lo.ravel(), "ci_high_kg": kg_hi.ravel(),
-            "ci_low_wilson": wi_lo.ravel(), "ci_high_wilson": wi_hi.ravel(),
-        })
-        empty = f["n"] == 0
-        f.loc[empty, ["estimate", "se", "ci_low", "ci_high", "deff"]] = np.nan
-        frames.append(f)
-    est = pd.concat(frames, ignore_index=True)
+    dcode, dkeys, ycode, years = _partitions(design, data)
+    cov = None
+    if design.psu is None and mask is None:
+        st = atoms if atoms is not None else atom_stats(design, indicator_states(data, indicators))
+        dom_d = _domain_of(design.strata, dcode, design.n_strata, "stratum")
+        dom_y = _domain_of(design.strata, ycode, design.n_strata, "stratum")
+        if design.calibration is not None:
+            _domain_of(design.calibration.block, dcode, len(design.calibration.block_labels), "calibration block")
+        pd_ = _atom_partition(design, st, dom_d, len(dkeys), None)
+        pt_ = _atom_partition(design, st, dom_y, len(years), None)
+        dres, tres = pd_.res, pt_.res
+        if with_comparisons:
+            cov_h = _atom_cross(design, st, pd_, pt_)
+            cov = group_sum(dom_d[dom_d >= 0], cov_h[dom_d >= 0], len(dkeys))
+    else:
+        y, base = indicator_matrices(data, indicators)
+        num = y * base
+        dres = domain_ratios(design, num, base, dcode, len(dkeys), mask=mask, keep_influence=with_comparisons)
+        tres = domain_ratios(design, num, base, ycode, len(years), mask=mask, keep_influence=with_comparisons)
+        if with_comparisons:
+            cov_h = stratum_covariances(design, dres.influence, tres.influence)
+            used = dres.domain_of_stratum >= 0
+            cov = group_sum(dres.domain_of_stratum[used], cov_h[used], len(dkeys))
+    tkeys = pd.DataFrame({"year": years, "district": TOTAL_LABEL})
+    est = pd.concat([_frame(dres, dkeys, names, min_n, max_rse, level),
+                     _frame(tres, tkeys, names, min_n, max_rse, level)], ignore_index=True)
     # contract order: year; districts in code-point order, then Totalt; indicators in codebook order
     est["_t"] = est["district"] == TOTAL_LABEL
     est["_i"] = est["indicator"].map({nm: i for i, nm in enumerate(names)})
     est = est.sort_values(["year", "_t", "district", "_i"], kind="stable").drop(columns=["_t", "_i"])
     return ShareTables(estimates=est.reset_index(drop=True), district=dres, total=tres, district_keys=dkeys,
-                       years=np.asarray(years), indicators=names, cov_district_total=cov)
+                       years=years, indicators=names, cov_district_total=cov)
+
+
+def group_codes(data: pd.DataFrame, groups: Sequence[str]) -> tuple[list[np.ndarray], list[list]]:
+    """Codes (code-point sorted; missing = 0, never used as a mask value) and levels of each group variable."""
+    codes, levels = [], []
+    for var in groups:
+        c, u = pd.factorize(data[var], sort=True)
+        codes.append(np.where(c < 0, 0, c).astype(np.int64))
+        levels.append(list(u))
+    return codes, levels
+
+
+def estimate_group_shares(design: Design, data: pd.DataFrame, indicators: Sequence[Indicator],
+                          groups: Sequence[str], *, labels: dict[str, dict] | None = None, min_n: int = 30,
+                          max_rse: float | None = None, level: float = 0.95,
+                          atoms: AtomStats | None = None) -> pd.DataFrame:
+    """``Totalt`` per year within each level of each variable in ``groups`` (e.g. sex, age group).
+
+    Each level is a domain "year ∩ level" on the full design (rows outside get zero weight). Returns the
+    estimate columns plus ``domain`` (the variable) and ``group`` (the level's label).
+    """
+    names = tuple(ind.name for ind in indicators)
+    _, _, ycode, years = _partitions(design, data)
+    labels = labels or {}
+    codes, levels = group_codes(data, groups)
+    frames = []
+    tkeys = pd.DataFrame({"year": years, "district": TOTAL_LABEL})
+    if design.psu is None:
+        st = atoms if atoms is not None else atom_stats(design, indicator_states(data, indicators), extra=codes)
+        if st.extra.shape[1] != len(groups):
+            raise ValueError("atoms were built without the group codes: use atom_stats(..., extra=group_codes(...)[0])")
+        dom_y = _domain_of(design.strata, ycode, design.n_strata, "stratum")
+    for j, var in enumerate(groups):
+        for v, level_value in enumerate(levels[j]):
+            if design.psu is None:
+                res = _atom_partition(design, st, dom_y, len(years), st.extra[:, j] == v).res
+            else:
+                y, base = indicator_matrices(data, indicators)
+                res = domain_ratios(design, y * base, base, ycode, len(years), mask=codes[j] == v)
+            f = _frame(res, tkeys, names, min_n, max_rse, level)
+            f.insert(2, "domain", var)
+            f.insert(3, "group", labels.get(var, {}).get(level_value, str(level_value)))
+            frames.append(f)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
 # --- comparisons ----------------------------------------------------------------------------------
@@ -388,9 +638,11 @@ def compare(tables: ShareTables, *, level: float = 0.95, adjust: str = "fdr_bh",
                   dk["district"].to_numpy()[pb], d.estimate[pa], d.se[pa], d.n[pa], d.df[pa],
                   d.estimate[pb], d.se[pb], d.n[pb], d.df[pb], 0.0, d.df[pa] + d.df[pb])
     out = pd.concat(rows, ignore_index=True)
-    out["p_adjusted"] = np.nan
-    for _, idx in out.groupby(["comparison", "year", "indicator"], sort=False).groups.items():
-        out.loc[idx, "p_adjusted"] = adjust_pvalues(out.loc[idx, "p_value"].to_numpy(float), adjust)
+    pv = out["p_value"].to_numpy(float)
+    padj = np.full(len(out), np.nan)
+    for idx in out.groupby(["comparison", "year", "indicator"], sort=False).indices.values():
+        padj[idx] = adjust_pvalues(pv[idx], adjust)      # one small family (≤ districts²) at a time
+    out["p_adjusted"] = padj
     out["significant"] = out["p_adjusted"] < alpha
     out["adjustment"] = adjust
     return out
@@ -404,17 +656,18 @@ def score_index(data: pd.DataFrame, items: Sequence[str], scores: dict[int, floa
 
     The domain estimate is the ratio ``sum_D w s / sum_D w`` (a mean), linearised as a ratio.
     """
-    codes = np.asarray(sorted(scores), dtype=float)
-    vals = np.asarray([scores[c] for c in sorted(scores)], dtype=float)
+    top = int(max(scores)) + 2
+    lut_score = np.zeros(top)
+    lut_hit = np.zeros(top, dtype=bool)
+    for c, val in scores.items():
+        lut_score[int(c) + 1] = val
+        lut_hit[int(c) + 1] = True
     total = np.zeros(len(data))
     count = np.zeros(len(data))
-    for it in items:
-        v = data[it].to_numpy(dtype="float64", na_value=np.nan)
-        pos = np.searchsorted(codes, v)
-        pos = np.clip(pos, 0, len(codes) - 1)
-        hit = codes[pos] == v
-        total += np.where(hit, vals[pos], 0.0)
-        count += hit
+    for it in items:                                 # a loop over items, vectorised over rows
+        v = np.clip(data[it].to_numpy(dtype="int64", na_value=-1) + 1, 0, top - 1)
+        total += lut_score[v]
+        count += lut_hit[v]
     base = (count > 0).astype(float)
     with np.errstate(invalid="ignore", divide="ignore"):
         score = np.where(count > 0, total / np.maximum(count, 1), 0.0)

@@ -17,7 +17,8 @@ from survey.calibration import CalibrationResult, Margin, calibrate
 from survey.codebook import Codebook
 from survey.design import Design, LonelyPSU, stratified_design
 from survey.errors import CalibrationError, InputError
-from survey.estimation import ShareTables, TOTAL_LABEL, compare, domain_ratios, estimate_shares, score_index
+from survey.estimation import (AtomStats, ShareTables, TOTAL_LABEL, atom_stats, compare, domain_ratios,
+                               estimate_group_shares, estimate_shares, group_codes, indicator_states, score_index)
 
 DEFAULT_MARGINS: tuple[tuple[str, ...], ...] = (("district", "sex"), ("district", "age_group"))
 
@@ -113,24 +114,19 @@ def weight(responses: pd.DataFrame, population: pd.DataFrame,
                            notes=tuple(notes) + cal.notes)
 
 
+def _groups(responses: pd.DataFrame, options: EstimationOptions) -> list[str]:
+    return [g for g in options.groups if g in responses and responses[g].notna().all()]
+
+
 def _group_estimates(design: Design, responses: pd.DataFrame, codebook: Codebook,
-                     options: EstimationOptions) -> pd.DataFrame:
-    """Totalt per year by each register variable in ``options.groups`` (masks on the year domains)."""
-    frames = []
-    for var in options.groups:
-        if var not in responses:
-            continue
-        values = responses[var]
-        for val in sorted(values.dropna().unique().tolist()):
-            t = estimate_shares(design, responses, codebook.indicators, min_n=options.min_n,
-                                max_rse=options.max_rse, level=options.level,
-                                mask=(values == val).to_numpy(dtype=bool, na_value=False), with_comparisons=False)
-            f = t.estimates[t.estimates["district"] == TOTAL_LABEL].copy()
-            label = codebook.sexes.get(int(val), str(val)) if var == "sex" else str(val)
-            f.insert(2, "domain", var)
-            f.insert(3, "group", label)
-            frames.append(f)
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+                     options: EstimationOptions, atoms: AtomStats | None = None) -> pd.DataFrame:
+    """Totalt per year by each register variable in ``options.groups``."""
+    groups = _groups(responses, options)
+    if not groups:
+        return pd.DataFrame()
+    labels = {"sex": {k: v for k, v in codebook.sexes.items()}}
+    return estimate_group_shares(design, responses, codebook.indicators, groups, labels=labels,
+                                 min_n=options.min_n, max_rse=options.max_rse, level=options.level, atoms=atoms)
 
 
 def _index_estimates(design: Design, responses: pd.DataFrame, codebook: Codebook,
@@ -160,8 +156,13 @@ def _index_estimates(design: Design, responses: pd.DataFrame, codebook: Codebook
 def estimate(responses: pd.DataFrame, weighting: WeightingResult, codebook: Codebook,
              options: EstimationOptions = EstimationOptions()) -> EstimationResult:
     """Every indicator per year × district and Totalt, comparisons, Totalt by group, and the problem index."""
-    tables = estimate_shares(weighting.design, responses, codebook.indicators, min_n=options.min_n,
-                             max_rse=options.max_rse, level=options.level)
+    design = weighting.design
+    atoms = None
+    if design.psu is None:   # one pass over the rows serves the district, Totalt and group tables
+        atoms = atom_stats(design, indicator_states(responses, codebook.indicators),
+                           extra=group_codes(responses, _groups(responses, options))[0])
+    tables = estimate_shares(design, responses, codebook.indicators, min_n=options.min_n,
+                             max_rse=options.max_rse, level=options.level, atoms=atoms)
     comparisons = compare(tables, level=options.level, adjust=options.adjust, alpha=options.alpha)
     est = tables.estimates
     supp = est.set_index(["year", "district", "indicator"])["suppressed"]
@@ -174,8 +175,8 @@ def estimate(responses: pd.DataFrame, weighting: WeightingResult, codebook: Code
     okey = pd.MultiIndex.from_arrays([pd.Series(other_year).astype(int), other_district, comparisons["indicator"]])
     comparisons["suppressed"] |= supp.reindex(okey).to_numpy(dtype=bool, na_value=True)
     return EstimationResult(estimates=est, comparisons=comparisons,
-                            by_group=_group_estimates(weighting.design, responses, codebook, options),
-                            index=_index_estimates(weighting.design, responses, codebook, options), tables=tables)
+                            by_group=_group_estimates(design, responses, codebook, options, atoms),
+                            index=_index_estimates(design, responses, codebook, options), tables=tables)
 
 
 CONTRACT_ESTIMATE_COLUMNS: Sequence[str] = ("year", "district", "indicator", "estimate", "se", "ci_low",

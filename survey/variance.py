@@ -32,6 +32,9 @@ def group_sum(codes: np.ndarray, values: np.ndarray, n_groups: int) -> np.ndarra
     """``out[g] = sum_{i: codes_i = g} values_i`` for 1-D or 2-D ``values`` (rows = observations)."""
     if values.ndim == 1:
         return np.bincount(codes, weights=values, minlength=n_groups)
+    if values.shape[1] <= 4:
+        return np.stack([np.bincount(codes, weights=values[:, j], minlength=n_groups)
+                         for j in range(values.shape[1])], axis=1)
     m = sp.csr_matrix((np.ones(len(codes)), (codes, np.arange(len(codes)))), shape=(n_groups, len(codes)))
     return np.asarray(m @ values)
 

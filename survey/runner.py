@@ -1,0 +1,211 @@
+"""``trygghet run``: the whole pipeline on one wave, with lineage and step timings.
+
+read → validate → store → weight → estimate → trend → publish. The statistics are the pure functions
+of ``survey.pipeline`` / ``survey.models``; this module does the IO around them and writes the data
+contract's outputs (``weights.csv``, ``estimates.csv``, ``trend.csv``, ``run.json``) plus the analysts'
+extras and the published report under ``DIR/report/``.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import subprocess
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import numpy as np
+import pandas as pd
+
+from survey.codebook import Codebook, load_codebook
+from survey.pipeline import (CONTRACT_ESTIMATE_COLUMNS, EstimationOptions, EstimationResult, WeightingOptions,
+                             WeightingResult, estimate, weight)
+
+STEPS = ("read", "validate", "store", "weight", "estimate", "trend", "publish")
+
+
+@dataclass
+class RunResult:
+    run_id: str | None
+    out_dir: Path
+    files: dict[str, Path]
+    steps: dict[str, float]
+    lineage: dict[str, Any]
+    weighting: WeightingResult | None = field(default=None, repr=False)
+    estimation: EstimationResult | None = field(default=None, repr=False)
+    trend: pd.DataFrame | None = field(default=None, repr=False)
+    notes: list[str] = field(default_factory=list)
+
+
+def code_version() -> str:
+    """Package version plus the git commit of the checkout when there is one."""
+    try:
+        version = metadata.version("trygghet")
+    except metadata.PackageNotFoundError:  # pragma: no cover
+        version = "unknown"
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=Path(__file__).resolve().parent,
+                                capture_output=True, text=True, timeout=5).stdout.strip()
+    except (OSError, subprocess.SubprocessError):  # pragma: no cover
+        commit = ""
+    return f"{version}+{commit}" if commit else version
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 22), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> Path:
+    """Contract CSV: dot decimal, full precision (17 significant digits), empty = missing, true/false."""
+    out = frame.copy()
+    for c in out.columns:
+        if out[c].dtype == bool or str(out[c].dtype) == "boolean":
+            out[c] = out[c].map({True: "true", False: "false"})
+    out.to_csv(path, index=False, float_format="%.17g", na_rep="", lineterminator="\n")
+    return path
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.steps: dict[str, float] = {s: 0.0 for s in STEPS}
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.steps[name] += time.perf_counter() - t0
+
+
+def fit_trend(responses: pd.DataFrame, weighting: WeightingResult, codebook: Codebook) -> pd.DataFrame:
+    """The contract's trend models (``survey.models.fit_trends``)."""
+    from survey.models import fit_trends
+    return fit_trends(weighting.design, responses, codebook.indicators, series_breaks=codebook.series_breaks)
+
+
+def run(responses: str | Path, population: str | Path, out: str | Path, *, db: str | None = None,
+        codebook: Codebook | str | Path | None = None, mapping: str | Path | None = None,
+        replace: bool = False, weighting: WeightingOptions = WeightingOptions(),
+        estimation: EstimationOptions = EstimationOptions(), publish: bool = True,
+        formats: tuple[str, ...] = ("html", "xlsx", "csv", "png", "pdf"), max_bad_share: float = 0.05,
+        read_opts: dict | None = None, progress: Callable[[str], None] | None = None) -> RunResult:
+    """Run the whole pipeline on one wave and write the outputs under ``out``."""
+    from survey import ingest
+    from survey.store import Store
+
+    clock = _Clock()
+    say = progress or (lambda _msg: None)
+    out_dir = Path(out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    cb = codebook if isinstance(codebook, Codebook) else load_codebook(codebook)
+    started = datetime.now(timezone.utc)
+
+    say("läser och validerar")
+    with clock.step("validate"):
+        wave = ingest.load_wave(responses, population, cb, mapping, max_bad_share=max_bad_share, **(read_opts or {}))
+    read_s = float(getattr(wave, "read_seconds", 0.0) or 0.0)
+    clock.steps["read"] += read_s
+    clock.steps["validate"] -= read_s
+    resp = wave.responses.data
+    pop = wave.population.data
+    notes = list(wave.notes)
+
+    say("sparar i databasen")
+    with clock.step("store"):
+        store = Store(db)
+        report = store.load_wave(wave, replace=replace)
+    notes.append(f"database: {report.status}")
+
+    say("viktar")
+    with clock.step("weight"):
+        w = weight(resp, pop, weighting)
+    notes.extend(w.notes)
+    say("skattar andelar")
+    with clock.step("estimate"):
+        e = estimate(resp, w, cb, estimation)
+    say("skattar trender")
+    with clock.step("trend"):
+        tr = fit_trend(resp, w, cb)
+
+    parameters = {
+        "weighting": {"method": weighting.method, "margins": [list(m) for m in weighting.margins],
+                      "by": list(weighting.by), "bounds": weighting.bounds, "trim": weighting.trim,
+                      "epsilon": weighting.epsilon, "maxit": weighting.maxit, "lonely_psu": weighting.lonely_psu},
+        "estimation": {"min_n": estimation.min_n, "max_rse": estimation.max_rse, "level": estimation.level,
+                       "ci": "logit", "adjust": estimation.adjust, "alpha": estimation.alpha},
+        "max_bad_share": max_bad_share, "replace": replace,
+    }
+    say("publicerar")
+    with clock.step("publish"):
+        run_id = store.begin_run(parameters, code_version(), cb.version, report.source_ids)
+        files: dict[str, Path] = {}
+        files["weights"] = write_csv(w.weights, out_dir / "weights.csv")
+        files["estimates"] = write_csv(e.estimates[list(CONTRACT_ESTIMATE_COLUMNS)], out_dir / "estimates.csv")
+        files["trend"] = write_csv(tr[["indicator", "term", "estimate", "se"]], out_dir / "trend.csv")
+        files["estimates_full"] = write_csv(e.estimates, out_dir / "estimates_full.csv")
+        files["comparisons"] = write_csv(e.comparisons, out_dir / "comparisons.csv")
+        files["diagnostics"] = write_csv(w.diagnostics, out_dir / "weight_diagnostics.csv")
+        if len(e.by_group):
+            files["by_group"] = write_csv(e.by_group, out_dir / "estimates_by_group.csv")
+        if len(e.index):
+            files["index"] = write_csv(e.index, out_dir / "problem_index.csv")
+        lineage = {
+            "run_id": run_id,
+            "started_at": started.isoformat(timespec="seconds"),
+            "inputs": [{"role": r.source.kind, "file": r.source.name, "sha256": r.source.sha256,
+                        "format": r.source.format, "encoding": r.source.encoding, "delimiter": r.source.delimiter,
+                        "rows": r.source.n_rows, "accepted": int(len(r.data)), "quarantined_rows":
+                        int(r.quarantine["source_row"].nunique()) if len(r.quarantine) else 0}
+                       for r in (wave.responses, wave.population)],
+            "codebook": {"name": cb.name, "version": cb.version},
+            "code_version": code_version(),
+            "python": platform.python_version(),
+            "database": {"dialect": store.dialect, "load": report.status},
+            "parameters": parameters,
+            "counts": {"respondents": int(len(resp)), "strata": int(w.design.n_strata),
+                       "estimates": int(len(e.estimates)),
+                       "suppressed": int(e.estimates["suppressed"].sum()),
+                       "calibration_iterations": int(w.calibration.iterations),
+                       "max_margin_error": float(w.calibration.max_margin_error)},
+            "notes": notes,
+            "steps": clock.steps,
+        }
+        if publish:
+            from survey.publish import publish_report
+            meta = {"run_id": run_id, "date": started.date().isoformat(),
+                    "data_source": f"{wave.responses.source.name}, {wave.population.source.name}",
+                    "codebook_version": f"{cb.name} {cb.version}",
+                    "method": "Kalibrerade vikter (raking mot kön och ålder per område och år); "
+                              "Taylorlinjäriserade standardfel; 95 % konfidensintervall på logitskalan"}
+            pub = publish_report(e.estimates, e.comparisons, tr, cb, meta, out_dir / "report", store=store,
+                                 formats=formats, min_n=estimation.min_n)
+            files["report"] = pub.index if pub.index is not None else out_dir / "report"
+        store.save_run_outputs(run_id, weights=w.weights, diagnostics=w.diagnostics, estimates=e.estimates,
+                               comparisons=e.comparisons, trend=tr, lineage=lineage)
+    lineage["steps"] = {k: round(v, 4) for k, v in clock.steps.items()}
+    lineage["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    (out_dir / "run.json").write_text(json.dumps(lineage, indent=2, ensure_ascii=False, default=_json_default),
+                                      encoding="utf-8")
+    files["run"] = out_dir / "run.json"
+    return RunResult(run_id=run_id, out_dir=out_dir, files=files, steps=clock.steps, lineage=lineage,
+                     weighting=w, estimation=e, trend=tr, notes=notes)
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, (np.integer,)):
+        return int(o)
+    if isinstance(o, (np.floating,)):
+        return float(o)
+    if isinstance(o, Path):
+        return str(o)
+    return str(o)
