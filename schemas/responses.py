@@ -18,12 +18,13 @@ def _not_blank(s):
 
 
 def responses_schema(codebook: Codebook | None = None, *, weights: bool = True,
-                     nullable_keys: bool = False) -> pa.DataFrameSchema:
+                     nullable_keys: bool = False, check_unique: bool = True) -> pa.DataFrameSchema:
     """The schema of canonical responses for ``codebook``.
 
     ``weights=False`` when design_weight is absent (NaN everywhere). ``nullable_keys=True`` lets year and
     sex be ``Int64`` with blanks: ingest validates before dropping rows whose text did not convert (those
-    failures it has recorded itself).
+    failures it has recorded itself). ``check_unique=False`` leaves the (resp_id, year) uniqueness out
+    (ingest checks it with a faster vectorised key).
     """
     key = pa.Column("Int64", nullable=True) if nullable_keys else pa.Column("int64")
     cb = codebook or default_codebook()
@@ -42,5 +43,6 @@ def responses_schema(codebook: Codebook | None = None, *, weights: bool = True,
         **{it.name: pa.Column("Int64", pa.Check.isin(list(it.codes)), nullable=True) for it in cb.items},
         "source_row": pa.Column("int64"),
     }
-    return pa.DataFrameSchema(columns, unique=["resp_id", "year"], report_duplicates="all",
+    return pa.DataFrameSchema(columns, unique=["resp_id", "year"] if check_unique else None,
+                              report_duplicates="all",
                               strict=True, ordered=False, name=f"responses ({cb.label})")

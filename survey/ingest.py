@@ -212,7 +212,7 @@ def _read_csv(path: Path, encoding: str | None, delimiter: str | None,
     except OSError as exc:
         raise InputError(f"cannot be read ({exc.strerror})", name) from None
     sha = hashlib.sha256(raw).hexdigest()
-    if not raw.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
+    if not raw[: 1 << 16].strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
         raise InputError("is empty", name, 1)
     text, enc = _decode(raw, name, encoding)
     if "\x00" in text[:4096]:
@@ -224,7 +224,7 @@ def _read_csv(path: Path, encoding: str | None, delimiter: str | None,
     delim = delimiter or _sniff_delimiter(first)
     if len(delim) != 1:
         raise InputError(f"delimiter must be one character, not {delimiter!r}", name)
-    header = next(csv.reader(io.StringIO(text), delimiter=delim), [])
+    header = next(csv.reader(io.StringIO(text[: 1 << 16]), delimiter=delim), [])
     names = [_clean_name(h) for h in header]
     data = raw[3:] if enc in ("utf-8", "utf-8-sig") and raw.startswith(codecs.BOM_UTF8) else raw
     if enc not in ("utf-8", "utf-8-sig"):
@@ -233,7 +233,7 @@ def _read_csv(path: Path, encoding: str | None, delimiter: str | None,
     ids = [f"c{i}" for i in range(len(names))]
     try:
         table = pcsv.read_csv(
-            io.BytesIO(data),
+            arrow.BufferReader(data),
             read_options=pcsv.ReadOptions(column_names=ids, skip_rows=1, block_size=1 << 24),
             parse_options=pcsv.ParseOptions(delimiter=delim, quote_char='"', double_quote=True,
                                             newlines_in_values=True,
@@ -279,7 +279,9 @@ _NUMBER_OR_COMMA = r"^\s*[+-]?(\d+|\d*,\d+)\s*$"
 def _detect_decimal(table: arrow.Table, delim: str) -> str:
     """',' when some column holds only numbers and at least one has a decimal comma, else '.'."""
     for col in table.columns:
-        if col.null_count == len(col) or not pc.any(pc.match_substring(col, ",")).as_py():
+        head = col.slice(0, 5000)
+        if col.null_count == len(col) or not pc.any(pc.match_substring_regex(head, _DECIMAL_COMMA)).as_py() \
+                or not pc.all(pc.match_substring_regex(head, _NUMBER_OR_COMMA)).as_py():
             continue
         if pc.any(pc.match_substring_regex(col, _DECIMAL_COMMA)).as_py() and \
                 pc.all(pc.match_substring_regex(col, _NUMBER_OR_COMMA)).as_py():
@@ -424,6 +426,25 @@ def _parse_numbers(s: pd.Series, *, integer: bool, decimal: str = ".") -> tuple[
     return num_u[codes], blank_u[codes], ~ok_u[codes] & ~blank_u[codes]
 
 
+def _fast_numbers(s: pd.Series, *, integer: bool, decimal: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """Arrow cast of clean text to numbers: (values with NaN for blank, blank mask).
+
+    None when some value needs the careful path of ``_parse_numbers`` (spaces, '2.0', text, 'nan', ...).
+    """
+    try:
+        arr = arrow.array(s.array)
+        if decimal == "," and not integer:
+            arr = pc.replace_substring(arr, ",", ".")
+        num = pc.cast(arr, arrow.int64() if integer else arrow.float64())
+    except (arrow.ArrowException, TypeError, ValueError):
+        return None
+    blank = num.is_null().to_numpy(zero_copy_only=False)
+    values = num.to_numpy(zero_copy_only=False).astype(np.float64)
+    if not np.isfinite(values[~blank]).all():
+        return None
+    return values, blank
+
+
 def _to_int64(values: np.ndarray) -> pd.arrays.IntegerArray:
     mask = np.isnan(values)
     return pd.arrays.IntegerArray(np.where(mask, 0, values).astype(np.int64), mask)
@@ -456,7 +477,11 @@ def _convert(df: pd.DataFrame, spec: dict[str, str], decimal: str) -> _Converted
             t = s.str.strip()
             out[col] = t.where(t != "", None)
             continue
-        values, blank, bad = _parse_numbers(s, integer=kind != "weight", decimal=decimal)
+        fast = _fast_numbers(s, integer=kind != "weight", decimal=decimal)
+        if fast is not None:
+            (values, blank), bad = fast, np.zeros(len(s), dtype=bool)
+        else:
+            values, blank, bad = _parse_numbers(s, integer=kind != "weight", decimal=decimal)
         if bad.any():
             what = "a number" if kind == "weight" else "a whole number"
             fails.append(_failures(idx[bad], col, s[bad], "type", [f"{v!r} is not {what}" for v in s[bad]]))
@@ -480,10 +505,19 @@ _REASONS = {
     "isin": "{value!r} is not a listed code of {column} ({codes})",
     "not_nullable": "{column} is blank",
     "not_blank": "{column} is blank",
-    "finite_positive": "design_weight {value!r} is not a finite number > 0",
+    "finite_positive": "design_weight {value} is not a finite number > 0",
     "multiple_fields_uniqueness": "the same ({keys}) occurs in more than one row",
-    "greater_than_or_equal_to(0)": "population {value!r} is negative",
+    "greater_than_or_equal_to(0)": "population {value} is negative",
 }
+
+
+def _shown(value: Any) -> Any:
+    """A failure value as a person reads it: codes as the text '7', numbers as 0.0, text quoted."""
+    if isinstance(value, (np.integer, int)) and not isinstance(value, bool):
+        return str(int(value))
+    if isinstance(value, np.floating):
+        return float(value)
+    return value
 
 
 def _validate(frame: pd.DataFrame, schema: pa.DataFrameSchema, codebook: Codebook, name: str,
@@ -505,7 +539,7 @@ def _validate(frame: pd.DataFrame, schema: pa.DataFrameSchema, codebook: Codeboo
     for column, check, value in zip(fc["column"], checks, fc["failure_case"]):
         codes = codebook.codes_of(column)
         template = _REASONS.get(check, "{column} fails the check " + check)
-        reasons.append(template.format(value=value, column=column, keys=keys,
+        reasons.append(template.format(value=_shown(value), column=column, keys=keys,
                                        codes=", ".join(map(str, codes or ()))))
     names = {"multiple_fields_uniqueness": "duplicate", "not_nullable": "blank", "not_blank": "blank"}
     return _failures(fc["index"].astype(np.int64), "", fc["failure_case"], "", reasons).assign(
@@ -620,6 +654,28 @@ def read_responses(path: str | Path, codebook: Codebook | str | Path | None = No
     return _read_responses(path, _resolve_codebook(codebook), mapping, max_bad_share, read_opts, None, "")
 
 
+def _duplicates(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every copy of a (resp_id, year) that occurs more than once (blank ids are reported as blank).
+
+    Year by year, with a fast uniqueness test first (``Index.is_unique`` is a hash pass).
+    """
+    ids = frame["resp_id"]
+    years = frame["year"].to_numpy(dtype=np.float64, na_value=np.nan)
+    dup = np.zeros(len(frame), dtype=bool)
+    for y in np.unique(years[~np.isnan(years)]):
+        m = (years == y) & ids.notna().to_numpy()
+        sub = ids[m]
+        if not pd.Index(sub).is_unique:
+            dup[m] = sub.duplicated(keep=False).to_numpy()
+    if not dup.any():
+        return _failures([], "", [], "", [])
+    d = frame.loc[dup, ["resp_id", "year"]]
+    first = pd.Series(d.index, index=d.index).groupby([d["resp_id"], d["year"]]).transform("min")
+    reasons = [f"resp_id {r!r} occurs more than once in year {y} (first in row {f})"
+               for r, y, f in zip(d["resp_id"], d["year"], first)]
+    return _failures(d.index, "resp_id", d["resp_id"], "duplicate", reasons)
+
+
 def _read_responses(path: str | Path, cb: Codebook, mapping: VendorMapping | str | Path | None,
                     max_bad_share: float, read_opts: dict, districts: pd.MultiIndex | None,
                     population_file: str) -> IngestResult:
@@ -640,8 +696,9 @@ def _read_responses(path: str | Path, cb: Codebook, mapping: VendorMapping | str
     weights = not frame["design_weight"].isna().all()
     if not weights:
         notes.append(f"{name}: design_weight absent or blank: the weighting step uses N_h / respondents_h")
-    schema = responses_schema(cb, weights=weights, nullable_keys=True)
-    fails = [map_fail, *conv.failures, _validate(frame, schema, cb, name, "resp_id, year")]
+    schema = responses_schema(cb, weights=weights, nullable_keys=True, check_unique=False)
+    fails = [map_fail, *conv.failures, _validate(frame, schema, cb, name, "resp_id, year"),
+             _duplicates(frame)]
     if districts is not None:
         keys = pd.MultiIndex.from_arrays([frame["year"], frame["district"]])
         unknown = (~keys.isin(districts) & frame["year"].notna().to_numpy()
@@ -680,7 +737,8 @@ def _free_text(text: pd.DataFrame, data: pd.DataFrame) -> pd.DataFrame:
     if "comment" not in text.columns:
         return empty
     comment = text["comment"].reset_index(drop=True)
-    keep = (comment.notna() & (comment.str.strip() != "")).to_numpy(dtype=bool)
+    keep = comment.notna().to_numpy(dtype=bool).copy()
+    keep[keep] = (comment[keep].str.strip() != "").to_numpy(dtype=bool)
     if not keep.any():
         return empty
     return pd.DataFrame({"resp_id": data["resp_id"][keep], "year": data["year"][keep],

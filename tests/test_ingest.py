@@ -1,0 +1,475 @@
+"""Reading the sample wave in every format to identical canonical data; bad inputs named by file/row/column."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from pandas.testing import assert_frame_equal
+
+from survey.codebook import default_codebook
+from survey.errors import InputError
+from survey.ingest import (QUARANTINE_COLUMNS, load_wave, read_population, read_responses, read_table)
+
+SAMPLE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "sample-wave"
+RESPONSES, POPULATION = SAMPLE / "responses.csv", SAMPLE / "population.csv"
+ITEMS = default_codebook().item_names
+
+
+@pytest.fixture(scope="module")
+def raw() -> pd.DataFrame:
+    """The sample responses exactly as text (blank = '')."""
+    return pd.read_csv(RESPONSES, dtype=str, keep_default_na=False)
+
+
+@pytest.fixture(scope="module")
+def pop_raw() -> pd.DataFrame:
+    return pd.read_csv(POPULATION, dtype=str, keep_default_na=False)
+
+
+@pytest.fixture(scope="module")
+def base():
+    return read_responses(RESPONSES)
+
+
+def _typed(base) -> pd.DataFrame:
+    """Canonical data plus comment, typed as a statistics package would store it."""
+    df = base.data.drop(columns="source_row").copy()
+    comments = base.free_text.set_index(["resp_id", "year"])["comment"]
+    key = pd.MultiIndex.from_arrays([df["resp_id"], df["year"]])
+    df["comment"] = comments.reindex(key).to_numpy()
+    return df
+
+
+def _csv(tmp_path: Path, df: pd.DataFrame, name: str = "responses.csv", **kw) -> Path:
+    path = tmp_path / name
+    df.to_csv(path, index=False, lineterminator="\n", **kw)
+    return path
+
+
+# --- the sample wave ------------------------------------------------------------------------------
+
+
+def test_sample_wave_canonical(base) -> None:
+    d = base.data
+    assert len(d) == 3022 and len(base.quarantine) == 0
+    assert list(d.columns) == ["resp_id", "year", "district", "sex", "age_group", "born_abroad", "design_weight",
+                               *ITEMS, "source_row"]
+    assert str(d["resp_id"].dtype) == "str" and d["resp_id"].iloc[0] == "00001"
+    assert d["year"].dtype == np.int64 and d["sex"].dtype == np.int64
+    assert d["born_abroad"].dtype == "Int64" and d["design_weight"].dtype == np.float64
+    assert all(d[q].dtype == "Int64" for q in ITEMS)
+    assert d["source_row"].tolist()[:3] == [2, 3, 4]
+    assert d["design_weight"].iloc[0] == 15.966229
+    assert pd.isna(d["q_victim_violence"].iloc[2])                 # blank = item non-response
+    assert "comment" not in d.columns
+    assert base.source.name == "responses.csv" and base.source.format == "csv"
+    assert (base.source.encoding, base.source.delimiter, base.source.decimal) == ("utf-8", ",", ".")
+    assert base.source.codebook_version == "trygghet-v1" and base.source.n_rows == 3022
+    assert len(base.source.sha256) == 64
+
+
+def test_free_text_only_in_free_text(base, raw) -> None:
+    ft = base.free_text
+    assert list(ft.columns) == ["resp_id", "year", "comment"]
+    assert len(ft) == (raw["comment"] != "").sum()
+    multi = ft[ft["comment"].str.contains("\n")]
+    assert len(multi) > 0 and multi["comment"].iloc[0].startswith("Hej!\nJag känner mig trygg")
+    assert ft["comment"].str.contains('"trygghet"', regex=False).any()
+
+
+def test_source_row_counts_records_not_lines(base, raw) -> None:
+    # a data record k (1-based) is row k + 1 even after comments with line breaks
+    assert base.data["source_row"].tolist() == list(range(2, len(raw) + 2))
+
+
+def test_load_wave_sample(sample_wave) -> None:
+    w = load_wave(*sample_wave)
+    assert len(w.responses.data) == 3022 and len(w.population.data) == 252
+    assert list(w.population.data.columns) == ["year", "district", "sex", "age_group", "population"]
+    assert w.population.data.dtypes.astype(str).tolist() == ["int64", "str", "int64", "str", "int64"]
+    assert w.notes == []
+
+
+def _same(result, base) -> None:
+    assert_frame_equal(result.data, base.data)
+    assert_frame_equal(result.free_text, base.free_text)
+    assert len(result.quarantine) == 0
+
+
+def test_cp1252_semicolon_decimal_comma(tmp_path, raw, base) -> None:
+    df = raw.copy()
+    df["design_weight"] = df["design_weight"].str.replace(".", ",", regex=False)
+    path = _csv(tmp_path, df, sep=";", encoding="cp1252")
+    res = read_responses(path)
+    assert (res.source.encoding, res.source.delimiter, res.source.decimal) == ("cp1252", ";", ",")
+    _same(res, base)
+
+
+def test_utf8_bom_tab(tmp_path, raw, base) -> None:
+    res = read_responses(_csv(tmp_path, raw, "responses.tsv", sep="\t", encoding="utf-8-sig"))
+    assert (res.source.encoding, res.source.delimiter) == ("utf-8-sig", "\t")
+    _same(res, base)
+
+
+def test_latin1_crlf(tmp_path, raw, base) -> None:
+    path = tmp_path / "responses.csv"
+    raw.to_csv(path, index=False, lineterminator="\r\n", encoding="latin-1", sep=";")
+    res = read_responses(path)
+    assert res.source.encoding == "cp1252"
+    assert_frame_equal(res.data, base.data)
+
+
+def test_xlsx(tmp_path, base) -> None:
+    path = tmp_path / "responses.xlsx"
+    _typed(base).to_excel(path, index=False)
+    res = read_responses(path)
+    assert res.source.format == "xlsx"
+    _same(res, base)
+
+
+def test_sav(tmp_path, base) -> None:
+    import pyreadstat
+
+    df = _typed(base)
+    df["comment"] = df["comment"].fillna("")
+    for col in ["sex", "born_abroad", *ITEMS]:
+        df[col] = df[col].astype("float64")
+    path = tmp_path / "responses.sav"
+    pyreadstat.write_sav(pd.DataFrame({c: (df[c].astype(object) if str(df[c].dtype) == "str" else df[c])
+                                       for c in df.columns}), str(path),
+                         variable_value_labels={"sex": {1: "Man", 2: "Kvinna"}})
+    res = read_responses(path)
+    assert res.source.format == "sav"
+    _same(res, base)
+
+
+def test_parquet(tmp_path, base) -> None:
+    path = tmp_path / "responses.parquet"
+    _typed(base).to_parquet(path, index=False)
+    res = read_responses(path)
+    assert res.source.format == "parquet"
+    _same(res, base)
+
+
+def test_format_override(tmp_path, raw, base) -> None:
+    path = _csv(tmp_path, raw, "export.dat")
+    with pytest.raises(InputError, match="unsupported file type '.dat'"):
+        read_responses(path)
+    _same(read_responses(path, fmt="csv"), base)
+
+
+# --- the vendor mapping ---------------------------------------------------------------------------
+
+
+def _vendor(raw: pd.DataFrame) -> pd.DataFrame:
+    """The sample wave as a vendor would send it: Swedish headers, text answers, age in years, 99 = blank."""
+    cb = default_codebook()
+    from survey.codebook import load_mapping
+    m = load_mapping("example-vendor")
+    out = pd.DataFrame(index=raw.index)
+    ages = {g: str(int(g[:2]) + 3) for g in cb.age_groups}
+    for vendor, col in m.columns.items():
+        v = raw[col]
+        if col == "sex":
+            v = v.map({"1": "Man", "2": "Kvinna"})
+        elif col == "born_abroad":
+            v = v.map({"1": "Ja", "0": "Nej"})
+        elif col == "age_group":
+            v = v.map(ages)
+        elif col == "design_weight":
+            v = v.str.replace(".", ",", regex=False)
+        elif col in cb.item_names:
+            labels = {str(k): lab for k, lab in cb.item(col).codes.items()}
+            v = v.map(lambda x, labels=labels: labels.get(x, x))
+            v = v.where((v != "") | (raw.index % 2 == 0), "99")     # half the blanks as vendor code 99
+        out[vendor] = v
+    return out
+
+
+def test_vendor_file_maps_to_canonical(tmp_path, raw, base) -> None:
+    vendor = _vendor(raw)
+    vendor["Trygg_kväll"] = vendor["Trygg_kväll"].str.upper()     # case does not matter
+    path = _csv(tmp_path, vendor, "leverans.csv", sep=";", encoding="cp1252")
+    res = read_responses(path, mapping="example-vendor")
+    assert res.source.mapping == "example-vendor" and res.source.decimal == ","
+    _same(res, base)
+
+
+def test_vendor_value_without_recode_is_quarantined(tmp_path, raw) -> None:
+    vendor = _vendor(raw)
+    vendor.loc[4, "Trygg_kväll"] = "Vet inte"
+    vendor.loc[7, "Ålder"] = "90"
+    path = _csv(tmp_path, vendor, "leverans.csv", sep=";", encoding="cp1252")
+    res = read_responses(path, mapping="example-vendor")
+    q = res.quarantine
+    assert q[["source_row", "column", "value", "check"]].values.tolist() == [
+        [6, "q_safe_after_dark", "Vet inte", "mapping"], [9, "age_group", "90", "mapping"]]
+    assert q["reason"].iloc[0] == "value 'Vet inte' has no recode in mapping example-vendor"
+    assert json.loads(q["record"].iloc[0])["Trygg_kväll"] == "Vet inte"
+    assert len(res.data) == 3020 and 6 not in res.data["source_row"].values
+
+
+def test_sav_value_labels_recoded(tmp_path) -> None:
+    import pyreadstat
+    from survey.codebook import VendorMapping
+    from survey.ingest import read_table
+    from survey.codebook import apply_mapping
+
+    df = pd.DataFrame({"Kon": [1.0, 2.0, 2.0]})
+    path = tmp_path / "v.sav"
+    pyreadstat.write_sav(df, str(path), variable_value_labels={"Kon": {1: "Man", 2: "Kvinna"}})
+    text, info = read_table(path)
+    m = VendorMapping("labels", {"Kon": "sex"}, {"sex": {"kvinna": 2, "man": 1}})
+    out, fails = apply_mapping(text, m, "v.sav", info.value_labels)
+    assert out["sex"].tolist() == ["1", "2", "2"] and len(fails) == 0
+
+
+# --- bad inputs: row level (quarantine) -----------------------------------------------------------
+
+
+def _one_bad(tmp_path, raw, row: int, column: str, value: str):
+    df = raw.copy()
+    df.loc[row, column] = value
+    return read_responses(_csv(tmp_path, df))
+
+
+ROW_CASES = [
+    ("q_safe_after_dark", "7", "code", "'7' is not a listed code of q_safe_after_dark (1, 2, 3, 4, 5, 6, 9)"),
+    ("sex", "3", "code", "'3' is not a listed code of sex (1, 2)"),
+    ("age_group", "85-99", "code", "'85-99' is not a listed code of age_group (16-24, 25-34, 35-44, 45-54, "
+                                   "55-64, 65-74, 75-84)"),
+    ("year", "2022.5", "type", "'2022.5' is not a whole number"),
+    ("q_police_care", "ja", "type", "'ja' is not a whole number"),
+    ("resp_id", "", "blank", "resp_id is blank"),
+    ("district", "  ", "blank", "district is blank"),
+    ("design_weight", "abc", "type", "'abc' is not a number"),
+    ("design_weight", "0", "finite_positive", "design_weight 0.0 is not a finite number > 0"),
+    ("design_weight", "-2.5", "finite_positive", "design_weight -2.5 is not a finite number > 0"),
+    ("design_weight", "inf", "type", "'inf' is not a number"),
+    ("design_weight", "", "blank", "design_weight is blank while other rows have one"),
+    ("born_abroad", "2", "code", "'2' is not a listed code of born_abroad (0, 1)"),
+    ("year", "", "blank", "year is blank"),
+]
+
+
+@pytest.mark.parametrize("column,value,check,reason", ROW_CASES, ids=[f"{c[0]}={c[1]!r}" for c in ROW_CASES])
+def test_row_failures_quarantined(tmp_path, raw, column, value, check, reason) -> None:
+    res = _one_bad(tmp_path, raw, 10, column, value)
+    q = res.quarantine
+    assert list(q.columns) == QUARANTINE_COLUMNS
+    assert len(q) == 1
+    r = q.iloc[0]
+    assert (r["file"], r["source_row"], r["column"], r["check"]) == ("responses.csv", 12, column, check)
+    assert r["value"] == (value if value != "" else None) or (value.strip() == "" and pd.isna(r["value"]))
+    assert r["reason"] == reason
+    assert r["resp_id"] == (raw.loc[10, "resp_id"] if column != "resp_id" else None) or column == "resp_id"
+    assert json.loads(r["record"])["q_worry_crime"] == raw.loc[10, "q_worry_crime"]
+    assert len(res.data) == 3021 and 12 not in res.data["source_row"].values
+
+
+def test_duplicate_ids_quarantine_every_copy(tmp_path, raw) -> None:
+    df = pd.concat([raw, raw.iloc[[5]]], ignore_index=True)
+    res = read_responses(_csv(tmp_path, df))
+    q = res.quarantine
+    assert q[["source_row", "column", "check"]].values.tolist() == [[7, "resp_id", "duplicate"],
+                                                                   [3024, "resp_id", "duplicate"]]
+    assert q["reason"].iloc[1] == "resp_id '00006' occurs more than once in year 2022 (first in row 7)"
+    assert len(res.data) == 3021
+
+
+def test_same_id_other_year_is_fine(base) -> None:
+    assert base.data["resp_id"].duplicated().any()       # ids are numbered afresh each year
+
+
+def test_unknown_district_quarantined(tmp_path, raw, sample_wave) -> None:
+    df = raw.copy()
+    df.loc[20, "district"] = "Atlantis"
+    w = load_wave(_csv(tmp_path, df), sample_wave[1])
+    q = w.responses.quarantine
+    assert q[["source_row", "column", "value", "check"]].values.tolist() == [[22, "district", "Atlantis",
+                                                                              "district_unknown"]]
+    assert q["reason"].iloc[0] == "district 'Atlantis' has no population for 2022 in population.csv"
+    assert len(w.responses.data) == 3021
+
+
+def test_district_of_another_year_is_unknown(tmp_path, raw, pop_raw) -> None:
+    pop = pop_raw[~((pop_raw["year"] == "2024") & (pop_raw["district"] == "Duvbo"))]
+    resp = raw[~((raw["year"] == "2024") & (raw["district"] == "Duvbo"))].copy()
+    idx = resp.index[resp["year"] == "2024"][0]
+    resp.loc[idx, "district"] = "Duvbo"
+    w = load_wave(_csv(tmp_path, resp), _csv(tmp_path, pop, "population.csv"))
+    assert w.responses.quarantine["check"].tolist() == ["district_unknown"]
+
+
+def test_too_many_bad_rows_rejects_wave(tmp_path, raw) -> None:
+    df = raw.copy()
+    df.loc[0:199, "sex"] = "3"                  # 200 of 3022 rows = 6.6 %
+    with pytest.raises(InputError) as err:
+        read_responses(_csv(tmp_path, df))
+    e = err.value
+    assert (e.file, e.row, e.column) == ("responses.csv", 2, "sex")
+    assert "wave rejected: 200 of 3022 rows (6.6%) failed row checks, more than the 5.0% allowed" in str(e)
+    assert "code in sex: 200" in str(e)
+    assert "responses.csv row 2, column sex: '3' is not a listed code of sex (1, 2)" in str(e)
+    assert len(read_responses(_csv(tmp_path, df), max_bad_share=0.1).quarantine) == 200
+
+
+# --- bad inputs: file level -----------------------------------------------------------------------
+
+
+def _err(fn, *args, **kw) -> InputError:
+    with pytest.raises(InputError) as err:
+        fn(*args, **kw)
+    assert "Traceback" not in str(err.value) and "\n" not in str(err.value)
+    return err.value
+
+
+def test_wrong_encoding_override(tmp_path, raw) -> None:
+    path = _csv(tmp_path, raw, sep=";", encoding="cp1252")
+    e = _err(read_responses, path, encoding="utf-8")
+    first = next(i for i, line in enumerate(path.read_bytes().split(b"\n"), 1) if not line.isascii())
+    assert (e.file, e.row) == ("responses.csv", first)
+    assert "cannot be decoded as utf-8" in str(e)
+    assert str(e).startswith(f"responses.csv, row {first}: ")
+
+
+def test_unknown_encoding_name(tmp_path, raw) -> None:
+    e = _err(read_responses, _csv(tmp_path, raw), encoding="swedish-9")
+    assert str(e) == "responses.csv: unknown encoding 'swedish-9'"
+
+
+def test_missing_column(tmp_path, raw) -> None:
+    e = _err(read_responses, _csv(tmp_path, raw.drop(columns="q_police_care")))
+    assert (e.file, e.row, e.column) == ("responses.csv", 1, "q_police_care")
+    assert "missing required column(s) q_police_care" in str(e)
+
+
+def test_missing_column_with_mapping_names_vendor_column(tmp_path, raw) -> None:
+    vendor = _vendor(raw).drop(columns="Kön")
+    e = _err(read_responses, _csv(tmp_path, vendor, sep=";"), mapping="example-vendor")
+    assert (e.row, e.column) == (1, "sex")
+    assert "sex (vendor column 'Kön' in mapping example-vendor)" in str(e)
+
+
+def test_empty_file(tmp_path) -> None:
+    (tmp_path / "responses.csv").write_bytes(b"")
+    e = _err(read_responses, tmp_path / "responses.csv")
+    assert str(e) == "responses.csv, row 1: is empty"
+
+
+def test_header_only(tmp_path, raw) -> None:
+    e = _err(read_responses, _csv(tmp_path, raw.iloc[:0]))
+    assert str(e) == "responses.csv, row 2: has a header but no data rows"
+
+
+def test_truncated_last_line(tmp_path, raw) -> None:
+    path = _csv(tmp_path, raw.iloc[:50])
+    text = path.read_text(encoding="utf-8").rstrip("\n")
+    path.write_text(text[: text.rfind(",2,") + 2], encoding="utf-8")
+    e = _err(read_responses, path)
+    assert (e.file, e.row) == ("responses.csv", 51)
+    assert "fewer than the header" in str(e)
+
+
+def test_extra_field_in_middle_row(tmp_path, raw) -> None:
+    path = _csv(tmp_path, raw.iloc[:30])
+    lines = path.read_text(encoding="utf-8").split("\n")
+    lines[3] += ",extra"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    e = _err(read_responses, path)
+    assert (e.file, e.row) == ("responses.csv", 4)
+    assert "has 23 fields where the header has 22 (more than the header)" in str(e)
+
+
+def test_unsupported_extension(tmp_path) -> None:
+    (tmp_path / "responses.json").write_text("{}", encoding="utf-8")
+    e = _err(read_responses, tmp_path / "responses.json")
+    assert e.file == "responses.json" and "unsupported file type '.json'" in str(e)
+
+
+def test_corrupt_xlsx(tmp_path) -> None:
+    (tmp_path / "responses.xlsx").write_bytes(b"PK\x03\x04 this is not a workbook")
+    e = _err(read_responses, tmp_path / "responses.xlsx")
+    assert e.file == "responses.xlsx" and "is not a readable .xlsx workbook" in str(e)
+
+
+def test_corrupt_parquet_and_missing_file(tmp_path) -> None:
+    (tmp_path / "r.parquet").write_bytes(b"PAR1garbage")
+    assert "cannot be read as parquet" in str(_err(read_responses, tmp_path / "r.parquet"))
+    assert str(_err(read_responses, tmp_path / "nope.csv")) == "nope.csv: no such file (or it is a folder)"
+
+
+def test_duplicate_header(tmp_path, raw) -> None:
+    df = raw.copy()
+    path = _csv(tmp_path, df)
+    text = path.read_text(encoding="utf-8").replace("q_police_care", "q_worry_crime", 1)
+    path.write_text(text, encoding="utf-8")
+    e = _err(read_responses, path)
+    assert (e.row, e.column) == (1, "q_worry_crime")
+
+
+# --- population -----------------------------------------------------------------------------------
+
+
+def _pop_bad(tmp_path, pop_raw, row: int, column: str, value: str) -> InputError:
+    df = pop_raw.copy()
+    df.loc[row, column] = value
+    return _err(read_population, _csv(tmp_path, df, "population.csv"))
+
+
+def test_negative_population(tmp_path, pop_raw) -> None:
+    e = _pop_bad(tmp_path, pop_raw, 4, "population", "-5")
+    assert (e.file, e.row, e.column) == ("population.csv", 6, "population")
+    assert str(e) == ("population.csv, row 6, column population: population file rejected: population -5 is "
+                      "negative (cell 2022/Rissne/1/55-64)")
+
+
+def test_non_integer_population(tmp_path, pop_raw) -> None:
+    e = _pop_bad(tmp_path, pop_raw, 0, "population", "12.5")
+    assert (e.row, e.column) == (2, "population") and "'12.5' is not a whole number" in str(e)
+
+
+def test_population_unknown_sex_and_age(tmp_path, pop_raw) -> None:
+    e = _pop_bad(tmp_path, pop_raw, 2, "sex", "0")
+    assert (e.row, e.column) == (4, "sex") and "'0' is not a listed code of sex" in str(e)
+    e = _pop_bad(tmp_path, pop_raw, 3, "age_group", "85+")
+    assert (e.row, e.column) == (5, "age_group")
+
+
+def test_duplicate_population_cell(tmp_path, pop_raw) -> None:
+    df = pd.concat([pop_raw, pop_raw.iloc[[3]]], ignore_index=True)
+    e = _err(read_population, _csv(tmp_path, df, "population.csv"))
+    assert (e.file, e.row) == ("population.csv", 5)
+    assert "duplicate cell: rows 5 and 254 are both 2022/Rissne/1/45-54" in str(e)
+
+
+def test_missing_population_cell(tmp_path, pop_raw, sample_wave) -> None:
+    df = pop_raw.drop(index=7)
+    cell = pop_raw.loc[7]
+    e = _err(load_wave, sample_wave[0], _csv(tmp_path, df, "population.csv"))
+    assert (e.file, e.column) == ("population.csv", "year/district/sex/age_group")
+    assert (f"no row for the cell year {cell['year']}, district '{cell['district']}', sex {cell['sex']}, "
+            f"age_group {cell['age_group']}") in str(e)
+
+
+def test_population_without_respondents_noted(tmp_path, pop_raw, sample_wave) -> None:
+    extra = pop_raw[pop_raw["year"] == "2024"].copy()
+    extra["year"] = "2025"
+    w = load_wave(sample_wave[0], _csv(tmp_path, pd.concat([pop_raw, extra]), "population.csv"))
+    assert len(w.population.data) == 252 + 84
+    assert w.notes == ["population.csv: population cells of 6 year x district(s) without respondents are kept "
+                       "but not used: 2025 Duvbo, 2025 Hallonbergen, 2025 Rissne, 2025 Ursvik, "
+                       "2025 Väsby centrum, 2025 Älvsjö-Ängby"]
+
+
+def test_read_table_reports_detection(tmp_path, raw) -> None:
+    path = _csv(tmp_path, raw.iloc[:5], sep=";", encoding="cp1252")
+    text, info = read_table(path)
+    assert (info.format, info.encoding, info.delimiter, info.decimal, info.n_rows) == ("csv", "cp1252", ";", ".", 5)
+    assert text.index.tolist() == [2, 3, 4, 5, 6] and text.loc[2, "resp_id"] == "00001"
+    assert pd.isna(text.loc[2, "comment"])
+    text, info = read_table(path, delimiter=";", decimal=",", encoding="cp1252")
+    assert info.decimal == ","
