@@ -624,15 +624,19 @@ class Store:
                         column_types=arrow_types, strings_can_be_null=True,
                         quoted_strings_can_be_null=False, true_values=["t"], false_values=["f"]))
         else:
+            # Batches of rows become Arrow record batches at once, so the Python tuples never all coexist.
+            schema = pa.schema([(n, arrow_types[n]) for n in names])
+            batches = []
             cur = dbapi.cursor()
             try:
                 cur.execute(sql)
-                rows = cur.fetchall()
+                while rows := cur.fetchmany(100_000):
+                    batches.append(pa.RecordBatch.from_arrays(
+                        [pa.array(c, type=t) for c, t in zip(zip(*rows), schema.types)], schema=schema))
+                    del rows
             finally:
                 cur.close()
-            cols = list(zip(*rows)) if rows else [()] * len(names)
-            atable = pa.Table.from_arrays(
-                [pa.array(c, type=arrow_types[n]) for n, c in zip(names, cols)], names=names)
+            atable = pa.Table.from_batches(batches, schema=schema)
         return _to_dtypes(atable, dtypes)
 
     # -- loading a wave ----------------------------------------------------------------------------
@@ -655,6 +659,8 @@ class Store:
         notes: list[str] = list(_attr(wave, "notes", None) or [])
         try:
             with self._writer.begin() as conn:
+                if self.dialect == "postgresql":   # one load at a time (SQLite: BEGIN IMMEDIATE does it)
+                    conn.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext('trygghet.load_wave'))")
                 for kind, part in parts.items():
                     status, sid, old = self._load_part(conn, kind, part, replace)
                     statuses[kind], ids[kind] = status, sid

@@ -450,3 +450,32 @@ def test_suppressed_cells_with_a_value_are_refused(store: Store) -> None:
             conn.execute(sa.text("INSERT INTO published_cells (table_id, year, version, position, row_key, "
                                  "column_key, value, suppressed) VALUES ('T3', 2022, 1, 0, 'a', 'b', 0.5, "
                                  "TRUE)"))
+
+
+# --- integration with survey.ingest and survey.synth ------------------------------------------------------
+
+def test_ingested_wave_round_trips(store: Store, tmp_path) -> None:
+    """A wave read by survey.ingest from synth CSV files comes back from the store identical."""
+    ingest = pytest.importorskip("survey.ingest")
+    synth = pytest.importorskip("survey.synth")
+    r, p = synth.generate_wave(600, 3, 2, 11)
+    rpath, ppath = synth.write_wave(r, p, tmp_path)
+    wave = ingest.load_wave(rpath, ppath)
+    report = store.load_wave(wave)
+    assert report.status == "loaded" and report.rows_accepted == len(wave.responses.data)
+    pd.testing.assert_frame_equal(store.responses(), wave.responses.data.reset_index(drop=True),
+                                  check_exact=True)
+    pd.testing.assert_frame_equal(store.population(), wave.population.data.reset_index(drop=True),
+                                  check_exact=True)
+    ft = store.free_text().drop(columns="source_file_id")
+    assert ft["comment"].tolist() == wave.responses.free_text["comment"].tolist()
+    assert store.load_wave(ingest.load_wave(rpath, ppath)).status == "unchanged"
+
+
+def test_bench_smoke() -> None:
+    """bench.bench_ingest runs end to end on a small wave (SQLite only)."""
+    pytest.importorskip("survey.synth")
+    from bench.bench_ingest import run
+    results = run(2000, ["sqlite"], full=False)
+    assert [r["step"] for r in results] == ["store load_wave", "read responses()", "save_run_outputs weights"]
+    assert all(r["rows_per_s"] > 0 for r in results)
