@@ -10,7 +10,6 @@ recodes its values onto canonical codes.
 """
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
