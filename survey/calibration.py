@@ -32,6 +32,7 @@ from typing import Literal, Sequence
 import numpy as np
 import pandas as pd
 
+from survey.design import factorize_groups
 from survey.errors import CalibrationError
 
 Method = Literal["raking", "linear", "logit"]
@@ -123,12 +124,7 @@ def _calfun(method: str, bounds: tuple[float, float] | None):
 
 def _codes(frame: pd.DataFrame, cols: Sequence[str]) -> tuple[np.ndarray, pd.DataFrame]:
     """Group codes (code-point sorted) of the rows of ``frame`` over ``cols`` and the unique keys."""
-    if not cols:
-        return np.zeros(len(frame), dtype=np.int64), pd.DataFrame(index=[0])
-    g = frame.groupby(list(cols), sort=True, dropna=False)
-    codes = g.ngroup().to_numpy(np.int64)
-    keys = g.size().reset_index()[list(cols)]
-    return codes, keys
+    return factorize_groups(frame, list(cols))
 
 
 def _label(keys: dict) -> str:
@@ -189,11 +185,19 @@ def build_model(data: pd.DataFrame, margins: Sequence[Margin], by: Sequence[str]
         else:
             tb = np.zeros(len(tot), dtype=np.int64)
         if rest:
-            levels = pd.concat([data[rest], tot[rest]], ignore_index=True).drop_duplicates()
-            levels = levels.sort_values(rest, kind="stable").reset_index(drop=True)
-            lv = levels.assign(_l=np.arange(len(levels)))
-            row_level = data[rest].merge(lv, on=rest, how="left")["_l"].to_numpy(np.int64)
-            tot_level = tot[rest].merge(lv, on=rest, how="left")["_l"].to_numpy(np.int64)
+            row_level, levels = _codes(data, rest)
+            # levels that only the totals have are appended (population > 0 there is infeasible, checked below)
+            tot_keys = pd.MultiIndex.from_frame(tot[rest]) if len(rest) > 1 else pd.Index(tot[rest[0]])
+            lev_keys = pd.MultiIndex.from_frame(levels) if len(rest) > 1 else pd.Index(levels[rest[0]])
+            tot_level = lev_keys.get_indexer(tot_keys)
+            new_keys = tot_keys[tot_level < 0].unique()
+            if len(new_keys):
+                extra_levels = pd.DataFrame(list(new_keys) if len(rest) > 1 else {rest[0]: list(new_keys)},
+                                            columns=rest)
+                levels = pd.concat([levels, extra_levels], ignore_index=True)
+                lev_keys = pd.MultiIndex.from_frame(levels) if len(rest) > 1 else pd.Index(levels[rest[0]])
+                tot_level = lev_keys.get_indexer(tot_keys)
+            tot_level = tot_level.astype(np.int64)
             names = ["×".join(f"{v}={val}" for v, val in zip(rest, r)) for r in levels.itertuples(index=False)]
         else:
             levels = pd.DataFrame(index=[0])
@@ -217,18 +221,20 @@ def build_model(data: pd.DataFrame, margins: Sequence[Margin], by: Sequence[str]
         has_target[tb, off + tl] = True
 
     # cells: unique (block, level of every margin)
-    cell_frame = pd.DataFrame({"_b": block, **{f"_m{j}": c for j, c in enumerate(level_code_cols)}})
-    cell, cell_keys = _codes(cell_frame, list(cell_frame.columns))
-    cell_block = cell_keys["_b"].to_numpy(np.int64)
-    cell_x = np.zeros((len(cell_keys), p))
+    parts = [block, *level_code_cols]
+    dims = [int(x.max()) + 1 if len(x) else 1 for x in parts]
+    cell, uniq = pd.factorize(np.ravel_multi_index(tuple(parts), dims), sort=True)
+    cell = cell.astype(np.int64)
+    unr = np.unravel_index(uniq, dims)
+    cell_block = np.asarray(unr[0], dtype=np.int64)
+    cell_x = np.zeros((len(uniq), p))
     for j, off in enumerate(offsets):
-        cell_x[np.arange(len(cell_keys)), off + cell_keys[f"_m{j}"].to_numpy(np.int64)] = 1.0
+        cell_x[np.arange(len(uniq)), off + np.asarray(unr[j + 1], dtype=np.int64)] = 1.0
 
-    # feasibility: per block and column, respondents and population
+    # feasibility: per block and column, respondents and population (summed over cells, not rows)
+    n_cell = np.bincount(cell, minlength=len(cell_block)).astype(float)
     n_resp = np.zeros((n_blocks, p))
-    np.add.at(n_resp, block, cell_x[cell])
-    d_tot = np.zeros((n_blocks, p))
-    np.add.at(d_tot, block, cell_x[cell] * d[:, None])
+    np.add.at(n_resp, cell_block, cell_x * n_cell[:, None])
 
     def where(b: int, col: int) -> str:
         parts = dict(zip(block_vars, block_labels[b]))
@@ -445,15 +451,10 @@ def weight_diagnostics(w: np.ndarray, d: np.ndarray, groups: np.ndarray, labels:
     n = np.bincount(groups, minlength=k)
     s1 = np.bincount(groups, weights=w, minlength=k)
     s2 = np.bincount(groups, weights=w * w, minlength=k)
-    wmin = np.full(k, np.inf)
-    wmax = np.full(k, -np.inf)
-    np.minimum.at(wmin, groups, w)
-    np.maximum.at(wmax, groups, w)
-    g = w / d
-    gmin = np.full(k, np.inf)
-    gmax = np.full(k, -np.inf)
-    np.minimum.at(gmin, groups, g)
-    np.maximum.at(gmax, groups, g)
+    ext = pd.DataFrame({"g": groups, "w": w, "r": w / d}).groupby("g", sort=True).agg(["min", "max"])
+    ext = ext.reindex(range(k))
+    wmin, wmax = ext[("w", "min")].to_numpy(), ext[("w", "max")].to_numpy()
+    gmin, gmax = ext[("r", "min")].to_numpy(), ext[("r", "max")].to_numpy()
     out = pd.DataFrame(list(labels), columns=list(names)) if names else pd.DataFrame(index=range(k))
     out["n"] = n
     out["sum_weights"] = s1

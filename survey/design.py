@@ -125,3 +125,40 @@ def stratified_design(strata_keys: np.ndarray | list, design_weights: np.ndarray
     return Design(strata=strata, strata_labels=labels, design_weights=d, weights=d.copy(),
                   psu=psu_codes, fpc=None if fpc is None else np.asarray(fpc, dtype=float),
                   lonely_psu=lonely_psu)
+
+
+def factorize_groups(frame: pd.DataFrame, cols: list[str] | tuple[str, ...]) -> tuple[np.ndarray, pd.DataFrame]:
+    """Group code of every row over ``cols`` (groups in sorted order, code-point for text) and the
+    groups' keys, without hashing strings more than once: categoricals use their codes, other columns
+    are factorised once, and the per-column codes are combined into one integer key.
+    """
+    if not cols:
+        return np.zeros(len(frame), dtype=np.int64), pd.DataFrame(index=[0])
+    codes, uniques = [], []
+    for c in cols:
+        col = frame[c]
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            cats = col.cat.categories
+            if not cats.is_monotonic_increasing:
+                order = np.argsort(np.asarray(cats, dtype=object), kind="stable")
+                remap = np.empty(len(cats), dtype=np.int64)
+                remap[order] = np.arange(len(cats))
+                codes.append(np.where(col.cat.codes.to_numpy() < 0, -1, remap[col.cat.codes.to_numpy()]))
+                uniques.append(cats[order])
+            else:
+                codes.append(col.cat.codes.to_numpy().astype(np.int64))
+                uniques.append(cats)
+        else:
+            k, u = pd.factorize(col, sort=True)
+            codes.append(k.astype(np.int64))
+            uniques.append(u)
+    if any((k < 0).any() for k in codes):
+        raise DesignError(f"missing values in the grouping column(s) {', '.join(cols)}")
+    dims = [max(len(u), 1) for u in uniques]
+    key, used = pd.factorize(np.ravel_multi_index(tuple(codes), dims), sort=True)
+    parts = np.unravel_index(used, dims)
+    keys = pd.DataFrame({c: np.asarray(u)[p] for c, u, p in zip(cols, uniques, parts)})
+    for c in cols:   # keep the column's own dtype family for ints (years)
+        if pd.api.types.is_integer_dtype(frame[c].dtype):
+            keys[c] = keys[c].astype(np.int64)
+    return key.astype(np.int64), keys

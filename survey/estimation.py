@@ -36,7 +36,7 @@ import pandas as pd
 from scipy import stats
 
 from survey.codebook import Indicator
-from survey.design import Design
+from survey.design import Design, factorize_groups
 from survey.errors import DesignError
 from survey.variance import calibration_residuals, group_sum, stratum_covariances, stratum_variances
 
@@ -275,6 +275,8 @@ class _Partition:
 
 def _stratum_scale(design: Design) -> tuple[np.ndarray, np.ndarray]:
     """Rows per stratum n_h and the factor (1 - f_h) n_h / (n_h - 1) (lonely policy: see design)."""
+    if "stratum_scale" in design._cache:
+        return design._cache["stratum_scale"]
     n_h = np.bincount(design.strata, minlength=design.n_strata).astype(float)
     scale = np.where(n_h > 1, n_h / np.maximum(n_h - 1, 1), 0.0)
     lonely = n_h == 1
@@ -290,6 +292,7 @@ def _stratum_scale(design: Design) -> tuple[np.ndarray, np.ndarray]:
         n_pop[design.strata] = design.fpc
         with np.errstate(divide="ignore", invalid="ignore"):
             scale = scale * (1.0 - np.where(n_pop > 0, n_h / n_pop, 0.0))
+    design._cache["stratum_scale"] = (n_h, scale)
     return n_h, scale
 
 
@@ -433,11 +436,9 @@ def _frame(res: DomainEstimates, keys: pd.DataFrame, names: Sequence[str], min_n
 
 def _partitions(design: Design, data: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame, np.ndarray, np.ndarray]:
     """Codes of the year × district and year partitions (and their keys)."""
-    g = data.groupby(["year", "district"], sort=True)
-    dcode = g.ngroup().to_numpy(np.int64)
-    dkeys = g.size().reset_index()[["year", "district"]]
-    ycode, years = pd.factorize(data["year"], sort=True)
-    return dcode, dkeys, ycode.astype(np.int64), np.asarray(years)
+    dcode, dkeys = factorize_groups(data, ["year", "district"])
+    ycode, ykeys = factorize_groups(data, ["year"])
+    return dcode, dkeys, ycode, ykeys["year"].to_numpy()
 
 
 def estimate_shares(design: Design, data: pd.DataFrame, indicators: Sequence[Indicator], *,

@@ -15,7 +15,7 @@ import pandas as pd
 
 from survey.calibration import CalibrationResult, Margin, calibrate
 from survey.codebook import Codebook
-from survey.design import Design, LonelyPSU, stratified_design
+from survey.design import Design, LonelyPSU, factorize_groups
 from survey.errors import CalibrationError, InputError
 from survey.estimation import (AtomStats, ShareTables, TOTAL_LABEL, atom_stats, compare, domain_ratios,
                                estimate_group_shares, estimate_shares, group_codes, indicator_states, score_index)
@@ -65,9 +65,26 @@ class EstimationResult:
     tables: ShareTables = field(repr=False, default=None)
 
 
-def stratum_keys(responses: pd.DataFrame) -> pd.Series:
-    """The contract's strata: year × district."""
-    return responses["year"].astype(str) + " | " + responses["district"].astype(str)
+def prepare(responses: pd.DataFrame) -> pd.DataFrame:
+    """``district`` and ``age_group`` as categoricals with code-point-sorted categories (hashing the strings
+    once instead of in every group-by). A no-op when they already are."""
+    out = None
+    for col in ("district", "age_group"):
+        if col in responses and not isinstance(responses[col].dtype, pd.CategoricalDtype):
+            if out is None:
+                out = responses.copy(deep=False)
+            codes, uniques = pd.factorize(responses[col], sort=True)
+            out[col] = pd.Categorical.from_codes(codes, categories=pd.Index(uniques, dtype=object))
+    return responses if out is None else out
+
+
+def contract_design(responses: pd.DataFrame, design_weights: np.ndarray, lonely_psu: LonelyPSU = "fail") -> Design:
+    """The contract's design: stratified by year × district (code-point order), element sampling, with
+    replacement, weights ``design_weights``."""
+    strata, keys = factorize_groups(responses, ["year", "district"])
+    labels = tuple(f"{y} | {dname}" for y, dname in zip(keys["year"], keys["district"]))
+    d = np.asarray(design_weights, dtype=float)
+    return Design(strata=strata, strata_labels=labels, design_weights=d, weights=d.copy(), lonely_psu=lonely_psu)
 
 
 def design_weights(responses: pd.DataFrame, population: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
@@ -80,7 +97,7 @@ def design_weights(responses: pd.DataFrame, population: pd.DataFrame) -> tuple[n
             raise InputError("design_weight must be a number > 0 for every respondent (or blank for all)",
                              row=int(row), column="design_weight")
         return dw, []
-    n_h = responses.groupby(["year", "district"]).size().rename("n_h")
+    n_h = responses.groupby(["year", "district"], observed=True).size().rename("n_h")
     big_n = population.groupby(["year", "district"])["population"].sum().rename("N_h")
     both = pd.concat([n_h, big_n], axis=1).dropna(subset=["n_h"])
     if both["N_h"].isna().any():
@@ -98,6 +115,7 @@ def weight(responses: pd.DataFrame, population: pd.DataFrame,
     The population file's cells are summed to each margin (e.g. year × district × sex). Cells of
     year × district without respondents are ignored with a note; infeasible cells are errors naming them.
     """
+    responses = prepare(responses)
     d, notes = design_weights(responses, population)
     margins = []
     for mvars in options.margins:
@@ -106,8 +124,7 @@ def weight(responses: pd.DataFrame, population: pd.DataFrame,
         margins.append(Margin(tuple(mvars), tot.rename(columns={"population": "total"})))
     cal = calibrate(responses, d, margins, by=options.by, method=options.method, bounds=options.bounds,
                     trim=options.trim, maxit=options.maxit, epsilon=options.epsilon)
-    design = stratified_design(stratum_keys(responses).to_numpy(), d, lonely_psu=options.lonely_psu)
-    design = design.with_weights(cal.weights, cal.model)
+    design = contract_design(responses, d, options.lonely_psu).with_weights(cal.weights, cal.model)
     weights = pd.DataFrame({"resp_id": responses["resp_id"].to_numpy(), "year": responses["year"].to_numpy(),
                             "weight": cal.weights})
     return WeightingResult(design=design, calibration=cal, weights=weights, diagnostics=cal.diagnostics,
@@ -137,8 +154,7 @@ def _index_estimates(design: Design, responses: pd.DataFrame, codebook: Codebook
     items, scores = spec.items, spec.scores
     s, b = score_index(responses, items, scores)
     out = []
-    g = responses.groupby(["year", "district"], sort=True)
-    for codes, keys in ((g.ngroup().to_numpy(np.int64), g.size().reset_index()[["year", "district"]]),):
+    for codes, keys in (factorize_groups(responses, ["year", "district"]),):
         res = domain_ratios(design, (s * b)[:, None], b[:, None], codes, len(keys))
         f = keys.copy()
         f["estimate"], f["se"], f["n"], f["df"] = res.estimate[:, 0], res.se[:, 0], res.n[:, 0], res.df[:, 0]
@@ -156,6 +172,7 @@ def _index_estimates(design: Design, responses: pd.DataFrame, codebook: Codebook
 def estimate(responses: pd.DataFrame, weighting: WeightingResult, codebook: Codebook,
              options: EstimationOptions = EstimationOptions()) -> EstimationResult:
     """Every indicator per year × district and Totalt, comparisons, Totalt by group, and the problem index."""
+    responses = prepare(responses)
     design = weighting.design
     atoms = None
     if design.psu is None:   # one pass over the rows serves the district, Totalt and group tables
