@@ -654,7 +654,7 @@ def comparison_table(compared: pd.DataFrame, codebook: Codebook | None, a: str, 
         cb.add(ind, "b", {"est": r.estimate_b, "lo": r.ci_low_b, "hi": r.ci_high_b, "n": r.n_b}, r.hidden_b)
         cb.add(ind, "diff", {"diff": r.difference, "lo": r.ci_low, "hi": r.ci_high, "p": r.p_value,
                              "sig": 1.0 if r.significant else 0.0}, r.hidden_a or r.hidden_b)
-    slug = f"compare_{slugify(a)}_{slugify(b)}_{year}"
+    slug = f"cmp_{slugify(a)}_{slugify(b)}_{year}"
     notes = [f"Andel i procent med 95 % konfidensintervall och ovägt antal svarande (n). Skillnad = {a} "
              f"minus {b}, i procentenheter, med 95 % konfidensintervall och p-värde.",
              f"{SIG_MARK} Statistiskt säkerställd skillnad (5 % nivå).",

@@ -180,7 +180,7 @@ def write_csv(tables: Sequence[TableData], out_dir: Path) -> list[PublishedFile]
 
 def _long_csv(t: TableData, path: Path) -> None:
     df = t.long_frame()
-    df["value"] = [("" if v is None else repr(float(v))) for v in df["value"]]
+    df["value"] = [("" if v is None or pd.isna(v) else repr(float(v))) for v in df["value"]]
     df["suppressed"] = df["suppressed"].map(lambda b: "true" if b else "false")
     df.to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
 
@@ -199,6 +199,8 @@ def _stat_kind(t: TableData, ck: str, stat: str) -> str:
 def _xlsx_value(kind: str, value: float | None) -> float | None:
     if value is None:
         return None
+    if kind == "count":
+        return int(round(value))
     return value * 100.0 if kind == "pp" else value
 
 
