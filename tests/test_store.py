@@ -350,7 +350,8 @@ def _run_frames(responses: pd.DataFrame) -> dict[str, pd.DataFrame]:
 
 def test_run_outputs_round_trip(store: Store) -> None:
     report = store.load_wave(make_wave([2022], n=40))
-    params = {"method": "raking", "trim": None, "alpha": np.float64(0.05)}
+    params = {"method": "raking", "trim": None, "alpha": np.float64(0.05), "cap": np.nan,
+              "years": np.array([2022]), "note": "NaN stays text"}
     run_id = store.begin_run(params, "abc123", "1.0", report.source_ids)
     assert store.runs().set_index("run_id").loc[run_id, "status"] == "running"
     frames = _run_frames(store.responses())
@@ -359,7 +360,8 @@ def test_run_outputs_round_trip(store: Store) -> None:
 
     out = store.run_outputs(run_id)
     assert out.run["status"] == "succeeded" and out.run["lineage"] == lineage
-    assert out.run["parameters"] == {"method": "raking", "trim": None, "alpha": 0.05}
+    assert out.run["parameters"] == {"method": "raking", "trim": None, "alpha": 0.05, "cap": None,
+                                     "years": [2022], "note": "NaN stays text"}
     assert out.input_source_ids == sorted(report.source_ids)
     w = frames["weights"].sort_values(["year", "resp_id"]).reset_index(drop=True)
     pd.testing.assert_frame_equal(out.weights, w, check_exact=True)
