@@ -1,0 +1,252 @@
+"""Calibration (survey.calibration) against R ``survey`` 4.1.1, its contracts, and its error paths.
+
+Live R references come from tests/r/api_checks.R (``rlive``); each test names the R call.
+Data: shared/data/api (apiclus1: one-stage cluster sample of 15 districts, pw constant; apistrat:
+stratified by school type) and the shared sample wave.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "r"))
+from oracle import API, SAMPLE_WAVE, api_reference, read_population, read_responses, rel_err  # noqa: E402
+
+from survey.calibration import Margin, calibrate, poststratify, trim_weights  # noqa: E402
+from survey.design import stratified_design  # noqa: E402
+from survey.errors import CalibrationError  # noqa: E402
+from survey.pipeline import WeightingOptions, weight  # noqa: E402
+from survey.variance import linearized_vcov  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def api():
+    c1 = pd.read_csv(API / "apiclus1.csv")
+    st = pd.read_csv(API / "apistrat.csv")
+    ap = pd.read_csv(API / "apipop.csv")
+    t_stype = ap.groupby("stype").size().rename("total").reset_index()
+    t_sw = ap.groupby("sch.wide").size().rename("total").reset_index()
+    return c1, st, [Margin(("stype",), t_stype), Margin(("sch.wide",), t_sw)], t_stype, t_sw
+
+
+@pytest.fixture(scope="module")
+def R():
+    return api_reference()
+
+
+def _clus1_design(c1):
+    return stratified_design(np.zeros(len(c1)), c1["pw"].to_numpy(), psu=c1["dnum"].to_numpy(),
+                             fpc=c1["fpc"].to_numpy())
+
+
+def _mean_total_se(design, df):
+    """svymean(~api00) and svytotal(~enroll): estimates and linearised SEs."""
+    w = design.weights
+    y = df["api00"].to_numpy(float)
+    e = df["enroll"].to_numpy(float)
+    W = w.sum()
+    m = (w * y).sum() / W
+    se_m = np.sqrt(linearized_vcov(design, (y - m) / W)[0, 0])
+    se_t = np.sqrt(linearized_vcov(design, e)[0, 0])
+    return m, se_m, (w * e).sum(), se_t
+
+
+# (R key, our calibrate keywords, observed max rel. error of the weights, of the SEs) -- the R calls are
+# calibrate(dclus1, ~stype + sch.wide, pop, calfun = ..., bounds = ..., maxit = 200, epsilon = 1e-13)
+CASES = [
+    ("linear", dict(method="linear"), 1e-13, 1e-13),
+    ("linear_bounded", dict(method="linear", bounds=(0.9, 1.9)), 1e-12, 1e-12),
+    ("logit", dict(method="logit", bounds=(0.5, 2.5)), 1e-11, 1e-11),        # observed 5e-13 / 3e-13
+    ("logit_tight", dict(method="logit", bounds=(0.85, 2.0)), 1e-11, 1e-11),  # observed 7e-13 / 3e-13
+    ("raking", dict(method="raking"), 1e-13, 1e-13),
+    ("raking_bounded", dict(method="raking", bounds=(0.9, 1.9)), 1e-12, 1e-12),
+]
+
+
+@pytest.mark.rlive
+@pytest.mark.parametrize("key,kw,tol_w,tol_se", CASES, ids=[c[0] for c in CASES])
+def test_calibrate_options_match_R(api, R, key, kw, tol_w, tol_se):
+    """Weights, svymean(~api00) and svytotal(~enroll) with SEs after R calibrate(dclus1, ...)."""
+    c1, _, margins, _, _ = api
+    cal = calibrate(c1, c1["pw"].to_numpy(), margins, **kw)
+    ref = R[key]
+    assert rel_err(cal.weights, ref["weights"]) < tol_w
+    design = _clus1_design(c1).with_weights(cal.weights, cal.model)
+    m, se_m, t, se_t = _mean_total_se(design, c1)
+    assert rel_err(m, ref["mean_api00"]) < 1e-12
+    assert rel_err(t, ref["total_enroll"]) < max(tol_w, 1e-12)
+    assert rel_err(se_m, ref["se_mean_api00"]) < tol_se
+    assert rel_err(se_t, ref["se_total_enroll"]) < tol_se
+    if "bounds" in kw:
+        lo, hi = kw["bounds"]
+        assert cal.g.min() >= lo * (1 - 1e-12) and cal.g.max() <= hi * (1 + 1e-12)
+
+
+@pytest.mark.rlive
+def test_bounds_bind(api, R):
+    """The bounded cases are real tests: unbounded raking has g outside [0.9, 1.9] (R rake: 0.88 .. 1.98),
+    and the bounded weights (R calibrate(..., bounds = c(0.9, 1.9))) sit on both bounds."""
+    c1, _, margins, _, _ = api
+    g_free = np.asarray(R["raking"]["weights"]) / c1["pw"].to_numpy()
+    assert g_free.min() < 0.9 and g_free.max() > 1.9
+    g_b = np.asarray(R["raking_bounded"]["weights"]) / c1["pw"].to_numpy()
+    assert abs(g_b.min() - 0.9) < 1e-12 and abs(g_b.max() - 1.9) < 1e-12
+
+
+@pytest.mark.rlive
+def test_poststratify_matches_R(api, R):
+    """postStratify(dclus1, ~stype, pop.types) and postStratify(dstrat, ~sch.wide, pop.sw) (design weights
+    vary within the post-strata there; R's post-stratification variance equals the GREG one)."""
+    c1, st, _, t_stype, t_sw = api
+    cal = poststratify(c1, c1["pw"].to_numpy(), ["stype"], t_stype)
+    ref = R["post_clus1"]
+    assert rel_err(cal.weights, ref["weights"]) < 1e-13
+    _, se_m, _, se_t = _mean_total_se(_clus1_design(c1).with_weights(cal.weights, cal.model), c1)
+    assert rel_err(se_m, ref["se_mean_api00"]) < 1e-13
+    assert rel_err(se_t, ref["se_total_enroll"]) < 1e-13
+
+    cal = poststratify(st, st["pw"].to_numpy(), ["sch.wide"], t_sw)
+    ref = R["post_strat_schwide"]
+    assert rel_err(cal.weights, ref["weights"]) < 1e-13
+    dst = stratified_design(st["stype"].to_numpy(), st["pw"].to_numpy(), fpc=st["fpc"].to_numpy())
+    m, se_m, _, se_t = _mean_total_se(dst.with_weights(cal.weights, cal.model), st)
+    assert rel_err(m, ref["mean_api00"]) < 1e-13
+    assert rel_err(se_m, ref["se_mean_api00"]) < 1e-13
+    assert rel_err(se_t, ref["se_total_enroll"]) < 1e-13
+
+
+@pytest.mark.rlive
+def test_trim_weights_matches_R_when_one_group_is_free(api, R):
+    """trimWeights(dstrat, lower = 18, upper = 40, strict = TRUE): with a single untrimmed weight class the
+    spreading rule does not matter."""
+    _, st, _, _, _ = api
+    ours = trim_weights(st["pw"].to_numpy(), 18, 40)
+    assert rel_err(ours, R["trim_dstrat"]["weights"]) < 1e-14
+    assert abs(ours.sum() - st["pw"].sum()) < 1e-9
+
+
+@pytest.mark.rlive
+@pytest.mark.xfail(strict=True, reason=(
+    "trim_weights spreads the trimmed excess in proportion to the untrimmed weights; R trimWeights() spreads "
+    "it EQUALLY over all weights not outside the bounds (and, with strict = TRUE, re-includes weights sitting "
+    "on a bound). The docstring claims 'as R trimWeights(strict = TRUE)'. Lead to decide: change the rule "
+    "or the docstring. R [31, 60]: 36.791 -> 34.1307; ours -> 34.4990 (max rel. diff 1.1e-2)."))
+@pytest.mark.parametrize("key,lo,hi", [("trim_rclus1", 31, 60), ("trim_rclus1_b", 30, 50)])
+def test_trim_weights_matches_R(R, key, lo, hi):
+    """trimWeights(rclus1_tight, lower, upper, strict = TRUE) weights."""
+    ours = trim_weights(np.asarray(R["rclus1_tight_weights"]), lo, hi)
+    assert rel_err(ours, R[key]["weights"]) < 1e-8
+
+
+def test_trim_weights_contract(api):
+    """Whatever the spreading rule: sum kept, all weights inside the bounds, untouched when inside."""
+    c1, _, margins, _, _ = api
+    w = calibrate(c1, c1["pw"].to_numpy(), margins).weights
+    for lo, hi in [(31, 60), (30, 50), (32, 45)]:
+        t = trim_weights(w, lo, hi)
+        assert abs(t.sum() - w.sum()) < 1e-9 * w.sum()
+        assert t.min() >= lo * (1 - 1e-12) and t.max() <= hi * (1 + 1e-12)
+    assert np.array_equal(trim_weights(w, 1, 100), w)
+    with pytest.raises(CalibrationError, match=r"cannot trim 183 weights"):
+        trim_weights(w, 40, 45)            # 183 * 40 > sum = 6194
+
+
+@pytest.mark.parametrize("method,trim", [("raking", (0.85, 1.9)), ("raking", (0.5, 1.8)),
+                                         ("linear", (0.5, 1.8)), ("raking", (0.5, 1.95))])
+def test_trim_with_recalibration_contract(api, method, trim):
+    """calibrate(..., trim=(lo, hi)) (ours: cap g, re-calibrate, repeat): the margins are met to 1e-8 and
+    every g is within the bounds (to the documented 1e-9)."""
+    c1, _, margins, t_stype, t_sw = api
+    cal = calibrate(c1, c1["pw"].to_numpy(), margins, method=method, trim=trim)
+    lo, hi = trim
+    assert cal.g.min() >= lo * (1 - 1e-9) and cal.g.max() <= hi * (1 + 1e-9)
+    w = pd.Series(cal.weights)
+    for var, t in (("stype", t_stype), ("sch.wide", t_sw)):
+        got = w.groupby(c1[var].to_numpy()).sum()
+        assert np.max(np.abs(got.to_numpy() / t.set_index(var)["total"].reindex(got.index).to_numpy() - 1)) < 1e-8
+    assert cal.max_relative_error < 1e-8
+
+
+def test_trim_too_tight_raises(api):
+    c1, _, margins, _, _ = api
+    with pytest.raises(CalibrationError, match=r"trimming to g in \[0\.99, 1\.2\].*did not converge"):
+        calibrate(c1, c1["pw"].to_numpy(), margins, trim=(0.99, 1.2))
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "trim=(0.9, 1.9) is feasible -- R calibrate(dclus1, ~stype + sch.wide, pop, calfun = 'raking', "
+    "bounds = c(0.9, 1.9)) meets every margin with g in [0.9, 1.9] (and so does our bounds=) -- but "
+    "the cap-and-recalibrate loop of calibrate(trim=) does not converge in 200 rounds and raises "
+    "CalibrationError when both bounds bind. Lead to decide (e.g. solve the bounded problem directly)."))
+def test_trim_feasible_with_both_bounds_binding(api):
+    c1, _, margins, _, _ = api
+    cal = calibrate(c1, c1["pw"].to_numpy(), margins, method="raking", trim=(0.9, 1.9))
+    assert cal.g.min() >= 0.9 * (1 - 1e-9) and cal.g.max() <= 1.9 * (1 + 1e-9)
+
+
+# --- error paths: each message names the cell -------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def wave():
+    return read_responses(SAMPLE_WAVE / "responses.csv"), read_population(SAMPLE_WAVE / "population.csv")
+
+
+def test_infeasible_cell_named(wave):
+    r, pop = wave
+    r2 = r[~((r["year"] == 2022) & (r["district"] == "Rissne") & (r["age_group"] == "75-84"))]
+    with pytest.raises(CalibrationError,
+                       match=r"infeasible: year 2022, district Rissne, age_group 75-84 has population \d+ but no respondents"):
+        weight(r2, pop)
+
+
+def test_zero_population_with_respondents_named(wave):
+    r, pop = wave
+    p2 = pop.copy()
+    p2.loc[(p2["year"] == 2023) & (p2["district"] == "Duvbo") & (p2["age_group"] == "16-24"), "population"] = 0
+    n = int(((r["year"] == 2023) & (r["district"] == "Duvbo") & (r["age_group"] == "16-24")).sum())
+    assert n > 0
+    with pytest.raises(CalibrationError,
+                       match=rf"year 2023, district Duvbo, age_group 16-24 has {n} respondent\(s\) but population 0"):
+        weight(r, p2)
+
+
+def test_unknown_method(wave):
+    r, pop = wave
+    with pytest.raises(CalibrationError, match=r"unknown calibration method 'foo'"):
+        weight(r, pop, WeightingOptions(method="foo"))
+
+
+def test_logit_needs_bounds(wave):
+    r, pop = wave
+    with pytest.raises(CalibrationError, match=r"logit calibration needs finite bounds"):
+        weight(r, pop, WeightingOptions(method="logit"))
+    with pytest.raises(CalibrationError, match=r"lower < 1 < upper"):
+        weight(r, pop, WeightingOptions(method="logit", bounds=(1.1, 3.0)))
+
+
+def test_nonconvergence_names_cell(wave):
+    """Inconsistent margins: women of 2024 Ursvik +500 in the sex margin, age margin unchanged."""
+    r, pop = wave
+    t_sex = pop.groupby(["year", "district", "sex"], as_index=False)["population"].sum().rename(
+        columns={"population": "total"})
+    t_age = pop.groupby(["year", "district", "age_group"], as_index=False)["population"].sum().rename(
+        columns={"population": "total"})
+    t_sex.loc[(t_sex["year"] == 2024) & (t_sex["district"] == "Ursvik") & (t_sex["sex"] == 2), "total"] += 500
+    with pytest.raises(CalibrationError, match=r"did not converge in 100 iterations: year 2024, district Ursvik"):
+        calibrate(r, r["design_weight"].to_numpy(),
+                  [Margin(("district", "sex"), t_sex), Margin(("district", "age_group"), t_age)], by=("year",))
+
+
+def test_population_of_district_without_respondents_is_a_note(wave):
+    """Population rows of a year × district without respondents are ignored with a note (not an error),
+    and the weights of the other strata are unchanged."""
+    r, pop = wave
+    extra = pop[(pop["year"] == 2022) & (pop["district"] == "Duvbo")].assign(district="Zzz-ingen")
+    w0 = weight(r, pop)
+    w1 = weight(r, pd.concat([pop, extra], ignore_index=True))
+    assert any("without respondents ignored" in n for n in w1.notes)
+    assert np.max(np.abs(w1.calibration.weights - w0.calibration.weights)) == 0.0
