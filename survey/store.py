@@ -713,6 +713,8 @@ class Store:
         name = _attr(src, "name") or str(_attr(src, "path") or "?")
         if not sha:
             raise StoreError(f"{name}: the source file has no sha256; cannot store it.")
+        if _attr(src, "kind") not in (None, kind):
+            raise StoreError(f"{name}: a {_attr(src, 'kind')} file was given as the wave's {kind} file.")
         if data is None:
             raise StoreError(f"{name}: the {kind} file has no data frame.")
         years = _frame_years(data, qdf)
