@@ -481,3 +481,26 @@ def test_bench_smoke() -> None:
     results = run(2000, ["sqlite"], full=False)
     assert [r["step"] for r in results] == ["store load_wave", "read responses()", "save_run_outputs weights"]
     assert all(r["rows_per_s"] > 0 for r in results)
+
+
+# --- opening --------------------------------------------------------------------------------------------
+
+def test_default_url_comes_from_the_environment(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = f"sqlite:///{tmp_path / 'env.db'}"
+    monkeypatch.setenv("TRYGGHET_DATABASE_URL", url)
+    with Store() as s:
+        assert s.url == url and s.schema_revision() == "0001"
+    assert (tmp_path / "env.db").exists()
+
+
+def test_unreachable_database_is_a_store_error() -> None:
+    with pytest.raises(StoreError, match="Cannot open the database"):
+        Store("postgresql+psycopg://postgres@127.0.0.1:1/nowhere?connect_timeout=2")
+
+
+def test_a_file_in_the_wrong_slot_is_refused(store: Store) -> None:
+    wave = make_wave([2022])
+    wave.responses.source.kind = "population"
+    with pytest.raises(StoreError, match="wave's responses file"):
+        store.load_wave(wave)
+    assert counts(store)["source_files"] == 0
