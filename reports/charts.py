@@ -79,6 +79,9 @@ def trend_chart(estimates: pd.DataFrame, indicator: str, codebook: Codebook | No
             ax.set_xlim(years[0] - 0.3, years[-1] + 0.3)
     for ax in list(axes.flat)[len(districts):]:
         ax.set_visible(False)
+    for k, ax in enumerate(list(axes.flat)[:len(districts)]):
+        if k + ncol >= len(districts):   # nothing below it: show its year labels
+            ax.tick_params(labelbottom=True)
     label = indicator_label(codebook, indicator)
     fig.suptitle(f"{label}: andel per område och år, med 95 % konfidensintervall", x=0.01, ha="left",
                  fontsize=12, fontweight="bold", color="#1f3a5f")

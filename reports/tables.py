@@ -339,7 +339,8 @@ def _cell_html(idx: Mapping[tuple[str, str, str], tuple[Any, str, bool]], rk: st
         out += f'<span class="nn">n{NBSP}={NBSP}{html.escape(n[1])}</span>'
     p = idx.get((rk, ck, "p"))
     if p is not None and p[0] is not None:
-        out += f'<span class="nn">p{NBSP}={NBSP}{html.escape(p[1])}</span>'
+        rel = NBSP if p[1].startswith("<") else f"{NBSP}={NBSP}"
+        out += f'<span class="nn">p{rel}{html.escape(p[1])}</span>'
     return f'<div class="has-sig">{out}</div>' if sig is not None else out
 
 
@@ -709,7 +710,7 @@ def trend_table(trend: pd.DataFrame, codebook: Codebook | None, year: int,
         dims={"row": "indicator", "column": "measure", "fixed": {}}, cells=cb.frame(),
         stub_label="Indikator",
         footnotes=["Oddskvot över 1 = andelen ökar över tid, under 1 = minskar. 95 % konfidensintervall och "
-                   "p-värde från designbaserade standardfel.",
+                   "p-värde från designbaserade standardfel (normalapproximation).",
                    f"{SIG_MARK} Statistiskt säkerställd trend (5 % nivå).", method_note(run_meta)],
         source_note=source_line(run_meta, codebook))
 

@@ -480,7 +480,8 @@ def write_index(tables: Sequence[TableData], files: Sequence[PublishedFile], out
           f"tabell.</p>" if workbook else "")
     note_html = ("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>") if notes else \
         "<p>Inga.</p>"
-    years = sorted({int(t.year) for t in tables})
+    years = sorted({int(c) for t in tables if t.kind == "district" for c, _ in t.columns} |
+                   {int(t.year) for t in tables})
     cb = f"{codebook.name} v{codebook.version}" if codebook else str(run_meta.get("codebook_version", "okänd"))
     tpl = string.Template((TEMPLATES / "index.html").read_text(encoding="utf-8"))
     page = tpl.substitute(
