@@ -63,7 +63,7 @@ def run(responses: Path = typer.Option(..., exists=True, dir_okay=False, help="S
         min_n: int = typer.Option(30, min=1, help="Undertryck celler med färre svarande"),
         max_rse: float = typer.Option(None, help="Undertryck även celler med relativt standardfel över detta"),
         adjust: str = typer.Option("fdr_bh", help="Justering för multipla jämförelser: holm, fdr_bh, none"),
-        formats: str = typer.Option("html,xlsx,csv,png,pdf", help="Publiceringsformat"),
+        formats: str = typer.Option("html,xlsx,csv", help="Publiceringsformat (html, xlsx, csv, png, pdf)"),
         no_publish: bool = typer.Option(False, "--no-publish", help="Skriv bara analysfilerna"),
         ) -> None:
     """Kör hela kedjan: läs, validera, spara, vikta, skatta, trender, publicera."""
@@ -179,6 +179,46 @@ def quarantine_show(source: int = typer.Argument(None, help="Källfil-id (standa
     if len(q) > limit:
         console.print(f"... {len(q) - limit} rader till")
 
+
+
+tables_app = typer.Typer(help="Publicerade tabeller (versionerade i databasen)")
+app.add_typer(tables_app, name="tables")
+
+
+@tables_app.command("list")
+@friendly
+def tables_list(db: str = typer.Option(None, help="Databas-URL")) -> None:
+    """Alla publicerade tabeller med år, version och körning."""
+    from survey.publish import tables_list_command
+    tables_list_command(db)
+
+
+@tables_app.command("export")
+@friendly
+def tables_export(year: int = typer.Option(..., "--year", help="År"),
+                  table: str = typer.Option(..., "--table", help="Tabell-id (se tables list)"),
+                  fmt: str = typer.Option("xlsx", "--format", help="xlsx, csv, html, png, pdf eller json"),
+                  out: Path = typer.Option(Path("."), help="Utfil eller katalog"),
+                  version: int = typer.Option(None, help="Version (standard: senaste)"),
+                  db: str = typer.Option(None, help="Databas-URL")) -> None:
+    """Exportera en publicerad tabell ur databasen."""
+    from survey.publish import tables_export_command
+    tables_export_command(year, table, fmt, out, db, version)
+
+
+@app.command()
+@friendly
+def compare(a: str = typer.Argument(..., help="Område A, t.ex. Rissne"),
+            b: str = typer.Argument(..., help="Område B, t.ex. Hallonbergen"),
+            indicator: list[str] = typer.Option(None, "--indicator", help="Indikator (kan upprepas)"),
+            years: list[int] = typer.Option(None, "--years", help="År (kan upprepas)"),
+            db: str = typer.Option(None, help="Databas-URL eller en utkatalog från trygghet run"),
+            out: Path = typer.Option(None, help="Skriv också en HTML-sida hit"),
+            run_id: str = typer.Option(None, "--run", help="Körning (standard: senaste)"),
+            min_n: int = typer.Option(30, help="Undertryckningsgräns")) -> None:
+    """Jämför två områden över alla indikatorer: andelar, skillnad i procentenheter med KI och signifikans."""
+    from survey.publish import compare_command
+    compare_command(a, b, indicator or None, years or None, db, out, run_id=run_id, min_n=min_n)
 
 
 def main() -> None:  # pragma: no cover

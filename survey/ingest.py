@@ -14,6 +14,7 @@ import codecs
 import csv
 import hashlib
 import io
+import time
 import math
 import unicodedata
 import zipfile
@@ -52,6 +53,7 @@ class ReadInfo:
     n_rows: int = 0
     value_labels: dict[str, dict[str, str]] = field(default_factory=dict)   # SPSS: column -> code -> label
     notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0          # wall time spent reading the file (lineage: the "read" step)
 
 
 @dataclass
@@ -69,6 +71,7 @@ class SourceFile:
     codebook_version: str         # e.g. "trygghet-v1"
     mapping: str | None
     n_rows: int                   # data rows in the file (accepted + quarantined)
+    read_seconds: float = 0.0     # wall time spent reading (before mapping and validation)
 
 
 @dataclass
@@ -89,6 +92,11 @@ class Wave:
     responses: IngestResult
     population: IngestResult
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def read_seconds(self) -> float:
+        """Seconds spent reading both files (the rest of ``load_wave`` is mapping and validation)."""
+        return self.responses.source.read_seconds + self.population.source.read_seconds
 
 
 # --- reading --------------------------------------------------------------------------------------
@@ -567,7 +575,9 @@ def _read_mapped(path: str | Path, cb: Codebook, mapping: VendorMapping | None, 
     unknown = set(opts) - {"fmt", "encoding", "delimiter", "decimal"}
     if unknown:
         raise TypeError(f"unknown read option(s) {sorted(unknown)}")
+    t0 = time.perf_counter()
     raw, info = read_table(path, **opts)
+    info.seconds = time.perf_counter() - t0
     name = Path(path).name
     if mapping is not None:
         text, map_fail = apply_mapping(raw, mapping, name, info.value_labels)
@@ -590,7 +600,7 @@ def _read_mapped(path: str | Path, cb: Codebook, mapping: VendorMapping | None, 
 def _source(path: str | Path, info: ReadInfo, kind: str, cb: Codebook, mapping: VendorMapping | None) -> SourceFile:
     p = Path(path)
     return SourceFile(str(p), p.name, info.sha256, info.format, info.encoding, info.delimiter, info.decimal, kind,
-                      cb.label, mapping.name if mapping else None, info.n_rows)
+                      cb.label, mapping.name if mapping else None, info.n_rows, info.seconds)
 
 
 def _records_json(raw: pd.DataFrame, rows: np.ndarray) -> dict[int, str]:

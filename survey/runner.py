@@ -27,6 +27,8 @@ from survey.pipeline import (CONTRACT_ESTIMATE_COLUMNS, EstimationOptions, Estim
                              WeightingResult, estimate, weight)
 
 STEPS = ("read", "validate", "store", "weight", "estimate", "trend", "publish")
+# PNG/PDF need Chromium and ~1 s per table: available through --formats and `trygghet tables export`
+DEFAULT_FORMATS: tuple[str, ...] = ("html", "xlsx", "csv")
 
 
 @dataclass
@@ -93,39 +95,123 @@ def fit_trend(responses: pd.DataFrame, weighting: WeightingResult, codebook: Cod
     return fit_trends(weighting.design, responses, codebook.indicators, series_breaks=codebook.series_breaks)
 
 
+def read_step(responses: str | Path, population: str | Path, codebook: Codebook, mapping: str | Path | None = None,
+              *, max_bad_share: float = 0.05, read_opts: dict | None = None):
+    """Read and validate a wave (``survey.ingest.load_wave``)."""
+    from survey import ingest
+    return ingest.load_wave(responses, population, codebook, mapping, max_bad_share=max_bad_share,
+                            **(read_opts or {}))
+
+
+def store_step(wave, db: str | None, replace: bool = False):
+    """Load the wave into the database (transactional, idempotent); returns ``(store, report)``."""
+    from survey.store import Store
+    store = Store(db)
+    return store, store.load_wave(wave, replace=replace)
+
+
+def run_parameters(weighting: WeightingOptions, estimation: EstimationOptions, max_bad_share: float,
+                   replace: bool) -> dict[str, Any]:
+    return {
+        "weighting": {"method": weighting.method, "margins": [list(m) for m in weighting.margins],
+                      "by": list(weighting.by), "bounds": weighting.bounds, "trim": weighting.trim,
+                      "epsilon": weighting.epsilon, "maxit": weighting.maxit, "lonely_psu": weighting.lonely_psu},
+        "estimation": {"min_n": estimation.min_n, "max_rse": estimation.max_rse, "level": estimation.level,
+                       "ci": "logit", "adjust": estimation.adjust, "alpha": estimation.alpha},
+        "max_bad_share": max_bad_share, "replace": replace,
+    }
+
+
+def publish_step(store, report, wave, codebook: Codebook, w: WeightingResult, e: EstimationResult,
+                 tr: pd.DataFrame, out_dir: Path, parameters: dict, *, started: datetime, notes: list[str],
+                 steps: dict[str, float], publish: bool = True,
+                 formats: tuple[str, ...] = DEFAULT_FORMATS, min_n: int = 30
+                 ) -> tuple[str, dict[str, Path], dict[str, Any]]:
+    """Write the contract files and extras, publish the report, and store the run with its lineage."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    run_id = store.begin_run(parameters, code_version(), codebook.version, report.source_ids)
+    files: dict[str, Path] = {}
+    files["weights"] = write_csv(w.weights, out_dir / "weights.csv")
+    files["estimates"] = write_csv(e.estimates[list(CONTRACT_ESTIMATE_COLUMNS)], out_dir / "estimates.csv")
+    files["trend"] = write_csv(tr[["indicator", "term", "estimate", "se"]], out_dir / "trend.csv")
+    files["estimates_full"] = write_csv(e.estimates, out_dir / "estimates_full.csv")
+    files["comparisons"] = write_csv(e.comparisons, out_dir / "comparisons.csv")
+    files["diagnostics"] = write_csv(w.diagnostics, out_dir / "weight_diagnostics.csv")
+    files["trend_full"] = write_csv(tr, out_dir / "trend_full.csv")
+    if len(e.by_group):
+        files["by_group"] = write_csv(e.by_group, out_dir / "estimates_by_group.csv")
+    if len(e.index):
+        files["index"] = write_csv(e.index, out_dir / "problem_index.csv")
+    resp = wave.responses.data
+    lineage = {
+        "run_id": run_id,
+        "started_at": started.isoformat(timespec="seconds"),
+        "inputs": [{"role": r.source.kind, "file": r.source.name, "sha256": r.source.sha256,
+                    "format": r.source.format, "encoding": r.source.encoding, "delimiter": r.source.delimiter,
+                    "rows": r.source.n_rows, "accepted": int(len(r.data)), "quarantined_rows":
+                    int(r.quarantine["source_row"].nunique()) if len(r.quarantine) else 0}
+                   for r in (wave.responses, wave.population)],
+        "codebook": {"name": codebook.name, "version": codebook.version},
+        "code_version": code_version(),
+        "python": platform.python_version(),
+        "database": {"dialect": store.dialect, "load": report.status},
+        "parameters": parameters,
+        "counts": {"respondents": int(len(resp)), "strata": int(w.design.n_strata),
+                   "estimates": int(len(e.estimates)), "suppressed": int(e.estimates["suppressed"].sum()),
+                   "calibration_iterations": int(w.calibration.iterations),
+                   "max_margin_error": float(w.calibration.max_margin_error)},
+        "notes": notes,
+        "steps": steps,
+    }
+    if publish:
+        from survey.publish import publish_report
+        meta = {"run_id": run_id, "date": started.date().isoformat(),
+                "data_source": f"{wave.responses.source.name}, {wave.population.source.name}",
+                "codebook_version": f"{codebook.name} {codebook.version}",
+                "method": "Kalibrerade vikter (raking mot kön och ålder per område och år); "
+                          "Taylorlinjäriserade standardfel; 95 % konfidensintervall på logitskalan"}
+        pub = publish_report(e.estimates, e.comparisons, tr, codebook, meta, out_dir / "report", store=store,
+                             formats=formats, min_n=min_n)
+        files["report"] = pub.index if pub.index is not None else out_dir / "report"
+    store.save_run_outputs(run_id, weights=w.weights, diagnostics=w.diagnostics, estimates=e.estimates,
+                           comparisons=e.comparisons, trend=tr, lineage=lineage)
+    return run_id, files, lineage
+
+
+def write_lineage(out_dir: Path, lineage: dict[str, Any], steps: dict[str, float]) -> Path:
+    """``run.json`` with the final step timings."""
+    lineage["steps"] = {k: round(v, 4) for k, v in steps.items()}
+    lineage["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    path = Path(out_dir) / "run.json"
+    path.write_text(json.dumps(lineage, indent=2, ensure_ascii=False, default=_json_default), encoding="utf-8")
+    return path
+
+
 def run(responses: str | Path, population: str | Path, out: str | Path, *, db: str | None = None,
         codebook: Codebook | str | Path | None = None, mapping: str | Path | None = None,
         replace: bool = False, weighting: WeightingOptions = WeightingOptions(),
         estimation: EstimationOptions = EstimationOptions(), publish: bool = True,
-        formats: tuple[str, ...] = ("html", "xlsx", "csv", "png", "pdf"), max_bad_share: float = 0.05,
+        formats: tuple[str, ...] = DEFAULT_FORMATS, max_bad_share: float = 0.05,
         read_opts: dict | None = None, progress: Callable[[str], None] | None = None) -> RunResult:
     """Run the whole pipeline on one wave and write the outputs under ``out``."""
-    from survey import ingest
-    from survey.store import Store
-
     clock = _Clock()
     say = progress or (lambda _msg: None)
     out_dir = Path(out)
-    out_dir.mkdir(parents=True, exist_ok=True)
     cb = codebook if isinstance(codebook, Codebook) else load_codebook(codebook)
     started = datetime.now(timezone.utc)
-
     say("läser och validerar")
     with clock.step("validate"):
-        wave = ingest.load_wave(responses, population, cb, mapping, max_bad_share=max_bad_share, **(read_opts or {}))
+        wave = read_step(responses, population, cb, mapping, max_bad_share=max_bad_share, read_opts=read_opts)
     read_s = float(getattr(wave, "read_seconds", 0.0) or 0.0)
     clock.steps["read"] += read_s
     clock.steps["validate"] -= read_s
-    resp = wave.responses.data
-    pop = wave.population.data
     notes = list(wave.notes)
-
     say("sparar i databasen")
     with clock.step("store"):
-        store = Store(db)
-        report = store.load_wave(wave, replace=replace)
+        store, report = store_step(wave, db, replace)
     notes.append(f"database: {report.status}")
-
+    resp, pop = wave.responses.data, wave.population.data
     say("viktar")
     with clock.step("weight"):
         w = weight(resp, pop, weighting)
@@ -136,67 +222,13 @@ def run(responses: str | Path, population: str | Path, out: str | Path, *, db: s
     say("skattar trender")
     with clock.step("trend"):
         tr = fit_trend(resp, w, cb)
-
-    parameters = {
-        "weighting": {"method": weighting.method, "margins": [list(m) for m in weighting.margins],
-                      "by": list(weighting.by), "bounds": weighting.bounds, "trim": weighting.trim,
-                      "epsilon": weighting.epsilon, "maxit": weighting.maxit, "lonely_psu": weighting.lonely_psu},
-        "estimation": {"min_n": estimation.min_n, "max_rse": estimation.max_rse, "level": estimation.level,
-                       "ci": "logit", "adjust": estimation.adjust, "alpha": estimation.alpha},
-        "max_bad_share": max_bad_share, "replace": replace,
-    }
     say("publicerar")
+    parameters = run_parameters(weighting, estimation, max_bad_share, replace)
     with clock.step("publish"):
-        run_id = store.begin_run(parameters, code_version(), cb.version, report.source_ids)
-        files: dict[str, Path] = {}
-        files["weights"] = write_csv(w.weights, out_dir / "weights.csv")
-        files["estimates"] = write_csv(e.estimates[list(CONTRACT_ESTIMATE_COLUMNS)], out_dir / "estimates.csv")
-        files["trend"] = write_csv(tr[["indicator", "term", "estimate", "se"]], out_dir / "trend.csv")
-        files["estimates_full"] = write_csv(e.estimates, out_dir / "estimates_full.csv")
-        files["comparisons"] = write_csv(e.comparisons, out_dir / "comparisons.csv")
-        files["diagnostics"] = write_csv(w.diagnostics, out_dir / "weight_diagnostics.csv")
-        if len(e.by_group):
-            files["by_group"] = write_csv(e.by_group, out_dir / "estimates_by_group.csv")
-        if len(e.index):
-            files["index"] = write_csv(e.index, out_dir / "problem_index.csv")
-        lineage = {
-            "run_id": run_id,
-            "started_at": started.isoformat(timespec="seconds"),
-            "inputs": [{"role": r.source.kind, "file": r.source.name, "sha256": r.source.sha256,
-                        "format": r.source.format, "encoding": r.source.encoding, "delimiter": r.source.delimiter,
-                        "rows": r.source.n_rows, "accepted": int(len(r.data)), "quarantined_rows":
-                        int(r.quarantine["source_row"].nunique()) if len(r.quarantine) else 0}
-                       for r in (wave.responses, wave.population)],
-            "codebook": {"name": cb.name, "version": cb.version},
-            "code_version": code_version(),
-            "python": platform.python_version(),
-            "database": {"dialect": store.dialect, "load": report.status},
-            "parameters": parameters,
-            "counts": {"respondents": int(len(resp)), "strata": int(w.design.n_strata),
-                       "estimates": int(len(e.estimates)),
-                       "suppressed": int(e.estimates["suppressed"].sum()),
-                       "calibration_iterations": int(w.calibration.iterations),
-                       "max_margin_error": float(w.calibration.max_margin_error)},
-            "notes": notes,
-            "steps": clock.steps,
-        }
-        if publish:
-            from survey.publish import publish_report
-            meta = {"run_id": run_id, "date": started.date().isoformat(),
-                    "data_source": f"{wave.responses.source.name}, {wave.population.source.name}",
-                    "codebook_version": f"{cb.name} {cb.version}",
-                    "method": "Kalibrerade vikter (raking mot kön och ålder per område och år); "
-                              "Taylorlinjäriserade standardfel; 95 % konfidensintervall på logitskalan"}
-            pub = publish_report(e.estimates, e.comparisons, tr, cb, meta, out_dir / "report", store=store,
-                                 formats=formats, min_n=estimation.min_n)
-            files["report"] = pub.index if pub.index is not None else out_dir / "report"
-        store.save_run_outputs(run_id, weights=w.weights, diagnostics=w.diagnostics, estimates=e.estimates,
-                               comparisons=e.comparisons, trend=tr, lineage=lineage)
-    lineage["steps"] = {k: round(v, 4) for k, v in clock.steps.items()}
-    lineage["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    (out_dir / "run.json").write_text(json.dumps(lineage, indent=2, ensure_ascii=False, default=_json_default),
-                                      encoding="utf-8")
-    files["run"] = out_dir / "run.json"
+        run_id, files, lineage = publish_step(store, report, wave, cb, w, e, tr, out_dir, parameters,
+                                              started=started, notes=notes, steps=clock.steps, publish=publish,
+                                              formats=formats, min_n=estimation.min_n)
+    files["run"] = write_lineage(out_dir, lineage, clock.steps)
     return RunResult(run_id=run_id, out_dir=out_dir, files=files, steps=clock.steps, lineage=lineage,
                      weighting=w, estimation=e, trend=tr, notes=notes)
 
