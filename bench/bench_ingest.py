@@ -5,8 +5,9 @@ Without ``--url`` it measures a temporary SQLite file and, when reachable, Postg
 ``$TRYGGHET_BENCH_PG_URL`` (default ``postgresql+psycopg://postgres@127.0.0.1:5432/test``) in a schema of
 its own that is dropped afterwards.
 
-Each measurement reports wall seconds, rows per second and the peak resident memory above the level at
-the start of the step (sampled every 10 ms from /proc/self/statm).
+Each measurement reports wall seconds, rows per second, this process's CPU seconds, the peak resident
+memory above the level at the start of the step (sampled every 10 ms from /proc/self/statm) and the load
+average (numbers taken on a busy machine are slower than the code).
 """
 from __future__ import annotations
 
@@ -44,7 +45,8 @@ def _rss() -> int:
 
 @contextmanager
 def measure(result: dict[str, Any], rows: int) -> Iterator[None]:
-    """Time the block and sample its peak RSS; fills ``seconds``, ``rows_per_s``, ``peak_mb``."""
+    """Time the block and sample its peak RSS; fills ``seconds``, ``rows_per_s``, ``cpu_s`` (this process's
+    CPU time, the database server's not included), ``peak_mb`` and ``load_avg`` (to spot a busy machine)."""
     gc.collect()
     base = _rss()
     peak = [base]
@@ -56,16 +58,18 @@ def measure(result: dict[str, Any], rows: int) -> Iterator[None]:
 
     t = threading.Thread(target=sample, daemon=True)
     t.start()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     try:
         yield
     finally:
         seconds = time.perf_counter() - t0
+        cpu = time.process_time() - c0
         stop.set()
         t.join()
         peak[0] = max(peak[0], _rss())
         result.update(rows=rows, seconds=round(seconds, 3), rows_per_s=round(rows / seconds) if seconds else None,
-                      peak_mb=round((peak[0] - base) / 2**20, 1))
+                      cpu_s=round(cpu, 3), peak_mb=round((peak[0] - base) / 2**20, 1),
+                      load_avg=round(os.getloadavg()[0], 2))
 
 
 # --- inputs --------------------------------------------------------------------------------------------
@@ -163,7 +167,7 @@ def _full_pipeline(n: int, db: str, out: list[dict], label: str) -> None:
 
 def _line(r: dict) -> str:
     return (f"{r['db']:<10} {r['step']:<28} {r['rows']:>9} rows {r['seconds']:>7.2f} s "
-            f"{r['rows_per_s']:>9} rows/s  peak +{r['peak_mb']} MB")
+            f"{r['rows_per_s']:>9} rows/s  cpu {r['cpu_s']:>6.2f} s  peak +{r['peak_mb']} MB  load {r['load_avg']}")
 
 
 def run(n: int = 1_000_000, urls: list[str] | None = None, *, full: bool = True) -> list[dict]:
