@@ -106,8 +106,10 @@ def api_reference() -> dict:
     return load_json(out)
 
 
-def rel_err(a, b) -> float:
-    """max |a/b - 1| over finite pairs, with |a - b| where b == 0; NaN patterns must agree."""
+def rel_err(a, b, floor: float = 0.0) -> float:
+    """max |a - b| / max(|b|, floor) (relative error; |a - b| where b == 0 and floor == 0); NaN patterns
+    must agree. ``floor`` turns the comparison absolute for reference values near 0 (e.g. an SE that is
+    0 up to rounding: R 2.2e-17, ours 0)."""
     a = np.asarray(a, dtype=float)
     b = np.asarray(b, dtype=float)
     assert a.shape == b.shape, (a.shape, b.shape)
@@ -117,5 +119,6 @@ def rel_err(a, b) -> float:
     if a.size == 0:
         return 0.0
     with np.errstate(divide="ignore", invalid="ignore"):
-        r = np.where(b != 0, np.abs(a / np.where(b != 0, b, 1) - 1), np.abs(a - b))
+        den = np.maximum(np.abs(b), floor)
+        r = np.where(den > 0, np.abs(a - b) / np.where(den > 0, den, 1), np.abs(a - b))
     return float(r.max())
