@@ -1,0 +1,208 @@
+"""End-to-end: ``trygghet run`` (CLI, runner and the Prefect flow) against the R oracle's files.
+
+The oracle (shared/conformance/reference.R, R survey 4.1.1) wrote shared/data/sample-wave/expected/; the
+run must reproduce weights to 1e-8 and estimates to 1e-6 relative whatever format the wave comes in.
+"""
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+from typer.testing import CliRunner
+
+from survey.cli import app
+from survey.errors import CalibrationError
+from survey.runner import run, sha256_file
+from tests.conftest import SAMPLE_WAVE
+
+EXPECTED = SAMPLE_WAVE / "expected"
+PG_BASE = os.environ.get("TRYGGHET_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def compare_with_oracle(out: Path, expected: Path = EXPECTED, *, rtol_w: float = 1e-8, rtol_e: float = 1e-6,
+                        trend: bool = True) -> dict[str, float]:
+    """Max relative differences of weights, estimates (and trend) against the oracle's files."""
+    ww = pd.read_csv(out / "weights.csv", dtype={"resp_id": str})
+    we = pd.read_csv(expected / "weights.csv", dtype={"resp_id": str})
+    w = ww.merge(we, on=["resp_id", "year"], suffixes=("", "_r"), validate="one_to_one")
+    assert len(w) == len(we) == len(ww)
+    diffs = {"weight": float(np.max(np.abs(w["weight"] / w["weight_r"] - 1)))}
+    a, b = pd.read_csv(out / "estimates.csv"), pd.read_csv(expected / "estimates.csv")
+    assert list(a.columns) == list(b.columns)
+    m = a.merge(b, on=["year", "district", "indicator"], suffixes=("", "_r"), validate="one_to_one")
+    assert len(m) == len(a) == len(b)
+    assert (m["n"] == m["n_r"]).all()
+    assert (m["suppressed"] == m["suppressed_r"]).all()
+    for c in ("estimate", "se", "ci_low", "ci_high"):
+        diffs[c] = float(np.nanmax(np.abs(m[c] - m[c + "_r"]) / np.abs(m[c + "_r"])))
+        assert (m[c].isna() == m[c + "_r"].isna()).all()
+    if trend:
+        ta, tb = pd.read_csv(out / "trend.csv"), pd.read_csv(expected / "trend.csv")
+        t = ta.merge(tb, on=["indicator", "term"], suffixes=("", "_r"), validate="one_to_one")
+        assert len(t) == len(ta) == len(tb)
+        for c in ("estimate", "se"):
+            diffs["trend_" + c] = float(np.max(np.abs(t[c] - t[c + "_r"]) / np.abs(t[c + "_r"])))
+            assert diffs["trend_" + c] < 1e-6, diffs
+    assert diffs["weight"] < rtol_w, diffs
+    assert max(diffs[c] for c in ("estimate", "se", "ci_low", "ci_high")) < rtol_e, diffs
+    return diffs
+
+
+def test_cli_run_reproduces_the_oracle(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    res = CliRunner().invoke(app, ["run", "--responses", str(SAMPLE_WAVE / "responses.csv"), "--population",
+                                   str(SAMPLE_WAVE / "population.csv"), "--out", str(out), "--db",
+                                   f"sqlite:///{tmp_path / 'db.sqlite'}", "--no-publish"])
+    assert res.exit_code == 0, res.output
+    diffs = compare_with_oracle(out)
+    assert max(diffs[c] for c in ("estimate", "se", "ci_low", "ci_high")) < 1e-12   # observed ~1e-14
+    lineage = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert set(lineage["steps"]) == {"read", "validate", "store", "weight", "estimate", "trend", "publish"}
+    assert all(v >= 0 for v in lineage["steps"].values())
+    assert lineage["inputs"][0]["sha256"] == sha256_file(SAMPLE_WAVE / "responses.csv")
+    assert lineage["inputs"][1]["sha256"] == sha256_file(SAMPLE_WAVE / "population.csv")
+    assert lineage["codebook"]["version"] == "1"
+    assert lineage["counts"] == {**lineage["counts"], "respondents": 3022, "estimates": 315, "suppressed": 45}
+
+
+def _sample_as(fmt: str, folder: Path) -> Path:
+    """The sample wave's responses written in another format the contract allows."""
+    df = pd.read_csv(SAMPLE_WAVE / "responses.csv", dtype=str, keep_default_na=False)
+    if fmt == "cp1252-semicolon-comma":
+        df["design_weight"] = df["design_weight"].str.replace(".", ",", regex=False)
+        # cp1252 cannot hold every character a comment might have: replace those, as a vendor's export would
+        df["comment"] = df["comment"].map(lambda s: s.encode("cp1252", "replace").decode("cp1252"))
+        path = folder / "svar.csv"
+        df.to_csv(path, sep=";", index=False, encoding="cp1252")
+    elif fmt == "xlsx":
+        path = folder / "svar.xlsx"
+        df.to_excel(path, index=False)
+    elif fmt == "parquet":
+        path = folder / "svar.parquet"
+        df.to_parquet(path, index=False)
+    else:
+        raise ValueError(fmt)
+    return path
+
+
+@pytest.mark.parametrize("fmt", ["cp1252-semicolon-comma", "xlsx", "parquet"])
+def test_every_input_format_gives_the_oracle_numbers(tmp_path: Path, fmt: str) -> None:
+    resp = _sample_as(fmt, tmp_path)
+    res = run(resp, SAMPLE_WAVE / "population.csv", tmp_path / "out", db=f"sqlite:///{tmp_path / 'db.sqlite'}",
+              publish=False)
+    compare_with_oracle(tmp_path / "out", trend=False)
+    assert res.lineage["inputs"][0]["format"] == ("csv" if fmt.startswith("cp1252") else fmt)
+
+
+def test_run_twice_is_idempotent_and_keeps_both_runs(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    kw = dict(db=db, publish=False)
+    r1 = run(SAMPLE_WAVE / "responses.csv", SAMPLE_WAVE / "population.csv", tmp_path / "a", **kw)
+    r2 = run(SAMPLE_WAVE / "responses.csv", SAMPLE_WAVE / "population.csv", tmp_path / "b", **kw)
+    assert r1.lineage["database"]["load"] == "loaded"
+    assert r2.lineage["database"]["load"] == "unchanged"
+    assert r1.run_id != r2.run_id
+    assert (tmp_path / "a" / "estimates.csv").read_bytes() == (tmp_path / "b" / "estimates.csv").read_bytes()
+    eng = sa.create_engine(db)
+    with eng.connect() as c:
+        assert c.execute(sa.text("select count(*) from responses")).scalar_one() == 3022
+        assert c.execute(sa.text("select count(*) from source_files")).scalar_one() == 2
+        assert c.execute(sa.text("select count(*) from runs")).scalar_one() == 2
+    eng.dispose()
+
+
+def test_bad_file_is_one_paragraph_naming_file_row_column_and_leaves_db_empty(tmp_path: Path) -> None:
+    df = pd.read_csv(SAMPLE_WAVE / "responses.csv", dtype=str, keep_default_na=False)
+    bad = tmp_path / "svar.csv"
+    df.drop(columns=["q_worry_crime"]).to_csv(bad, index=False)
+    db = tmp_path / "db.sqlite"
+    res = CliRunner().invoke(app, ["run", "--responses", str(bad), "--population", str(SAMPLE_WAVE / "population.csv"),
+                                   "--out", str(tmp_path / "out"), "--db", f"sqlite:///{db}", "--no-publish"])
+    assert res.exit_code == 2
+    text = " ".join(res.output.split())
+    assert "svar.csv" in text and "row 1" in text and "q_worry_crime" in text
+    assert "Traceback" not in res.output
+    assert not (tmp_path / "out" / "estimates.csv").exists()
+    if db.exists():
+        eng = sa.create_engine(f"sqlite:///{db}")
+        with eng.connect() as c:
+            names = sa.inspect(c).get_table_names()
+            if "responses" in names:
+                assert c.execute(sa.text("select count(*) from responses")).scalar_one() == 0
+        eng.dispose()
+
+
+def test_infeasible_calibration_names_the_cell(tmp_path: Path) -> None:
+    df = pd.read_csv(SAMPLE_WAVE / "responses.csv", dtype=str, keep_default_na=False)
+    drop = (df["year"] == "2023") & (df["district"] == "Duvbo") & (df["age_group"] == "75-84")
+    assert drop.sum() > 0
+    path = tmp_path / "svar.csv"
+    df[~drop].to_csv(path, index=False)
+    with pytest.raises(CalibrationError) as err:
+        run(path, SAMPLE_WAVE / "population.csv", tmp_path / "out", db=f"sqlite:///{tmp_path / 'db.sqlite'}",
+            publish=False)
+    msg = str(err.value)
+    assert "year 2023" in msg and "district Duvbo" in msg and "age_group 75-84" in msg and "no respondents" in msg
+
+
+def _pg_schema_url() -> tuple[str, str] | None:
+    engine = sa.create_engine(PG_BASE)
+    try:
+        with engine.begin() as conn:
+            schema = f"run_{uuid.uuid4().hex[:12]}"
+            conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    except sa.exc.OperationalError:
+        return None
+    finally:
+        engine.dispose()
+    return f"{PG_BASE}?options=-csearch_path%3D{schema}", schema
+
+
+@pytest.mark.postgres
+def test_run_on_postgresql(tmp_path: Path) -> None:
+    got = _pg_schema_url()
+    if got is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is not reachable at {PG_BASE} (CI is set)")
+        pytest.skip(f"PostgreSQL is not reachable at {PG_BASE}")
+    url, schema = got
+    try:
+        r1 = run(SAMPLE_WAVE / "responses.csv", SAMPLE_WAVE / "population.csv", tmp_path / "out", db=url,
+                 publish=False)
+        compare_with_oracle(tmp_path / "out")
+        assert r1.lineage["database"] == {"dialect": "postgresql", "load": "loaded"}
+        r2 = run(SAMPLE_WAVE / "responses.csv", SAMPLE_WAVE / "population.csv", tmp_path / "out2", db=url,
+                 publish=False)
+        assert r2.lineage["database"]["load"] == "unchanged"
+        eng = sa.create_engine(url)
+        with eng.connect() as c:
+            assert c.execute(sa.text("select count(*) from responses")).scalar_one() == 3022
+            assert c.execute(sa.text("select count(*) from estimates where run_id = :r"),
+                             {"r": r1.run_id}).scalar_one() == 315
+        eng.dispose()
+    finally:
+        admin = sa.create_engine(PG_BASE)
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()
+
+
+@pytest.mark.slow
+def test_prefect_flow_run_reproduces_the_oracle(tmp_path: Path) -> None:
+    """A real flow run (temporary local Prefect API) of ``trygghet_run``."""
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+    from prefect.testing.utilities import prefect_test_harness
+
+    from flows.run_wave import trygghet_run
+
+    with prefect_test_harness(), temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        res = trygghet_run(str(SAMPLE_WAVE / "responses.csv"), str(SAMPLE_WAVE / "population.csv"),
+                           str(tmp_path / "out"), db=f"sqlite:///{tmp_path / 'db.sqlite'}", publish=False)
+    assert set(res["steps"]) == {"read", "validate", "store", "weight", "estimate", "trend", "publish"}
+    compare_with_oracle(tmp_path / "out")
