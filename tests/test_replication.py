@@ -389,3 +389,18 @@ def test_speed_100k_bootstrap_reraking():
     seconds = time.perf_counter() - t0
     assert np.all(np.isfinite(se)) and se.shape == (30, num.shape[1])
     assert seconds < 60, seconds
+
+
+def test_rao_wu_fpc_variance_of_a_total():
+    """With an fpc, E*[(t* - t)^2] of the Rao–Wu bootstrap is (1 - f_h) n_h / (n_h - 1) sum (t_hj - tbar)^2 for
+    a total: 4000 replicates reproduce the linearisation SE (which applies the fpc) to Monte-Carlo error."""
+    rng = np.random.default_rng(8)
+    n = 300
+    strata = np.repeat(np.arange(3), 100)
+    fpc = np.repeat([150.0, 400.0, 1000.0], 100)           # f_h = 2/3, 1/4, 1/10
+    des = stratified_design(strata, fpc / 100, fpc=fpc)
+    y = rng.gamma(2.0, 3.0, size=(n, 1))
+    bs = bootstrap_replicates(des, 4000, seed=9)
+    est = domain_replicates(bs, y, None, np.zeros(n, dtype=np.int64), 1)
+    lin = domain_ratios(des, y, None, np.zeros(n, dtype=np.int64), 1)
+    assert np.sqrt(replicate_variance(est, mse=True))[0, 0] == pytest.approx(lin.se[0, 0], rel=0.04)
