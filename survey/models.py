@@ -80,8 +80,10 @@ class SurveyGLMResult:
         family: ``"quasibinomial"`` or ``"gaussian"``.
         converged, iterations: IRLS status (statsmodels) and score check.
         n: respondents in the domain.
-        deviance: deviance with R's rescaled prior weights ``w_i / mean(w)`` (mean over ALL design rows).
-        dispersion: R ``summary.svyglm``'s dispersion (``svyvar`` of the Pearson residuals).
+        deviance: deviance with R's rescaled prior weights ``w_i / wbar``, ``wbar`` the mean of
+            ``w_j 1[j in D]`` over all rows for a calibrated design, over ``D`` otherwise (as R subsets).
+        dispersion: R ``summary.svyglm``'s dispersion: ``svyvar`` of the Pearson residuals
+            ``(y - mu) / sqrt(v(mu))`` over the domain, ``n_D / (n_D - 1)`` times their weighted variance.
         naive_vcov: ``A^-1`` in R's scaling (``svyglm$naive.cov``: rescaled weights).
     """
 
@@ -263,7 +265,9 @@ def svyglm(design: Design, y: np.ndarray, x: np.ndarray, terms: Sequence[str], *
                          f"a level without respondents or a constant covariate?")
 
     # ---- fit (statsmodels IRLS on cells; var_weights scaled to mean 1) -----------------------------
-    wmean = float(w.mean())
+    # R's svyglm rescales the weights by their mean over the subset design's rows: a calibrated design keeps
+    # every row (zero weight outside D), an uncalibrated one drops the rows outside D ("[.survey.design2")
+    wmean = float(wz.sum()) / (n if design.calibration is not None else n_dom)
     fam = sm.families.Binomial() if family == "quasibinomial" else sm.families.Gaussian()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")    # non-integer binomial counts, separation: checked below
@@ -328,8 +332,9 @@ def svyglm(design: Design, y: np.ndarray, x: np.ndarray, terms: Sequence[str], *
         dev = float(np.sum(s2 - 2 * mu * s1 + mu * mu * s0)) / wmean
     dispersion = np.nan
     if with_dispersion and n_dom > 1:
-        # Pearson residuals (y - mu) sqrt(w / mean w) / sqrt(v(mu)), svyvar's n / (n - 1) (summary.svyglm)
-        pr = r * np.sqrt(wz / wmean) / np.sqrt(np.where(dom, vmu[code], 1.0))
+        # svyvar of the Pearson residuals (y - mu) / sqrt(v(mu)) (residuals.svyglm: the prior weights
+        # cancel against the sampling weights), with svyvar's n / (n - 1) (summary.svyglm)
+        pr = r / np.sqrt(np.where(dom, vmu[code], 1.0))
         prbar = float(wz @ pr) / float(s0.sum())
         dispersion = float(wz @ ((pr - prbar) ** 2)) / float(s0.sum()) * n_dom / (n_dom - 1)
     naive = tmat @ a_inv @ tmat.T * wmean
