@@ -315,7 +315,7 @@ def _solve(built: _Built, d: np.ndarray, method: str, bounds, maxit: int, epsilo
 def calibrate(data: pd.DataFrame, design_weights: np.ndarray, margins: Sequence[Margin], *,
               by: Sequence[str] = (), method: Method = "raking",
               bounds: tuple[float, float] | None = None, trim: tuple[float, float] | None = None,
-              maxit: int = 100, epsilon: float = 1e-12, max_trim_rounds: int = 200) -> CalibrationResult:
+              maxit: int = 100, epsilon: float = 1e-12) -> CalibrationResult:
     """Calibrate ``design_weights`` to the margins, independently within each ``by`` group.
 
     Args:
@@ -325,8 +325,9 @@ def calibrate(data: pd.DataFrame, design_weights: np.ndarray, margins: Sequence[
         by: calibration groups (e.g. ``("year",)``); margins are met within each.
         method: ``"raking"``, ``"linear"`` or ``"logit"`` (see module docstring).
         bounds: ``(L, U)`` on ``g = w / d``: required by logit; truncation for linear and raking (as R).
-        trim: ``(lower, upper)`` on ``g``: alternate calibration and capping of ``g`` until the weights
-            meet both the margins (to ``epsilon``) and the bounds (to 1e-9), or raise.
+        trim: ``(lower, upper)`` on ``g``: when the calibrated ``g`` leave these bounds, calibrate again with
+            ``F`` truncated to them, so that the weights meet both the margins (to ``epsilon``) and the bounds;
+            infeasible bounds raise.
         maxit, epsilon: Newton's iteration limit and convergence tolerance ``|misfit| / (1 + |X|)``.
 
     Returns:
@@ -348,18 +349,18 @@ def calibrate(data: pd.DataFrame, design_weights: np.ndarray, margins: Sequence[
     notes = list(built.notes)
     if trim is not None:
         lo, hi = trim
-        rounds = 0
-        while np.any(g < lo * (1 - 1e-9)) or np.any(g > hi * (1 + 1e-9)):
-            if rounds >= max_trim_rounds:
-                raise CalibrationError(
-                    f"trimming to g in [{lo}, {hi}] and re-calibrating did not converge in {max_trim_rounds} "
-                    f"rounds (g now in [{g.min():.4g}, {g.max():.4g}]); the bounds are too tight for the margins")
-            a = d * np.clip(g, lo, hi)
-            g_a, it_a, misfit = _solve(built, a, method, bounds, maxit, epsilon)
-            g = a * g_a / d
-            iterations += it_a
-            rounds += 1
-        notes.append(f"trimmed g to [{lo}, {hi}] with re-calibration in {rounds} round(s)")
+        if np.any(g < lo * (1 - 1e-9)) or np.any(g > hi * (1 + 1e-9)):
+            # re-calibrate with F truncated to [lo, hi] (R survey's bounded calibration): the margins are met
+            # exactly and every g lies within the bounds; infeasible bounds fail to converge and raise
+            lb = (max(lo, bounds[0]), min(hi, bounds[1])) if bounds is not None else (lo, hi)
+            if method == "logit":
+                raise CalibrationError("trim= with logit calibration: pass the bounds of the logit instead")
+            try:
+                g, it_b, misfit = _solve(built, d, method, lb, maxit, epsilon)
+            except CalibrationError as exc:
+                raise CalibrationError(f"trimming to g in [{lo}, {hi}] with re-calibration is infeasible: {exc}") from exc
+            iterations += it_b
+            notes.append(f"g trimmed to [{lo}, {hi}] with re-calibration (bounded {method})")
     w = d * g
     scale = 1.0 + np.abs(built.targets)
     diag = weight_diagnostics(w, d, built.model.block, built.model.block_labels, built.model.block_vars)
@@ -407,12 +408,11 @@ def nonresponse_adjust(design_weights: np.ndarray, cells: np.ndarray, respondent
     return np.where(resp, d * (tot / rtot)[codes], 0.0)
 
 
-def trim_weights(weights: np.ndarray, lower: float, upper: float, *, maxit: int = 100,
-                 epsilon: float = 1e-10) -> np.ndarray:
-    """Trim weights to ``[lower, upper]`` keeping their sum: the trimmed excess is spread over the
-    untrimmed weights in proportion to their size, repeated until all lie within the bounds
-    (as R ``survey::trimWeights(..., strict = TRUE)``). Margins are NOT re-met: use
-    ``calibrate(..., trim=)`` for trimming with re-calibration.
+def trim_weights(weights: np.ndarray, lower: float, upper: float, *, maxit: int = 100) -> np.ndarray:
+    """Trim weights to ``[lower, upper]`` keeping their sum, as R ``survey::trimWeights(..., strict = TRUE)``:
+    weights outside are set to the bound and the trimmed amount is spread equally over the weights that
+    were not outside, repeated until none is outside. Margins are NOT re-met: use ``calibrate(..., trim=)``
+    for trimming with re-calibration.
     """
     w = np.asarray(weights, dtype=float).copy()
     if not lower < upper:
@@ -421,20 +421,16 @@ def trim_weights(weights: np.ndarray, lower: float, upper: float, *, maxit: int 
     if not len(w) * lower <= total <= len(w) * upper:
         raise CalibrationError(f"cannot trim {len(w)} weights summing to {total:g} into [{lower}, {upper}]")
     for _ in range(maxit):
-        out = (w < lower) | (w > upper)
-        if not out.any():
+        outside = (w < lower) | (w > upper)
+        if not outside.any():
             return w
-        clipped = np.clip(w, lower, upper)
-        excess = (w - clipped).sum()
-        free = ~((clipped <= lower) | (clipped >= upper))
-        w = clipped
-        if free.any():
-            w[free] += excess * w[free] / w[free].sum()
-        if abs(w.sum() - total) > epsilon * max(1.0, abs(total)) and not free.any():
+        if outside.all():
             break
-    if np.any(w < lower * (1 - 1e-12)) or np.any(w > upper * (1 + 1e-12)):
-        raise CalibrationError(f"trimming to [{lower}, {upper}] did not converge in {maxit} rounds")
-    return w
+        new = np.clip(w, lower, upper)
+        new[~outside] += (w - new).sum() / (~outside).sum()
+        w = new
+    raise CalibrationError(f"trimming {len(w)} weights summing to {w.sum():g} into [{lower}, {upper}] did not "
+                           f"converge in {maxit} rounds")
 
 
 def kish_deff(w: np.ndarray) -> float:

@@ -14,8 +14,8 @@ Single-PSU strata ("lonely PSUs") follow an explicit policy:
 
 * ``"fail"`` (default): :class:`~survey.errors.DesignError` naming the stratum;
 * ``"certainty"``: the stratum contributes no variance (as R's ``survey.lonely.psu = "certainty"``);
-* ``"adjust"``: the single PSU total is centred at the mean PSU total of the whole sample instead of its
-  stratum mean, with scale factor 1 (R's ``"adjust"``; conservative).
+* ``"adjust"``: the single PSU total is not centred (centred at 0, the population mean of an influence
+  function) and gets scale factor 1 (R's ``"adjust"``; conservative).
 """
 from __future__ import annotations
 

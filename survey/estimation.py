@@ -344,9 +344,8 @@ def _atom_partition(design: Design, st: AtomStats, dom_h: np.ndarray, n_domains:
     with np.errstate(invalid="ignore", divide="ignore"):
         centred = s2 - s1 * s1 / np.maximum(n_h, 1)[:, None]
     if design.lonely_psu == "adjust" and np.any(n_h == 1):
-        grand = s1.sum(axis=0) / n_h.sum()
         lone = n_h == 1
-        centred[lone] = s2[lone] - 2 * s1[lone] * grand + grand * grand
+        centred[lone] = s2[lone]          # R survey's "adjust": the lonely PSU total is centred at 0
     v_h = scale[:, None] * np.maximum(centred, 0.0)
     used = dom_h >= 0
     var = group_sum(dom_h[used], v_h[used], n_domains)
@@ -373,7 +372,10 @@ def _atom_cross(design: Design, st: AtomStats, a: _Partition, b: _Partition) -> 
     n_h, scale = _stratum_scale(design)
     sab = np.zeros((design.n_strata, st.sw.shape[2]))
     np.add.at(sab, st.stratum, cross)
-    return scale[:, None] * (sab - a.s1 * b.s1 / np.maximum(n_h, 1)[:, None])
+    centred = sab - a.s1 * b.s1 / np.maximum(n_h, 1)[:, None]
+    if design.lonely_psu == "adjust" and np.any(n_h == 1):
+        centred[n_h == 1] = sab[n_h == 1]
+    return scale[:, None] * centred
 
 
 # --- indicator shares for the canonical wave ------------------------------------------------------

@@ -96,9 +96,9 @@ def _centred(design: Design, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.
             raise DesignError(f"stratum {design.strata_labels[h]!r} has a single PSU; its variance cannot be "
                               f"estimated (lonely-PSU policy 'fail'; choose 'certainty' or 'adjust')")
         if design.lonely_psu == "adjust":
-            grand = t.mean(axis=0)
-            lonely_psu = lonely[ps]
-            centre = np.where(lonely_psu[:, None], grand[None, :], centre)
+            # R survey: the lonely PSU's total is not centred (i.e. centred at 0, the population mean of an
+            # influence function), with scale factor 1 (times 1 - f)
+            centre = np.where(lonely[ps][:, None], 0.0, centre)
             scale_h = np.where(lonely, 1.0, scale_h)
     if design.fpc is not None:
         n_pop = np.zeros(design.n_strata)
