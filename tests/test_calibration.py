@@ -130,11 +130,6 @@ def test_trim_weights_matches_R_when_one_group_is_free(api, R):
 
 
 @pytest.mark.rlive
-@pytest.mark.xfail(strict=True, reason=(
-    "trim_weights spreads the trimmed excess in proportion to the untrimmed weights; R trimWeights() spreads "
-    "it EQUALLY over all weights not outside the bounds (and, with strict = TRUE, re-includes weights sitting "
-    "on a bound). The docstring claims 'as R trimWeights(strict = TRUE)'. Lead to decide: change the rule "
-    "or the docstring. R [31, 60]: 36.791 -> 34.1307; ours -> 34.4990 (max rel. diff 1.1e-2)."))
 @pytest.mark.parametrize("key,lo,hi", [("trim_rclus1", 31, 60), ("trim_rclus1_b", 30, 50)])
 def test_trim_weights_matches_R(R, key, lo, hi):
     """trimWeights(rclus1_tight, lower, upper, strict = TRUE) weights."""
@@ -173,19 +168,19 @@ def test_trim_with_recalibration_contract(api, method, trim):
 
 def test_trim_too_tight_raises(api):
     c1, _, margins, _, _ = api
-    with pytest.raises(CalibrationError, match=r"trimming to g in \[0\.99, 1\.2\].*did not converge"):
+    with pytest.raises(CalibrationError, match=r"trimming to g in \[0\.99, 1\.2\]"):
         calibrate(c1, c1["pw"].to_numpy(), margins, trim=(0.99, 1.2))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "trim=(0.9, 1.9) is feasible -- R calibrate(dclus1, ~stype + sch.wide, pop, calfun = 'raking', "
-    "bounds = c(0.9, 1.9)) meets every margin with g in [0.9, 1.9] (and so does our bounds=) -- but "
-    "the cap-and-recalibrate loop of calibrate(trim=) does not converge in 200 rounds and raises "
-    "CalibrationError when both bounds bind. Lead to decide (e.g. solve the bounded problem directly)."))
-def test_trim_feasible_with_both_bounds_binding(api):
+@pytest.mark.rlive
+def test_trim_feasible_with_both_bounds_binding(api, R):
+    """trim=(0.9, 1.9) binds on both sides; R calibrate(dclus1, ~stype + sch.wide, pop, calfun = 'raking',
+    bounds = c(0.9, 1.9)) shows it is feasible. (Before the lead's fix, the cap-and-recalibrate loop raised.)"""
     c1, _, margins, _, _ = api
     cal = calibrate(c1, c1["pw"].to_numpy(), margins, method="raking", trim=(0.9, 1.9))
     assert cal.g.min() >= 0.9 * (1 - 1e-9) and cal.g.max() <= 1.9 * (1 + 1e-9)
+    assert cal.max_relative_error < 1e-12
+    assert rel_err(cal.weights, R["raking_bounded"]["weights"]) < 1e-12
 
 
 # --- error paths: each message names the cell -------------------------------------------------------

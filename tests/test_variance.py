@@ -204,12 +204,6 @@ def test_lonely_psu_policies_match_R(lonely, policy, fpc):
 
 
 @pytest.mark.rlive
-@pytest.mark.xfail(strict=True, reason=(
-    "lonely_psu='adjust' centres the single PSU total at the mean PSU total of the whole sample; R survey "
-    "4.1.1 (onestrat) does not centre it at all (contribution t_1^2, scale f). Same for means (their "
-    "influence values sum to 0, so the grand mean is 0), different for totals: svytotal(~enroll) SE on "
-    "apistrat with one H school: R 98480.46, ours 94045.66 (no fpc); R 97035.81, ours 92537.90 (fpc). "
-    "Lead to decide: follow R (centre at 0) or document the difference."))
 @pytest.mark.parametrize("fpc", [False, True])
 def test_lonely_psu_adjust_total_matches_R(lonely, fpc):
     """options(survey.lonely.psu = 'adjust'); svytotal(~enroll, svydesign(id = ~1, strata = ~stype,
@@ -222,12 +216,12 @@ def test_lonely_psu_adjust_total_matches_R(lonely, fpc):
 
 
 def test_lonely_psu_adjust_hand_computed(lonely):
-    """Our documented 'adjust' rule, by hand: V = sum over strata with n_h > 1 of n_h/(n_h-1) sum (t - tbar_h)^2
-    plus (t_1 - mean of all PSU totals)^2 for the lonely stratum."""
+    """The documented 'adjust' rule (R's), by hand: V = sum over strata with n_h > 1 of
+    n_h/(n_h-1) sum (t - tbar_h)^2, plus t_1^2 (not centred) for the lonely stratum."""
     t = (lonely["pw"] * lonely["enroll"]).to_numpy(float)
     v = 0.0
     for s, grp in pd.Series(t).groupby(lonely["stype"].to_numpy()):
         x = grp.to_numpy()
-        v += (x - t.mean()) @ (x - t.mean()) if len(x) == 1 else len(x) / (len(x) - 1) * ((x - x.mean()) @ (x - x.mean()))
+        v += x @ x if len(x) == 1 else len(x) / (len(x) - 1) * ((x - x.mean()) @ (x - x.mean()))
     d = stratified_design(lonely["stype"].to_numpy(), lonely["pw"].to_numpy(), lonely_psu="adjust")
     assert rel_err(total_se(d, lonely["enroll"].to_numpy(float))[1], np.sqrt(v)) < 1e-13
