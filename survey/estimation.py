@@ -20,7 +20,8 @@ Confidence intervals for a share (level ``1 - alpha``, ``df`` = PSUs in the doma
 * ``logit`` (the contract; what R ``svyciprop(method = "logit")`` intends):
   ``expit(logit(p) ∓ t_{df} se / (p (1 - p)))``; ``[p, p]`` when p is 0 or 1;
 * ``korn_graubard`` (Korn & Graubard 1998): Clopper–Pearson with the effective sample size
-  ``n* = p (1 - p) / se^2 · (t_{n-1} / t_{df})^2``;
+  ``n* = p (1 - p) / se^2 · (t_{n-1} / t_{df})^2`` (as R ``svyciprop(method = "beta")``, except that
+  ``n`` is the domain's respondents, where R uses every row of the design);
 * ``wilson`` (Wilson 1927 with the effective sample size ``n* = p (1 - p) / se^2`` and the t quantile).
 
 Design effect (Kish 1965; as R ``svymean(deff = TRUE)`` for a with-replacement design):
@@ -166,7 +167,7 @@ def korn_graubard_ci(p: np.ndarray, se: np.ndarray, n: np.ndarray, df: np.ndarra
         n_eff = np.where(se > 0, p * (1 - p) / se ** 2, n)
         ok = (df >= 1) & (n > 1)
         ratio = stats.t.ppf(alpha / 2, np.where(ok, n - 1, 1)) / stats.t.ppf(alpha / 2, np.where(ok, df, 1))
-        n_eff = np.minimum(n_eff * ratio ** 2, np.where(n > 0, n, np.inf))
+        n_eff = n_eff * ratio ** 2
         x = n_eff * p
         lo = np.where(x > 0, stats.beta.ppf(alpha / 2, x, n_eff - x + 1), 0.0)
         hi = np.where(n_eff - x > 0, stats.beta.ppf(1 - alpha / 2, x + 1, n_eff - x), 1.0)
@@ -668,7 +669,8 @@ def score_index(data: pd.DataFrame, items: Sequence[str], scores: dict[int, floa
     total = np.zeros(len(data))
     count = np.zeros(len(data))
     for it in items:                                 # a loop over items, vectorised over rows
-        v = np.clip(data[it].to_numpy(dtype="int64", na_value=-1) + 1, 0, top - 1)
+        v = data[it].to_numpy(dtype="int64", na_value=-1) + 1
+        v[(v < 0) | (v >= top)] = 0          # blank and codes without a score (e.g. 9 "vet ej") → slot 0: no score
         total += lut_score[v]
         count += lut_hit[v]
     base = (count > 0).astype(float)

@@ -66,12 +66,6 @@ def _kg_case(key):
 
 
 @pytest.mark.rlive
-@pytest.mark.xfail(strict=True, reason=(
-    "korn_graubard_ci caps the effective sample size at n (min(n_eff * ratio^2, n)); R svyciprop(method = "
-    "'beta') does not. On dstrat (deff < 1, n_eff = 240 > n = 200) R gives [0.774171, 0.873432], ours "
-    "[0.768364, 0.877530]; subset(dstrat, stype == 'M') (n_eff 51.5 > n = 50): R [0.556335, 0.819707], ours "
-    "[0.553918, 0.821382]. Without the cap we match R to 1e-15. Lead to decide (the cap is a defensible "
-    "conservative choice, but then say so instead of implying R's method)."))
 @pytest.mark.parametrize("key", ["kg_all", "kg_M"])
 def test_korn_graubard_vs_R(key):
     """svyciprop(~yes, dstrat, method = 'beta') and svyciprop(~yes, subset(dstrat, stype == 'M'),
@@ -84,8 +78,8 @@ def test_korn_graubard_vs_R(key):
 @pytest.mark.xfail(strict=True, reason=(
     "On a subset of a CALIBRATED design R keeps all rows (weight 0 outside), so svyciprop(method = 'beta') "
     "uses qt(alpha/2, nrow(design) - 1) with nrow = ALL respondents of the file (3022), not the domain n; "
-    "korn_graubard_ci uses the domain n (and caps n_eff at n, which R does not). The contract only fixes the "
-    "logit CI; lead to decide which Korn-Graubard is wanted (ours is the textbook one)."))
+    "korn_graubard_ci deliberately uses the domain n, the textbook Korn-Graubard (R's choice is an artefact "
+    "of how its subset keeps rows; the contract only fixes the logit CI)."))
 def test_korn_graubard_vs_R_calibrated_domains(wave, RS):
     """svyciprop(~y, subset(cal, year == Y & district == k & answered), method = 'beta')."""
     _, _, E = wave
