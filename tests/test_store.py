@@ -504,3 +504,20 @@ def test_a_file_in_the_wrong_slot_is_refused(store: Store) -> None:
     with pytest.raises(StoreError, match="wave's responses file"):
         store.load_wave(wave)
     assert counts(store)["source_files"] == 0
+
+
+def test_copy_out_errors_leave_the_connection_usable(store: Store) -> None:
+    if store.dialect != "postgresql":
+        pytest.skip("COPY TO STDOUT is the PostgreSQL read path")
+    from survey.store import _copy_out
+    with store.engine.connect() as conn:
+        dbapi = conn.connection.driver_connection
+        assert _copy_out(dbapi, "COPY (SELECT x FROM generate_series(1, 3) x) TO STDOUT").read() == b"1\n2\n3\n"
+        for bad in ("COPY (SELECT 1/0) TO STDOUT",                                   # fails at once
+                    "COPY (SELECT 1/(x - 5000) FROM generate_series(1, 9999) x) TO STDOUT"):  # mid-stream
+            with pytest.raises(StoreError, match="division by zero"):
+                _copy_out(dbapi, bad)
+            conn.rollback()
+            assert conn.execute(sa.text("SELECT 42")).scalar() == 42
+    store.load_wave(make_wave([2022], n=20))
+    assert len(store.responses()) == 20
