@@ -65,6 +65,7 @@ def run(responses: Path = typer.Option(..., exists=True, dir_okay=False, help="S
         adjust: str = typer.Option("fdr_bh", help="Justering för multipla jämförelser: holm, fdr_bh, none"),
         formats: str = typer.Option("html,xlsx,csv", help="Publiceringsformat (html, xlsx, csv, png, pdf)"),
         no_publish: bool = typer.Option(False, "--no-publish", help="Skriv bara analysfilerna"),
+        charts: str = typer.Option("headline", help="Diagram: headline (huvudindikatorerna), all eller none"),
         ) -> None:
     """Kör hela kedjan: läs, validera, spara, vikta, skatta, trender, publicera."""
     from survey.runner import run as run_pipeline
@@ -83,7 +84,7 @@ def run(responses: Path = typer.Option(..., exists=True, dir_okay=False, help="S
         res = run_pipeline(responses, population, out, db=db, codebook=codebook, mapping=mapping, replace=replace,
                            weighting=wopts, estimation=eopts, publish=not no_publish,
                            formats=tuple(f.strip() for f in formats.split(",") if f.strip()),
-                           progress=lambda msg: prog.update(task, description=msg))
+                           progress=lambda msg: prog.update(task, description=msg), charts=charts)
     steps = ", ".join(f"{k} {v:.2f} s" for k, v in res.steps.items())
     console.print(f"[bold green]Klart.[/bold green] Körning {res.run_id}: {res.lineage['counts']['respondents']} svarande, "
                   f"{res.lineage['counts']['estimates']} skattningar ({res.lineage['counts']['suppressed']} undertryckta).")

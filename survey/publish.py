@@ -511,7 +511,7 @@ def write_index(tables: Sequence[TableData], files: Sequence[PublishedFile], out
 def publish_report(estimates: pd.DataFrame, comparisons: pd.DataFrame | None, trend: pd.DataFrame | None,
                    codebook: Codebook | None, run_meta: dict, out_dir: Path, *, store: Any = None,
                    formats: Sequence[str] = ("html", "xlsx", "csv", "png", "pdf"), min_n: int = 30,
-                   charts: bool = True, compare: Sequence[tuple[str, str]] = ()) -> PublishResult:
+                   charts: bool | Sequence[str] = True, compare: Sequence[tuple[str, str]] = ()) -> PublishResult:
     """Write the publication: tables in ``formats``, charts, ``out_dir/index.html``; publish to ``store``.
 
     ``run_meta`` keys used: ``run_id``, ``date``, ``data_source``, ``codebook_version`` (when no codebook),
@@ -552,8 +552,9 @@ def publish_report(estimates: pd.DataFrame, comparisons: pd.DataFrame | None, tr
         else:
             res.notes.append("PNG och PDF av tabellerna saknas: Chromium finns inte på datorn.")
         lap("images")
-    if charts:
-        res.files += write_charts(estimates, codebook, run_meta, out_dir, min_n=min_n)
+    if charts:   # True: every indicator; a sequence: those indicators (matplotlib costs ~1–3 s per chart)
+        res.files += write_charts(estimates, codebook, run_meta, out_dir, min_n=min_n,
+                                  indicators=None if charts is True else list(charts))
         lap("charts")
     if store is not None:
         res.versions = publish_to_store(store, tables, run_meta.get("run_id"))

@@ -29,6 +29,20 @@ from survey.pipeline import (CONTRACT_ESTIMATE_COLUMNS, EstimationOptions, Estim
 STEPS = ("read", "validate", "store", "weight", "estimate", "trend", "publish")
 # PNG/PDF need Chromium and ~1 s per table: available through --formats and `trygghet tables export`
 DEFAULT_FORMATS: tuple[str, ...] = ("html", "xlsx", "csv")
+# the headline indicators charted by default (every chart costs 1–3 s of matplotlib): --charts all for all
+HEADLINE_INDICATORS: tuple[str, ...] = ("unsafe_after_dark", "safe_after_dark", "worried_crime", "police_care")
+
+
+def chart_selection(codebook: Codebook, charts: str) -> bool | list[str]:
+    """``all`` → every indicator, ``none`` → no charts, ``headline`` → the headline indicators present."""
+    if charts == "all":
+        return True
+    if charts == "none":
+        return False
+    if charts == "headline":
+        names = [i.name for i in codebook.indicators]
+        return [n for n in HEADLINE_INDICATORS if n in names] or names[:1]
+    raise ValueError(f"charts must be all, headline or none, not {charts!r}")
 
 
 @dataclass
@@ -125,7 +139,7 @@ def run_parameters(weighting: WeightingOptions, estimation: EstimationOptions, m
 def publish_step(store, report, wave, codebook: Codebook, w: WeightingResult, e: EstimationResult,
                  tr: pd.DataFrame, out_dir: Path, parameters: dict, *, started: datetime, notes: list[str],
                  steps: dict[str, float], publish: bool = True,
-                 formats: tuple[str, ...] = DEFAULT_FORMATS, min_n: int = 30
+                 formats: tuple[str, ...] = DEFAULT_FORMATS, min_n: int = 30, charts: str = "headline"
                  ) -> tuple[str, dict[str, Path], dict[str, Any]]:
     """Write the contract files and extras, publish the report, and store the run with its lineage."""
     out_dir = Path(out_dir)
@@ -172,7 +186,7 @@ def publish_step(store, report, wave, codebook: Codebook, w: WeightingResult, e:
                 "method": "Kalibrerade vikter (raking mot kön och ålder per område och år); "
                           "Taylorlinjäriserade standardfel; 95 % konfidensintervall på logitskalan"}
         pub = publish_report(e.estimates, e.comparisons, tr, codebook, meta, out_dir / "report", store=store,
-                             formats=formats, min_n=min_n)
+                             formats=formats, min_n=min_n, charts=chart_selection(codebook, charts))
         files["report"] = pub.index if pub.index is not None else out_dir / "report"
     store.save_run_outputs(run_id, weights=w.weights, diagnostics=w.diagnostics, estimates=e.estimates,
                            comparisons=e.comparisons, trend=tr, lineage=lineage)
@@ -193,7 +207,8 @@ def run(responses: str | Path, population: str | Path, out: str | Path, *, db: s
         replace: bool = False, weighting: WeightingOptions = WeightingOptions(),
         estimation: EstimationOptions = EstimationOptions(), publish: bool = True,
         formats: tuple[str, ...] = DEFAULT_FORMATS, max_bad_share: float = 0.05,
-        read_opts: dict | None = None, progress: Callable[[str], None] | None = None) -> RunResult:
+        read_opts: dict | None = None, progress: Callable[[str], None] | None = None,
+        charts: str = "headline") -> RunResult:
     """Run the whole pipeline on one wave and write the outputs under ``out``."""
     clock = _Clock()
     say = progress or (lambda _msg: None)
@@ -227,7 +242,7 @@ def run(responses: str | Path, population: str | Path, out: str | Path, *, db: s
     with clock.step("publish"):
         run_id, files, lineage = publish_step(store, report, wave, cb, w, e, tr, out_dir, parameters,
                                               started=started, notes=notes, steps=clock.steps, publish=publish,
-                                              formats=formats, min_n=estimation.min_n)
+                                              formats=formats, min_n=estimation.min_n, charts=charts)
     files["run"] = write_lineage(out_dir, lineage, clock.steps)
     return RunResult(run_id=run_id, out_dir=out_dir, files=files, steps=clock.steps, lineage=lineage,
                      weighting=w, estimation=e, trend=tr, notes=notes)
