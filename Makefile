@@ -23,7 +23,7 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	rm -rf out && mkdir -p out
-	$(BIN)/trygghet synth --n 12000 --districts 8 --years 4 --seed 2026 --out out/input
+	$(BIN)/trygghet synth --n 12000 --districts 8 --years 4 --seed 2026 --tiny-district --out out/input
 	$(BIN)/trygghet run --responses out/input/responses.csv --population out/input/population.csv \
 	    --out out --db sqlite:///out/trygghet.db
 

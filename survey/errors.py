@@ -42,3 +42,11 @@ class DesignError(TrygghetError):
 
 class StoreError(TrygghetError):
     """A database problem that is the user's to fix (e.g. a reload without --replace)."""
+
+
+class ModelError(TrygghetError):
+    """A model that cannot be fitted as asked (bad input, no data in the domain, aliased terms)."""
+
+
+class PublishError(TrygghetError):
+    """A publication step that cannot be done (missing comparison, unknown table or format, no Chromium)."""

@@ -52,15 +52,11 @@ from scipy.special import expit, logit, xlogy
 
 from survey.codebook import Indicator, SeriesBreak
 from survey.design import Design
-from survey.errors import TrygghetError
+from survey.errors import ModelError
 from survey.variance import calibration_residuals, linearized_vcov, stratum_variances
 
 Family = Literal["quasibinomial", "gaussian"]
 FAMILIES: tuple[str, ...] = ("quasibinomial", "gaussian")
-
-
-class ModelError(TrygghetError):
-    """A model that cannot be fitted as asked (bad input, no data in the domain, aliased terms)."""
 
 
 # --------------------------------------------------------------------------------------------------

@@ -41,7 +41,7 @@ from reports.tables import (EN_DASH, MINUS, NBSP, NOT_AVAILABLE, STAT_KIND, STAT
                             indicator_label, slugify, strip_external, swedish_number, swedish_p,
                             swedish_percent, swedish_pp, trend_table, PAGE_CSS, GROUP_LABELS)
 from survey.codebook import Codebook
-from survey.errors import TrygghetError
+from survey.errors import PublishError
 
 __all__ = [
     "PublishError", "PublishResult", "PublishedFile", "DisclosureFinding", "publish_report", "build_tables",
@@ -61,10 +61,6 @@ COUNT_FORMAT = "#,##0"
 PP_FORMAT = '+0.0;"\u2212"0.0;0.0'
 P_FORMAT = "0.000"
 RATIO_FORMAT = "0.000"
-
-
-class PublishError(TrygghetError):
-    """A publication step that cannot be done (missing comparison, unknown table or format, no Chromium)."""
 
 
 # ---------------------------------------------------------------------------------------------------------
