@@ -102,6 +102,39 @@ class Design:
             self._cache["psu_strata"] = (psu_stratum, n_h)
         return self._cache["psu_strata"]
 
+    def sampling_fractions(self) -> np.ndarray:
+        """``f_h = n_h / N_h`` per stratum (PSUs sampled over PSUs in the population; 0 without an fpc)."""
+        _, n_h = self.psu_strata()
+        if self.fpc is None:
+            return np.zeros(self.n_strata)
+        n_pop = np.zeros(self.n_strata)
+        n_pop[self.strata] = self.fpc
+        with np.errstate(divide="ignore", invalid="ignore"):
+            f = np.where(n_pop > 0, n_h / n_pop, 0.0)
+        if np.any(f > 1 + 1e-12):
+            h = int(np.flatnonzero(f > 1 + 1e-12)[0])
+            raise DesignError(f"stratum {self.strata_labels[h]!r}: more sampled PSUs than the population size (fpc)")
+        return np.minimum(f, 1.0)
+
+    def stratum_scale(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per stratum: PSUs ``n_h``, the variance factor ``(1 - f_h) n_h / (n_h - 1)`` and whether the stratum
+        has a single PSU, with the lonely-PSU policy applied ('fail' raises; 'certainty' gives factor 0;
+        'adjust' factor ``1 - f_h``, the caller leaving the lonely PSU uncentred). Cached."""
+        if "stratum_scale" not in self._cache:
+            _, n_h = self.psu_strata()
+            lonely = n_h == 1
+            scale = np.where(n_h > 1, n_h / np.maximum(n_h - 1, 1), 0.0)
+            if lonely.any():
+                if self.lonely_psu == "fail":
+                    h = int(np.flatnonzero(lonely)[0])
+                    raise DesignError(f"stratum {self.strata_labels[h]!r} has a single PSU; its variance cannot be "
+                                      f"estimated (lonely-PSU policy 'fail'; choose 'certainty' or 'adjust')")
+                if self.lonely_psu == "adjust":
+                    scale = np.where(lonely, 1.0, scale)
+            scale = scale * (1.0 - self.sampling_fractions())
+            self._cache["stratum_scale"] = (n_h.astype(float), scale, lonely & (self.lonely_psu == "adjust"))
+        return self._cache["stratum_scale"]
+
     def with_weights(self, weights: np.ndarray, calibration: "CalibrationModel | None") -> "Design":
         """A copy with new final weights and the calibration that produced them."""
         return replace(self, weights=np.asarray(weights, dtype=float), calibration=calibration, _cache={})

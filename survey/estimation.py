@@ -275,25 +275,8 @@ class _Partition:
 
 
 def _stratum_scale(design: Design) -> tuple[np.ndarray, np.ndarray]:
-    """Rows per stratum n_h and the factor (1 - f_h) n_h / (n_h - 1) (lonely policy: see design)."""
-    if "stratum_scale" in design._cache:
-        return design._cache["stratum_scale"]
-    n_h = np.bincount(design.strata, minlength=design.n_strata).astype(float)
-    scale = np.where(n_h > 1, n_h / np.maximum(n_h - 1, 1), 0.0)
-    lonely = n_h == 1
-    if lonely.any():
-        if design.lonely_psu == "fail":
-            h = int(np.flatnonzero(lonely)[0])
-            raise DesignError(f"stratum {design.strata_labels[h]!r} has a single PSU; its variance cannot be "
-                              f"estimated (lonely-PSU policy 'fail'; choose 'certainty' or 'adjust')")
-        if design.lonely_psu == "adjust":
-            scale = np.where(lonely, 1.0, scale)
-    if design.fpc is not None:
-        n_pop = np.zeros(design.n_strata)
-        n_pop[design.strata] = design.fpc
-        with np.errstate(divide="ignore", invalid="ignore"):
-            scale = scale * (1.0 - np.where(n_pop > 0, n_h / n_pop, 0.0))
-    design._cache["stratum_scale"] = (n_h, scale)
+    """PSUs (= rows, element sampling) per stratum and the variance factor (see ``Design.stratum_scale``)."""
+    n_h, scale, _ = design.stratum_scale()
     return n_h, scale
 
 
@@ -344,9 +327,9 @@ def _atom_partition(design: Design, st: AtomStats, dom_h: np.ndarray, n_domains:
     np.add.at(s2, st.stratum, a2)
     with np.errstate(invalid="ignore", divide="ignore"):
         centred = s2 - s1 * s1 / np.maximum(n_h, 1)[:, None]
-    if design.lonely_psu == "adjust" and np.any(n_h == 1):
-        lone = n_h == 1
-        centred[lone] = s2[lone]          # R survey's "adjust": the lonely PSU total is centred at 0
+    uncentred = design.stratum_scale()[2]
+    if uncentred.any():
+        centred[uncentred] = s2[uncentred]    # R survey's "adjust": the lonely PSU total is centred at 0
     v_h = scale[:, None] * np.maximum(centred, 0.0)
     used = dom_h >= 0
     var = group_sum(dom_h[used], v_h[used], n_domains)
@@ -374,8 +357,9 @@ def _atom_cross(design: Design, st: AtomStats, a: _Partition, b: _Partition) -> 
     sab = np.zeros((design.n_strata, st.sw.shape[2]))
     np.add.at(sab, st.stratum, cross)
     centred = sab - a.s1 * b.s1 / np.maximum(n_h, 1)[:, None]
-    if design.lonely_psu == "adjust" and np.any(n_h == 1):
-        centred[n_h == 1] = sab[n_h == 1]
+    uncentred = design.stratum_scale()[2]
+    if uncentred.any():
+        centred[uncentred] = sab[uncentred]
     return scale[:, None] * centred
 
 

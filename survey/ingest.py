@@ -102,7 +102,8 @@ class Wave:
 # --- reading --------------------------------------------------------------------------------------
 
 
-def _sha256(path: Path) -> str:
+def sha256_file(path: str | Path) -> str:
+    """Hex sha256 of a file's bytes (the file's identity in the store and in run.json)."""
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 22), b""):
@@ -148,7 +149,7 @@ def read_table(path: str | Path, *, fmt: str | None = None, encoding: str | None
         except Exception as exc:  # a corrupt file raises whatever its library raises
             raise InputError(f"cannot be read as {kind} ({type(exc).__name__}: {exc}); is the file complete "
                              "and of the type its name says?", path.name) from None
-        info.sha256 = _sha256(path)
+        info.sha256 = sha256_file(path)
         if decimal:
             info.decimal = decimal
     _check_header(df, path.name)

@@ -157,20 +157,6 @@ class ReplicateWeights:
 
 # --- building the replicate schemes ----------------------------------------------------------------
 
-def _fpc_fraction(design: Design, n_h: np.ndarray) -> np.ndarray:
-    """Sampling fraction ``f_h = n_h / N_h`` per stratum (0 without an fpc)."""
-    if design.fpc is None:
-        return np.zeros(design.n_strata)
-    n_pop = np.zeros(design.n_strata)
-    n_pop[design.strata] = design.fpc
-    with np.errstate(divide="ignore", invalid="ignore"):
-        f = np.where(n_pop > 0, n_h / n_pop, 0.0)
-    if np.any(f > 1 + 1e-12):
-        h = int(np.flatnonzero(f > 1 + 1e-12)[0])
-        raise DesignError(f"stratum {design.strata_labels[h]!r}: more sampled PSUs than the population size (fpc)")
-    return np.minimum(f, 1.0)
-
-
 def _lonely(design: Design, n_h: np.ndarray, scheme: str) -> np.ndarray:
     """Strata with a single PSU: error under 'fail' and 'adjust'; skipped (no variance) under 'certainty'."""
     lonely = n_h == 1
@@ -196,7 +182,7 @@ def jackknife_replicates(design: Design) -> ReplicateWeights:
     """
     psu_stratum, n_h = design.psu_strata()
     _lonely(design, n_h, "JKn")
-    f = _fpc_fraction(design, n_h)
+    f = design.sampling_fractions()
     n_ps = n_h[psu_stratum]
     keep = (n_ps > 1) & (f[psu_stratum] < 1.0)
     order = np.lexsort((np.arange(len(psu_stratum)), psu_stratum))
@@ -228,7 +214,7 @@ def bootstrap_replicates(design: Design, replicates: int = 200, seed: int | None
         raise DesignError(f"unknown bootstrap method {method!r}; use 'rao_wu' or 'canty_davison'")
     psu_stratum, n_h = design.psu_strata()
     lonely = _lonely(design, n_h, "bootstrap")
-    f = _fpc_fraction(design, n_h)
+    f = design.sampling_fractions()
     if method == "canty_davison" and design.fpc is not None:
         raise DesignError("the canty_davison bootstrap is implemented without fpc; use method='rao_wu'")
     n_psu = len(psu_stratum)

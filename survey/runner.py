@@ -7,7 +7,6 @@ extras and the published report under ``DIR/report/``.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import platform
 import subprocess
@@ -23,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from survey.codebook import Codebook, load_codebook
+from survey.ingest import sha256_file  # noqa: F401  (re-exported: lineage hashes)
 from survey.pipeline import (CONTRACT_ESTIMATE_COLUMNS, EstimationOptions, EstimationResult, WeightingOptions,
                              WeightingResult, estimate, weight)
 
@@ -70,14 +70,6 @@ def code_version() -> str:
     except (OSError, subprocess.SubprocessError):  # pragma: no cover
         commit = ""
     return f"{version}+{commit}" if commit else version
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 22), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> Path:
@@ -145,6 +137,20 @@ def publish_step(store, report, wave, codebook: Codebook, w: WeightingResult, e:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     run_id = store.begin_run(parameters, code_version(), codebook.version, report.source_ids)
+    try:
+        files, lineage = _write_outputs(store, run_id, report.status, wave, codebook, w, e, tr, out_dir,
+                                        parameters, started=started, notes=notes, steps=steps, publish=publish,
+                                        formats=formats, min_n=min_n, charts=charts)
+    except BaseException as exc:
+        store.fail_run(run_id, f"{type(exc).__name__}: {exc}")
+        raise
+    return run_id, files, lineage
+
+
+def _write_outputs(store, run_id: str, load_status: str, wave, codebook: Codebook, w: WeightingResult, e: EstimationResult,
+                   tr: pd.DataFrame, out_dir: Path, parameters: dict, *, started: datetime, notes: list[str],
+                   steps: dict[str, float], publish: bool, formats: tuple[str, ...], min_n: int, charts: str
+                   ) -> tuple[dict[str, Path], dict[str, Any]]:
     files: dict[str, Path] = {}
     files["weights"] = write_csv(w.weights, out_dir / "weights.csv")
     files["estimates"] = write_csv(e.estimates[list(CONTRACT_ESTIMATE_COLUMNS)], out_dir / "estimates.csv")
@@ -169,7 +175,7 @@ def publish_step(store, report, wave, codebook: Codebook, w: WeightingResult, e:
         "codebook": {"name": codebook.name, "version": codebook.version},
         "code_version": code_version(),
         "python": platform.python_version(),
-        "database": {"dialect": store.dialect, "load": report.status},
+        "database": {"dialect": store.dialect, "load": load_status},
         "parameters": parameters,
         "counts": {"respondents": int(len(resp)), "strata": int(w.design.n_strata),
                    "estimates": int(len(e.estimates)), "suppressed": int(e.estimates["suppressed"].sum()),
@@ -190,7 +196,7 @@ def publish_step(store, report, wave, codebook: Codebook, w: WeightingResult, e:
         files["report"] = pub.index if pub.index is not None else out_dir / "report"
     store.save_run_outputs(run_id, weights=w.weights, diagnostics=w.diagnostics, estimates=e.estimates,
                            comparisons=e.comparisons, trend=tr, lineage=lineage)
-    return run_id, files, lineage
+    return files, lineage
 
 
 def write_lineage(out_dir: Path, lineage: dict[str, Any], steps: dict[str, float]) -> Path:

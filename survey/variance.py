@@ -25,7 +25,6 @@ import numpy as np
 import scipy.sparse as sp
 
 from survey.design import Design
-from survey.errors import DesignError
 
 
 def group_sum(codes: np.ndarray, values: np.ndarray, n_groups: int) -> np.ndarray:
@@ -87,28 +86,11 @@ def _centred(design: Design, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.
     t, ps, n_h = _psu_totals(design, z2)
     means = group_sum(ps, t, design.n_strata) / np.maximum(n_h, 1)[:, None]
     centre = means[ps]
-    with np.errstate(divide="ignore"):
-        scale_h = np.where(n_h > 1, n_h / np.maximum(n_h - 1, 1), 0.0)
-    lonely = n_h == 1
-    if lonely.any():
-        if design.lonely_psu == "fail":
-            h = int(np.flatnonzero(lonely)[0])
-            raise DesignError(f"stratum {design.strata_labels[h]!r} has a single PSU; its variance cannot be "
-                              f"estimated (lonely-PSU policy 'fail'; choose 'certainty' or 'adjust')")
-        if design.lonely_psu == "adjust":
-            # R survey: the lonely PSU's total is not centred (i.e. centred at 0, the population mean of an
-            # influence function), with scale factor 1 (times 1 - f)
-            centre = np.where(lonely[ps][:, None], 0.0, centre)
-            scale_h = np.where(lonely, 1.0, scale_h)
-    if design.fpc is not None:
-        n_pop = np.zeros(design.n_strata)
-        n_pop[design.strata] = design.fpc
-        with np.errstate(divide="ignore", invalid="ignore"):
-            f = np.where(n_pop > 0, n_h / n_pop, 0.0)
-        if np.any(f > 1 + 1e-12):
-            h = int(np.flatnonzero(f > 1 + 1e-12)[0])
-            raise DesignError(f"stratum {design.strata_labels[h]!r}: more sampled PSUs than the population size (fpc)")
-        scale_h = scale_h * (1.0 - f)
+    _, scale_h, uncentred = design.stratum_scale()
+    if uncentred.any():
+        # R survey's "adjust": the lonely PSU's total is not centred (centred at 0, the population mean of an
+        # influence function)
+        centre = np.where(uncentred[ps][:, None], 0.0, centre)
     return t - centre, scale_h[ps], ps
 
 
