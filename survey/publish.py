@@ -181,10 +181,15 @@ def _long_csv(t: TableData, path: Path) -> None:
     df.to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
 
 
-def _stat_kind(t: TableData, ck: str, stat: str) -> str:
+def _column_stats(t: TableData) -> dict[str, set[str]]:
+    """The statistics present in each display column (one pass over the cells)."""
+    return {str(ck): set(g) for ck, g in t.cells.groupby("column_key", sort=False)["stat"]}
+
+
+def _stat_kind(t: TableData, ck: str, stat: str, column_stats: dict[str, set[str]] | None = None) -> str:
     """Value kind of a statistic within a display column (CI bounds of a difference are in pp)."""
     if stat in ("lo", "hi"):
-        keys = set(t.cells.loc[t.cells["column_key"] == ck, "stat"])
+        keys = (column_stats if column_stats is not None else _column_stats(t)).get(ck, set())
         if "diff" in keys:
             return "pp"
         if "or" in keys:
@@ -285,6 +290,7 @@ def _write_sheet(ws: Any, t: TableData) -> None:
         ws.cell(h2, c).border = Border(bottom=thin)
     row = first
     current_group = None
+    column_stats = _column_stats(t)
     for rk, rlab in t.rows:
         g = t.row_groups.get(rk)
         if g and g != current_group:
@@ -297,7 +303,7 @@ def _write_sheet(ws: Any, t: TableData) -> None:
             for s in stats:
                 v, tx, hidden = idx.get((rk, ck, s), (None, NOT_AVAILABLE, False))
                 cell = ws.cell(row, col)
-                kind = _stat_kind(t, ck, s)
+                kind = _stat_kind(t, ck, s, column_stats)
                 if hidden:
                     cell.value = SUPPRESSED
                     cell.alignment = Alignment(horizontal="right")
