@@ -41,8 +41,9 @@ def estimate_task(responses: pd.DataFrame, weighting: WeightingResult, codebook:
 
 
 @task(name="trend", cache_policy=NO_CACHE)
-def trend_task(responses: pd.DataFrame, weighting: WeightingResult, codebook: Codebook) -> pd.DataFrame:
-    return runner.fit_trend(responses, weighting, codebook)
+def trend_task(responses: pd.DataFrame, weighting: WeightingResult, codebook: Codebook,
+               district_trends: bool = False):
+    return runner.trend_step(responses, weighting, codebook, district_trends=district_trends)
 
 
 @task(name="load-from-database", cache_policy=NO_CACHE)

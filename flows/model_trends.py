@@ -18,35 +18,16 @@ from pydantic import Field
 
 from flows.common import codebook_of, estimate_task, load_from_store, weight_task, write_frame
 from survey.codebook import Codebook
-from survey.models import (district_trends, district_trends_differ, fit_trend_models, fit_trends,
-                           predicted_shares, small_area_shares)
+from survey.models import small_area_shares, trend_outputs
 from survey.pipeline import EstimationOptions, WeightingOptions, WeightingResult
-
-
-def trend_outputs(responses: pd.DataFrame, weighting: WeightingResult, codebook: Codebook,
-                  level: float = 0.95) -> dict[str, pd.DataFrame]:
-    """The flow's statistics as one plain function: contract trend rows; margins of the main-effects
-    models; per-district trends and the Wald test of the district × year interaction."""
-    design, inds, breaks = weighting.design, codebook.indicators, codebook.series_breaks
-    trend = fit_trends(design, responses, inds, series_breaks=breaks)
-    main = fit_trend_models(design, responses, inds, series_breaks=breaks)
-    inter = fit_trend_models(design, responses, inds, series_breaks=breaks, interaction=True)
-    shares = pd.concat([predicted_shares(f, level=level) for f in main], ignore_index=True)
-    districts = pd.concat([district_trends(f, level=level) for f in inter], ignore_index=True)
-    tests = []
-    for f in inter:
-        if f.result is not None and f.has_year and len(f.districts) > 1:
-            t = district_trends_differ(f)
-            tests.append({"indicator": f.indicator, "test": "district trends differ (year:district)",
-                          "F": t.F, "df": t.df, "ddf": t.ddf, "p_value": t.p_value, "chisq": t.chisq,
-                          "p_value_chisq": t.p_value_chisq, "note": f.note})
-    return {"trend": trend, "shares": shares, "districts": districts, "tests": pd.DataFrame(tests)}
 
 
 @task(name="trend-models", cache_policy=NO_CACHE)
 def trend_models_task(responses: pd.DataFrame, weighting: WeightingResult, codebook: Codebook,
                       level: float) -> dict[str, pd.DataFrame]:
-    return trend_outputs(responses, weighting, codebook, level)
+    out = trend_outputs(weighting.design, responses, codebook.indicators, series_breaks=codebook.series_breaks,
+                        level=level, district_trends_model=True)
+    return {"trend": out.trend, "shares": out.shares, "districts": out.districts, "tests": out.tests}
 
 
 @task(name="small-area", cache_policy=NO_CACHE)

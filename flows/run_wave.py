@@ -24,7 +24,8 @@ def publish_task(*args, **kwargs):
 @flow(name="trygghet_run", log_prints=True)
 def trygghet_run(responses: str, population: str, out: str = "out", db: str | None = None,
                  codebook: str | None = None, mapping: str | None = None, replace: bool = False,
-                 min_n: Annotated[int, Field(ge=1)] = 30, publish: bool = True) -> dict:
+                 min_n: Annotated[int, Field(ge=1)] = 30, publish: bool = True,
+                 district_trends: bool = False) -> dict:
     """read+validate → store → weight → estimate → trend → publish; writes the contract files and run.json."""
     steps = {s: 0.0 for s in runner.STEPS}
     started = datetime.now(timezone.utc)
@@ -44,7 +45,7 @@ def trygghet_run(responses: str, population: str, out: str = "out", db: str | No
     resp, pop = wave.responses.data, wave.population.data
     w = timed("weight", weight_task, resp, pop, wopts)
     e = timed("estimate", estimate_task, resp, w, cb, eopts)
-    tr = timed("trend", trend_task, resp, w, cb)
+    tr = timed("trend", trend_task, resp, w, cb, district_trends)
     run_id, files, lineage = timed("publish", publish_task, store, report, wave, cb, w, e, tr, Path(out),
                                    runner.run_parameters(wopts, eopts, 0.05, replace), started=started,
                                    notes=list(wave.notes) + list(w.notes), steps=steps, publish=publish,

@@ -41,6 +41,13 @@ from pathlib import Path  # noqa: E402
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn  # noqa: E402
 
 
+def _read_opts(fmt: str | None, encoding: str | None, delimiter: str | None, decimal: str | None) -> dict:
+    """Overrides of the automatic format detection (only those given)."""
+    opts = {"fmt": fmt, "encoding": encoding, "delimiter": "\t" if delimiter == "tab" else delimiter,
+            "decimal": decimal}
+    return {k: v for k, v in opts.items() if v is not None}
+
+
 def _progress() -> Progress:
     return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                     console=err_console, transient=True)
@@ -66,6 +73,12 @@ def run(responses: Path = typer.Option(..., exists=True, dir_okay=False, help="S
         formats: str = typer.Option("html,xlsx,csv", help="Publiceringsformat (html, xlsx, csv, png, pdf)"),
         no_publish: bool = typer.Option(False, "--no-publish", help="Skriv bara analysfilerna"),
         charts: str = typer.Option("headline", help="Diagram: headline (huvudindikatorerna), all eller none"),
+        district_trends: bool = typer.Option(False, "--district-trends",
+                                             help="Även trend per område (interaktionsmodell) och test av skillnader"),
+        encoding: str = typer.Option(None, help="Teckenkodning, om den automatiska gissningen är fel (t.ex. cp1252)"),
+        delimiter: str = typer.Option(None, help="Avgränsare i CSV (',', ';' eller 'tab')"),
+        decimal: str = typer.Option(None, help="Decimaltecken i CSV ('.' eller ',')"),
+        fmt: str = typer.Option(None, "--format", help="Filformat: csv, xlsx, sav eller parquet"),
         ) -> None:
     """Kör hela kedjan: läs, validera, spara, vikta, skatta, trender, publicera."""
     from survey.runner import run as run_pipeline
@@ -84,7 +97,9 @@ def run(responses: Path = typer.Option(..., exists=True, dir_okay=False, help="S
         res = run_pipeline(responses, population, out, db=db, codebook=codebook, mapping=mapping, replace=replace,
                            weighting=wopts, estimation=eopts, publish=not no_publish,
                            formats=tuple(f.strip() for f in formats.split(",") if f.strip()),
-                           progress=lambda msg: prog.update(task, description=msg), charts=charts)
+                           progress=lambda msg: prog.update(task, description=msg), charts=charts,
+                           district_trends=district_trends,
+                           read_opts=_read_opts(fmt, encoding, delimiter, decimal))
     steps = ", ".join(f"{k} {v:.2f} s" for k, v in res.steps.items())
     console.print(f"[bold green]Klart.[/bold green] Körning {res.run_id}: {res.lineage['counts']['respondents']} svarande, "
                   f"{res.lineage['counts']['estimates']} skattningar ({res.lineage['counts']['suppressed']} undertryckta).")
@@ -120,6 +135,10 @@ def ingest(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="S
            mapping: Path = typer.Option(None, exists=True, dir_okay=False, help="Leverantörsmappning (YAML)"),
            replace: bool = typer.Option(False, "--replace", help="Ersätt en redan inläst våg"),
            max_bad_share: float = typer.Option(0.05, help="Största andel karantänrader innan vågen avvisas"),
+           encoding: str = typer.Option(None, help="Teckenkodning, om den automatiska gissningen är fel (t.ex. cp1252)"),
+           delimiter: str = typer.Option(None, help="Avgränsare i CSV (',', ';' eller 'tab')"),
+           decimal: str = typer.Option(None, help="Decimaltecken i CSV ('.' eller ',')"),
+           fmt: str = typer.Option(None, "--format", help="Filformat: csv, xlsx, sav eller parquet"),
            ) -> None:
     """Läs in och validera en våg och spara den i databasen (karantän för felaktiga rader)."""
     from survey.ingest import load_wave
@@ -127,7 +146,8 @@ def ingest(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="S
 
     with _progress() as prog:
         prog.add_task("läser och validerar", total=None)
-        wave = load_wave(file, population, codebook, mapping, max_bad_share=max_bad_share)
+        wave = load_wave(file, population, codebook, mapping, max_bad_share=max_bad_share,
+                         **_read_opts(fmt, encoding, delimiter, decimal))
         report = Store(db).load_wave(wave, replace=replace)
     r = wave.responses
     console.print(f"{r.source.name}: {r.source.format}, {r.source.encoding or '-'}, "

@@ -801,3 +801,55 @@ def small_area_shares(estimates: pd.DataFrame, *, method: Literal["REML", "PR"] 
         g["method"] = f"Fay-Herriot {method}, {scale} scale"
         parts.append(g)
     return pd.concat(parts, ignore_index=True) if parts else est
+
+
+@dataclass(frozen=True, eq=False)
+class TrendOutputs:
+    """Everything the trend step publishes: the contract rows, model-based shares per district × year,
+    per-district trends (odds ratio and percentage points per year, from the district × year interaction
+    model) and the Wald tests of whether the district trends differ (empty when not asked for)."""
+
+    trend: pd.DataFrame
+    shares: pd.DataFrame
+    districts: pd.DataFrame
+    tests: pd.DataFrame
+
+    def long(self) -> pd.DataFrame:
+        """One long frame for the store's ``trend`` table: ``model`` tells the kind of row."""
+        parts = [self.trend.assign(model="trend", district=None)]
+        if len(self.shares):
+            parts.append(self.shares.assign(model="margins", term="share[" + self.shares["year"].astype(str) + "]"))
+        if len(self.districts):
+            parts.append(self.districts.assign(model="district_trend", term="trend"))
+        if len(self.tests):
+            parts.append(self.tests.assign(model="wald", term=self.tests["test"], estimate=self.tests["F"],
+                                           se=np.nan, district=None))
+        return pd.concat(parts, ignore_index=True)
+
+
+def trend_outputs(design: Design, data: pd.DataFrame, indicators: Sequence[Indicator], *,
+                  series_breaks: Sequence[SeriesBreak] = (), level: float = 0.95,
+                  district_trends_model: bool = False) -> TrendOutputs:
+    """Contract trend rows and the model-based shares of the main-effects models (one fit per indicator);
+    with ``district_trends_model`` also the district × year interaction models' per-district trends and the
+    Wald test that the district trends differ."""
+    main = fit_trend_models(design, data, indicators, series_breaks=series_breaks)
+    rows = [trend_rows(f) for f in main]
+    trend = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=TREND_COLUMNS)
+    shares = [predicted_shares(f, level=level) for f in main if f.result is not None]
+    districts: list[pd.DataFrame] = []
+    tests: list[dict] = []
+    if district_trends_model:
+        for f in fit_trend_models(design, data, indicators, series_breaks=series_breaks, interaction=True):
+            if f.result is None:
+                continue
+            districts.append(district_trends(f, level=level))
+            if f.has_year and len(f.districts) > 1:
+                t = district_trends_differ(f)
+                tests.append({"indicator": f.indicator, "test": "district trends differ (year:district)",
+                              "F": t.F, "df": t.df, "ddf": t.ddf, "p_value": t.p_value, "chisq": t.chisq,
+                              "p_value_chisq": t.p_value_chisq, "note": f.note})
+    return TrendOutputs(trend=trend,
+                        shares=pd.concat(shares, ignore_index=True) if shares else pd.DataFrame(),
+                        districts=pd.concat(districts, ignore_index=True) if districts else pd.DataFrame(),
+                        tests=pd.DataFrame(tests))

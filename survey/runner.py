@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -25,6 +25,9 @@ from survey.codebook import Codebook, load_codebook
 from survey.ingest import sha256_file  # noqa: F401  (re-exported: lineage hashes)
 from survey.pipeline import (CONTRACT_ESTIMATE_COLUMNS, EstimationOptions, EstimationResult, WeightingOptions,
                              WeightingResult, estimate, weight)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from survey.models import TrendOutputs
 
 STEPS = ("read", "validate", "store", "weight", "estimate", "trend", "publish")
 # PNG/PDF need Chromium and ~1 s per table: available through --formats and `trygghet tables export`
@@ -108,6 +111,14 @@ def fit_trend(responses: pd.DataFrame, weighting: WeightingResult, codebook: Cod
     return fit_trends(weighting.design, responses, codebook.indicators, series_breaks=codebook.series_breaks)
 
 
+def trend_step(responses: pd.DataFrame, weighting: WeightingResult, codebook: Codebook, *, level: float = 0.95,
+               district_trends: bool = False):
+    """Trend models, their model-based shares and (optionally) per-district trends (``survey.models``)."""
+    from survey.models import trend_outputs
+    return trend_outputs(weighting.design, responses, codebook.indicators, series_breaks=codebook.series_breaks,
+                         level=level, district_trends_model=district_trends)
+
+
 def read_step(responses: str | Path, population: str | Path, codebook: Codebook, mapping: str | Path | None = None,
               *, max_bad_share: float = 0.05, read_opts: dict | None = None):
     """Read and validate a wave (``survey.ingest.load_wave``)."""
@@ -136,7 +147,7 @@ def run_parameters(weighting: WeightingOptions, estimation: EstimationOptions, m
 
 
 def publish_step(store, report, wave, codebook: Codebook, w: WeightingResult, e: EstimationResult,
-                 tr: pd.DataFrame, out_dir: Path, parameters: dict, *, started: datetime, notes: list[str],
+                 tr: "TrendOutputs", out_dir: Path, parameters: dict, *, started: datetime, notes: list[str],
                  steps: dict[str, float], publish: bool = True,
                  formats: tuple[str, ...] = DEFAULT_FORMATS, min_n: int = 30, charts: str = "headline"
                  ) -> tuple[str, dict[str, Path], dict[str, Any]]:
@@ -154,18 +165,24 @@ def publish_step(store, report, wave, codebook: Codebook, w: WeightingResult, e:
     return run_id, files, lineage
 
 
-def _write_outputs(store, run_id: str, load_status: str, wave, codebook: Codebook, w: WeightingResult, e: EstimationResult,
-                   tr: pd.DataFrame, out_dir: Path, parameters: dict, *, started: datetime, notes: list[str],
-                   steps: dict[str, float], publish: bool, formats: tuple[str, ...], min_n: int, charts: str
+def _write_outputs(store, run_id: str, load_status: str, wave, codebook: Codebook, w: WeightingResult,
+                   e: EstimationResult, tr: "TrendOutputs", out_dir: Path, parameters: dict, *,
+                   started: datetime, notes: list[str], steps: dict[str, float], publish: bool,
+                   formats: tuple[str, ...], min_n: int, charts: str
                    ) -> tuple[dict[str, Path], dict[str, Any]]:
     files: dict[str, Path] = {}
     files["weights"] = write_csv(w.weights, out_dir / "weights.csv")
     files["estimates"] = write_csv(e.estimates[list(CONTRACT_ESTIMATE_COLUMNS)], out_dir / "estimates.csv")
-    files["trend"] = write_csv(tr[["indicator", "term", "estimate", "se"]], out_dir / "trend.csv")
+    files["trend"] = write_csv(tr.trend[["indicator", "term", "estimate", "se"]], out_dir / "trend.csv")
     files["estimates_full"] = write_csv(e.estimates, out_dir / "estimates_full.csv")
     files["comparisons"] = write_csv(e.comparisons, out_dir / "comparisons.csv")
     files["diagnostics"] = write_csv(w.diagnostics, out_dir / "weight_diagnostics.csv")
-    files["trend_full"] = write_csv(tr, out_dir / "trend_full.csv")
+    files["trend_full"] = write_csv(tr.trend, out_dir / "trend_full.csv")
+    for key, frame, name in (("trend_shares", tr.shares, "trend_shares.csv"),
+                             ("trend_districts", tr.districts, "trend_districts.csv"),
+                             ("trend_tests", tr.tests, "trend_tests.csv")):
+        if len(frame):
+            files[key] = write_csv(frame, out_dir / name)
     if len(e.by_group):
         files["by_group"] = write_csv(e.by_group, out_dir / "estimates_by_group.csv")
     if len(e.index):
@@ -198,11 +215,13 @@ def _write_outputs(store, run_id: str, load_status: str, wave, codebook: Codeboo
                 "codebook_version": f"{codebook.name} {codebook.version}",
                 "method": "Kalibrerade vikter (raking mot kön och ålder per område och år); "
                           "Taylorlinjäriserade standardfel; 95 % konfidensintervall på logitskalan"}
-        pub = publish_report(e.estimates, e.comparisons, tr, codebook, meta, out_dir / "report", store=store,
+        pub_est = pd.concat([e.estimates.assign(domain="district", group=None), e.by_group], ignore_index=True) \
+            if len(e.by_group) else e.estimates
+        pub = publish_report(pub_est, e.comparisons, tr.trend, codebook, meta, out_dir / "report", store=store,
                              formats=formats, min_n=min_n, charts=chart_selection(codebook, charts))
         files["report"] = pub.index if pub.index is not None else out_dir / "report"
     store.save_run_outputs(run_id, weights=w.weights, diagnostics=w.diagnostics, estimates=e.estimates,
-                           comparisons=e.comparisons, trend=tr, lineage=lineage)
+                           comparisons=e.comparisons, trend=tr.long(), lineage=lineage)
     return files, lineage
 
 
@@ -221,7 +240,7 @@ def run(responses: str | Path, population: str | Path, out: str | Path, *, db: s
         estimation: EstimationOptions = EstimationOptions(), publish: bool = True,
         formats: tuple[str, ...] = DEFAULT_FORMATS, max_bad_share: float = 0.05,
         read_opts: dict | None = None, progress: Callable[[str], None] | None = None,
-        charts: str = "headline") -> RunResult:
+        charts: str = "headline", district_trends: bool = False) -> RunResult:
     """Run the whole pipeline on one wave and write the outputs under ``out``."""
     clock = _Clock()
     say = progress or (lambda _msg: None)
@@ -249,7 +268,7 @@ def run(responses: str | Path, population: str | Path, out: str | Path, *, db: s
         e = estimate(resp, w, cb, estimation)
     say("skattar trender")
     with clock.step("trend"):
-        tr = fit_trend(resp, w, cb)
+        tr = trend_step(resp, w, cb, level=estimation.level, district_trends=district_trends)
     say("publicerar")
     parameters = run_parameters(weighting, estimation, max_bad_share, replace)
     with clock.step("publish"):
@@ -258,7 +277,7 @@ def run(responses: str | Path, population: str | Path, out: str | Path, *, db: s
                                               formats=formats, min_n=estimation.min_n, charts=charts)
     files["run"] = write_lineage(out_dir, lineage, clock.steps)
     return RunResult(run_id=run_id, out_dir=out_dir, files=files, steps=clock.steps, lineage=lineage,
-                     weighting=w, estimation=e, trend=tr, notes=notes)
+                     weighting=w, estimation=e, trend=tr.trend, notes=notes)
 
 
 def _json_default(o: Any) -> Any:

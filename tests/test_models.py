@@ -399,17 +399,20 @@ def test_trend_live_r_fresh_wave(tmp_path):
 
 # --- the flow's logic (plain function; real flow runs are the lead's integration tests) -----------------
 
-def test_flow_trend_outputs(wave):
-    from flows.model_trends import trend_outputs
+def test_trend_outputs(wave):
     from survey.codebook import load_codebook
+    from survey.models import trend_outputs
     r = read_responses(SAMPLE / "responses.csv")
     w = weight(r, read_population(SAMPLE / "population.csv"))
     cb = load_codebook()
-    out = trend_outputs(r, w, cb)
+    res = trend_outputs(w.design, r, cb.indicators, series_breaks=cb.series_breaks, district_trends_model=True)
+    out = {"trend": res.trend, "shares": res.shares, "districts": res.districts, "tests": res.tests}
     errs = compare_to_oracle(out["trend"][["indicator", "term", "estimate", "se"]],
                              pd.read_csv(SAMPLE / "expected" / "trend.csv"))
     assert errs["estimate"] < 5e-9 and errs["se"] < 2e-7
     assert len(out["shares"]) == 15 * 18 and len(out["districts"]) == 15 * 6 and len(out["tests"]) == 15
+    long = res.long()
+    assert long["model"].value_counts().to_dict() == {"margins": 270, "trend": 105, "district_trend": 90, "wald": 15}
     assert out["tests"]["df"].eq(5).all() and out["tests"]["p_value"].between(0, 1).all()
     assert out["shares"]["ci_low"].le(out["shares"]["estimate"]).all()
     assert out["shares"]["estimate"].le(out["shares"]["ci_high"]).all()
