@@ -206,3 +206,92 @@ def test_prefect_flow_run_reproduces_the_oracle(tmp_path: Path) -> None:
                            str(tmp_path / "out"), db=f"sqlite:///{tmp_path / 'db.sqlite'}", publish=False)
     assert set(res["steps"]) == {"read", "validate", "store", "weight", "estimate", "trend", "publish"}
     compare_with_oracle(tmp_path / "out")
+
+
+# --- bad input through `trygghet ingest`: a clear error and an unchanged database ----------------------
+
+def _table_counts(url: str) -> dict[str, int]:
+    eng = sa.create_engine(url)
+    with eng.connect() as c:
+        names = [t for t in sa.inspect(c).get_table_names() if t != "alembic_version"]
+        out = {t: c.execute(sa.text(f'select count(*) from "{t}"')).scalar_one() for t in names}
+    eng.dispose()
+    return out
+
+
+def _bad_inputs(folder: Path) -> dict[str, tuple[Path, Path, list[str]]]:
+    """name -> (responses, population, words the message must contain)."""
+    resp = pd.read_csv(SAMPLE_WAVE / "responses.csv", dtype=str, keep_default_na=False)
+    pop = pd.read_csv(SAMPLE_WAVE / "population.csv", dtype=str, keep_default_na=False)
+    good_pop = SAMPLE_WAVE / "population.csv"
+    cases: dict[str, tuple[Path, Path, list[str]]] = {}
+
+    def write(name: str, frame: pd.DataFrame, **kw) -> Path:
+        path = folder / name
+        frame.to_csv(path, index=False, **kw)
+        return path
+
+    every_tenth = resp.index % 10 == 0       # 10 % of the rows: more than the 5 % quarantine limit
+    r = resp.copy()
+    r.loc[every_tenth, "q_worry_crime"] = "7"
+    cases["unknown codes"] = (write("codes.csv", r), good_pop, ["codes.csv", "q_worry_crime", "row"])
+    r = resp.copy()
+    r.loc[every_tenth, "design_weight"] = "tio"
+    cases["non-numeric weights"] = (write("weights.csv", r), good_pop, ["weights.csv", "design_weight", "row"])
+    r = resp.copy()
+    r.loc[every_tenth, "district"] = "Atlantis"
+    cases["unknown district"] = (write("district.csv", r), good_pop, ["district.csv", "district", "row"])
+    r = pd.concat([resp, resp.iloc[: len(resp) // 8]], ignore_index=True)
+    cases["duplicate ids"] = (write("dups.csv", r), good_pop, ["dups.csv", "resp_id", "row"])
+    cases["missing column"] = (write("nocol.csv", resp.drop(columns=["sex"])), good_pop, ["nocol.csv", "sex", "row 1"])
+    empty = folder / "empty.csv"
+    empty.write_bytes(b"")
+    cases["empty file"] = (empty, good_pop, ["empty.csv"])
+    cases["header only"] = (write("header.csv", resp.iloc[:0]), good_pop, ["header.csv"])
+    trunc = folder / "trunc.csv"
+    text = (SAMPLE_WAVE / "responses.csv").read_text(encoding="utf-8").rstrip("\n")
+    trunc.write_text(text[: text.rfind(",", 0, len(text) - 5)] + "\n", encoding="utf-8")
+    cases["truncated last line"] = (trunc, good_pop, ["trunc.csv", "row"])
+    p = pop.copy()
+    p.loc[5, "population"] = "-3"
+    cases["negative population"] = (SAMPLE_WAVE / "responses.csv", write("negpop.csv", p),
+                                    ["negpop.csv", "population", "row 7"])
+    cases["missing population cell"] = (SAMPLE_WAVE / "responses.csv", write("gap.csv", pop.drop(index=11)),
+                                        ["gap.csv", "year", "district"])
+    return cases
+
+
+BAD = ["unknown codes", "non-numeric weights", "unknown district", "duplicate ids", "missing column", "empty file",
+       "header only", "truncated last line", "negative population", "missing population cell"]
+
+
+@pytest.mark.parametrize("case", BAD)
+def test_bad_input_leaves_the_database_unchanged(tmp_path: Path, case: str) -> None:
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    runner = CliRunner()
+    ok = runner.invoke(app, ["ingest", str(SAMPLE_WAVE / "responses.csv"), "--population",
+                             str(SAMPLE_WAVE / "population.csv"), "--db", url])
+    assert ok.exit_code == 0, ok.output
+    before = _table_counts(url)
+    assert before["responses"] == 3022
+    resp, pop, words = _bad_inputs(tmp_path)[case]
+    res = runner.invoke(app, ["ingest", str(resp), "--population", str(pop), "--db", url])
+    assert res.exit_code == 2, res.output
+    text = " ".join(res.output.split())
+    assert "Traceback" not in res.output
+    for w in words:
+        assert w in text, (w, text)
+    assert _table_counts(url) == before
+
+
+def test_wrong_encoding_override_is_a_clear_error_and_detection_works(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    path = _sample_as("cp1252-semicolon-comma", tmp_path)
+    runner = CliRunner()
+    bad = runner.invoke(app, ["ingest", str(path), "--population", str(SAMPLE_WAVE / "population.csv"), "--db", url,
+                              "--encoding", "utf-8"])
+    assert bad.exit_code == 2 and "svar.csv" in bad.output and "utf-8" in bad.output.lower()
+    assert "Traceback" not in bad.output
+    good = runner.invoke(app, ["ingest", str(path), "--population", str(SAMPLE_WAVE / "population.csv"), "--db", url])
+    assert good.exit_code == 0, good.output
+    assert "cp1252" in good.output and "';'" in good.output and "3022 godkända" in " ".join(good.output.split())
