@@ -245,3 +245,36 @@ def test_population_of_district_without_respondents_is_a_note(wave):
     w1 = weight(r, pd.concat([pop, extra], ignore_index=True))
     assert any("without respondents ignored" in n for n in w1.notes)
     assert np.max(np.abs(w1.calibration.weights - w0.calibration.weights)) == 0.0
+
+
+# --- non-response adjustment, design weights and diagnostics: hand-computed cases ----------------------
+
+def test_nonresponse_adjust_hand_computed():
+    """Weighting classes (Särndal & Lundström 2005): w = d * sum_c d / sum_{c, resp} d for respondents."""
+    from survey.calibration import nonresponse_adjust
+    d = np.array([10.0, 10.0, 10.0, 20.0, 20.0, 5.0])
+    cells = np.array(["a", "a", "a", "b", "b", "b"])
+    resp = np.array([True, False, True, True, False, True])
+    w = nonresponse_adjust(d, cells, resp)
+    # cell a: 30 / 20 = 1.5; cell b: 45 / 25 = 1.8
+    np.testing.assert_allclose(w, [15.0, 0.0, 15.0, 36.0, 0.0, 9.0], rtol=1e-15)
+    assert w.sum() == pytest.approx(d.sum(), rel=1e-15)      # the gross sample's weight is kept
+    with pytest.raises(CalibrationError, match="cell 'b' has sampled units but no respondents"):
+        nonresponse_adjust(d, cells, np.array([True, True, True, False, False, False]))
+
+
+def test_design_weights_from_population_and_diagnostics():
+    from survey.calibration import design_weights_from_population, kish_deff, weight_diagnostics
+    strata = np.array([0, 0, 1, 1, 1])
+    d = design_weights_from_population(strata, np.array([100.0, 300.0]))
+    np.testing.assert_allclose(d, [50.0, 50.0, 100.0, 100.0, 100.0])
+    w = np.array([40.0, 60.0, 50.0, 100.0, 150.0])
+    # Kish: n sum w^2 / (sum w)^2
+    assert kish_deff(w) == pytest.approx(5 * (40**2 + 60**2 + 50**2 + 100**2 + 150**2) / 400**2, rel=1e-15)
+    diag = weight_diagnostics(w, d, strata, (("A",), ("B",)), ["district"])
+    a, b = diag.iloc[0], diag.iloc[1]
+    assert (a["district"], a["n"], a["sum_weights"], a["min_weight"], a["max_weight"]) == ("A", 2, 100.0, 40.0, 60.0)
+    assert a["weight_ratio"] == pytest.approx(1.5) and b["weight_ratio"] == pytest.approx(3.0)
+    assert a["kish_deff"] == pytest.approx(2 * (40**2 + 60**2) / 100**2, rel=1e-15)
+    assert b["ess"] == pytest.approx(300**2 / (50**2 + 100**2 + 150**2), rel=1e-15)
+    assert (b["min_g"], b["max_g"]) == (pytest.approx(0.5), pytest.approx(1.5))
