@@ -32,7 +32,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -133,18 +133,19 @@ def run_tool(name: str, prefix: list[str], resp: Path, pop: Path, work: Path, ti
     return res
 
 
-def run_cli(resp: Path, pop: Path, work: Path, timeout: float) -> dict[str, Any]:
+def run_cli(resp: Path, pop: Path, work: Path, timeout: float, extra: Sequence[str] = (),
+            label: str = "trygghet run") -> dict[str, Any]:
     """``trygghet run`` (the whole pipeline, all indicators) with the step timings of its run.json."""
     exe = Path(sys.executable).with_name("trygghet")
     out = work / "cli-out"
     shutil.rmtree(out, ignore_errors=True)
     cmd = [str(exe), "run", "--responses", str(resp), "--population", str(pop), "--out", str(out),
-           "--db", f"sqlite:///{out / 'bench.db'}"]
+           "--db", f"sqlite:///{out / 'bench.db'}", *extra]
     if not exe.exists():
-        return {"tool": "trygghet run", "status": "not available yet: no trygghet console script"}
+        return {"tool": label, "status": "not available yet: no trygghet console script"}
     out.mkdir(parents=True)
     m = run_measured(cmd, timeout)
-    res: dict[str, Any] = {"tool": "trygghet run", "wall": m["wall"], "peak_mb": m["peak_mb"]}
+    res: dict[str, Any] = {"tool": label, "wall": m["wall"], "peak_mb": m["peak_mb"]}
     run_json = out / "run.json"
     if m["code"] != 0 or not run_json.exists():
         last = m["output"].strip().splitlines()[-1:] or [f"exit {m['code']}"]
@@ -236,10 +237,10 @@ def print_table(size: int, results: list[dict[str, Any]]) -> None:
 
 def print_cli(r: dict[str, Any]) -> None:
     if r.get("status") != "ok":
-        print(f"trygghet run: {r.get('status')}")
+        print(f"{r.get('tool')}: {r.get('status')}")
         return
     steps = ", ".join(f"{k} {v:.2f}" for k, v in r["steps"].items())
-    print(f"trygghet run (whole pipeline, all indicators): wall {r['wall']:.2f} s, peak {r['peak_mb']:.0f} MB;"
+    print(f"{r['tool']} (whole pipeline, all indicators): wall {r['wall']:.2f} s, peak {r['peak_mb']:.0f} MB;"
           f" steps: {steps}")
 
 
@@ -321,6 +322,10 @@ def main(argv: list[str] | None = None) -> int:
             cli = run_cli(resp, pop, work, timeout=max(4 * args.max_seconds, 600))
             print_cli(cli)
             entry["trygghet_run"] = cli
+            bare = run_cli(resp, pop, work, timeout=max(4 * args.max_seconds, 600), extra=("--charts", "none"),
+                           label="trygghet run --charts none")
+            print_cli(bare)
+            entry["trygghet_run_no_charts"] = bare
         if i == 0:
             ag = agreement(results)
             print_agreement(size, ag)

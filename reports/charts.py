@@ -16,7 +16,6 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
-from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 
 from reports.tables import (TOTAL, district_estimates, district_order, hidden_mask, indicator_label,  # noqa: E402
                             source_line, swedish_number)
@@ -24,10 +23,6 @@ from survey.codebook import Codebook  # noqa: E402
 
 ACCENT = "#1f5f9f"
 TOTAL_COLOR = "#5b6770"
-
-
-def _pct_formatter(decimals: int) -> FuncFormatter:
-    return FuncFormatter(lambda v, _pos: swedish_number(v, decimals) + "\u00a0%")
 
 
 def trend_chart(estimates: pd.DataFrame, indicator: str, codebook: Codebook | None, out_base: Path,
@@ -46,6 +41,12 @@ def trend_chart(estimates: pd.DataFrame, indicator: str, codebook: Codebook | No
     ymax = float(visible["ci_high"].max()) * 100 if not visible.empty else 100.0
     ymax = min(100.0, max(10.0, math.ceil(ymax / 10.0) * 10.0))
 
+    ystep = 10 if ymax <= 50 else 20
+    yticks = list(range(0, int(ymax) + 1, ystep))
+    ylabels = [swedish_number(v, 0) + "\u00a0%" for v in yticks]
+    xstep = max(1, math.ceil(len(years) / 6))
+    xticks = years[::xstep]
+    xlabels = [str(y) for y in xticks]
     ncol = min(4, max(1, len(districts)))
     nrow = math.ceil(len(districts) / ncol)
     plt.rcParams.update({"svg.fonttype": "none", "svg.hashsalt": "trygghet", "font.size": 9,
@@ -72,10 +73,10 @@ def trend_chart(estimates: pd.DataFrame, indicator: str, codebook: Codebook | No
         ax.set_title(d, fontsize=10, fontweight="bold" if d == TOTAL else "normal", loc="left")
         ax.grid(axis="y", color="#e5e9ef", linewidth=0.8)
         ax.set_ylim(0, ymax)
-        ax.yaxis.set_major_formatter(_pct_formatter(0))
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: str(int(round(v)))))
+        # fixed ticks and labels: no locator or formatter runs per panel (20+ panels per figure)
+        ax.set_yticks(yticks, ylabels)
         if years:
+            ax.set_xticks(xticks, xlabels)
             ax.set_xlim(years[0] - 0.3, years[-1] + 0.3)
     for ax in list(axes.flat)[len(districts):]:
         ax.set_visible(False)

@@ -171,6 +171,18 @@ def _write_outputs(store, run_id: str, load_status: str, wave, codebook: Codeboo
                    formats: tuple[str, ...], min_n: int, charts: str
                    ) -> tuple[dict[str, Path], dict[str, Any]]:
     files: dict[str, Path] = {}
+    report = None
+    if publish:   # the report renders in a child process while this one writes the files and the database
+        meta = {"run_id": run_id, "date": started.date().isoformat(),
+                "data_source": f"{wave.responses.source.name}, {wave.population.source.name}",
+                "codebook_version": f"{codebook.name} {codebook.version}",
+                "method": "Kalibrerade vikter (raking mot kön och ålder per område och år); "
+                          "Taylorlinjäriserade standardfel; 95 % konfidensintervall på logitskalan"}
+        pub_est = pd.concat([e.estimates.assign(domain="district", group=None), e.by_group], ignore_index=True) \
+            if len(e.by_group) else e.estimates
+        report = _Background(_publish_with_store, store.url, pub_est, e.comparisons, tr.trend, codebook, meta,
+                             out_dir / "report", formats=formats, min_n=min_n,
+                             charts=chart_selection(codebook, charts))
     files["weights"] = write_csv(w.weights, out_dir / "weights.csv")
     files["estimates"] = write_csv(e.estimates[list(CONTRACT_ESTIMATE_COLUMNS)], out_dir / "estimates.csv")
     files["trend"] = write_csv(tr.trend[["indicator", "term", "estimate", "se"]], out_dir / "trend.csv")
@@ -208,21 +220,54 @@ def _write_outputs(store, run_id: str, load_status: str, wave, codebook: Codeboo
         "notes": notes,
         "steps": steps,
     }
-    if publish:
-        from survey.publish import publish_report
-        meta = {"run_id": run_id, "date": started.date().isoformat(),
-                "data_source": f"{wave.responses.source.name}, {wave.population.source.name}",
-                "codebook_version": f"{codebook.name} {codebook.version}",
-                "method": "Kalibrerade vikter (raking mot kön och ålder per område och år); "
-                          "Taylorlinjäriserade standardfel; 95 % konfidensintervall på logitskalan"}
-        pub_est = pd.concat([e.estimates.assign(domain="district", group=None), e.by_group], ignore_index=True) \
-            if len(e.by_group) else e.estimates
-        pub = publish_report(pub_est, e.comparisons, tr.trend, codebook, meta, out_dir / "report", store=store,
-                             formats=formats, min_n=min_n, charts=chart_selection(codebook, charts))
-        files["report"] = pub.index if pub.index is not None else out_dir / "report"
     store.save_run_outputs(run_id, weights=w.weights, diagnostics=w.diagnostics, estimates=e.estimates,
-                           comparisons=e.comparisons, trend=tr.long(), lineage=lineage)
+                           comparisons=e.comparisons, trend=tr.long(), lineage=lineage, finish=report is None)
+    if report is not None:
+        pub = report.result()
+        files["report"] = pub.index if pub.index is not None else out_dir / "report"
+        lineage["publish"] = {"tables": len(pub.tables), "files": len(pub.files), "notes": pub.notes,
+                              "seconds": pub.seconds}
+        store.finish_run(run_id, lineage)
     return files, lineage
+
+
+def _publish_with_store(db_url: str, *args: Any, **kwargs: Any):
+    """``publish_report`` with its own connection to the database (safe in a forked child)."""
+    from survey.publish import publish_report
+    from survey.store import Store
+    store = Store(db_url, migrate=False)
+    try:
+        return publish_report(*args, store=store, **kwargs)
+    finally:
+        store.close()
+
+
+class _Background:
+    """Run ``fn`` in a forked child process (inheriting the frames, nothing pickled on the way in) and
+    hand back its result; inline where fork is unavailable, for in-memory databases, or with
+    ``TRYGGHET_PUBLISH_INLINE=1``. An exception in the child is raised by ``result()``."""
+
+    def __init__(self, fn: Callable, db_url: str, *args: Any, **kwargs: Any) -> None:
+        import multiprocessing as mp
+        import os
+        self._value: Any = None
+        self._future = None
+        inline = (os.environ.get("TRYGGHET_PUBLISH_INLINE") == "1" or "fork" not in mp.get_all_start_methods()
+                  or db_url.startswith("sqlite://") and db_url.rstrip("/") in ("sqlite:", "sqlite:///:memory:"))
+        if inline:
+            self._value = fn(db_url, *args, **kwargs)
+            return
+        from concurrent.futures import ProcessPoolExecutor
+        self._pool = ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("fork"))
+        self._future = self._pool.submit(fn, db_url, *args, **kwargs)
+
+    def result(self) -> Any:
+        if self._future is None:
+            return self._value
+        try:
+            return self._future.result()
+        finally:
+            self._pool.shutdown()
 
 
 def write_lineage(out_dir: Path, lineage: dict[str, Any], steps: dict[str, float]) -> Path:

@@ -950,8 +950,9 @@ class Store:
 
     def save_run_outputs(self, run_id: str, *, weights: pd.DataFrame, diagnostics: pd.DataFrame,
                          estimates: pd.DataFrame, comparisons: pd.DataFrame | None = None,
-                         trend: pd.DataFrame | None = None, lineage: dict) -> None:
-        """Store a run's outputs and lineage (run.json) in one transaction and mark it succeeded."""
+                         trend: pd.DataFrame | None = None, lineage: dict, finish: bool = True) -> None:
+        """Store a run's outputs and lineage (run.json) in one transaction and mark it succeeded (with
+        ``finish=False`` the run stays "running" until :meth:`finish_run` or :meth:`fail_run`)."""
         for name, col in (("weights", "resp_id"), ("weights", "year"), ("weights", "weight"),
                           ("estimates", "indicator")):
             frame = weights if name == "weights" else estimates
@@ -970,9 +971,9 @@ class Store:
                 for name, df in frames.items():
                     if df is not None and len(df):
                         self._insert_run_table(conn, RUN_TABLES[name], run_id, df)
+                done = {"status": "succeeded", "finished_at": _now()} if finish else {}
                 conn.execute(runs.update().where(runs.c.run_id == run_id).values(
-                    status="succeeded", finished_at=_now(), lineage=_clean_json(lineage),
-                    outputs_meta=meta))
+                    lineage=_clean_json(lineage), outputs_meta=meta, **done))
         except self._data_errors as exc:
             raise StoreError(f"Cannot save the outputs of run {run_id} (nothing was written): "
                              f"{getattr(exc, 'orig', exc)}") from exc
@@ -992,6 +993,13 @@ class Store:
             records.append(rec)
         keys = ["run_id", *fixed] + (["extras"] if extra else [])
         conn.execute(table.insert(), [{k: r.get(k) for k in keys} for r in records])
+
+    def finish_run(self, run_id: str, lineage: dict) -> None:
+        """Mark a run whose outputs were saved with ``finish=False`` as succeeded, with its final lineage."""
+        with self._writer.begin() as conn:
+            self._running(conn, run_id)
+            conn.execute(runs.update().where(runs.c.run_id == run_id).values(
+                status="succeeded", finished_at=_now(), lineage=_clean_json(lineage)))
 
     def runs(self) -> pd.DataFrame:
         """Every run, oldest first, with its input source ids."""
