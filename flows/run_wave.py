@@ -49,7 +49,7 @@ def trygghet_run(responses: str, population: str, out: str = "out", db: str | No
     run_id, files, lineage = timed("publish", publish_task, store, report, wave, cb, w, e, tr, Path(out),
                                    runner.run_parameters(wopts, eopts, 0.05, replace), started=started,
                                    notes=list(wave.notes) + list(w.notes), steps=steps, publish=publish,
-                                   min_n=min_n)
+                                   min_n=min_n, background=False)
     runner.write_lineage(Path(out), lineage, steps)
     return {"run_id": run_id, "steps": steps, "files": {k: str(v) for k, v in files.items()}}
 

@@ -149,8 +149,8 @@ def run_parameters(weighting: WeightingOptions, estimation: EstimationOptions, m
 def publish_step(store, report, wave, codebook: Codebook, w: WeightingResult, e: EstimationResult,
                  tr: "TrendOutputs", out_dir: Path, parameters: dict, *, started: datetime, notes: list[str],
                  steps: dict[str, float], publish: bool = True,
-                 formats: tuple[str, ...] = DEFAULT_FORMATS, min_n: int = 30, charts: str = "headline"
-                 ) -> tuple[str, dict[str, Path], dict[str, Any]]:
+                 formats: tuple[str, ...] = DEFAULT_FORMATS, min_n: int = 30, charts: str = "headline",
+                 background: bool = True) -> tuple[str, dict[str, Path], dict[str, Any]]:
     """Write the contract files and extras, publish the report, and store the run with its lineage."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -158,7 +158,7 @@ def publish_step(store, report, wave, codebook: Codebook, w: WeightingResult, e:
     try:
         files, lineage = _write_outputs(store, run_id, report.status, wave, codebook, w, e, tr, out_dir,
                                         parameters, started=started, notes=notes, steps=steps, publish=publish,
-                                        formats=formats, min_n=min_n, charts=charts)
+                                        formats=formats, min_n=min_n, charts=charts, background=background)
     except BaseException as exc:
         store.fail_run(run_id, f"{type(exc).__name__}: {exc}")
         raise
@@ -168,7 +168,7 @@ def publish_step(store, report, wave, codebook: Codebook, w: WeightingResult, e:
 def _write_outputs(store, run_id: str, load_status: str, wave, codebook: Codebook, w: WeightingResult,
                    e: EstimationResult, tr: "TrendOutputs", out_dir: Path, parameters: dict, *,
                    started: datetime, notes: list[str], steps: dict[str, float], publish: bool,
-                   formats: tuple[str, ...], min_n: int, charts: str
+                   formats: tuple[str, ...], min_n: int, charts: str, background: bool = True
                    ) -> tuple[dict[str, Path], dict[str, Any]]:
     files: dict[str, Path] = {}
     report = None
@@ -180,9 +180,13 @@ def _write_outputs(store, run_id: str, load_status: str, wave, codebook: Codeboo
                           "Taylorlinjäriserade standardfel; 95 % konfidensintervall på logitskalan"}
         pub_est = pd.concat([e.estimates.assign(domain="district", group=None), e.by_group], ignore_index=True) \
             if len(e.by_group) else e.estimates
-        report = _Background(_publish_with_store, store.url, pub_est, e.comparisons, tr.trend, codebook, meta,
-                             out_dir / "report", formats=formats, min_n=min_n,
-                             charts=chart_selection(codebook, charts))
+        args = (pub_est, e.comparisons, tr.trend, codebook, meta, out_dir / "report")
+        kwargs = dict(formats=formats, min_n=min_n, charts=chart_selection(codebook, charts))
+        if background and _can_fork(store.url):
+            report = _Background(_publish_with_store, store.url, *args, **kwargs)
+        else:
+            from survey.publish import publish_report
+            report = _Done(publish_report(*args, store=store, **kwargs))
     files["weights"] = write_csv(w.weights, out_dir / "weights.csv")
     files["estimates"] = write_csv(e.estimates[list(CONTRACT_ESTIMATE_COLUMNS)], out_dir / "estimates.csv")
     files["trend"] = write_csv(tr.trend[["indicator", "term", "estimate", "se"]], out_dir / "trend.csv")
@@ -242,28 +246,37 @@ def _publish_with_store(db_url: str, *args: Any, **kwargs: Any):
         store.close()
 
 
+def _can_fork(db_url: str) -> bool:
+    """Whether the report may render in a forked child: fork exists, the database is not in memory, and
+    ``TRYGGHET_PUBLISH_INLINE`` is not set."""
+    import multiprocessing as mp
+    import os
+    in_memory = db_url.startswith("sqlite") and db_url.split("///")[-1] in ("", ":memory:", "sqlite://")
+    return (os.environ.get("TRYGGHET_PUBLISH_INLINE") != "1" and "fork" in mp.get_all_start_methods()
+            and not in_memory)
+
+
+@dataclass
+class _Done:
+    """A result computed in this process (the same interface as :class:`_Background`)."""
+
+    value: Any
+
+    def result(self) -> Any:
+        return self.value
+
+
 class _Background:
-    """Run ``fn`` in a forked child process (inheriting the frames, nothing pickled on the way in) and
-    hand back its result; inline where fork is unavailable, for in-memory databases, or with
-    ``TRYGGHET_PUBLISH_INLINE=1``. An exception in the child is raised by ``result()``."""
+    """Run ``fn(db_url, ...)`` in a forked child process (it inherits the frames: nothing is pickled on the way
+    in) and hand back its result; an exception in the child is raised by ``result()``."""
 
     def __init__(self, fn: Callable, db_url: str, *args: Any, **kwargs: Any) -> None:
         import multiprocessing as mp
-        import os
-        self._value: Any = None
-        self._future = None
-        inline = (os.environ.get("TRYGGHET_PUBLISH_INLINE") == "1" or "fork" not in mp.get_all_start_methods()
-                  or db_url.startswith("sqlite://") and db_url.rstrip("/") in ("sqlite:", "sqlite:///:memory:"))
-        if inline:
-            self._value = fn(db_url, *args, **kwargs)
-            return
         from concurrent.futures import ProcessPoolExecutor
         self._pool = ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("fork"))
         self._future = self._pool.submit(fn, db_url, *args, **kwargs)
 
     def result(self) -> Any:
-        if self._future is None:
-            return self._value
         try:
             return self._future.result()
         finally:

@@ -295,3 +295,22 @@ def test_wrong_encoding_override_is_a_clear_error_and_detection_works(tmp_path: 
     good = runner.invoke(app, ["ingest", str(path), "--population", str(SAMPLE_WAVE / "population.csv"), "--db", url])
     assert good.exit_code == 0, good.output
     assert "cp1252" in good.output and "';'" in good.output and "3022 godkända" in " ".join(good.output.split())
+
+
+@pytest.mark.parametrize("inline", ["1", "0"])
+def test_a_failing_report_marks_the_run_failed(tmp_path: Path, monkeypatch, inline: str) -> None:
+    """Publishing runs in a forked child (or inline): either way its error reaches the user and the run is
+    recorded as failed, never as succeeded."""
+    import survey.publish as publish
+    from survey.store import Store
+
+    def broken(*_a, **_k):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(publish, "publish_report", broken)
+    monkeypatch.setenv("TRYGGHET_PUBLISH_INLINE", inline)
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    with pytest.raises(RuntimeError, match="disk full"):
+        run(SAMPLE_WAVE / "responses.csv", SAMPLE_WAVE / "population.csv", tmp_path / "out", db=url)
+    runs = Store(url).runs()
+    assert list(runs["status"]) == ["failed"]
