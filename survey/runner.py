@@ -246,6 +246,17 @@ def _publish_with_store(db_url: str, *args: Any, **kwargs: Any):
         store.close()
 
 
+def _load_in_child(db_url: str, wave, replace: bool):
+    """``Store.load_wave`` with its own connection (safe in a forked child); returns (report, seconds)."""
+    from survey.store import Store
+    t0 = time.perf_counter()
+    store = Store(db_url, migrate=False)
+    try:
+        return store.load_wave(wave, replace=replace), time.perf_counter() - t0
+    finally:
+        store.close()
+
+
 def _can_fork(db_url: str) -> bool:
     """Whether the report may render in a forked child: fork exists, the database is not in memory, and
     ``TRYGGHET_PUBLISH_INLINE`` is not set."""
@@ -313,9 +324,13 @@ def run(responses: str | Path, population: str | Path, out: str | Path, *, db: s
     clock.steps["validate"] -= read_s
     notes = list(wave.notes)
     say("sparar i databasen")
-    with clock.step("store"):
-        store, report = store_step(wave, db, replace)
-    notes.append(f"database: {report.status}")
+    from survey.store import Store
+    store = Store(db)              # opens (and migrates) the database before any child process touches it
+    if _can_fork(store.url):       # the load (one transaction) runs in a child while this process computes
+        loading: _Done | _Background = _Background(_load_in_child, store.url, wave, replace)
+    else:
+        t0 = time.perf_counter()
+        loading = _Done((store.load_wave(wave, replace=replace), time.perf_counter() - t0))
     resp, pop = wave.responses.data, wave.population.data
     say("viktar")
     with clock.step("weight"):
@@ -327,6 +342,12 @@ def run(responses: str | Path, population: str | Path, out: str | Path, *, db: s
     say("skattar trender")
     with clock.step("trend"):
         tr = trend_step(resp, w, cb, level=estimation.level, district_trends=district_trends)
+    with clock.step("store"):      # waiting for the load, if it is not done yet
+        report, load_seconds = loading.result()
+    clock.steps["store"] = load_seconds
+    notes.append(f"database: {report.status}")
+    if isinstance(loading, _Background):
+        notes.append("the database load ran concurrently with weight, estimate and trend")
     say("publicerar")
     parameters = run_parameters(weighting, estimation, max_bad_share, replace)
     with clock.step("publish"):

@@ -314,3 +314,30 @@ def test_a_failing_report_marks_the_run_failed(tmp_path: Path, monkeypatch, inli
         run(SAMPLE_WAVE / "responses.csv", SAMPLE_WAVE / "population.csv", tmp_path / "out", db=url)
     runs = Store(url).runs()
     assert list(runs["status"]) == ["failed"]
+
+
+def test_corrected_file_needs_replace_and_keeps_the_old_version(tmp_path: Path) -> None:
+    """The load runs in a child process during weighting: its refusal still reaches the user, nothing is run."""
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    runner = CliRunner()
+    args = ["--population", str(SAMPLE_WAVE / "population.csv"), "--db", url, "--no-publish"]
+    first = runner.invoke(app, ["run", "--responses", str(SAMPLE_WAVE / "responses.csv"),
+                                "--out", str(tmp_path / "a"), *args])
+    assert first.exit_code == 0, first.output
+    df = pd.read_csv(SAMPLE_WAVE / "responses.csv", dtype=str, keep_default_na=False)
+    df.loc[0, "q_worry_crime"] = "4" if df.loc[0, "q_worry_crime"] != "4" else "3"
+    fixed = tmp_path / "responses_rättad.csv"
+    df.to_csv(fixed, index=False)
+    refused = runner.invoke(app, ["run", "--responses", str(fixed), "--out", str(tmp_path / "b"), *args])
+    assert refused.exit_code == 2
+    assert "--replace" in " ".join(refused.output.split()) and "Traceback" not in refused.output
+    assert not (tmp_path / "b" / "estimates.csv").exists()
+    replaced = runner.invoke(app, ["run", "--responses", str(fixed), "--out", str(tmp_path / "c"), "--replace", *args])
+    assert replaced.exit_code == 0, replaced.output
+    lineage = json.loads((tmp_path / "c" / "run.json").read_text(encoding="utf-8"))
+    assert lineage["database"]["load"] == "replaced"
+    eng = sa.create_engine(url)
+    with eng.connect() as c:
+        assert c.execute(sa.text("select count(*) from source_files where kind = 'responses'")).scalar_one() == 2
+        assert c.execute(sa.text("select count(*) from runs")).scalar_one() == 2
+    eng.dispose()
