@@ -148,21 +148,19 @@ def _group_estimates(design: Design, responses: pd.DataFrame, codebook: Codebook
 
 def _index_estimates(design: Design, responses: pd.DataFrame, codebook: Codebook,
                      options: EstimationOptions) -> pd.DataFrame:
+    """The codebook's mean-score problem index per year × district and per year (Totalt), a ratio mean."""
     spec = getattr(codebook, "problem_index", None)
     if not spec:
         return pd.DataFrame()
-    items, scores = spec.items, spec.scores
-    s, b = score_index(responses, items, scores)
+    s, b = score_index(responses, spec.items, spec.scores)
+    ycode, ykeys = factorize_groups(responses, ["year"])
     out = []
-    for codes, keys in (factorize_groups(responses, ["year", "district"]),):
+    for codes, keys in (factorize_groups(responses, ["year", "district"]),
+                        (ycode, ykeys.assign(district=TOTAL_LABEL))):
         res = domain_ratios(design, (s * b)[:, None], b[:, None], codes, len(keys))
-        f = keys.copy()
+        f = keys[["year", "district"]].copy()
         f["estimate"], f["se"], f["n"], f["df"] = res.estimate[:, 0], res.se[:, 0], res.n[:, 0], res.df[:, 0]
         out.append(f)
-    ycode, years = pd.factorize(responses["year"], sort=True)
-    res = domain_ratios(design, (s * b)[:, None], b[:, None], ycode.astype(np.int64), len(years))
-    out.append(pd.DataFrame({"year": np.asarray(years), "district": TOTAL_LABEL, "estimate": res.estimate[:, 0],
-                             "se": res.se[:, 0], "n": res.n[:, 0], "df": res.df[:, 0]}))
     f = pd.concat(out, ignore_index=True)
     f.insert(2, "indicator", getattr(spec, "name", "problem_index"))
     f["suppressed"] = f["n"] < options.min_n
