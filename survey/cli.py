@@ -72,7 +72,7 @@ def run(responses: Path = typer.Option(..., exists=True, dir_okay=False, help="S
         adjust: str = typer.Option("fdr_bh", help="Justering för multipla jämförelser: holm, fdr_bh, none"),
         formats: str = typer.Option("html,xlsx,csv", help="Publiceringsformat (html, xlsx, csv, png, pdf)"),
         no_publish: bool = typer.Option(False, "--no-publish", help="Skriv bara analysfilerna"),
-        charts: str = typer.Option("headline", help="Diagram: headline (huvudindikatorerna), all eller none"),
+        charts: str = typer.Option("headline", help="Diagram: headline (huvudindikatorn: otrygghet ute sent), all (alla indikatorer) eller none"),
         district_trends: bool = typer.Option(False, "--district-trends",
                                              help="Även trend per område (interaktionsmodell) och test av skillnader"),
         encoding: str = typer.Option(None, help="Teckenkodning, om den automatiska gissningen är fel (t.ex. cp1252)"),
