@@ -814,6 +814,14 @@ class TrendOutputs:
     districts: pd.DataFrame
     tests: pd.DataFrame
 
+    def contract_rows(self) -> pd.DataFrame:
+        """The data contract's ``trend.csv``: ``indicator, term, estimate, se``. A term that the data cannot
+        estimate (``year`` when one year remains, after a series break or in a one-year wave) is left out,
+        as R ``svyglm`` leaves out an aliased coefficient; ``trend`` keeps it with its note."""
+        t = self.trend
+        unestimable = t["estimate"].isna() & t["se"].isna()
+        return t.loc[~unestimable, ["indicator", "term", "estimate", "se"]].reset_index(drop=True)
+
     def long(self) -> pd.DataFrame:
         """One long frame for the store's ``trend`` table: ``model`` tells the kind of row."""
         parts = [self.trend.assign(model="trend", district=None)]

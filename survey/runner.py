@@ -191,7 +191,7 @@ def _write_outputs(store, run_id: str, load_status: str, wave, codebook: Codeboo
             report = _Done(publish_report(*args, store=store, **kwargs))
     files["weights"] = write_csv(w.weights, out_dir / "weights.csv")
     files["estimates"] = write_csv(e.estimates[list(CONTRACT_ESTIMATE_COLUMNS)], out_dir / "estimates.csv")
-    files["trend"] = write_csv(tr.trend[["indicator", "term", "estimate", "se"]], out_dir / "trend.csv")
+    files["trend"] = write_csv(tr.contract_rows(), out_dir / "trend.csv")
     files["estimates_full"] = write_csv(e.estimates, out_dir / "estimates_full.csv")
     files["comparisons"] = write_csv(e.comparisons, out_dir / "comparisons.csv")
     files["diagnostics"] = write_csv(w.diagnostics, out_dir / "weight_diagnostics.csv")

@@ -341,3 +341,52 @@ def test_corrected_file_needs_replace_and_keeps_the_old_version(tmp_path: Path) 
         assert c.execute(sa.text("select count(*) from source_files where kind = 'responses'")).scalar_one() == 2
         assert c.execute(sa.text("select count(*) from runs")).scalar_one() == 2
     eng.dispose()
+
+
+@pytest.mark.rlive
+def test_one_year_wave_with_empty_domains_against_the_live_oracle(tmp_path: Path) -> None:
+    """Edge cases on a wave nobody has seen: one year (no estimable year term), a district where an indicator
+    is 0 for everyone (p = 0: se 0, CI [0, 0]), an item blank in a whole district (n = 0) and design_weight
+    blank everywhere (N_h / n_h). Estimates equal R's; the trend rows are the exact maximum likelihood
+    (saturated in district: intercept = logit of the reference district's share), where R's svyglm with the
+    aliased year column stops ~1e-5 short, and the rows are the ones R writes."""
+    import shutil
+    import subprocess
+
+    from survey.synth import generate_wave, write_wave
+    if shutil.which("Rscript") is None or subprocess.run(["Rscript", "-e", "library(survey)"],
+                                                         capture_output=True).returncode != 0:
+        if os.environ.get("CI"):
+            pytest.fail("Rscript with survey is needed in CI")
+        pytest.skip("Rscript with survey is not installed")
+    r, p = generate_wave(2500, 4, 1, 11)
+    d0, d1 = sorted(r["district"].unique())[:2]
+    in0 = r["district"] == d0
+    r.loc[in0, "q_victim_violence"] = np.where(r.loc[in0, "q_victim_violence"].isna(), pd.NA, 2)
+    r.loc[r["district"] == d1, "q_police_care"] = pd.NA
+    r["design_weight"] = np.nan
+    resp, pop = write_wave(r, p, tmp_path)
+    oracle = tmp_path / "expected"
+    subprocess.run(["Rscript", str(SAMPLE_WAVE.parents[1] / "conformance" / "reference.R"), str(resp), str(pop),
+                    str(oracle)], check=True, capture_output=True)
+    run(resp, pop, tmp_path / "out", db=f"sqlite:///{tmp_path / 'db.sqlite'}", publish=False)
+    a, b = pd.read_csv(tmp_path / "out" / "estimates.csv"), pd.read_csv(oracle / "estimates.csv")
+    m = a.merge(b, on=["year", "district", "indicator"], suffixes=("", "_r"), validate="one_to_one")
+    assert len(m) == len(a) == len(b)
+    for c in ("estimate", "se", "ci_low", "ci_high"):
+        assert (m[c].isna() == m[c + "_r"].isna()).all()
+        both = m[c].notna()
+        assert np.max(np.abs(m.loc[both, c] - m.loc[both, c + "_r"])) < 1e-12
+    zero = m[(m["district"] == d0) & (m["indicator"] == "victim_violence")].iloc[0]
+    assert (zero["estimate"], zero["se"], zero["ci_low"], zero["ci_high"]) == (0, 0, 0, 0)
+    empty = m[(m["district"] == d1) & (m["indicator"] == "police_care")].iloc[0]
+    assert empty["n"] == 0 and bool(empty["suppressed"]) and np.isnan(empty["estimate"])
+    ta, tb = pd.read_csv(tmp_path / "out" / "trend.csv"), pd.read_csv(oracle / "trend.csv")
+    ours = ta[ta["indicator"] == "unsafe_after_dark"].set_index("term")
+    theirs = tb[tb["indicator"] == "unsafe_after_dark"].set_index("term")
+    assert list(ours.index) == list(theirs.index) == ["(Intercept)"] + [f"district[{d}]" for d in
+                                                                          sorted(r["district"].unique())[1:]]
+    share = m[(m["district"] == d0) & (m["indicator"] == "unsafe_after_dark")]["estimate"].iloc[0]
+    assert ours.loc["(Intercept)", "estimate"] == pytest.approx(np.log(share / (1 - share)), rel=1e-10)
+    np.testing.assert_allclose(ours["estimate"], theirs["estimate"], rtol=2e-5)
+    np.testing.assert_allclose(ours["se"], theirs["se"], rtol=2e-5)
