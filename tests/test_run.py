@@ -390,3 +390,60 @@ def test_one_year_wave_with_empty_domains_against_the_live_oracle(tmp_path: Path
     assert ours.loc["(Intercept)", "estimate"] == pytest.approx(np.log(share / (1 - share)), rel=1e-10)
     np.testing.assert_allclose(ours["estimate"], theirs["estimate"], rtol=2e-5)
     np.testing.assert_allclose(ours["se"], theirs["se"], rtol=2e-5)
+
+
+@pytest.fixture(scope="module")
+def awkward_wave(tmp_path_factory) -> tuple[pd.DataFrame, Path, Path]:
+    """A wave nobody has seen, with the oracle's outputs: a district only in some years, a district name with
+    a comma and quotes, vendor design weights that vary within strata."""
+    import shutil
+    import subprocess
+
+    from survey.synth import generate_wave, write_wave
+    if shutil.which("Rscript") is None or subprocess.run(["Rscript", "-e", "library(survey)"],
+                                                         capture_output=True).returncode != 0:
+        if os.environ.get("CI"):
+            pytest.fail("Rscript with survey is needed in CI")
+        pytest.skip("Rscript with survey is not installed")
+    folder = tmp_path_factory.mktemp("awkward")
+    r, p = generate_wave(4000, 5, 3, 23)
+    ds = sorted(r["district"].unique())
+    name = 'Sundbyberg, "centrum"'
+    r.loc[r["district"] == ds[2], "district"] = name
+    p.loc[p["district"] == ds[2], "district"] = name
+    last = r["year"].max()
+    r = r[~((r["district"] == ds[3]) & (r["year"] == last))].reset_index(drop=True)
+    p = p[~((p["district"] == ds[3]) & (p["year"] == last))].reset_index(drop=True)
+    rng = np.random.default_rng(3)
+    r["design_weight"] = (r["design_weight"] * rng.uniform(0.7, 1.3, len(r))).round(6)
+    resp, pop = write_wave(r, p, folder)
+    subprocess.run(["Rscript", str(SAMPLE_WAVE.parents[1] / "conformance" / "reference.R"), str(resp), str(pop),
+                    str(folder / "expected")], check=True, capture_output=True)
+    return pd.read_csv(resp, dtype=str, keep_default_na=False), pop, folder / "expected"
+
+
+@pytest.mark.rlive
+@pytest.mark.parametrize("fmt", ["csv-semicolon-bom", "xlsx", "sav", "parquet"])
+def test_awkward_wave_in_every_format_matches_the_live_oracle(tmp_path: Path, awkward_wave, fmt: str) -> None:
+    text, pop, expected = awkward_wave
+    if fmt == "csv-semicolon-bom":
+        path = tmp_path / "svar.csv"
+        text.to_csv(path, sep=";", index=False, encoding="utf-8-sig")
+    elif fmt == "xlsx":
+        path = tmp_path / "svar.xlsx"
+        text.to_excel(path, index=False)
+    elif fmt == "parquet":
+        path = tmp_path / "svar.parquet"
+        text.to_parquet(path, index=False)
+    else:
+        import pyreadstat
+        frame = text.copy()
+        for c in frame.columns:
+            if c.startswith("q_") or c in ("year", "sex", "born_abroad", "design_weight"):
+                frame[c] = pd.to_numeric(frame[c].replace("", np.nan))
+        path = tmp_path / "svar.sav"
+        pyreadstat.write_sav(frame, str(path))
+    run(path, pop, tmp_path / "out", db=f"sqlite:///{tmp_path / 'db.sqlite'}", publish=False)
+    diffs = compare_with_oracle(tmp_path / "out", expected)
+    assert max(diffs[c] for c in ("estimate", "se", "ci_low", "ci_high")) < 1e-12, diffs
+    assert diffs["weight"] < 1e-12, diffs
