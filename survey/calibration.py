@@ -27,7 +27,7 @@ silent result.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Sequence
+from typing import Literal, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -141,8 +141,13 @@ class _Built:
 
 def build_model(data: pd.DataFrame, margins: Sequence[Margin], by: Sequence[str],
                 design_weights: np.ndarray, method: str = "raking",
-                bounds: tuple[float, float] | None = None) -> _Built:
-    """Block-diagonal calibration model from categorical margins, with feasibility checks."""
+                bounds: tuple[float, float] | None = None,
+                collapse: Mapping[str, int] | None = None) -> _Built:
+    """Block-diagonal calibration model from categorical margins, with feasibility checks.
+
+    ``collapse`` (variable -> minimum respondents) merges, within a block, a level of that variable that has
+    population but fewer respondents than the minimum into an adjacent level (see :func:`collapse_levels`).
+    """
     if not margins:
         raise CalibrationError("calibration needs at least one margin")
     by = list(by)
@@ -204,15 +209,27 @@ def build_model(data: pd.DataFrame, margins: Sequence[Margin], by: Sequence[str]
             row_level = np.zeros(len(data), dtype=np.int64)
             tot_level = np.zeros(len(tot), dtype=np.int64)
             names = ["(" + "×".join(m.variables) + ")"]
+        tvals = pd.to_numeric(tot["total"], errors="coerce").to_numpy(float)
+        if np.any(~np.isfinite(tvals)) or np.any(tvals < 0):
+            raise CalibrationError(f"margin {'×'.join(m.variables)}: totals must be finite and >= 0")
+        if collapse and len(rest) == 1 and rest[0] in collapse:
+            row_level, tot_level, merged = collapse_levels(
+                block, row_level, tb, tot_level, tvals, levels[rest[0]].tolist(), int(collapse[rest[0]]))
+            notes.extend(f"{_label(dict(zip(block_vars, block_labels[b])))}: {rest[0]} {a} merged with {b2} "
+                         f"({k} respondent(s) < {int(collapse[rest[0]])})" for b, a, b2, k in merged)
         offsets.append(len(col_names))
         col_names.extend(names)
         level_code_cols.append(row_level)
         margin_levels.append(levels)
-        tvals = pd.to_numeric(tot["total"], errors="coerce").to_numpy(float)
-        if np.any(~np.isfinite(tvals)) or np.any(tvals < 0):
-            raise CalibrationError(f"margin {'×'.join(m.variables)}: totals must be finite and >= 0")
         targets_parts.append((offsets[-1], tb, tot_level, tvals))
 
+    if collapse:
+        within = {v for m in margins for v in m.variables if v not in block_vars}
+        unknown_vars = sorted(set(collapse) - within)
+        if unknown_vars:
+            raise CalibrationError(f"collapse: {unknown_vars[0]!r} is not a variable of a margin within "
+                                   f"{'×'.join(block_vars) or 'the population'} (margins: "
+                                   f"{', '.join('×'.join(m.variables) for m in margins)})")
     p = len(col_names)
     targets = np.zeros((n_blocks, p))
     has_target = np.zeros((n_blocks, p), dtype=bool)
@@ -249,7 +266,8 @@ def build_model(data: pd.DataFrame, margins: Sequence[Margin], by: Sequence[str]
         b, c = np.argwhere(empty)[0]
         raise CalibrationError(
             f"calibration infeasible: {where(b, c)} has population {targets[b, c]:g} but no respondents "
-            f"({int(empty.sum())} such cell(s)); collapse the category with a neighbour or drop the margin")
+            f"({int(empty.sum())} such cell(s)); merge it with a neighbouring category (trygghet run --collapse "
+            f"{col_names[c].split('=')[0]}) or drop the margin")
     zero_pop = (targets == 0) & (n_resp > 0)
     if zero_pop.any():
         b, c = np.argwhere(zero_pop)[0]
@@ -259,6 +277,44 @@ def build_model(data: pd.DataFrame, margins: Sequence[Margin], by: Sequence[str]
                              block_labels=block_labels, block_vars=tuple(block_vars),
                              columns=tuple(col_names), method=method, bounds=bounds)
     return _Built(model=model, targets=targets, active=active, notes=tuple(notes))
+
+
+def collapse_levels(block: np.ndarray, row_level: np.ndarray, tot_block: np.ndarray, tot_level: np.ndarray,
+                    totals: np.ndarray, levels: list, min_respondents: int
+                    ) -> tuple[np.ndarray, np.ndarray, list[tuple[int, object, object, int]]]:
+    """The collapsing rule for small calibration cells, block by block.
+
+    Levels are ordered (code-point order of their labels: age groups ``16-24`` < ... < ``75-84``). While a
+    level of a block has population > 0 but fewer than ``min_respondents`` respondents, it is merged into the
+    adjacent level (in that order) that has fewer respondents (the lower one on a tie); merged levels count
+    as one. Only blocks that need it are touched; every merge is returned (block, level, into, respondents)
+    for the log. Merging changes the calibration model of that block only (fewer, wider cells).
+    """
+    n_levels = len(levels)
+    n_blocks = int(max(block.max(initial=-1), tot_block.max(initial=-1))) + 1
+    counts = np.bincount(block * n_levels + row_level, minlength=n_blocks * n_levels).reshape(n_blocks, n_levels)
+    pop = np.bincount(tot_block * n_levels + tot_level, weights=totals,
+                      minlength=n_blocks * n_levels).reshape(n_blocks, n_levels)
+    order = sorted(range(n_levels), key=lambda j: str(levels[j]))
+    mapping = np.tile(np.arange(n_levels), (n_blocks, 1))
+    merged: list[tuple[int, object, object, int]] = []
+    for b in np.flatnonzero(((pop > 0) & (counts < min_respondents)).any(axis=1)):   # only blocks in need
+        groups = [[j] for j in order]                       # ordered groups of levels
+        while True:
+            n_g = [int(counts[b, g].sum()) for g in groups]
+            p_g = [float(pop[b, g].sum()) for g in groups]
+            small = [i for i in range(len(groups)) if p_g[i] > 0 and n_g[i] < min_respondents]
+            if not small or len(groups) == 1:
+                break
+            i = small[0]
+            nbrs = [k for k in (i - 1, i + 1) if 0 <= k < len(groups)]
+            k = min(nbrs, key=lambda kk: (n_g[kk], kk))
+            merged.append((int(b), levels[groups[i][0]], levels[groups[k][0]], n_g[i]))
+            lo, hi = sorted((i, k))
+            groups[lo:hi + 1] = [groups[lo] + groups[hi]]
+        for g in groups:
+            mapping[b, g] = g[0]
+    return mapping[block, row_level], mapping[tot_block, tot_level], merged
 
 
 # --- solving ---------------------------------------------------------------------------------------
@@ -315,7 +371,8 @@ def _solve(built: _Built, d: np.ndarray, method: str, bounds, maxit: int, epsilo
 def calibrate(data: pd.DataFrame, design_weights: np.ndarray, margins: Sequence[Margin], *,
               by: Sequence[str] = (), method: Method = "raking",
               bounds: tuple[float, float] | None = None, trim: tuple[float, float] | None = None,
-              maxit: int = 100, epsilon: float = 1e-12) -> CalibrationResult:
+              maxit: int = 100, epsilon: float = 1e-12,
+              collapse: Mapping[str, int] | None = None) -> CalibrationResult:
     """Calibrate ``design_weights`` to the margins, independently within each ``by`` group.
 
     Args:
@@ -329,6 +386,9 @@ def calibrate(data: pd.DataFrame, design_weights: np.ndarray, margins: Sequence[
             ``F`` truncated to them, so that the weights meet both the margins (to ``epsilon``) and the bounds;
             infeasible bounds raise.
         maxit, epsilon: Newton's iteration limit and convergence tolerance ``|misfit| / (1 + |X|)``.
+        collapse: ``{variable: minimum respondents}``: merge small cells of that variable within a block into
+            an adjacent level (:func:`collapse_levels`), each merge logged in ``notes``; without it a level with
+            population and no respondents is an error naming the cell.
 
     Returns:
         :class:`CalibrationResult` with ``weights = d * g``.
@@ -344,7 +404,7 @@ def calibrate(data: pd.DataFrame, design_weights: np.ndarray, margins: Sequence[
         raise CalibrationError(f"{len(d)} design weights for {len(data)} rows")
     if not np.all(np.isfinite(d)) or np.any(d <= 0):
         raise CalibrationError("design weights must be finite and > 0")
-    built = build_model(data, margins, by, d, method, bounds)
+    built = build_model(data, margins, by, d, method, bounds, collapse)
     g, iterations, misfit = _solve(built, d, method, bounds, maxit, epsilon)
     notes = list(built.notes)
     if trim is not None:

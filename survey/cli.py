@@ -48,6 +48,18 @@ def _read_opts(fmt: str | None, encoding: str | None, delimiter: str | None, dec
     return {k: v for k, v in opts.items() if v is not None}
 
 
+def _collapse_spec(items: list[str]) -> tuple[tuple[str, int], ...]:
+    """``age_group`` or ``age_group:5`` → (("age_group", 5),); the minimum defaults to 1 respondent."""
+    out = []
+    for item in items:
+        name, _, k = item.partition(":")
+        try:
+            out.append((name.strip(), int(k) if k else 1))
+        except ValueError:
+            raise typer.BadParameter(f"--collapse {item!r}: write VARIABLE or VARIABLE:MINIMUM, e.g. age_group:5")
+    return tuple(out)
+
+
 def _progress() -> Progress:
     return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                     console=err_console, transient=True)
@@ -73,6 +85,9 @@ def run(responses: Path = typer.Option(..., exists=True, dir_okay=False, help="S
         formats: str = typer.Option("html,xlsx,csv", help="Publiceringsformat (html, xlsx, csv, png, pdf)"),
         no_publish: bool = typer.Option(False, "--no-publish", help="Skriv bara analysfilerna"),
         charts: str = typer.Option("headline", help="Diagram: headline (huvudindikatorn: otrygghet ute sent), all (alla indikatorer) eller none"),
+        collapse: list[str] = typer.Option(None, "--collapse", help="Slå ihop en kalibreringscell med för få svarande "
+                                           "med en angränsande kategori inom området, t.ex. age_group eller "
+                                           "age_group:5 (minsta antal svarande, standard 1); loggas"),
         district_trends: bool = typer.Option(False, "--district-trends",
                                              help="Även trend per område (interaktionsmodell) och test av skillnader"),
         encoding: str = typer.Option(None, help="Teckenkodning, om den automatiska gissningen är fel (t.ex. cp1252)"),
@@ -90,7 +105,7 @@ def run(responses: Path = typer.Option(..., exists=True, dir_okay=False, help="S
     trim = None
     if trim_lower is not None or trim_upper is not None:
         trim = (trim_lower if trim_lower is not None else 1e-9, trim_upper if trim_upper is not None else 1e9)
-    wopts = WeightingOptions(method=method, bounds=bounds, trim=trim)
+    wopts = WeightingOptions(method=method, bounds=bounds, trim=trim, collapse=_collapse_spec(collapse or []))
     eopts = EstimationOptions(min_n=min_n, max_rse=max_rse, adjust=adjust)
     with _progress() as prog:
         task = prog.add_task("startar", total=None)

@@ -35,6 +35,7 @@ class WeightingOptions:
     maxit: int = 100
     epsilon: float = 1e-12
     lonely_psu: LonelyPSU = "fail"
+    collapse: tuple[tuple[str, int], ...] = ()     # e.g. (("age_group", 1),): merge small cells, logged
 
 
 @dataclass(frozen=True, eq=False)
@@ -123,7 +124,8 @@ def weight(responses: pd.DataFrame, population: pd.DataFrame,
         tot = population.groupby(cols, as_index=False, sort=True)["population"].sum()
         margins.append(Margin(tuple(mvars), tot.rename(columns={"population": "total"})))
     cal = calibrate(responses, d, margins, by=options.by, method=options.method, bounds=options.bounds,
-                    trim=options.trim, maxit=options.maxit, epsilon=options.epsilon)
+                    trim=options.trim, maxit=options.maxit, epsilon=options.epsilon,
+                    collapse=dict(options.collapse) or None)
     design = contract_design(responses, d, options.lonely_psu).with_weights(cal.weights, cal.model)
     weights = pd.DataFrame({"resp_id": responses["resp_id"].to_numpy(), "year": responses["year"].to_numpy(),
                             "weight": cal.weights})

@@ -141,7 +141,8 @@ def run_parameters(weighting: WeightingOptions, estimation: EstimationOptions, m
     return {
         "weighting": {"method": weighting.method, "margins": [list(m) for m in weighting.margins],
                       "by": list(weighting.by), "bounds": weighting.bounds, "trim": weighting.trim,
-                      "epsilon": weighting.epsilon, "maxit": weighting.maxit, "lonely_psu": weighting.lonely_psu},
+                      "epsilon": weighting.epsilon, "maxit": weighting.maxit, "lonely_psu": weighting.lonely_psu,
+                      "collapse": {v: k for v, k in weighting.collapse}},
         "estimation": {"min_n": estimation.min_n, "max_rse": estimation.max_rse, "level": estimation.level,
                        "ci": "logit", "adjust": estimation.adjust, "alpha": estimation.alpha},
         "max_bad_share": max_bad_share, "replace": replace,

@@ -278,3 +278,57 @@ def test_design_weights_from_population_and_diagnostics():
     assert a["kish_deff"] == pytest.approx(2 * (40**2 + 60**2) / 100**2, rel=1e-15)
     assert b["ess"] == pytest.approx(300**2 / (50**2 + 100**2 + 150**2), rel=1e-15)
     assert (b["min_g"], b["max_g"]) == (pytest.approx(0.5), pytest.approx(1.5))
+
+
+# --- the collapsing rule for small cells ---------------------------------------------------------------
+
+def _sample_frames():
+    from survey.ingest import read_population, read_responses
+    return (read_responses(SAMPLE_WAVE / "responses.csv").data.copy(),
+            read_population(SAMPLE_WAVE / "population.csv").data.copy())
+
+
+def test_collapse_equals_recoding_by_hand():
+    """Merging Duvbo 2023's empty 75-84 into 65-74 (the only neighbour) must give exactly the weights and
+    estimates of a wave where that district-year's 75-84 was recoded to 65-74 by hand, in the data and in
+    the population; other districts and years keep all seven age groups."""
+    from survey.codebook import load_codebook
+    from survey.errors import CalibrationError as CE
+    from survey.pipeline import WeightingOptions, estimate, weight
+    r, p = _sample_frames()
+    cell = (r["year"] == 2023) & (r["district"] == "Duvbo") & (r["age_group"] == "75-84")
+    assert cell.sum() > 0
+    r = r[~cell].reset_index(drop=True)
+    with pytest.raises(CE, match="year 2023, district Duvbo, age_group 75-84.*--collapse age_group"):
+        weight(r, p)
+    w = weight(r, p, WeightingOptions(collapse=(("age_group", 1),)))
+    assert any("year 2023, district Duvbo: age_group 75-84 merged with 65-74 (0 respondent(s) < 1)" in n
+               for n in w.notes)
+    p2 = p.copy()
+    sel = (p2["year"] == 2023) & (p2["district"] == "Duvbo") & (p2["age_group"] == "75-84")
+    p2.loc[sel, "age_group"] = "65-74"
+    by_hand = weight(r, p2)
+    np.testing.assert_allclose(w.weights["weight"], by_hand.weights["weight"], rtol=1e-12)
+    cb = load_codebook()
+    a, b = estimate(r, w, cb).estimates, estimate(r, by_hand, cb).estimates
+    for c in ("estimate", "se", "ci_low", "ci_high"):
+        np.testing.assert_allclose(a[c], b[c], rtol=1e-10, atol=1e-15)
+    # other strata are untouched: Duvbo 2022 still meets its 75-84 total
+    keep = (r["year"] == 2022) & (r["district"] == "Duvbo") & (r["age_group"] == "75-84")
+    target = p[(p["year"] == 2022) & (p["district"] == "Duvbo") & (p["age_group"] == "75-84")]["population"].sum()
+    assert w.weights["weight"][keep.to_numpy()].sum() == pytest.approx(target, rel=1e-10)
+
+
+def test_collapse_rule_picks_the_smaller_neighbour_and_repeats():
+    from survey.calibration import collapse_levels
+    levels = ["16-24", "25-34", "35-44", "45-54"]
+    # block 0: 25-34 has 1 respondent (< 3): neighbours 16-24 (10) and 35-44 (2) -> into 35-44; the merged
+    # group has 3 >= 3, done. block 1: nothing to do.
+    row_block = np.array([0] * 10 + [0] + [0] * 2 + [0] * 8 + [1] * 12)
+    row_level = np.array([0] * 10 + [1] + [2] * 2 + [3] * 8 + [0, 1, 2, 3] * 3)
+    tot_block = np.repeat([0, 1], 4)
+    tot_level = np.tile(np.arange(4), 2)
+    rl, tl, merged = collapse_levels(row_block, row_level, tot_block, tot_level, np.full(8, 100.0), levels, 3)
+    assert merged == [(0, "25-34", "35-44", 1)]
+    assert set(rl[row_block == 0]) == {0, 1, 3} and set(tl[tot_block == 0]) == {0, 1, 3}
+    assert np.array_equal(rl[row_block == 1], [0, 1, 2, 3] * 3) and np.array_equal(tl[tot_block == 1], [0, 1, 2, 3])
