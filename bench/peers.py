@@ -92,26 +92,15 @@ def run_trygghet(resp_path: str, pop_path: str) -> dict[str, Any]:
     est = res.estimates
     est = est[(est["district"] != "Totalt") & (est["indicator"] == "unsafe_after_dark")]
     notes: list[str] = ["estimate step also computes the Totalt rows and the pairwise comparisons"]
-    trend_fn: Callable | None = getattr(pipeline, "trend", None)
-    if trend_fn is None:              # the entry point's name while the core is being written
-        try:
-            from survey.runner import fit_trend as trend_fn
-            notes.append("model: survey.runner.fit_trend (survey.pipeline.trend not there yet)")
-        except ImportError:
-            trend_fn = None
-    model: list[dict] = []
-    if trend_fn is None:
-        notes.append("survey.pipeline.trend not available yet: no model")
-    else:
-        tr = trend_fn(r, w, cb1)
-        st.done("model")
-        tr = tr[tr["indicator"] == "unsafe_after_dark"]
-        model = tr[["term", "estimate", "se"]].to_dict("records")
+    from survey.runner import trend_step
+    tr = trend_step(r, w, cb1).contract_rows()
+    st.done("model")
+    tr = tr[tr["indicator"] == "unsafe_after_dark"]
+    model: list[dict] = tr[["term", "estimate", "se"]].to_dict("records")
     from importlib.metadata import version
     return {"tool": "trygghet", "version": version("trygghet"),
             "se_method": "Taylor linearisation with calibration (GREG) residuals, stratified, with replacement",
-            "model_method": "survey-weighted logistic regression, sandwich through the calibration"
-            if trend_fn else "n/a",
+            "model_method": "survey-weighted logistic regression, sandwich through the calibration",
             "steps": st.seconds, "estimates": est[["year", "district", "estimate", "se"]].to_dict("records"),
             "model": model, "notes": notes}
 

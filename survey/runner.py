@@ -107,12 +107,6 @@ class _Clock:
             self.steps[name] += time.perf_counter() - t0
 
 
-def fit_trend(responses: pd.DataFrame, weighting: WeightingResult, codebook: Codebook) -> pd.DataFrame:
-    """The contract's trend models (``survey.models.fit_trends``)."""
-    from survey.models import fit_trends
-    return fit_trends(weighting.design, responses, codebook.indicators, series_breaks=codebook.series_breaks)
-
-
 def trend_step(responses: pd.DataFrame, weighting: WeightingResult, codebook: Codebook, *, level: float = 0.95,
                district_trends: bool = False):
     """Trend models, their model-based shares and (optionally) per-district trends (``survey.models``)."""

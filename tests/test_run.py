@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import uuid
 from pathlib import Path
 
@@ -20,6 +21,9 @@ from survey.cli import app
 from survey.errors import CalibrationError
 from survey.runner import run, sha256_file
 from tests.conftest import SAMPLE_WAVE
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "r"))
+from oracle import require_r  # noqa: E402
 
 EXPECTED = SAMPLE_WAVE / "expected"
 PG_BASE = os.environ.get("TRYGGHET_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -71,24 +75,40 @@ def test_cli_run_reproduces_the_oracle(tmp_path: Path) -> None:
     assert lineage["counts"] == {**lineage["counts"], "respondents": 3022, "estimates": 315, "suppressed": 45}
 
 
-def _sample_as(fmt: str, folder: Path) -> Path:
-    """The sample wave's responses written in another format the contract allows."""
-    df = pd.read_csv(SAMPLE_WAVE / "responses.csv", dtype=str, keep_default_na=False)
+def _write_as(df: pd.DataFrame, fmt: str, folder: Path) -> Path:
+    """A canonical responses frame (all text) written in a format the contract allows."""
     if fmt == "cp1252-semicolon-comma":
+        df = df.copy()
         df["design_weight"] = df["design_weight"].str.replace(".", ",", regex=False)
         # cp1252 cannot hold every character a comment might have: replace those, as a vendor's export would
         df["comment"] = df["comment"].map(lambda s: s.encode("cp1252", "replace").decode("cp1252"))
         path = folder / "svar.csv"
         df.to_csv(path, sep=";", index=False, encoding="cp1252")
+    elif fmt == "csv-semicolon-bom":
+        path = folder / "svar.csv"
+        df.to_csv(path, sep=";", index=False, encoding="utf-8-sig")
     elif fmt == "xlsx":
         path = folder / "svar.xlsx"
         df.to_excel(path, index=False)
     elif fmt == "parquet":
         path = folder / "svar.parquet"
         df.to_parquet(path, index=False)
+    elif fmt == "sav":
+        import pyreadstat
+        frame = df.copy()
+        for c in frame.columns:
+            if c.startswith("q_") or c in ("year", "sex", "born_abroad", "design_weight"):
+                frame[c] = pd.to_numeric(frame[c].replace("", np.nan))
+        path = folder / "svar.sav"
+        pyreadstat.write_sav(frame, str(path))
     else:
         raise ValueError(fmt)
     return path
+
+
+def _sample_as(fmt: str, folder: Path) -> Path:
+    """The sample wave's responses written in another format the contract allows."""
+    return _write_as(pd.read_csv(SAMPLE_WAVE / "responses.csv", dtype=str, keep_default_na=False), fmt, folder)
 
 
 @pytest.mark.parametrize("fmt", ["cp1252-semicolon-comma", "xlsx", "parquet"])
@@ -350,15 +370,10 @@ def test_one_year_wave_with_empty_domains_against_the_live_oracle(tmp_path: Path
     blank everywhere (N_h / n_h). Estimates equal R's; the trend rows are the exact maximum likelihood
     (saturated in district: intercept = logit of the reference district's share), where R's svyglm with the
     aliased year column stops ~1e-5 short, and the rows are the ones R writes."""
-    import shutil
     import subprocess
 
     from survey.synth import generate_wave, write_wave
-    if shutil.which("Rscript") is None or subprocess.run(["Rscript", "-e", "library(survey)"],
-                                                         capture_output=True).returncode != 0:
-        if os.environ.get("CI"):
-            pytest.fail("Rscript with survey is needed in CI")
-        pytest.skip("Rscript with survey is not installed")
+    require_r()
     r, p = generate_wave(2500, 4, 1, 11)
     d0, d1 = sorted(r["district"].unique())[:2]
     in0 = r["district"] == d0
@@ -396,15 +411,10 @@ def test_one_year_wave_with_empty_domains_against_the_live_oracle(tmp_path: Path
 def awkward_wave(tmp_path_factory) -> tuple[pd.DataFrame, Path, Path]:
     """A wave nobody has seen, with the oracle's outputs: a district only in some years, a district name with
     a comma and quotes, vendor design weights that vary within strata."""
-    import shutil
     import subprocess
 
     from survey.synth import generate_wave, write_wave
-    if shutil.which("Rscript") is None or subprocess.run(["Rscript", "-e", "library(survey)"],
-                                                         capture_output=True).returncode != 0:
-        if os.environ.get("CI"):
-            pytest.fail("Rscript with survey is needed in CI")
-        pytest.skip("Rscript with survey is not installed")
+    require_r()
     folder = tmp_path_factory.mktemp("awkward")
     r, p = generate_wave(4000, 5, 3, 23)
     ds = sorted(r["district"].unique())
@@ -426,23 +436,7 @@ def awkward_wave(tmp_path_factory) -> tuple[pd.DataFrame, Path, Path]:
 @pytest.mark.parametrize("fmt", ["csv-semicolon-bom", "xlsx", "sav", "parquet"])
 def test_awkward_wave_in_every_format_matches_the_live_oracle(tmp_path: Path, awkward_wave, fmt: str) -> None:
     text, pop, expected = awkward_wave
-    if fmt == "csv-semicolon-bom":
-        path = tmp_path / "svar.csv"
-        text.to_csv(path, sep=";", index=False, encoding="utf-8-sig")
-    elif fmt == "xlsx":
-        path = tmp_path / "svar.xlsx"
-        text.to_excel(path, index=False)
-    elif fmt == "parquet":
-        path = tmp_path / "svar.parquet"
-        text.to_parquet(path, index=False)
-    else:
-        import pyreadstat
-        frame = text.copy()
-        for c in frame.columns:
-            if c.startswith("q_") or c in ("year", "sex", "born_abroad", "design_weight"):
-                frame[c] = pd.to_numeric(frame[c].replace("", np.nan))
-        path = tmp_path / "svar.sav"
-        pyreadstat.write_sav(frame, str(path))
+    path = _write_as(text, fmt, tmp_path)
     run(path, pop, tmp_path / "out", db=f"sqlite:///{tmp_path / 'db.sqlite'}", publish=False)
     diffs = compare_with_oracle(tmp_path / "out", expected)
     assert max(diffs[c] for c in ("estimate", "se", "ci_low", "ci_high")) < 1e-12, diffs
