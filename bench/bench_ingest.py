@@ -1,4 +1,4 @@
-"""Benchmark of the store step (and, with ``survey.ingest``, the whole read + validate + store).
+"""Benchmark of the store step (and, with ``survey.data.ingest``, the whole read + validate + store).
 
 ``python -m bench.bench_ingest [--n N] [--url URL ...]`` prints one line per measurement and a JSON list.
 Without ``--url`` it measures a temporary SQLite file and, when reachable, PostgreSQL at
@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from survey.store import Store
+from survey.data.store import Store
 
 DEFAULT_PG = os.environ.get("TRYGGHET_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
@@ -75,14 +75,14 @@ def measure(result: dict[str, Any], rows: int) -> Iterator[None]:
 # --- inputs --------------------------------------------------------------------------------------------
 
 def make_wave(n: int, seed: int = 2026) -> Any:
-    """A canonical wave of ``n`` respondents (survey.synth when there, else repeated rows)."""
-    from survey.ingest import IngestResult, SourceFile, Wave
+    """A canonical wave of ``n`` respondents (survey.data.synth when there, else repeated rows)."""
+    from survey.data.ingest import IngestResult, SourceFile, Wave
 
     try:
-        from survey.synth import generate_wave
+        from survey.data.synth import generate_wave
         raw, pop = generate_wave(n, 20, 4, seed)
     except ImportError:  # pragma: no cover - synth is another colleague's module
-        raise NotImplementedError("bench_ingest needs survey.synth.generate_wave to build its inputs")
+        raise NotImplementedError("bench_ingest needs survey.data.synth.generate_wave to build its inputs")
     comment = raw.pop("comment") if "comment" in raw.columns else None
     raw["source_row"] = np.arange(2, len(raw) + 2, dtype="int64")
     free = pd.DataFrame(columns=["resp_id", "year", "comment"])
@@ -144,10 +144,10 @@ def default_urls() -> list[str]:
 # --- the benchmark ---------------------------------------------------------------------------------------
 
 def _full_pipeline(n: int, db: str, out: list[dict], label: str) -> None:
-    """read + validate (survey.ingest.load_wave on CSV files written by survey.synth) + store."""
+    """read + validate (survey.data.ingest.load_wave on CSV files written by survey.data.synth) + store."""
     try:
-        from survey.ingest import load_wave
-        from survey.synth import generate_wave, write_wave
+        from survey.data.ingest import load_wave
+        from survey.data.synth import generate_wave, write_wave
     except ImportError as exc:  # pragma: no cover
         print(f"full pipeline skipped: {exc}")
         return

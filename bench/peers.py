@@ -66,14 +66,14 @@ def _controls(p: Any) -> dict[str, dict[str, float]]:
 # --- trygghet -----------------------------------------------------------------------------------------
 
 def run_trygghet(resp_path: str, pop_path: str) -> dict[str, Any]:
-    """trygghet's own steps (survey.pipeline) restricted to the one indicator."""
+    """trygghet's own steps (survey.pipeline.steps) restricted to the one indicator."""
     import dataclasses
 
     import numpy as np
     import pandas as pd
     from survey import pipeline
-    from survey.codebook import default_codebook
-    from survey.synth import ITEMS
+    from survey.data.codebook import default_codebook
+    from survey.data.synth import ITEMS
 
     st = Steps()
     dtypes = {"resp_id": str, "district": str, "age_group": str, "comment": str,
@@ -92,7 +92,7 @@ def run_trygghet(resp_path: str, pop_path: str) -> dict[str, Any]:
     est = res.estimates
     est = est[(est["district"] != "Totalt") & (est["indicator"] == "unsafe_after_dark")]
     notes: list[str] = ["estimate step also computes the Totalt rows and the pairwise comparisons"]
-    from survey.runner import trend_step
+    from survey.pipeline.runner import trend_step
     tr = trend_step(r, w, cb1).contract_rows()
     st.done("model")
     tr = tr[tr["indicator"] == "unsafe_after_dark"]

@@ -1,7 +1,7 @@
 """``make bench`` / ``python -m bench.run``: trygghet against its peers on the same synthetic waves.
 
 For each size (default 100,000 and 1,000,000 respondents; 20 districts × 5 years, one seed) the harness
-writes one synthetic wave (``survey.synth``) and lets every tool do the same task on the same files, each
+writes one synthetic wave (``survey.data.synth``) and lets every tool do the same task on the same files, each
 in its own process so that wall time and peak RSS (``os.wait4``) are per tool:
 
 * ``trygghet``  survey.pipeline.weight / estimate / trend, restricted to the one indicator (bench/peers.py)
@@ -93,10 +93,10 @@ def available(log: list[str]) -> dict[str, list[str] | None]:
     """Command prefix per tool (None = not available, with the reason in ``log``)."""
     cmds: dict[str, list[str] | None] = {}
     try:
-        import survey.pipeline  # noqa: F401
+        import survey.pipeline.steps  # noqa: F401
         cmds["trygghet"] = [sys.executable, "-m", "bench.peers", "trygghet"]
     except ImportError as exc:
-        log.append(f"trygghet: survey.pipeline not available yet ({exc})")
+        log.append(f"trygghet: survey.pipeline.steps not available yet ({exc})")
         cmds["trygghet"] = None
     rscript = shutil.which("Rscript")
     r_ok = rscript and subprocess.run([rscript, "-e", "library(survey); library(jsonlite)"],
@@ -274,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [int(s) for s in args.sizes.split(",")]
     wanted = [t.strip() for t in args.tools.split(",")]
 
-    from survey.synth import generate_wave, write_wave
+    from survey.data.synth import generate_wave, write_wave
 
     log: list[str] = []
     cmds = available(log)

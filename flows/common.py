@@ -13,9 +13,9 @@ from prefect import task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from survey import runner
-from survey.codebook import Codebook, load_codebook
-from survey.pipeline import EstimationOptions, EstimationResult, WeightingOptions, WeightingResult, estimate, weight
+from survey.pipeline import runner
+from survey.data.codebook import Codebook, load_codebook
+from survey.pipeline.steps import EstimationOptions, EstimationResult, WeightingOptions, WeightingResult, estimate, weight
 
 
 @task(name="read-validate", cache_policy=NO_CACHE)
@@ -48,7 +48,7 @@ def trend_task(responses: pd.DataFrame, weighting: WeightingResult, codebook: Co
 
 @task(name="load-from-database", cache_policy=NO_CACHE)
 def load_from_store(db: str | None, years: list[int] | None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    from survey.store import Store
+    from survey.data.store import Store
     store = Store(db)
     return store.responses(years), store.population(years)
 

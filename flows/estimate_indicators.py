@@ -8,7 +8,7 @@ from prefect.artifacts import create_table_artifact
 from pydantic import Field
 
 from flows.common import codebook_of, estimate_task, load_from_store, weight_task, write_frame
-from survey.pipeline import EstimationOptions, WeightingOptions
+from survey.pipeline.steps import EstimationOptions, WeightingOptions
 
 
 @flow(name="estimate_indicators", log_prints=True)
@@ -21,7 +21,7 @@ def estimate_indicators(out: str = "out", db: str | None = None, years: list[int
     responses, population = load_from_store(db, years)
     w = weight_task(responses, population, WeightingOptions())
     e = estimate_task(responses, w, cb, EstimationOptions(min_n=min_n, max_rse=max_rse, adjust=adjust))
-    from survey.pipeline import CONTRACT_ESTIMATE_COLUMNS
+    from survey.pipeline.steps import CONTRACT_ESTIMATE_COLUMNS
     write_frame(e.estimates[list(CONTRACT_ESTIMATE_COLUMNS)], out, "estimates.csv")
     write_frame(e.comparisons, out, "comparisons.csv")
     head = e.estimates[e.estimates["indicator"] == cb.indicators[0].name]

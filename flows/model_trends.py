@@ -17,9 +17,9 @@ from prefect.cache_policies import NO_CACHE
 from pydantic import Field
 
 from flows.common import codebook_of, estimate_task, load_from_store, weight_task, write_frame
-from survey.codebook import Codebook
+from survey.data.codebook import Codebook
 from survey.models import small_area_shares, trend_outputs
-from survey.pipeline import EstimationOptions, WeightingOptions, WeightingResult
+from survey.pipeline.steps import EstimationOptions, WeightingOptions, WeightingResult
 
 
 @task(name="trend-models", cache_policy=NO_CACHE)

@@ -1,6 +1,6 @@
 """Prefect 3 flow ``publish_tables``: the publication step, one task per output kind.
 
-The tasks wrap the plain functions of :mod:`survey.publish` (which hold all logic and are unit-tested
+The tasks wrap the plain functions of :mod:`reports.publish` (which hold all logic and are unit-tested
 directly); frames travel between tasks in memory with ``cache_policy=NO_CACHE`` (hashing frames is slow).
 The flow ends with a markdown artifact that links every output.
 """
@@ -14,8 +14,8 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from reports.tables import TableData
-from survey import publish as pub
-from survey.codebook import Codebook
+from reports import publish as pub
+from survey.data.codebook import Codebook
 
 
 @task(name="build-tables", cache_policy=NO_CACHE)
@@ -88,7 +88,7 @@ def publish_tables(estimates: pd.DataFrame, comparisons: pd.DataFrame | None, tr
                    codebook: Codebook | None, run_meta: dict, out_dir: Path, *, store: Any = None,
                    formats: Sequence[str] = ("html", "xlsx", "csv", "png", "pdf"), min_n: int = 30,
                    charts: bool = True, compare: Sequence[tuple[str, str]] = ()) -> pub.PublishResult:
-    """The publication of one run, as :func:`survey.publish.publish_report` but one task per output kind."""
+    """The publication of one run, as :func:`reports.publish.publish_report` but one task per output kind."""
     from prefect.artifacts import create_markdown_artifact
 
     out_dir = Path(out_dir)

@@ -12,8 +12,8 @@ from pydantic import Field
 
 from flows.common import (codebook_of, estimate_task, ingest_artifact, read_validate, store_wave, trend_task,
                           weight_task)
-from survey import runner
-from survey.pipeline import EstimationOptions, WeightingOptions
+from survey.pipeline import runner
+from survey.pipeline.steps import EstimationOptions, WeightingOptions
 
 
 @task(name="publish", cache_policy=NO_CACHE)

@@ -8,7 +8,7 @@ from prefect.artifacts import create_table_artifact
 from pydantic import Field
 
 from flows.common import load_from_store, weight_task, write_frame
-from survey.pipeline import WeightingOptions
+from survey.pipeline.steps import WeightingOptions
 
 
 @flow(name="weight_wave", log_prints=True)

@@ -12,14 +12,16 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import matplotlib
+import pandas as pd
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from reports.tables import (TOTAL, district_estimates, district_order, hidden_mask, indicator_label,  # noqa: E402
+from reports.tables import (TOTAL, district_estimates, district_order, hidden_mask, indicator_label,
                             source_line, swedish_number)
-from survey.codebook import Codebook  # noqa: E402
+from survey.data.codebook import Codebook
+
+# Applied per chart with rc_context (never globally): no backend is selected, pyplot is never imported.
+CHART_RC = {"svg.fonttype": "none", "svg.hashsalt": "trygghet", "font.size": 9,
+            "axes.spines.top": False, "axes.spines.right": False, "font.family": ["DejaVu Sans"]}
 
 ACCENT = "#1f5f9f"
 TOTAL_COLOR = "#5b6770"
@@ -32,6 +34,12 @@ def trend_chart(estimates: pd.DataFrame, indicator: str, codebook: Codebook | No
 
     Returns the written paths.
     """
+    with matplotlib.rc_context(CHART_RC):
+        return _trend_chart(estimates, indicator, codebook, out_base, run_meta, min_n, formats)
+
+
+def _trend_chart(estimates: pd.DataFrame, indicator: str, codebook: Codebook | None, out_base: Path,
+                 run_meta: Mapping[str, Any], min_n: int, formats: tuple[str, ...]) -> list[Path]:
     est = district_estimates(estimates)
     est = est[est["indicator"] == indicator].copy()
     est["hidden"] = hidden_mask(est, min_n).to_numpy()
@@ -49,11 +57,8 @@ def trend_chart(estimates: pd.DataFrame, indicator: str, codebook: Codebook | No
     xlabels = [str(y) for y in xticks]
     ncol = min(4, max(1, len(districts)))
     nrow = math.ceil(len(districts) / ncol)
-    plt.rcParams.update({"svg.fonttype": "none", "svg.hashsalt": "trygghet", "font.size": 9,
-                         "axes.spines.top": False, "axes.spines.right": False,
-                         "font.family": ["DejaVu Sans"]})
-    fig, axes = plt.subplots(nrow, ncol, figsize=(2.7 * ncol + 0.6, 2.3 * nrow + 1.1), sharex=True,
-                             sharey=True, squeeze=False)
+    fig = Figure(figsize=(2.7 * ncol + 0.6, 2.3 * nrow + 1.1))
+    axes = fig.subplots(nrow, ncol, sharex=True, sharey=True, squeeze=False)
     for ax, d in zip(axes.flat, districts):
         sub = est[est["district"] == d].sort_values("year")
         vis = sub[~sub["hidden"]]
@@ -100,5 +105,4 @@ def trend_chart(estimates: pd.DataFrame, indicator: str, codebook: Codebook | No
         meta = {"Date": None} if fmt == "svg" else ({"Software": None} if fmt == "png" else {})
         fig.savefig(p, format=fmt, dpi=150, metadata=meta)
         paths.append(p)
-    plt.close(fig)
     return paths

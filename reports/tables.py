@@ -25,7 +25,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import pandas as pd
 from great_tables import GT
 
-from survey.codebook import Codebook, Indicator
+from survey.data.codebook import Codebook, Indicator
 
 NBSP = "\u00a0"
 MINUS = "\u2212"
@@ -642,7 +642,7 @@ def comparison_table(compared: pd.DataFrame, codebook: Codebook | None, a: str, 
                      run_meta: Mapping[str, Any], *, min_n: int = 30, table_id: str | None = None) -> TableData:
     """Two districts over all indicators for one year: both shares, difference (procentenheter) with CI, p.
 
-    ``compared`` is the frame of :func:`survey.publish.compare_districts` (already disclosure-checked).
+    ``compared`` is the frame of :func:`reports.publish.compare_districts` (already disclosure-checked).
     """
     df = compared[compared["year"].astype(int) == int(year)]
     cb = _CellBuilder()

@@ -96,8 +96,8 @@ def run(responses: Path = typer.Option(..., exists=True, dir_okay=False, help="S
         fmt: str = typer.Option(None, "--format", help="Filformat: csv, xlsx, sav eller parquet"),
         ) -> None:
     """Kör hela kedjan: läs, validera, spara, vikta, skatta, trender, publicera."""
-    from survey.runner import run as run_pipeline
-    from survey.pipeline import EstimationOptions, WeightingOptions
+    from survey.pipeline.runner import run as run_pipeline
+    from survey.pipeline.steps import EstimationOptions, WeightingOptions
 
     bounds = (lower, upper) if lower is not None or upper is not None else None
     if bounds is not None:
@@ -136,7 +136,7 @@ def synth(n: int = typer.Option(12000, min=1, help="Antal svarande"),
           tiny_district: bool = typer.Option(False, "--tiny-district", help="Lägg till ett område med < 30 svar/år")
           ) -> None:
     """Skriv en syntetisk våg (svar + befolkning) på kanonisk form."""
-    from survey.synth import synth_command
+    from survey.data.synth import synth_command
     synth_command(n, districts, years, seed, out, tiny_district)
     console.print(f"Syntetisk våg skriven till {out.resolve()}")
 
@@ -156,8 +156,8 @@ def ingest(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="S
            fmt: str = typer.Option(None, "--format", help="Filformat: csv, xlsx, sav eller parquet"),
            ) -> None:
     """Läs in och validera en våg och spara den i databasen (karantän för felaktiga rader)."""
-    from survey.ingest import load_wave
-    from survey.store import Store
+    from survey.data.ingest import load_wave
+    from survey.data.store import Store
 
     with _progress() as prog:
         prog.add_task("läser och validerar", total=None)
@@ -186,7 +186,7 @@ app.add_typer(quarantine_app, name="quarantine")
 def quarantine_list(db: str = typer.Option(None, help="Databas-URL")) -> None:
     """Antal karantänrader per fil och skäl."""
     from rich.table import Table
-    from survey.store import Store
+    from survey.data.store import Store
 
     q = Store(db).quarantine()
     if q.empty:
@@ -205,7 +205,7 @@ def quarantine_show(source: int = typer.Argument(None, help="Källfil-id (standa
                     limit: int = typer.Option(50, help="Högst så många rader")) -> None:
     """Visa karantänrader: fil, rad, kolumn, värde och kontroll."""
     from rich.table import Table
-    from survey.store import Store
+    from survey.data.store import Store
 
     q = Store(db).quarantine(source)
     t = Table("fil", "rad", "kolumn", "värde", "kontroll", "skäl")
@@ -225,7 +225,7 @@ app.add_typer(tables_app, name="tables")
 @friendly
 def tables_list(db: str = typer.Option(None, help="Databas-URL")) -> None:
     """Alla publicerade tabeller med år, version och körning."""
-    from survey.publish import tables_list_command
+    from reports.publish import tables_list_command
     tables_list_command(db)
 
 
@@ -238,7 +238,7 @@ def tables_export(year: int = typer.Option(..., "--year", help="År"),
                   version: int = typer.Option(None, help="Version (standard: senaste)"),
                   db: str = typer.Option(None, help="Databas-URL")) -> None:
     """Exportera en publicerad tabell ur databasen."""
-    from survey.publish import tables_export_command
+    from reports.publish import tables_export_command
     tables_export_command(year, table, fmt, out, db, version)
 
 
@@ -253,7 +253,7 @@ def compare(a: str = typer.Argument(..., help="Område A, t.ex. Rissne"),
             run_id: str = typer.Option(None, "--run", help="Körning (standard: senaste)"),
             min_n: int = typer.Option(30, help="Undertryckningsgräns")) -> None:
     """Jämför två områden över alla indikatorer: andelar, skillnad i procentenheter med KI och signifikans."""
-    from survey.publish import compare_command
+    from reports.publish import compare_command
     compare_command(a, b, indicator or None, years or None, db, out, run_id=run_id, min_n=min_n)
 
 

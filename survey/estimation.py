@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from survey.codebook import Indicator
+from survey.indicators import Indicator
 from survey.design import Design, factorize_groups
 from survey.errors import DesignError
 from survey.variance import calibration_residuals, group_sum, stratum_covariances, stratum_variances

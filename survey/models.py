@@ -50,7 +50,7 @@ import statsmodels.api as sm
 from scipy import stats
 from scipy.special import expit, logit, xlogy
 
-from survey.codebook import Indicator, SeriesBreak
+from survey.indicators import Indicator, SeriesBreak
 from survey.design import Design
 from survey.errors import ModelError
 from survey.variance import calibration_residuals, linearized_vcov, stratum_variances

@@ -13,3 +13,13 @@ SAMPLE_WAVE = SHARED / "data" / "sample-wave"
 def sample_wave() -> tuple[Path, Path]:
     """(responses.csv, population.csv) of the shared sample wave."""
     return SAMPLE_WAVE / "responses.csv", SAMPLE_WAVE / "population.csv"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Prefect quiet, offline and patient in every test process (the Makefile exports the same)."""
+    import os
+
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+    os.environ.setdefault("PREFECT_HOME", str(Path(__file__).resolve().parents[1] / ".prefect"))

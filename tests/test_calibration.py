@@ -19,7 +19,7 @@ from oracle import API, SAMPLE_WAVE, api_reference, read_population, read_respon
 from survey.calibration import Margin, calibrate, poststratify, trim_weights  # noqa: E402
 from survey.design import stratified_design  # noqa: E402
 from survey.errors import CalibrationError  # noqa: E402
-from survey.pipeline import WeightingOptions, weight  # noqa: E402
+from survey.pipeline.steps import WeightingOptions, weight  # noqa: E402
 from survey.variance import linearized_vcov  # noqa: E402
 
 
@@ -283,7 +283,7 @@ def test_design_weights_from_population_and_diagnostics():
 # --- the collapsing rule for small cells ---------------------------------------------------------------
 
 def _sample_frames():
-    from survey.ingest import read_population, read_responses
+    from survey.data.ingest import read_population, read_responses
     return (read_responses(SAMPLE_WAVE / "responses.csv").data.copy(),
             read_population(SAMPLE_WAVE / "population.csv").data.copy())
 
@@ -292,9 +292,9 @@ def test_collapse_equals_recoding_by_hand():
     """Merging Duvbo 2023's empty 75-84 into 65-74 (the only neighbour) must give exactly the weights and
     estimates of a wave where that district-year's 75-84 was recoded to 65-74 by hand, in the data and in
     the population; other districts and years keep all seven age groups."""
-    from survey.codebook import load_codebook
+    from survey.data.codebook import load_codebook
     from survey.errors import CalibrationError as CE
-    from survey.pipeline import WeightingOptions, estimate, weight
+    from survey.pipeline.steps import WeightingOptions, estimate, weight
     r, p = _sample_frames()
     cell = (r["year"] == 2023) & (r["district"] == "Duvbo") & (r["age_group"] == "75-84")
     assert cell.sum() > 0

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from survey.codebook import (CODEBOOK_DIR, Codebook, default_codebook, load_codebook, load_mapping)
+from survey.data.codebook import (CODEBOOK_DIR, Codebook, default_codebook, load_codebook, load_mapping)
 from survey.errors import CodebookError
 
 PROBLEMS = ["littering", "dark_places", "graffiti", "vandalism", "youth_groups", "drug_dealing",

@@ -20,9 +20,9 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent / "r"))
 from oracle import REFERENCE_R, SAMPLE_WAVE, read_population, read_responses, rel_err, run_r  # noqa: E402
 
-from survey.codebook import load_codebook  # noqa: E402
-from survey.pipeline import estimate, weight  # noqa: E402
-from survey.synth import generate_wave, write_wave  # noqa: E402
+from survey.data.codebook import load_codebook  # noqa: E402
+from survey.pipeline.steps import estimate, weight  # noqa: E402
+from survey.data.synth import generate_wave, write_wave  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 EXPECTED = SHARED / "data" / "sample-wave" / "expected"

@@ -17,10 +17,10 @@ from statsmodels.stats.multitest import multipletests
 sys.path.insert(0, str(Path(__file__).resolve().parent / "r"))
 from oracle import API, HERE, SAMPLE_WAVE, api_reference, load_json, read_population, read_responses, rel_err, run_r  # noqa: E402,E501
 
-from survey.codebook import load_codebook  # noqa: E402
+from survey.data.codebook import load_codebook  # noqa: E402
 from survey.design import stratified_design  # noqa: E402
 from survey.estimation import adjust_pvalues, domain_ratios, korn_graubard_ci, wilson_ci  # noqa: E402
-from survey.pipeline import estimate, weight  # noqa: E402
+from survey.pipeline.steps import estimate, weight  # noqa: E402
 
 TOL = 1e-12
 

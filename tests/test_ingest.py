@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
-from survey.codebook import default_codebook
+from survey.data.codebook import default_codebook
 from survey.errors import InputError
-from survey.ingest import (QUARANTINE_COLUMNS, load_wave, read_population, read_responses, read_table)
+from survey.data.ingest import (QUARANTINE_COLUMNS, load_wave, read_population, read_responses, read_table)
 
 SAMPLE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "sample-wave"
 RESPONSES, POPULATION = SAMPLE / "responses.csv", SAMPLE / "population.csv"
@@ -167,7 +167,7 @@ def test_format_override(tmp_path, raw, base) -> None:
 def _vendor(raw: pd.DataFrame) -> pd.DataFrame:
     """The sample wave as a vendor would send it: Swedish headers, text answers, age in years, 99 = blank."""
     cb = default_codebook()
-    from survey.codebook import load_mapping
+    from survey.data.codebook import load_mapping
     m = load_mapping("example-vendor")
     out = pd.DataFrame(index=raw.index)
     ages = {g: str(int(g[:2]) + 3) for g in cb.age_groups}
@@ -214,9 +214,9 @@ def test_vendor_value_without_recode_is_quarantined(tmp_path, raw) -> None:
 
 def test_sav_value_labels_recoded(tmp_path) -> None:
     import pyreadstat
-    from survey.codebook import VendorMapping
-    from survey.ingest import read_table
-    from survey.codebook import apply_mapping
+    from survey.data.codebook import VendorMapping
+    from survey.data.ingest import read_table
+    from survey.data.codebook import apply_mapping
 
     df = pd.DataFrame({"Kon": [1.0, 2.0, 2.0]})
     path = tmp_path / "v.sav"

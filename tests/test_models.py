@@ -18,12 +18,12 @@ from scipy.special import expit
 sys.path.insert(0, str(Path(__file__).resolve().parent / "r"))
 from oracle import REFERENCE_R, read_population, read_responses, rel_err, run_r  # noqa: E402
 
-from survey.codebook import Indicator, SeriesBreak  # noqa: E402
+from survey.data.codebook import Indicator, SeriesBreak  # noqa: E402
 from survey.design import stratified_design  # noqa: E402
 from survey.models import (ModelError, district_trends, district_trends_differ, fay_herriot,  # noqa: E402
                            fit_trend_model, fit_trends, predicted_shares, small_area_shares, svyglm,
                            trend_rows, wald_test)
-from survey.pipeline import weight  # noqa: E402
+from survey.pipeline.steps import weight  # noqa: E402
 from survey.variance import linearized_vcov  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -363,7 +363,7 @@ def test_errors(wave):
 
 @pytest.mark.slow
 def test_speed_one_million():
-    synth = pytest.importorskip("survey.synth")
+    synth = pytest.importorskip("survey.data.synth")
     r, p = synth.generate_wave(1_000_000, 20, 5, 11, comments=False)
     design = weight(r, p).design
     t0 = time.perf_counter()
@@ -400,7 +400,7 @@ def test_trend_live_r_fresh_wave(tmp_path):
 # --- the flow's logic (plain function; real flow runs are the lead's integration tests) -----------------
 
 def test_trend_outputs(wave):
-    from survey.codebook import load_codebook
+    from survey.data.codebook import load_codebook
     from survey.models import trend_outputs
     r = read_responses(SAMPLE / "responses.csv")
     w = weight(r, read_population(SAMPLE / "population.csv"))

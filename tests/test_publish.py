@@ -16,8 +16,8 @@ import pytest
 from openpyxl import load_workbook
 
 from reports.tables import MINUS, NBSP, SUPPRESSED, TableData, district_table, domain_table
-from survey.codebook import Codebook, Indicator, Item
-from survey.publish import (COUNT_FORMAT, PP_FORMAT, SHARE_FORMAT, PublishError, chromium_available,
+from survey.data.codebook import Codebook, Indicator, Item
+from reports.publish import (COUNT_FORMAT, PP_FORMAT, SHARE_FORMAT, PublishError, chromium_available,
                             chromium_wrapper, compare_command, compare_districts, compare_page, export_table,
                             publish_report, rich_table, scan_disclosure, swedish_number, swedish_percent,
                             swedish_pp, tables_export_command, tables_list_command)
@@ -131,7 +131,7 @@ def responses() -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def run(tmp_path_factory, estimates, comparisons, codebook):
     """One full publication (every format) with a SQLite store; returns (result, store, run_meta)."""
-    from survey.store import Store
+    from survey.data.store import Store
 
     d = tmp_path_factory.mktemp("pub")
     store = Store(f"sqlite:///{d / 'db.sqlite'}")

@@ -19,10 +19,10 @@ from survey.calibration import Margin, calibrate
 from survey.design import Design, stratified_design
 from survey.errors import CalibrationError, DesignError
 from survey.estimation import domain_ratios
-from survey.pipeline import weight
+from survey.pipeline.steps import weight
 from survey.replication import (bootstrap_replicates, domain_replicates, domain_shares, jackknife_replicates,
                                 recalibrate, replicate_variance)
-from survey.synth import generate_wave
+from survey.data.synth import generate_wave
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 SAMPLE_WAVE = SHARED / "data" / "sample-wave"

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from survey.cli import app
 from survey.errors import CalibrationError
-from survey.runner import run, sha256_file
+from survey.pipeline.runner import run, sha256_file
 from tests.conftest import SAMPLE_WAVE
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "r"))
@@ -321,8 +321,8 @@ def test_wrong_encoding_override_is_a_clear_error_and_detection_works(tmp_path: 
 def test_a_failing_report_marks_the_run_failed(tmp_path: Path, monkeypatch, inline: str) -> None:
     """Publishing runs in a forked child (or inline): either way its error reaches the user and the run is
     recorded as failed, never as succeeded."""
-    import survey.publish as publish
-    from survey.store import Store
+    import reports.publish as publish
+    from survey.data.store import Store
 
     def broken(*_a, **_k):
         raise RuntimeError("disk full")
@@ -372,7 +372,7 @@ def test_one_year_wave_with_empty_domains_against_the_live_oracle(tmp_path: Path
     aliased year column stops ~1e-5 short, and the rows are the ones R writes."""
     import subprocess
 
-    from survey.synth import generate_wave, write_wave
+    from survey.data.synth import generate_wave, write_wave
     require_r()
     r, p = generate_wave(2500, 4, 1, 11)
     d0, d1 = sorted(r["district"].unique())[:2]
@@ -413,7 +413,7 @@ def awkward_wave(tmp_path_factory) -> tuple[pd.DataFrame, Path, Path]:
     a comma and quotes, vendor design weights that vary within strata."""
     import subprocess
 
-    from survey.synth import generate_wave, write_wave
+    from survey.data.synth import generate_wave, write_wave
     require_r()
     folder = tmp_path_factory.mktemp("awkward")
     r, p = generate_wave(4000, 5, 3, 23)

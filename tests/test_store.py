@@ -1,4 +1,4 @@
-"""Tests of survey.store against SQLite (a temp file) and the real PostgreSQL server (own schema per test)."""
+"""Tests of survey.data.store against SQLite (a temp file) and the real PostgreSQL server (own schema per test)."""
 from __future__ import annotations
 
 import dataclasses
@@ -13,17 +13,17 @@ import pytest
 import sqlalchemy as sa
 
 from survey.errors import StoreError
-from survey.store import CONTRACT_ITEMS, STR, Store, metadata
+from survey.data.store import CONTRACT_ITEMS, STR, Store, metadata
 
 PG_BASE = os.environ.get("TRYGGHET_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 TABLES = ["source_files", "responses", "free_text", "quarantine", "population", "runs", "run_inputs",
           "weights", "weight_diagnostics", "estimates", "comparisons", "trend", "published_tables",
           "published_cells"]
 
-# --- the ingest dataclasses (survey.ingest's when it is there, else stand-ins of the same shape) -------
+# --- the ingest dataclasses (survey.data.ingest's when it is there, else stand-ins of the same shape) -------
 
 try:  # pragma: no cover - depends on the colleague's module
-    from survey.ingest import IngestResult, SourceFile, Wave
+    from survey.data.ingest import IngestResult, SourceFile, Wave
 except ImportError:  # pragma: no cover
     @dataclasses.dataclass
     class SourceFile:  # type: ignore[no-redef]
@@ -454,12 +454,12 @@ def test_suppressed_cells_with_a_value_are_refused(store: Store) -> None:
                                  "TRUE)"))
 
 
-# --- integration with survey.ingest and survey.synth ------------------------------------------------------
+# --- integration with survey.data.ingest and survey.data.synth ------------------------------------------------------
 
 def test_ingested_wave_round_trips(store: Store, tmp_path) -> None:
-    """A wave read by survey.ingest from synth CSV files comes back from the store identical."""
-    ingest = pytest.importorskip("survey.ingest")
-    synth = pytest.importorskip("survey.synth")
+    """A wave read by survey.data.ingest from synth CSV files comes back from the store identical."""
+    ingest = pytest.importorskip("survey.data.ingest")
+    synth = pytest.importorskip("survey.data.synth")
     r, p = synth.generate_wave(600, 3, 2, 11)
     rpath, ppath = synth.write_wave(r, p, tmp_path)
     wave = ingest.load_wave(rpath, ppath)
@@ -476,7 +476,7 @@ def test_ingested_wave_round_trips(store: Store, tmp_path) -> None:
 
 def test_bench_smoke() -> None:
     """bench.bench_ingest runs end to end on a small wave (SQLite only)."""
-    pytest.importorskip("survey.synth")
+    pytest.importorskip("survey.data.synth")
     from bench.bench_ingest import run
     results = run(2000, ["sqlite"], full=False)
     assert [r["step"] for r in results] == ["store load_wave", "read responses()", "save_run_outputs weights"]
@@ -509,7 +509,7 @@ def test_a_file_in_the_wrong_slot_is_refused(store: Store) -> None:
 def test_copy_out_errors_leave_the_connection_usable(store: Store) -> None:
     if store.dialect != "postgresql":
         pytest.skip("COPY TO STDOUT is the PostgreSQL read path")
-    from survey.store import _copy_out
+    from survey.data.store import _copy_out
     with store.engine.connect() as conn:
         dbapi = conn.connection.driver_connection
         assert _copy_out(dbapi, "COPY (SELECT x FROM generate_series(1, 3) x) TO STDOUT").read() == b"1\n2\n3\n"

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from survey.errors import InputError
-from survey.synth import AGE_GROUPS, ITEMS, TINY_DISTRICT, generate_wave, synth_command, write_wave
+from survey.data.synth import AGE_GROUPS, ITEMS, TINY_DISTRICT, generate_wave, synth_command, write_wave
 
 # Listed codes per item, from shared/spec/data-contract.md v1
 CODES: dict[str, set[int]] = {

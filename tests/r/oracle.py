@@ -27,7 +27,7 @@ REFERENCE_R = SHARED / "conformance" / "reference.R"
 
 
 def read_responses(path: Path | str, sep: str = ",") -> pd.DataFrame:
-    """Canonical responses CSV as the pipeline expects them (until survey.ingest is finished)."""
+    """Canonical responses CSV as the pipeline expects them (until survey.data.ingest is finished)."""
     r = pd.read_csv(path, sep=sep, dtype={"resp_id": str}, keep_default_na=False, na_values=[""])
     for c in r.columns:
         if c.startswith("q_"):

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import html
 import json
+from importlib import resources
 import math
 import os
 import re
@@ -40,7 +41,7 @@ from reports.tables import (EN_DASH, MINUS, NBSP, NOT_AVAILABLE, STAT_KIND, STAT
                             domain_table, district_table, group_table, hidden_mask, indicator_group,
                             indicator_label, slugify, strip_external, swedish_number, swedish_p,
                             swedish_percent, swedish_pp, trend_table, PAGE_CSS, GROUP_LABELS)
-from survey.codebook import Codebook
+from survey.data.codebook import Codebook
 from survey.errors import PublishError
 
 __all__ = [
@@ -51,7 +52,7 @@ __all__ = [
     "tables_list_command", "tables_export_command", "compare_command", "NBSP", "MINUS", "SUPPRESSED",
 ]
 
-TEMPLATES = Path(__file__).resolve().parents[1] / "reports" / "templates"
+TEMPLATES = Path(str(resources.files("reports") / "templates"))
 EXPORT_FORMATS = ("html", "xlsx", "csv", "png", "pdf", "json")
 
 # Excel number formats. The dot and comma in a format code are the decimal and grouping *placeholders*:
@@ -681,7 +682,7 @@ def table_from_store(store: Any, table_id: str, year: int, version: int | None =
     meta = row.get("meta") if isinstance(row.get("meta"), dict) else row
     if not meta or "rows" not in meta:
         raise PublishError(f"The published table {table_id} {year} has no layout metadata; it was not "
-                           f"published by survey.publish.")
+                           f"published by reports.publish.")
     return TableData.from_store(meta, cells)
 
 
@@ -1131,7 +1132,7 @@ def scan_disclosure(paths: Path | Iterable[Path], estimates: pd.DataFrame, *, mi
 # CLI command functions (registered by survey/cli.py)
 # ---------------------------------------------------------------------------------------------------------
 def _open_store(db: str | None) -> Any:
-    from survey.store import Store
+    from survey.data.store import Store
 
     return Store(db)
 
@@ -1189,7 +1190,7 @@ def _load_run(db: str | None, run_id: str | None
               ) -> tuple[pd.DataFrame, pd.DataFrame | None, dict[str, Any], Codebook | None]:
     codebook = None
     with contextlib.suppress(Exception):
-        from survey.codebook import load_codebook
+        from survey.data.codebook import load_codebook
 
         codebook = load_codebook()
     if db and "://" not in db and Path(db).exists():

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from survey.calibration import CalibrationResult, Margin, calibrate
-from survey.codebook import Codebook
+from survey.data.codebook import Codebook
 from survey.design import Design, LonelyPSU, factorize_groups
 from survey.errors import CalibrationError, InputError
 from survey.estimation import (AtomStats, ShareTables, TOTAL_LABEL, atom_stats, compare, domain_ratios,

@@ -1,7 +1,7 @@
 """The database: SQLAlchemy 2 tables, Alembic migrations, transactional loads, runs and published tables.
 
 One ``Store`` wraps one database (SQLite or PostgreSQL). Opening it brings the schema up to date with the
-Alembic scripts in ``survey/migrations``. Every write method runs in ONE transaction: an exception leaves
+Alembic scripts in ``survey/data/migrations``. Every write method runs in ONE transaction: an exception leaves
 nothing half-written.
 
 Bulk paths (responses, quarantine, free text, weights): PostgreSQL uses ``COPY ... FROM STDIN`` fed by
@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+from importlib import resources
 import math
 import os
 import uuid
@@ -576,7 +577,7 @@ class Store:
         from alembic.config import Config
 
         cfg = Config()
-        cfg.set_main_option("script_location", str(Path(__file__).with_name("migrations")))
+        cfg.set_main_option("script_location", str(resources.files("survey.data") / "migrations"))
         cfg.attributes["connection"] = connection
         return cfg
 
@@ -689,7 +690,7 @@ class Store:
     # -- loading a wave ----------------------------------------------------------------------------
 
     def load_wave(self, wave: Any, *, replace: bool = False) -> LoadReport:
-        """Store a validated wave (``survey.ingest.Wave``: responses and population ``IngestResult``s).
+        """Store a validated wave (``survey.data.ingest.Wave``: responses and population ``IngestResult``s).
 
         One transaction. The same file again (same sha256) is a no-op ("unchanged"). A different file for
         a wave already loaded (same kind, same years) needs ``replace=True``: the old version stays,

@@ -31,7 +31,7 @@ import pyarrow.csv as pcsv
 
 from schemas.population import population_schema
 from schemas.responses import responses_schema
-from survey.codebook import (POPULATION_COLUMNS, RESPONSE_BASE_COLUMNS, Codebook, VendorMapping,
+from survey.data.codebook import (POPULATION_COLUMNS, RESPONSE_BASE_COLUMNS, Codebook, VendorMapping,
                              apply_mapping, default_codebook, load_codebook, load_mapping)
 from survey.errors import InputError
 

@@ -11,6 +11,7 @@ recodes its values onto canonical codes.
 from __future__ import annotations
 
 import math
+from importlib import resources
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,8 +21,9 @@ import pandas as pd
 import yaml
 
 from survey.errors import CodebookError
+from survey.indicators import Indicator, SeriesBreak
 
-SCHEMAS_DIR = Path(__file__).resolve().parents[1] / "schemas"
+SCHEMAS_DIR = Path(str(resources.files("schemas")))  # an installed wheel works outside the checkout
 CODEBOOK_DIR = SCHEMAS_DIR / "codebooks"
 MAPPING_DIR = SCHEMAS_DIR / "mappings"
 DEFAULT_CODEBOOK = "trygghet-v1"
@@ -40,30 +42,6 @@ class Item:
     text_sv: str
     codes: dict[int, str]
     dont_know: tuple[int, ...] = ()
-
-
-@dataclass(frozen=True)
-class Indicator:
-    """A share: respondents whose answer to ``item`` is in ``numerator``, among all who answered it.
-
-    ``base`` lists the codes in the denominator (default: every code of the item, "vet ej" included).
-    """
-
-    name: str
-    item: str
-    numerator: tuple[int, ...]
-    base: tuple[int, ...]
-    label_sv: str = ""
-    group: str = ""          # e.g. "trygghet", "problem", "utsatthet", "polis" (for report tables)
-
-
-@dataclass(frozen=True)
-class SeriesBreak:
-    """No trend is fitted across ``year`` for ``items`` (all items when empty)."""
-
-    year: int
-    reason: str
-    items: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import os
 import sqlalchemy as sa
 from alembic import context
 
-from survey.store import metadata
+from survey.data.store import metadata
 
 config = context.config
 

@@ -1,7 +1,7 @@
 """``trygghet run``: the whole pipeline on one wave, with lineage and step timings.
 
 read → validate → store → weight → estimate → trend → publish. The statistics are the pure functions
-of ``survey.pipeline`` / ``survey.models``; this module does the IO around them and writes the data
+of ``survey.pipeline.steps`` / ``survey.models``; this module does the IO around them and writes the data
 contract's outputs (``weights.csv``, ``estimates.csv``, ``trend.csv``, ``run.json``) plus the analysts'
 extras and the published report under ``DIR/report/``.
 """
@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 import numpy as np
 import pandas as pd
 
-from survey.codebook import Codebook, load_codebook
-from survey.ingest import sha256_file  # noqa: F401  (re-exported: lineage hashes)
-from survey.pipeline import (CONTRACT_ESTIMATE_COLUMNS, EstimationOptions, EstimationResult, WeightingOptions,
+from survey.data.codebook import Codebook, load_codebook
+from survey.data.ingest import sha256_file  # noqa: F401  (re-exported: lineage hashes)
+from survey.pipeline.steps import (CONTRACT_ESTIMATE_COLUMNS, EstimationOptions, EstimationResult, WeightingOptions,
                              WeightingResult, estimate, weight)
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -117,15 +117,15 @@ def trend_step(responses: pd.DataFrame, weighting: WeightingResult, codebook: Co
 
 def read_step(responses: str | Path, population: str | Path, codebook: Codebook, mapping: str | Path | None = None,
               *, max_bad_share: float = 0.05, read_opts: dict | None = None):
-    """Read and validate a wave (``survey.ingest.load_wave``)."""
-    from survey import ingest
+    """Read and validate a wave (``survey.data.ingest.load_wave``)."""
+    from survey.data import ingest
     return ingest.load_wave(responses, population, codebook, mapping, max_bad_share=max_bad_share,
                             **(read_opts or {}))
 
 
 def store_step(wave, db: str | None, replace: bool = False):
     """Load the wave into the database (transactional, idempotent); returns ``(store, report)``."""
-    from survey.store import Store
+    from survey.data.store import Store
     store = Store(db)
     return store, store.load_wave(wave, replace=replace)
 
@@ -182,7 +182,7 @@ def _write_outputs(store, run_id: str, load_status: str, wave, codebook: Codeboo
         if background and _can_fork(store.url):
             report = _Background(_publish_with_store, store.url, *args, **kwargs)
         else:
-            from survey.publish import publish_report
+            from reports.publish import publish_report
             report = _Done(publish_report(*args, store=store, **kwargs))
     files["weights"] = write_csv(w.weights, out_dir / "weights.csv")
     files["estimates"] = write_csv(e.estimates[list(CONTRACT_ESTIMATE_COLUMNS)], out_dir / "estimates.csv")
@@ -234,8 +234,8 @@ def _write_outputs(store, run_id: str, load_status: str, wave, codebook: Codeboo
 
 def _publish_with_store(db_url: str, *args: Any, **kwargs: Any):
     """``publish_report`` with its own connection to the database (safe in a forked child)."""
-    from survey.publish import publish_report
-    from survey.store import Store
+    from reports.publish import publish_report
+    from survey.data.store import Store
     store = Store(db_url, migrate=False)
     try:
         return publish_report(*args, store=store, **kwargs)
@@ -245,7 +245,7 @@ def _publish_with_store(db_url: str, *args: Any, **kwargs: Any):
 
 def _load_in_child(db_url: str, wave, replace: bool):
     """``Store.load_wave`` with its own connection (safe in a forked child); returns (report, seconds)."""
-    from survey.store import Store
+    from survey.data.store import Store
     t0 = time.perf_counter()
     store = Store(db_url, migrate=False)
     try:
@@ -321,7 +321,7 @@ def run(responses: str | Path, population: str | Path, out: str | Path, *, db: s
     clock.steps["validate"] -= read_s
     notes = list(wave.notes)
     say("sparar i databasen")
-    from survey.store import Store
+    from survey.data.store import Store
     store = Store(db)              # opens (and migrates) the database before any child process touches it
     if _can_fork(store.url):       # the load (one transaction) runs in a child while this process computes
         loading: _Done | _Background = _Background(_load_in_child, store.url, wave, replace)
