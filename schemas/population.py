@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pandera.pandas as pa
 
-from survey.codebook import Codebook, default_codebook
+from survey.data.codebook import Codebook, default_codebook
 
 
 def population_schema(codebook: Codebook | None = None, *, nullable_keys: bool = False) -> pa.DataFrameSchema:

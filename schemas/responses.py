@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandera.pandas as pa
 
-from survey.codebook import Codebook, default_codebook
+from survey.data.codebook import Codebook, default_codebook
 
 
 def _not_blank(s):
