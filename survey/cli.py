@@ -6,8 +6,9 @@ are printed as one paragraph with exit code 2, never as a traceback.
 from __future__ import annotations
 
 import functools
+import inspect
 import sys
-from typing import Callable
+from typing import Any, Callable, Optional
 
 import typer
 from rich.console import Console
@@ -41,89 +42,91 @@ from pathlib import Path  # noqa: E402
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn  # noqa: E402
 
 
-def _read_opts(fmt: str | None, encoding: str | None, delimiter: str | None, decimal: str | None) -> dict:
-    """Overrides of the automatic format detection (only those given)."""
-    opts = {"fmt": fmt, "encoding": encoding, "delimiter": "\t" if delimiter == "tab" else delimiter,
-            "decimal": decimal}
-    return {k: v for k, v in opts.items() if v is not None}
-
-
-def _collapse_spec(items: list[str]) -> tuple[tuple[str, int], ...]:
-    """``age_group`` or ``age_group:5`` → (("age_group", 5),); the minimum defaults to 1 respondent."""
-    out = []
-    for item in items:
-        name, _, k = item.partition(":")
-        try:
-            out.append((name.strip(), int(k) if k else 1))
-        except ValueError:
-            raise typer.BadParameter(f"--collapse {item!r}: write VARIABLE or VARIABLE:MINIMUM, e.g. age_group:5")
-    return tuple(out)
-
-
 def _progress() -> Progress:
     return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                     console=err_console, transient=True)
 
 
+def _cli_option(name: str, field: Any) -> tuple[Any, Any]:
+    """The Typer annotation and option of one :class:`RunConfig` field (values are checked by pydantic,
+    so that every mistake gets the same Swedish message, whether it comes from a flag or the file)."""
+    flag = "--" + name.replace("_", "-")
+    help_sv = (field.description or "").split(" / ")[0]
+    if field.annotation is bool:
+        return Optional[bool], typer.Option(None, f"{flag}/--no-{name.replace('_', '-')}", help=help_sv,
+                                            show_default=False)
+    if name == "collapse":
+        return Optional[list[str]], typer.Option(None, flag, help=help_sv + " (kan upprepas)")
+    return Optional[str], typer.Option(None, flag, help=help_sv, show_default=False)
+
+
+def with_run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Give a command every option of ``trygghet run`` (one per :class:`RunConfig` field) plus
+    ``--config FILE``; the command receives the effective configuration as ``config``."""
+    from survey.pipeline.config import FIELD_NAMES, RunConfig
+
+    own = [p for p in inspect.signature(fn).parameters.values() if p.name != "config"]
+    extra = [inspect.Parameter("config_file", inspect.Parameter.KEYWORD_ONLY, annotation=Optional[Path],
+                               default=typer.Option(None, "--config", help="Konfigurationsfil (YAML) med "
+                                                    "körningens inställningar; flaggor går före filen"))]
+    for name, field in RunConfig.model_fields.items():
+        ann, opt = _cli_option(name, field)
+        extra.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=ann, default=opt))
+
+    @functools.wraps(fn)
+    def wrapper(**kwargs: Any) -> Any:
+        from survey.pipeline.config import build_config
+        given = {n: kwargs.pop(n) for n in FIELD_NAMES if n in kwargs}
+        given = {k: v for k, v in given.items() if v is not None and v != [] and v != ()}
+        config = build_config(kwargs.pop("config_file"), given, base=Path.cwd())
+        return fn(config=config, **kwargs)
+
+    params = own + extra
+    wrapper.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in params}
+    return wrapper
+
+
 @app.command()
 @friendly
-def run(responses: Path = typer.Option(..., exists=True, dir_okay=False, help="Svarsfil (CSV, xlsx, sav, parquet)"),
-        population: Path = typer.Option(..., exists=True, dir_okay=False, help="Befolkningsfil (kalibreringsmål)"),
-        out: Path = typer.Option(Path("out"), help="Utkatalog"),
-        db: str = typer.Option(None, help="Databas-URL (standard: $TRYGGHET_DATABASE_URL eller sqlite:///trygghet.db)"),
-        codebook: str = typer.Option(None, help="Kodbok (namn eller YAML-fil); standard trygghet-v1"),
-        mapping: Path = typer.Option(None, exists=True, dir_okay=False, help="Leverantörsmappning (YAML)"),
-        replace: bool = typer.Option(False, "--replace", help="Ersätt en redan inläst våg (gamla versionen sparas)"),
-        method: str = typer.Option("raking", help="Kalibrering: raking, linear eller logit"),
-        lower: float = typer.Option(None, help="Nedre gräns för g-vikter (logit/trunkering)"),
-        upper: float = typer.Option(None, help="Övre gräns för g-vikter"),
-        trim_lower: float = typer.Option(None, help="Trimma g-vikter nedåt till (med omkalibrering)"),
-        trim_upper: float = typer.Option(None, help="Trimma g-vikter uppåt till (med omkalibrering)"),
-        min_n: int = typer.Option(30, min=1, help="Undertryck celler med färre svarande"),
-        max_rse: float = typer.Option(None, help="Undertryck även celler med relativt standardfel över detta"),
-        adjust: str = typer.Option("fdr_bh", help="Justering för multipla jämförelser: holm, fdr_bh, none"),
-        formats: str = typer.Option("html,xlsx,csv", help="Publiceringsformat (html, xlsx, csv, png, pdf)"),
-        no_publish: bool = typer.Option(False, "--no-publish", help="Skriv bara analysfilerna"),
-        charts: str = typer.Option("headline", help="Diagram: headline (huvudindikatorn: otrygghet ute sent), all (alla indikatorer) eller none"),
-        collapse: list[str] = typer.Option(None, "--collapse", help="Slå ihop en kalibreringscell med för få svarande "
-                                           "med en angränsande kategori inom området, t.ex. age_group eller "
-                                           "age_group:5 (minsta antal svarande, standard 1); loggas"),
-        district_trends: bool = typer.Option(False, "--district-trends",
-                                             help="Även trend per område (interaktionsmodell) och test av skillnader"),
-        encoding: str = typer.Option(None, help="Teckenkodning, om den automatiska gissningen är fel (t.ex. cp1252)"),
-        delimiter: str = typer.Option(None, help="Avgränsare i CSV (',', ';' eller 'tab')"),
-        decimal: str = typer.Option(None, help="Decimaltecken i CSV ('.' eller ',')"),
-        fmt: str = typer.Option(None, "--format", help="Filformat: csv, xlsx, sav eller parquet"),
-        ) -> None:
+@with_run_options
+def run(config: Any = None) -> None:
     """Kör hela kedjan: läs, validera, spara, vikta, skatta, trender, publicera."""
     from survey.pipeline.runner import run as run_pipeline
-    from survey.pipeline.steps import EstimationOptions, WeightingOptions
 
-    bounds = (lower, upper) if lower is not None or upper is not None else None
-    if bounds is not None:
-        bounds = (float("-inf") if lower is None else lower, float("inf") if upper is None else upper)
-    trim = None
-    if trim_lower is not None or trim_upper is not None:
-        trim = (trim_lower if trim_lower is not None else 1e-9, trim_upper if trim_upper is not None else 1e9)
-    wopts = WeightingOptions(method=method, bounds=bounds, trim=trim, collapse=_collapse_spec(collapse or []))
-    eopts = EstimationOptions(min_n=min_n, max_rse=max_rse, adjust=adjust)
     with _progress() as prog:
         task = prog.add_task("startar", total=None)
-        res = run_pipeline(responses, population, out, db=db, codebook=codebook, mapping=mapping, replace=replace,
-                           weighting=wopts, estimation=eopts, publish=not no_publish,
-                           formats=tuple(f.strip() for f in formats.split(",") if f.strip()),
-                           progress=lambda msg: prog.update(task, description=msg), charts=charts,
-                           district_trends=district_trends,
-                           read_opts=_read_opts(fmt, encoding, delimiter, decimal))
+        res = run_pipeline(config, progress=lambda msg: prog.update(task, description=msg))
     steps = ", ".join(f"{k} {v:.2f} s" for k, v in res.steps.items())
-    console.print(f"[bold green]Klart.[/bold green] Körning {res.run_id}: {res.lineage['counts']['respondents']} svarande, "
-                  f"{res.lineage['counts']['estimates']} skattningar ({res.lineage['counts']['suppressed']} undertryckta).")
+    counts = res.lineage["counts"]
+    console.print(f"[bold green]Klart.[/bold green] Körning {res.run_id}: {counts['respondents']} svarande, "
+                  f"{counts['estimates']} skattningar ({counts['suppressed']} undertryckta).")
     console.print(f"Steg: {steps}")
     for note in res.notes:
         console.print(f"  [dim]{note}[/dim]")
     console.print(f"Analysfiler: {res.out_dir.resolve()}")
     if "report" in res.files:
         console.print(f"Rapport: [bold]{Path(res.files['report']).resolve()}[/bold]")
+
+
+config_app = typer.Typer(help="Körningens konfiguration")
+app.add_typer(config_app, name="config")
+
+
+@config_app.command("show")
+@friendly
+@with_run_options
+def config_show(config: Any = None) -> None:
+    """Skriv ut den gällande konfigurationen (filen och flaggorna tillsammans) som YAML."""
+    from survey.pipeline.config import to_yaml
+    console.print(to_yaml(config), end="", highlight=False, markup=False)
+
+
+def _read_opts(fmt: str | None, encoding: str | None, delimiter: str | None, decimal: str | None) -> dict:
+    """Overrides of the automatic format detection (only those given)."""
+    opts = {"fmt": fmt, "encoding": encoding, "delimiter": "\t" if delimiter == "tab" else delimiter,
+            "decimal": decimal}
+    return {k: v for k, v in opts.items() if v is not None}
 
 
 @app.command()

@@ -50,3 +50,14 @@ class ModelError(TrygghetError):
 
 class PublishError(TrygghetError):
     """A publication step that cannot be done (missing comparison, unknown table or format, no Chromium)."""
+
+
+class ConfigError(TrygghetError):
+    """An option or configuration file that cannot be used; the message names the option and what is allowed.
+
+    Raised before any work starts (nothing read, no database opened).
+    """
+
+    def __init__(self, message: str, option: str | None = None) -> None:
+        super().__init__(message)
+        self.option = option

@@ -1,0 +1,307 @@
+"""The run configuration: every option of ``trygghet run`` in one typed, validated object.
+
+The CLI (flags and ``--config FILE``), :func:`survey.pipeline.runner.run` and every Prefect flow take this
+one model; a flow's parameter *is* this model, so the Prefect UI shows the same fields, descriptions and
+checks. Keys are the long option names of ``trygghet run`` with dashes as underscores (``method: linear``,
+``collapse: [age_group]``, ``formats: [html, xlsx]``). Every choice is checked here, before any file is read
+or any database opened; a mistake is a :class:`~survey.errors.ConfigError` naming the option and the
+allowed values.
+"""
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from survey.errors import ConfigError
+
+Format = Literal["html", "xlsx", "csv", "png", "pdf"]
+FORMATS: tuple[str, ...] = ("html", "xlsx", "csv", "png", "pdf")
+DEFAULT_FORMATS: tuple[str, ...] = ("html", "xlsx", "csv")
+
+
+def _d(sv: str, en: str) -> str:
+    """A field description in Swedish and English (shown by ``--help``, ``config show`` and the Prefect UI)."""
+    return f"{sv} / {en}"
+
+
+class RunConfig(BaseModel):
+    """All options of one run of the pipeline (``trygghet run``, the flow ``trygghet_run``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+    # --- inputs and reading -------------------------------------------------------------------------------
+    responses: Path | None = Field(None, description=_d("Svarsfil (CSV, xlsx, sav, parquet)",
+                                                        "Responses file (CSV, xlsx, sav, parquet)"))
+    population: Path | None = Field(None, description=_d("Befolkningsfil (kalibreringsmål)",
+                                                         "Population file (calibration targets)"))
+    codebook: str | None = Field(None, description=_d("Kodbok (namn eller YAML-fil); standard trygghet-v1",
+                                                      "Codebook (name or YAML file); default trygghet-v1"))
+    mapping: Path | None = Field(None, description=_d("Leverantörsmappning (YAML)", "Vendor mapping (YAML)"))
+    format: Literal["csv", "xlsx", "sav", "parquet"] | None = Field(
+        None, description=_d("Filformat, om den automatiska gissningen är fel", "File format override"))
+    encoding: str | None = Field(None, description=_d("Teckenkodning, t.ex. cp1252", "Text encoding override"))
+    delimiter: Literal[",", ";", "tab"] | None = Field(
+        None, description=_d("Avgränsare i CSV: ',', ';' eller 'tab'", "CSV delimiter"))
+    decimal: Literal[".", ","] | None = Field(None, description=_d("Decimaltecken i CSV", "CSV decimal mark"))
+    max_bad_share: float = Field(0.05, ge=0, le=1, description=_d(
+        "Största andel karantänrader innan filen avvisas", "Largest share of quarantined rows before rejecting"))
+    replace: bool = Field(False, description=_d("Ersätt en redan inläst våg (den gamla versionen sparas)",
+                                                "Replace a wave already loaded (the old version is kept)"))
+
+    # --- weighting ----------------------------------------------------------------------------------------
+    method: Literal["raking", "linear", "logit"] = Field(
+        "raking", description=_d("Kalibreringsmetod", "Calibration method"))
+    lower: float | None = Field(None, description=_d("Nedre gräns för g-vikter (logit; trunkering annars)",
+                                                     "Lower bound on g-weights (logit; truncation otherwise)"))
+    upper: float | None = Field(None, description=_d("Övre gräns för g-vikter", "Upper bound on g-weights"))
+    trim_lower: float | None = Field(None, gt=0, description=_d(
+        "Trimma g-vikter nedåt till detta (med omkalibrering)", "Trim g-weights up to this (re-calibrating)"))
+    trim_upper: float | None = Field(None, gt=0, description=_d(
+        "Trimma g-vikter uppåt till detta (med omkalibrering)", "Trim g-weights down to this (re-calibrating)"))
+    maxit: int = Field(100, ge=1, le=100_000, description=_d("Högsta antal kalibreringsiterationer",
+                                                             "Maximum calibration iterations"))
+    collapse: tuple[str, ...] = Field((), description=_d(
+        "Slå ihop kalibreringsceller med för få svarande med en angränsande kategori, t.ex. age_group eller "
+        "age_group:5 (minsta antal svarande); loggas",
+        "Merge calibration cells with too few respondents into a neighbouring level, e.g. age_group:5"))
+    lonely_psu: Literal["fail", "certainty", "adjust"] = Field(
+        "fail", description=_d("Regel för strata med en enda PSU", "Rule for strata with one PSU"))
+
+    # --- estimation ---------------------------------------------------------------------------------------
+    min_n: int = Field(30, ge=1, description=_d("Undertryck celler med färre svarande",
+                                                "Suppress cells with fewer respondents"))
+    max_rse: float | None = Field(None, gt=0, description=_d(
+        "Undertryck även celler med relativt standardfel över detta", "Also suppress cells above this RSE"))
+    level: float = Field(0.95, gt=0, lt=1, description=_d("Konfidensnivå", "Confidence level"))
+    adjust: Literal["holm", "fdr_bh", "none"] = Field(
+        "fdr_bh", description=_d("Justering för multipla jämförelser", "Multiple-comparison adjustment"))
+    alpha: float = Field(0.05, gt=0, lt=1, description=_d("Signifikansnivå för jämförelser",
+                                                          "Significance level of comparisons"))
+
+    # --- trends ---------------------------------------------------------------------------------------------
+    district_trends: bool = Field(False, description=_d(
+        "Även trend per område (interaktionsmodell) och test av skillnader",
+        "Also per-district trends (interaction model) and a test that they differ"))
+
+    # --- publishing -----------------------------------------------------------------------------------------
+    publish: bool = Field(True, description=_d("Publicera rapporten (annars bara analysfilerna)",
+                                               "Publish the report (otherwise only the analysis files)"))
+    formats: tuple[Format, ...] = Field(DEFAULT_FORMATS, min_length=1, description=_d(
+        "Publiceringsformat (html, xlsx, csv, png, pdf)", "Publication formats"))
+    charts: Literal["headline", "all", "none"] = Field("headline", description=_d(
+        "Diagram: headline (huvudindikatorn), all (alla indikatorer) eller none",
+        "Charts: the headline indicator, all indicators, or none"))
+    municipality: str | None = Field(None, max_length=200, description=_d("Kommun eller polisområde",
+                                                                          "Municipality or police area"))
+    title: str | None = Field(None, max_length=300, description=_d("Rapportens titel", "Report title"))
+    source: str | None = Field(None, max_length=500, description=_d("Källa i tabellerna", "Source line"))
+    contact: str | None = Field(None, max_length=300, description=_d("Kontaktuppgift", "Contact"))
+
+    # --- where --------------------------------------------------------------------------------------------
+    db: str | None = Field(None, description=_d(
+        "Databas-URL (standard: $TRYGGHET_DATABASE_URL eller sqlite:///trygghet.db)", "Database URL"))
+    out: Path = Field(Path("out"), description=_d("Utkatalog", "Output folder"))
+
+    # --- field normalisation ------------------------------------------------------------------------------
+    @field_validator("formats", "collapse", mode="before")
+    @classmethod
+    def _split_commas(cls, v: Any) -> Any:
+        """``"html,xlsx"`` (a CLI value) or ``["html", "xlsx"]`` (YAML) alike."""
+        if isinstance(v, str):
+            return tuple(s.strip() for s in v.split(",") if s.strip())
+        if isinstance(v, (list, tuple)):
+            return tuple(s.strip() if isinstance(s, str) else s for s in v)
+        return v
+
+    @field_validator("collapse")
+    @classmethod
+    def _collapse_spec(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for item in v:
+            name, _, k = item.partition(":")
+            if not name or name not in COLLAPSIBLE or (k and not (k.isdigit() and int(k) >= 1)):
+                raise ValueError(f"{item!r}: skriv VARIABEL eller VARIABEL:MINSTA, där VARIABEL är en av "
+                                 f"{', '.join(COLLAPSIBLE)} och MINSTA ett heltal ≥ 1 (t.ex. age_group:5)")
+        return v
+
+    @field_validator("lower", "upper", "trim_lower", "trim_upper", "max_rse")
+    @classmethod
+    def _finite(cls, v: float | None) -> float | None:
+        if v is not None and not math.isfinite(v):
+            raise ValueError("måste vara ett ändligt tal")
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "RunConfig":
+        if self.method == "logit":
+            if self.lower is None or self.upper is None:
+                raise ValueError("--method logit: logit-kalibrering kräver både lower och upper (gränser för g-vikterna), "
+                                 "t.ex. lower: 0.3 och upper: 3")
+            if not (0 <= self.lower < 1 < self.upper):
+                raise ValueError(f"--method logit med --lower/--upper: logit-kalibreringens gränser kan inte hållas: lower = {self.lower} och "
+                                 f"upper = {self.upper}, men det måste gälla 0 ≤ lower < 1 < upper")
+        elif self.lower is not None and self.upper is not None and not self.lower < self.upper:
+            raise ValueError(f"--lower ({self.lower}) måste vara mindre än upper ({self.upper})")
+        tl, tu = self.trim_lower, self.trim_upper
+        if tl is not None and tl >= 1 or tu is not None and tu <= 1:
+            raise ValueError("--trim-lower/--trim-upper: trimgränserna måste omsluta 1: trim_lower < 1 < trim_upper")
+        return self
+
+    # --- derived ------------------------------------------------------------------------------------------
+    @property
+    def bounds(self) -> tuple[float, float] | None:
+        """``(L, U)`` on g = w / d, or None; one given bound leaves the other open."""
+        if self.lower is None and self.upper is None:
+            return None
+        return (-math.inf if self.lower is None else self.lower, math.inf if self.upper is None else self.upper)
+
+    @property
+    def trim(self) -> tuple[float, float] | None:
+        if self.trim_lower is None and self.trim_upper is None:
+            return None
+        return (1e-9 if self.trim_lower is None else self.trim_lower,
+                1e9 if self.trim_upper is None else self.trim_upper)
+
+    @property
+    def collapse_spec(self) -> tuple[tuple[str, int], ...]:
+        """``("age_group:5",)`` → ``(("age_group", 5),)``; the minimum defaults to 1 respondent."""
+        out = []
+        for item in self.collapse:
+            name, _, k = item.partition(":")
+            out.append((name, int(k) if k else 1))
+        return tuple(out)
+
+    @property
+    def read_opts(self) -> dict[str, str]:
+        """The read overrides given (keyword arguments of ``survey.data.ingest.load_wave``)."""
+        opts = {"fmt": self.format, "encoding": self.encoding,
+                "delimiter": "\t" if self.delimiter == "tab" else self.delimiter, "decimal": self.decimal}
+        return {k: v for k, v in opts.items() if v is not None}
+
+    @property
+    def report_texts(self) -> dict[str, str]:
+        return {k: v for k in ("municipality", "title", "source", "contact") if (v := getattr(self, k))}
+
+    def check_inputs(self) -> None:
+        """The input files exist and are files (raises :class:`ConfigError` naming the first that is not)."""
+        for name in ("responses", "population"):
+            if getattr(self, name) is None:
+                raise ConfigError(f"Ange --{name}: filen saknas i konfigurationen.", option=name)
+        for name in ("responses", "population", "mapping"):
+            path = getattr(self, name)
+            if path is not None and not Path(path).is_file():
+                raise ConfigError(f"Filen {path} finns inte (eller är ingen fil).", option=name)
+
+    def public_dict(self) -> dict[str, Any]:
+        """The configuration for logs, ``run.json`` and ``config show``: paths as text, the database URL
+        with its password masked."""
+        data = self.model_dump(mode="json")
+        if data.get("db"):
+            data["db"] = mask_url(data["db"])
+        return data
+
+
+COLLAPSIBLE: tuple[str, ...] = ("age_group", "sex")
+FIELD_NAMES: tuple[str, ...] = tuple(RunConfig.model_fields)
+
+
+def mask_url(url: str) -> str:
+    """A database URL with any password replaced by ``***``."""
+    try:
+        from sqlalchemy.engine import make_url
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - an unparsable URL is masked wholesale after the scheme
+        scheme, sep, _ = url.partition("://")
+        return f"{scheme}{sep}***" if sep else "***"
+
+
+def _explain(exc: ValidationError) -> ConfigError:
+    """The first pydantic error as one Swedish paragraph naming the option and the allowed values."""
+    err = exc.errors()[0]
+    loc = ".".join(str(p) for p in err.get("loc", ()) if not isinstance(p, int))
+    option = loc.replace("_", "-") if loc else ""
+    kind = err.get("type", "")
+    ctx = err.get("ctx") or {}
+    if kind == "extra_forbidden":
+        close = _close_to(loc)
+        hint = f" Menade du {close!r}?" if close else ""
+        return ConfigError(f"Okänd inställning {loc!r}.{hint} Tillåtna: {', '.join(FIELD_NAMES)}.", option=loc)
+    if kind == "literal_error":
+        return ConfigError(f"Ogiltigt värde {err.get('input')!r} för --{option}. Tillåtna värden: "
+                           f"{ctx.get('expected', '')}.".replace("'", "").replace(" or ", " eller "), option=loc)
+    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        rel = {"greater_than": ">", "greater_than_equal": "≥", "less_than": "<", "less_than_equal": "≤"}[kind]
+        bound = next(iter(ctx.values()), "")
+        return ConfigError(f"--{option} måste vara {rel} {bound}, inte {err.get('input')!r}.", option=loc)
+    if kind in ("int_parsing", "float_parsing", "int_from_float", "bool_parsing", "finite_number"):
+        what = {"int_parsing": "ett heltal", "int_from_float": "ett heltal", "float_parsing": "ett tal",
+                "finite_number": "ett ändligt tal", "bool_parsing": "true eller false"}[kind]
+        return ConfigError(f"--{option} måste vara {what}, inte {err.get('input')!r}.", option=loc)
+    msg = str(err.get("msg", "")).removeprefix("Value error, ")
+    return ConfigError(f"{'--' + option + ': ' if option else ''}{msg}", option=loc or None)
+
+
+def _close_to(key: str) -> str | None:
+    import difflib
+    hits = difflib.get_close_matches(key.replace("-", "_"), FIELD_NAMES, n=1, cutoff=0.6)
+    return hits[0] if hits else None
+
+
+def build_config(file: str | Path | None = None, overrides: dict[str, Any] | None = None,
+                 base: Path | None = None) -> RunConfig:
+    """The effective configuration: the YAML ``file`` (if any), then ``overrides`` (CLI flags given).
+
+    Relative paths in the file are resolved against the file's folder; relative paths on the command line
+    against ``base`` (default: the current folder).
+    """
+    data: dict[str, Any] = {}
+    if file is not None:
+        data = _read_file(Path(file))
+    given = {k.replace("-", "_"): v for k, v in (overrides or {}).items() if v is not None}
+    if base is not None:
+        given = _resolve_paths(given, base)
+    data.update(given)
+    try:
+        return RunConfig.model_validate(data)
+    except ValidationError as exc:
+        raise _explain(exc) from None
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise ConfigError(f"Konfigurationsfilen {path} finns inte.", option="config")
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"Konfigurationsfilen {path} är inte giltig YAML: {exc}", option="config") from None
+    if doc is None:
+        return {}
+    if not isinstance(doc, dict):
+        raise ConfigError(f"Konfigurationsfilen {path} ska vara en YAML-mappning (nyckel: värde).",
+                          option="config")
+    doc = {str(k).replace("-", "_"): v for k, v in doc.items()}
+    return _resolve_paths(doc, path.parent)
+
+
+_PATH_FIELDS = ("responses", "population", "mapping", "out")
+
+
+def _resolve_paths(doc: dict[str, Any], base: Path) -> dict[str, Any]:
+    out = dict(doc)
+    for key in _PATH_FIELDS:
+        v = out.get(key)
+        if isinstance(v, (str, os.PathLike)) and str(v) and not Path(v).is_absolute():
+            out[key] = Path(base) / Path(v)
+    cb = out.get("codebook")
+    if isinstance(cb, str) and cb.lower().endswith((".yaml", ".yml")) and not Path(cb).is_absolute():
+        out["codebook"] = str(Path(base) / cb)
+    return out
+
+
+def to_yaml(config: RunConfig) -> str:
+    """The effective configuration as YAML (``trygghet config show``), password masked."""
+    return yaml.safe_dump(config.public_dict(), allow_unicode=True, sort_keys=False)

@@ -1,0 +1,178 @@
+"""What a run leaves behind: the data contract's files, the analysts' extras, ``run.json`` and the report.
+
+Contract CSVs (``shared/spec/data-contract.md``): dot decimal, round-trip-exact floats, empty = missing,
+``true``/``false``. ``run.json`` holds the lineage: inputs with sha256, codebook and code version, the
+effective configuration (database password masked), the Prefect flow run when there is one, step timings.
+"""
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from survey.data.codebook import Codebook
+from survey.pipeline.config import RunConfig
+from survey.pipeline.steps import CONTRACT_ESTIMATE_COLUMNS, EstimationResult, WeightingResult
+
+# `trygghet run` charts the headline indicator by default: a 21-panel chart costs ~1.3 s
+HEADLINE_INDICATORS: tuple[str, ...] = ("unsafe_after_dark",)
+
+
+def chart_selection(codebook: Codebook, charts: str) -> bool | list[str]:
+    """``all`` → every indicator, ``none`` → no charts, ``headline`` → the headline indicator (the first
+    indicator of the codebook when it has no ``unsafe_after_dark``)."""
+    if charts == "all":
+        return True
+    if charts == "none":
+        return False
+    names = [i.name for i in codebook.indicators]
+    return [n for n in HEADLINE_INDICATORS if n in names] or names[:1]
+
+
+def code_version() -> str:
+    """Package version plus the git commit of the checkout when there is one."""
+    try:
+        version = metadata.version("trygghet")
+    except metadata.PackageNotFoundError:  # pragma: no cover
+        version = "unknown"
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=Path(__file__).resolve().parent,
+                                capture_output=True, text=True, timeout=5).stdout.strip()
+    except (OSError, subprocess.SubprocessError):  # pragma: no cover
+        commit = ""
+    return f"{version}+{commit}" if commit else version
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> Path:
+    """Contract CSV written by Arrow: shortest round-trip floats, quotes only where needed (about 15×
+    faster than pandas' ``%.17g`` on a million rows)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    out = frame.copy(deep=False)
+    for c in out.columns:
+        dt = out[c].dtype
+        if isinstance(dt, pd.CategoricalDtype) or dt == object:
+            out[c] = out[c].astype("string")
+    table = pa.Table.from_pandas(out, preserve_index=False)
+    pacsv.write_csv(table, path, write_options=pacsv.WriteOptions(quoting_style="needed"))
+    return path
+
+
+def write_outputs(out_dir: Path, w: WeightingResult, e: EstimationResult, tr: Any) -> dict[str, Path]:
+    """``weights.csv``, ``estimates.csv``, ``trend.csv`` and the extras (those with rows)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    frames: list[tuple[str, pd.DataFrame | None, str]] = [
+        ("weights", w.weights, "weights.csv"),
+        ("estimates", e.estimates[list(CONTRACT_ESTIMATE_COLUMNS)], "estimates.csv"),
+        ("trend", tr.contract_rows(), "trend.csv"),
+        ("estimates_full", e.estimates, "estimates_full.csv"),
+        ("comparisons", e.comparisons, "comparisons.csv"),
+        ("diagnostics", w.diagnostics, "weight_diagnostics.csv"),
+        ("trend_full", tr.trend, "trend_full.csv"),
+        ("trend_shares", tr.shares, "trend_shares.csv"),
+        ("trend_districts", tr.districts, "trend_districts.csv"),
+        ("trend_tests", tr.tests, "trend_tests.csv"),
+        ("by_group", e.by_group, "estimates_by_group.csv"),
+        ("index", e.index, "problem_index.csv"),
+    ]
+    always = {"weights", "estimates", "trend", "estimates_full", "comparisons", "diagnostics", "trend_full"}
+    return {key: write_csv(frame, out_dir / name) for key, frame, name in frames
+            if key in always or (frame is not None and len(frame))}
+
+
+def run_parameters(config: RunConfig, flow_run: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The run's parameters as stored with it: the effective configuration (password masked)."""
+    params: dict[str, Any] = {"config": config.public_dict()}
+    if flow_run:
+        params["prefect"] = flow_run
+    return params
+
+
+def report_meta(config: RunConfig, run_id: str, wave: Any, codebook: Codebook, started: datetime
+                ) -> dict[str, Any]:
+    """What the report says about the run (title, municipality and source from the configuration)."""
+    method = {"raking": "raking", "linear": "linjär kalibrering (GREG)", "logit": "logit-kalibrering"}
+    meta: dict[str, Any] = {
+        "run_id": run_id, "date": started.date().isoformat(),
+        "data_source": f"{wave.responses.source.name}, {wave.population.source.name}",
+        "codebook_version": f"{codebook.name} {codebook.version}",
+        "method": f"Kalibrerade vikter ({method[config.method]} mot kön och ålder per område och år); "
+                  f"Taylorlinjäriserade standardfel; {round(config.level * 100)} % konfidensintervall på "
+                  f"logitskalan",
+    }
+    texts = config.report_texts
+    if "source" in texts:
+        meta["data_source"] = texts["source"]
+    if "title" in texts:
+        meta["title"] = texts["title"]
+    for key in ("municipality", "contact"):
+        if key in texts:
+            meta[key] = texts[key]
+    return meta
+
+
+def publish(config: RunConfig, store: Any, run_id: str, wave: Any, codebook: Codebook, e: EstimationResult,
+            tr: Any, started: datetime) -> Any:
+    """The report under ``OUT/report/`` and the published-table store (``reports.publish``)."""
+    from reports.publish import publish_report
+    pub_est = pd.concat([e.estimates.assign(domain="district", group=None), e.by_group], ignore_index=True) \
+        if len(e.by_group) else e.estimates
+    return publish_report(pub_est, e.comparisons, tr.trend, codebook,
+                          report_meta(config, run_id, wave, codebook, started), Path(config.out) / "report",
+                          store=store, formats=config.formats, min_n=config.min_n,
+                          charts=chart_selection(codebook, config.charts))
+
+
+def lineage(run_id: str, started: datetime, wave: Any, codebook: Codebook, store: Any, load_status: str,
+            parameters: dict[str, Any], w: WeightingResult, e: EstimationResult, notes: list[str],
+            steps: dict[str, float]) -> dict[str, Any]:
+    """The lineage of a run (``run.json`` and the ``runs`` table)."""
+    resp = wave.responses.data
+    out: dict[str, Any] = {
+        "run_id": run_id,
+        "started_at": started.isoformat(timespec="seconds"),
+        "inputs": [{"role": r.source.kind, "file": r.source.name, "sha256": r.source.sha256,
+                    "format": r.source.format, "encoding": r.source.encoding, "delimiter": r.source.delimiter,
+                    "rows": r.source.n_rows, "accepted": int(len(r.data)), "quarantined_rows":
+                    int(r.quarantine["source_row"].nunique()) if len(r.quarantine) else 0}
+                   for r in (wave.responses, wave.population)],
+        "codebook": {"name": codebook.name, "version": codebook.version},
+        "code_version": code_version(),
+        "python": platform.python_version(),
+        "database": {"dialect": store.dialect, "load": load_status},
+        "parameters": parameters,
+        "counts": {"respondents": int(len(resp)), "strata": int(w.design.n_strata),
+                   "estimates": int(len(e.estimates)), "suppressed": int(e.estimates["suppressed"].sum()),
+                   "calibration_iterations": int(w.calibration.iterations),
+                   "max_margin_error": float(w.calibration.max_margin_error)},
+        "notes": notes,
+        "steps": steps,
+    }
+    if "prefect" in parameters:
+        out["prefect"] = parameters["prefect"]
+    return out
+
+
+def write_lineage(out_dir: Path, lineage: dict[str, Any], steps: dict[str, float]) -> Path:
+    """``run.json`` with the final step timings."""
+    lineage["steps"] = {k: round(v, 4) for k, v in steps.items()}
+    lineage["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    path = Path(out_dir) / "run.json"
+    path.write_text(json.dumps(lineage, indent=2, ensure_ascii=False, default=_json_default), encoding="utf-8")
+    return path
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, np.integer):
+        return int(o)
+    if isinstance(o, np.floating):
+        return float(o)
+    return str(o)
