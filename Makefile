@@ -11,12 +11,12 @@ export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 120
 export PREFECT_LOGGING_LEVEL ?= WARNING
 unexport PREFECT_API_URL
 
-.PHONY: install demo test bench clean
+.PHONY: install demo lint test bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -e '.[test,lint]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -27,7 +27,16 @@ demo: $(STAMP)
 	$(BIN)/trygghet run --responses out/input/responses.csv --population out/input/population.csv \
 	    --out out --db sqlite:///out/trygghet.db
 
-test: $(STAMP)
+# ruff (lint + format), mypy (strict on the core and the run configuration), import-linter (layer
+# contracts in pyproject.toml), deptry (declared = used dependencies)
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy survey reports flows schemas
+	$(BIN)/lint-imports
+	$(BIN)/deptry .
+
+test: $(STAMP) lint
 	$(BIN)/python -m pytest -q -n 2 tests
 
 bench: $(STAMP)

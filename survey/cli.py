@@ -122,13 +122,6 @@ def config_show(config: Any = None) -> None:
     console.print(to_yaml(config), end="", highlight=False, markup=False)
 
 
-def _read_opts(fmt: str | None, encoding: str | None, delimiter: str | None, decimal: str | None) -> dict:
-    """Overrides of the automatic format detection (only those given)."""
-    opts = {"fmt": fmt, "encoding": encoding, "delimiter": "\t" if delimiter == "tab" else delimiter,
-            "decimal": decimal}
-    return {k: v for k, v in opts.items() if v is not None}
-
-
 @app.command()
 @friendly
 def synth(n: int = typer.Option(12000, min=1, help="Antal svarande"),
@@ -139,34 +132,36 @@ def synth(n: int = typer.Option(12000, min=1, help="Antal svarande"),
           tiny_district: bool = typer.Option(False, "--tiny-district", help="Lägg till ett område med < 30 svar/år")
           ) -> None:
     """Skriv en syntetisk våg (svar + befolkning) på kanonisk form."""
-    from survey.data.synth import synth_command
-    synth_command(n, districts, years, seed, out, tiny_district)
+    from survey.pipeline import commands
+    commands.synth(n, districts, years, seed, out, tiny_district)
     console.print(f"Syntetisk våg skriven till {out.resolve()}")
 
 
 @app.command()
 @friendly
-def ingest(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="Svarsfil"),
-           population: Path = typer.Option(..., exists=True, dir_okay=False, help="Befolkningsfil"),
+def ingest(file: str = typer.Argument(..., help="Svarsfil"),
+           population: str = typer.Option(..., help="Befolkningsfil"),
            db: str = typer.Option(None, help="Databas-URL"),
            codebook: str = typer.Option(None, help="Kodbok"),
-           mapping: Path = typer.Option(None, exists=True, dir_okay=False, help="Leverantörsmappning (YAML)"),
+           mapping: str = typer.Option(None, help="Leverantörsmappning (YAML)"),
            replace: bool = typer.Option(False, "--replace", help="Ersätt en redan inläst våg"),
-           max_bad_share: float = typer.Option(0.05, help="Största andel karantänrader innan vågen avvisas"),
+           max_bad_share: str = typer.Option(None, help="Största andel karantänrader innan vågen avvisas (0,05)"),
            encoding: str = typer.Option(None, help="Teckenkodning, om den automatiska gissningen är fel (t.ex. cp1252)"),
            delimiter: str = typer.Option(None, help="Avgränsare i CSV (',', ';' eller 'tab')"),
            decimal: str = typer.Option(None, help="Decimaltecken i CSV ('.' eller ',')"),
            fmt: str = typer.Option(None, "--format", help="Filformat: csv, xlsx, sav eller parquet"),
            ) -> None:
     """Läs in och validera en våg och spara den i databasen (karantän för felaktiga rader)."""
-    from survey.data.ingest import load_wave
-    from survey.data.store import Store
+    from survey.pipeline import commands
+    from survey.pipeline.config import build_config
 
+    config = build_config(None, {"responses": file, "population": population, "db": db, "codebook": codebook,
+                                 "mapping": mapping, "replace": replace, "max_bad_share": max_bad_share,
+                                 "encoding": encoding, "delimiter": delimiter, "decimal": decimal,
+                                 "format": fmt})
     with _progress() as prog:
         prog.add_task("läser och validerar", total=None)
-        wave = load_wave(file, population, codebook, mapping, max_bad_share=max_bad_share,
-                         **_read_opts(fmt, encoding, delimiter, decimal))
-        report = Store(db).load_wave(wave, replace=replace)
+        wave, report = commands.ingest(config)
     r = wave.responses
     console.print(f"{r.source.name}: {r.source.format}, {r.source.encoding or '-'}, "
                   f"avgränsare {r.source.delimiter!r}; {r.source.n_rows} rader, {len(r.data)} godkända, "
@@ -189,9 +184,10 @@ app.add_typer(quarantine_app, name="quarantine")
 def quarantine_list(db: str = typer.Option(None, help="Databas-URL")) -> None:
     """Antal karantänrader per fil och skäl."""
     from rich.table import Table
-    from survey.data.store import Store
 
-    q = Store(db).quarantine()
+    from survey.pipeline import commands
+
+    q = commands.quarantine(db)
     if q.empty:
         console.print("Karantänen är tom.")
         return
@@ -208,9 +204,10 @@ def quarantine_show(source: int = typer.Argument(None, help="Källfil-id (standa
                     limit: int = typer.Option(50, help="Högst så många rader")) -> None:
     """Visa karantänrader: fil, rad, kolumn, värde och kontroll."""
     from rich.table import Table
-    from survey.data.store import Store
 
-    q = Store(db).quarantine(source)
+    from survey.pipeline import commands
+
+    q = commands.quarantine(db, source)
     t = Table("fil", "rad", "kolumn", "värde", "kontroll", "skäl")
     for r in q.head(limit).itertuples(index=False):
         t.add_row(str(r.file), str(r.source_row), str(r.column), str(r.value), str(r.check), str(r.reason))
@@ -228,8 +225,8 @@ app.add_typer(tables_app, name="tables")
 @friendly
 def tables_list(db: str = typer.Option(None, help="Databas-URL")) -> None:
     """Alla publicerade tabeller med år, version och körning."""
-    from reports.publish import tables_list_command
-    tables_list_command(db)
+    from survey.pipeline import commands
+    commands.tables_list(db)
 
 
 @tables_app.command("export")
@@ -241,8 +238,8 @@ def tables_export(year: int = typer.Option(..., "--year", help="År"),
                   version: int = typer.Option(None, help="Version (standard: senaste)"),
                   db: str = typer.Option(None, help="Databas-URL")) -> None:
     """Exportera en publicerad tabell ur databasen."""
-    from reports.publish import tables_export_command
-    tables_export_command(year, table, fmt, out, db, version)
+    from survey.pipeline import commands
+    commands.tables_export(year, table, fmt, out, db, version)
 
 
 @app.command()
@@ -256,8 +253,8 @@ def compare(a: str = typer.Argument(..., help="Område A, t.ex. Rissne"),
             run_id: str = typer.Option(None, "--run", help="Körning (standard: senaste)"),
             min_n: int = typer.Option(30, help="Undertryckningsgräns")) -> None:
     """Jämför två områden över alla indikatorer: andelar, skillnad i procentenheter med KI och signifikans."""
-    from reports.publish import compare_command
-    compare_command(a, b, indicator or None, years or None, db, out, run_id=run_id, min_n=min_n)
+    from survey.pipeline import commands
+    commands.compare(a, b, indicator or None, years or None, db, out, run_id=run_id, min_n=min_n)
 
 
 def main() -> None:  # pragma: no cover
