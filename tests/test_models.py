@@ -20,7 +20,8 @@ from oracle import REFERENCE_R, read_population, read_responses, rel_err, run_r 
 
 from survey.data.codebook import Indicator, SeriesBreak  # noqa: E402
 from survey.design import stratified_design  # noqa: E402
-from survey.models import (ModelError, district_trends, district_trends_differ, fay_herriot,  # noqa: E402
+from survey.errors import ModelError  # noqa: E402
+from survey.models import (district_trends, district_trends_differ, fay_herriot,  # noqa: E402
                            fit_trend_model, fit_trends, predicted_shares, small_area_shares, svyglm,
                            trend_rows, wald_test)
 from survey.pipeline.steps import weight  # noqa: E402
@@ -278,9 +279,9 @@ def test_series_break_fits_only_after_the_break(wave):
     assert fit.years == (2023, 2024)
     assert fit.result.n == int(seg.sum())
     x = fit.x_cells
-    from survey.models import _prepare
+    from survey.models.trends import trend_cells
     direct = svyglm(design, np.isin(ans, (3, 4, 5)).astype(float), x, fit.result.terms, domain=seg,
-                    cell=_prepare(design, r).cell)
+                    cell=trend_cells(design, r).cell)
     got = out[out.indicator == "unsafe_after_dark"]
     assert rel_err(got.estimate.to_numpy(), direct.coef) < 1e-12
     assert not np.allclose(got.estimate.to_numpy(), plain[plain.indicator == "unsafe_after_dark"].estimate)

@@ -1,0 +1,174 @@
+"""Indicator shares per year × district and Totalt, and per register group, with suppression."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from survey.design import Design, factorize_groups
+from survey.estimation.atoms import (
+    AtomStats,
+    atom_cross,
+    atom_partition,
+    atom_stats,
+    indicator_states,
+)
+from survey.estimation.domains import TOTAL_LABEL, DomainEstimates, domain_of, domain_ratios
+from survey.estimation.intervals import korn_graubard_ci, logit_ci, wilson_ci
+from survey.indicators import Indicator
+from survey.variance import group_sum, stratum_covariances
+
+
+def indicator_matrices(data: pd.DataFrame, indicators: Sequence[Indicator]) -> tuple[np.ndarray, np.ndarray]:
+    """``(y, base)`` as (n, k) float arrays: base = answer is one of the indicator's base codes
+    (blank = outside), y = base and answer in the numerator codes."""
+    n, k = len(data), len(indicators)
+    y = np.zeros((n, k))
+    base = np.zeros((n, k))
+    for j, ind in enumerate(indicators):           # a loop over indicators, vectorised over rows
+        v = data[ind.item].to_numpy(dtype="float64", na_value=np.nan)
+        b = np.isin(v, np.asarray(ind.base, dtype=float))
+        base[:, j] = b
+        y[:, j] = b & np.isin(v, np.asarray(ind.numerator, dtype=float))
+    return y, base
+
+
+@dataclass(frozen=True, eq=False)
+class ShareTables:
+    """Estimates per year × district and per year (Totalt), plus what comparisons need."""
+
+    estimates: pd.DataFrame
+    district: DomainEstimates
+    total: DomainEstimates
+    district_keys: pd.DataFrame   # year, district per district-domain code
+    years: np.ndarray             # year per Totalt-domain code
+    indicators: tuple[str, ...]
+    cov_district_total: np.ndarray | None   # (G_district, k) Cov(district, its year's Totalt)
+
+
+def _suppress(n: np.ndarray, est: np.ndarray, se: np.ndarray, min_n: int, max_rse: float | None) -> np.ndarray:
+    out = n < min_n
+    if max_rse is not None:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rse = se / est
+        out = out | ~(rse <= max_rse)
+    return out
+
+
+def _frame(res: DomainEstimates, keys: pd.DataFrame, names: Sequence[str], min_n: int,
+           max_rse: float | None, level: float) -> pd.DataFrame:
+    """Long table (one row per domain × indicator) with every CI and the suppression flag."""
+    lo, hi = logit_ci(res.estimate, res.se, res.df, level)
+    kg_lo, kg_hi = korn_graubard_ci(res.estimate, res.se, res.n, res.df, level)
+    wi_lo, wi_hi = wilson_ci(res.estimate, res.se, res.n, res.df, level)
+    g_, k_ = res.estimate.shape
+    f = keys.loc[keys.index.repeat(k_)].reset_index(drop=True)
+    f["indicator"] = np.tile(np.asarray(names, dtype=object), g_)
+    f["estimate"], f["se"] = res.estimate.ravel(), res.se.ravel()
+    f["ci_low"], f["ci_high"], f["n"] = lo.ravel(), hi.ravel(), res.n.ravel()
+    f["suppressed"] = _suppress(res.n, res.estimate, res.se, min_n, max_rse).ravel()
+    f["df"], f["deff"], f["weighted_base"] = res.df.ravel(), res.deff.ravel(), res.weighted_base.ravel()
+    f["ci_low_kg"], f["ci_high_kg"] = kg_lo.ravel(), kg_hi.ravel()
+    f["ci_low_wilson"], f["ci_high_wilson"] = wi_lo.ravel(), wi_hi.ravel()
+    empty = f["n"] == 0
+    f.loc[empty, ["estimate", "se", "ci_low", "ci_high", "deff"]] = np.nan
+    return f
+
+
+def _partitions(design: Design, data: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame, np.ndarray, np.ndarray]:
+    """Codes of the year × district and year partitions (and their keys)."""
+    dcode, dkeys = factorize_groups(data, ["year", "district"])
+    ycode, ykeys = factorize_groups(data, ["year"])
+    return dcode, dkeys, ycode, ykeys["year"].to_numpy()
+
+
+def estimate_shares(design: Design, data: pd.DataFrame, indicators: Sequence[Indicator], *,
+                    min_n: int = 30, max_rse: float | None = None, level: float = 0.95,
+                    mask: np.ndarray | None = None, with_comparisons: bool = True,
+                    atoms: AtomStats | None = None) -> ShareTables:
+    """Weighted shares per year × district and per year (``Totalt``) for every indicator.
+
+    ``suppressed`` is ``n < min_n`` (contract default 30), or a relative SE above ``max_rse`` when given.
+    ``mask`` restricts every domain (e.g. to women) without dropping rows. Element-sampled designs use the
+    atom path (sufficient statistics; pass ``atoms`` to reuse them); clustered designs or row masks the
+    dense ``domain_ratios``.
+    """
+    names = tuple(ind.name for ind in indicators)
+    dcode, dkeys, ycode, years = _partitions(design, data)
+    cov = None
+    if design.psu is None and mask is None:
+        st = atoms if atoms is not None else atom_stats(design, indicator_states(data, indicators))
+        dom_d = domain_of(design.strata, dcode, design.n_strata, "stratum")
+        dom_y = domain_of(design.strata, ycode, design.n_strata, "stratum")
+        if design.calibration is not None:
+            domain_of(design.calibration.block, dcode, len(design.calibration.block_labels), "calibration block")
+        pd_ = atom_partition(design, st, dom_d, len(dkeys), None)
+        pt_ = atom_partition(design, st, dom_y, len(years), None)
+        dres, tres = pd_.res, pt_.res
+        if with_comparisons:
+            cov_h = atom_cross(design, st, pd_, pt_)
+            cov = group_sum(dom_d[dom_d >= 0], cov_h[dom_d >= 0], len(dkeys))
+    else:
+        y, base = indicator_matrices(data, indicators)
+        num = y * base
+        dres = domain_ratios(design, num, base, dcode, len(dkeys), mask=mask, keep_influence=with_comparisons)
+        tres = domain_ratios(design, num, base, ycode, len(years), mask=mask, keep_influence=with_comparisons)
+        if with_comparisons:
+            cov_h = stratum_covariances(design, dres.influence, tres.influence)
+            used = dres.domain_of_stratum >= 0
+            cov = group_sum(dres.domain_of_stratum[used], cov_h[used], len(dkeys))
+    tkeys = pd.DataFrame({"year": years, "district": TOTAL_LABEL})
+    est = pd.concat([_frame(dres, dkeys, names, min_n, max_rse, level),
+                     _frame(tres, tkeys, names, min_n, max_rse, level)], ignore_index=True)
+    # contract order: year; districts in code-point order, then Totalt; indicators in codebook order
+    est["_t"] = est["district"] == TOTAL_LABEL
+    est["_i"] = est["indicator"].map({nm: i for i, nm in enumerate(names)})
+    est = est.sort_values(["year", "_t", "district", "_i"], kind="stable").drop(columns=["_t", "_i"])
+    return ShareTables(estimates=est.reset_index(drop=True), district=dres, total=tres, district_keys=dkeys,
+                       years=years, indicators=names, cov_district_total=cov)
+
+
+def group_codes(data: pd.DataFrame, groups: Sequence[str]) -> tuple[list[np.ndarray], list[list]]:
+    """Codes (code-point sorted; missing = 0, never used as a mask value) and levels of each group variable."""
+    codes, levels = [], []
+    for var in groups:
+        c, u = pd.factorize(data[var], sort=True)
+        codes.append(np.where(c < 0, 0, c).astype(np.int64))
+        levels.append(list(u))
+    return codes, levels
+
+
+def estimate_group_shares(design: Design, data: pd.DataFrame, indicators: Sequence[Indicator],
+                          groups: Sequence[str], *, labels: dict[str, dict] | None = None, min_n: int = 30,
+                          max_rse: float | None = None, level: float = 0.95,
+                          atoms: AtomStats | None = None) -> pd.DataFrame:
+    """``Totalt`` per year within each level of each variable in ``groups`` (e.g. sex, age group).
+
+    Each level is a domain "year ∩ level" on the full design (rows outside get zero weight). Returns the
+    estimate columns plus ``domain`` (the variable) and ``group`` (the level's label).
+    """
+    names = tuple(ind.name for ind in indicators)
+    _, _, ycode, years = _partitions(design, data)
+    labels = labels or {}
+    codes, levels = group_codes(data, groups)
+    frames = []
+    tkeys = pd.DataFrame({"year": years, "district": TOTAL_LABEL})
+    if design.psu is None:
+        st = atoms if atoms is not None else atom_stats(design, indicator_states(data, indicators), extra=codes)
+        if st.extra.shape[1] != len(groups):
+            raise ValueError("atoms were built without the group codes: use atom_stats(..., extra=group_codes(...)[0])")
+        dom_y = domain_of(design.strata, ycode, design.n_strata, "stratum")
+    for j, var in enumerate(groups):
+        for v, level_value in enumerate(levels[j]):
+            if design.psu is None:
+                res = atom_partition(design, st, dom_y, len(years), st.extra[:, j] == v).res
+            else:
+                y, base = indicator_matrices(data, indicators)
+                res = domain_ratios(design, y * base, base, ycode, len(years), mask=codes[j] == v)
+            f = _frame(res, tkeys, names, min_n, max_rse, level)
+            f.insert(2, "domain", var)
+            f.insert(3, "group", labels.get(var, {}).get(level_value, str(level_value)))
+            frames.append(f)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

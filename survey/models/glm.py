@@ -1,0 +1,378 @@
+"""Survey-weighted generalised linear models with design-based covariance, and Wald tests.
+
+**Coefficients** (Binder 1983; Lumley 2010, ch. 5; R ``survey::svyglm``). The pseudo-maximum-likelihood
+estimator ``b`` solves the weighted score equations over the domain ``D``
+
+    sum_{i in D} w_i x_i (y_i - mu_i) = 0,    mu_i = h(x_i' b),
+
+with ``w`` the final (calibrated) weights and a canonical link ``h`` (logit for ``quasibinomial``, identity
+for ``gaussian``). The fit is done by statsmodels' ``GLM`` (IRLS) with ``var_weights``. When the model
+matrix only depends on a *cell* of the respondent (e.g. ``year + district``: the cell is year × district),
+the rows are first collapsed to cell totals ``W_c = sum w_i``, ``ybar_c = sum w_i y_i / W_c``; the score
+equations, hence the coefficients, are identical and the fit costs a few hundred cells instead of a
+million rows.
+
+**Covariance** (Binder 1983, sec. 3; Lumley 2010, sec. 5.2.2; ``survey:::svy.varcoef``). With
+``A = sum_{i in D} w_i v(mu_i) x_i x_i'`` (``v(mu) = mu (1 - mu)`` for the logit, 1 for the identity),
+the estimator is linearised as ``b - beta ~= sum_i w_i u_i`` with the influence value per unit weight
+
+    u_i = 1[i in D] A^-1 x_i (y_i - mu_i)            (0 outside D; every row stays in the design).
+
+Its covariance is :func:`survey.variance.linearized_vcov` of ``u``: calibration (GREG) residuals of
+``u``, times ``w``, then the stratified with-replacement variance. Fast path (exact, not an
+approximation): when ``x`` is constant within every stratum (on the domain rows) and every calibration
+block lies inside one stratum, ``u_i = r_i a_h`` with a scalar ``r_i = 1[i in D](y_i - mu_i)`` and
+``a_h = A^-1 x_h``; residualisation and variance are linear, so ``V = sum_h s_h a_h a_h'`` where ``s_h``
+is the stratum-``h`` variance contribution of the calibration residuals of ``r``: one ``n``-vector per
+model instead of an ``n × p`` matrix.
+
+Degrees of freedom: ``df`` = PSUs with domain respondents − strata with domain respondents
+(``degf(subset)``); t tests and Wald CIs use R's ``df.residual = df + 1 − p`` (``summary.svyglm``,
+``confint.svyglm``); :func:`wald_test` uses the same denominator df as ``regTermTest``.
+
+**Precision.** Numeric covariates (e.g. ``year`` ≈ 2023) are centred internally at their weighted domain
+mean and the intercept, its variance and covariances are transformed back (``b = T b_c``,
+``V = T V_c T'``): the columns 1 and ``year`` are nearly collinear otherwise.
+
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Literal, Sequence
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+from scipy import stats
+from scipy.special import expit, xlogy
+
+from survey.design import Design
+from survey.errors import ModelError
+from survey.variance import calibration_residuals, linearized_vcov, stratum_variances
+
+Family = Literal["quasibinomial", "gaussian"]
+FAMILIES: tuple[str, ...] = ("quasibinomial", "gaussian")
+
+
+
+# --------------------------------------------------------------------------------------------------
+# results
+# --------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class SurveyGLMResult:
+    """A fitted design-based GLM (the numbers of R ``summary(svyglm(...))``).
+
+    Attributes:
+        terms: coefficient names, e.g. ``("(Intercept)", "year", "district[Rissne]")``.
+        coef, se, vcov: coefficients, design-based SEs and covariance (``vcov(svyglm)``).
+        df: design degrees of freedom of the domain: PSUs − strata with domain respondents.
+        df_residual: ``df + 1 − p`` (R ``svyglm``'s ``df.residual``), used for t, p-values and CIs.
+        t, p_value: Wald t statistics and two-sided p-values with ``df_residual``.
+        family: ``"quasibinomial"`` or ``"gaussian"``.
+        converged, iterations: IRLS status (statsmodels) and score check.
+        n: respondents in the domain.
+        deviance: deviance with R's rescaled prior weights ``w_i / wbar``, ``wbar`` the mean of
+            ``w_j 1[j in D]`` over all rows for a calibrated design, over ``D`` otherwise (as R subsets).
+        dispersion: R ``summary.svyglm``'s dispersion: ``svyvar`` of the Pearson residuals
+            ``(y - mu) / sqrt(v(mu))`` over the domain, ``n_D / (n_D - 1)`` times their weighted variance.
+        naive_vcov: ``A^-1`` in R's scaling (``svyglm$naive.cov``: rescaled weights).
+    """
+
+    terms: tuple[str, ...]
+    coef: np.ndarray
+    se: np.ndarray
+    vcov: np.ndarray
+    df: int
+    df_residual: int
+    t: np.ndarray
+    p_value: np.ndarray
+    family: str
+    converged: bool
+    iterations: int
+    n: int
+    deviance: float
+    dispersion: float
+    naive_vcov: np.ndarray
+
+    def index(self, term: str) -> int:
+        try:
+            return self.terms.index(term)
+        except ValueError:
+            raise ModelError(f"term {term!r} is not in the model (terms: {', '.join(self.terms)})") from None
+
+    def table(self) -> pd.DataFrame:
+        """Coefficient table: ``term, estimate, se, t, p_value, df``."""
+        return pd.DataFrame({"term": list(self.terms), "estimate": self.coef, "se": self.se, "t": self.t,
+                             "p_value": self.p_value, "df": self.df_residual})
+
+    def confint(self, level: float = 0.95) -> np.ndarray:
+        """Wald intervals ``b ∓ t(1 − α/2, df_residual) se`` (R ``confint.svyglm(method = "Wald")``)."""
+        q = stats.t.ppf(0.5 + level / 2, self.df_residual) if self.df_residual > 0 else np.nan
+        return np.column_stack([self.coef - q * self.se, self.coef + q * self.se])
+
+
+@dataclass(frozen=True)
+class WaldTestResult:
+    """R ``regTermTest(model, terms, method = "Wald")``.
+
+    ``F = b' V^-1 b / q`` on ``(q, ddf)`` degrees of freedom; ``chisq = q F`` with its chi-square p-value.
+    """
+
+    terms: tuple[str, ...]
+    chisq: float
+    df: int
+    ddf: float
+    F: float
+    p_value: float
+    p_value_chisq: float
+
+
+# --------------------------------------------------------------------------------------------------
+# the GLM
+# --------------------------------------------------------------------------------------------------
+
+def _variance_fn(family: str, mu: np.ndarray) -> np.ndarray:
+    return mu * (1.0 - mu) if family == "quasibinomial" else np.ones_like(mu)
+
+
+def _centres(x: np.ndarray, weight: np.ndarray, terms: Sequence[str]) -> tuple[np.ndarray, int | None]:
+    """Centre of each column (0 for the intercept and 0/1 columns) and the intercept's position."""
+    p = x.shape[1]
+    c = np.zeros(p)
+    icpt = [j for j in range(p) if np.all(x[:, j] == 1.0)]
+    if not icpt:
+        return c, None
+    wt = weight / weight.sum()
+    for j in range(p):
+        col = x[:, j]
+        if j == icpt[0] or np.all((col == 0.0) | (col == 1.0)):
+            continue
+        c[j] = float(wt @ col)
+    return c, icpt[0]
+
+
+def _stratum_structure(design: Design) -> bool:
+    """True when every calibration block lies inside one stratum (or the design is not calibrated)."""
+    key = "models.block_in_stratum"
+    if key not in design._cache:
+        m = design.calibration
+        ok = True
+        if m is not None:
+            nb = len(m.block_labels)
+            lo = np.full(nb, np.iinfo(np.int64).max)
+            hi = np.full(nb, -1)
+            np.minimum.at(lo, m.block, design.strata)
+            np.maximum.at(hi, m.block, design.strata)
+            ok = bool(np.all((hi < 0) | (lo == hi)))
+        design._cache[key] = ok
+    return design._cache[key]
+
+
+def svyglm(design: Design, y: np.ndarray, x: np.ndarray, terms: Sequence[str], *,
+           domain: np.ndarray | None = None, cell: np.ndarray | None = None,
+           family: Family = "quasibinomial", centre: bool = True, with_dispersion: bool = True,
+           tol: float = 1e-14, maxiter: int = 100) -> SurveyGLMResult:
+    """Design-based GLM ``y ~ x`` on ``domain`` of ``design`` (R ``svyglm(..., design = subset(d, D))``).
+
+    Args:
+        design: the (calibrated) design; one row per respondent, in the order of ``y``.
+        y: (n,) response; values outside the domain are ignored (NaN allowed there).
+        x: model matrix: (n, p) rows per respondent, or, with ``cell``, (C, p) rows per cell.
+        terms: the p coefficient names.
+        domain: (n,) bool; default all rows. Rows outside keep their place in the design (zero weight).
+        cell: (n,) int codes into the rows of ``x`` (values outside the domain are ignored); collapses the
+            fit to cells and enables the per-stratum variance fast path (see module docstring).
+        family: ``"quasibinomial"`` (logit link; y in [0, 1]) or ``"gaussian"`` (identity link).
+        centre: centre numeric (non-0/1) columns internally when there is an intercept (results are for
+            the uncentred parametrisation).
+        with_dispersion: compute R's dispersion (one more pass over the rows); NaN otherwise.
+        tol, maxiter: statsmodels IRLS convergence (absolute deviance change, weights scaled to mean 1).
+
+    Returns:
+        :class:`SurveyGLMResult`. Raises :class:`ModelError` on an empty domain, a rank-deficient model
+        matrix or a response outside the family's range.
+    """
+    if family not in FAMILIES:
+        raise ModelError(f"unknown family {family!r}; use one of {FAMILIES}")
+    n = design.n
+    y = np.asarray(y, dtype=float)
+    x = np.asarray(x, dtype=float)
+    terms = tuple(terms)
+    if len(y) != n:
+        raise ModelError(f"y has {len(y)} values for a design of {n} rows")
+    if x.ndim != 2 or x.shape[1] != len(terms):
+        raise ModelError(f"model matrix of shape {x.shape} for {len(terms)} terms")
+    dom = np.ones(n, dtype=bool) if domain is None else np.asarray(domain, dtype=bool)
+    if len(dom) != n:
+        raise ModelError(f"domain has {len(dom)} values for a design of {n} rows")
+    w = design.weights
+    dom = dom & (w != 0)
+    n_dom = int(np.count_nonzero(dom))
+    if n_dom == 0:
+        raise ModelError("the model's domain has no respondents")
+    # full-length arrays with zeros outside the domain (no boolean fancy indexing: 1M rows, 15 models)
+    wz = np.where(dom, w, 0.0)
+    yz = np.where(dom, y, 0.0)
+    if not np.all(np.isfinite(yz)):
+        raise ModelError("the response is missing (NaN) for some respondents in the domain")
+    if family == "quasibinomial" and (yz.min() < 0 or yz.max() > 1):
+        raise ModelError("quasibinomial needs a response in [0, 1]")
+
+    # ---- collapse to cells (rows are their own cells when cell is None) ---------------------------
+    if cell is None:
+        if x.shape[0] != n:
+            raise ModelError(f"model matrix has {x.shape[0]} rows for a design of {n} rows (give cell=)")
+        cell = np.arange(n, dtype=np.int64)
+    else:
+        cell = np.asarray(cell, dtype=np.int64)
+        if len(cell) != n:
+            raise ModelError(f"cell has {len(cell)} codes for a design of {n} rows")
+        if cell.min() < 0:
+            cell = np.where(dom, cell, 0)
+        if cell.max() >= x.shape[0] or cell.min() < 0:
+            raise ModelError("cell codes of domain rows must index the rows of x")
+    n_cells = x.shape[0]
+    wy = wz * yz
+    s0 = np.bincount(cell, weights=wz, minlength=n_cells)
+    s1 = np.bincount(cell, weights=wy, minlength=n_cells)
+    s2 = np.bincount(cell, weights=wy * yz, minlength=n_cells)
+    binary = bool(np.all((yz == 0.0) | (yz == 1.0)))
+    ent = (np.bincount(cell, weights=wz * (xlogy(yz, yz) + xlogy(1 - yz, 1 - yz)), minlength=n_cells)
+           if family == "quasibinomial" and not binary else np.zeros(n_cells))
+    used = np.flatnonzero(s0 > 0)
+    xc = x[used]
+    s0, s1, s2, ent = s0[used], s1[used], s2[used], ent[used]
+    remap = np.full(n_cells, -1, dtype=np.int64)
+    remap[used] = np.arange(len(used))
+    code = remap[cell]                          # -1 only outside the domain
+    ybar = s1 / s0
+
+    # ---- centring and rank ----------------------------------------------------------------------
+    c, icpt = _centres(xc, s0, terms) if centre else (np.zeros(len(terms)), None)
+    xcc = xc - c
+    p = len(terms)
+    if np.linalg.matrix_rank(xcc * np.sqrt(s0 / s0.max())[:, None]) < p:
+        raise ModelError(f"the model matrix is rank deficient on the domain (terms: {', '.join(terms)}); "
+                         f"a level without respondents or a constant covariate?")
+
+    # ---- fit (statsmodels IRLS on cells; var_weights scaled to mean 1) -----------------------------
+    # R's svyglm rescales the weights by their mean over the subset design's rows: a calibrated design keeps
+    # every row (zero weight outside D), an uncalibrated one drops the rows outside D ("[.survey.design2")
+    wmean = float(wz.sum()) / (n if design.calibration is not None else n_dom)
+    fam = sm.families.Binomial() if family == "quasibinomial" else sm.families.Gaussian()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")    # non-integer binomial counts, separation: checked below
+        fit = sm.GLM(ybar, xcc, family=fam, var_weights=s0 / s0.mean()).fit(
+            method="IRLS", tol=tol, atol=tol, rtol=0.0, maxiter=maxiter)
+    bc = np.asarray(fit.params, dtype=float)
+    iters = int(fit.fit_history["iteration"])
+    eta = xcc @ bc
+    mu = expit(eta) if family == "quasibinomial" else eta
+    vmu = _variance_fn(family, mu)
+    a_mat = (xcc * (s0 * vmu)[:, None]).T @ xcc
+    a_inv = np.linalg.inv(a_mat)
+    step = a_inv @ (xcc.T @ (s1 - s0 * mu))          # one more Newton step: ~0 at the optimum
+    converged = (bool(fit.converged) or bool(np.max(np.abs(step)) < 1e-10 * (1 + np.max(np.abs(bc))))) \
+        and bool(np.all(np.isfinite(bc)))
+
+    # ---- influence and covariance -----------------------------------------------------------------
+    r = np.where(dom, yz - mu[code], 0.0)      # y_i - mu_i in the domain, 0 outside
+    a_cells = xcc @ a_inv                      # (C, p): a_c = A^-1 x_c
+    vc = None
+    if _stratum_structure(design) and not (design.lonely_psu == "adjust"
+                                           and np.any(design.psu_strata()[1] == 1)):
+        # is the cell (hence x) constant within each stratum on the domain rows?
+        first = np.full(design.n_strata, -1, dtype=np.int64)
+        first[design.strata[::-1]] = code[::-1]          # code of each stratum's first row
+        if not np.all(code == first[design.strata]):     # rows outside D may differ: check D only
+            first[:] = -1
+            ds, dc = design.strata[dom], code[dom]
+            first[ds[::-1]] = dc[::-1]
+            ok = bool(np.all(dc == first[ds]))
+        else:
+            ok = True
+        if ok:
+            e = calibration_residuals(design, r)
+            s_h = stratum_variances(design, w * e)[:, 0]
+            has = first >= 0
+            a_h = a_cells[first[has]]
+            vc = (a_h * s_h[has][:, None]).T @ a_h
+    if vc is None:
+        u = r[:, None] * a_cells[code]
+        vc = linearized_vcov(design, u)
+
+    # ---- back to the uncentred parametrisation ------------------------------------------------------
+    tmat = np.eye(p)
+    if icpt is not None:
+        tmat[icpt, :] -= c
+        tmat[icpt, icpt] = 1.0
+    b = tmat @ bc
+    vcov = tmat @ vc @ tmat.T
+    vcov = (vcov + vcov.T) / 2
+    se = np.sqrt(np.diag(vcov))
+
+    # ---- R's df, deviance, dispersion ----------------------------------------------------------------
+    n_psu_dom = n_dom if design.psu is None else int(np.count_nonzero(np.bincount(design.psu, weights=dom)))
+    df = n_psu_dom - int(np.count_nonzero(np.bincount(design.strata, weights=dom, minlength=design.n_strata)))
+    df_res = df + 1 - p
+    tval = b / se
+    pval = 2 * stats.t.sf(np.abs(tval), df_res) if df_res > 0 else np.full(p, np.nan)
+    if family == "quasibinomial":
+        dev = 2.0 * float(np.sum(ent - s1 * np.log(mu) - (s0 - s1) * np.log1p(-mu))) / wmean
+    else:
+        dev = float(np.sum(s2 - 2 * mu * s1 + mu * mu * s0)) / wmean
+    dispersion = np.nan
+    if with_dispersion and n_dom > 1:
+        # svyvar of the Pearson residuals (y - mu) / sqrt(v(mu)) (residuals.svyglm: the prior weights
+        # cancel against the sampling weights), with svyvar's n / (n - 1) (summary.svyglm)
+        pr = r / np.sqrt(np.where(dom, vmu[code], 1.0))
+        prbar = float(wz @ pr) / float(s0.sum())
+        dispersion = float(wz @ ((pr - prbar) ** 2)) / float(s0.sum()) * n_dom / (n_dom - 1)
+    naive = tmat @ a_inv @ tmat.T * wmean
+    return SurveyGLMResult(terms=terms, coef=b, se=se, vcov=vcov, df=df, df_residual=df_res, t=tval,
+                           p_value=pval, family=family, converged=converged, iterations=iters,
+                           n=n_dom, deviance=dev, dispersion=dispersion, naive_vcov=naive)
+
+
+def _match_terms(result: SurveyGLMResult, terms: str | Sequence[str]) -> list[int]:
+    """Indices of coefficients named by ``terms``: exact names, or a factor/term group (``"district"``
+    matches ``district[...]``; ``"year:district"`` matches ``year:district[...]``)."""
+    wanted = [terms] if isinstance(terms, str) else list(terms)
+    idx: list[int] = []
+    for t in wanted:
+        hit = [j for j, name in enumerate(result.terms) if name == t or name.startswith(t + "[")]
+        if not hit:
+            raise ModelError(f"no coefficient matches {t!r} (terms: {', '.join(result.terms)})")
+        idx.extend(j for j in hit if j not in idx)
+    return idx
+
+
+def wald_test(result: SurveyGLMResult, terms: str | Sequence[str], *, null: Sequence[float] | None = None,
+              df: float | None = None) -> WaldTestResult:
+    """Wald test that the coefficients of ``terms`` are ``null`` (default 0): R
+    ``regTermTest(model, terms, method = "Wald")`` (Lumley 2010, sec. 5.2.3).
+
+    ``chisq = (b − b0)' V^-1 (b − b0)``, ``F = chisq / q`` on ``(q, ddf)`` df with ``ddf`` =
+    ``result.df_residual`` unless ``df`` is given; ``df = inf`` gives the chi-square test only
+    (``F`` and its p-value then equal the chi-square version's statistic / q and p-value).
+    """
+    idx = _match_terms(result, terms)
+    b = result.coef[idx]
+    if null is not None:
+        b = b - np.asarray(null, dtype=float)
+    v = result.vcov[np.ix_(idx, idx)]
+    chisq = float(b @ np.linalg.solve(v, b))
+    q = len(idx)
+    ddf = float(result.df_residual if df is None else df)
+    f = chisq / q
+    p_chi = float(stats.chi2.sf(chisq, q))
+    p_f = float(stats.f.sf(f, q, ddf)) if np.isfinite(ddf) and ddf > 0 else p_chi
+    return WaldTestResult(terms=tuple(result.terms[j] for j in idx), chisq=chisq, df=q, ddf=ddf, F=f,
+                          p_value=p_f, p_value_chisq=p_chi)
+
+
+# --------------------------------------------------------------------------------------------------
+# trend models: indicator ~ year + district [+ year:district]
+# --------------------------------------------------------------------------------------------------
