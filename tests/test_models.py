@@ -6,7 +6,6 @@ reference, values computed with R (code in comments) and a live run of reference
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -358,21 +357,6 @@ def test_errors(wave):
         svyglm(design, np.full(n, 2.0), np.ones((n, 1)), ["(Intercept)"])
     with pytest.raises(ModelError, match="no column"):
         fit_trends(design, r, [Indicator("x", "q_missing", (1,), (1, 2))])
-
-
-# --- speed: 1,000,000 respondents, 20 districts x 5 years, 15 indicators ---------------------------------
-
-@pytest.mark.slow
-def test_speed_one_million():
-    synth = pytest.importorskip("survey.data.synth")
-    r, p = synth.generate_wave(1_000_000, 20, 5, 11, comments=False)
-    design = weight(r, p).design
-    t0 = time.perf_counter()
-    out = fit_trends(design, r, contract_indicators())
-    seconds = time.perf_counter() - t0
-    assert len(out) == 15 * 21
-    assert np.isfinite(out.se).all()
-    assert seconds < 5.0, f"15 trend models on 1M respondents took {seconds:.2f} s"
 
 
 # --- live R: a fresh wave through reference.R ----------------------------------------------------------------

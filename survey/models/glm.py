@@ -196,10 +196,65 @@ def svyglm(design: Design, y: np.ndarray, x: np.ndarray, terms: Sequence[str], *
     """
     if family not in FAMILIES:
         raise ModelError(f"unknown family {family!r}; use one of {FAMILIES}")
+    terms = tuple(terms)
+    dom, wz, yz = _domain_response(design, y, x, terms, domain, family)
+    cells = _collapse(design.n, x, dom, wz, yz, cell, family)
+    p = len(terms)
+    c, icpt = _centres(cells.x, cells.s0, terms) if centre else (np.zeros(p), None)
+    xcc = cells.x - c
+    if np.linalg.matrix_rank(xcc * np.sqrt(cells.s0 / cells.s0.max())[:, None]) < p:
+        raise ModelError(f"the model matrix is rank deficient on the domain (terms: {', '.join(terms)}); "
+                         f"a level without respondents or a constant covariate?")
+    n_dom = int(np.count_nonzero(dom))
+    # R's svyglm rescales the weights by their mean over the subset design's rows: a calibrated design keeps
+    # every row (zero weight outside D), an uncalibrated one drops the rows outside D ("[.survey.design2")
+    wmean = float(wz.sum()) / (design.n if design.calibration is not None else n_dom)
+    bc, mu, a_inv, iters, converged = _fit_cells(xcc, cells, family, tol, maxiter)
+    vmu = _variance_fn(family, mu)
+    r = np.where(dom, yz - mu[cells.code], 0.0)      # y_i - mu_i in the domain, 0 outside
+    vc = _coef_vcov(design, dom, r, xcc @ a_inv, cells.code)
+
+    # back to the uncentred parametrisation
+    tmat = np.eye(p)
+    if icpt is not None:
+        tmat[icpt, :] -= c
+        tmat[icpt, icpt] = 1.0
+    b = tmat @ bc
+    vcov = tmat @ vc @ tmat.T
+    vcov = (vcov + vcov.T) / 2
+    se = np.sqrt(np.diag(vcov))
+
+    # R's df, deviance, dispersion
+    n_psu_dom = n_dom if design.psu is None else int(np.count_nonzero(np.bincount(design.psu, weights=dom)))
+    df = n_psu_dom - int(np.count_nonzero(np.bincount(design.strata, weights=dom, minlength=design.n_strata)))
+    df_res = df + 1 - p
+    tval = b / se
+    pval = 2 * stats.t.sf(np.abs(tval), df_res) if df_res > 0 else np.full(p, np.nan)
+    s0, s1 = cells.s0, cells.s1
+    if family == "quasibinomial":
+        dev = 2.0 * float(np.sum(cells.ent - s1 * np.log(mu) - (s0 - s1) * np.log1p(-mu))) / wmean
+    else:
+        dev = float(np.sum(cells.s2 - 2 * mu * s1 + mu * mu * s0)) / wmean
+    dispersion = np.nan
+    if with_dispersion and n_dom > 1:
+        # svyvar of the Pearson residuals (y - mu) / sqrt(v(mu)) (residuals.svyglm: the prior weights
+        # cancel against the sampling weights), with svyvar's n / (n - 1) (summary.svyglm)
+        pr = r / np.sqrt(np.where(dom, vmu[cells.code], 1.0))
+        prbar = float(wz @ pr) / float(s0.sum())
+        dispersion = float(wz @ ((pr - prbar) ** 2)) / float(s0.sum()) * n_dom / (n_dom - 1)
+    naive = tmat @ a_inv @ tmat.T * wmean
+    return SurveyGLMResult(terms=terms, coef=b, se=se, vcov=vcov, df=df, df_residual=df_res, t=tval,
+                           p_value=pval, family=family, converged=converged, iterations=iters,
+                           n=n_dom, deviance=dev, dispersion=dispersion, naive_vcov=naive)
+
+
+def _domain_response(design: Design, y: np.ndarray, x: np.ndarray, terms: tuple[str, ...],
+                     domain: np.ndarray | None, family: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Checked domain, and the weights and response with zeros outside it (full length: no boolean fancy
+    indexing of 1M rows per model)."""
     n = design.n
     y = np.asarray(y, dtype=float)
     x = np.asarray(x, dtype=float)
-    terms = tuple(terms)
     if len(y) != n:
         raise ModelError(f"y has {len(y)} values for a design of {n} rows")
     if x.ndim != 2 or x.shape[1] != len(terms):
@@ -207,21 +262,36 @@ def svyglm(design: Design, y: np.ndarray, x: np.ndarray, terms: Sequence[str], *
     dom = np.ones(n, dtype=bool) if domain is None else np.asarray(domain, dtype=bool)
     if len(dom) != n:
         raise ModelError(f"domain has {len(dom)} values for a design of {n} rows")
-    w = design.weights
-    dom = dom & (w != 0)
-    n_dom = int(np.count_nonzero(dom))
-    if n_dom == 0:
+    dom = dom & (design.weights != 0)
+    if not dom.any():
         raise ModelError("the model's domain has no respondents")
-    # full-length arrays with zeros outside the domain (no boolean fancy indexing: 1M rows, 15 models)
-    wz = np.where(dom, w, 0.0)
+    wz = np.where(dom, design.weights, 0.0)
     yz = np.where(dom, y, 0.0)
     if not np.all(np.isfinite(yz)):
         raise ModelError("the response is missing (NaN) for some respondents in the domain")
     if family == "quasibinomial" and (yz.min() < 0 or yz.max() > 1):
         raise ModelError("quasibinomial needs a response in [0, 1]")
+    return dom, wz, yz
 
-    # ---- collapse to cells (rows are their own cells when cell is None) ---------------------------
-    if cell is None:
+
+@dataclass(frozen=True, eq=False)
+class _CellTotals:
+    """The domain collapsed to the cells of the model matrix that have weight: ``s0 = sum w``,
+    ``s1 = sum w y``, ``s2 = sum w y^2``, ``ent`` (the binomial entropy term of the deviance), the cells'
+    rows of ``x``, and each row's cell (``-1`` outside the domain)."""
+
+    x: np.ndarray
+    s0: np.ndarray
+    s1: np.ndarray
+    s2: np.ndarray
+    ent: np.ndarray
+    code: np.ndarray
+
+
+def _collapse(n: int, x: np.ndarray, dom: np.ndarray, wz: np.ndarray, yz: np.ndarray, cell: np.ndarray | None,
+              family: str) -> _CellTotals:
+    x = np.asarray(x, dtype=float)
+    if cell is None:                 # rows are their own cells
         if x.shape[0] != n:
             raise ModelError(f"model matrix has {x.shape[0]} rows for a design of {n} rows (give cell=)")
         cell = np.arange(n, dtype=np.int64)
@@ -242,98 +312,53 @@ def svyglm(design: Design, y: np.ndarray, x: np.ndarray, terms: Sequence[str], *
     ent = (np.bincount(cell, weights=wz * (xlogy(yz, yz) + xlogy(1 - yz, 1 - yz)), minlength=n_cells)
            if family == "quasibinomial" and not binary else np.zeros(n_cells))
     used = np.flatnonzero(s0 > 0)
-    xc = x[used]
-    s0, s1, s2, ent = s0[used], s1[used], s2[used], ent[used]
     remap = np.full(n_cells, -1, dtype=np.int64)
     remap[used] = np.arange(len(used))
-    code = remap[cell]                          # -1 only outside the domain
-    ybar = s1 / s0
+    return _CellTotals(x=x[used], s0=s0[used], s1=s1[used], s2=s2[used], ent=ent[used], code=remap[cell])
 
-    # ---- centring and rank ----------------------------------------------------------------------
-    c, icpt = _centres(xc, s0, terms) if centre else (np.zeros(len(terms)), None)
-    xcc = xc - c
-    p = len(terms)
-    if np.linalg.matrix_rank(xcc * np.sqrt(s0 / s0.max())[:, None]) < p:
-        raise ModelError(f"the model matrix is rank deficient on the domain (terms: {', '.join(terms)}); "
-                         f"a level without respondents or a constant covariate?")
 
-    # ---- fit (statsmodels IRLS on cells; var_weights scaled to mean 1) -----------------------------
-    # R's svyglm rescales the weights by their mean over the subset design's rows: a calibrated design keeps
-    # every row (zero weight outside D), an uncalibrated one drops the rows outside D ("[.survey.design2")
-    wmean = float(wz.sum()) / (n if design.calibration is not None else n_dom)
+def _fit_cells(xcc: np.ndarray, cells: _CellTotals, family: str, tol: float, maxiter: int
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, bool]:
+    """statsmodels IRLS on the cell means with ``var_weights`` = cell weights scaled to mean 1; returns
+    the coefficients, the fitted means, ``A^-1`` (``A = sum w v(mu) x x'``), iterations and convergence."""
+    s0, s1 = cells.s0, cells.s1
     fam = sm.families.Binomial() if family == "quasibinomial" else sm.families.Gaussian()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")    # non-integer binomial counts, separation: checked below
-        fit = sm.GLM(ybar, xcc, family=fam, var_weights=s0 / s0.mean()).fit(
+        fit = sm.GLM(s1 / s0, xcc, family=fam, var_weights=s0 / s0.mean()).fit(
             method="IRLS", tol=tol, atol=tol, rtol=0.0, maxiter=maxiter)
     bc = np.asarray(fit.params, dtype=float)
-    iters = int(fit.fit_history["iteration"])
     eta = xcc @ bc
     mu = expit(eta) if family == "quasibinomial" else eta
-    vmu = _variance_fn(family, mu)
-    a_mat = (xcc * (s0 * vmu)[:, None]).T @ xcc
-    a_inv = np.linalg.inv(a_mat)
+    a_inv = np.linalg.inv((xcc * (s0 * _variance_fn(family, mu))[:, None]).T @ xcc)
     step = a_inv @ (xcc.T @ (s1 - s0 * mu))          # one more Newton step: ~0 at the optimum
     converged = (bool(fit.converged) or bool(np.max(np.abs(step)) < 1e-10 * (1 + np.max(np.abs(bc))))) \
         and bool(np.all(np.isfinite(bc)))
+    return bc, mu, a_inv, int(fit.fit_history["iteration"]), converged
 
-    # ---- influence and covariance -----------------------------------------------------------------
-    r = np.where(dom, yz - mu[code], 0.0)      # y_i - mu_i in the domain, 0 outside
-    a_cells = xcc @ a_inv                      # (C, p): a_c = A^-1 x_c
-    vc = None
+
+def _coef_vcov(design: Design, dom: np.ndarray, r: np.ndarray, a_cells: np.ndarray, code: np.ndarray
+               ) -> np.ndarray:
+    """Linearised covariance of the coefficients from ``u_i = r_i a_{c(i)}`` (module docstring), by the
+    per-stratum fast path when the cell is constant within each stratum on the domain rows."""
+    w = design.weights
     if _stratum_structure(design) and not (design.lonely_psu == "adjust"
                                            and np.any(design.psu_strata()[1] == 1)):
-        # is the cell (hence x) constant within each stratum on the domain rows?
         first = np.full(design.n_strata, -1, dtype=np.int64)
         first[design.strata[::-1]] = code[::-1]          # code of each stratum's first row
+        ok = True
         if not np.all(code == first[design.strata]):     # rows outside D may differ: check D only
             first[:] = -1
             ds, dc = design.strata[dom], code[dom]
             first[ds[::-1]] = dc[::-1]
             ok = bool(np.all(dc == first[ds]))
-        else:
-            ok = True
         if ok:
             e = calibration_residuals(design, r)
             s_h = stratum_variances(design, w * e)[:, 0]
             has = first >= 0
             a_h = a_cells[first[has]]
-            vc = (a_h * s_h[has][:, None]).T @ a_h
-    if vc is None:
-        u = r[:, None] * a_cells[code]
-        vc = linearized_vcov(design, u)
-
-    # ---- back to the uncentred parametrisation ------------------------------------------------------
-    tmat = np.eye(p)
-    if icpt is not None:
-        tmat[icpt, :] -= c
-        tmat[icpt, icpt] = 1.0
-    b = tmat @ bc
-    vcov = tmat @ vc @ tmat.T
-    vcov = (vcov + vcov.T) / 2
-    se = np.sqrt(np.diag(vcov))
-
-    # ---- R's df, deviance, dispersion ----------------------------------------------------------------
-    n_psu_dom = n_dom if design.psu is None else int(np.count_nonzero(np.bincount(design.psu, weights=dom)))
-    df = n_psu_dom - int(np.count_nonzero(np.bincount(design.strata, weights=dom, minlength=design.n_strata)))
-    df_res = df + 1 - p
-    tval = b / se
-    pval = 2 * stats.t.sf(np.abs(tval), df_res) if df_res > 0 else np.full(p, np.nan)
-    if family == "quasibinomial":
-        dev = 2.0 * float(np.sum(ent - s1 * np.log(mu) - (s0 - s1) * np.log1p(-mu))) / wmean
-    else:
-        dev = float(np.sum(s2 - 2 * mu * s1 + mu * mu * s0)) / wmean
-    dispersion = np.nan
-    if with_dispersion and n_dom > 1:
-        # svyvar of the Pearson residuals (y - mu) / sqrt(v(mu)) (residuals.svyglm: the prior weights
-        # cancel against the sampling weights), with svyvar's n / (n - 1) (summary.svyglm)
-        pr = r / np.sqrt(np.where(dom, vmu[code], 1.0))
-        prbar = float(wz @ pr) / float(s0.sum())
-        dispersion = float(wz @ ((pr - prbar) ** 2)) / float(s0.sum()) * n_dom / (n_dom - 1)
-    naive = tmat @ a_inv @ tmat.T * wmean
-    return SurveyGLMResult(terms=terms, coef=b, se=se, vcov=vcov, df=df, df_residual=df_res, t=tval,
-                           p_value=pval, family=family, converged=converged, iterations=iters,
-                           n=n_dom, deviance=dev, dispersion=dispersion, naive_vcov=naive)
+            return (a_h * s_h[has][:, None]).T @ a_h
+    return linearized_vcov(design, r[:, None] * a_cells[code])
 
 
 def _match_terms(result: SurveyGLMResult, terms: str | Sequence[str]) -> list[int]:
