@@ -23,8 +23,8 @@ class InputError(TrygghetError):
     column: str | None = None
 
     def __str__(self) -> str:
-        where = [p for p in (self.file, f"row {self.row}" if self.row is not None else None,
-                             f"column {self.column}" if self.column else None) if p]
+        where = [p for p in (self.file, f"rad {self.row}" if self.row is not None else None,
+                             f"kolumn {self.column}" if self.column else None) if p]
         return (", ".join(where) + ": " if where else "") + self.message
 
 

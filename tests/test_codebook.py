@@ -69,30 +69,31 @@ def _ind(doc: dict, name: str) -> dict:
 
 BAD_CODEBOOKS = [
     ("indicator unknown item", lambda d: _ind(d, "police_care").update(item="q_police_cares"),
-     "indicators.police_care.item: unknown item 'q_police_cares'"),
+     "indicators.police_care.item: okänd fråga 'q_police_cares'"),
     ("indicator unknown code", lambda d: _ind(d, "victim_theft").update(numerator=[1, 3]),
-     "indicators.victim_theft.numerator: code(s) [3] not among the item's codes [1, 2, 9]"),
+     "indicators.victim_theft.numerator: koderna [3] finns inte bland frågans koder [1, 2, 9]"),
     ("base without numerator", lambda d: _ind(d, "worried_crime").update(base=[3, 4]),
      "indicators.worried_crime.numerator"),
     ("duplicate indicator", lambda d: d["indicators"].append(copy.deepcopy(_ind(d, "police_care"))),
-     "indicators.police_care: duplicate indicator name"),
+     "indicators.police_care: indikatornamnet finns två gånger"),
     ("item name", lambda d: d["items"].update(safe=d["items"].pop("q_police_care")),
-     "items.safe: an item's name must be an identifier starting with q_"),
+     "items.safe: ett frågenamn måste vara en identifierare som börjar med q_"),
     ("dont_know not a code", lambda d: d["items"]["q_worry_crime"].update(dont_know=[8]),
-     "items.q_worry_crime.dont_know: code(s) [8]"),
+     "items.q_worry_crime.dont_know: koderna [8] finns inte bland frågans koder"),
     ("code not integer", lambda d: d["items"]["q_worry_crime"]["codes"].update({"x": "X"}),
-     "items.q_worry_crime.codes: code 'x' is not an integer"),
+     "items.q_worry_crime.codes: nyckeln 'x' är inget heltal (koder är heltal)"),
     ("duplicate age group", lambda d: d["register"]["age_groups"].append("16-24"),
-     "register.age_groups: duplicate age group"),
-    ("missing version", lambda d: d.pop("version"), "version: missing"),
-    ("unknown top key", lambda d: d.update(indikatorer=[]), "top level: unknown key(s) ['indikatorer']"),
+     "register.age_groups: '16-24' finns två gånger"),
+    ("missing version", lambda d: d.pop("version"), "version: saknas"),
+    ("unknown top key", lambda d: d.update(indikatorer=[]), "översta nivån: okänd nyckel 'indikatorer'; tillåtna: ['contract', 'description', 'indicators', "
+     "'items', 'name', 'problem_index', 'register', 'series_breaks', 'version']"),
     ("problem index item", lambda d: d["problem_index"]["items"].append("q_problem_noise"),
-     "problem_index.items: unknown item 'q_problem_noise'"),
+     "problem_index.items: okänd fråga 'q_problem_noise'"),
     ("problem index unscored", lambda d: d["problem_index"]["scores"].pop(4),
-     "problem_index.scores: code(s) [4] of q_problem_littering neither scored nor excluded"),
+     "problem_index.scores: koderna [4] för q_problem_littering har varken poäng eller är undantagna"),
     ("series break item", lambda d: d.update(series_breaks=[{"year": 2023, "reason": "ny fråga",
                                                              "items": ["q_nope"]}]),
-     "series_breaks[0].items: unknown item 'q_nope'"),
+     "series_breaks[0].items: okänd fråga 'q_nope'"),
 ]
 
 
@@ -112,15 +113,15 @@ def test_duplicate_code_in_yaml_text(tmp_path: Path) -> None:
     text = text.replace("      4: Mycket otrygg\n", "      4: Mycket otrygg\n      4: Väldigt otrygg\n", 1)
     path = tmp_path / "dup.yaml"
     path.write_text(text, encoding="utf-8")
-    with pytest.raises(CodebookError, match=r"^dup\.yaml, line 25: duplicate key 4 \(already on line 24\)$"):
+    with pytest.raises(CodebookError, match=r"^dup\.yaml, rad 25: nyckeln 4 finns två gånger \(redan på rad 24\)$"):
         load_codebook(path)
 
 
 def test_missing_and_invalid_yaml(tmp_path: Path) -> None:
-    with pytest.raises(CodebookError, match="no such codebook"):
+    with pytest.raises(CodebookError, match="kodboken eller mappningen finns inte"):
         load_codebook("trygghet-v99")
     (tmp_path / "broken.yaml").write_text("items: [unclosed\n", encoding="utf-8")
-    with pytest.raises(CodebookError, match=r"^broken\.yaml: not valid YAML"):
+    with pytest.raises(CodebookError, match=r"^broken\.yaml: inte giltig YAML på rad 2, kolumn 1"):
         load_codebook(tmp_path / "broken.yaml")
 
 
@@ -139,23 +140,23 @@ MAPPING = {"name": "v", "columns": {"Kön": "sex", "Ålder": "age_group"},
 
 BAD_MAPPINGS = [
     ("unknown canonical column", lambda m: m["columns"].update(Stad="stadsdel"),
-     "columns.Stad: unknown canonical column 'stadsdel'"),
+     "columns.Stad: okänd kanonisk kolumn 'stadsdel'"),
     ("column mapped twice", lambda m: m["columns"].update(Kon2="sex"),
-     "columns.Kon2: canonical column 'sex' is mapped twice"),
+     "columns.Kon2: den kanoniska kolumnen 'sex' mappas två gånger"),
     ("recode target not a code", lambda m: m["recode"]["sex"].update(Annat=3),
-     "recode.sex.Annat: target 3 is not a valid code of sex ([1, 2])"),
+     "recode.sex.Annat: målet 3 är ingen giltig kod för sex ([1, 2])"),
     ("recode unknown column", lambda m: m["recode"].update(q_nope={"Ja": 1}),
-     "recode.q_nope: unknown canonical column 'q_nope'"),
+     "recode.q_nope: okänd kanonisk kolumn 'q_nope'"),
     ("item recode target", lambda m: m["recode"].update(q_victim_theft={"Ja": 1, "Kanske": 5}),
-     "recode.q_victim_theft.Kanske: target 5 is not a valid code of q_victim_theft ([1, 2, 9])"),
+     "recode.q_victim_theft.Kanske: målet 5 är ingen giltig kod för q_victim_theft ([1, 2, 9])"),
     ("duplicate vendor value", lambda m: m["recode"]["sex"].update({"MAN ": 1}),
-     "recode.sex.MAN : duplicate vendor value"),
+     "recode.sex.MAN : leverantörsvärdet finns redan"),
     ("overlapping bins", lambda m: m["age_bins"].update({"25-34": [24, 34]}),
-     "age_bins.25-34: overlaps age_bins.16-24"),
+     "age_bins.25-34: överlappar age_bins.16-24"),
     ("bin not an age group", lambda m: m["age_bins"].update({"85+": [85, 120]}),
-     "age_bins.85+: '85+' is not an age group of the codebook"),
+     "age_bins.85+: '85+' är ingen åldersgrupp i kodboken"),
     ("bin bounds", lambda m: m["age_bins"].update({"35-44": [44, 35]}),
-     "age_bins.35-44: expected [lowest age, highest age]"),
+     "age_bins.35-44: väntade [lägsta ålder, högsta ålder]"),
 ]
 
 

@@ -156,7 +156,7 @@ def test_parquet(tmp_path, base) -> None:
 
 def test_format_override(tmp_path, raw, base) -> None:
     path = _csv(tmp_path, raw, "export.dat")
-    with pytest.raises(InputError, match="unsupported file type '.dat'"):
+    with pytest.raises(InputError, match="filtypen '.dat' stöds inte"):
         read_responses(path)
     _same(read_responses(path, fmt="csv"), base)
 
@@ -207,7 +207,7 @@ def test_vendor_value_without_recode_is_quarantined(tmp_path, raw) -> None:
     q = res.quarantine
     assert q[["source_row", "column", "value", "check"]].values.tolist() == [
         [6, "q_safe_after_dark", "Vet inte", "mapping"], [9, "age_group", "90", "mapping"]]
-    assert q["reason"].iloc[0] == "value 'Vet inte' has no recode in mapping example-vendor"
+    assert q["reason"].iloc[0] == "värdet 'Vet inte' saknar omkodning i mappningen example-vendor"
     assert json.loads(q["record"].iloc[0])["Trygg_kväll"] == "Vet inte"
     assert len(res.data) == 3020 and 6 not in res.data["source_row"].values
 
@@ -237,21 +237,21 @@ def _one_bad(tmp_path, raw, row: int, column: str, value: str):
 
 
 ROW_CASES = [
-    ("q_safe_after_dark", "7", "code", "'7' is not a listed code of q_safe_after_dark (1, 2, 3, 4, 5, 6, 9)"),
-    ("sex", "3", "code", "'3' is not a listed code of sex (1, 2)"),
-    ("age_group", "85-99", "code", "'85-99' is not a listed code of age_group (16-24, 25-34, 35-44, 45-54, "
+    ("q_safe_after_dark", "7", "code", "'7' är inte en giltig kod för q_safe_after_dark (1, 2, 3, 4, 5, 6, 9)"),
+    ("sex", "3", "code", "'3' är inte en giltig kod för sex (1, 2)"),
+    ("age_group", "85-99", "code", "'85-99' är inte en giltig kod för age_group (16-24, 25-34, 35-44, 45-54, "
                                    "55-64, 65-74, 75-84)"),
-    ("year", "2022.5", "type", "'2022.5' is not a whole number"),
-    ("q_police_care", "ja", "type", "'ja' is not a whole number"),
-    ("resp_id", "", "blank", "resp_id is blank"),
-    ("district", "  ", "blank", "district is blank"),
-    ("design_weight", "abc", "type", "'abc' is not a number"),
-    ("design_weight", "0", "finite_positive", "design_weight 0.0 is not a finite number > 0"),
-    ("design_weight", "-2.5", "finite_positive", "design_weight -2.5 is not a finite number > 0"),
-    ("design_weight", "inf", "type", "'inf' is not a number"),
-    ("design_weight", "", "blank", "design_weight is blank while other rows have one"),
-    ("born_abroad", "2", "code", "'2' is not a listed code of born_abroad (0, 1)"),
-    ("year", "", "blank", "year is blank"),
+    ("year", "2022.5", "type", "'2022.5' är inte ett heltal"),
+    ("q_police_care", "ja", "type", "'ja' är inte ett heltal"),
+    ("resp_id", "", "blank", "resp_id är tomt"),
+    ("district", "  ", "blank", "district är tomt"),
+    ("design_weight", "abc", "type", "'abc' är inte ett ändligt tal"),
+    ("design_weight", "0", "finite_positive", "design_weight 0.0 är inte ett ändligt tal > 0"),
+    ("design_weight", "-2.5", "finite_positive", "design_weight -2.5 är inte ett ändligt tal > 0"),
+    ("design_weight", "inf", "type", "'inf' är inte ett ändligt tal"),
+    ("design_weight", "", "blank", "design_weight är tomt fast andra rader har en vikt"),
+    ("born_abroad", "2", "code", "'2' är inte en giltig kod för born_abroad (0, 1)"),
+    ("year", "", "blank", "year är tomt"),
 ]
 
 
@@ -276,7 +276,7 @@ def test_duplicate_ids_quarantine_every_copy(tmp_path, raw) -> None:
     q = res.quarantine
     assert q[["source_row", "column", "check"]].values.tolist() == [[7, "resp_id", "duplicate"],
                                                                    [3024, "resp_id", "duplicate"]]
-    assert q["reason"].iloc[1] == "resp_id '00006' occurs more than once in year 2022 (first in row 7)"
+    assert q["reason"].iloc[1] == "resp_id '00006' finns mer än en gång år 2022 (första gången på rad 7)"
     assert len(res.data) == 3021
 
 
@@ -291,7 +291,7 @@ def test_unknown_district_quarantined(tmp_path, raw, sample_wave) -> None:
     q = w.responses.quarantine
     assert q[["source_row", "column", "value", "check"]].values.tolist() == [[22, "district", "Atlantis",
                                                                               "district_unknown"]]
-    assert q["reason"].iloc[0] == "district 'Atlantis' has no population for 2022 in population.csv"
+    assert q["reason"].iloc[0] == "området 'Atlantis' har ingen befolkning för 2022 i population.csv"
     assert len(w.responses.data) == 3021
 
 
@@ -311,9 +311,9 @@ def test_too_many_bad_rows_rejects_wave(tmp_path, raw) -> None:
         read_responses(_csv(tmp_path, df))
     e = err.value
     assert (e.file, e.row, e.column) == ("responses.csv", 2, "sex")
-    assert "wave rejected: 200 of 3022 rows (6.6%) failed row checks, more than the 5.0% allowed" in str(e)
-    assert "code in sex: 200" in str(e)
-    assert "responses.csv row 2, column sex: '3' is not a listed code of sex (1, 2)" in str(e)
+    assert "vågen avvisas: 200 av 3022 rader (6.6%) klarade inte radkontrollerna, fler än de 5.0% som tillåts" in str(e)
+    assert "code i sex: 200" in str(e)
+    assert "responses.csv rad 2, kolumn sex: '3' är inte en giltig kod för sex (1, 2)" in str(e)
     assert len(read_responses(_csv(tmp_path, df), max_bad_share=0.1).quarantine) == 200
 
 
@@ -332,37 +332,38 @@ def test_wrong_encoding_override(tmp_path, raw) -> None:
     e = _err(read_responses, path, encoding="utf-8")
     first = next(i for i, line in enumerate(path.read_bytes().split(b"\n"), 1) if not line.isascii())
     assert (e.file, e.row) == ("responses.csv", first)
-    assert "cannot be decoded as utf-8" in str(e)
-    assert str(e).startswith(f"responses.csv, row {first}: ")
+    assert "kan inte avkodas som utf-8: byten 0xc4 är inte giltig utf-8" in str(e)
+    assert str(e).startswith(f"responses.csv, rad {first}, kolumn district: ")
 
 
 def test_unknown_encoding_name(tmp_path, raw) -> None:
     e = _err(read_responses, _csv(tmp_path, raw), encoding="swedish-9")
-    assert str(e) == "responses.csv: unknown encoding 'swedish-9'"
+    assert str(e) == ("responses.csv: okänd teckenkodning 'swedish-9' (--encoding); använd t.ex. utf-8, cp1252 "
+                      "eller utf-16")
 
 
 def test_missing_column(tmp_path, raw) -> None:
     e = _err(read_responses, _csv(tmp_path, raw.drop(columns="q_police_care")))
     assert (e.file, e.row, e.column) == ("responses.csv", 1, "q_police_care")
-    assert "missing required column(s) q_police_care" in str(e)
+    assert "saknar obligatoriska kolumner q_police_care" in str(e)
 
 
 def test_missing_column_with_mapping_names_vendor_column(tmp_path, raw) -> None:
     vendor = _vendor(raw).drop(columns="Kön")
     e = _err(read_responses, _csv(tmp_path, vendor, sep=";"), mapping="example-vendor")
     assert (e.row, e.column) == (1, "sex")
-    assert "sex (vendor column 'Kön' in mapping example-vendor)" in str(e)
+    assert "sex (leverantörens kolumn 'Kön' i mappningen example-vendor)" in str(e)
 
 
 def test_empty_file(tmp_path) -> None:
     (tmp_path / "responses.csv").write_bytes(b"")
     e = _err(read_responses, tmp_path / "responses.csv")
-    assert str(e) == "responses.csv, row 1: is empty"
+    assert str(e) == "responses.csv, rad 1: är tom"
 
 
 def test_header_only(tmp_path, raw) -> None:
     e = _err(read_responses, _csv(tmp_path, raw.iloc[:0]))
-    assert str(e) == "responses.csv, row 2: has a header but no data rows"
+    assert str(e) == "responses.csv, rad 2: har en rubrikrad men inga datarader"
 
 
 def test_truncated_last_line(tmp_path, raw) -> None:
@@ -371,7 +372,7 @@ def test_truncated_last_line(tmp_path, raw) -> None:
     path.write_text(text[: text.rfind(",2,") + 2], encoding="utf-8")
     e = _err(read_responses, path)
     assert (e.file, e.row) == ("responses.csv", 51)
-    assert "fewer than the header" in str(e)
+    assert "färre än rubrikraden" in str(e)
 
 
 def test_extra_field_in_middle_row(tmp_path, raw) -> None:
@@ -381,25 +382,25 @@ def test_extra_field_in_middle_row(tmp_path, raw) -> None:
     path.write_text("\n".join(lines), encoding="utf-8")
     e = _err(read_responses, path)
     assert (e.file, e.row) == ("responses.csv", 4)
-    assert "has 23 fields where the header has 22 (more than the header)" in str(e)
+    assert "har 23 fält där rubrikraden har 22 (fler än rubrikraden" in str(e)
 
 
 def test_unsupported_extension(tmp_path) -> None:
     (tmp_path / "responses.json").write_text("{}", encoding="utf-8")
     e = _err(read_responses, tmp_path / "responses.json")
-    assert e.file == "responses.json" and "unsupported file type '.json'" in str(e)
+    assert e.file == "responses.json" and "filtypen '.json' stöds inte" in str(e)
 
 
 def test_corrupt_xlsx(tmp_path) -> None:
     (tmp_path / "responses.xlsx").write_bytes(b"PK\x03\x04 this is not a workbook")
     e = _err(read_responses, tmp_path / "responses.xlsx")
-    assert e.file == "responses.xlsx" and "is not a readable .xlsx workbook" in str(e)
+    assert e.file == "responses.xlsx" and "är inte en läsbar .xlsx-arbetsbok" in str(e)
 
 
 def test_corrupt_parquet_and_missing_file(tmp_path) -> None:
     (tmp_path / "r.parquet").write_bytes(b"PAR1garbage")
-    assert "cannot be read as parquet" in str(_err(read_responses, tmp_path / "r.parquet"))
-    assert str(_err(read_responses, tmp_path / "nope.csv")) == "nope.csv: no such file (or it is a folder)"
+    assert "kan inte läsas som parquet" in str(_err(read_responses, tmp_path / "r.parquet"))
+    assert str(_err(read_responses, tmp_path / "nope.csv")) == "nope.csv: filen finns inte (eller är en mapp)"
 
 
 def test_duplicate_header(tmp_path, raw) -> None:
@@ -423,18 +424,18 @@ def _pop_bad(tmp_path, pop_raw, row: int, column: str, value: str) -> InputError
 def test_negative_population(tmp_path, pop_raw) -> None:
     e = _pop_bad(tmp_path, pop_raw, 4, "population", "-5")
     assert (e.file, e.row, e.column) == ("population.csv", 6, "population")
-    assert str(e) == ("population.csv, row 6, column population: population file rejected: population -5 is "
-                      "negative (cell 2022/Rissne/1/55-64)")
+    assert str(e) == ("population.csv, rad 6, kolumn population: befolkningsfilen avvisas: population -5 är "
+                      "negativ (cell 2022/Rissne/1/55-64)")
 
 
 def test_non_integer_population(tmp_path, pop_raw) -> None:
     e = _pop_bad(tmp_path, pop_raw, 0, "population", "12.5")
-    assert (e.row, e.column) == (2, "population") and "'12.5' is not a whole number" in str(e)
+    assert (e.row, e.column) == (2, "population") and "'12.5' är inte ett heltal" in str(e)
 
 
 def test_population_unknown_sex_and_age(tmp_path, pop_raw) -> None:
     e = _pop_bad(tmp_path, pop_raw, 2, "sex", "0")
-    assert (e.row, e.column) == (4, "sex") and "'0' is not a listed code of sex" in str(e)
+    assert (e.row, e.column) == (4, "sex") and "'0' är inte en giltig kod för sex" in str(e)
     e = _pop_bad(tmp_path, pop_raw, 3, "age_group", "85+")
     assert (e.row, e.column) == (5, "age_group")
 
@@ -443,7 +444,7 @@ def test_duplicate_population_cell(tmp_path, pop_raw) -> None:
     df = pd.concat([pop_raw, pop_raw.iloc[[3]]], ignore_index=True)
     e = _err(read_population, _csv(tmp_path, df, "population.csv"))
     assert (e.file, e.row) == ("population.csv", 5)
-    assert "duplicate cell: rows 5 and 254 are both 2022/Rissne/1/45-54" in str(e)
+    assert "dubblerad cell: rad 5 och 254 är båda 2022/Rissne/1/45-54" in str(e)
 
 
 def test_missing_population_cell(tmp_path, pop_raw, sample_wave) -> None:
@@ -451,8 +452,8 @@ def test_missing_population_cell(tmp_path, pop_raw, sample_wave) -> None:
     cell = pop_raw.loc[7]
     e = _err(load_wave, sample_wave[0], _csv(tmp_path, df, "population.csv"))
     assert (e.file, e.column) == ("population.csv", "year/district/sex/age_group")
-    assert (f"no row for the cell year {cell['year']}, district '{cell['district']}', sex {cell['sex']}, "
-            f"age_group {cell['age_group']}") in str(e)
+    assert (f"ingen rad för cellen år {cell['year']}, område '{cell['district']}', kön {cell['sex']}, "
+            f"åldersgrupp {cell['age_group']}") in str(e)
 
 
 def test_population_without_respondents_noted(tmp_path, pop_raw, sample_wave) -> None:
@@ -460,8 +461,8 @@ def test_population_without_respondents_noted(tmp_path, pop_raw, sample_wave) ->
     extra["year"] = "2025"
     w = load_wave(sample_wave[0], _csv(tmp_path, pd.concat([pop_raw, extra]), "population.csv"))
     assert len(w.population.data) == 252 + 84
-    assert w.notes == ["population.csv: population cells of 6 year x district(s) without respondents are kept "
-                       "but not used: 2025 Duvbo, 2025 Hallonbergen, 2025 Rissne, 2025 Ursvik, "
+    assert w.notes == ["population.csv: befolkningsceller för 6 år x område utan svarande sparas men används "
+                       "inte: 2025 Duvbo, 2025 Hallonbergen, 2025 Rissne, 2025 Ursvik, "
                        "2025 Väsby centrum, 2025 Älvsjö-Ängby"]
 
 

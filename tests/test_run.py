@@ -156,7 +156,7 @@ def test_bad_file_is_one_paragraph_naming_file_row_column_and_leaves_db_empty(tm
                                    "--out", str(tmp_path / "out"), "--db", f"sqlite:///{db}", "--no-publish"])
     assert res.exit_code == 2
     text = " ".join(res.output.split())
-    assert "svar.csv" in text and "row 1" in text and "q_worry_crime" in text
+    assert "svar.csv" in text and "rad 1" in text and "q_worry_crime" in text
     assert "Traceback" not in res.output
     assert not (tmp_path / "out" / "estimates.csv").exists()
     if db.exists():
@@ -276,16 +276,16 @@ def _bad_inputs(folder: Path) -> dict[str, tuple[Path, Path, list[str]]]:
     every_tenth = resp.index % 10 == 0       # 10 % of the rows: more than the 5 % quarantine limit
     r = resp.copy()
     r.loc[every_tenth, "q_worry_crime"] = "7"
-    cases["unknown codes"] = (write("codes.csv", r), good_pop, ["codes.csv", "q_worry_crime", "row"])
+    cases["unknown codes"] = (write("codes.csv", r), good_pop, ["codes.csv", "q_worry_crime", "rad"])
     r = resp.copy()
     r.loc[every_tenth, "design_weight"] = "tio"
-    cases["non-numeric weights"] = (write("weights.csv", r), good_pop, ["weights.csv", "design_weight", "row"])
+    cases["non-numeric weights"] = (write("weights.csv", r), good_pop, ["weights.csv", "design_weight", "rad"])
     r = resp.copy()
     r.loc[every_tenth, "district"] = "Atlantis"
-    cases["unknown district"] = (write("district.csv", r), good_pop, ["district.csv", "district", "row"])
+    cases["unknown district"] = (write("district.csv", r), good_pop, ["district.csv", "district", "rad"])
     r = pd.concat([resp, resp.iloc[: len(resp) // 8]], ignore_index=True)
-    cases["duplicate ids"] = (write("dups.csv", r), good_pop, ["dups.csv", "resp_id", "row"])
-    cases["missing column"] = (write("nocol.csv", resp.drop(columns=["sex"])), good_pop, ["nocol.csv", "sex", "row 1"])
+    cases["duplicate ids"] = (write("dups.csv", r), good_pop, ["dups.csv", "resp_id", "rad"])
+    cases["missing column"] = (write("nocol.csv", resp.drop(columns=["sex"])), good_pop, ["nocol.csv", "sex", "rad 1"])
     empty = folder / "empty.csv"
     empty.write_bytes(b"")
     cases["empty file"] = (empty, good_pop, ["empty.csv"])
@@ -293,11 +293,11 @@ def _bad_inputs(folder: Path) -> dict[str, tuple[Path, Path, list[str]]]:
     trunc = folder / "trunc.csv"
     text = (SAMPLE_WAVE / "responses.csv").read_text(encoding="utf-8").rstrip("\n")
     trunc.write_text(text[: text.rfind(",", 0, len(text) - 5)] + "\n", encoding="utf-8")
-    cases["truncated last line"] = (trunc, good_pop, ["trunc.csv", "row"])
+    cases["truncated last line"] = (trunc, good_pop, ["trunc.csv", "rad"])
     p = pop.copy()
     p.loc[5, "population"] = "-3"
     cases["negative population"] = (SAMPLE_WAVE / "responses.csv", write("negpop.csv", p),
-                                    ["negpop.csv", "population", "row 7"])
+                                    ["negpop.csv", "population", "rad 7"])
     cases["missing population cell"] = (SAMPLE_WAVE / "responses.csv", write("gap.csv", pop.drop(index=11)),
                                         ["gap.csv", "year", "district"])
     return cases

@@ -19,7 +19,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import yaml
+from pydantic import BaseModel, ValidationError
 
+from schemas.codebook_models import CodebookModel, MappingModel, norm_key, swedish_errors
 from survey.errors import CodebookError
 from survey.indicators import Indicator, SeriesBreak
 
@@ -111,20 +113,28 @@ class Codebook:
 
 # --- YAML reading ---------------------------------------------------------------------------------
 
+MAX_YAML_BYTES = 1 << 20        # a codebook is a few kB; anything near a megabyte is not one
+MAX_YAML_NODES = 200_000        # expanded size (aliases counted at every use): no alias bombs
+
 
 class _UniqueKeyLoader(yaml.SafeLoader):
     """SafeLoader that refuses duplicate mapping keys (plain YAML silently keeps the last one)."""
 
 
-def _construct_unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False):
+def _construct_unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
     loader.flatten_mapping(node)
     seen: dict[Any, int] = {}
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
+        try:
+            again = key in seen
+        except TypeError:
+            raise CodebookError(f"{Path(loader.name).name}, rad {key_node.start_mark.line + 1}: en nyckel måste vara "
+                                "en text eller ett tal, inte en lista eller mappning") from None
+        if again:
             raise CodebookError(
-                f"{Path(loader.name).name}, line {key_node.start_mark.line + 1}: duplicate key {key!r} "
-                f"(already on line {seen[key]})")
+                f"{Path(loader.name).name}, rad {key_node.start_mark.line + 1}: nyckeln {key!r} finns två gånger "
+                f"(redan på rad {seen[key]})")
         seen[key] = key_node.start_mark.line + 1
     return loader.construct_mapping(node, deep=deep)
 
@@ -132,9 +142,28 @@ def _construct_unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, 
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_unique_mapping)
 
 
+def _count_nodes(doc: Any, name: str) -> None:
+    """Refuse documents that expand to more than ``MAX_YAML_NODES`` values or refer to themselves."""
+    count, stack = 0, [(doc, ())]
+    while stack:
+        node, parents = stack.pop()
+        count += 1
+        if count > MAX_YAML_NODES:
+            raise CodebookError(f"{name}: för stor efter att alias (*namn) har expanderats (över {MAX_YAML_NODES} "
+                                "värden); en kodbok eller mappning är några hundra rader")
+        if isinstance(node, (dict, list)):
+            if id(node) in parents:
+                raise CodebookError(f"{name}: ett alias (*namn) pekar på sig självt; det går inte att läsa")
+            children = list(node.values()) if isinstance(node, dict) else node
+            stack.extend((c, parents + (id(node),)) for c in children)
+
+
 def _read_yaml(path: Path) -> dict[str, Any]:
     """Read a YAML file into a dict; any problem is a CodebookError naming the file."""
     try:
+        if path.stat().st_size > MAX_YAML_BYTES:
+            raise CodebookError(f"{path.name}: filen är för stor för en kodbok eller mappning "
+                                f"({path.stat().st_size} byte)")
         with open(path, encoding="utf-8") as fh:
             loader = _UniqueKeyLoader(fh)
             loader.name = str(path)
@@ -143,71 +172,35 @@ def _read_yaml(path: Path) -> dict[str, Any]:
             finally:
                 loader.dispose()
     except FileNotFoundError:
-        raise CodebookError(f"{path}: no such codebook or mapping file") from None
-    except yaml.YAMLError as exc:
-        raise CodebookError(f"{path.name}: not valid YAML ({exc})") from None
-    except UnicodeDecodeError:
-        raise CodebookError(f"{path.name}: not UTF-8 text") from None
+        raise CodebookError(f"{path}: kodboken eller mappningen finns inte") from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f" på rad {mark.line + 1}, kolumn {mark.column + 1}" if mark is not None else ""
+        raise CodebookError(f"{path.name}: inte giltig YAML{where} (t.ex. en parentes eller ett citattecken som inte "
+                            "stängs, fel indrag, eller en tabb i indraget)") from None
+    except yaml.YAMLError:
+        raise CodebookError(f"{path.name}: inte giltig YAML (t.ex. otillåtna tecken)") from None
+    except UnicodeDecodeError as exc:
+        raise CodebookError(f"{path.name}: inte UTF-8-text (byte {exc.start} är 0x{exc.object[exc.start]:02x}); spara "
+                            "filen som UTF-8") from None
+    except (OSError, RecursionError) as exc:
+        raise CodebookError(f"{path.name}: kan inte läsas ({type(exc).__name__})") from None
     if not isinstance(doc, dict):
-        raise CodebookError(f"{path.name}: expected a mapping of keys at the top level")
+        raise CodebookError(f"{path.name}: väntade en mappning av nycklar (namn: värde) på översta nivån")
+    _count_nodes(doc, path.name)
     return doc
 
 
-class _Checker:
-    """Collects the file name so that every complaint names the file and the entry."""
-
-    def __init__(self, path: Path):
-        self.file = path.name
-
-    def fail(self, entry: str, problem: str) -> CodebookError:
-        return CodebookError(f"{self.file}: {entry}: {problem}")
-
-    def mapping(self, value: Any, entry: str) -> dict:
-        if not isinstance(value, dict):
-            raise self.fail(entry, "expected a mapping (key: value)")
-        return value
-
-    def seq(self, value: Any, entry: str) -> list:
-        if not isinstance(value, list):
-            raise self.fail(entry, "expected a list")
-        return value
-
-    def code(self, value: Any, entry: str) -> int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self.fail(entry, f"code {value!r} is not an integer")
-        return value
-
-    def codes(self, values: Any, entry: str, allowed: dict[int, Any] | tuple | None = None) -> tuple[int, ...]:
-        out = tuple(self.code(v, entry) for v in self.seq(values, entry))
-        if len(set(out)) != len(out):
-            raise self.fail(entry, f"duplicate code in {list(out)}")
-        if allowed is not None:
-            unknown = [v for v in out if v not in allowed]
-            if unknown:
-                raise self.fail(entry, f"code(s) {unknown} not among the item's codes {list(allowed)}")
-        return out
-
-    def text(self, value: Any, entry: str, *, required: bool = True) -> str:
-        if value is None and not required:
-            return ""
-        if not isinstance(value, str) or (required and not value.strip()):
-            raise self.fail(entry, "expected a non-empty text")
-        return value
-
-    def labels(self, value: Any, entry: str) -> dict[int, str]:
-        out = {self.code(k, entry): self.text(v, f"{entry}.{k}") for k, v in self.mapping(value, entry).items()}
-        if not out:
-            raise self.fail(entry, "no codes listed")
-        return out
-
-    def keys(self, doc: dict, allowed: set[str], entry: str) -> None:
-        unknown = sorted(set(doc) - allowed)
-        if unknown:
-            raise self.fail(entry, f"unknown key(s) {unknown}; allowed: {sorted(allowed)}")
-
-
-_CODEBOOK_KEYS = {"name", "version", "contract", "description", "register", "items", "indicators",
-                  "problem_index", "series_breaks"}
+def _validated(model: type[BaseModel], doc: dict, path: Path, context: dict | None = None) -> Any:
+    """``model.model_validate`` with errors re-raised as one CodebookError naming file and entry."""
+    try:
+        return model.model_validate(doc, context=context)
+    except ValidationError as exc:
+        errors = swedish_errors(exc, model, doc)
+        more = f" (och {len(errors) - 1} fel till)" if len(errors) > 1 else ""
+        raise CodebookError(f"{path.name}: {errors[0]}{more}") from None
+    except RecursionError:
+        raise CodebookError(f"{path.name}: för djupt nästlad") from None
 
 
 def _resolve(name_or_path: str | Path, folder: Path) -> Path:
@@ -220,104 +213,25 @@ def _resolve(name_or_path: str | Path, folder: Path) -> Path:
 def load_codebook(name_or_path: str | Path | None = None) -> Codebook:
     """Load and check a codebook by name (``trygghet-v1`` under ``schemas/codebooks/``) or path.
 
-    ``None`` gives the default codebook. Any mistake raises :class:`CodebookError` naming file and entry.
+    ``None`` gives the default codebook. The file is validated by
+    :class:`schemas.codebook_models.CodebookModel`; any mistake raises :class:`CodebookError` naming file
+    and entry, in Swedish.
     """
     path = _resolve(name_or_path or DEFAULT_CODEBOOK, CODEBOOK_DIR)
     doc = _read_yaml(path)
-    ck = _Checker(path)
-    ck.keys(doc, _CODEBOOK_KEYS, "top level")
-    for key in ("name", "version", "items", "indicators"):
-        if key not in doc:
-            raise ck.fail(key, "missing")
-    if not isinstance(doc["version"], (str, int)) or isinstance(doc["version"], bool):
-        raise ck.fail("version", "expected a text such as \"1\"")
-
-    reg = ck.mapping(doc.get("register", {}), "register")
-    ck.keys(reg, {"sex", "age_groups", "born_abroad"}, "register")
-    sexes = ck.labels(reg.get("sex", {1: "Man", 2: "Kvinna"}), "register.sex")
-    ages = tuple(ck.text(a, "register.age_groups") for a in
-                 ck.seq(reg.get("age_groups", []), "register.age_groups"))
-    if not ages:
-        raise ck.fail("register.age_groups", "no age groups listed")
-    if len(set(ages)) != len(ages):
-        raise ck.fail("register.age_groups", f"duplicate age group in {list(ages)}")
-    born = ck.labels(reg.get("born_abroad", {0: "Född i Sverige", 1: "Född utomlands"}), "register.born_abroad")
-
-    items: list[Item] = []
-    for name, spec in ck.mapping(doc["items"], "items").items():
-        entry = f"items.{name}"
-        if not isinstance(name, str) or not name.startswith("q_") or not name.isidentifier():
-            raise ck.fail(entry, "an item's name must be an identifier starting with q_")
-        spec = ck.mapping(spec, entry)
-        ck.keys(spec, {"text_sv", "codes", "dont_know"}, entry)
-        codes = ck.labels(spec.get("codes"), f"{entry}.codes")
-        dont_know = ck.codes(spec.get("dont_know", []), f"{entry}.dont_know", codes)
-        items.append(Item(name, ck.text(spec.get("text_sv"), f"{entry}.text_sv"), codes, dont_know))
-    if not items:
-        raise ck.fail("items", "no items listed")
-    by_name = {it.name: it for it in items}
-
-    indicators: list[Indicator] = []
-    for i, spec in enumerate(ck.seq(doc["indicators"], "indicators")):
-        spec = ck.mapping(spec, f"indicators[{i}]")
-        ck.keys(spec, {"name", "item", "numerator", "base", "label_sv", "group"}, f"indicators[{i}]")
-        name = ck.text(spec.get("name"), f"indicators[{i}].name")
-        entry = f"indicators.{name}"
-        if any(ind.name == name for ind in indicators):
-            raise ck.fail(entry, "duplicate indicator name")
-        item = spec.get("item")
-        if item not in by_name:
-            raise ck.fail(f"{entry}.item", f"unknown item {item!r}")
-        codes = by_name[item].codes
-        numerator = ck.codes(spec.get("numerator"), f"{entry}.numerator", codes)
-        base = ck.codes(spec["base"], f"{entry}.base", codes) if "base" in spec else tuple(codes)
-        if not numerator or not set(numerator) <= set(base):
-            raise ck.fail(f"{entry}.numerator", f"numerator {list(numerator)} must be a non-empty part "
-                                                f"of the base {list(base)}")
-        indicators.append(Indicator(name, item, numerator, base,
-                                    ck.text(spec.get("label_sv"), f"{entry}.label_sv", required=False),
-                                    ck.text(spec.get("group"), f"{entry}.group", required=False)))
-
-    pindex = None
-    if doc.get("problem_index") is not None:
-        spec = ck.mapping(doc["problem_index"], "problem_index")
-        ck.keys(spec, {"items", "scores", "exclude", "label_sv"}, "problem_index")
-        pitems = tuple(ck.seq(spec.get("items"), "problem_index.items"))
-        for it in pitems:
-            if it not in by_name:
-                raise ck.fail("problem_index.items", f"unknown item {it!r}")
-        scores = {}
-        for code, score in ck.mapping(spec.get("scores"), "problem_index.scores").items():
-            ck.code(code, "problem_index.scores")
-            if isinstance(score, bool) or not isinstance(score, (int, float)) or not math.isfinite(score):
-                raise ck.fail(f"problem_index.scores.{code}", f"score {score!r} is not a number")
-            scores[code] = score
-        exclude = ck.codes(spec.get("exclude", []), "problem_index.exclude")
-        for it in pitems:
-            unknown = sorted((set(scores) | set(exclude)) - set(by_name[it].codes))
-            if unknown:
-                raise ck.fail("problem_index", f"code(s) {unknown} are not codes of {it}")
-            unscored = [c for c in by_name[it].codes if c not in scores and c not in exclude]
-            if unscored:
-                raise ck.fail("problem_index.scores", f"code(s) {unscored} of {it} neither scored nor excluded")
-        pindex = ProblemIndex(pitems, scores, exclude, ck.text(spec.get("label_sv"), "problem_index.label_sv",
-                                                               required=False))
-
-    breaks = []
-    for i, spec in enumerate(ck.seq(doc.get("series_breaks") or [], "series_breaks")):
-        entry = f"series_breaks[{i}]"
-        spec = ck.mapping(spec, entry)
-        ck.keys(spec, {"year", "reason", "items"}, entry)
-        year = ck.code(spec.get("year"), f"{entry}.year")
-        bitems = tuple(ck.seq(spec.get("items", []), f"{entry}.items"))
-        for it in bitems:
-            if it not in by_name:
-                raise ck.fail(f"{entry}.items", f"unknown item {it!r}")
-        breaks.append(SeriesBreak(year, ck.text(spec.get("reason"), f"{entry}.reason"), bitems))
-
-    return Codebook(name=ck.text(doc["name"], "name"), version=str(doc["version"]), items=tuple(items),
-                    indicators=tuple(indicators), age_groups=ages, sexes=sexes, series_breaks=tuple(breaks),
-                    born_abroad=born, problem_index=pindex, source=str(path))
+    m: CodebookModel = _validated(CodebookModel, doc, path)
+    items = tuple(Item(name, it.text_sv, dict(it.codes), tuple(it.dont_know)) for name, it in m.items.items())
+    indicators = tuple(Indicator(i.name, i.item, tuple(i.numerator),
+                                 tuple(i.base) if i.base is not None else tuple(m.items[i.item].codes),
+                                 i.label_sv or "", i.group or "") for i in m.indicators)
+    pi = m.problem_index
+    pindex = None if pi is None else ProblemIndex(tuple(pi.items), dict(pi.scores), tuple(pi.exclude),
+                                                  pi.label_sv or "")
+    breaks = tuple(SeriesBreak(b.year, b.reason, tuple(b.items)) for b in m.series_breaks or [])
+    reg = m.register_
+    return Codebook(name=m.name, version=m.version, items=items, indicators=indicators,
+                    age_groups=tuple(reg.age_groups), sexes=dict(reg.sex), series_breaks=breaks,
+                    born_abroad=dict(reg.born_abroad), problem_index=pindex, source=str(path))
 
 
 _DEFAULT: Codebook | None = None
@@ -360,72 +274,26 @@ _NOT_BLANKED = ("resp_id", "district", "comment")
 
 def _norm_key(value: Any) -> str:
     """How a vendor value is compared: text, trimmed, case-folded; 2.0 and 2 are the same."""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value).strip().casefold()
+    return norm_key(value)
 
 
 def load_mapping(path: str | Path, codebook: Codebook | None = None) -> VendorMapping:
-    """Load and check a vendor mapping against ``codebook`` (default codebook when None)."""
+    """Load and check a vendor mapping against ``codebook`` (default codebook when None).
+
+    Validated by :class:`schemas.codebook_models.MappingModel`; mistakes raise :class:`CodebookError`
+    naming file and entry, in Swedish.
+    """
     cb = codebook or default_codebook()
     path = _resolve(path, MAPPING_DIR)
     doc = _read_yaml(path)
-    ck = _Checker(path)
-    ck.keys(doc, {"name", "description", "codebook", "read", "columns", "recode", "blank", "age_bins"},
-            "top level")
     canonical = set(cb.response_columns) | set(POPULATION_COLUMNS)
-    columns: dict[str, str] = {}
-    for vendor, target in ck.mapping(doc.get("columns", {}), "columns").items():
-        entry = f"columns.{vendor}"
-        if target not in canonical:
-            raise ck.fail(entry, f"unknown canonical column {target!r}")
-        if target in columns.values():
-            raise ck.fail(entry, f"canonical column {target!r} is mapped twice")
-        columns[str(vendor).strip()] = target
-
-    read = {str(k): v for k, v in ck.mapping(doc.get("read") or {}, "read").items()}
-    ck.keys(read, {"encoding", "delimiter", "decimal", "fmt"}, "read")
-
-    recode: dict[str, dict[str, Any]] = {}
-    for col, table in ck.mapping(doc.get("recode") or {}, "recode").items():
-        entry = f"recode.{col}"
-        if col not in canonical:
-            raise ck.fail(entry, f"unknown canonical column {col!r}")
-        valid = cb.codes_of(col)
-        out: dict[str, Any] = {}
-        for key, target in ck.mapping(table, entry).items():
-            nk = _norm_key(key)
-            if nk in out:
-                raise ck.fail(f"{entry}.{key}", "duplicate vendor value (values are compared trimmed and "
-                                                "case-insensitively)")
-            if target is not None:
-                if valid is not None and target not in valid:
-                    raise ck.fail(f"{entry}.{key}", f"target {target!r} is not a valid code of {col} "
-                                                    f"({list(valid)})")
-                if col in ("year", "population") and (isinstance(target, bool) or not isinstance(target, int)):
-                    raise ck.fail(f"{entry}.{key}", f"target {target!r} is not an integer")
-            out[nk] = target
-        recode[col] = out
-
-    blank = tuple(_norm_key(v) for v in ck.seq(doc.get("blank") or [], "blank"))
-
-    bins: list[tuple[str, int, int]] = []
-    for label, bounds in ck.mapping(doc.get("age_bins") or {}, "age_bins").items():
-        entry = f"age_bins.{label}"
-        if label not in cb.age_groups:
-            raise ck.fail(entry, f"{label!r} is not an age group of the codebook {list(cb.age_groups)}")
-        bounds = ck.seq(bounds, entry)
-        if len(bounds) != 2 or any(isinstance(b, bool) or not isinstance(b, int) for b in bounds) \
-                or bounds[0] > bounds[1]:
-            raise ck.fail(entry, "expected [lowest age, highest age], integers, lowest <= highest")
-        bins.append((label, bounds[0], bounds[1]))
-    bins.sort(key=lambda b: b[1])
-    for (l1, _, hi1), (l2, lo2, _) in zip(bins, bins[1:]):
-        if lo2 <= hi1:
-            raise ck.fail(f"age_bins.{l2}", f"overlaps age_bins.{l1}")
-
-    name = ck.text(doc.get("name", path.stem), "name")
-    return VendorMapping(name, columns, recode, blank, tuple(bins), read, str(path))
+    m: MappingModel = _validated(MappingModel, doc, path, {"codebook": cb, "canonical": canonical})
+    columns = {str(vendor).strip(): target for vendor, target in m.columns.items()}
+    read = {k: v for k, v in (m.read.model_dump() if m.read else {}).items() if v is not None}
+    recode = {col: {_norm_key(k): t for k, t in table.items()} for col, table in (m.recode or {}).items()}
+    blank = tuple(_norm_key(v) for v in m.blank or [])
+    bins = tuple(sorted(((label, lo, hi) for label, (lo, hi) in (m.age_bins or {}).items()), key=lambda b: b[1]))
+    return VendorMapping(m.name or path.stem, columns, recode, blank, bins, read, str(path))
 
 
 def _failures(index: pd.Index, column: str, values: pd.Series, check: str, reason: str | pd.Series) -> pd.DataFrame:
@@ -470,12 +338,12 @@ def apply_mapping(df: pd.DataFrame, mapping: VendorMapping, file: str,
                     new.append(None if target is None else str(target))
                 else:
                     new.append(None)
-                    bad[i] = f"value {raw!r} has no recode in mapping {mapping.name}"
+                    bad[i] = f"värdet {raw!r} saknar omkodning i mappningen {mapping.name}"
             elif bins:
                 label = _bin_age(raw, bins)
                 new.append(label)
                 if label is None:
-                    bad[i] = f"age {raw!r} is not a whole number within the mapping's age bins"
+                    bad[i] = f"åldern {raw!r} är inget heltal inom mappningens åldersgrupper (age_bins)"
             else:
                 new.append(raw)
         out[col] = pd.Series(pd.array(new, dtype="str").take(codes, allow_fill=True), index=s.index)

@@ -1,0 +1,369 @@
+"""Converting text columns to canonical dtypes and validating them; row failures and the quarantine.
+
+Row-level failures are frames of ``index`` (source row), ``column``, ``value`` (as written), ``check`` and
+``reason`` (Swedish, for a person). Checks beyond the pandera schemas of ``schemas/``:
+
+* **Design weights** (``check_weights``): every weight a finite number > 0 and at most ``MAX_DESIGN_WEIGHT``
+  (schema); with a population file, at most the population of the respondent's year x district (a design
+  weight is 1 / the inclusion probability, and that probability is at least 1 / N: Särndal, Swensson &
+  Wretman 1992, sec. 2.4); and within each year the ratio of the largest to the smallest accepted weight at
+  most ``max_weight_ratio`` (default ``MAX_WEIGHT_RATIO`` = 1000, far beyond any stratified design of a
+  municipal survey; a larger ratio is a unit mix-up or a broken export). The ratio is a file-level
+  rejection naming the year, the two rows and the column.
+* **Names** (``bad_names``): a district containing control characters, bidirectional overrides or
+  zero-width characters (which hide or reverse text in reports) or longer than ``MAX_NAME_LENGTH``.
+* **SPSS value labels** (``check_value_labels``): labels that contradict the codebook (code 1 labelled
+  ``Kvinna`` where the codebook's 1 is ``Man`` and 2 is ``Kvinna``) reject the file.
+* **Quarantine** (``quarantine_frame``): free text never leaves the free-text table: the ``value`` of a
+  ``comment`` failure is withheld and the ``record`` (the row as written) holds only the columns that map
+  onto canonical, non-free-text columns.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from schemas.responses import MAX_DESIGN_WEIGHT
+from survey.data.codebook import Codebook, VendorMapping
+from survey.errors import InputError
+
+QUARANTINE_COLUMNS = ["file", "source_row", "resp_id", "year", "column", "value", "check", "reason", "record"]
+FAILURE_COLUMNS = ["index", "column", "value", "check", "reason"]
+MAX_WEIGHT_RATIO = 1000.0
+MAX_NAME_LENGTH = 100
+FREE_TEXT = ("comment",)
+WITHHELD = "[fritext utelämnad]"
+_HOSTILE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]")
+
+
+def failures(index, column: str, values, check: str, reason) -> pd.DataFrame:
+    """Row failures: index label (= source row), column, raw value, check name, reason for a person."""
+    n = len(index)
+    return pd.DataFrame({"index": np.asarray(index, dtype=np.int64), "column": [column] * n,
+                         "value": np.asarray(values, dtype=object), "check": [check] * n,
+                         "reason": np.asarray(reason, dtype=object) if not isinstance(reason, str)
+                         else [reason] * n}, columns=FAILURE_COLUMNS)
+
+
+def no_failures() -> pd.DataFrame:
+    return failures([], "", [], "", [])
+
+
+def _parse_numbers(s: pd.Series, *, integer: bool, decimal: str = ".") -> tuple[np.ndarray, np.ndarray,
+                                                                                  np.ndarray]:
+    """Parse text into numbers over the distinct values only.
+
+    Returns (values float64 with NaN for blank/bad, blank mask, bad mask: non-blank text that is not a
+    finite number, or not a whole number of at most 2**53 in size when ``integer``).
+    """
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    u = pd.Series(np.asarray(uniques, dtype=object), dtype=object).str.strip()
+    if decimal == ",":
+        u = u.str.replace(",", ".", regex=False)
+    num = pd.to_numeric(u, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    finite = np.isfinite(num)
+    ok = finite & (num == np.round(num)) & (np.abs(np.where(finite, num, 0)) < 2 ** 53) if integer else finite
+    num = np.where(ok, num, np.nan)
+    blank_u = np.append((u == "").to_numpy(dtype=bool), True)     # code -1 (missing) is blank
+    ok_u = np.append(ok, False)
+    num_u = np.append(num, np.nan)
+    return num_u[codes], blank_u[codes], ~ok_u[codes] & ~blank_u[codes]
+
+
+def _fast_numbers(s: pd.Series, *, integer: bool, decimal: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """Arrow cast of clean text to numbers: (values with NaN for blank, blank mask).
+
+    None when some value needs the careful path of ``_parse_numbers`` (spaces, '2.0', text, 'nan', ...).
+    """
+    import pyarrow as arrow
+    import pyarrow.compute as pc
+
+    try:
+        arr = arrow.array(s.array)
+        if decimal == "," and not integer:
+            arr = pc.replace_substring(arr, ",", ".")
+        num = pc.cast(arr, arrow.int64() if integer else arrow.float64())
+    except (arrow.ArrowException, TypeError, ValueError):
+        return None
+    blank = num.is_null().to_numpy(zero_copy_only=False)
+    values = num.to_numpy(zero_copy_only=False).astype(np.float64)
+    if not np.isfinite(values[~blank]).all() or (integer and (np.abs(values[~blank]) >= 2 ** 53).any()):
+        return None
+    return values, blank
+
+
+def _to_int64(values: np.ndarray) -> pd.arrays.IntegerArray:
+    mask = np.isnan(values)
+    return pd.arrays.IntegerArray(np.where(mask, 0, values).astype(np.int64), mask)
+
+
+def _text(s: pd.Series) -> pd.Series:
+    """Trimmed, NFC-normalised text (over the distinct values), blank -> missing."""
+    codes, uniques = pd.factorize(s.str.strip(), use_na_sentinel=True)
+    u = pd.Series(np.asarray(uniques, dtype=object), dtype="str").str.normalize("NFC")
+    u = u.where(u != "", None)
+    return pd.Series(pd.array(u.array, dtype="str").take(codes, allow_fill=True), index=s.index)
+
+
+@dataclass
+class Converted:
+    frame: pd.DataFrame
+    failures: list[pd.DataFrame]
+
+
+def convert(df: pd.DataFrame, spec: dict[str, str], decimal: str) -> Converted:
+    """Convert text columns to canonical dtypes per ``spec`` (column -> kind), recording failures.
+
+    Kinds: ``text`` (required, trimmed, NFC), ``id`` (required, trimmed), ``int`` (required whole number),
+    ``code`` (whole number or blank), ``weight`` (number; blank only when the whole column is blank),
+    ``count`` (required whole number).
+    """
+    out: dict[str, Any] = {}
+    fails: list[pd.DataFrame] = []
+    idx = df.index
+    for col, kind in spec.items():
+        if col not in df.columns:
+            if kind == "weight":
+                out[col] = np.full(len(df), np.nan)
+            elif kind == "code":
+                out[col] = pd.array([pd.NA] * len(df), dtype="Int64")
+            continue
+        s = df[col]
+        if kind in ("text", "id"):
+            t = _text(s) if kind == "text" else s.str.strip()
+            out[col] = t.where(t != "", None)
+            continue
+        fast = _fast_numbers(s, integer=kind != "weight", decimal=decimal)
+        if fast is not None:
+            (values, blank), bad = fast, np.zeros(len(s), dtype=bool)
+        else:
+            values, blank, bad = _parse_numbers(s, integer=kind != "weight", decimal=decimal)
+        if bad.any():
+            what = "ett ändligt tal" if kind == "weight" else "ett heltal"
+            fails.append(failures(idx[bad], col, s[bad], "type", [f"{v!r} är inte {what}" for v in s[bad]]))
+        if kind in ("int", "count") and blank.any():
+            fails.append(failures(idx[blank], col, s[blank], "blank", f"{col} är tomt"))
+        if kind == "weight":
+            if blank.all():
+                out[col] = np.full(len(df), np.nan)
+                continue
+            if blank.any():
+                fails.append(failures(idx[blank], col, s[blank], "blank",
+                                      "design_weight är tomt fast andra rader har en vikt"))
+            out[col] = values
+        else:
+            out[col] = _to_int64(values)
+    return Converted(pd.DataFrame(out, index=idx), fails)
+
+
+_REASONS = {
+    "isin": "{value!r} är inte en giltig kod för {column} ({codes})",
+    "not_nullable": "{column} är tomt",
+    "not_blank": "{column} är tomt",
+    "finite_positive": "design_weight {value} är inte ett ändligt tal > 0",
+    "weight_max": "design_weight {value} är orimligt stor (största tillåtna designvikt är {max_weight:g})",
+    "year_range": "året {value} är inte rimligt (1900–2100)",
+    "population_max": "population {value} är orimligt stor för en cell (över 20 000 000)",
+    "multiple_fields_uniqueness": "samma ({keys}) finns på mer än en rad",
+    "greater_than_or_equal_to(0)": "population {value} är negativ",
+}
+_CHECK_NAMES = {"multiple_fields_uniqueness": "duplicate", "not_nullable": "blank", "not_blank": "blank",
+                "greater_than_or_equal_to(0)": "negative"}
+
+
+def _shown(value: Any) -> Any:
+    """A failure value as a person reads it: codes as the text '7', numbers as 0.0, text quoted."""
+    if isinstance(value, (np.integer, int)) and not isinstance(value, bool):
+        return str(int(value))
+    if isinstance(value, np.floating):
+        return float(value)
+    return value
+
+
+def validate(frame: pd.DataFrame, schema: pa.DataFrameSchema, codebook: Codebook, name: str,
+             keys: str) -> pd.DataFrame:
+    """Run a pandera schema lazily; return one failure per (row, column, check) with a readable reason."""
+    try:
+        schema.validate(frame, lazy=True, inplace=True)
+        return no_failures()
+    except pa.errors.SchemaErrors as exc:
+        fc = exc.failure_cases
+    schema_level = fc[fc["index"].isna()]
+    if len(schema_level):
+        first = schema_level.iloc[0]
+        raise InputError(f"har inte den kanoniska formen ({first['check']}); det är ett fel i trygghets "
+                         "konvertering, rapportera det tillsammans med filen", name, None, first["column"])
+    fc = fc.drop_duplicates(["index", "column", "check"])
+    checks = fc["check"].astype(str).str.replace(r"^isin\(.*\)$", "isin", regex=True)
+    reasons = []
+    for column, check, value in zip(fc["column"], checks, fc["failure_case"]):
+        codes = codebook.codes_of(column)
+        template = _REASONS.get(check, "{column} klarar inte kontrollen " + check)
+        reasons.append(template.format(value=_shown(value), column=column, keys=keys, max_weight=MAX_DESIGN_WEIGHT,
+                                       codes=", ".join(map(str, codes or ()))))
+    return failures(fc["index"].astype(np.int64), "", fc["failure_case"], "", reasons).assign(
+        column=fc["column"].to_numpy(dtype=object),
+        check=[_CHECK_NAMES.get(c, "code" if c == "isin" else c) for c in checks])
+
+
+def bad_names(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Names with control, bidi or zero-width characters, or longer than ``MAX_NAME_LENGTH`` (over distinct values)."""
+    s = frame[column]
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    reasons: dict[int, str] = {}
+    for i, u in enumerate(uniques):
+        m = _HOSTILE.search(u)
+        if m is not None:
+            reasons[i] = (f"{column} innehåller ett osynligt tecken eller styrtecken (U+{ord(m.group()):04X}) som kan "
+                          "dölja eller vända text i rapporter")
+        elif len(u) > MAX_NAME_LENGTH:
+            reasons[i] = f"{column} är {len(u)} tecken långt (högst {MAX_NAME_LENGTH})"
+    if not reasons:
+        return no_failures()
+    mask = np.isin(codes, list(reasons))
+    return failures(s.index[mask], column, s[mask], "name", [reasons[c] for c in codes[mask]])
+
+
+def formula_like_note(frame: pd.DataFrame, column: str, name: str) -> list[str]:
+    """A note for names that begin like a spreadsheet formula (=, +, -, @)."""
+    u = pd.Series(frame[column].dropna().unique(), dtype="str")
+    odd = u[u.str.match(r"^[=+\-@]")]
+    if not len(odd):
+        return []
+    return [f"{name}: {len(odd)} namn i {column} börjar med '=', '+', '-' eller '@' (t.ex. {odd.iloc[0]!r}); "
+            "i kalkylprogram kan sådana namn tolkas som formler"]
+
+
+def check_weights(frame: pd.DataFrame, ok: np.ndarray, name: str, limit: float = MAX_WEIGHT_RATIO) -> None:
+    """Within each year: largest / smallest accepted design weight <= ``limit``, else :class:`InputError`."""
+    w = frame["design_weight"].to_numpy(dtype=np.float64)
+    years = frame["year"].to_numpy(dtype=np.float64, na_value=np.nan)
+    use = ok & np.isfinite(w) & (w > 0) & np.isfinite(years)
+    for y in np.unique(years[use]):
+        m = use & (years == y)
+        lo, hi = np.argmin(np.where(m, w, np.inf)), np.argmax(np.where(m, w, -np.inf))
+        ratio = w[hi] / w[lo]
+        if ratio > limit:
+            rows = frame.index.to_numpy()
+            raise InputError(f"designvikterna år {int(y)} spänner från {w[lo]:g} (rad {rows[lo]}) till {w[hi]:g} "
+                             f"(rad {rows[hi]}): kvoten {ratio:.3g} är större än gränsen {limit:g}. Så olika "
+                             "designvikter ger ingen rimlig skattning; oftast är några vikter i en annan enhet "
+                             "eller exporten trasig. Rätta vikterna, eller ta bort kolumnen design_weight så att "
+                             "trygghet använder N_h / n_h", name, int(rows[hi]), "design_weight")
+
+
+def weight_above_population(frame: pd.DataFrame, totals: pd.Series, population_file: str) -> pd.DataFrame:
+    """Rows whose design weight exceeds the whole population of their year x district."""
+    if frame["design_weight"].isna().all():
+        return no_failures()
+    keys = pd.MultiIndex.from_arrays([frame["year"], frame["district"]])
+    n = totals.reindex(keys).to_numpy(dtype=np.float64)
+    w = frame["design_weight"].to_numpy(dtype=np.float64)
+    bad = np.isfinite(n) & np.isfinite(w) & (w > n)
+    if not bad.any():
+        return no_failures()
+    sub = frame[bad]
+    reasons = [f"design_weight {v:g} är större än hela befolkningen i {d} år {y} ({int(p)} enligt "
+               f"{population_file}); en designvikt är 1 / urvalssannolikheten och kan inte vara större"
+               for v, d, y, p in zip(sub["design_weight"], sub["district"], sub["year"], n[bad])]
+    return failures(sub.index, "design_weight", sub["design_weight"], "weight_population", reasons)
+
+
+def _labels_of(cb: Codebook, column: str) -> dict[int, str] | None:
+    if column == "sex":
+        return cb.sexes
+    if column == "born_abroad":
+        return cb.born_abroad
+    if column in cb.item_names:
+        return cb.item(column).codes
+    return None
+
+
+def check_value_labels(value_labels: dict[str, dict[str, str]], cb: Codebook, mapping: VendorMapping | None,
+                       name: str) -> None:
+    """SPSS labels that give a code another code's meaning in the codebook reject the file."""
+    for col, labels in value_labels.items():
+        canonical = mapping.columns.get(col, col) if mapping else col
+        if mapping and canonical in mapping.recode:
+            continue                                        # the mapping recodes by label: no trust in codes
+        cb_labels = _labels_of(cb, canonical)
+        if not cb_labels:
+            continue
+        by_label = {v.strip().casefold(): k for k, v in cb_labels.items()}
+        for code, label in labels.items():
+            other = by_label.get(str(label).strip().casefold())
+            if other is not None and str(other) != str(code):
+                raise InputError(f"SPSS-etiketten för kod {code} i kolumnen {col} är {label!r}, men i kodboken "
+                                 f"{cb.label} betyder {code} {cb_labels.get(_int(code), '(ingen kod)')!r} och "
+                                 f"{label!r} är kod {other}: koderna skulle läsas fel. Rätta etiketterna eller "
+                                 "koda om kolumnen i en leverantörsmappning (recode)", name, None, canonical)
+
+
+def _int(code: str) -> int | None:
+    try:
+        return int(float(code))
+    except ValueError:
+        return None
+
+
+def quarantine_frame(fails: pd.DataFrame, raw: pd.DataFrame, text: pd.DataFrame, vendor_of: dict[str, str],
+                     name: str, years: pd.Series | None, canonical: tuple[str, ...]) -> pd.DataFrame:
+    """Failures -> quarantine rows with the file's original value and record, free text withheld.
+
+    ``vendor_of``: canonical column -> the file's column (empty without a mapping). ``record`` is the row as
+    written, restricted to the file's columns that map onto ``canonical`` columns other than free text.
+    """
+    if len(fails) == 0:
+        q = pd.DataFrame({c: pd.Series(dtype="str") for c in QUARANTINE_COLUMNS})
+        return q.astype({"source_row": "int64", "year": "Int64"})
+    fails = fails.sort_values(["index", "column"], kind="stable").drop_duplicates(["index", "column"])
+    rows = fails["index"].to_numpy(dtype=np.int64)
+    values = []
+    for row, col, value in zip(rows, fails["column"], fails["value"]):
+        src = vendor_of.get(col, col)
+        v = raw.at[row, src] if src in raw.columns else value
+        missing = v is None or (isinstance(v, float) and math.isnan(v))
+        values.append(None if missing else WITHHELD if col in FREE_TEXT else str(v))
+    renamed = {v: k for k, v in vendor_of.items()}
+    canonical_of = {c: renamed.get(c, c) for c in raw.columns}
+    keep = [c for c in raw.columns if canonical_of.get(c) in canonical and canonical_of[c] not in FREE_TEXT]
+    records = _records_json(raw[keep], np.unique(rows))
+    resp_id = text["resp_id"].reindex(rows).to_numpy(dtype=object) if "resp_id" in text else None
+    year = years.reindex(rows).array if years is not None else pd.array([pd.NA] * len(rows), dtype="Int64")
+    return pd.DataFrame({
+        "file": name, "source_row": rows,
+        "resp_id": pd.array(resp_id if resp_id is not None else [None] * len(rows), dtype="str"),
+        "year": pd.array(year, dtype="Int64"), "column": pd.array(fails["column"], dtype="str"),
+        "value": pd.array(values, dtype="str"), "check": pd.array(fails["check"], dtype="str"),
+        "reason": pd.array(fails["reason"], dtype="str"),
+        "record": pd.array([records[r] for r in rows], dtype="str")})
+
+
+def _records_json(raw: pd.DataFrame, rows: np.ndarray) -> dict[int, str]:
+    """The original rows (as read, before mapping) as JSON objects, by source row."""
+    if len(rows) == 0:
+        return {}
+    sub = raw.loc[rows]
+    lines = sub.to_json(orient="records", lines=True, force_ascii=False).splitlines()
+    return dict(zip(sub.index.tolist(), lines))
+
+
+def reject_if_too_many(quarantine: pd.DataFrame, n_rows: int, max_bad_share: float, name: str) -> None:
+    """File-level rejection when more than ``max_bad_share`` of the rows are quarantined."""
+    bad = quarantine["source_row"].nunique() if len(quarantine) else 0
+    if n_rows == 0 or bad / n_rows <= max_bad_share:
+        return
+    by = (quarantine["check"] + " i " + quarantine["column"]).value_counts()
+    counts = "; ".join(f"{k}: {v}" for k, v in by.head(8).items())
+    first = quarantine.sort_values("source_row", kind="stable").head(3)
+    examples = "; ".join(f"{r.file} rad {r.source_row}, kolumn {r.column}: {r.reason}" for r in first.itertuples())
+    head = first.iloc[0]
+    raise InputError(f"vågen avvisas: {bad} av {n_rows} rader ({bad / n_rows:.1%}) klarade inte radkontrollerna, fler "
+                     f"än de {max_bad_share:.1%} som tillåts (--max-bad-share). Fel per kontroll och kolumn: {counts}. "
+                     f"Första exemplen: {examples}.", name, int(head["source_row"]), str(head["column"]))
