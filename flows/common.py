@@ -1,39 +1,204 @@
-"""What the flows share: the step runner that makes each pipeline step a Prefect task, and artifacts.
+"""What the flows share: the step runner that makes each pipeline step a Prefect task, the database URL
+(from a secret, never a parameter), lineage, and artifacts.
 
 Frames travel between tasks in memory; ``cache_policy=NO_CACHE`` because hashing a million-row frame
 costs more than the step (shared/notes/stack.md). One task per step, never per indicator or row.
+
+Every task has a timeout; the database steps retry on connection errors only (bounded, with backoff); the
+load of a wave holds a Prefect global concurrency limit of one slot per database, so a second run that
+would load or replace a wave of the same database waits until the first has committed.
 """
 from __future__ import annotations
 
+import hashlib
+import os
+from pathlib import Path
 from typing import Any, Callable
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from survey.errors import ConfigError
+from survey.pipeline.config import RunConfig, mask_url
+from survey.pipeline.surveys import SurveyConfig, has_password
+
 # Every task has a timeout (seconds): a step that hangs fails the flow run instead of holding a worker.
 TASK_TIMEOUT_S = 3600.0
+# One year of one survey (all its steps), one survey (all its years), the annual report (every survey).
+YEAR_TIMEOUT_S = 2 * 3600.0
+SURVEY_TIMEOUT_S = 6 * 3600.0
+REPORT_TIMEOUT_S = 12 * 3600.0
+# The steps that talk to the database, and their retries on connection errors: 3 retries after 2, 10, 30 s.
+DB_STEPS = frozenset({"open-store", "store"})
+RETRY_DELAYS_S: tuple[float, ...] = (2.0, 10.0, 30.0)
+# How long a load waits for another run's load of the same database before it fails.
+LOAD_WAIT_S = 3600.0
+
+
+def is_connection_error(exc: BaseException | None) -> bool:
+    """Whether ``exc`` (or an exception it was raised from) is a lost or refused database connection:
+    SQLAlchemy's ``OperationalError``/``DisconnectionError``, a DB-API ``OperationalError`` (psycopg, sqlite3:
+    the DB-API 2.0 name for connection and locking failures), or Python's ``ConnectionError``."""
+    from sqlalchemy import exc as sa_exc
+
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, (sa_exc.OperationalError, sa_exc.DisconnectionError, ConnectionError)):
+            return True
+        if any(c.__name__ == "OperationalError" for c in type(exc).__mro__):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def retry_on_connection_error(_task: Any, _task_run: Any, state: Any) -> bool:
+    """Prefect ``retry_condition_fn``: retry a failed database step only when the database was unreachable."""
+    try:
+        exc = state.result(raise_on_failure=False)
+    except Exception as err:  # noqa: BLE001 - the state's data cannot be read: judge by that error
+        exc = err
+    return isinstance(exc, BaseException) and is_connection_error(exc)
+
+
+def load_limit_name(db_url: str) -> str:
+    """The global concurrency limit of loads into one database (the password plays no part)."""
+    return "trygghet-load-" + hashlib.sha256(mask_url(db_url).encode()).hexdigest()[:12]
+
+
+def _exclusive(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn(db_url, ...)`` holding the one slot of the database's load limit (created when missing)."""
+    def store_step(db_url: str, *args: Any) -> Any:
+        from prefect.client.orchestration import get_client
+        from prefect.concurrency.sync import concurrency
+        from prefect.logging import get_run_logger
+
+        name = load_limit_name(db_url)
+        with get_client(sync_client=True) as client:
+            try:
+                client.upsert_global_concurrency_limit_by_name(name, limit=1)
+            except Exception:  # noqa: BLE001 - created at the same moment by another run: it exists
+                pass
+        get_run_logger().info("Laddningen väntar på gränsen %s (en laddning åt gången per databas)", name)
+        try:
+            with concurrency(name, occupy=1, timeout_seconds=LOAD_WAIT_S, strict=True):
+                return fn(db_url, *args)
+        except TimeoutError:
+            raise ConfigError(f"En annan körning har laddat in en våg i samma databas i över {LOAD_WAIT_S:.0f} s "
+                              f"(gränsen {name} i Prefect, fliken Concurrency); försök igen när den är klar.",
+                              option="db") from None
+    store_step.__name__ = store_step.__qualname__ = getattr(fn, "__name__", "store_step")
+    return store_step
 
 
 class PrefectSteps:
-    """:class:`survey.pipeline.runner.StepRunner` for flows: each step a task of the running flow."""
+    """:class:`survey.pipeline.runner.StepRunner` for flows: each step a task of the running flow.
+
+    ``tags`` go on every task (e.g. ``kommun:solna``); every task has ``timeout_s``; the database steps
+    (:data:`DB_STEPS`) retry after each of ``retry_delays_s`` on connection errors only; the load of a wave
+    holds the database's load limit (:func:`load_limit_name`) unless ``exclusive_load`` is false.
+    """
+
+    def __init__(self, tags: tuple[str, ...] | list[str] = (), *, timeout_s: float = TASK_TIMEOUT_S,
+                 retry_delays_s: tuple[float, ...] = RETRY_DELAYS_S, exclusive_load: bool = True) -> None:
+        self.tags = tuple(tags)
+        self.timeout_s = timeout_s
+        self.retry_delays_s = tuple(retry_delays_s)
+        self.exclusive_load = exclusive_load
 
     def run(self, name: str, fn: Callable[..., Any], *args: Any) -> Any:
         return self._task(name, fn)(*args)
 
     def submit(self, name: str, fn: Callable[..., Any], *args: Any) -> Any:
+        if name == "store" and self.exclusive_load:
+            fn = _exclusive(fn)
         return self._task(name, fn).submit(*args)
 
-    @staticmethod
-    def _task(name: str, fn: Callable[..., Any]) -> Any:
-        return task(fn, name=name, cache_policy=NO_CACHE, timeout_seconds=TASK_TIMEOUT_S)
+    def _task(self, name: str, fn: Callable[..., Any]) -> Any:
+        opts: dict[str, Any] = {"name": name, "cache_policy": NO_CACHE, "timeout_seconds": self.timeout_s,
+                                "tags": list(self.tags)}
+        if name in DB_STEPS and self.retry_delays_s:
+            opts.update(retries=len(self.retry_delays_s), retry_delay_seconds=list(self.retry_delays_s),
+                        retry_condition_fn=retry_on_connection_error)
+        return task(fn, **opts)
 
 
 def flow_run_info() -> dict[str, Any]:
-    """The Prefect flow run this code runs in (id, name, deployment), for trygghet's lineage."""
+    """The Prefect flow run this code runs in (id, name, flow, parent, deployment), for trygghet's lineage."""
     from prefect.runtime import deployment, flow_run
     info = {"flow_run_id": flow_run.id, "flow_run_name": flow_run.name, "flow": flow_run.flow_name,
-            "deployment_id": deployment.id, "deployment": deployment.name}
+            "parent_flow_run_id": flow_run.parent_flow_run_id, "root_flow_run_id": flow_run.root_flow_run_id,
+            "deployment_id": deployment.id or flow_run.parent_deployment_id, "deployment": deployment.name}
     return {k: str(v) for k, v in info.items() if v}
+
+
+# --- the database URL: a parameter never carries a password ------------------------------------------
+def secret_value(block: str) -> str:
+    """The value of the Prefect Secret block ``block`` (ConfigError naming the block when it is missing)."""
+    from prefect.blocks.system import Secret
+    try:
+        value = Secret.load(block).get()
+    except ValueError:
+        raise ConfigError(f"Prefect Secret-blocket {block!r} finns inte; skapa det i Prefect (Blocks → Secret) "
+                          f"med databasens URL som värde.", option="db_secret") from None
+    return str(value)
+
+
+def env_value(name: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        raise ConfigError(f"Miljövariabeln {name} (databasens URL) är inte satt där flödet körs (arbetaren).",
+                          option="db_env")
+    return value
+
+
+def survey_database(survey: SurveyConfig) -> str:
+    """The database URL of a survey: its Secret block, its environment variable, its ``db`` or the default
+    SQLite file (whose folder is created)."""
+    if survey.db_secret:
+        return secret_value(survey.db_secret)
+    if survey.db_env:
+        return env_value(survey.db_env)
+    url = survey.database() or ""
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    return url
+
+
+def database_url(db: str | None, db_secret: str | None) -> str | None:
+    """A flow's database from its parameters: ``db_secret`` (a Secret block's name) or ``db`` (a URL without
+    a password; a password must come from a Secret block or ``$TRYGGHET_DATABASE_URL``), else None (the
+    store then uses ``$TRYGGHET_DATABASE_URL``)."""
+    if db is not None and has_password(db):
+        raise ConfigError("Databas-URL:en i parametern db innehåller ett lösenord; en parameter sparas och visas "
+                          "i Prefect. Lägg URL:en i ett Secret-block (parametern db_secret) eller i "
+                          "$TRYGGHET_DATABASE_URL hos arbetaren.", option="db")
+    return secret_value(db_secret) if db_secret else db
+
+
+def with_database(config: RunConfig, db_secret: str | None) -> RunConfig:
+    """``config`` with its database from ``db_secret`` (a RunConfig parameter never carries a password)."""
+    url = database_url(config.db, db_secret)
+    return config if url == config.db else config.model_copy(update={"db": url})
+
+
+# --- artifacts (counts and links, never a cell's value) ------------------------------------------------
+def run_markdown(title: str, res: Any, flow_run: dict[str, Any]) -> str:
+    """Markdown of one run (``survey.pipeline.runner.RunResult``): trygghet's run id, the Prefect flow run,
+    the report and output folder, counts and step times. No estimate appears here: suppressed cells
+    never reach the Prefect UI."""
+    counts = res.lineage.get("counts", {})
+    report = res.files.get("report")
+    lines = [f"# {title}", "", f"- trygghet-körning: `{res.run_id}`",
+             f"- Prefect-körning: `{flow_run.get('flow_run_id', '')}` ({flow_run.get('flow_run_name', '')})",
+             f"- Utkatalog: [{res.out_dir}]({Path(res.out_dir).resolve().as_uri()})"]
+    if report is not None:
+        lines.append(f"- Rapport: [{Path(report).name}]({Path(report).resolve().as_uri()})")
+    lines.append(f"- Svarande: {counts.get('respondents', '')}, skattningar: {counts.get('estimates', '')}, "
+                 f"varav undertryckta: {counts.get('suppressed', '')} (inga värden visas här)")
+    lines += ["", "| steg | sekunder |", "|---|---|"]
+    lines += [f"| {k} | {v:.2f} |" for k, v in res.steps.items()]
+    return "\n".join(lines) + "\n"
 
 
 def ingest_artifact(wave: Any, status: str) -> None:
@@ -51,3 +216,21 @@ def ingest_artifact(wave: Any, status: str) -> None:
                              "skäl": str(reason), "databas": ""})
     create_table_artifact(key="ingest-summary", table=rows,
                           description="Inläsning: rader per fil och karantän per skäl")
+
+
+def run_artifact(run_id: str, step: str, db: str | None) -> None:
+    """Markdown artifact linking the Prefect flow run to trygghet's run id and the steps it has done."""
+    from prefect.artifacts import create_markdown_artifact
+    create_markdown_artifact(key=f"trygghet-{step}", description=f"trygghet-körning, steg {step}",
+                             markdown=f"# trygghet-körning `{run_id}`\n\nSteg klart: **{step}**.\n\n"
+                                      f"Nästa steg tar körnings-id:t `{run_id}` som parameter.\n")
+
+
+def publish_artifact(run_id: str, pub: Any) -> None:
+    """Markdown artifact: the report's address and the published tables (names only: no cell values)."""
+    from prefect.artifacts import create_markdown_artifact
+    index = pub.index.resolve().as_uri() if pub.index is not None else ""
+    lines = [f"# Publicerat: trygghet-körning `{run_id}`", "", f"Rapport: [{pub.index}]({index})", "",
+             f"{len(pub.tables)} tabeller:", *[f"- {t}" for t in pub.tables]]
+    create_markdown_artifact(key="published-tables", markdown="\n".join(lines) + "\n",
+                             description="Publicerade tabeller och rapport")

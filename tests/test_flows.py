@@ -1,7 +1,8 @@
-"""Real Prefect flow runs (temporary local API) of the step flows, chained through one database.
+"""Real Prefect flow runs of the step flows, chained through one database by run id.
 
-The statistics inside are tested against R elsewhere; here the numbers the flows write must equal the
-oracle's (the same functions, wired as tasks), and every flow must run end to end.
+ingest → weight (linear calibration) → estimate → trend → publish, each flow taking only what the previous
+one stored; the numbers must be those of ``trygghet run --method linear`` on the same wave (and, for the
+default raking, the oracle's).
 """
 from __future__ import annotations
 
@@ -10,46 +11,86 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 
+from survey.pipeline.config import build_config
+from survey.pipeline.runner import run
 from tests.conftest import SAMPLE_WAVE
 
 EXPECTED = SAMPLE_WAVE / "expected"
 
 
 @pytest.mark.slow
-def test_step_flows_chain_through_the_database(tmp_path: Path) -> None:
-    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
-    from prefect.testing.utilities import prefect_test_harness
-
+def test_step_flows_chain_through_the_database(tmp_path: Path, prefect_api) -> None:
     from flows.estimate_indicators import estimate_indicators
     from flows.ingest_wave import ingest_wave
     from flows.model_trends import model_trends
     from flows.publish_tables import publish_tables
     from flows.weight_wave import weight_wave
+    from survey.data.store import Store
 
     db = f"sqlite:///{tmp_path / 'db.sqlite'}"
-    out = tmp_path / "out"
-    with prefect_test_harness(), temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
-        loaded = ingest_wave(str(SAMPLE_WAVE / "responses.csv"), str(SAMPLE_WAVE / "population.csv"), db=db)
-        again = ingest_wave(str(SAMPLE_WAVE / "responses.csv"), str(SAMPLE_WAVE / "population.csv"), db=db)
-        weighted = weight_wave(out=str(out), db=db)
-        estimated = estimate_indicators(out=str(out), db=db)
-        modelled = model_trends(out=str(out / "trend"), db=db)
-        est = pd.read_csv(out / "estimates.csv")
-        published = publish_tables(est, pd.read_csv(out / "comparisons.csv"),
-                                   pd.read_csv(out / "trend" / "trend.csv"), None,
-                                   {"run_id": "flow-test", "date": "2026-11-23"}, str(out / "report"))
-    assert loaded == {"status": "loaded", "accepted": 3022, "quarantined_rows": 0}
+    files = {"responses": SAMPLE_WAVE / "responses.csv", "population": SAMPLE_WAVE / "population.csv"}
+    config = build_config(None, {**files, "db": db, "method": "linear", "out": tmp_path / "steps"})
+    loaded = ingest_wave(config)
+    again = ingest_wave(config)
+    run_id = weight_wave(config)
+    estimated = estimate_indicators(run_id, db)
+    modelled = model_trends(run_id, db)
+    published = publish_tables(run_id, db, str(tmp_path / "steps"))
+    assert loaded["status"] == "loaded" and loaded["accepted"] == 3022 and loaded["quarantined_rows"] == 0
     assert again["status"] == "unchanged"
-    assert weighted["respondents"] == 3022 and weighted["max_margin_error"] < 1e-6
-    assert estimated == {"estimates": 315, "suppressed": 45}
+    assert estimated == {"run_id": run_id, "estimates": 315, "suppressed": 45}
     assert modelled["trend_rows"] == 105
-    w = pd.read_csv(out / "weights.csv", dtype={"resp_id": str}).merge(
-        pd.read_csv(EXPECTED / "weights.csv", dtype={"resp_id": str}), on=["resp_id", "year"])
-    assert len(w) == 3022 and np.max(np.abs(w["weight_x"] / w["weight_y"] - 1)) < 1e-10
-    m = est.merge(pd.read_csv(EXPECTED / "estimates.csv"), on=["year", "district", "indicator"])
-    assert len(m) == 315 and np.nanmax(np.abs(m["se_x"] / m["se_y"] - 1)) < 1e-10
-    t = pd.read_csv(out / "trend" / "trend.csv").merge(pd.read_csv(EXPECTED / "trend.csv"), on=["indicator", "term"])
-    assert len(t) == 105 and np.max(np.abs(t["estimate_x"] / t["estimate_y"] - 1)) < 1e-6
-    assert (out / "report" / "index.html").exists()
-    assert published is not None
+    assert published["run_id"] == run_id and (tmp_path / "steps" / "report" / "index.html").exists()
+
+    # the same wave through `trygghet run --method linear` (its own database)
+    whole = run(build_config(None, {**files, "db": f"sqlite:///{tmp_path / 'whole.sqlite'}", "method": "linear",
+                                    "out": tmp_path / "whole", "publish": False}))
+    store = Store(db)
+    try:
+        stored = store.run_outputs(run_id)
+        record = store.run_record(run_id)
+    finally:
+        store.close()
+    assert record.run["status"] == "succeeded"
+    assert record.steps_done == ["weight", "estimate", "trend", "publish"]
+    assert record.parameters["weighting"]["method"] == "linear"
+    w = stored.weights.merge(pd.read_csv(tmp_path / "whole" / "weights.csv", dtype={"resp_id": str}),
+                             on=["resp_id", "year"], validate="one_to_one")
+    assert len(w) == 3022 and np.array_equal(w["weight_x"].to_numpy(), w["weight_y"].to_numpy())
+    ours = stored.estimates.merge(pd.read_csv(tmp_path / "whole" / "estimates.csv"),
+                                  on=["year", "district", "indicator"], validate="one_to_one")
+    assert len(ours) == 315
+    for c in ("estimate", "se", "ci_low", "ci_high"):
+        np.testing.assert_array_equal(ours[c + "_x"].to_numpy(), ours[c + "_y"].to_numpy())
+    trend = stored.trend.merge(pd.read_csv(tmp_path / "whole" / "trend.csv"), on=["indicator", "term"])
+    assert len(trend) == 105
+    np.testing.assert_array_equal(trend["se_x"].to_numpy(), trend["se_y"].to_numpy())
+    # linear calibration differs from the oracle's raking, but meets the same margins
+    raking = pd.read_csv(EXPECTED / "estimates.csv").merge(stored.estimates, on=["year", "district", "indicator"])
+    assert np.nanmax(np.abs(raking["estimate_x"] - raking["estimate_y"])) > 1e-6
+    assert whole.run_id != run_id
+
+
+def test_a_step_without_its_predecessor_is_a_clear_error(tmp_path: Path) -> None:
+    """estimate on a run whose weights were never stored names the missing step (no traceback for users)."""
+    from survey.data.store import Store
+    from survey.errors import StoreError
+    from survey.pipeline import commands, stepwise
+
+    db = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    config = build_config(None, {"responses": SAMPLE_WAVE / "responses.csv",
+                                 "population": SAMPLE_WAVE / "population.csv", "db": db})
+    _wave, report = commands.ingest(config)
+    store = Store(db)
+    try:
+        run_id = store.begin_run({"config": config.public_dict()}, "test", "1", report.source_ids)
+    finally:
+        store.close()
+    with pytest.raises(StoreError, match="viktsteget"):
+        stepwise.estimate_run(run_id, db)
+    eng = sa.create_engine(db)
+    with eng.connect() as c:
+        assert c.execute(sa.text("select count(*) from estimates")).scalar_one() == 0
+    eng.dispose()

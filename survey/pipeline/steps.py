@@ -41,7 +41,7 @@ class WeightingOptions:
 @dataclass(frozen=True, eq=False)
 class WeightingResult:
     design: Design
-    calibration: CalibrationResult
+    calibration: CalibrationResult | None   # None when read back from the store (stepwise runs)
     weights: pd.DataFrame          # resp_id, year, weight (input row order)
     diagnostics: pd.DataFrame      # per year × district
     notes: tuple[str, ...] = ()

@@ -1,0 +1,166 @@
+"""The pipeline one step at a time, chained through the database under a run id.
+
+``ingest`` loads a wave; ``weight_run`` starts a run on the stored wave and stores its weights with the
+design and the calibration specification that made them; ``estimate_run``, ``trend_run`` and
+``publish_run`` take only the run id: each reads what the previous step stored and records its own results
+under the same run. The step functions are the same as ``trygghet run``'s (:mod:`survey.pipeline.runner`),
+so ingest → weight(linear) → estimate → trend gives the numbers of ``trygghet run --method linear``.
+The Prefect step flows (``flows/``) are these functions, each a task.
+"""
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Sequence
+
+import pandas as pd
+
+from survey.data.codebook import Codebook, load_codebook
+from survey.errors import StoreError
+from survey.pipeline import outputs
+from survey.pipeline.config import RunConfig
+from survey.pipeline.runner import estimation_options, open_store, weighting_options
+from survey.pipeline.steps import EstimationResult, WeightingResult, estimate, weight
+
+
+def weighting_specification(config: RunConfig) -> dict[str, Any]:
+    """The calibration specification stored with the weights (what made them)."""
+    o = weighting_options(config)
+    return {"method": o.method, "margins": [list(m) for m in o.margins], "by": list(o.by),
+            "bounds": None if o.bounds is None else list(o.bounds),
+            "trim": None if o.trim is None else list(o.trim), "collapse": {v: k for v, k in o.collapse},
+            "maxit": o.maxit, "epsilon": o.epsilon, "lonely_psu": o.lonely_psu}
+
+
+def weight_run(config: RunConfig, years: Sequence[int] | None = None) -> str:
+    """Start a run on the wave in the database (the active sources of ``years``, default all), calibrate
+    it and store the weights, the design and the specification; returns the run id."""
+    codebook = load_codebook(config.codebook)
+    store = open_store(config)
+    try:
+        ids = store.active_source_ids(years)
+        if not ids:
+            raise StoreError("Databasen har ingen inläst våg att vikta: läs in en med trygghet ingest först.")
+        run_id = store.begin_run(outputs.run_parameters(config), outputs.code_version(), codebook.version, ids,
+                                 codebook_name=codebook.name, years=years)
+        try:
+            t0 = time.perf_counter()
+            w = weight(store.run_responses(run_id), store.run_population(run_id), weighting_options(config))
+            store.save_weights(run_id, w.weights, w.diagnostics, specification=weighting_specification(config),
+                               design=w.design, calibration=_calibration_summary(w),
+                               seconds=time.perf_counter() - t0)
+        except BaseException as exc:
+            store.fail_run(run_id, f"{type(exc).__name__}: {exc}")
+            raise
+        return run_id
+    finally:
+        store.close()
+
+
+def _calibration_summary(w: WeightingResult) -> dict[str, Any]:
+    cal = w.calibration
+    return {"iterations": int(cal.iterations), "max_margin_error": float(cal.max_margin_error),
+            "notes": list(w.notes)}
+
+
+def run_config(store: Any, run_id: str, db: str | None) -> RunConfig:
+    """The configuration a run was started with (its database URL as given now, never stored in clear)."""
+    stored = store.run_record(run_id).parameters.get("config")
+    if not stored:
+        raise StoreError(f"Körning {run_id} har ingen sparad konfiguration (startad av en äldre version?).")
+    return RunConfig.model_validate({**stored, "db": db})
+
+
+def _stored_weighting(store: Any, run_id: str) -> tuple[pd.DataFrame, WeightingResult]:
+    """The run's responses and its stored weights and design (rows checked to be the weighted ones)."""
+    stored = store.run_weights(run_id)
+    responses = store.run_responses(run_id)
+    stored.check_rows(responses)
+    if stored.design is None:
+        raise StoreError(f"Körning {run_id} har vikter men ingen sparad design; kör viktsteget igen.")
+    w = WeightingResult(design=stored.design, calibration=None, weights=stored.weights,
+                        diagnostics=stored.diagnostics if stored.diagnostics is not None else pd.DataFrame())
+    return responses, w
+
+
+def estimate_run(run_id: str, db: str | None = None) -> EstimationResult:
+    """Every indicator's estimates and comparisons from the run's stored weights, stored under the run."""
+    from survey.data.store import Store
+    with Store(db, migrate=False) as store:
+        config = run_config(store, run_id, db)
+        codebook = load_codebook(config.codebook)
+        responses, w = _stored_weighting(store, run_id)
+        t0 = time.perf_counter()
+        e = estimate(responses, w, codebook, estimation_options(config))
+        store.save_estimates(run_id, e.estimates, e.comparisons, e.by_group, e.index,
+                             seconds=time.perf_counter() - t0)
+    return e
+
+
+def trend_run(run_id: str, db: str | None = None) -> Any:
+    """The trend models from the run's stored weights, stored under the run."""
+    from survey.data.store import Store
+    from survey.pipeline.runner import trend_step
+    with Store(db, migrate=False) as store:
+        config = run_config(store, run_id, db)
+        codebook = load_codebook(config.codebook)
+        responses, w = _stored_weighting(store, run_id)
+        t0 = time.perf_counter()
+        tr = trend_step(config, _Wave(responses), w, codebook)
+        store.save_trend(run_id, tr.trend, tr.shares, tr.districts, tr.tests, seconds=time.perf_counter() - t0)
+    return tr
+
+
+class _Wave:
+    """The one part of a wave the trend step reads (``wave.responses.data``)."""
+
+    def __init__(self, data: pd.DataFrame) -> None:
+        self.responses = type("Part", (), {"data": data})()
+
+
+def publish_run(run_id: str, db: str | None = None, out: str | Path | None = None, *,
+                finish: bool = True) -> Any:
+    """Publish a run from what its steps stored (estimates, comparisons, trend): the report under
+    ``out/report`` (default: the run's configured folder) and the published-table store; with ``finish``
+    the run is then marked succeeded."""
+    from reports.publish import publish_report
+    from survey.data.store import Store
+    with Store(db, migrate=False) as store:
+        config = run_config(store, run_id, db)
+        results = store.run_results(run_id)
+        if results.estimates is None:
+            raise StoreError(f"Körning {run_id} har inga skattningar att publicera: kör skattningssteget först "
+                             f"(gjorda steg: {', '.join(results.record.steps_done) or 'inga'}).")
+        codebook = _codebook_of(results.record.codebook[0], config)
+        t0 = time.perf_counter()
+        est = results.estimates
+        if results.by_group is not None and len(results.by_group):
+            est = pd.concat([est.assign(domain="district", group=None), results.by_group], ignore_index=True)
+        trend = results.trend
+        if trend is not None and "model" in trend.columns:
+            trend = trend[trend["model"] == "trend"].drop(columns=["model", "district"], errors="ignore")
+        folder = Path(out) if out is not None else Path(config.out)
+        pub = publish_report(est, results.comparisons, trend, codebook, _meta(config, results, run_id),
+                             folder / "report", store=store, formats=config.formats, min_n=config.min_n,
+                             charts=outputs.chart_selection(codebook, config.charts))
+        store.record_step(run_id, "publish", seconds=time.perf_counter() - t0,
+                          meta={"tables": len(pub.tables), "files": len(pub.files),
+                                "index": str(pub.index) if pub.index else None})
+        if finish and results.record.run.get("status") == "running":
+            store.finish_run(run_id)
+    return pub
+
+
+def _codebook_of(name: str | None, config: RunConfig) -> Codebook:
+    return load_codebook(config.codebook or name)
+
+
+def _meta(config: RunConfig, results: Any, run_id: str) -> dict[str, Any]:
+    sources = results.record.sources
+    names = ", ".join(str(n) for n in sources["name"]) if len(sources) else ""
+    started = results.record.run.get("started_at") or datetime.now(timezone.utc)
+    meta = {"run_id": run_id, "date": str(started)[:10], "data_source": names}
+    for key, value in config.report_texts.items():
+        meta["data_source" if key == "source" else key] = value
+    return meta
