@@ -1,10 +1,6 @@
 """Tests of survey.data.store against SQLite (a temp file) and the real PostgreSQL server (own schema per test)."""
 from __future__ import annotations
 
-import dataclasses
-import hashlib
-import os
-import uuid
 from typing import Any
 
 import numpy as np
@@ -12,164 +8,12 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from survey.data.store import STR, Store, copy_out, head_revision, metadata
+from survey.data.store import loading, runs as store_runs
 from survey.errors import StoreError
-from survey.data.store import CONTRACT_ITEMS, STR, Store, metadata
+from tests.store_support import TABLES, counts, db_url, make_wave, run_frames, store  # noqa: F401
 
-PG_BASE = os.environ.get("TRYGGHET_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-TABLES = ["source_files", "responses", "free_text", "quarantine", "population", "runs", "run_inputs",
-          "weights", "weight_diagnostics", "estimates", "comparisons", "trend", "published_tables",
-          "published_cells"]
-
-# --- the ingest dataclasses (survey.data.ingest's when it is there, else stand-ins of the same shape) -------
-
-try:  # pragma: no cover - depends on the colleague's module
-    from survey.data.ingest import IngestResult, SourceFile, Wave
-except ImportError:  # pragma: no cover
-    @dataclasses.dataclass
-    class SourceFile:  # type: ignore[no-redef]
-        path: Any
-        name: str
-        sha256: str
-        format: str
-        encoding: str | None
-        delimiter: str | None
-        decimal: str | None
-        kind: str
-        codebook_version: str
-        mapping: str | None
-        n_rows: int
-
-    @dataclasses.dataclass
-    class IngestResult:  # type: ignore[no-redef]
-        source: SourceFile
-        data: pd.DataFrame
-        quarantine: pd.DataFrame
-        free_text: pd.DataFrame
-        notes: list
-
-    @dataclasses.dataclass
-    class Wave:  # type: ignore[no-redef]
-        responses: IngestResult
-        population: IngestResult
-        notes: list
-
-
-def _construct(cls: type, **values: Any) -> Any:
-    """Build ``cls`` from the keyword values its fields accept (tolerates small signature changes)."""
-    names = {f.name for f in dataclasses.fields(cls)}
-    return cls(**{k: v for k, v in values.items() if k in names})
-
-
-def _source(kind: str, name: str, content: str, n_rows: int) -> Any:
-    return _construct(SourceFile, path=f"/in/{name}", name=name,
-                      sha256=hashlib.sha256(content.encode()).hexdigest(), format="csv", encoding="utf-8",
-                      delimiter=";", decimal=",", kind=kind, codebook_version="1.0", mapping=None,
-                      n_rows=n_rows)
-
-
-DISTRICTS = ["Duvbo", "Hallonbergen", "Rissne", "Väsby centrum", "Älvsjö"]
-AGES = ["16-24", "25-34", "35-44", "45-54", "55-64", "65-74", "75-84"]
-
-
-def canonical_responses(n: int, years: list[int], seed: int = 1) -> pd.DataFrame:
-    """A canonical responses frame (ARCHITECTURE.md dtypes) with blanks, NaN weights and odd strings."""
-    rng = np.random.default_rng(seed)
-    year = np.repeat(years, -(-n // len(years)))[:n]
-    df = pd.DataFrame({
-        "resp_id": pd.array([f"R{i:06d}" for i in range(n)], dtype=STR),
-        "year": year.astype("int64"),
-        "district": pd.array(rng.choice(DISTRICTS, n), dtype=STR),
-        "sex": rng.integers(1, 3, n).astype("int64"),
-        "age_group": pd.array(rng.choice(AGES, n), dtype=STR),
-        "born_abroad": pd.array(rng.integers(0, 2, n), dtype="Int64"),
-        "design_weight": rng.uniform(5, 80, n),
-    })
-    df.loc[df.index % 11 == 0, "born_abroad"] = pd.NA
-    df.loc[df.index % 13 == 0, "design_weight"] = np.nan
-    for j, q in enumerate(CONTRACT_ITEMS):
-        codes = pd.array(rng.choice([1, 2, 3, 4, 9], n), dtype="Int64")
-        codes[(np.arange(n) + j) % 7 == 0] = pd.NA
-        df[q] = codes
-    df["source_row"] = np.arange(2, n + 2, dtype="int64")
-    return df
-
-
-def canonical_population(years: list[int], scale: int = 100) -> pd.DataFrame:
-    rows = [(y, d, s, a, scale + 7 * i) for i, (y, d, s, a) in enumerate(
-        (y, d, s, a) for y in years for d in DISTRICTS for s in (1, 2) for a in AGES)]
-    df = pd.DataFrame(rows, columns=["year", "district", "sex", "age_group", "population"])
-    return df.astype({"year": "int64", "district": STR, "sex": "int64", "age_group": STR,
-                      "population": "int64"})
-
-
-def make_wave(years: list[int], n: int = 200, seed: int = 1, tag: str = "v1") -> Any:
-    """A wave of ``n`` respondents; ``tag`` changes the file contents (hence sha256)."""
-    data = canonical_responses(n, years, seed)
-    free = pd.DataFrame({"resp_id": data["resp_id"].iloc[:3].to_numpy(),
-                         "year": data["year"].iloc[:3].to_numpy(),
-                         "comment": ['Bor på "Rissnevägen 1", ring 070-1234567', "semi;colon,comma",
-                                     "rad ett\nrad två"]})
-    free = free.astype({"resp_id": STR, "year": "Int64", "comment": STR})
-    quarantine = pd.DataFrame({
-        "file": ["resp.csv", "resp.csv"], "source_row": [n + 2, n + 3], "resp_id": ["X1", None],
-        "year": [years[0], years[0]], "column": ["q_worry_crime", "year"], "value": ["7", "20x2"],
-        "check": ["isin", "dtype"], "reason": ["kod 7 finns inte", "år är inte ett tal"],
-        "record": ['{"resp_id": "X1", "q_worry_crime": "7"}', '{"year": "20x2"}']})
-    pop = canonical_population(years)
-    ys = "-".join(map(str, years))
-    resp = _construct(IngestResult, source=_source("responses", f"resp_{ys}_{tag}.csv", f"r{ys}{tag}{seed}", n + 2),
-                      data=data, quarantine=quarantine, free_text=free, notes=[])
-    popr = _construct(IngestResult, source=_source("population", f"pop_{ys}_{tag}.csv", f"p{ys}{tag}", len(pop)),
-                      data=pop, quarantine=pd.DataFrame(columns=list(quarantine.columns)),
-                      free_text=pd.DataFrame(columns=["resp_id", "year", "comment"]), notes=[])
-    return _construct(Wave, responses=resp, population=popr, notes=[])
-
-
-# --- fixtures: one store per test, on SQLite and on PostgreSQL ---------------------------------------
-
-def _pg_available() -> bool:
-    engine = sa.create_engine(PG_BASE)
-    try:
-        with engine.connect():
-            return True
-    except sa.exc.OperationalError:
-        return False
-    finally:
-        engine.dispose()
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path) -> str:
-    """A database URL of an empty database: a temp SQLite file, or a fresh PostgreSQL schema."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'store.db'}"
-        return
-    if not _pg_available():
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL is not reachable at {PG_BASE} (CI is set, so this is an error)")
-        pytest.skip(f"PostgreSQL is not reachable at {PG_BASE}")
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    admin = sa.create_engine(PG_BASE)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    try:
-        yield f"{PG_BASE}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-        admin.dispose()
-
-
-@pytest.fixture
-def store(db_url: str) -> Store:
-    s = Store(db_url)
-    yield s
-    s.close()
-
-
-def counts(store: Store) -> dict[str, int]:
-    with store.engine.connect() as conn:
-        return {t: conn.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar_one() for t in TABLES}
+_run_frames = run_frames
 
 
 # --- migrations ----------------------------------------------------------------------------------------
@@ -178,14 +22,14 @@ def test_migrations_create_schema_and_are_a_noop_the_second_time(db_url: str) ->
     engine = sa.create_engine(db_url)
     assert not set(TABLES) & set(sa.inspect(engine).get_table_names())
     s = Store(db_url)
-    assert s.schema_revision() == "0001"
+    assert s.schema_revision() == head_revision() == "0003"
     names = set(sa.inspect(engine).get_table_names())
     assert set(TABLES) <= names and "alembic_version" in names
     s.load_wave(make_wave([2022]))
     before = counts(s)
     s.close()
     s2 = Store(db_url)                        # second open: nothing to do, data intact
-    assert s2.schema_revision() == "0001"
+    assert s2.schema_revision() == "0003"
     assert counts(s2) == before
     # the migration scripts and the SQLAlchemy tables describe the same schema
     from alembic.autogenerate import compare_metadata
@@ -281,7 +125,7 @@ def test_different_file_for_a_loaded_wave_needs_replace(store: Store) -> None:
     # another wave (other years) loads beside it; reloading the old version needs replace again
     store.load_wave(make_wave([2023], n=40, seed=3))
     assert sorted(store.responses()["year"].unique()) == [2022, 2023]
-    with pytest.raises(StoreError, match="superseded"):
+    with pytest.raises(StoreError, match="ersatts"):
         store.load_wave(old)
     back = store.load_wave(old, replace=True)
     assert back.responses_source_id == first.responses_source_id
@@ -290,7 +134,9 @@ def test_different_file_for_a_loaded_wave_needs_replace(store: Store) -> None:
 
 def test_partly_overlapping_years_are_refused(store: Store) -> None:
     store.load_wave(make_wave([2022, 2023]))
-    with pytest.raises(StoreError, match="overlap"):
+    with pytest.raises(StoreError, match="--replace"):
+        store.load_wave(make_wave([2023, 2024], tag="x"))
+    with pytest.raises(StoreError, match="saknar år 2022"):   # replacing would lose 2022
         store.load_wave(make_wave([2023, 2024], tag="x"), replace=True)
     assert len(store.sources()) == 2
 
@@ -302,7 +148,7 @@ def test_failure_mid_load_leaves_nothing_written(store: Store, monkeypatch: pyte
     def boom(*args: Any, **kwargs: Any) -> int:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(Store, "_insert_free_text", boom)
+    monkeypatch.setattr(loading, "insert_free_text", boom)
     with pytest.raises(RuntimeError, match="disk on fire"):
         store.load_wave(make_wave([2022], n=500))
     assert counts(store) == before
@@ -320,7 +166,7 @@ def test_failure_mid_load_leaves_nothing_written(store: Store, monkeypatch: pyte
 def test_integrity_problems_become_store_errors(store: Store) -> None:
     wave = make_wave([2022], n=20)
     wave.responses.data.loc[3, "source_row"] = wave.responses.data.loc[4, "source_row"]
-    with pytest.raises(StoreError, match="nothing was written"):
+    with pytest.raises(StoreError, match="inget skrevs"):
         store.load_wave(wave)
     assert counts(store)["source_files"] == 0
 
@@ -368,9 +214,9 @@ def test_run_outputs_round_trip(store: Store) -> None:
     for name in ("diagnostics", "estimates", "comparisons", "trend"):
         pd.testing.assert_frame_equal(getattr(out, name), frames[name], check_exact=True)
 
-    with pytest.raises(StoreError, match="already succeeded"):
+    with pytest.raises(StoreError, match="redan succeeded"):
         store.save_run_outputs(run_id, **frames, lineage=lineage)
-    with pytest.raises(StoreError, match="not in the database"):
+    with pytest.raises(StoreError, match="finns inte i databasen"):
         store.begin_run({}, "x", "1.0", [99999])
 
 
@@ -384,7 +230,7 @@ def test_run_without_optional_outputs_and_failure_rolls_back(store: Store,
     def boom(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("estimates table exploded")
 
-    monkeypatch.setattr(Store, "_insert_run_table", staticmethod(boom))
+    monkeypatch.setattr(store_runs, "insert_run_frame", boom)
     with pytest.raises(RuntimeError):
         store.save_run_outputs(run_id, weights=frames["weights"], diagnostics=frames["diagnostics"],
                                estimates=frames["estimates"], lineage={})
@@ -427,7 +273,7 @@ def test_published_versions_are_never_overwritten(store: Store) -> None:
     listing = store.published_tables()
     assert listing[["table_id", "year", "version"]].values.tolist() == [["T1", 2022, 1], ["T1", 2022, 2],
                                                                           ["T1", 2023, 1]]
-    with pytest.raises(StoreError, match="no version 9"):
+    with pytest.raises(StoreError, match="ingen version 9"):
         store.published_table("T1", 2022, version=9)
 
     # the database itself refuses to change a published version
@@ -441,7 +287,7 @@ def test_published_versions_are_never_overwritten(store: Store) -> None:
 def test_suppressed_cells_with_a_value_are_refused(store: Store) -> None:
     bad = _cells()
     bad.loc[2, "value"] = 0.4
-    with pytest.raises(StoreError, match="suppressed cell"):
+    with pytest.raises(StoreError, match="undertryckt"):
         store.publish_table("T2", 2022, None, bad, "Titel", {})
     assert len(store.published_tables()) == 0
     # and the database refuses it too, if anybody goes around the Store
@@ -489,19 +335,19 @@ def test_default_url_comes_from_the_environment(tmp_path, monkeypatch: pytest.Mo
     url = f"sqlite:///{tmp_path / 'env.db'}"
     monkeypatch.setenv("TRYGGHET_DATABASE_URL", url)
     with Store() as s:
-        assert s.url == url and s.schema_revision() == "0001"
+        assert s.url == url and s.schema_revision() == "0003"
     assert (tmp_path / "env.db").exists()
 
 
 def test_unreachable_database_is_a_store_error() -> None:
-    with pytest.raises(StoreError, match="Cannot open the database"):
+    with pytest.raises(StoreError, match="Kan inte .*svarar inte"):
         Store("postgresql+psycopg://postgres@127.0.0.1:1/nowhere?connect_timeout=2")
 
 
 def test_a_file_in_the_wrong_slot_is_refused(store: Store) -> None:
     wave = make_wave([2022])
     wave.responses.source.kind = "population"
-    with pytest.raises(StoreError, match="wave's responses file"):
+    with pytest.raises(StoreError, match="vågens responses-fil"):
         store.load_wave(wave)
     assert counts(store)["source_files"] == 0
 
@@ -509,15 +355,41 @@ def test_a_file_in_the_wrong_slot_is_refused(store: Store) -> None:
 def test_copy_out_errors_leave_the_connection_usable(store: Store) -> None:
     if store.dialect != "postgresql":
         pytest.skip("COPY TO STDOUT is the PostgreSQL read path")
-    from survey.data.store import _copy_out
     with store.engine.connect() as conn:
         dbapi = conn.connection.driver_connection
-        assert _copy_out(dbapi, "COPY (SELECT x FROM generate_series(1, 3) x) TO STDOUT").read() == b"1\n2\n3\n"
+        assert copy_out(dbapi, "COPY (SELECT x FROM generate_series(1, 3) x) TO STDOUT").read() == b"1\n2\n3\n"
         for bad in ("COPY (SELECT 1/0) TO STDOUT",                                   # fails at once
                     "COPY (SELECT 1/(x - 5000) FROM generate_series(1, 9999) x) TO STDOUT"):  # mid-stream
             with pytest.raises(StoreError, match="division by zero"):
-                _copy_out(dbapi, bad)
+                copy_out(dbapi, bad)
             conn.rollback()
             assert conn.execute(sa.text("SELECT 42")).scalar() == 42
     store.load_wave(make_wave([2022], n=20))
     assert len(store.responses()) == 20
+
+
+def test_upgrade_from_0001_keeps_data_and_derives_status_and_versions(db_url: str) -> None:
+    """A database written by the first schema: sources get status and versions, runs their steps."""
+    old = Store(db_url, migrate=False)
+    old.upgrade("0001")
+    now = "2025-01-01 00:00:00+00:00"
+    with old.engine.begin() as conn:
+        for i, (years, active, sup) in enumerate([("2022", False, 2), ("2022", True, None), ("2023", False, None)]):
+            conn.execute(sa.text(
+                "INSERT INTO source_files (id, sha256, name, kind, years, loaded_at, active, superseded_by) "
+                "VALUES (:id, :sha, :name, 'responses', :years, :ts, :active, NULL)"),
+                {"id": i + 1, "sha": f"{i}" * 64, "name": f"f{i}.csv", "years": years, "ts": now, "active": active})
+        conn.execute(sa.text("UPDATE source_files SET superseded_by = 2 WHERE id = 1"))
+        conn.execute(sa.text("INSERT INTO runs (run_id, started_at, status) VALUES ('r1', :ts, 'succeeded')"),
+                     {"ts": now})
+        conn.execute(sa.text("INSERT INTO estimates (run_id, indicator, estimate) VALUES ('r1', 'x', 0.5)"))
+    old.close()
+    s = Store(db_url)
+    assert s.schema_revision() == "0003"
+    src = s.sources().set_index("id")
+    assert src["status"].tolist() == ["replaced", "active", "withdrawn"]
+    assert src["version"].tolist() == [1, 2, 1]
+    assert src.loc[2, "replaces"] == "1"
+    assert s.run_steps("r1")["step"].tolist() == ["estimate"]
+    assert s.run_outputs("r1").estimates["estimate"].tolist() == [0.5]
+    s.close()

@@ -1,0 +1,292 @@
+"""The connection to one database: URL, engine, secrets-safe messages, migrations, refused operations.
+
+URL: the ``url`` argument, else ``$TRYGGHET_DATABASE_URL``, else ``sqlite:///trygghet.db``
+(:func:`database_url`). PostgreSQL URLs use psycopg 3 (``postgresql://`` and ``postgresql+psycopg2://`` are
+read as ``postgresql+psycopg://``); a schema is chosen with ``?options=-csearch_path%3Dmyschema``.
+
+Secrets: the password of a URL never appears in a message, log line or exception text. Every message that
+names the database uses :func:`mask_url` (``postgresql+psycopg://user:***@host/db``), and any text that comes
+from the driver passes :func:`scrub` first. Errors raised while the URL is parsed or the driver loaded are
+re-raised ``from None``, so not even a chained traceback holds the URL.
+
+Migrations: opening a :class:`Database` with ``migrate=True`` compares the database's Alembic revision with the
+scripts' head and runs the upgrade only when they differ, so a role without DDL rights (``trygghet_pipeline``,
+``report_reader``) opens a current schema without touching it; an outdated schema it may not change is a
+:class:`StoreError` saying which role can upgrade it.
+
+Refusals: a PostgreSQL ``permission denied`` (SQLSTATE 42501) anywhere in a store operation becomes
+:class:`AccessRefused` with a Swedish message naming the role, the operation and the table; a connection that
+fails becomes a :class:`StoreError` naming the masked URL. Neither carries the driver's traceback.
+"""
+from __future__ import annotations
+
+import functools
+import os
+import re
+from contextlib import contextmanager
+from importlib import resources
+from typing import Any, Iterator
+from urllib.parse import quote as url_quote
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+
+from survey.errors import StoreError
+
+from .bulk import CopyFailed
+from .values import os_user
+
+ENV_URL = "TRYGGHET_DATABASE_URL"
+DEFAULT_URL = "sqlite:///trygghet.db"
+MASK = "***"
+PERMISSION_DENIED = "42501"
+
+
+class AccessRefused(StoreError):
+    """The database role may not do what was asked (PostgreSQL ``permission denied``)."""
+
+
+def database_url(url: str | None = None) -> str:
+    """The URL to use: ``url``, else ``$TRYGGHET_DATABASE_URL``, else ``sqlite:///trygghet.db``."""
+    return url or os.environ.get(ENV_URL) or DEFAULT_URL
+
+
+_USERINFO = re.compile(r"(?P<head>[a-zA-Z][\w+.-]*://[^:/@\s]*):(?P<password>[^@\s]*)@")
+
+
+def mask_url(url: str | None) -> str:
+    """``url`` with its password replaced by ``***`` (also when the URL cannot be parsed)."""
+    if not url:
+        return ""
+    try:
+        return sa.make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - an unparsable URL is masked by pattern
+        return _USERINFO.sub(lambda m: f"{m['head']}:{MASK}@", url)
+
+
+def url_password(url: str | None) -> str | None:
+    """The password of ``url`` (None when it has none or cannot be parsed)."""
+    if not url:
+        return None
+    try:
+        password = sa.make_url(url).password
+    except Exception:  # noqa: BLE001
+        m = _USERINFO.search(url)
+        password = m["password"] if m else None
+    return str(password) if password else None
+
+
+def scrub(text: str, url: str | None) -> str:
+    """``text`` with every occurrence of the URL's password (plain or percent-encoded) and of any
+    ``scheme://user:password@`` replaced by ``***``."""
+    out = str(text)
+    password = url_password(url)
+    if password:
+        for form in {password, url_quote(password, safe=""), url_quote(password)}:
+            if form:
+                out = out.replace(form, MASK)
+    return _USERINFO.sub(lambda m: f"{m['head']}:{MASK}@", out)
+
+
+def _sqlite_engine(u: sa.URL) -> Engine:
+    kwargs: dict[str, Any] = {"connect_args": {"timeout": 60}}
+    if u.database in (None, "", ":memory:"):
+        kwargs["poolclass"] = sa.pool.StaticPool
+    engine = sa.create_engine(u, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None   # we issue BEGIN ourselves (see _on_begin)
+        cur = dbapi_conn.cursor()
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON",
+                       "cache_size=-65536", "temp_store=MEMORY"):
+            cur.execute(f"PRAGMA {pragma}")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        write = conn.get_execution_options().get("trygghet_write")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine
+
+
+def make_engine(url: str) -> Engine:
+    """A SQLAlchemy engine for a trygghet database URL; :class:`StoreError` (password masked) when the URL
+    cannot be parsed, names an unsupported database or a driver that is not installed."""
+    shown = mask_url(url)
+    try:
+        u = sa.make_url(url)
+        backend = u.get_backend_name()
+        if backend == "sqlite":
+            return _sqlite_engine(u)
+        if backend != "postgresql":
+            raise StoreError(f"Databasen {shown} stöds inte: trygghet använder SQLite (sqlite:///fil.db) "
+                             f"eller PostgreSQL (postgresql+psycopg://användare@värd:5432/databas).")
+        if u.get_driver_name() in ("psycopg2", "default", ""):
+            u = u.set(drivername="postgresql+psycopg")
+        return sa.create_engine(u, pool_pre_ping=True)
+    except ImportError as exc:
+        module = getattr(exc, "name", None) or scrub(str(exc), url)
+        raise StoreError(f"Kan inte använda databasen {shown}: drivrutinen {module!r} är inte installerad. "
+                         f"Använd postgresql+psycopg:// (psycopg 3 följer med trygghet) eller sqlite:///.") from None
+    except sa.exc.ArgumentError as exc:
+        raise StoreError(f"Kan inte använda databasadressen {shown}: {scrub(str(exc), url)}. Skriv den som "
+                         f"sqlite:///fil.db eller postgresql+psycopg://användare@värd:5432/databas.") from None
+
+
+def alembic_config(connection: Connection | None = None):
+    """The Alembic configuration of ``survey/data/migrations`` (with ``connection`` handed to env.py)."""
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(resources.files("survey.data") / "migrations"))
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
+
+
+@functools.lru_cache(maxsize=1)
+def head_revision() -> str:
+    """The newest revision of the migration scripts."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def sqlstate(exc: BaseException) -> str | None:
+    """PostgreSQL's SQLSTATE of a driver error (wrapped by SQLAlchemy or not)."""
+    orig = getattr(exc, "orig", None) or exc
+    return getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+
+
+class Database:
+    """One database: the engine, its dialect, guarded connections and migrations.
+
+    ``reading(action)`` and ``writing(action)`` open a connection (``writing``: one transaction, SQLite's write
+    lock taken up front with BEGIN IMMEDIATE) and turn refusals and connection failures into
+    :class:`StoreError` s whose message says what could not be done (``action``, Swedish, e.g. "läsa svaren").
+    """
+
+    def __init__(self, url: str | None = None, *, migrate: bool = True) -> None:
+        self.url = database_url(url)
+        self.engine = make_engine(self.url)
+        self.dialect = self.engine.dialect.name
+        self.writer = self.engine.execution_options(trygghet_write=True)
+        dbapi = self.engine.dialect.loaded_dbapi
+        self.dbapi_error: type[BaseException] = dbapi.Error
+        #: Data that breaks a database rule, raised by SQLAlchemy or (on the bulk paths) by the driver.
+        self.data_errors: tuple[type[BaseException], ...] = (
+            sa.exc.IntegrityError, sa.exc.DataError, dbapi.IntegrityError, dbapi.DataError)
+        if migrate:
+            self.ensure_schema()
+
+    @property
+    def safe_url(self) -> str:
+        """The URL with the password masked (for every message and log line)."""
+        return mask_url(self.url)
+
+    def current_role(self) -> str:
+        """The role the database sees (PostgreSQL ``current_user``, which ``SET ROLE`` changes)."""
+        if self.dialect == "postgresql":
+            try:
+                with self.engine.connect() as conn:
+                    return str(conn.exec_driver_sql("SELECT current_user").scalar())
+            except Exception:  # noqa: BLE001 - the name is only for a message
+                pass
+        return self.engine.url.username or os_user()
+
+    def may_read(self, conn: Connection, table: sa.Table) -> bool:
+        """Whether the current role may SELECT from ``table`` (always on SQLite)."""
+        if self.dialect != "postgresql":
+            return True
+        return bool(conn.execute(sa.text("SELECT has_table_privilege(:t, 'SELECT')"), {"t": table.name}).scalar())
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.safe_url!r})"
+
+    # -- guarded connections ---------------------------------------------------------------------------
+
+    def translate(self, exc: BaseException, action: str) -> StoreError | None:
+        """The :class:`StoreError` for a refused or failed database operation, or None for other errors."""
+        if sqlstate(exc) == PERMISSION_DENIED:
+            detail = scrub(str(getattr(exc, "orig", None) or exc).splitlines()[0], self.url)
+            return AccessRefused(
+                f"Databasrollen {self.current_role()!r} får inte {action} i databasen {self.safe_url} ({detail}). "
+                f"Rollen saknar behörighet för det: report_reader läser bara publicerade tabeller, skattningar "
+                f"och rapportvyerna, trygghet_pipeline läser och skriver data och körningar, och bara "
+                f"trygghet_owner ändrar schemat (se `trygghet db roles`).")
+        if isinstance(exc, CopyFailed):
+            return None
+        orig = getattr(exc, "orig", None)
+        if isinstance(exc, sa.exc.OperationalError) or isinstance(orig or exc, self._operational()):
+            detail = scrub(" ".join(str(orig or exc).split()), self.url)
+            return StoreError(f"Kan inte {action}: databasen {self.safe_url} svarar inte ({detail}). "
+                              f"Kontrollera adressen (--db eller {ENV_URL}) och att servern är igång.")
+        return None
+
+    def _operational(self) -> type[BaseException]:
+        return self.engine.dialect.loaded_dbapi.OperationalError
+
+    @contextmanager
+    def guard(self, action: str) -> Iterator[None]:
+        """Turn refusals and connection failures inside the block into :class:`StoreError`."""
+        try:
+            yield
+        except (sa.exc.DBAPIError, self.dbapi_error, StoreError) as exc:
+            error = self.translate(exc, action)
+            if error is None:
+                raise
+            raise error from None
+
+    @contextmanager
+    def reading(self, action: str) -> Iterator[Connection]:
+        """A connection for reads (its transaction is rolled back at the end)."""
+        with self.guard(action), self.engine.connect() as conn:
+            yield conn
+
+    @contextmanager
+    def writing(self, action: str) -> Iterator[Connection]:
+        """One write transaction: committed at the end of the block, rolled back by any exception."""
+        with self.guard(action), self.writer.begin() as conn:
+            yield conn
+
+    # -- migrations -------------------------------------------------------------------------------------
+
+    def schema_revision(self) -> str | None:
+        """The Alembic revision the database is at (None for an empty database)."""
+        from alembic.runtime.migration import MigrationContext
+
+        with self.reading("läsa databasens schemaversion") as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+
+    def ensure_schema(self) -> None:
+        """Upgrade the schema to head unless it is there already (then nothing is written)."""
+        if self.schema_revision() != head_revision():
+            self.upgrade()
+
+    def upgrade(self, revision: str = "head") -> None:
+        """Bring the schema up to ``revision`` (idempotent; serialised on PostgreSQL by an advisory lock)."""
+        from alembic import command
+
+        try:
+            with self.writing("uppgradera databasschemat") as conn:
+                if self.dialect == "postgresql":
+                    conn.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext(current_schema()))")
+                command.upgrade(alembic_config(conn), revision)
+        except AccessRefused as exc:
+            raise AccessRefused(
+                f"Databasschemat i {self.safe_url} behöver uppgraderas till version {head_revision()}, men "
+                f"rollen {self.current_role()!r} får inte ändra schemat. Öppna databasen en gång som ägarrollen "
+                f"(trygghet_owner), t.ex. med `trygghet db upgrade`, och försök igen. ({exc})") from None
+
+    def close(self) -> None:
+        """Release the connection pool."""
+        self.engine.dispose()
+
+    def __enter__(self) -> "Database":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()

@@ -1,0 +1,190 @@
+"""The published-table store and its SQL views for report tools.
+
+Tables: ``published_tables`` (one row per version of a table and year: ``table_id``, ``year``, ``version``,
+``run_id``, ``created_at``, ``title``, ``meta`` = the layout of ``reports.tables.TableData.meta``) and
+``published_cells`` (long format: ``row_key``, ``column_key`` = ``<column>|<statistic>``, ``value``, ``text``
+as printed, ``suppressed``). Versions are never overwritten: publishing again creates version + 1, and
+database triggers refuse UPDATE and DELETE of published rows. A suppressed cell has no value (CHECK).
+
+Views (migration 0003; stable: columns are only ever added). Shares and their confidence limits are given as
+published: rounded to one decimal of a per cent (``round(100 x, 1) / 100``, half away from zero), odds
+ratios to three decimals; ``n`` is the unweighted count; a row is ``suppressed`` when any of its cells is,
+and then its values are NULL. Every view ends with ``table_id``, ``version``, ``run_id``, ``published_at``.
+
+=========================== ===============================================================================
+view                        rows and columns
+=========================== ===============================================================================
+``v_published_estimates``   district tables (``district_<indicator>``), the newest publication of each:
+                            ``year, district, indicator, estimate, ci_low, ci_high, n, suppressed,
+                            change_significant`` (the change from the previous year is significant)
+``v_published_groups``      indicator-group tables per year (``problems``, ``victimisation``, ``trust``):
+                            the same columns as ``v_published_estimates``
+``v_published_by_group``    ``Totalt`` by sex and age group per year (``groups``): ``year, district,
+                            indicator, domain`` (Kön / Åldersgrupp), ``group, estimate, ci_low, ci_high, n,
+                            suppressed``
+``v_published_comparisons`` two districts compared per year (``cmp_*``): ``year, indicator, district_a,
+                            district_b, estimate_a, ci_low_a, ci_high_a, n_a, estimate_b, ..., n_b,
+                            difference, ci_low, ci_high`` (procentenheter as shares), ``p_value,
+                            significant, suppressed``
+``v_published_trend``       trend per year (``trend``): ``year, indicator, odds_ratio, ci_low, ci_high,
+                            p_value, significant``
+``v_published_cells``       every cell of the current version of each table and year: ``table_id, kind,
+                            year, version, run_id, published_at, position, row_key, column_key, stat,
+                            value, text, suppressed``
+``v_published_tables``      the current version of each table and year: ``table_id, year, version, kind,
+                            title, run_id, published_at``
+=========================== ===============================================================================
+
+"Current" is the highest version of a (table, year); ``v_published_estimates`` takes, per district table,
+the newest publication (latest ``created_at``), whose columns hold every year of that run. The role
+``report_reader`` may read these views (see :mod:`survey.data.store.roles`).
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+
+from survey.errors import StoreError
+
+from .engine import Database
+from .schema import STR, published_cells, published_tables, runs
+from .values import clean_json, now, py_value
+
+#: The views and their columns, in order (the contract report tools rely on).
+PROVENANCE = ("table_id", "version", "run_id", "published_at")
+SHARE = ("estimate", "ci_low", "ci_high", "n")
+PUBLISHED_VIEWS: dict[str, tuple[str, ...]] = {
+    "v_published_estimates": ("year", "district", "indicator", *SHARE, "suppressed", "change_significant",
+                              *PROVENANCE),
+    "v_published_groups": ("year", "district", "indicator", *SHARE, "suppressed", "change_significant",
+                           *PROVENANCE),
+    "v_published_by_group": ("year", "district", "indicator", "domain", "group", *SHARE, "suppressed",
+                             *PROVENANCE),
+    "v_published_comparisons": ("year", "indicator", "district_a", "district_b",
+                                *[f"{c}_a" for c in SHARE], *[f"{c}_b" for c in SHARE], "difference",
+                                "ci_low", "ci_high", "p_value", "significant", "suppressed", *PROVENANCE),
+    "v_published_trend": ("year", "indicator", "odds_ratio", "ci_low", "ci_high", "p_value", "significant",
+                          *PROVENANCE),
+    "v_published_cells": ("table_id", "kind", "year", "version", "run_id", "published_at", "position",
+                          "row_key", "column_key", "stat", "value", "text", "suppressed"),
+    "v_published_tables": ("table_id", "year", "version", "kind", "title", "run_id", "published_at"),
+}
+_FLAGS = ("suppressed", "change_significant", "significant")
+
+
+def _check_cells(table_id: str, year: int, cells: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """(value, suppressed, text) of cells to publish, or a StoreError naming the first bad cell."""
+    for c in ("row_key", "column_key"):
+        if c not in cells.columns:
+            raise StoreError(f"Kan inte publicera {table_id} {year}: cellerna saknar kolumnen {c!r}.")
+    value = (pd.to_numeric(cells["value"], errors="raise").astype("float64") if "value" in cells.columns
+             else pd.Series(np.nan, index=cells.index))
+    supp = (cells["suppressed"].fillna(False).astype(bool) if "suppressed" in cells.columns
+            else pd.Series(False, index=cells.index))
+    bad = cells.index[supp.to_numpy() & value.notna().to_numpy()]
+    if len(bad):
+        first = cells.loc[bad[0]]
+        raise StoreError(
+            f"Kan inte publicera {table_id} {year}: {len(bad)} undertryckt(a) cell(er) har ett värde "
+            f"(suppressed cell; första: rad {first['row_key']!r}, kolumn {first['column_key']!r}). En "
+            f"undertryckt cell ska vara tom; värdet får aldrig nå en publicerad tabell.")
+    dup = cells.duplicated(["row_key", "column_key"])
+    if dup.any():
+        first = cells.loc[dup.idxmax()]
+        raise StoreError(f"Kan inte publicera {table_id} {year}: cellen (rad {first['row_key']!r}, kolumn "
+                         f"{first['column_key']!r}) finns mer än en gång.")
+    text = cells["text"] if "text" in cells.columns else pd.Series([None] * len(cells), index=cells.index)
+    return value, supp, text
+
+
+class PublishedStore(Database):
+    """Versioned published tables, and the report views over them."""
+
+    def publish_table(self, table_id: str, year: int, run_id: str | None, cells: pd.DataFrame,
+                      title: str, meta: dict | None = None) -> int:
+        """Store a new version of a published table and return its version (1, 2, ...).
+
+        ``cells`` is long format: ``row_key``, ``column_key``, ``value`` (number or NA), optional ``text``
+        and ``suppressed`` (default False). A suppressed cell must carry no value. Versions are never
+        overwritten.
+        """
+        value, supp, text = _check_cells(table_id, year, cells)
+        for attempt in range(3):
+            try:
+                with self.writing("publicera tabellen") as conn:
+                    return self._insert_version(conn, table_id, int(year), run_id, title, meta, cells["row_key"],
+                                                cells["column_key"], value, text, supp)
+            except sa.exc.IntegrityError as exc:
+                if attempt == 2:   # a concurrent publisher took the same version twice over
+                    raise StoreError(f"Kan inte publicera {table_id} {year}: {exc.orig}") from exc
+        raise StoreError(f"Kan inte publicera {table_id} {year}.")  # pragma: no cover - the loop returns
+
+    @staticmethod
+    def _insert_version(conn: sa.Connection, table_id: str, year: int, run_id: str | None, title: str,
+                        meta: dict | None, rows: pd.Series, columns: pd.Series, value: pd.Series,
+                        text: pd.Series, supp: pd.Series) -> int:
+        pt = published_tables
+        if run_id is not None and conn.execute(sa.select(runs.c.run_id).where(runs.c.run_id == run_id)).first() is None:
+            raise StoreError(f"Kan inte publicera {table_id} {year}: det finns ingen körning {run_id!r}.")
+        version = (conn.execute(sa.select(sa.func.max(pt.c.version))
+                                .where(pt.c.table_id == table_id, pt.c.year == year)).scalar() or 0) + 1
+        conn.execute(pt.insert().values(table_id=table_id, year=year, version=version, run_id=run_id,
+                                        created_at=now(), title=title, meta=clean_json(meta or {})))
+        records = [{"table_id": table_id, "year": year, "version": version, "position": i, "row_key": str(r),
+                    "column_key": str(c), "value": py_value(v), "text": py_value(t), "suppressed": bool(s)}
+                   for i, (r, c, v, t, s) in enumerate(zip(rows.tolist(), columns.tolist(), value.tolist(),
+                                                           text.tolist(), supp.tolist()))]
+        if records:
+            conn.execute(published_cells.insert(), records)
+        return version
+
+    def published_tables(self) -> pd.DataFrame:
+        """Every published table version (table_id, year, version, run_id, created_at, title, meta)."""
+        pt = published_tables
+        with self.reading("läsa de publicerade tabellerna") as conn:
+            rows = conn.execute(sa.select(pt).order_by(pt.c.table_id, pt.c.year, pt.c.version)).mappings().all()
+        return pd.DataFrame([dict(r) for r in rows], columns=[c.name for c in pt.columns])
+
+    def published_table(self, table_id: str, year: int, version: int | None = None
+                        ) -> tuple[dict[str, Any], pd.DataFrame]:
+        """A published table's metadata and cells (latest version unless ``version`` is given)."""
+        pt, pc = published_tables, published_cells
+        with self.reading("läsa den publicerade tabellen") as conn:
+            stmt = sa.select(pt).where(pt.c.table_id == table_id, pt.c.year == int(year))
+            stmt = (stmt.where(pt.c.version == int(version)) if version is not None
+                    else stmt.order_by(pt.c.version.desc()).limit(1))
+            row = conn.execute(stmt).mappings().first()
+            if row is None:
+                what = f"version {version} av " if version is not None else ""
+                raise StoreError(f"Det finns ingen {what}publicerad tabell {table_id!r} för {year}.")
+            rows = conn.execute(sa.select(pc.c.row_key, pc.c.column_key, pc.c.value, pc.c.text, pc.c.suppressed)
+                                .where(pc.c.table_id == table_id, pc.c.year == int(year),
+                                       pc.c.version == row["version"]).order_by(pc.c.position)).all()
+        cells = pd.DataFrame(rows, columns=["row_key", "column_key", "value", "text", "suppressed"])
+        cells = cells.astype({"row_key": STR, "column_key": STR, "value": "float64", "text": STR,
+                              "suppressed": "bool"})
+        return dict(row), cells
+
+    def published_view(self, name: str, where: Mapping[str, Any] | None = None) -> pd.DataFrame:
+        """The rows of one report view (``PUBLISHED_VIEWS``), optionally filtered by equal columns, in the
+        view's column order; flags as pandas ``boolean`` (NA where the view has NULL)."""
+        if name not in PUBLISHED_VIEWS:
+            raise StoreError(f"Okänd rapportvy {name!r}; vyerna är {', '.join(PUBLISHED_VIEWS)}.")
+        columns = PUBLISHED_VIEWS[name]
+        view = sa.table(name, *[sa.column(c) for c in columns])
+        stmt = sa.select(*[view.c[c] for c in columns])
+        for col, val in (where or {}).items():
+            if col not in columns:
+                raise StoreError(f"Vyn {name} har ingen kolumn {col!r}; kolumnerna är {', '.join(columns)}.")
+            stmt = stmt.where(view.c[col] == val)
+        order = [c for c in ("table_id", "year", "indicator", "district", "row_key", "position") if c in columns]
+        with self.reading(f"läsa rapportvyn {name}") as conn:
+            rows = conn.execute(stmt.order_by(*[view.c[c] for c in order])).all()
+        df = pd.DataFrame(rows, columns=list(columns))
+        for c in _FLAGS:
+            if c in df.columns:
+                df[c] = df[c].astype("boolean")
+        return df
