@@ -1,7 +1,9 @@
 """Trend charts: one figure per indicator, one panel per district (and ``Totalt``), share with 95 % CI band.
 
-Swedish labels and decimal comma on the axes. Hidden estimates (suppressed, ``n`` under ``min_n``) are never
-plotted: no point, no band, no tick label; a panel whose every year is hidden says so. SVG keeps its text
+Swedish labels and decimal comma on the axes. Hidden estimates (primary or secondary suppression,
+:mod:`reports.disclosure`) are never plotted: no point, no band, no tick label; a panel whose every year is
+hidden says so. Plotted values are rounded to 0,1 procent like every published share, so the SVG path
+coordinates carry no more precision than the tables. SVG keeps its text
 as text (``svg.fonttype = none``) so the disclosure scanner can read it; SVG and PNG carry no date metadata,
 so the same estimates give the same files.
 """
@@ -9,14 +11,17 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import matplotlib
 import pandas as pd
 from matplotlib.figure import Figure
 
-from reports.tables import (TOTAL, district_estimates, district_order, hidden_mask, indicator_label,
-                            source_line, swedish_number)
+from reports.disclosure import ensure_protected
+from reports.formats import TOTAL, swedish_number
+from reports.labels import district_order, indicator_label, indicator_order, source_line
+from reports.results import PublishedFile
+from reports.tables import district_estimates
 from survey.data.codebook import Codebook
 
 # Applied per chart with rc_context (never globally): no backend is selected, pyplot is never imported.
@@ -40,9 +45,10 @@ def trend_chart(estimates: pd.DataFrame, indicator: str, codebook: Codebook | No
 
 def _trend_chart(estimates: pd.DataFrame, indicator: str, codebook: Codebook | None, out_base: Path,
                  run_meta: Mapping[str, Any], min_n: int, formats: tuple[str, ...]) -> list[Path]:
-    est = district_estimates(estimates)
+    est = district_estimates(ensure_protected(estimates, min_n))
     est = est[est["indicator"] == indicator].copy()
-    est["hidden"] = hidden_mask(est, min_n).to_numpy()
+    for c in ("estimate", "ci_low", "ci_high"):
+        est[c] = (pd.to_numeric(est[c], errors="coerce") * 100.0).round(1) / 100.0
     districts = district_order(est["district"].unique())
     years = sorted(int(y) for y in est["year"].unique())
     visible = est[~est["hidden"]]
@@ -106,3 +112,17 @@ def _trend_chart(estimates: pd.DataFrame, indicator: str, codebook: Codebook | N
         fig.savefig(p, format=fmt, dpi=150, metadata=meta)
         paths.append(p)
     return paths
+
+
+def write_charts(estimates: pd.DataFrame, codebook: Codebook | None, run_meta: Mapping[str, Any],
+                 out_dir: Path, *, min_n: int = 30, indicators: Sequence[str] | None = None
+                 ) -> list[PublishedFile]:
+    """``out_dir/charts/trend_<indicator>.png|svg``: trend per district with CI bands, in codebook order."""
+    prot = ensure_protected(estimates, min_n)
+    est = district_estimates(prot)
+    inds = indicator_order(codebook, indicators if indicators else est["indicator"].astype(str))
+    files = []
+    for ind in inds:
+        for p in trend_chart(prot, ind, codebook, Path(out_dir) / "charts" / f"trend_{ind}", run_meta, min_n=min_n):
+            files.append(PublishedFile("chart", f"trend_{ind}", p.suffix[1:], p))
+    return files

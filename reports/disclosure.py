@@ -1,0 +1,163 @@
+"""Disclosure control of the published estimates: primary and secondary (complementary) suppression.
+
+Primary suppression: an estimate is hidden when the estimation flagged it (``suppressed``: ``n`` under the
+minimum or relative SE over the maximum), when its unweighted ``n`` is under ``min_n``, or when it has no
+estimate.
+
+Secondary suppression. Within one year × indicator the published ``Totalt`` share is the weighted mean of the
+district shares, ``p_T = Σ_d N_d p_d / Σ_d N_d`` (the calibrated weights reproduce the district
+populations, which are public), so with one district hidden and all others published its share follows by
+differencing: ``p_h = (N_T p_T − Σ_{d≠h} N_d p_d) / N_h``; in the same way ``n`` of the hidden district is
+``n_T − Σ n_d``. The same holds for the groups of a domain (sex, age group) within a district or ``Totalt``.
+The rule applied (the classic one for a one-dimensional table with a published margin; Hundepool et al.,
+*Statistical Disclosure Control*, 2012, ch. 4; τ-ARGUS "singleton" protection): in every such relation —
+members (districts, or the groups of one domain) and a published margin (``Totalt``, or the district) — the
+number of hidden members is either 0 or at least 2. When exactly one member is hidden, the visible member
+with the smallest size (weighted base) that is at least as large as the hidden one is hidden too (the
+largest visible member when none is that large); a member that is alone in its relation hides the margin
+instead. This is iterated until every relation satisfies the rule. With two hidden members ``h`` and ``s``,
+``N_s ≥ N_h``, the published cells give only ``N_h p_h + N_s p_s``, so ``p_h`` can lie anywhere in an
+interval of width ``min(1, N_s / N_h)`` (before clipping to [0, 1]): it cannot be derived.
+
+Rounding: every published share, CI bound and difference is rounded to the precision it is shown with (0,1
+procent or procentenhet, :func:`reports.formats.shown`), in every published file, so differencing cannot use
+full-precision values either. The analysis files (``estimates.csv``, …) are not published and keep full
+precision.
+
+The result of :func:`protect` marks each hidden estimate with ``suppressed_reason`` ``primary`` or
+``secondary``; both are shown as ``..``.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from reports.formats import TOTAL, is_missing
+
+DISTRICT = "district"
+REASON = "suppressed_reason"
+
+
+def as_bool(v: Any) -> bool:
+    """``true``/``1``/``ja`` strings, booleans and numbers as a bool; missing is False."""
+    if isinstance(v, str):
+        return v.strip().lower() in ("true", "1", "yes", "ja")
+    return bool(v) if not is_missing(v) else False
+
+
+def primary_mask(estimates: pd.DataFrame, min_n: int) -> pd.Series:
+    """True where an estimate must not be published by itself: flagged, ``n`` under ``min_n``, no estimate."""
+    supp = estimates["suppressed"].map(as_bool) if "suppressed" in estimates else False
+    n = pd.to_numeric(estimates["n"], errors="coerce")
+    return (supp | n.isna() | (n < min_n) | pd.to_numeric(estimates["estimate"], errors="coerce").isna()
+            ).astype(bool)
+
+
+def domains_of(estimates: pd.DataFrame) -> pd.Series:
+    """The domain of every row: its ``domain`` column, ``district`` where missing or absent."""
+    if "domain" not in estimates.columns:
+        return pd.Series(DISTRICT, index=estimates.index, dtype=object)
+    return estimates["domain"].astype("object").where(estimates["domain"].notna(), DISTRICT)
+
+
+def _sizes(est: pd.DataFrame, dom: pd.Series) -> pd.Series:
+    """Size of each row's unit (district or group) in its year: the largest weighted base (else ``n``) over
+    the indicators, so the same partner is chosen for every indicator of a year."""
+    base = pd.to_numeric(est["weighted_base"], errors="coerce") if "weighted_base" in est else None
+    size = base.fillna(pd.to_numeric(est["n"], errors="coerce")) if base is not None else \
+        pd.to_numeric(est["n"], errors="coerce")
+    group = est["group"].astype(str) if "group" in est else pd.Series("", index=est.index)
+    key = [est["year"].astype(int), est["district"].astype(str), dom, group]
+    return size.fillna(0.0).groupby(key).transform("max")
+
+
+def _relations(est: pd.DataFrame, dom: pd.Series) -> list[tuple[np.ndarray, int | None]]:
+    """Every relation ``(member row positions, margin row position or None)``.
+
+    Districts of a year × indicator with ``Totalt`` as margin; groups of one domain within a year × district ×
+    indicator with the district-level row as margin.
+    """
+    pos = pd.Series(np.arange(len(est)), index=est.index)
+    year = est["year"].astype(int)
+    district = est["district"].astype(str)
+    indicator = est["indicator"].astype(str)
+    is_dist = dom == DISTRICT
+    margin_of = {(y, d, i): p for y, d, i, p in zip(year[is_dist], district[is_dist], indicator[is_dist],
+                                                     pos[is_dist])}
+    rel: list[tuple[np.ndarray, int | None]] = []
+    members = is_dist & (district != TOTAL)
+    for (y, i), idx in pos[members].groupby([year[members], indicator[members]]):
+        rel.append((idx.to_numpy(), margin_of.get((int(y), TOTAL, str(i)))))
+    groups = ~is_dist
+    for (y, d, i, _), idx in pos[groups].groupby([year[groups], district[groups], indicator[groups], dom[groups]]):
+        rel.append((idx.to_numpy(), margin_of.get((int(y), str(d), str(i)))))
+    return rel
+
+
+def _partner(members: np.ndarray, hidden: np.ndarray, size: np.ndarray) -> int | None:
+    """The member to hide beside the single hidden one: the smallest visible member at least as large."""
+    h = members[hidden[members]][0]
+    visible = members[~hidden[members]]
+    if len(visible) == 0:
+        return None
+    big = visible[size[visible] >= size[h]]
+    pool = big if len(big) else visible[[int(np.argmax(size[visible]))]]
+    order = np.lexsort((pool, size[pool]))    # smallest size, then first row: deterministic
+    return int(pool[order[0]])
+
+
+def protect(estimates: pd.DataFrame, min_n: int = 30, *, secondary: bool = True) -> pd.DataFrame:
+    """A copy of ``estimates`` with ``hidden`` (bool) and ``suppressed_reason`` (``primary``, ``secondary``
+    or ``""``) after primary and secondary suppression (module docstring). ``secondary=False`` only exists
+    to show in tests what the secondary rule prevents."""
+    est = estimates.copy()
+    dom = domains_of(est)
+    hidden = primary_mask(est, min_n).to_numpy().copy()
+    reason = np.where(hidden, "primary", "").astype(object)
+    if secondary and len(est):
+        size = _sizes(est, dom).to_numpy(float)
+        relations = _relations(est, dom)
+        changed = True
+        while changed:
+            changed = False
+            for members, margin in relations:
+                if margin is None or hidden[margin] or int(hidden[members].sum()) != 1:
+                    continue
+                extra = _partner(members, hidden, size)
+                target = margin if extra is None else extra
+                hidden[target], reason[target], changed = True, "secondary", True
+    est["hidden"] = hidden
+    est[REASON] = reason
+    return est
+
+
+def ensure_protected(estimates: pd.DataFrame, min_n: int) -> pd.DataFrame:
+    """``estimates`` as returned by :func:`protect` (computed only when the columns are not there yet)."""
+    if "hidden" in estimates.columns and REASON in estimates.columns:
+        return estimates
+    return protect(estimates, min_n)
+
+
+def hidden_mask(estimates: pd.DataFrame, min_n: int) -> pd.Series:
+    """True where an estimate must not be published (primary or secondary suppression)."""
+    return ensure_protected(estimates, min_n)["hidden"].astype(bool)
+
+
+def suppression_list(protected: pd.DataFrame) -> pd.DataFrame:
+    """The hidden estimates with their reason (not published; for the analysis files)."""
+    cols = [c for c in ("year", "district", "domain", "group", "indicator", "n", REASON) if c in protected.columns]
+    return protected.loc[protected["hidden"].astype(bool), cols].reset_index(drop=True)
+
+
+def suppression_rule_text(min_n: int) -> str:
+    """The suppression and rounding rule for the method section (Swedish)."""
+    return (f"Röjandekontroll: en andel redovisas inte (..) när färre än {min_n} har besvarat frågan eller när "
+            "skattningen är för osäker (primär undertryckning). Eftersom Totalt är ett vägt medelvärde av "
+            "områdenas andelar (och kön och åldersgrupper av Totalt) döljs alltid minst två uppgifter i samma "
+            "år och indikator: är bara en uppgift dold, döljs också det minsta område (eller den minsta grupp) "
+            "som är minst lika stort (sekundär undertryckning), så att den dolda uppgiften inte kan räknas fram "
+            "ur Totalt och de andra områdena. Förändringar och skillnader som bygger på en dold uppgift "
+            "redovisas inte heller. Alla publicerade andelar och skillnader är avrundade till en decimal, i "
+            "alla filer.")

@@ -1,0 +1,149 @@
+"""Swedish number formatting and the display precision of every published statistic.
+
+Characters (pinned in tests): decimal comma; U+00A0 NO-BREAK SPACE as thousands separator and before ``%``
+(Språkrådet/Isof: "100 %", formkrav.se: "3 923 234,127"); U+2212 MINUS SIGN for negative numbers; U+2013 EN
+DASH between CI bounds; ``..`` for a suppressed cell and ``.`` where a value is not available
+(official-statistics teckenförklaring).
+
+Every published number is rounded to the precision it is shown with (:func:`shown`): shares and differences
+to 0,1 procent/procentenhet, counts to integers, odds ratios to three decimals, p-values to three decimals
+(more when three decimals would put the printed value on the other side of the significance level than the
+exact value, so a marker always agrees with the printed p). Full-precision shares never leave the report.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+
+NBSP = "\u00a0"
+MINUS = "\u2212"
+EN_DASH = "\u2013"
+SUPPRESSED = ".."
+NOT_AVAILABLE = "."          # teckenförklaring: uppgift kan inte förekomma / saknas
+TOTAL = "Totalt"
+SIG_MARK = "*"               # significant change or difference (see reports.signals)
+ABOVE_MARK = "\u25b2"        # ▲ significantly above Totalt
+BELOW_MARK = "\u25bc"        # ▼ significantly below Totalt
+
+# Statistics a display cell can carry, in XLSX column order, with Swedish labels.
+STAT_LABELS: dict[str, str] = {
+    "est": "Andel",
+    "lo": "KI nedre",
+    "hi": "KI övre",
+    "n": "n",
+    "chg": "Förändring (procentenheter)",
+    "chg_p": "Justerat p (förändring)",
+    "chg_sig": "Sign. förändring",
+    "tot_p": "Justerat p (mot Totalt)",
+    "tot_sig": "Mot Totalt",
+    "sig": "Sign.",
+    "diff": "Skillnad (procentenheter)",
+    "p": "Justerat p",
+    "or": "Oddskvot",
+}
+# Statistic -> value kind, which decides the Swedish text, the rounding and the Excel number format.
+STAT_KIND: dict[str, str] = {"est": "share", "lo": "share", "hi": "share", "n": "count", "sig": "flag",
+                             "chg": "pp", "chg_p": "p", "chg_sig": "flag", "tot_p": "p", "tot_sig": "direction",
+                             "diff": "pp", "p": "p", "or": "ratio"}
+
+
+def is_missing(x: Any) -> bool:
+    """None, NaN or ``pd.NA``."""
+    return x is None or x is pd.NA or (isinstance(x, float) and math.isnan(x))
+
+
+def swedish_number(x: float | int | None, decimals: int = 0, *, sign: bool = False,
+                   missing: str = SUPPRESSED) -> str:
+    """Format a number the Swedish way: ``12 345,7`` with U+00A0 between thousands and a decimal comma.
+
+    Negative numbers get U+2212 MINUS SIGN; ``sign=True`` adds ``+`` to positive ones. A value that rounds to
+    zero has no sign. ``None``/NaN give ``missing`` (default ``..``).
+    """
+    if is_missing(x):
+        return missing
+    body = f"{abs(float(x)):,.{decimals}f}"
+    rounded_zero = float(body.replace(",", "")) == 0.0
+    body = body.replace(",", NBSP).replace(".", ",")
+    if rounded_zero:
+        return body
+    if float(x) < 0:
+        return MINUS + body
+    return ("+" + body) if sign else body
+
+
+def swedish_percent(x: float | None, decimals: int = 1, *, missing: str = SUPPRESSED) -> str:
+    """A share (0–1) as Swedish per cent: ``0.274`` → ``27,4 %`` (U+00A0 before ``%``)."""
+    if is_missing(x):
+        return missing
+    return swedish_number(float(x) * 100.0, decimals) + NBSP + "%"
+
+
+def swedish_pp(x: float | None, decimals: int = 1, *, missing: str = SUPPRESSED) -> str:
+    """A difference of shares in procentenheter, signed: ``0.032`` → ``+3,2``, ``-0.032`` → ``−3,2``."""
+    if is_missing(x):
+        return missing
+    return swedish_number(float(x) * 100.0, decimals, sign=True)
+
+
+def p_decimals(p: float, alpha: float = 0.05) -> int:
+    """Decimals a p-value is printed with: 3, or more when rounding to 3 would cross ``alpha``
+    (0.0496 is printed ``0,0496``, never ``0,050`` beside a significance marker)."""
+    d = 3
+    while d < 8 and (round(p, d) < alpha) != (p < alpha):
+        d += 1
+    return d
+
+
+def swedish_p(p: float | None, *, alpha: float = 0.05, missing: str = NOT_AVAILABLE) -> str:
+    """A p-value: ``0,032``; below 0.001 ``<0,001``; see :func:`p_decimals` near ``alpha``."""
+    if is_missing(p):
+        return missing
+    p = float(p)
+    return "<0,001" if p < 0.001 else swedish_number(p, p_decimals(p, alpha))
+
+
+def shown(stat: str, value: float | None, *, alpha: float = 0.05) -> float | None:
+    """``value`` rounded to the precision it is displayed with (see the module docstring)."""
+    if is_missing(value):
+        return None
+    v = float(value)
+    kind = STAT_KIND[stat]
+    if kind in ("share", "pp"):
+        return round(v * 100.0, 1) / 100.0
+    if kind == "count":
+        return float(round(v))
+    if kind == "ratio":
+        return round(v, 3)
+    if kind == "p":
+        return float(f"{v:.1e}") if v < 0.001 else round(v, p_decimals(v, alpha))
+    return v
+
+
+def cell_text(stat: str, value: float | None, *, alpha: float = 0.05) -> str:
+    """Swedish display text of one statistic (markers: ``*`` for a flag, ▲/▼ for a direction)."""
+    kind = STAT_KIND[stat]
+    if kind == "share":
+        return swedish_percent(value)
+    if kind == "count":
+        return swedish_number(value, 0)
+    if kind == "pp":
+        return swedish_pp(value)
+    if kind == "p":
+        return swedish_p(value, alpha=alpha)
+    if kind == "ratio":
+        return swedish_number(value, 3)
+    if kind == "direction":
+        return ABOVE_MARK if (value or 0) > 0 else (BELOW_MARK if (value or 0) < 0 else "")
+    return SIG_MARK if value else ""
+
+
+def parse_swedish(text: str) -> float | None:
+    """The number in a Swedish display text (``27,4 %``, ``−3,2``, ``<0,001`` → 0.001); None for ``..``/``.``."""
+    s = text.strip().replace(NBSP, "").replace(" ", "").replace("%", "").replace(MINUS, "-").lstrip("<")
+    s = s.replace(",", ".")
+    try:
+        return float(s)
+    except ValueError:
+        return None

@@ -1,0 +1,141 @@
+"""great-tables rendering of a :class:`reports.tabledata.TableData`: the HTML table that the pages embed and
+that Chromium turns into PNG and PDF.
+
+Each display cell is rendered by the Jinja2 template ``templates/cell.html`` (autoescaped): the main value
+with its marker, the CI, ``n``, the change since the previous year and the p-values on small lines. Titles,
+labels, row names and notes are escaped by great-tables itself.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import pandas as pd
+from great_tables import GT
+
+from reports.formats import EN_DASH, NBSP, NOT_AVAILABLE, SUPPRESSED, swedish_number, swedish_pp
+from reports.tabledata import TableData
+from reports.templating import environment, resource_text
+
+FONTS = ["Source Sans 3", "Segoe UI", "Helvetica Neue", "Arial", "Liberation Sans", "sans-serif"]
+MAIN_STATS = ("est", "diff", "or")
+
+
+def css_id(table_id: str) -> str:
+    return "t-" + "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in table_id)
+
+
+def strip_external(fragment: str) -> str:
+    """Remove references to external resources (web-font imports) so a page works offline."""
+    return "\n".join(ln for ln in fragment.splitlines() if "@import" not in ln and "fonts.googleapis" not in ln)
+
+
+def _ci_text(main_stat: str, lo: float, hi: float) -> str:
+    if main_stat == "diff":
+        return f"({swedish_pp(lo)} till {swedish_pp(hi)})"
+    if main_stat == "or":
+        return f"({swedish_number(lo, 3)}{EN_DASH}{swedish_number(hi, 3)})"
+    return f"({swedish_number(lo * 100, 1)}{EN_DASH}{swedish_number(hi * 100, 1)})"
+
+
+def _p_text(label: str, cell: tuple[Any, str, bool] | None) -> str | None:
+    if cell is None or cell[0] is None or cell[2]:
+        return None
+    rel = NBSP if cell[1].startswith("<") else f"{NBSP}={NBSP}"
+    return f"{label}{rel}{cell[1]}"
+
+
+def cell_parts(idx: Mapping[tuple[str, str, str], tuple[Any, str, bool]], rk: str, ck: str) -> dict[str, Any]:
+    """What one display cell shows: ``main``, ``mark`` and small ``lines`` ``(css class, text, mark)``."""
+    main_stat = next((s for s in MAIN_STATS if (rk, ck, s) in idx), None)
+    if main_stat is None:
+        return {"hidden": False, "missing": True, "main": NOT_AVAILABLE, "mark": None, "lines": []}
+    value, text, hidden = idx[(rk, ck, main_stat)]
+    if hidden:
+        return {"hidden": True, "missing": False, "main": SUPPRESSED, "mark": None, "lines": []}
+    mark = None
+    for s in ("sig", "tot_sig"):
+        if (rk, ck, s) in idx:
+            mark = (mark or "") + idx[(rk, ck, s)][1]
+    lines: list[tuple[str, str, str | None]] = []
+    lo, hi = idx.get((rk, ck, "lo")), idx.get((rk, ck, "hi"))
+    if lo is not None and hi is not None and lo[0] is not None and hi[0] is not None:
+        lines.append(("ci", _ci_text(main_stat, lo[0], hi[0]), None))
+    n = idx.get((rk, ck, "n"))
+    if n is not None and n[0] is not None:
+        lines.append(("nn", f"n{NBSP}={NBSP}{n[1]}", None))
+    p = _p_text("just.\u00a0p", idx.get((rk, ck, "p")))
+    if p:
+        lines.append(("nn", p, None))
+    chg = idx.get((rk, ck, "chg"))
+    if chg is not None and not chg[2] and chg[0] is not None:
+        sig = idx.get((rk, ck, "chg_sig"))
+        lines.append(("chg", f"{chg[1]}{NBSP}pe", sig[1] if sig else ""))
+        pc = _p_text("just.\u00a0p", idx.get((rk, ck, "chg_p")))
+        if pc:
+            lines.append(("nn", pc, None))
+    pt = _p_text(f"jfr{NBSP}Totalt{NBSP}p", idx.get((rk, ck, "tot_p")))
+    if pt:
+        lines.append(("nn", pt, None))
+    return {"hidden": False, "missing": False, "main": text, "mark": mark, "lines": lines}
+
+
+def display_frame(t: TableData) -> pd.DataFrame:
+    """Wide frame of HTML cell contents (one column per display column), for great-tables."""
+    idx = t.index()
+    tpl = environment().get_template("cell.html")
+    data: dict[str, list[str]] = {"_row": [lab for _, lab in t.rows]}
+    if t.row_groups:
+        data["_group"] = [t.row_groups.get(k, "") for k, _ in t.rows]
+    for ck, _ in t.columns:
+        data[ck] = [tpl.render(c=cell_parts(idx, rk, ck)) for rk, _ in t.rows]
+    return pd.DataFrame(data)
+
+
+def widths(t: TableData) -> tuple[int, list[int]]:
+    """Pixel widths of the stub and of each display column (fixed layout: footnotes wrap)."""
+    longest = max([len(lab) for _, lab in t.rows] + [len(t.stub_label), 8])
+    stub_w = min(400, max(130, 8 * longest + 24))
+    has_change = "chg" in t.stats or "tot_p" in t.stats
+    col_w = []
+    for ck, lab in t.columns:
+        base = 150 if ck == "diff" else (124 if has_change else 112)
+        words = max((len(w) for w in lab.split()), default=4)
+        col_w.append(max(base, 8 * words + 20))
+    total = stub_w + sum(col_w)
+    if total < 620:   # narrow tables: widen the stub so footnotes stay readable
+        stub_w += 620 - total
+    return stub_w, col_w
+
+
+def to_gt(t: TableData) -> GT:
+    """The great-tables object (Swedish headings, footnotes and source line)."""
+    gt = GT(display_frame(t), rowname_col="_row", groupname_col="_group" if t.row_groups else None)
+    gt = gt.with_id(css_id(t.table_id))
+    gt = gt.fmt(lambda v: v, columns=[c for c, _ in t.columns])  # cells are autoescaped Jinja output
+    gt = gt.tab_header(title=t.title, subtitle=t.subtitle or None)
+    gt = gt.cols_label(**{c: lab for c, lab in t.columns})
+    if t.stub_label:
+        gt = gt.tab_stubhead(label=t.stub_label)
+    for spanner in dict.fromkeys(t.column_spanners.values()):
+        gt = gt.tab_spanner(label=spanner, columns=[c for c, _ in t.columns if t.column_spanners.get(c) == spanner])
+    gt = gt.cols_align(align="right", columns=[c for c, _ in t.columns])
+    stub_w, col_w = widths(t)
+    gt = gt.cols_width({"_row": f"{stub_w}px", **{c: f"{w}px" for (c, _), w in zip(t.columns, col_w)}})
+    for note in [*t.footnotes, t.source_note]:
+        if note:
+            gt = gt.tab_source_note(note)
+    gt = gt.tab_options(
+        table_font_names=FONTS, table_font_size="14px", heading_title_font_size="18px",
+        heading_subtitle_font_size="13px", heading_align="left", column_labels_font_weight="bold",
+        source_notes_font_size="11.5px", data_row_padding="4px", row_group_font_weight="bold",
+        table_width=f"{stub_w + sum(col_w)}px", table_layout="fixed",
+        table_border_top_color="#1f3a5f", table_border_top_width="3px",
+        column_labels_border_bottom_color="#1f3a5f", stub_border_color="#d0d7de",
+        table_body_hlines_color="#e5e9ef", row_group_background_color="#f3f6f9")
+    return gt.opt_css(resource_text("cell.css").replace("#ID", "#" + css_id(t.table_id)))
+
+
+def table_html(t: TableData) -> str:
+    """The table's HTML fragment (great-tables output without external references)."""
+    return strip_external(to_gt(t).as_raw_html())
+

@@ -1,0 +1,173 @@
+"""The table object every output format is rendered from.
+
+A :class:`TableData` is a long-format cell frame (one row per row × column × statistic) plus JSON-serialisable
+metadata (title, rows, columns, footnotes, dimensions). HTML, PNG, PDF (great-tables), XLSX, CSV, the
+published-table store and the terminal all render that one object, so a table exported later from the store
+looks exactly like the one published in the run.
+
+Cells are built by :class:`CellBuilder`, which applies the disclosure rule once per display cell (a hidden
+cell gets ``value=None`` and ``text=".."`` in every statistic) and rounds every value to its displayed
+precision (:func:`reports.formats.shown`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+import pandas as pd
+
+from reports.formats import NOT_AVAILABLE, STAT_KIND, SUPPRESSED, cell_text, is_missing, shown
+
+CELL_COLUMNS = ["row_key", "column_key", "stat", "value", "text", "suppressed"]
+
+
+@dataclass
+class TableData:
+    """One publishable table: long-format cells plus everything needed to render it in any format.
+
+    ``rows``/``columns`` are ``(key, label)`` pairs in display order; ``stats`` lists the statistics each
+    display cell carries; ``dims`` says what the row and column keys are (``{"row": "district", "column":
+    "year", "fixed": {"indicator": ...}}``) so every cell can be traced back to its estimate.
+    """
+
+    table_id: str
+    year: int
+    title: str
+    subtitle: str
+    kind: str
+    rows: list[tuple[str, str]]
+    columns: list[tuple[str, str]]
+    stats: list[str]
+    dims: dict[str, Any]
+    cells: pd.DataFrame
+    stub_label: str = ""
+    row_groups: dict[str, str] = field(default_factory=dict)      # row_key -> group label
+    column_spanners: dict[str, str] = field(default_factory=dict)  # column_key -> spanner label
+    footnotes: list[str] = field(default_factory=list)
+    source_note: str = ""
+    sheet_name: str = ""                                            # Swedish XLSX sheet name
+
+    # ----- serialisation (store) -----
+    def meta(self) -> dict[str, Any]:
+        """JSON-serialisable metadata; with :meth:`store_cells` it reconstructs the table exactly."""
+        return {"table_id": self.table_id, "year": int(self.year), "title": self.title,
+                "subtitle": self.subtitle, "kind": self.kind,
+                "rows": [list(r) for r in self.rows], "columns": [list(c) for c in self.columns],
+                "stats": list(self.stats), "dims": self.dims, "stub_label": self.stub_label,
+                "row_groups": dict(self.row_groups), "column_spanners": dict(self.column_spanners),
+                "footnotes": list(self.footnotes), "source_note": self.source_note,
+                "sheet_name": self.sheet_name, "format_version": 2}
+
+    def store_cells(self) -> pd.DataFrame:
+        """Cells in the store's format: ``row_key, column_key, value, text, suppressed``.
+
+        The statistic is folded into the column key as ``<column>|<stat>`` (``2024|est``, ``2024|lo``).
+        """
+        c = self.cells
+        return pd.DataFrame({"row_key": c["row_key"].astype(str),
+                             "column_key": c["column_key"].astype(str) + "|" + c["stat"],
+                             "value": [None if is_missing(v) else float(v) for v in c["value"]],
+                             "text": c["text"].astype(str), "suppressed": c["suppressed"].astype(bool)})
+
+    @classmethod
+    def from_store(cls, meta: Mapping[str, Any], cells: pd.DataFrame) -> "TableData":
+        """Rebuild a table from :meth:`meta` and :meth:`store_cells` (as read back from the store)."""
+        split = cells["column_key"].astype(str).str.rsplit("|", n=1, expand=True)
+        frame = pd.DataFrame({"row_key": cells["row_key"].astype(str), "column_key": split[0],
+                              "stat": split[1],
+                              "value": [None if is_missing(v) else float(v) for v in cells["value"]],
+                              "text": cells["text"].astype(str),
+                              "suppressed": cells["suppressed"].astype(bool)})
+        return cls(table_id=meta["table_id"], year=int(meta["year"]), title=meta["title"],
+                   subtitle=meta.get("subtitle", ""), kind=meta["kind"],
+                   rows=[tuple(r) for r in meta["rows"]], columns=[tuple(c) for c in meta["columns"]],
+                   stats=list(meta["stats"]), dims=dict(meta["dims"]), cells=frame,
+                   stub_label=meta.get("stub_label", ""), row_groups=dict(meta.get("row_groups", {})),
+                   column_spanners=dict(meta.get("column_spanners", {})),
+                   footnotes=list(meta.get("footnotes", [])), source_note=meta.get("source_note", ""),
+                   sheet_name=meta.get("sheet_name", ""))
+
+    # ----- lookups -----
+    def index(self) -> dict[tuple[str, str, str], tuple[Any, str, bool]]:
+        """``(row_key, column_key, stat) -> (value, text, suppressed)``."""
+        return {(r, c, s): (v, t, bool(h)) for r, c, s, v, t, h in self.cells[CELL_COLUMNS].itertuples(
+            index=False, name=None)}
+
+    def column_stats(self) -> dict[str, set[str]]:
+        """The statistics present in each display column."""
+        return {str(ck): set(g) for ck, g in self.cells.groupby("column_key", sort=False)["stat"]}
+
+    def stat_kind(self, ck: str, stat: str, column_stats: dict[str, set[str]] | None = None) -> str:
+        """Value kind of a statistic within a display column (CI bounds of a difference are in pp)."""
+        if stat in ("lo", "hi"):
+            keys = (column_stats if column_stats is not None else self.column_stats()).get(ck, set())
+            if "diff" in keys:
+                return "pp"
+            if "or" in keys:
+                return "ratio"
+        return STAT_KIND[stat]
+
+    def provenance(self, row_key: str, column_key: str) -> dict[str, Any]:
+        """The estimate behind a cell: ``{"year":…, "district":…, "indicator":…, ["group":…]}``."""
+        out = dict(self.dims.get("fixed", {}))
+        out[self.dims["row"]] = row_key
+        out[self.dims["column"]] = column_key
+        return out
+
+    def long_frame(self) -> pd.DataFrame:
+        """Cells with labels and provenance columns (for CSV): a tidy, machine-readable form."""
+        rlab = dict(self.rows)
+        clab = dict(self.columns)
+        recs = []
+        for r, c, s, v, t, h in self.cells[CELL_COLUMNS].itertuples(index=False, name=None):
+            prov = self.provenance(r, c)
+            recs.append({"table_id": self.table_id, "row_key": r, "row_label": rlab.get(r, r),
+                         "column_key": c, "column_label": clab.get(c, c), "stat": s,
+                         "year": prov.get("year", ""), "district": prov.get("district", ""),
+                         "indicator": prov.get("indicator", ""), "group": prov.get("group", ""),
+                         "value": None if is_missing(v) else float(v), "text": t, "suppressed": bool(h)})
+        return pd.DataFrame.from_records(recs)
+
+    # ----- rendering (see reports.gt and reports.pages) -----
+    def to_gt(self) -> Any:
+        """The great-tables object (Swedish headings, footnotes and source line)."""
+        from reports.gt import to_gt
+
+        return to_gt(self)
+
+    def standalone_html(self, *, back_link: str | None = "index.html") -> str:
+        """A complete offline HTML page (no external CSS, JS or fonts) with the table."""
+        from reports.pages import table_page
+
+        return table_page(self, back_link=back_link)
+
+
+class CellBuilder:
+    """Accumulates cells, applying the disclosure rule once per display cell and rounding every value to
+    the precision it is shown with."""
+
+    def __init__(self, alpha: float = 0.05) -> None:
+        self.recs: list[dict[str, Any]] = []
+        self.alpha = alpha
+
+    def add(self, rk: str, ck: str, values: Mapping[str, Any], hidden: bool,
+            kinds: Mapping[str, str] | None = None, hidden_stats: Sequence[str] = ()) -> None:
+        """One display cell; ``hidden`` hides all its statistics, ``hidden_stats`` some of them (a change
+        from a hidden year); ``kinds`` overrides the statistic used for rounding and text (``lo`` of a
+        difference is rounded like ``diff``)."""
+        for stat, v in values.items():
+            if hidden or stat in hidden_stats:
+                self.recs.append({"row_key": rk, "column_key": ck, "stat": stat, "value": None,
+                                  "text": SUPPRESSED, "suppressed": True})
+                continue
+            as_stat = (kinds or {}).get(stat, stat)
+            val = shown(as_stat, v, alpha=self.alpha)
+            flag = STAT_KIND[as_stat] in ("flag", "direction")
+            text = cell_text(as_stat, val, alpha=self.alpha) if (val is not None or flag) else NOT_AVAILABLE
+            self.recs.append({"row_key": rk, "column_key": ck, "stat": stat, "value": val, "text": text,
+                              "suppressed": False})
+
+    def frame(self) -> pd.DataFrame:
+        df = pd.DataFrame.from_records(self.recs, columns=CELL_COLUMNS)
+        df["value"] = df["value"].astype(object).where(df["value"].notna(), None)
+        return df

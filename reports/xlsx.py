@@ -1,0 +1,159 @@
+"""XLSX workbooks: one sheet per table, real numbers with number formats that display the Swedish way.
+
+A share is stored as a fraction rounded to its display precision (0.274) with ``0.0" "%`` (U+00A0), shown as
+``27,4 %`` in Swedish Excel; differences in procentenheter are stored ×100 with a signed format; a hidden
+cell holds the text ``..`` in every statistic. Sheet names are Swedish (the table's ``sheet_name``).
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Sequence
+
+from reports.formats import NOT_AVAILABLE, STAT_LABELS, SUPPRESSED, TOTAL, p_decimals
+from reports.tabledata import TableData
+
+# Excel number formats. The dot and comma in a format code are the decimal and grouping *placeholders*:
+# Swedish Excel shows 0.274 with SHARE_FORMAT as "27,4 %" and 1843 with COUNT_FORMAT as "1 843".
+SHARE_FORMAT = '0.0"\u00a0"%'
+COUNT_FORMAT = "#,##0"
+PP_FORMAT = '+0.0;"\u2212"0.0;0.0'
+P_FORMAT = '[<0.001]"<0,001";0.000'
+RATIO_FORMAT = "0.000"
+FORMATS = {"share": SHARE_FORMAT, "count": COUNT_FORMAT, "pp": PP_FORMAT, "p": P_FORMAT, "ratio": RATIO_FORMAT}
+HEAD_LABELS = {"diff": "Skillnad", "p": "Justerat p", "chg": "Förändring (pe)"}
+
+
+def xlsx_value(kind: str, value: float | None) -> float | None:
+    """The number stored in the sheet: counts as integers, procentenheter ×100, the rest as is."""
+    if value is None:
+        return None
+    if kind == "count":
+        return int(round(value))
+    return value * 100.0 if kind == "pp" else value
+
+
+def number_format(kind: str, value: float, alpha: float = 0.05) -> str:
+    """The cell's number format; a p-value near alpha gets the decimals it is printed with."""
+    if kind == "p" and value >= 0.001:
+        d = p_decimals(value, alpha)
+        return "0." + "0" * d
+    return FORMATS[kind]
+
+
+def sheet_name(name: str, used: set[str]) -> str:
+    """A valid, unique sheet name (≤ 31 characters, none of ``[]:*?/\\``)."""
+    base = re.sub(r"[\[\]:*?/\\]", "_", name).strip("'")[:31] or "Tabell"
+    out, i = base, 2
+    while out.lower() in used:
+        suffix = f" ({i})"
+        out, i = base[:31 - len(suffix)] + suffix, i + 1
+    used.add(out.lower())
+    return out
+
+
+def write_xlsx(tables: Sequence[TableData], path: Path, *, alpha: float = 0.05) -> Path:
+    """One workbook, one sheet per table (see the module docstring); deterministic document properties."""
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.remove(wb.active)
+    used: set[str] = set()
+    for t in tables:
+        write_sheet(wb.create_sheet(sheet_name(t.sheet_name or t.table_id, used)), t, alpha=alpha)
+    wb.properties.creator = "trygghet"
+    fixed = datetime(2000, 1, 1)     # no timestamps that differ run to run
+    wb.properties.created = fixed
+    wb.properties.modified = fixed
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(path)
+    return path
+
+
+def _layout(t: TableData) -> list[tuple[str, str, list[str]]]:
+    present = set(zip(t.cells["column_key"], t.cells["stat"]))
+    return [(ck, lab, [s for s in t.stats if (ck, s) in present]) for ck, lab in t.columns]
+
+
+def _header(ws: Any, t: TableData, layout: list[tuple[str, str, list[str]]], h1: int, h2: int) -> int:
+    """Two header rows (display column, statistic); returns the last column used."""
+    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+
+    ws.cell(h1, 1, t.stub_label or "")
+    ws.merge_cells(start_row=h1, start_column=1, end_row=h2, end_column=1)
+    col = 2
+    for ck, lab, stats in layout:
+        if not stats:
+            continue
+        spanner = t.column_spanners.get(ck)
+        ws.cell(h1, col, f"{spanner} {lab}" if spanner and spanner != "År" else lab)
+        if len(stats) > 1:
+            ws.merge_cells(start_row=h1, start_column=col, end_row=h1, end_column=col + len(stats) - 1)
+        for j, s in enumerate(stats):
+            ws.cell(h2, col + j, HEAD_LABELS.get(s, STAT_LABELS[s]))
+        col += len(stats)
+    thin = Side(style="thin", color="1F3A5F")
+    for r in (h1, h2):
+        for c in range(1, col):
+            cell = ws.cell(r, c)
+            cell.font = Font(bold=True)
+            cell.fill = PatternFill("solid", fgColor="E8EEF4")
+            cell.alignment = Alignment(horizontal="center" if c > 1 else "left", vertical="center", wrap_text=True)
+            if r == h2:
+                cell.border = Border(bottom=thin)
+    return col - 1
+
+
+def _put(cell: Any, kind: str, entry: tuple[Any, str, bool], alpha: float) -> None:
+    from openpyxl.styles import Alignment
+
+    value, text, hidden = entry
+    if hidden or (value is None and kind not in ("flag", "direction")):
+        cell.value = SUPPRESSED if hidden else (text if text in (NOT_AVAILABLE, SUPPRESSED) else NOT_AVAILABLE)
+        cell.alignment = Alignment(horizontal="right")
+    elif kind in ("flag", "direction"):
+        cell.value = text or None
+        cell.alignment = Alignment(horizontal="center")
+    else:
+        cell.value = xlsx_value(kind, float(value))
+        cell.number_format = number_format(kind, float(value), alpha)
+
+
+def write_sheet(ws: Any, t: TableData, *, alpha: float = 0.05) -> None:
+    """Title, subtitle, two header rows, one row per table row (row groups as bold lines), footnotes."""
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    idx = t.index()
+    layout = _layout(t)
+    ws["A1"] = t.title
+    ws["A1"].font = Font(bold=True, size=13, color="1F3A5F")
+    ws["A2"] = t.subtitle
+    ws["A2"].font = Font(italic=True, color="5B6770")
+    last_col = _header(ws, t, layout, 4, 5)
+    column_stats = t.column_stats()
+    row, current_group = 6, None
+    for rk, rlab in t.rows:
+        g = t.row_groups.get(rk)
+        if g and g != current_group:
+            ws.cell(row, 1, g).font = Font(bold=True, color="1F3A5F")
+            row, current_group = row + 1, g
+        ws.cell(row, 1, rlab).font = Font(bold=rk == TOTAL)
+        col = 2
+        for ck, _, stats in layout:
+            for s in stats:
+                _put(ws.cell(row, col), t.stat_kind(ck, s, column_stats),
+                     idx.get((rk, ck, s), (None, NOT_AVAILABLE, False)), alpha)
+                col += 1
+        row += 1
+    row += 1
+    for note in [*t.footnotes, t.source_note]:
+        if note:
+            ws.cell(row, 1, note).font = Font(size=9, color="5B6770")
+            row += 1
+    ws.column_dimensions["A"].width = max([len(lab) for _, lab in t.rows] + [len(t.stub_label), 12]) + 2
+    for c in range(2, last_col + 1):
+        ws.column_dimensions[get_column_letter(c)].width = 11
+    ws.freeze_panes = ws.cell(6, 2)
