@@ -309,9 +309,8 @@ def _entry(loc: tuple, doc: Any) -> str:
     for part in loc:
         if part == "[key]":
             continue
-        if isinstance(part, int):
-            name = node[part].get("name") if isinstance(node, list) and part < len(node) \
-                and isinstance(node[part], dict) else None
+        if isinstance(part, int) and isinstance(node, list):
+            name = node[part].get("name") if part < len(node) and isinstance(node[part], dict) else None
             if isinstance(name, str) and parts:
                 parts.append(name)
             elif parts:

@@ -89,6 +89,15 @@ def _utf16_without_bom(raw: bytes) -> str | None:
     return None
 
 
+def _reject_binary(raw: bytes, name: str) -> None:
+    """More than 1 % control bytes (NUL, 0x01-0x08, 0x0e-0x1f) in the first 8 kB: not a text file."""
+    head = raw[:8192]
+    ctrl = sum(head.count(bytes([b])) for b in (*range(0, 9), *range(14, 32)))
+    if ctrl > max(2, len(head) // 100):
+        raise InputError(f"är binär data och ingen textfil ({ctrl} styrtecken bland de första {len(head)} byten); "
+                         "är det en annan sorts fil med CSV-namn, eller en trasig fil?", name)
+
+
 def _legacy_score(text: str) -> int:
     """How Swedish the non-ASCII characters look: Swedish letters +2, other letters +1, anything else -2."""
     score = 0
@@ -142,14 +151,25 @@ def decode_text(raw: bytes, name: str, encoding: str | None, locate: Locator) ->
             text = _strict(raw, enc, name, locate, label.upper().replace("-SIG", " med BOM"))
             return _checked(Decoded(text.lstrip("\ufeff"), label), name, locate)
     wide = _utf16_without_bom(raw)
+    if wide is None:
+        _reject_binary(raw, name)
     if wide is not None:
         text = _strict(raw, wide, name, locate, wide.upper())
+        ctrl = len(re.findall("[\x00-\x08\x0e-\x1f]", text[:4096]))
+        if ctrl > max(2, len(text[:4096]) // 100):
+            raise InputError(f"är binär data och ingen textfil ({ctrl} styrtecken i början); är det en annan sorts "
+                             "fil med CSV-namn, eller en trasig fil?", name)
         return _checked(Decoded(text, wide, [f"{name}: teckenkodningen {wide.upper()} utan BOM avgjordes av "
                                              "filens nollbyte"]), name, locate)
     try:
         return _checked(Decoded(raw.decode("utf-8"), "utf-8"), name, locate)
     except UnicodeDecodeError as exc:
         n_utf8 = len(_UTF8_MULTIBYTE.findall(raw))
+        if exc.end >= len(raw) and exc.reason == "unexpected end of data":
+            text = raw.decode("utf-8", errors="surrogateescape")
+            row, column, _ = _where(locate, text, len(text) - 1)
+            raise InputError("slutar mitt i ett UTF-8-tecken: filen verkar avkortad. Hämta filen igen hela", name,
+                             row, column) from None
         if n_utf8:
             raise _stray_bytes(raw, name, locate, exc, n_utf8) from None
     enc = _legacy(raw)

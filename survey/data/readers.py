@@ -197,10 +197,19 @@ def _read_csv(path: Path, encoding: str | None, delimiter: str | None,
     delim = delimiter or _sniff_delimiter(_first_line(text))
     header = next(csv.reader(io.StringIO(text[: 1 << 16]), delimiter=delim), [])
     names = [clean_name(h) for h in header]
+    others = {d: _first_line(text).count(d) for d in (",", ";", "\t", "|") if d != delim}
+    other = max(others, key=lambda d: others[d])
+    if len(names) == 1 and others[other] >= 2:
+        raise InputError(f"rubrikraden har bara ett fält med avgränsaren {delim!r} men innehåller {others[other]} "
+                         f"{other!r}: fel avgränsare? Ange rätt --delimiter, eller ingen så avgör trygghet den",
+                         name, 1)
     data = raw[3:] if enc == "utf-8-sig" else raw if enc == "utf-8" else text.encode("utf-8")
     if data.count(b'"') % 2:
         _reject_unclosed_quote(text, delim, names, name)
-    table = _arrow_csv(data, text, delim, names, name)
+    if "\n" not in text.strip("\r\n"):          # the header alone (perhaps cut, without a line break)
+        table = arrow.table({f"c{i}": arrow.array([], arrow.string()) for i in range(len(names))})
+    else:
+        table = _arrow_csv(data, text, delim, names, name)
     info = ReadInfo("csv", enc, delim, decimal or _detect_decimal(table), sha, notes=list(dec.notes))
     return _to_text_frame(table, names, np.arange(2, table.num_rows + 2, dtype=np.int64)), info
 
@@ -228,20 +237,23 @@ def _arrow_csv(data: bytes, text: str, delim: str, names: list[str], name: str) 
 
 
 def _reject_unclosed_quote(text: str, delim: str, names: list[str], name: str) -> None:
-    """An odd number of quotes: if the strict parser ends inside a quoted field, name where it opened."""
+    """An odd number of quotes: where the strict parser fails, name the record and field the quote opened."""
+    done = 0
     try:
-        for _ in csv.reader(io.StringIO(text), delimiter=delim, strict=True):
-            pass
+        for rec in csv.reader(io.StringIO(text), delimiter=delim, strict=True):
+            done += bool(rec)
     except csv.Error as exc:
-        if "end of data" not in str(exc):
-            return
+        at_end = "end of data" in str(exc)
         records = [r for r in csv.reader(io.StringIO(text), delimiter=delim) if r]
-        i = len(records[-1]) - 1
+        rec = records[min(done, len(records) - 1)]
+        i = next((j for j, f in enumerate(rec) if "\n" in f), len(rec) - 1)
         column = names[i] if i < len(names) else f"fält {i + 1}"
-        raise InputError(f"ett citattecken (\") öppnar ett fält som aldrig stängs: fältet fortsätter till filens "
-                         f"slut. Filen verkar avkortad mitt i ett fält inom citattecken (t.ex. en kommentar), "
-                         f"eller har ett citattecken för mycket; den sista hela raden är rad {len(records) - 1}. "
-                         "Hämta filen igen hela", name, len(records), column) from None
+        cause = ("fältet fortsätter till filens slut. Filen verkar avkortad mitt i ett fält inom citattecken (t.ex. "
+                 f"en kommentar); den sista hela raden är rad {done}" if at_end else
+                 "fältet fortsätter över flera rader tills nästa citattecken. Ett citattecken saknas eller är för "
+                 "mycket")
+        raise InputError(f"ett citattecken (\") öppnar ett fält som aldrig stängs rätt: {cause}. Hämta eller "
+                         "exportera filen igen", name, done + 1, column) from None
 
 
 def _locate_bad_record(text: str, delim: str, width: int) -> tuple[int | None, int | None]:
