@@ -103,16 +103,33 @@ class RunResults:
     trend_tests: pd.DataFrame | None = None
 
 
+def direct_columns(table: sa.Table, df: pd.DataFrame) -> list[str]:
+    """The columns of ``df`` stored in ``table``'s own columns; the others go to ``extras`` (JSON). A text
+    column holding other values too (``comparisons.other``: a year or a district) goes to ``extras``, which
+    keeps each value's type."""
+    out = []
+    for c in fixed_columns(table):
+        if c not in df.columns:
+            continue
+        if isinstance(table.c[c].type, sa.String) and df[c].dtype == object:
+            values = df[c].dropna()
+            if len(values) and not all(isinstance(v, str) for v in values.tolist()):
+                continue
+        out.append(c)
+    return out
+
+
 def frame_meta(frames: Mapping[str, pd.DataFrame | None]) -> dict[str, Any]:
-    """Column order and dtypes of each frame (what ``read_run_frame`` restores)."""
+    """Column order, dtypes and directly stored columns of each frame (what ``read_run_frame`` restores)."""
     return {name: {"columns": [str(c) for c in df.columns],
-                   "dtypes": {str(c): str(t) for c, t in df.dtypes.items()}}
+                   "dtypes": {str(c): str(t) for c, t in df.dtypes.items()},
+                   "direct": direct_columns(RUN_FRAMES[name], df)}
             for name, df in frames.items() if df is not None}
 
 
 def insert_run_frame(conn: Connection, table: sa.Table, run_id: str, name: str, df: pd.DataFrame) -> None:
     """Insert a small output frame into its run table (fixed columns direct, the rest to ``extras``)."""
-    fixed = [c for c in fixed_columns(table) if c in df.columns]
+    fixed = direct_columns(table, df)
     extra = [c for c in df.columns if c not in fixed]
     tag = {"frame": name} if "frame" in table.c else {}
     fixed_cols = [df[c].tolist() for c in fixed]
@@ -154,7 +171,7 @@ def read_run_frame(conn: Connection, name: str, run_id: str, meta: Mapping[str, 
             return None
         return pd.DataFrame([dict(r) for r in rows]).drop(columns=["id", "run_id", "frame"], errors="ignore")
     columns = meta["columns"]
-    fixed = set(fixed_columns(table))
+    fixed = set(meta.get("direct", fixed_columns(table)))
     data: dict[str, list] = {c: [] for c in columns}
     for r in rows:
         extras = json.loads(r["extras"]) if r["extras"] else {}
