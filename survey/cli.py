@@ -8,7 +8,8 @@ from __future__ import annotations
 import functools
 import inspect
 import sys
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -53,11 +54,11 @@ def _cli_option(name: str, field: Any) -> tuple[Any, Any]:
     flag = "--" + name.replace("_", "-")
     help_sv = (field.description or "").split(" / ")[0]
     if field.annotation is bool:
-        return Optional[bool], typer.Option(None, f"{flag}/--no-{name.replace('_', '-')}", help=help_sv,
+        return bool | None, typer.Option(None, f"{flag}/--no-{name.replace('_', '-')}", help=help_sv,
                                             show_default=False)
     if name == "collapse":
-        return Optional[list[str]], typer.Option(None, flag, help=help_sv + " (kan upprepas)")
-    return Optional[str], typer.Option(None, flag, help=help_sv, show_default=False)
+        return list[str] | None, typer.Option(None, flag, help=help_sv + " (kan upprepas)")
+    return str | None, typer.Option(None, flag, help=help_sv, show_default=False)
 
 
 def with_run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -66,7 +67,7 @@ def with_run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     from survey.pipeline.config import FIELD_NAMES, RunConfig
 
     own = [p for p in inspect.signature(fn).parameters.values() if p.name != "config"]
-    extra = [inspect.Parameter("config_file", inspect.Parameter.KEYWORD_ONLY, annotation=Optional[Path],
+    extra = [inspect.Parameter("config_file", inspect.Parameter.KEYWORD_ONLY, annotation=Path | None,
                                default=typer.Option(None, "--config", help="Konfigurationsfil (YAML) med "
                                                     "körningens inställningar; flaggor går före filen"))]
     for name, field in RunConfig.model_fields.items():
@@ -77,7 +78,7 @@ def with_run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(**kwargs: Any) -> Any:
         from survey.pipeline.config import build_config
         given = {n: kwargs.pop(n) for n in FIELD_NAMES if n in kwargs}
-        given = {k: v for k, v in given.items() if v is not None and v != [] and v != ()}
+        given = {k: v for k, v in given.items() if v is not None and v not in ([], ())}
         config = build_config(kwargs.pop("config_file"), given, base=Path.cwd())
         return fn(config=config, **kwargs)
 
@@ -146,7 +147,7 @@ def ingest(file: str = typer.Argument(..., help="Svarsfil"),
            mapping: str = typer.Option(None, help="Leverantörsmappning (YAML)"),
            replace: bool = typer.Option(False, "--replace", help="Ersätt en redan inläst våg"),
            max_bad_share: str = typer.Option(None, help="Största andel karantänrader innan vågen avvisas (0,05)"),
-           encoding: str = typer.Option(None, help="Teckenkodning, om den automatiska gissningen är fel (t.ex. cp1252)"),
+           encoding: str = typer.Option(None, help="Teckenkodning om gissningen är fel (t.ex. cp1252)"),
            delimiter: str = typer.Option(None, help="Avgränsare i CSV (',', ';' eller 'tab')"),
            decimal: str = typer.Option(None, help="Decimaltecken i CSV ('.' eller ',')"),
            fmt: str = typer.Option(None, "--format", help="Filformat: csv, xlsx, sav eller parquet"),

@@ -11,8 +11,8 @@ a few thousand atoms. Identical in exact arithmetic to ``domain_ratios`` (the de
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -127,9 +127,9 @@ def atom_partition(design: Design, st: AtomStats, dom_h: np.ndarray, n_domains: 
     e[:, 2] = np.where(sel, (1 - pa) * inva, 0.0)
     f = np.zeros((n_atoms, k))
     if design.calibration is not None:
-        from survey.variance import _projector
+        from survey.variance import greg_projector
         m = design.calibration
-        ginv, _ = _projector(design)
+        ginv, _ = greg_projector(design)
         xa = m.cell_x[st.cell]                               # (A, p)
         ba = m.cell_block[st.cell]                           # (A,)
         de = np.einsum("ask,ask->ak", st.sd, e)              # sum_s d e per atom
@@ -182,4 +182,4 @@ def atom_cross(design: Design, st: AtomStats, a: AtomPartition, b: AtomPartition
     uncentred = design.stratum_scale()[2]
     if uncentred.any():
         centred[uncentred] = sab[uncentred]
-    return scale[:, None] * centred
+    return np.asarray(scale[:, None] * centred)

@@ -26,7 +26,8 @@ def adjust_pvalues(p: np.ndarray, method: str = "fdr_bh") -> np.ndarray:
     return out
 
 
-def _tests(diff: np.ndarray, se: np.ndarray, df: np.ndarray, level: float):
+def _tests(diff: np.ndarray, se: np.ndarray, df: np.ndarray, level: float
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     q = stats.t.ppf(0.5 + level / 2, np.maximum(df, 1))
     with np.errstate(divide="ignore", invalid="ignore"):
         tstat = diff / se
@@ -55,9 +56,11 @@ def compare(tables: ShareTables, *, level: float = 0.95, adjust: str = "fdr_bh",
     names = np.asarray(tables.indicators, dtype=object)
     dk = tables.district_keys
     year_index = {int(yv): i for i, yv in enumerate(tables.years)}
-    rows = []
+    rows: list[pd.DataFrame] = []
 
-    def block(kind, year, district, other, a_est, a_se, a_n, a_df, b_est, b_se, b_n, b_df, cov, df):
+    def block(kind: str, year: np.ndarray, district: np.ndarray, other: np.ndarray, a_est: np.ndarray,
+              a_se: np.ndarray, a_n: np.ndarray, a_df: np.ndarray, b_est: np.ndarray, b_se: np.ndarray,
+              b_n: np.ndarray, b_df: np.ndarray, cov: float | np.ndarray, df: np.ndarray) -> None:
         diff = a_est - b_est
         se = np.sqrt(np.maximum(a_se ** 2 + b_se ** 2 - 2 * cov, 0.0))
         lo, hi, p = _tests(diff, se, df, level)
@@ -72,12 +75,13 @@ def compare(tables: ShareTables, *, level: float = 0.95, adjust: str = "fdr_bh",
     yrs = sorted(year_index)
     prev = {yv: yrs[i - 1] for i, yv in enumerate(yrs) if i > 0}
     key_index = {(int(a), b): i for i, (a, b) in enumerate(zip(dk["year"], dk["district"]))}
-    ia, ib = [], []
+    ia_list: list[int] = []
+    ib_list: list[int] = []
     for i, (yv, dist) in enumerate(zip(dk["year"].astype(int), dk["district"])):
         if yv in prev and (prev[yv], dist) in key_index:
-            ia.append(i)
-            ib.append(key_index[(prev[yv], dist)])
-    ia, ib = np.asarray(ia, dtype=np.int64), np.asarray(ib, dtype=np.int64)
+            ia_list.append(i)
+            ib_list.append(key_index[(prev[yv], dist)])
+    ia, ib = np.asarray(ia_list, dtype=np.int64), np.asarray(ib_list, dtype=np.int64)
     if len(ia):
         block("previous_year", dk["year"].to_numpy()[ia], dk["district"].to_numpy()[ia],
               np.asarray([prev[int(v)] for v in dk["year"].to_numpy()[ia]], dtype=object),
@@ -95,14 +99,15 @@ def compare(tables: ShareTables, *, level: float = 0.95, adjust: str = "fdr_bh",
     block("vs_totalt", dk["year"].to_numpy(), dk["district"].to_numpy(), np.repeat(TOTAL_LABEL, len(dk)).astype(object),
           d.estimate, d.se, d.n, d.df, t.estimate[ty], t.se[ty], t.n[ty], t.df[ty], cov, t.df[ty])
     # district pairs within a year
-    pa, pb = [], []
-    for yv, grp in dk.groupby("year", sort=True):
+    pa_parts: list[np.ndarray] = []
+    pb_parts: list[np.ndarray] = []
+    for _year, grp in dk.groupby("year", sort=True):
         idx = grp.index.to_numpy()
         a, b = np.triu_indices(len(idx), k=1)
-        pa.append(idx[a])
-        pb.append(idx[b])
-    if pa:
-        pa, pb = np.concatenate(pa), np.concatenate(pb)
+        pa_parts.append(idx[a])
+        pb_parts.append(idx[b])
+    if pa_parts:
+        pa, pb = np.concatenate(pa_parts), np.concatenate(pb_parts)
         if len(pa):
             block("vs_district", dk["year"].to_numpy()[pa], dk["district"].to_numpy()[pa],
                   dk["district"].to_numpy()[pb], d.estimate[pa], d.se[pa], d.n[pa], d.df[pa],
@@ -110,8 +115,8 @@ def compare(tables: ShareTables, *, level: float = 0.95, adjust: str = "fdr_bh",
     out = pd.concat(rows, ignore_index=True)
     pv = out["p_value"].to_numpy(float)
     padj = np.full(len(out), np.nan)
-    for idx in out.groupby(["comparison", "year", "indicator"], sort=False).indices.values():
-        padj[idx] = adjust_pvalues(pv[idx], adjust)      # one small family (≤ districts²) at a time
+    for fam in out.groupby(["comparison", "year", "indicator"], sort=False).indices.values():
+        padj[fam] = adjust_pvalues(pv[fam], adjust)      # one small family (≤ districts²) at a time
     out["p_adjusted"] = padj
     out["significant"] = out["p_adjusted"] < alpha
     out["adjustment"] = adjust

@@ -91,7 +91,7 @@ def domain_ratios(design: Design, num: np.ndarray, den: np.ndarray | None, domai
     n_strata_d = group_sum(dom_h[used], strata_in[used].astype(float), n_domains)
     df = (n_psu_d - n_strata_d).round().astype(np.int64)
     se = np.sqrt(var)
-    if is_ratio:
+    if is_ratio and den is not None:
         # s^2 = n/(n-1) sum_D w (y - p)^2 / W_D for y = num/den on the base
         with np.errstate(invalid="ignore", divide="ignore"):
             ybar = np.nan_to_num(est)[domain]

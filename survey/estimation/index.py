@@ -1,7 +1,7 @@
 """A mean-score index over several items (e.g. the problem index), as a ratio of two domain totals."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd

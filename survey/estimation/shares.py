@@ -1,8 +1,8 @@
 """Indicator shares per year × district and Totalt, and per register group, with suppression."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -115,7 +115,7 @@ def estimate_shares(design: Design, data: pd.DataFrame, indicators: Sequence[Ind
         num = y * base
         dres = domain_ratios(design, num, base, dcode, len(dkeys), mask=mask, keep_influence=with_comparisons)
         tres = domain_ratios(design, num, base, ycode, len(years), mask=mask, keep_influence=with_comparisons)
-        if with_comparisons:
+        if with_comparisons and dres.influence is not None and tres.influence is not None:
             cov_h = stratum_covariances(design, dres.influence, tres.influence)
             used = dres.domain_of_stratum >= 0
             cov = group_sum(dres.domain_of_stratum[used], cov_h[used], len(dkeys))
@@ -130,7 +130,7 @@ def estimate_shares(design: Design, data: pd.DataFrame, indicators: Sequence[Ind
                        years=years, indicators=names, cov_district_total=cov)
 
 
-def group_codes(data: pd.DataFrame, groups: Sequence[str]) -> tuple[list[np.ndarray], list[list]]:
+def group_codes(data: pd.DataFrame, groups: Sequence[str]) -> tuple[list[np.ndarray], list[list[object]]]:
     """Codes (code-point sorted; missing = 0, never used as a mask value) and levels of each group variable."""
     codes, levels = [], []
     for var in groups:
@@ -141,7 +141,7 @@ def group_codes(data: pd.DataFrame, groups: Sequence[str]) -> tuple[list[np.ndar
 
 
 def estimate_group_shares(design: Design, data: pd.DataFrame, indicators: Sequence[Indicator],
-                          groups: Sequence[str], *, labels: dict[str, dict] | None = None, min_n: int = 30,
+                          groups: Sequence[str], *, labels: dict[str, dict[object, str]] | None = None, min_n: int = 30,
                           max_rse: float | None = None, level: float = 0.95,
                           atoms: AtomStats | None = None) -> pd.DataFrame:
     """``Totalt`` per year within each level of each variable in ``groups`` (e.g. sex, age group).

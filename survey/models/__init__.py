@@ -4,9 +4,19 @@ from __future__ import annotations
 
 from survey.models.glm import FAMILIES, SurveyGLMResult, WaldTestResult, svyglm, wald_test
 from survey.models.small_area import FayHerriotResult, fay_herriot, small_area_shares
-from survey.models.trends import (TREND_COLUMNS, TrendFit, TrendOutputs, district_trends, district_trends_differ,
-                                  fit_trend_model, fit_trend_models, fit_trends, predicted_shares, trend_outputs,
-                                  trend_rows)
+from survey.models.trends import (
+                                  TREND_COLUMNS,
+                                  TrendFit,
+                                  TrendOutputs,
+                                  district_trends,
+                                  district_trends_differ,
+                                  fit_trend_model,
+                                  fit_trend_models,
+                                  fit_trends,
+                                  predicted_shares,
+                                  trend_outputs,
+                                  trend_rows,
+)
 
 __all__ = ["FAMILIES", "TREND_COLUMNS", "FayHerriotResult", "SurveyGLMResult", "TrendFit", "TrendOutputs",
            "WaldTestResult", "district_trends", "district_trends_differ", "fay_herriot", "fit_trend_model",

@@ -38,8 +38,9 @@ mean and the intercept, its variance and covariances are transformed back (``b =
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Sequence
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -167,7 +168,7 @@ def _stratum_structure(design: Design) -> bool:
             np.maximum.at(hi, m.block, design.strata)
             ok = bool(np.all((hi < 0) | (lo == hi)))
         design._cache[key] = ok
-    return design._cache[key]
+    return bool(design._cache[key])
 
 
 def svyglm(design: Design, y: np.ndarray, x: np.ndarray, terms: Sequence[str], *,
@@ -357,7 +358,8 @@ def _coef_vcov(design: Design, dom: np.ndarray, r: np.ndarray, a_cells: np.ndarr
             s_h = stratum_variances(design, w * e)[:, 0]
             has = first >= 0
             a_h = a_cells[first[has]]
-            return (a_h * s_h[has][:, None]).T @ a_h
+            vcov: np.ndarray = (a_h * s_h[has][:, None]).T @ a_h
+            return vcov
     return linearized_vcov(design, r[:, None] * a_cells[code])
 
 

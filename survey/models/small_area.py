@@ -3,6 +3,7 @@ Prasad & Rao 1990; Datta & Lahiri 2000; Rao & Molina 2015, ch. 6).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -94,6 +95,17 @@ def fay_herriot(direct: np.ndarray, psi: np.ndarray, x: np.ndarray | None = None
                             beta_vcov=bv, a=a, a_var=a_var, method=method, g1=g1, g2=g2, g3=g3)
 
 
+Array = np.ndarray
+# scale -> (transform, inverse, derivative of the inverse, variance of the transform by the delta method)
+_SCALES: dict[str, tuple[Callable[[Array], Array], Callable[[Array], Array], Callable[[Array], Array],
+                         Callable[[Array, Array], Array]]] = {
+    "logit": (lambda p: np.asarray(logit(p)), lambda t: np.asarray(expit(t)),
+              lambda t: np.asarray(expit(t) * (1 - expit(t))), lambda p, se: se ** 2 / (p * (1 - p)) ** 2),
+    "arcsine": (lambda p: np.arcsin(np.sqrt(p)), lambda t: np.sin(t) ** 2, lambda t: np.sin(2 * t),
+                lambda p, se: se ** 2 / (4 * p * (1 - p))),
+}
+
+
 def small_area_shares(estimates: pd.DataFrame, *, method: Literal["REML", "PR"] = "REML",
                       scale: Literal["logit", "arcsine"] = "logit", max_n: int | None = None) -> pd.DataFrame:
     """Fay–Herriot shrinkage of the direct district shares, per ``year`` × ``indicator``.
@@ -113,18 +125,9 @@ def small_area_shares(estimates: pd.DataFrame, *, method: Literal["REML", "PR"] 
     if not need <= set(estimates.columns):
         raise ModelError(f"small_area_shares needs columns {sorted(need)}")
     est = estimates[estimates["district"] != "Totalt"].copy()
-    if scale == "logit":
-        fwd = logit
-        def inv(t): return expit(t)
-        def dinv(t): return expit(t) * (1 - expit(t))
-        def vfwd(p, se): return se ** 2 / (p * (1 - p)) ** 2
-    elif scale == "arcsine":
-        def fwd(p): return np.arcsin(np.sqrt(p))
-        def inv(t): return np.sin(t) ** 2
-        def dinv(t): return np.sin(2 * t)
-        def vfwd(p, se): return se ** 2 / (4 * p * (1 - p))
-    else:
+    if scale not in _SCALES:
         raise ModelError(f"unknown scale {scale!r}; use 'logit' or 'arcsine'")
+    fwd, inv, dinv, vfwd = _SCALES[scale]
     parts = []
     for (_, _), g in est.groupby(["year", "indicator"], sort=True):
         g = g.copy()

@@ -4,8 +4,8 @@ the district trends differ (R ``regTermTest``). The GLM machinery is :mod:`surve
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -230,6 +230,8 @@ def predicted_shares(fit: TrendFit, *, level: float = 0.95) -> pd.DataFrame:
 def _cell_matrix(fit: TrendFit, years: np.ndarray, districts: np.ndarray) -> np.ndarray:
     """Model-matrix rows for (year, district) pairs in the fit's parametrisation."""
     r = fit.result
+    if r is None:
+        raise ModelError(f"{fit.indicator}: the trend model could not be fitted ({fit.note})")
     x = np.zeros((len(years), len(r.terms)))
     x[:, 0] = 1.0
     yrs = np.asarray(years, dtype=float)
@@ -342,7 +344,7 @@ def trend_outputs(design: Design, data: pd.DataFrame, indicators: Sequence[Indic
     trend = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=TREND_COLUMNS)
     shares = [predicted_shares(f, level=level) for f in main if f.result is not None]
     districts: list[pd.DataFrame] = []
-    tests: list[dict] = []
+    tests: list[dict[str, object]] = []
     if district_trends_model:
         for f in fit_trend_models(design, data, indicators, series_breaks=series_breaks, interaction=True):
             if f.result is None:

@@ -5,8 +5,9 @@ through :class:`~survey.pipeline.config.RunConfig` where they are run options.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import pandas as pd
 

@@ -21,7 +21,7 @@ from survey.errors import ConfigError
 
 Format = Literal["html", "xlsx", "csv", "png", "pdf"]
 FORMATS: tuple[str, ...] = ("html", "xlsx", "csv", "png", "pdf")
-DEFAULT_FORMATS: tuple[str, ...] = ("html", "xlsx", "csv")
+DEFAULT_FORMATS: tuple[Format, ...] = ("html", "xlsx", "csv")
 
 
 def _d(sv: str, en: str) -> str:
@@ -136,14 +136,15 @@ class RunConfig(BaseModel):
         return v
 
     @model_validator(mode="after")
-    def _consistent(self) -> "RunConfig":
+    def _consistent(self) -> RunConfig:
         if self.method == "logit":
             if self.lower is None or self.upper is None:
-                raise ValueError("--method logit: logit-kalibrering kräver både lower och upper (gränser för g-vikterna), "
-                                 "t.ex. lower: 0.3 och upper: 3")
+                raise ValueError("--method logit: logit-kalibrering kräver både lower och upper (gränser för "
+                                 "g-vikterna), t.ex. lower: 0.3 och upper: 3")
             if not (0 <= self.lower < 1 < self.upper):
-                raise ValueError(f"--method logit med --lower/--upper: logit-kalibreringens gränser kan inte hållas: lower = {self.lower} och "
-                                 f"upper = {self.upper}, men det måste gälla 0 ≤ lower < 1 < upper")
+                raise ValueError(f"--method logit med --lower/--upper: logit-kalibreringens gränser kan inte "
+                                 f"hållas: lower = {self.lower} och upper = {self.upper}, men det måste gälla "
+                                 f"0 ≤ lower < 1 < upper")
         elif self.lower is not None and self.upper is not None and not self.lower < self.upper:
             raise ValueError(f"--lower ({self.lower}) måste vara mindre än upper ({self.upper})")
         tl, tu = self.trim_lower, self.trim_upper
@@ -214,7 +215,7 @@ def mask_url(url: str) -> str:
     try:
         from sqlalchemy.engine import make_url
         return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - an unparsable URL is masked wholesale after the scheme
+    except Exception:
         scheme, sep, _ = url.partition("://")
         return f"{scheme}{sep}***" if sep else "***"
 

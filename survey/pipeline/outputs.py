@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import platform
 import subprocess
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -43,7 +43,7 @@ def code_version() -> str:
     except metadata.PackageNotFoundError:  # pragma: no cover
         version = "unknown"
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=Path(__file__).resolve().parent,
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], check=False, cwd=Path(__file__).resolve().parent,
                                 capture_output=True, text=True, timeout=5).stdout.strip()
     except (OSError, subprocess.SubprocessError):  # pragma: no cover
         commit = ""
@@ -59,7 +59,7 @@ def write_csv(frame: pd.DataFrame, path: Path) -> Path:
     out = frame.copy(deep=False)
     for c in out.columns:
         dt = out[c].dtype
-        if isinstance(dt, pd.CategoricalDtype) or dt == object:
+        if isinstance(dt, pd.CategoricalDtype) or pd.api.types.is_object_dtype(dt):
             out[c] = out[c].astype("string")
     table = pa.Table.from_pandas(out, preserve_index=False)
     pacsv.write_csv(table, path, write_options=pacsv.WriteOptions(quoting_style="needed"))
@@ -164,7 +164,7 @@ def lineage(run_id: str, started: datetime, wave: Any, codebook: Codebook, store
 def write_lineage(out_dir: Path, lineage: dict[str, Any], steps: dict[str, float]) -> Path:
     """``run.json`` with the final step timings."""
     lineage["steps"] = {k: round(v, 4) for k, v in steps.items()}
-    lineage["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    lineage["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     path = Path(out_dir) / "run.json"
     path.write_text(json.dumps(lineage, indent=2, ensure_ascii=False, default=_json_default), encoding="utf-8")
     return path

@@ -14,19 +14,26 @@ process is forked, so no thread or connection pool is ever duplicated.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 import pandas as pd
 
 from survey.data.codebook import Codebook, load_codebook
 from survey.pipeline import outputs
 from survey.pipeline.config import RunConfig
-from survey.pipeline.steps import (EstimationOptions, EstimationResult, WeightingOptions, WeightingResult,
-                                   estimate, weight)
+from survey.pipeline.steps import (
+    EstimationOptions,
+    EstimationResult,
+    WeightingOptions,
+    WeightingResult,
+    estimate,
+    weight,
+)
 
 STEPS = ("read", "validate", "store", "weight", "estimate", "trend", "publish")
 
@@ -36,7 +43,7 @@ class StepRunner(Protocol):
 
     def run(self, name: str, fn: Callable[..., Any], *args: Any) -> Any: ...
 
-    def submit(self, name: str, fn: Callable[..., Any], *args: Any) -> "Future[Any] | Any": ...
+    def submit(self, name: str, fn: Callable[..., Any], *args: Any) -> Future[Any] | Any: ...
 
 
 class PlainSteps:
@@ -170,7 +177,7 @@ def run(config: RunConfig, *, steps: StepRunner | None = None,
         step.__name__ = step.__qualname__ = f"{name}_step"
         return step
 
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     codebook = runner.run("prepare", prepare_step, config)
     say("läser och validerar")
     wave = runner.run("validate", timed("validate", read_step), config, codebook)

@@ -7,8 +7,8 @@ logit CIs; trends by survey-weighted logistic regression. ``survey.run`` wires t
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -17,8 +17,19 @@ from survey.calibration import CalibrationResult, Margin, calibrate
 from survey.data.codebook import Codebook
 from survey.design import Design, LonelyPSU, factorize_groups
 from survey.errors import CalibrationError, InputError
-from survey.estimation import (AtomStats, ShareTables, TOTAL_LABEL, atom_stats, compare, domain_ratios,
-                               estimate_group_shares, estimate_shares, group_codes, indicator_states, score_index)
+from survey.estimation import (
+    TOTAL_LABEL,
+    AtomStats,
+    ShareTables,
+    atom_stats,
+    compare,
+    domain_ratios,
+    estimate_group_shares,
+    estimate_shares,
+    group_codes,
+    indicator_states,
+    score_index,
+)
 
 DEFAULT_MARGINS: tuple[tuple[str, ...], ...] = (("district", "sex"), ("district", "age_group"))
 

@@ -10,9 +10,10 @@ The Prefect step flows (``flows/``) are these functions, each a task.
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -159,7 +160,7 @@ def _codebook_of(name: str | None, config: RunConfig) -> Codebook:
 def _meta(config: RunConfig, results: Any, run_id: str) -> dict[str, Any]:
     sources = results.record.sources
     names = ", ".join(str(n) for n in sources["name"]) if len(sources) else ""
-    started = results.record.run.get("started_at") or datetime.now(timezone.utc)
+    started = results.record.run.get("started_at") or datetime.now(UTC)
     meta = {"run_id": run_id, "date": str(started)[:10], "data_source": names}
     for key, value in config.report_texts.items():
         meta["data_source" if key == "source" else key] = value
