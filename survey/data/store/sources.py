@@ -94,6 +94,11 @@ class SourceRegistry(WaveLoader):
         return df.astype({"id": "int64", "active": "bool", "superseded_by": "Int64", "n_rows": "Int64",
                           "version": "int64", "runs": "int64"})
 
+    def source(self, source_id: int) -> dict[str, Any]:
+        """One stored source version (its ``source_files`` row: kind, name, years, status, ...)."""
+        with self.reading("läsa källfilen") as conn:
+            return dict(_one(conn, source_id)._mapping)
+
     def withdraw_source(self, source_id: int, *, reason: str | None = None, by: str | None = None) -> dict:
         """Take an active source version out of use (its rows stay; ``--replace`` loads it again).
 
