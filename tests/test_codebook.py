@@ -91,6 +91,18 @@ BAD_CODEBOOKS = [
      "problem_index.items: okänd fråga 'q_problem_noise'"),
     ("problem index unscored", lambda d: d["problem_index"]["scores"].pop(4),
      "problem_index.scores: koderna [4] för q_problem_littering har varken poäng eller är undantagna"),
+    ("label not a text", lambda d: d["items"]["q_police_care"]["codes"].update({1: ["a"]}),
+     "items.q_police_care.codes.1: väntade en text, fick ['a']"),
+    ("version a boolean", lambda d: d.update(version=True), 'version: väntade en text som "1"'),
+    ("indicators not a list", lambda d: d.update(indicators={"a": 1}), "indicators: väntade en lista"),
+    ("numerator not codes", lambda d: _ind(d, "police_care").update(numerator=["1", 2]),
+     "indicators.police_care.numerator[0]: '1' är inget heltal"),
+    ("empty numerator", lambda d: _ind(d, "police_care").update(numerator=[]),
+     "indicators.police_care.numerator: ingenting angivet"),
+    ("score not a number", lambda d: d["problem_index"]["scores"].update({1: "tre"}),
+     "problem_index.scores.1: poängen 'tre' är inget ändligt tal"),
+    ("unknown item key", lambda d: d["items"]["q_worry_crime"].update(text_en="x"),
+     "items.q_worry_crime: okänd nyckel 'text_en'; tillåtna: ['codes', 'dont_know', 'text_sv']"),
     ("series break item", lambda d: d.update(series_breaks=[{"year": 2023, "reason": "ny fråga",
                                                              "items": ["q_nope"]}]),
      "series_breaks[0].items: okänd fråga 'q_nope'"),
@@ -155,6 +167,13 @@ BAD_MAPPINGS = [
      "age_bins.25-34: överlappar age_bins.16-24"),
     ("bin not an age group", lambda m: m["age_bins"].update({"85+": [85, 120]}),
      "age_bins.85+: '85+' är ingen åldersgrupp i kodboken"),
+    ("columns target not a text", lambda m: m["columns"].update(Vikt=3),
+     "columns.Vikt: väntade en text, fick 3"),
+    ("unknown read option", lambda m: m.update(read={"sep": ";"}),
+     "read: okänd nyckel 'sep'; tillåtna: ['decimal', 'delimiter', 'encoding', 'fmt']"),
+    ("recode target a list", lambda m: m["recode"]["sex"].update(Man=[1]),
+     "recode.sex.Man: målet [1] är varken en kod (heltal) eller en text"),
+    ("bin of three", lambda m: m["age_bins"].update({"35-44": [35, 40, 44]}), "age_bins.35-44: för många värden"),
     ("bin bounds", lambda m: m["age_bins"].update({"35-44": [44, 35]}),
      "age_bins.35-44: väntade [lägsta ålder, högsta ålder]"),
 ]
@@ -168,3 +187,36 @@ def test_bad_mapping_entries(tmp_path: Path, label: str, mutate, message: str) -
     with pytest.raises(CodebookError) as err:
         load_mapping(path)
     assert str(err.value).startswith("vendor.yaml: ") and message in str(err.value)
+
+
+def test_default_files_are_valid_pydantic_models() -> None:
+    from schemas.codebook_models import CodebookModel, MappingModel
+
+    doc = _default_doc()
+    m = CodebookModel.model_validate(doc)
+    assert list(m.items) == list(default_codebook().item_names) and m.version == "1"
+    cb = default_codebook()
+    vendor = yaml.safe_load((CODEBOOK_DIR.parent / "mappings" / "example-vendor.yaml").read_text(encoding="utf-8"))
+    canonical = set(cb.response_columns) | {"population"}
+    assert MappingModel.model_validate(vendor, context={"codebook": cb, "canonical": canonical}).name == "example-vendor"
+
+
+def test_several_mistakes_are_counted_in_one_paragraph(tmp_path: Path) -> None:
+    doc = _default_doc()
+    doc.pop("version")
+    doc["name"] = ""
+    with pytest.raises(CodebookError) as err:
+        load_codebook(_write(tmp_path, doc))
+    assert str(err.value).startswith("bad.yaml: ") and "(och 1 fel till)" in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_alias_bomb_and_self_reference_are_refused(tmp_path: Path) -> None:
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 8)]
+    (tmp_path / "bomb.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(CodebookError, match=r"^bomb\.yaml: för stor efter att alias"):
+        load_codebook(tmp_path / "bomb.yaml")
+    (tmp_path / "self.yaml").write_text("a: &a [1, *a]\n", encoding="utf-8")
+    with pytest.raises(CodebookError, match="pekar på sig självt"):
+        load_codebook(tmp_path / "self.yaml")

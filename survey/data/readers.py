@@ -163,8 +163,8 @@ def locator(delim: str | None = None):
 
     def locate(text: str, pos: int) -> tuple[int | None, str | None]:
         d = delim or _sniff_delimiter(_first_line(text))
-        header = next(csv.reader(io.StringIO(text[: 1 << 16]), delimiter=d), [])
-        records = [r for r in csv.reader(io.StringIO(text[: pos + 1]), delimiter=d) if r]
+        header = next(csv.reader(io.StringIO(text[: 1 << 16], newline=""), delimiter=d), [])
+        records = [r for r in csv.reader(io.StringIO(text[: pos + 1], newline=""), delimiter=d) if r]
         if not records:
             return 1, None
         i = len(records[-1]) - 1
@@ -195,7 +195,7 @@ def _read_csv(path: Path, encoding: str | None, delimiter: str | None,
         raise InputError(f"innehåller NUL-byte (0x00) och är inte en textfil i {enc}; är det en binär fil med "
                          "CSV-namn, eller är teckenkodningen fel?", name, row, column)
     delim = delimiter or _sniff_delimiter(_first_line(text))
-    header = next(csv.reader(io.StringIO(text[: 1 << 16]), delimiter=delim), [])
+    header = next(csv.reader(io.StringIO(text[: 1 << 16], newline=""), delimiter=delim), [])
     names = [clean_name(h) for h in header]
     others = {d: _first_line(text).count(d) for d in (",", ";", "\t", "|") if d != delim}
     other = max(others, key=lambda d: others[d])
@@ -240,11 +240,11 @@ def _reject_unclosed_quote(text: str, delim: str, names: list[str], name: str) -
     """An odd number of quotes: where the strict parser fails, name the record and field the quote opened."""
     done = 0
     try:
-        for rec in csv.reader(io.StringIO(text), delimiter=delim, strict=True):
+        for rec in csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=True):
             done += bool(rec)
     except csv.Error as exc:
         at_end = "end of data" in str(exc)
-        records = [r for r in csv.reader(io.StringIO(text), delimiter=delim) if r]
+        records = [r for r in csv.reader(io.StringIO(text, newline=""), delimiter=delim) if r]
         rec = records[min(done, len(records) - 1)]
         i = next((j for j, f in enumerate(rec) if "\n" in f), len(rec) - 1)
         column = names[i] if i < len(names) else f"fält {i + 1}"
@@ -260,7 +260,7 @@ def _locate_bad_record(text: str, delim: str, width: int) -> tuple[int | None, i
     """Slow path, only after a parse error: the first record (row = record number + 1) of another width."""
     row = 1
     try:
-        for row, rec in enumerate((r for r in csv.reader(io.StringIO(text), delimiter=delim, strict=True) if r),
+        for row, rec in enumerate((r for r in csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=True) if r),
                                   start=1):
             if len(rec) != width:
                 return row, len(rec)
