@@ -72,14 +72,15 @@ def tables_list_command(db: str | None = None) -> pd.DataFrame:
     """``trygghet tables list``: every published table with its versions (printed with Rich)."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     df = open_store(db).published_tables()
     rt = Table(title="Publicerade tabeller")
     for c in ("Tabell", "År", "Version", "Körning", "Publicerad", "Rubrik"):
         rt.add_column(c)
     for r in df.itertuples(index=False):
-        rt.add_row(str(r.table_id), str(r.year), str(r.version), str(r.run_id or ""), str(r.created_at)[:19],
-                   str(r.title or ""))
+        rt.add_row(*[Text(str(v)) for v in (r.table_id, r.year, r.version, r.run_id or "",
+                                            str(r.created_at)[:19], r.title or "")])
     Console().print(rt)
     return df
 
@@ -88,9 +89,10 @@ def tables_export_command(year: int, table: str, fmt: str, out: Path, db: str | 
                           version: int | None = None) -> Path:
     """``trygghet tables export``: write a published table from the store; prints the path."""
     from rich.console import Console
+    from rich.text import Text
 
     path = export_table(open_store(db), table, year, fmt, Path(out), version=version)
-    Console().print(f"Skrev {path}")
+    Console().print(Text(f"Skrev {path}"))
     return path
 
 

@@ -1,5 +1,6 @@
 """Tables in the terminal (Rich): the same cell contents as the HTML (:func:`reports.gt.cell_parts`) — main
-value with its marker, CI, n, change and the adjusted p-values on dim lines."""
+value with its marker, CI, n, change and the adjusted p-values on dim lines. Every text from the data is a
+Rich ``Text`` (never parsed as console markup, so a name like ``[link=…]`` stays text)."""
 from __future__ import annotations
 
 from typing import Any
@@ -14,10 +15,10 @@ def rich_table(t: TableData) -> Any:
     from rich.text import Text
 
     idx = t.index()
-    rt = Table(title=t.title, caption=t.source_note, caption_justify="left", show_lines=True)
-    rt.add_column(t.stub_label or "", style="bold")
+    rt = Table(title=Text(t.title), caption=Text(t.source_note), caption_justify="left", show_lines=True)
+    rt.add_column(Text(t.stub_label or ""), style="bold")
     for _, lab in t.columns:
-        rt.add_column(lab, justify="right")
+        rt.add_column(Text(lab), justify="right")
     for rk, rlab in t.rows:
         cells = []
         for ck, _ in t.columns:
@@ -30,7 +31,7 @@ def rich_table(t: TableData) -> Any:
                 if mark:
                     txt.append(mark, style="bold red")
             cells.append(txt)
-        rt.add_row(rlab, *cells)
+        rt.add_row(Text(rlab), *cells)
     return rt
 
 
@@ -39,6 +40,8 @@ def print_table(t: TableData, console: Any = None) -> None:
     from rich.console import Console
 
     console = console or Console()
+    from rich.text import Text
+
     console.print(rich_table(t))
     for note in t.footnotes:
-        console.print(note, style="dim")
+        console.print(Text(note, style="dim"))

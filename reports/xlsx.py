@@ -2,7 +2,8 @@
 
 A share is stored as a fraction rounded to its display precision (0.274) with ``0.0" "%`` (U+00A0), shown as
 ``27,4 %`` in Swedish Excel; differences in procentenheter are stored ×100 with a signed format; a hidden
-cell holds the text ``..`` in every statistic. Sheet names are Swedish (the table's ``sheet_name``).
+cell holds the text ``..`` in every statistic. Sheet names are Swedish (the table's ``sheet_name``). Every text
+cell is written as a string, never a formula, and neutralised against formula injection (:mod:`reports.safe`).
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from reports.formats import NOT_AVAILABLE, STAT_LABELS, SUPPRESSED, TOTAL, p_decimals
+from reports.safe import put_text
 from reports.tabledata import TableData
 
 # Excel number formats. The dot and comma in a format code are the decimal and grouping *placeholders*:
@@ -81,18 +83,18 @@ def _header(ws: Any, t: TableData, layout: list[tuple[str, str, list[str]]], h1:
     """Two header rows (display column, statistic); returns the last column used."""
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 
-    ws.cell(h1, 1, t.stub_label or "")
+    put_text(ws.cell(h1, 1), t.stub_label or "")
     ws.merge_cells(start_row=h1, start_column=1, end_row=h2, end_column=1)
     col = 2
     for ck, lab, stats in layout:
         if not stats:
             continue
         spanner = t.column_spanners.get(ck)
-        ws.cell(h1, col, f"{spanner} {lab}" if spanner and spanner != "År" else lab)
+        put_text(ws.cell(h1, col), f"{spanner} {lab}" if spanner and spanner != "År" else lab)
         if len(stats) > 1:
             ws.merge_cells(start_row=h1, start_column=col, end_row=h1, end_column=col + len(stats) - 1)
         for j, s in enumerate(stats):
-            ws.cell(h2, col + j, HEAD_LABELS.get(s, STAT_LABELS[s]))
+            put_text(ws.cell(h2, col + j), HEAD_LABELS.get(s, STAT_LABELS[s]))
         col += len(stats)
     thin = Side(style="thin", color="1F3A5F")
     for r in (h1, h2):
@@ -111,10 +113,11 @@ def _put(cell: Any, kind: str, entry: tuple[Any, str, bool], alpha: float) -> No
 
     value, text, hidden = entry
     if hidden or (value is None and kind not in ("flag", "direction")):
-        cell.value = SUPPRESSED if hidden else (text if text in (NOT_AVAILABLE, SUPPRESSED) else NOT_AVAILABLE)
+        put_text(cell, SUPPRESSED if hidden else (text if text in (NOT_AVAILABLE, SUPPRESSED) else NOT_AVAILABLE))
         cell.alignment = Alignment(horizontal="right")
     elif kind in ("flag", "direction"):
-        cell.value = text or None
+        if text:
+            put_text(cell, text)
         cell.alignment = Alignment(horizontal="center")
     else:
         cell.value = xlsx_value(kind, float(value))
@@ -128,19 +131,17 @@ def write_sheet(ws: Any, t: TableData, *, alpha: float = 0.05) -> None:
 
     idx = t.index()
     layout = _layout(t)
-    ws["A1"] = t.title
-    ws["A1"].font = Font(bold=True, size=13, color="1F3A5F")
-    ws["A2"] = t.subtitle
-    ws["A2"].font = Font(italic=True, color="5B6770")
+    put_text(ws["A1"], t.title).font = Font(bold=True, size=13, color="1F3A5F")
+    put_text(ws["A2"], t.subtitle).font = Font(italic=True, color="5B6770")
     last_col = _header(ws, t, layout, 4, 5)
     column_stats = t.column_stats()
     row, current_group = 6, None
     for rk, rlab in t.rows:
         g = t.row_groups.get(rk)
         if g and g != current_group:
-            ws.cell(row, 1, g).font = Font(bold=True, color="1F3A5F")
+            put_text(ws.cell(row, 1), g).font = Font(bold=True, color="1F3A5F")
             row, current_group = row + 1, g
-        ws.cell(row, 1, rlab).font = Font(bold=rk == TOTAL)
+        put_text(ws.cell(row, 1), rlab).font = Font(bold=rk == TOTAL)
         col = 2
         for ck, _, stats in layout:
             for s in stats:
@@ -151,7 +152,7 @@ def write_sheet(ws: Any, t: TableData, *, alpha: float = 0.05) -> None:
     row += 1
     for note in [*t.footnotes, t.source_note]:
         if note:
-            ws.cell(row, 1, note).font = Font(size=9, color="5B6770")
+            put_text(ws.cell(row, 1), note).font = Font(size=9, color="5B6770")
             row += 1
     ws.column_dimensions["A"].width = max([len(lab) for _, lab in t.rows] + [len(t.stub_label), 12]) + 2
     for c in range(2, last_col + 1):
