@@ -133,7 +133,7 @@ def pg_schema() -> Iterator[str]:
         yield schema
     finally:
         with admin.begin() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+            conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
         admin.dispose()
 
 

@@ -161,6 +161,19 @@ def sqlstate(exc: BaseException) -> str | None:
     return getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
 
 
+_DENIED = re.compile(r"permission denied for (table|view|schema|sequence|function|relation) (\S+)")
+_OBJECT_SV = {"table": "tabellen", "view": "vyn", "schema": "schemat", "sequence": "sekvensen",
+              "function": "funktionen", "relation": "tabellen"}
+
+
+def _refusal_detail(message: str) -> str:
+    """``tabellen responses`` from PostgreSQL's ``permission denied for table responses`` (else the message)."""
+    m = _DENIED.search(message)
+    if m:
+        return f"{_OBJECT_SV[m[1]]} {m[2]}"
+    return " ".join(message.split()).removeprefix("ERROR:").strip()
+
+
 class Database:
     """One database: the engine, its dialect, guarded connections and migrations.
 
@@ -211,7 +224,7 @@ class Database:
     def translate(self, exc: BaseException, action: str) -> StoreError | None:
         """The :class:`StoreError` for a refused or failed database operation, or None for other errors."""
         if sqlstate(exc) == PERMISSION_DENIED:
-            detail = scrub(str(getattr(exc, "orig", None) or exc).splitlines()[0], self.url)
+            detail = _refusal_detail(scrub(str(getattr(exc, "orig", None) or exc), self.url))
             return AccessRefused(
                 f"Databasrollen {self.current_role()!r} får inte {action} i databasen {self.safe_url} ({detail}). "
                 f"Rollen saknar behörighet för det: report_reader läser bara publicerade tabeller, skattningar "

@@ -10,7 +10,8 @@ Three group roles (NOLOGIN; people and services log in as their own users and ar
                        by default privileges.
 ``report_reader``      SELECT on the published tables, the report views, runs and their aggregate outputs
                        (``estimates``, ``comparisons``, ``trend``, ``estimates_by_group``,
-                       ``problem_index``, ``weight_diagnostics``, ``runs``, ``run_inputs``, ``run_steps``)
+                       ``problem_index``, ``weight_diagnostics``, ``runs``, ``run_inputs``, ``run_steps``,
+                       ``source_files``: names and hashes of the input files, which every table cites)
                        and ``alembic_version``; never responses, free text, quarantine, weights, population
                        or designs (:data:`survey.data.store.schema.PRIVATE_TABLES`). New tables are not
                        granted by default: run ``trygghet db roles`` again after an upgrade.

@@ -332,9 +332,10 @@ STEP_FRAMES: dict[str, tuple[str, ...]] = {
 PRIVATE_TABLES: tuple[sa.Table, ...] = (responses, free_text, quarantine, weights, population, run_designs)
 
 #: Tables ``report_reader`` may read (with the SQL views of migration 0003 and ``alembic_version``).
+#: ``source_files`` holds names, hashes and years of the input files, which every published table names.
 REPORT_TABLES: tuple[sa.Table, ...] = (published_tables, published_cells, runs, run_inputs, run_steps,
                                        estimates, comparisons, trend, estimates_by_group, problem_index,
-                                       weight_diagnostics)
+                                       weight_diagnostics, source_files)
 
 
 def fixed_columns(table: sa.Table) -> list[str]:
