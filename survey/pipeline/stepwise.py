@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from survey.data.codebook import Codebook, load_codebook
+from survey.data.codebook import load_codebook
 from survey.errors import StoreError
 from survey.pipeline import outputs
 from survey.pipeline.config import RunConfig
@@ -133,7 +133,7 @@ def publish_run(run_id: str, db: str | None = None, out: str | Path | None = Non
         if results.estimates is None:
             raise StoreError(f"Körning {run_id} har inga skattningar att publicera: kör skattningssteget först "
                              f"(gjorda steg: {', '.join(results.record.steps_done) or 'inga'}).")
-        codebook = _codebook_of(results.record.codebook[0], config)
+        codebook = load_codebook(config.codebook)   # the run's configured codebook (name or file)
         t0 = time.perf_counter()
         est = results.estimates
         if results.by_group is not None and len(results.by_group):
@@ -151,10 +151,6 @@ def publish_run(run_id: str, db: str | None = None, out: str | Path | None = Non
         if finish and results.record.run.get("status") == "running":
             store.finish_run(run_id)
     return pub
-
-
-def _codebook_of(name: str | None, config: RunConfig) -> Codebook:
-    return load_codebook(config.codebook or name)
 
 
 def _meta(config: RunConfig, results: Any, run_id: str) -> dict[str, Any]:
