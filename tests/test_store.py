@@ -340,7 +340,7 @@ def test_default_url_comes_from_the_environment(tmp_path, monkeypatch: pytest.Mo
 
 
 def test_unreachable_database_is_a_store_error() -> None:
-    with pytest.raises(StoreError, match="Kan inte .*svarar inte"):
+    with pytest.raises(StoreError, match="Kan inte öppna databasen: anslutningen .* misslyckades"):
         Store("postgresql+psycopg://postgres@127.0.0.1:1/nowhere?connect_timeout=2")
 
 

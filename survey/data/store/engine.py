@@ -131,7 +131,7 @@ def make_engine(url: str) -> Engine:
         module = getattr(exc, "name", None) or scrub(str(exc), url)
         raise StoreError(f"Kan inte använda databasen {shown}: drivrutinen {module!r} är inte installerad. "
                          f"Använd postgresql+psycopg:// (psycopg 3 följer med trygghet) eller sqlite:///.") from None
-    except sa.exc.ArgumentError as exc:
+    except (sa.exc.ArgumentError, ValueError) as exc:
         raise StoreError(f"Kan inte använda databasadressen {shown}: {scrub(str(exc), url)}. Skriv den som "
                          f"sqlite:///fil.db eller postgresql+psycopg://användare@värd:5432/databas.") from None
 
@@ -235,8 +235,9 @@ class Database:
         orig = getattr(exc, "orig", None)
         if isinstance(exc, sa.exc.OperationalError) or isinstance(orig or exc, self._operational()):
             detail = scrub(" ".join(str(orig or exc).split()), self.url)
-            return StoreError(f"Kan inte {action}: databasen {self.safe_url} svarar inte ({detail}). "
-                              f"Kontrollera adressen (--db eller {ENV_URL}) och att servern är igång.")
+            return StoreError(f"Kan inte {action}: anslutningen till databasen {self.safe_url} misslyckades "
+                              f"({detail}). Kontrollera adressen (--db eller {ENV_URL}), användaren och "
+                              f"lösenordet, och att servern är igång.")
         return None
 
     def _operational(self) -> type[BaseException]:
@@ -267,16 +268,16 @@ class Database:
 
     # -- migrations -------------------------------------------------------------------------------------
 
-    def schema_revision(self) -> str | None:
+    def schema_revision(self, action: str = "läsa databasens schemaversion") -> str | None:
         """The Alembic revision the database is at (None for an empty database)."""
         from alembic.runtime.migration import MigrationContext
 
-        with self.reading("läsa databasens schemaversion") as conn:
+        with self.reading(action) as conn:
             return MigrationContext.configure(conn).get_current_revision()
 
     def ensure_schema(self) -> None:
         """Upgrade the schema to head unless it is there already (then nothing is written)."""
-        if self.schema_revision() != head_revision():
+        if self.schema_revision("öppna databasen") != head_revision():
             self.upgrade()
 
     def upgrade(self, revision: str = "head") -> None:
