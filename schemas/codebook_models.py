@@ -9,14 +9,24 @@ re-raises the first as ``CodebookError`` naming the file. Nothing here imports t
 checked against the codebook passed in the validation context (``{"codebook": Codebook, "canonical": set of
 canonical column names}``).
 """
+
 from __future__ import annotations
 
 import math
 from types import UnionType
 from typing import Annotated, Any, Union, get_args, get_origin
 
-from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError,
-                      ValidationInfo, model_validator)
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
 
 
 def _non_empty(v: str) -> str:
@@ -31,7 +41,7 @@ def _item_name(v: str) -> str:
     return v
 
 
-def _unique(v: list) -> list:
+def _unique(v: list[Any]) -> list[Any]:
     dup = sorted({x for x in v if v.count(x) > 1}, key=str)
     if dup:
         raise ValueError(f"{dup[0]!r} finns två gånger i {v}")
@@ -40,7 +50,7 @@ def _unique(v: list) -> list:
 
 def _version(v: Any) -> str:
     if isinstance(v, bool) or not isinstance(v, (str, int)):
-        raise ValueError("väntade en text som \"1\"")
+        raise ValueError('väntade en text som "1"')
     return str(v)
 
 
@@ -124,7 +134,7 @@ class CodebookModel(_Model):
     version: Annotated[Any, AfterValidator(_version)]
     contract: StrictStr | None = None
     description: StrictStr | None = None
-    register_: RegisterModel = Field(alias="register")      # 'register' is a name BaseModel keeps
+    register_: RegisterModel = Field(alias="register")  # 'register' is a name BaseModel keeps
     items: Annotated[dict[ItemName, ItemModel], Field(min_length=1)]
     indicators: list[IndicatorModel]
     problem_index: ProblemIndexModel | None = None
@@ -172,11 +182,13 @@ class CodebookModel(_Model):
                 raise ValueError(f"problem_index: koderna {unknown} är inte koder för {it}")
             unscored = [c for c in codes if c not in pi.scores and c not in pi.exclude]
             if unscored:
-                raise ValueError(f"problem_index.scores: koderna {unscored} för {it} har varken poäng eller "
-                                 "är undantagna (exclude)")
+                raise ValueError(
+                    f"problem_index.scores: koderna {unscored} för {it} har varken poäng eller är undantagna (exclude)"
+                )
 
 
 # --- vendor mappings ------------------------------------------------------------------------------
+
 
 class ReadModel(_Model):
     encoding: StrictStr | None = None
@@ -220,7 +232,7 @@ class MappingModel(_Model):
         return self
 
     @staticmethod
-    def _check_recode(col: str, table: dict, canonical: set[str], cb: Any) -> None:
+    def _check_recode(col: str, table: dict[Any, Any], canonical: set[str], cb: Any) -> None:
         entry = f"recode.{col}"
         if col not in canonical:
             raise ValueError(f"{entry}: okänd kanonisk kolumn {col!r}")
@@ -229,8 +241,10 @@ class MappingModel(_Model):
         for key, target in table.items():
             nk = norm_key(key)
             if nk in seen:
-                raise ValueError(f"{entry}.{key}: leverantörsvärdet finns redan (värden jämförs utan blanksteg runt "
-                                 "och utan skillnad på stora och små bokstäver)")
+                raise ValueError(
+                    f"{entry}.{key}: leverantörsvärdet finns redan (värden jämförs utan blanksteg runt "
+                    "och utan skillnad på stora och små bokstäver)"
+                )
             seen.add(nk)
             if target is None:
                 continue
@@ -282,7 +296,7 @@ def _unwrap(tp: Any) -> Any:
             return tp
 
 
-def _field_names(model: Any, loc: tuple) -> list[str]:
+def _field_names(model: Any, loc: tuple[Any, ...]) -> list[str]:
     """The allowed keys of the model at ``loc`` (for an unknown key), walking fields, dicts and lists."""
     tp: Any = model
     for part in loc:
@@ -302,7 +316,7 @@ def _field_names(model: Any, loc: tuple) -> list[str]:
     return sorted(f.alias or name for name, f in tp.model_fields.items())
 
 
-def _entry(loc: tuple, doc: Any) -> str:
+def _entry(loc: tuple[Any, ...], doc: Any) -> str:
     """Dotted entry name; list positions of named entries (indicators) by their name."""
     parts: list[str] = []
     node = doc

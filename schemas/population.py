@@ -1,4 +1,5 @@
 """Pandera schema of the canonical population frame (register counts per year x district x sex x age)."""
+
 from __future__ import annotations
 
 import pandera.pandas as pa
@@ -23,10 +24,20 @@ def population_schema(codebook: Codebook | None = None, *, nullable_keys: bool =
         "district": pa.Column(str, pa.Check(lambda s: s.str.strip().str.len() > 0, name="not_blank")),
         "sex": pa.Column(integer, pa.Check.isin(list(cb.sexes)), nullable=nullable_keys),
         "age_group": pa.Column(str, pa.Check.isin(list(cb.age_groups))),
-        "population": pa.Column(integer, [pa.Check.ge(0), pa.Check(lambda s: s.isna() | (s <= MAX_CELL_POPULATION),
-                                                                  element_wise=False, name="population_max")],
-                                nullable=nullable_keys),
+        "population": pa.Column(
+            integer,
+            [
+                pa.Check.ge(0),
+                pa.Check(lambda s: s.isna() | (s <= MAX_CELL_POPULATION), element_wise=False, name="population_max"),
+            ],
+            nullable=nullable_keys,
+        ),
         "source_row": pa.Column("int64"),
     }
-    return pa.DataFrameSchema(columns, unique=["year", "district", "sex", "age_group"],
-                              report_duplicates="all", strict=True, name=f"population ({cb.label})")
+    return pa.DataFrameSchema(
+        columns,
+        unique=["year", "district", "sex", "age_group"],
+        report_duplicates="all",
+        strict=True,
+        name=f"population ({cb.label})",
+    )

@@ -6,9 +6,11 @@ sex and age group, non-blank identifiers, a year in 1900-2100, a design weight t
 most ``MAX_DESIGN_WEIGHT`` (or absent: NaN in every row) and the uniqueness of (resp_id, year). Validate with
 ``lazy=True`` to collect every failure.
 """
+
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pandera.pandas as pa
 
 from survey.data.codebook import Codebook, default_codebook
@@ -18,7 +20,7 @@ MAX_DESIGN_WEIGHT = 2e7
 YEARS = (1900, 2100)
 
 
-def _not_blank(s):
+def _not_blank(s: pd.Series) -> pd.Series:
     return s.str.strip().str.len() > 0
 
 
@@ -27,8 +29,9 @@ def year_check() -> pa.Check:
     return pa.Check(lambda s: s.isna() | s.between(*YEARS), element_wise=False, name="year_range")
 
 
-def responses_schema(codebook: Codebook | None = None, *, weights: bool = True,
-                     nullable_keys: bool = False, check_unique: bool = True) -> pa.DataFrameSchema:
+def responses_schema(
+    codebook: Codebook | None = None, *, weights: bool = True, nullable_keys: bool = False, check_unique: bool = True
+) -> pa.DataFrameSchema:
     """The schema of canonical responses for ``codebook``.
 
     ``weights=False`` when design_weight is absent (NaN everywhere). ``nullable_keys=True`` lets year and
@@ -46,13 +49,22 @@ def responses_schema(codebook: Codebook | None = None, *, weights: bool = True,
         "born_abroad": pa.Column("Int64", pa.Check.isin(list(cb.born_abroad)), nullable=True),
         "design_weight": pa.Column(
             "float64",
-            [pa.Check(lambda s: np.isfinite(s) & (s > 0), element_wise=False, name="finite_positive"),
-             pa.Check(lambda s: ~(s > MAX_DESIGN_WEIGHT), element_wise=False, name="weight_max")]
-            if weights else None,
-            nullable=not weights),
+            [
+                pa.Check(lambda s: np.isfinite(s) & (s > 0), element_wise=False, name="finite_positive"),
+                pa.Check(lambda s: ~(s > MAX_DESIGN_WEIGHT), element_wise=False, name="weight_max"),
+            ]
+            if weights
+            else None,
+            nullable=not weights,
+        ),
         **{it.name: pa.Column("Int64", pa.Check.isin(list(it.codes)), nullable=True) for it in cb.items},
         "source_row": pa.Column("int64"),
     }
-    return pa.DataFrameSchema(columns, unique=["resp_id", "year"] if check_unique else None,
-                              report_duplicates="all",
-                              strict=True, ordered=False, name=f"responses ({cb.label})")
+    return pa.DataFrameSchema(
+        columns,
+        unique=["resp_id", "year"] if check_unique else None,
+        report_duplicates="all",
+        strict=True,
+        ordered=False,
+        name=f"responses ({cb.label})",
+    )

@@ -3,6 +3,7 @@
 ``db_state(url)`` -> ``{table: (rows, sha256)}``; the hash is over the rows sorted by their text, so that it
 does not depend on the order the database returns them in. Works on SQLite and PostgreSQL alike.
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -16,15 +16,16 @@ renamed files, Excel (formulas with and without cached values, title and merged 
 SPSS value labels, Parquet dtypes, extreme numbers and design weights, duplicate ids within and across files,
 population errors, codebook and mapping YAML errors, hostile district names.
 """
+
 from __future__ import annotations
 
 import codecs
 import io
 import shutil
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -64,12 +65,14 @@ def case(id: str, expect: int, *words: str):
         def build(folder: Path) -> Built:
             b = fn(folder)
             return b if isinstance(b, Built) else Built(b)
+
         CASES.append(Case(id, expect, words, build))
         return fn
+
     return register
 
 
-# --- material ------------------------------------------------------------------------------------
+# --- material -------------------------------------------------------------------------------------
 
 _SAMPLE = pd.read_csv(SAMPLE_WAVE / "responses.csv", dtype=str, keep_default_na=False)
 _POP = pd.read_csv(POP, dtype=str, keep_default_na=False)
@@ -128,6 +131,7 @@ def rezip(path: Path, edit: Callable[[str, bytes], bytes]) -> None:
 
 def sav(folder: Path, df: pd.DataFrame, labels: dict, name: str = "svar.sav") -> Path:
     import pyreadstat
+
     path = folder / name
     out = df.copy()
     for c in out.columns:
@@ -150,26 +154,32 @@ def with_pop(folder: Path, district: str, responses: pd.DataFrame, name: str = "
     return Built(put(folder, name, text(resp)), pop_csv(folder, pop))
 
 
-# --- encodings -------------------------------------------------------------------------------------
+# --- encodings ------------------------------------------------------------------------------------
+
 
 @case("utf16-le-bom", ACCEPT, "utf-16", "300 godkända")
-def _(f): return put(f, "svar.csv", codecs.BOM_UTF16_LE + text(R()).encode("utf-16-le"))
+def _(f):
+    return put(f, "svar.csv", codecs.BOM_UTF16_LE + text(R()).encode("utf-16-le"))
 
 
 @case("utf16-be-bom", ACCEPT, "utf-16", "300 godkända")
-def _(f): return put(f, "svar.csv", codecs.BOM_UTF16_BE + text(R()).encode("utf-16-be"))
+def _(f):
+    return put(f, "svar.csv", codecs.BOM_UTF16_BE + text(R()).encode("utf-16-be"))
 
 
 @case("utf16-le-no-bom", ACCEPT, "utf-16-le", "utan BOM", "300 godkända")
-def _(f): return put(f, "svar.csv", text(R()).encode("utf-16-le"))
+def _(f):
+    return put(f, "svar.csv", text(R()).encode("utf-16-le"))
 
 
 @case("utf16-be-no-bom", ACCEPT, "utf-16-be", "utan BOM", "300 godkända")
-def _(f): return put(f, "svar.csv", text(R()).encode("utf-16-be"))
+def _(f):
+    return put(f, "svar.csv", text(R()).encode("utf-16-be"))
 
 
 @case("utf32-bom", ACCEPT, "utf-32", "300 godkända")
-def _(f): return put(f, "svar.csv", text(R()).encode("utf-32"))
+def _(f):
+    return put(f, "svar.csv", text(R()).encode("utf-32"))
 
 
 @case("stray-latin1-byte-in-comment", REJECT, "svar.csv", "kolumn comment", "0xe4", "UTF-8", "blandade")
@@ -177,8 +187,8 @@ def _(f):
     df = R()
     i = comment_row(df, "känner")
     raw = text(df).encode("utf-8")
-    at = raw.index("känner".encode("utf-8"))
-    raw = raw[:at] + b"k\xe4nner" + raw[at + len("känner".encode("utf-8")):]
+    at = raw.index("känner".encode())
+    raw = raw[:at] + b"k\xe4nner" + raw[at + len("känner".encode()) :]
     return Built(put(f, "svar.csv", raw), words=[f"rad {i + 2}"])
 
 
@@ -214,15 +224,18 @@ def _(f):
 
 
 @case("explicit-cp1252-on-utf8", REJECT, "svar.csv", "--encoding cp1252", "förvrängd", "Ã", "rad", "kolumn")
-def _(f): return Built(put(f, "svar.csv", text(R())), args=["--encoding", "cp1252"])
+def _(f):
+    return Built(put(f, "svar.csv", text(R())), args=["--encoding", "cp1252"])
 
 
 @case("explicit-utf8-on-cp1252", REJECT, "svar.csv", "kan inte avkodas som utf-8", "rad", "kolumn")
-def _(f): return Built(put(f, "svar.csv", text(R()), "cp1252"), args=["--encoding", "utf-8"])
+def _(f):
+    return Built(put(f, "svar.csv", text(R()), "cp1252"), args=["--encoding", "utf-8"])
 
 
 @case("explicit-unknown-encoding", REJECT, "svar.csv", "okänd teckenkodning 'svenska'")
-def _(f): return Built(put(f, "svar.csv", text(R())), args=["--encoding", "svenska"])
+def _(f):
+    return Built(put(f, "svar.csv", text(R())), args=["--encoding", "svenska"])
 
 
 @case("mojibake-already-in-file", ACCEPT, "förvrängts", "kolumn comment", "300 godkända")
@@ -241,29 +254,36 @@ def _(f):
 
 
 @case("dos-cp850", ACCEPT, "cp850", "300 godkända")
-def _(f): return put(f, "svar.csv", text(R(), ";"), "cp850")
+def _(f):
+    return put(f, "svar.csv", text(R(), ";"), "cp850")
 
 
 @case("mac-roman", ACCEPT, "mac_roman", "300 godkända")
-def _(f): return put(f, "svar.csv", text(R()), "mac_roman")
+def _(f):
+    return put(f, "svar.csv", text(R()), "mac_roman")
 
 
 @case("latin-1", ACCEPT, "cp1252", "300 godkända")
-def _(f): return put(f, "svar.csv", text(R(), ";"), "latin-1")
+def _(f):
+    return put(f, "svar.csv", text(R(), ";"), "latin-1")
 
 
-# --- delimiters ------------------------------------------------------------------------------------
+# --- delimiters -----------------------------------------------------------------------------------
+
 
 @case("semicolon", ACCEPT, "';'", "300 godkända")
-def _(f): return put(f, "svar.csv", text(R(), ";"))
+def _(f):
+    return put(f, "svar.csv", text(R(), ";"))
 
 
 @case("tab", ACCEPT, "'\\t'", "300 godkända")
-def _(f): return put(f, "svar.tsv", text(R(), "\t"))
+def _(f):
+    return put(f, "svar.tsv", text(R(), "\t"))
 
 
 @case("pipe", ACCEPT, "'|'", "300 godkända")
-def _(f): return put(f, "svar.csv", text(R(), "|"))
+def _(f):
+    return put(f, "svar.csv", text(R(), "|"))
 
 
 @case("header-semicolon-rows-comma", REJECT, "svar.csv", "rad 2", "fält där rubrikraden har 22")
@@ -280,7 +300,8 @@ def _(f):
 
 
 @case("wrong-delimiter-option", REJECT, "svar.csv", "rad 1", "bara ett fält med avgränsaren ';'", "--delimiter")
-def _(f): return Built(put(f, "svar.csv", text(R())), args=["--delimiter", ";"])
+def _(f):
+    return Built(put(f, "svar.csv", text(R())), args=["--delimiter", ";"])
 
 
 @case("unquoted-comma-in-comment", REJECT, "svar.csv", "rad 5", "fler än rubrikraden")
@@ -291,7 +312,8 @@ def _(f):
 
 
 @case("delimiter-of-two-characters", REJECT, "--delimiter", ";;")
-def _(f): return Built(put(f, "svar.csv", text(R())), args=["--delimiter", ";;"])
+def _(f):
+    return Built(put(f, "svar.csv", text(R())), args=["--delimiter", ";;"])
 
 
 @case("decimal-comma-unquoted-in-comma-file", REJECT, "svar.csv", "rad 2", "fler än rubrikraden")
@@ -302,7 +324,8 @@ def _(f):
     return put(f, "svar.csv", "\n".join(lines))
 
 
-# --- truncation ------------------------------------------------------------------------------------
+# --- truncation -----------------------------------------------------------------------------------
+
 
 @case("cut-inside-quoted-comment", REJECT, "svar.csv", "citattecken", "kolumn comment", "avkortad", "rad 301")
 def _(f):
@@ -334,15 +357,18 @@ def _(f):
 
 
 @case("cut-in-header", REJECT, "svar.csv", "rad 2", "inga datarader")
-def _(f): return put(f, "svar.csv", text(R())[:40])
+def _(f):
+    return put(f, "svar.csv", text(R())[:40])
 
 
 @case("cut-after-header", REJECT, "svar.csv", "rad 2", "inga datarader")
-def _(f): return put(f, "svar.csv", text(R()).split("\n")[0] + "\n")
+def _(f):
+    return put(f, "svar.csv", text(R()).split("\n")[0] + "\n")
 
 
 @case("no-final-newline", ACCEPT, "300 godkända")
-def _(f): return put(f, "svar.csv", text(R()).rstrip("\n"))
+def _(f):
+    return put(f, "svar.csv", text(R()).rstrip("\n"))
 
 
 @case("cut-xlsx", REJECT, "svar.xlsx", "xlsx")
@@ -367,10 +393,12 @@ def _(f):
     return p
 
 
-# --- binary junk and renamed files -----------------------------------------------------------------
+# --- binary junk and renamed files ----------------------------------------------------------------
+
 
 @case("random-bytes-csv", REJECT, "svar.csv", "binär")
-def _(f): return put(f, "svar.csv", b"\x01" + np.random.default_rng(7).bytes(20000))
+def _(f):
+    return put(f, "svar.csv", b"\x01" + np.random.default_rng(7).bytes(20000))
 
 
 @case("xlsx-renamed-csv", REJECT, "svar.csv", "zip-fil", "CSV-namn")
@@ -388,7 +416,8 @@ def _(f):
 
 
 @case("csv-renamed-xlsx", REJECT, "svar.xlsx", "är inte en xlsx-fil", "textfil")
-def _(f): return put(f, "svar.xlsx", text(R()))
+def _(f):
+    return put(f, "svar.xlsx", text(R()))
 
 
 @case("parquet-renamed-csv", REJECT, "svar.csv", "Parquet-fil")
@@ -399,23 +428,28 @@ def _(f):
 
 
 @case("sav-renamed-csv", REJECT, "svar.csv", "SPSS-fil")
-def _(f): return put(f, "svar.csv", sav(f, typed(), {}, "tmp.sav").read_bytes())
+def _(f):
+    return put(f, "svar.csv", sav(f, typed(), {}, "tmp.sav").read_bytes())
 
 
 @case("old-xls-renamed-xlsx", REJECT, "svar.xlsx", "gammal Excel-fil")
-def _(f): return put(f, "svar.xlsx", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(4000))
+def _(f):
+    return put(f, "svar.xlsx", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(4000))
 
 
 @case("png-named-parquet", REJECT, "svar.parquet", "är inte en parquet-fil")
-def _(f): return put(f, "svar.parquet", b"\x89PNG\r\n\x1a\n" + bytes(100))
+def _(f):
+    return put(f, "svar.parquet", b"\x89PNG\r\n\x1a\n" + bytes(100))
 
 
 @case("empty-file", REJECT, "svar.csv", "rad 1", "är tom")
-def _(f): return put(f, "svar.csv", b"")
+def _(f):
+    return put(f, "svar.csv", b"")
 
 
 @case("whitespace-only", REJECT, "svar.csv", "rad 1", "är tom")
-def _(f): return put(f, "svar.csv", b"  \n\n\t\n")
+def _(f):
+    return put(f, "svar.csv", b"  \n\n\t\n")
 
 
 @case("blank-header-field", REJECT, "svar.csv", "rad 1", "rubrikfält 3 är tomt")
@@ -426,19 +460,32 @@ def _(f):
 
 
 @case("duplicate-header", REJECT, "svar.csv", "rad 1", "kolumn q_worry_crime", "två gånger")
-def _(f): return put(f, "svar.csv", text(R()).replace("q_police_care", "q_worry_crime", 1))
+def _(f):
+    return put(f, "svar.csv", text(R()).replace("q_police_care", "q_worry_crime", 1))
 
 
 @case("unsupported-extension", REJECT, "svar.json", "stöds inte")
-def _(f): return put(f, "svar.json", "{}")
+def _(f):
+    return put(f, "svar.json", "{}")
 
 
-# --- Excel -------------------------------------------------------------------------------------------
+# --- Excel ----------------------------------------------------------------------------------------
 
-@case("xlsx-formula-without-cached-value", REJECT, "svar.xlsx", "formeln", "inget sparat värde", "cell I6",
-      "rad 6", "kolumn q_worry_crime", "'Svar'")
+
+@case(
+    "xlsx-formula-without-cached-value",
+    REJECT,
+    "svar.xlsx",
+    "formeln",
+    "inget sparat värde",
+    "cell I6",
+    "rad 6",
+    "kolumn q_worry_crime",
+    "'Svar'",
+)
 def _(f):
     import openpyxl
+
     p = xlsx(f, {"Svar": typed()})
     wb = openpyxl.load_workbook(p)
     for r in (6, 7, 9):
@@ -450,6 +497,7 @@ def _(f):
 @case("xlsx-formula-with-cached-value", ACCEPT, "3 celler är formler", "sparade värden", "300 godkända")
 def _(f):
     import openpyxl
+
     p = xlsx(f, {"Svar": typed()})
     wb = openpyxl.load_workbook(p)
     for r in (6, 7, 9):
@@ -459,10 +507,17 @@ def _(f):
     return p
 
 
-@case("xlsx-title-rows-above-header", ACCEPT, "ovanför kolumnnamnen", "Trygghetsundersökning 2022", "rad 3",
-      "300 godkända")
+@case(
+    "xlsx-title-rows-above-header",
+    ACCEPT,
+    "ovanför kolumnnamnen",
+    "Trygghetsundersökning 2022",
+    "rad 3",
+    "300 godkända",
+)
 def _(f):
     import openpyxl
+
     p = xlsx(f, {"Svar": typed()}, startrow=2)
     wb = openpyxl.load_workbook(p)
     ws = wb["Svar"]
@@ -475,6 +530,7 @@ def _(f):
 @case("xlsx-merged-cells-in-data", REJECT, "svar.xlsx", "sammanfogade celler C5:C9", "kolumn district", "rad 5")
 def _(f):
     import openpyxl
+
     p = xlsx(f, {"Svar": typed()})
     wb = openpyxl.load_workbook(p)
     wb["Svar"].merge_cells("C5:C9")
@@ -483,20 +539,24 @@ def _(f):
 
 
 @case("xlsx-second-sheet-with-answers", REJECT, "svar.xlsx", "flera blad", "'Svar 2'")
-def _(f): return xlsx(f, {"Svar": typed().iloc[:150], "Svar 2": typed().iloc[150:]})
+def _(f):
+    return xlsx(f, {"Svar": typed().iloc[:150], "Svar 2": typed().iloc[150:]})
 
 
 @case("xlsx-second-sheet-with-notes", ACCEPT, "bladet 'Info'", "lästes inte", "300 godkända")
-def _(f): return xlsx(f, {"Svar": typed(), "Info": pd.DataFrame({"Leverantör": ["Enkätbolaget"], "År": [2022]})})
+def _(f):
+    return xlsx(f, {"Svar": typed(), "Info": pd.DataFrame({"Leverantör": ["Enkätbolaget"], "År": [2022]})})
 
 
 @case("xlsx-empty-first-sheet", REJECT, "svar.xlsx", "första bladet", "'Svar'")
-def _(f): return xlsx(f, {"Blad1": pd.DataFrame(), "Svar": typed()})
+def _(f):
+    return xlsx(f, {"Blad1": pd.DataFrame(), "Svar": typed()})
 
 
 @case("xlsx-value-beyond-header", REJECT, "svar.xlsx", "utanför de 22 namngivna kolumnerna", "rad 8", "cell X8")
 def _(f):
     import openpyxl
+
     p = xlsx(f, {"Svar": typed()})
     wb = openpyxl.load_workbook(p)
     wb["Svar"]["X8"] = "extra"
@@ -511,29 +571,36 @@ def _(f):
     return xlsx(f, {"Svar": df})
 
 
-# --- SPSS ----------------------------------------------------------------------------------------------
+# --- SPSS -----------------------------------------------------------------------------------------
+
 
 @case("sav-sex-labels-swapped", REJECT, "svar.sav", "SPSS-etiketten för kod 1", "kolumn sex", "'Kvinna'")
-def _(f): return sav(f, typed(), {"sex": {1: "Kvinna", 2: "Man"}})
+def _(f):
+    return sav(f, typed(), {"sex": {1: "Kvinna", 2: "Man"}})
 
 
 @case("sav-item-labels-contradict", REJECT, "svar.sav", "kolumn q_victim_theft", "'Nej'")
-def _(f): return sav(f, typed(), {"q_victim_theft": {1: "Nej", 2: "Ja", 9: "Vet ej"}})
+def _(f):
+    return sav(f, typed(), {"q_victim_theft": {1: "Nej", 2: "Ja", 9: "Vet ej"}})
 
 
 @case("sav-consistent-labels", ACCEPT, "300 godkända")
-def _(f): return sav(f, typed(), {"sex": {1: "Man", 2: "Kvinna"}, "q_victim_theft": {1: "Ja", 2: "Nej"}})
+def _(f):
+    return sav(f, typed(), {"sex": {1: "Man", 2: "Kvinna"}, "q_victim_theft": {1: "Ja", 2: "Nej"}})
 
 
 @case("sav-junk-after-magic", REJECT, "svar.sav", "kan inte läsas som sav")
-def _(f): return put(f, "svar.sav", b"$FL2" + np.random.default_rng(3).bytes(3000))
+def _(f):
+    return put(f, "svar.sav", b"$FL2" + np.random.default_rng(3).bytes(3000))
 
 
-# --- Parquet dtypes --------------------------------------------------------------------------------------
+# --- Parquet dtypes -------------------------------------------------------------------------------
+
 
 def parquet(f: Path, df: pd.DataFrame | None = None, table=None) -> Path:
     import pyarrow as pa
     import pyarrow.parquet as pq
+
     p = f / "svar.parquet"
     pq.write_table(table if table is not None else pa.Table.from_pandas(df, preserve_index=False), p)
     return p
@@ -556,6 +623,7 @@ def _(f):
 @case("parquet-list-column", REJECT, "svar.parquet", "kolumn q_worry_crime", "Parquet-typen list")
 def _(f):
     import pyarrow as pa
+
     t = pa.Table.from_pandas(typed(), preserve_index=False)
     i = t.column_names.index("q_worry_crime")
     return parquet(f, table=t.set_column(i, "q_worry_crime", pa.array([[1, 2]] * len(t))))
@@ -564,6 +632,7 @@ def _(f):
 @case("parquet-struct-column", REJECT, "svar.parquet", "kolumn sex", "Parquet-typen struct")
 def _(f):
     import pyarrow as pa
+
     t = pa.Table.from_pandas(typed(), preserve_index=False)
     i = t.column_names.index("sex")
     return parquet(f, table=t.set_column(i, "sex", pa.array([{"a": 1}] * len(t))))
@@ -572,6 +641,7 @@ def _(f):
 @case("parquet-binary-column", REJECT, "svar.parquet", "kolumn district", "Parquet-typen binary")
 def _(f):
     import pyarrow as pa
+
     t = pa.Table.from_pandas(typed(), preserve_index=False)
     i = t.column_names.index("district")
     return parquet(f, table=t.set_column(i, "district", pa.array([b"\xff\x00"] * len(t), pa.binary())))
@@ -606,7 +676,8 @@ def _(f):
     return parquet(f, df)
 
 
-# --- extreme numbers and design weights ---------------------------------------------------------------------
+# --- extreme numbers and design weights -----------------------------------------------------------
+
 
 def one_value(f: Path, column: str, value: str, row: int = 3) -> Path:
     df = R()
@@ -615,49 +686,59 @@ def one_value(f: Path, column: str, value: str, row: int = 3) -> Path:
 
 
 @case("weight-1e308", ACCEPT, "design_weight 1e+308 är orimligt stor", "299 godkända")
-def _(f): return one_value(f, "design_weight", "1e308")
+def _(f):
+    return one_value(f, "design_weight", "1e308")
 
 
 @case("weight-inf", ACCEPT, "'inf' är inte ett ändligt tal", "299 godkända")
-def _(f): return one_value(f, "design_weight", "inf")
+def _(f):
+    return one_value(f, "design_weight", "inf")
 
 
 @case("weight-negative", ACCEPT, "design_weight -3.0 är inte ett ändligt tal > 0", "299 godkända")
-def _(f): return one_value(f, "design_weight", "-3")
+def _(f):
+    return one_value(f, "design_weight", "-3")
 
 
 @case("weight-nan", ACCEPT, "'nan' är inte ett ändligt tal", "299 godkända")
-def _(f): return one_value(f, "design_weight", "nan")
+def _(f):
+    return one_value(f, "design_weight", "nan")
 
 
 @case("weight-absurd-ratio", REJECT, "svar.csv", "kvoten", "gränsen 1000", "rad 5", "kolumn design_weight")
-def _(f): return one_value(f, "design_weight", "0.000001")
+def _(f):
+    return one_value(f, "design_weight", "0.000001")
 
 
 @case("weight-above-district-population", ACCEPT, "större än hela befolkningen i", "299 godkända")
 def _(f):
     df = R()
-    i = int(np.flatnonzero(df["district"] == "Väsby centrum")[0])      # 834 people in 2022
+    i = int(np.flatnonzero(df["district"] == "Väsby centrum")[0])  # 834 people in 2022
     df.loc[i, "design_weight"] = "900"
     return put(f, "svar.csv", text(df))
 
 
 @case("year-99999", ACCEPT, "året 99999 är inte rimligt", "299 godkända")
-def _(f): return one_value(f, "year", "99999")
+def _(f):
+    return one_value(f, "year", "99999")
 
 
 @case("item-code-1e20", ACCEPT, "'1e20' är inte ett heltal", "299 godkända")
-def _(f): return one_value(f, "q_worry_crime", "1e20")
+def _(f):
+    return one_value(f, "q_worry_crime", "1e20")
 
 
 @case("item-code-huge-integer", ACCEPT, "är inte ett heltal", "299 godkända")
-def _(f): return one_value(f, "q_worry_crime", "9" * 400)
+def _(f):
+    return one_value(f, "q_worry_crime", "9" * 400)
 
 
-# --- duplicate ids ------------------------------------------------------------------------------------------------
+# --- duplicate ids --------------------------------------------------------------------------------
+
 
 @case("duplicate-ids-within-file", REJECT, "svar.csv", "kolumn resp_id", "vågen avvisas", "finns mer än en gång")
-def _(f): return put(f, "svar.csv", text(pd.concat([R(), R().iloc[:40]])))
+def _(f):
+    return put(f, "svar.csv", text(pd.concat([R(), R().iloc[:40]])))
 
 
 @case("duplicate-ids-across-files", REJECT, "svar.csv", "finns redan", "responses.csv", "--replace")
@@ -667,7 +748,8 @@ def _(f):
     return put(f, "svar.csv", text(df))
 
 
-# --- population -------------------------------------------------------------------------------------------------------
+# --- population -----------------------------------------------------------------------------------
+
 
 def bad_pop(f: Path, column: str, value: str, row: int = 5) -> Built:
     pop = _POP.copy()
@@ -676,46 +758,57 @@ def bad_pop(f: Path, column: str, value: str, row: int = 5) -> Built:
 
 
 @case("population-negative", REJECT, "befolkning.csv", "rad 7", "kolumn population", "negativ")
-def _(f): return bad_pop(f, "population", "-3")
+def _(f):
+    return bad_pop(f, "population", "-3")
 
 
 @case("population-blank-cell", REJECT, "befolkning.csv", "rad 7", "kolumn population", "population är tomt")
-def _(f): return bad_pop(f, "population", "")
+def _(f):
+    return bad_pop(f, "population", "")
 
 
 @case("population-fractional", REJECT, "befolkning.csv", "rad 7", "kolumn population", "inte ett heltal")
-def _(f): return bad_pop(f, "population", "12.5")
+def _(f):
+    return bad_pop(f, "population", "12.5")
 
 
 @case("population-absurd", REJECT, "befolkning.csv", "rad 7", "kolumn population", "orimligt stor")
-def _(f): return bad_pop(f, "population", "1000000000000")
+def _(f):
+    return bad_pop(f, "population", "1000000000000")
 
 
 @case("population-unknown-age-group", REJECT, "befolkning.csv", "rad 7", "kolumn age_group", "'85+'")
-def _(f): return bad_pop(f, "age_group", "85+")
+def _(f):
+    return bad_pop(f, "age_group", "85+")
 
 
 @case("population-hostile-district", REJECT, "befolkning.csv", "rad 7", "kolumn district", "U+202E")
-def _(f): return bad_pop(f, "district", "Rissne\u202e")
+def _(f):
+    return bad_pop(f, "district", "Rissne\u202e")
 
 
 @case("population-missing-cell", REJECT, "befolkning.csv", "kolumn year/district/sex/age_group", "ingen rad för cellen")
-def _(f): return Built(put(f, "svar.csv", text(R())), pop_csv(f, _POP.drop(index=3)))
+def _(f):
+    return Built(put(f, "svar.csv", text(R())), pop_csv(f, _POP.drop(index=3)))
 
 
 @case("population-duplicate-cell", REJECT, "befolkning.csv", "rad 5", "dubblerad cell")
-def _(f): return Built(put(f, "svar.csv", text(R())), pop_csv(f, pd.concat([_POP, _POP.iloc[[3]]])))
+def _(f):
+    return Built(put(f, "svar.csv", text(R())), pop_csv(f, pd.concat([_POP, _POP.iloc[[3]]])))
 
 
 @case("population-missing-column", REJECT, "befolkning.csv", "rad 1", "kolumn population", "saknar obligatoriska")
-def _(f): return Built(put(f, "svar.csv", text(R())), pop_csv(f, _POP.drop(columns="population")))
+def _(f):
+    return Built(put(f, "svar.csv", text(R())), pop_csv(f, _POP.drop(columns="population")))
 
 
 @case("population-binary", REJECT, "befolkning.csv", "binär")
-def _(f): return Built(put(f, "svar.csv", text(R())), put(f, "befolkning.csv", b"\x00\x01" * 500))
+def _(f):
+    return Built(put(f, "svar.csv", text(R())), put(f, "befolkning.csv", b"\x00\x01" * 500))
 
 
-# --- codebook and mapping YAML ------------------------------------------------------------------------------------------
+# --- codebook and mapping YAML --------------------------------------------------------------------
+
 
 def with_mapping(f: Path, body: str | bytes) -> Built:
     return Built(put(f, "svar.csv", text(R())), args=["--mapping", str(yaml_file(f, "leverantor.yaml", body))])
@@ -729,108 +822,128 @@ _VENDOR = (MAPPING_DIR / "example-vendor.yaml").read_text(encoding="utf-8")
 _CODEBOOK = (CODEBOOK_DIR / "trygghet-v1.yaml").read_text(encoding="utf-8")
 
 
-@case("mapping-yaml-syntax", REJECT, "leverantor.yaml", "inte giltig YAML på rad")
-def _(f): return with_mapping(f, "columns: {Kön: sex\nrecode: [\n")
+_BOMB = (
+    "\n".join(
+        ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+        + [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 8)]
+    )
+    + "\nname: x\n"
+)
+
+#: (case, --mapping or --codebook, the YAML, words of the message)
+YAML_CASES: list[tuple[str, str, str | bytes, tuple[str, ...]]] = [
+    ("mapping-yaml-syntax", "mapping", "columns: {Kön: sex\nrecode: [\n", ("inte giltig YAML på rad",)),
+    (
+        "mapping-unknown-canonical-column",
+        "mapping",
+        _VENDOR.replace("Stadsdel: district", "Stadsdel: stadsdel"),
+        ("columns.Stadsdel: okänd kanonisk kolumn",),
+    ),
+    (
+        "mapping-duplicate-key",
+        "mapping",
+        _VENDOR.replace("  Kön: sex\n", "  Kön: sex\n  Kön: age_group\n"),
+        ("nyckeln 'Kön' finns två gånger",),
+    ),
+    (
+        "mapping-recode-target",
+        "mapping",
+        _VENDOR.replace("Kvinna: 2}", "Kvinna: 3}"),
+        ("recode.sex.Kvinna: målet 3 är ingen giltig kod",),
+    ),
+    ("mapping-top-level-list", "mapping", "- resp_id\n- year\n", ("väntade en mappning",)),
+    ("mapping-not-utf8", "mapping", _VENDOR.encode("cp1252"), ("inte UTF-8",)),
+    ("mapping-unknown-key", "mapping", _VENDOR + "kolumner: {}\n", ("okänd nyckel 'kolumner'",)),
+    (
+        "mapping-columns-wrong-type",
+        "mapping",
+        "name: x\ncolumns: [resp_id, year]\n",
+        ("columns", "väntade en mappning"),
+    ),
+    ("codebook-missing-version", "codebook", _CODEBOOK.replace('version: "1"\n', ""), ("version: saknas",)),
+    (
+        "codebook-indicator-unknown-item",
+        "codebook",
+        _CODEBOOK.replace("item: q_police_care,", "item: q_polis,"),
+        ("indicators.police_care.item: okänd fråga",),
+    ),
+    ("codebook-empty", "codebook", "", ("väntade en mappning",)),
+    ("codebook-alias-bomb", "codebook", _BOMB, ("alias",)),
+    (
+        "codebook-label-not-text",
+        "codebook",
+        _CODEBOOK.replace("1: Instämmer helt", "1: [Instämmer, helt]"),
+        ("items.q_police_care.codes.1", "väntade en text"),
+    ),
+]
 
 
-@case("mapping-unknown-canonical-column", REJECT, "leverantor.yaml", "columns.Stadsdel: okänd kanonisk kolumn")
-def _(f): return with_mapping(f, _VENDOR.replace("Stadsdel: district", "Stadsdel: stadsdel"))
+def _yaml_case(option: str, body: str | bytes) -> Callable[[Path], Built]:
+    return lambda f: (with_mapping if option == "mapping" else with_codebook)(f, body)
 
 
-@case("mapping-duplicate-key", REJECT, "leverantor.yaml", "nyckeln 'Kön' finns två gånger")
-def _(f): return with_mapping(f, _VENDOR.replace("  Kön: sex\n", "  Kön: sex\n  Kön: age_group\n"))
-
-
-@case("mapping-recode-target", REJECT, "leverantor.yaml", "recode.sex.Kvinna: målet 3 är ingen giltig kod")
-def _(f): return with_mapping(f, _VENDOR.replace("Kvinna: 2}", "Kvinna: 3}"))
-
-
-@case("mapping-top-level-list", REJECT, "leverantor.yaml", "väntade en mappning")
-def _(f): return with_mapping(f, "- resp_id\n- year\n")
-
-
-@case("mapping-not-utf8", REJECT, "leverantor.yaml", "inte UTF-8")
-def _(f): return with_mapping(f, _VENDOR.encode("cp1252"))
-
-
-@case("mapping-unknown-key", REJECT, "leverantor.yaml", "okänd nyckel 'kolumner'")
-def _(f): return with_mapping(f, _VENDOR + "kolumner: {}\n")
-
-
-@case("mapping-columns-wrong-type", REJECT, "leverantor.yaml", "columns", "väntade en mappning")
-def _(f): return with_mapping(f, "name: x\ncolumns: [resp_id, year]\n")
-
-
-@case("codebook-missing-version", REJECT, "kodbok.yaml", "version: saknas")
-def _(f): return with_codebook(f, _CODEBOOK.replace('version: "1"\n', ""))
-
-
-@case("codebook-indicator-unknown-item", REJECT, "kodbok.yaml", "indicators.police_care.item: okänd fråga")
-def _(f): return with_codebook(f, _CODEBOOK.replace("item: q_police_care,", "item: q_polis,"))
-
-
-@case("codebook-empty", REJECT, "kodbok.yaml", "väntade en mappning")
-def _(f): return with_codebook(f, "")
-
-
-@case("codebook-alias-bomb", REJECT, "kodbok.yaml", "alias")
-def _(f):
-    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
-    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 8)]
-    return with_codebook(f, "\n".join(lines) + "\nname: x\n")
-
-
-@case("codebook-label-not-text", REJECT, "kodbok.yaml", "items.q_police_care.codes.1", "väntade en text")
-def _(f): return with_codebook(f, _CODEBOOK.replace("1: Instämmer helt", "1: [Instämmer, helt]"))
+for _id, _option, _body, _words in YAML_CASES:
+    case(_id, REJECT, "leverantor.yaml" if _option == "mapping" else "kodbok.yaml", *_words)(_yaml_case(_option, _body))
 
 
 @case("codebook-unknown-name", REJECT, "trygghet-v7", "finns inte")
-def _(f): return Built(put(f, "svar.csv", text(R())), args=["--codebook", "trygghet-v7"])
+def _(f):
+    return Built(put(f, "svar.csv", text(R())), args=["--codebook", "trygghet-v7"])
 
 
-# --- hostile district names -------------------------------------------------------------------------------------------------
+# --- hostile district names -----------------------------------------------------------------------
+
 
 @case("district-formula-in-both-files", ACCEPT, "börjar med '='", "=HYPERLINK", "300 godkända")
-def _(f): return with_pop(f, '=HYPERLINK("http://x","klicka")', R())
+def _(f):
+    return with_pop(f, '=HYPERLINK("http://x","klicka")', R())
 
 
 @case("district-sql-in-both-files", ACCEPT, "300 godkända")
-def _(f): return with_pop(f, "Rissne'); DROP TABLE responses;--", R())
+def _(f):
+    return with_pop(f, "Rissne'); DROP TABLE responses;--", R())
 
 
 @case("district-html-in-both-files", ACCEPT, "300 godkända")
-def _(f): return with_pop(f, "<script>alert(1)</script>", R())
+def _(f):
+    return with_pop(f, "<script>alert(1)</script>", R())
 
 
 @case("district-bidi-override", ACCEPT, "U+202E", "299 godkända")
-def _(f): return one_value(f, "district", "Rissne\u202e")
+def _(f):
+    return one_value(f, "district", "Rissne\u202e")
 
 
 @case("district-tab-inside", ACCEPT, "U+0009", "299 godkända")
-def _(f): return one_value(f, "district", "Ris\tsne")
+def _(f):
+    return one_value(f, "district", "Ris\tsne")
 
 
 @case("district-very-long", ACCEPT, "500 tecken långt", "299 godkända")
-def _(f): return one_value(f, "district", "R" * 500)
+def _(f):
+    return one_value(f, "district", "R" * 500)
 
 
 @case("district-decomposed-unicode", ACCEPT, "300 godkända", "0 i karantän")
 def _(f):
     import unicodedata
+
     df = R()
     df["district"] = df["district"].map(lambda d: unicodedata.normalize("NFD", d))
     return put(f, "svar.csv", text(df))
 
 
-# --- the test -------------------------------------------------------------------------------------------------------------------
+# --- the test -------------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def loaded_db(tmp_path_factory) -> Path:
     """A SQLite database holding the whole sample wave."""
     folder = tmp_path_factory.mktemp("base")
     db = folder / "base.sqlite"
-    res = CliRunner().invoke(app, ["ingest", str(SAMPLE_WAVE / "responses.csv"), "--population", str(POP),
-                                   "--db", f"sqlite:///{db}"])
+    res = CliRunner().invoke(
+        app, ["ingest", str(SAMPLE_WAVE / "responses.csv"), "--population", str(POP), "--db", f"sqlite:///{db}"]
+    )
     assert res.exit_code == 0, res.output
     return db
 
@@ -848,8 +961,10 @@ def test_bad_input(c: Case, tmp_path: Path, loaded_db: Path) -> None:
     if c.expect == REJECT:
         shutil.copy(loaded_db, db)
         before = db_state(f"sqlite:///{db}")
-    res = CliRunner().invoke(app, ["ingest", str(built.responses), "--population", str(built.population),
-                                   "--db", f"sqlite:///{db}", *built.args])
+    res = CliRunner().invoke(
+        app,
+        ["ingest", str(built.responses), "--population", str(built.population), "--db", f"sqlite:///{db}", *built.args],
+    )
     out = " ".join(res.output.split())
     assert res.exit_code == c.expect, res.output
     assert "Traceback" not in res.output and res.exception is None or isinstance(res.exception, SystemExit)

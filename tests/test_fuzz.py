@@ -4,6 +4,7 @@ Fixed budget and seed (``derandomize=True``), no deadline: any exception other t
 subclass fails. Inputs are bytes around a valid CSV (mutated, cut, re-encoded), arbitrary bytes under every
 file extension, and YAML text around the default codebook and the example mapping.
 """
+
 from __future__ import annotations
 
 import io
@@ -19,8 +20,13 @@ from survey.data.ingest import read_population, read_responses, read_table
 from survey.errors import TrygghetError
 from tests.conftest import SAMPLE_WAVE
 
-FUZZ = settings(derandomize=True, max_examples=100, deadline=None, database=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+FUZZ = settings(
+    derandomize=True,
+    max_examples=100,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 _SAMPLE = pd.read_csv(SAMPLE_WAVE / "responses.csv", dtype=str, keep_default_na=False).iloc[:12]
 VALID = _SAMPLE.to_csv(index=False, lineterminator="\n").encode("utf-8")
@@ -41,7 +47,7 @@ def mutated(draw, base: bytes) -> bytes:
         elif op == "insert":
             data[i:i] = draw(st.binary(min_size=1, max_size=4))
         elif op == "delete" and data:
-            del data[i:i + draw(st.integers(1, 20))]
+            del data[i : i + draw(st.integers(1, 20))]
         else:
             data[i:i] = {"quote": b'"', "delim": b",", "newline": b"\n"}[op]
     if draw(st.booleans()):
@@ -98,10 +104,16 @@ def test_binary_readers_on_prefixed_junk(tmp_path_factory, data: bytes, ext: str
 
 
 @FUZZ
-@given(options=st.fixed_dictionaries({}, optional={
-    "encoding": st.sampled_from(["utf-8", "cp1252", "latin-1", "utf-16", "ascii", "nope", ""]),
-    "delimiter": st.sampled_from([",", ";", "\t", "|", "tab", "ab", ""]),
-    "decimal": st.sampled_from([".", ",", ";"])}))
+@given(
+    options=st.fixed_dictionaries(
+        {},
+        optional={
+            "encoding": st.sampled_from(["utf-8", "cp1252", "latin-1", "utf-16", "ascii", "nope", ""]),
+            "delimiter": st.sampled_from([",", ";", "\t", "|", "tab", "ab", ""]),
+            "decimal": st.sampled_from([".", ",", ";"]),
+        },
+    )
+)
 def test_read_table_options(tmp_path_factory, options: dict) -> None:
     path = tmp_path_factory.mktemp("fz") / "svar.csv"
     path.write_bytes(VALID)
@@ -123,8 +135,25 @@ def yaml_text(draw, base: str) -> str:
             lines[i] = lines[i][: draw(st.integers(0, len(lines[i])))] + draw(st.text(max_size=8))
         else:
             key = lines[i].split(":")[0]
-            value = draw(st.sampled_from(["[]", "{}", "null", "1", "-1", "1.5", "true", "x", "[1, x]", "{a: 1}",
-                                          "*problem", "&a [*a]", "!!python/object:os.system x"]))
+            value = draw(
+                st.sampled_from(
+                    [
+                        "[]",
+                        "{}",
+                        "null",
+                        "1",
+                        "-1",
+                        "1.5",
+                        "true",
+                        "x",
+                        "[1, x]",
+                        "{a: 1}",
+                        "*problem",
+                        "&a [*a]",
+                        "!!python/object:os.system x",
+                    ]
+                )
+            )
             lines[i] = f"{key}: {value}"
         if not lines:
             lines = [""]
@@ -135,10 +164,13 @@ def yaml_text(draw, base: str) -> str:
 def yaml_doc(draw, base: str) -> str:
     """``base`` parsed, one entry replaced by an arbitrary YAML value, dumped again."""
     doc = yaml.safe_load(base)
-    values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=6),
-                          lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4) |
-                                                                                      st.integers(), inner,
-                                                                                      max_size=3), max_leaves=6)
+    values = st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=6),
+        lambda inner: (
+            st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4) | st.integers(), inner, max_size=3)
+        ),
+        max_leaves=6,
+    )
     node = doc
     for _ in range(draw(st.integers(1, 3))):
         if isinstance(node, dict) and node:

@@ -1,4 +1,5 @@
 """Reading the sample wave in every format to identical canonical data; bad inputs named by file/row/column."""
+
 from __future__ import annotations
 
 import json
@@ -10,8 +11,8 @@ import pytest
 from pandas.testing import assert_frame_equal
 
 from survey.data.codebook import default_codebook
+from survey.data.ingest import QUARANTINE_COLUMNS, load_wave, read_population, read_responses, read_table
 from survey.errors import InputError
-from survey.data.ingest import (QUARANTINE_COLUMNS, load_wave, read_population, read_responses, read_table)
 
 SAMPLE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "sample-wave"
 RESPONSES, POPULATION = SAMPLE / "responses.csv", SAMPLE / "population.csv"
@@ -55,15 +56,24 @@ def _csv(tmp_path: Path, df: pd.DataFrame, name: str = "responses.csv", **kw) ->
 def test_sample_wave_canonical(base) -> None:
     d = base.data
     assert len(d) == 3022 and len(base.quarantine) == 0
-    assert list(d.columns) == ["resp_id", "year", "district", "sex", "age_group", "born_abroad", "design_weight",
-                               *ITEMS, "source_row"]
+    assert list(d.columns) == [
+        "resp_id",
+        "year",
+        "district",
+        "sex",
+        "age_group",
+        "born_abroad",
+        "design_weight",
+        *ITEMS,
+        "source_row",
+    ]
     assert str(d["resp_id"].dtype) == "str" and d["resp_id"].iloc[0] == "00001"
     assert d["year"].dtype == np.int64 and d["sex"].dtype == np.int64
     assert d["born_abroad"].dtype == "Int64" and d["design_weight"].dtype == np.float64
     assert all(d[q].dtype == "Int64" for q in ITEMS)
     assert d["source_row"].tolist()[:3] == [2, 3, 4]
     assert d["design_weight"].iloc[0] == 15.966229
-    assert pd.isna(d["q_victim_violence"].iloc[2])                 # blank = item non-response
+    assert pd.isna(d["q_victim_violence"].iloc[2])  # blank = item non-response
     assert "comment" not in d.columns
     assert base.source.name == "responses.csv" and base.source.format == "csv"
     assert (base.source.encoding, base.source.delimiter, base.source.decimal) == ("utf-8", ",", ".")
@@ -138,9 +148,11 @@ def test_sav(tmp_path, base) -> None:
     for col in ["sex", "born_abroad", *ITEMS]:
         df[col] = df[col].astype("float64")
     path = tmp_path / "responses.sav"
-    pyreadstat.write_sav(pd.DataFrame({c: (df[c].astype(object) if str(df[c].dtype) == "str" else df[c])
-                                       for c in df.columns}), str(path),
-                         variable_value_labels={"sex": {1: "Man", 2: "Kvinna"}})
+    pyreadstat.write_sav(
+        pd.DataFrame({c: (df[c].astype(object) if str(df[c].dtype) == "str" else df[c]) for c in df.columns}),
+        str(path),
+        variable_value_labels={"sex": {1: "Man", 2: "Kvinna"}},
+    )
     res = read_responses(path)
     assert res.source.format == "sav"
     _same(res, base)
@@ -168,6 +180,7 @@ def _vendor(raw: pd.DataFrame) -> pd.DataFrame:
     """The sample wave as a vendor would send it: Swedish headers, text answers, age in years, 99 = blank."""
     cb = default_codebook()
     from survey.data.codebook import load_mapping
+
     m = load_mapping("example-vendor")
     out = pd.DataFrame(index=raw.index)
     ages = {g: str(int(g[:2]) + 3) for g in cb.age_groups}
@@ -184,14 +197,14 @@ def _vendor(raw: pd.DataFrame) -> pd.DataFrame:
         elif col in cb.item_names:
             labels = {str(k): lab for k, lab in cb.item(col).codes.items()}
             v = v.map(lambda x, labels=labels: labels.get(x, x))
-            v = v.where((v != "") | (raw.index % 2 == 0), "99")     # half the blanks as vendor code 99
+            v = v.where((v != "") | (raw.index % 2 == 0), "99")  # half the blanks as vendor code 99
         out[vendor] = v
     return out
 
 
 def test_vendor_file_maps_to_canonical(tmp_path, raw, base) -> None:
     vendor = _vendor(raw)
-    vendor["Trygg_kväll"] = vendor["Trygg_kväll"].str.upper()     # case does not matter
+    vendor["Trygg_kväll"] = vendor["Trygg_kväll"].str.upper()  # case does not matter
     path = _csv(tmp_path, vendor, "leverans.csv", sep=";", encoding="cp1252")
     res = read_responses(path, mapping="example-vendor")
     assert res.source.mapping == "example-vendor" and res.source.decimal == ","
@@ -206,7 +219,9 @@ def test_vendor_value_without_recode_is_quarantined(tmp_path, raw) -> None:
     res = read_responses(path, mapping="example-vendor")
     q = res.quarantine
     assert q[["source_row", "column", "value", "check"]].values.tolist() == [
-        [6, "q_safe_after_dark", "Vet inte", "mapping"], [9, "age_group", "90", "mapping"]]
+        [6, "q_safe_after_dark", "Vet inte", "mapping"],
+        [9, "age_group", "90", "mapping"],
+    ]
     assert q["reason"].iloc[0] == "värdet 'Vet inte' saknar omkodning i mappningen example-vendor"
     assert json.loads(q["record"].iloc[0])["Trygg_kväll"] == "Vet inte"
     assert len(res.data) == 3020 and 6 not in res.data["source_row"].values
@@ -214,9 +229,9 @@ def test_vendor_value_without_recode_is_quarantined(tmp_path, raw) -> None:
 
 def test_sav_value_labels_recoded(tmp_path) -> None:
     import pyreadstat
-    from survey.data.codebook import VendorMapping
+
+    from survey.data.codebook import VendorMapping, apply_mapping
     from survey.data.ingest import read_table
-    from survey.data.codebook import apply_mapping
 
     df = pd.DataFrame({"Kon": [1.0, 2.0, 2.0]})
     path = tmp_path / "v.sav"
@@ -239,8 +254,12 @@ def _one_bad(tmp_path, raw, row: int, column: str, value: str):
 ROW_CASES = [
     ("q_safe_after_dark", "7", "code", "'7' är inte en giltig kod för q_safe_after_dark (1, 2, 3, 4, 5, 6, 9)"),
     ("sex", "3", "code", "'3' är inte en giltig kod för sex (1, 2)"),
-    ("age_group", "85-99", "code", "'85-99' är inte en giltig kod för age_group (16-24, 25-34, 35-44, 45-54, "
-                                   "55-64, 65-74, 75-84)"),
+    (
+        "age_group",
+        "85-99",
+        "code",
+        "'85-99' är inte en giltig kod för age_group (16-24, 25-34, 35-44, 45-54, 55-64, 65-74, 75-84)",
+    ),
     ("year", "2022.5", "type", "'2022.5' är inte ett heltal"),
     ("q_police_care", "ja", "type", "'ja' är inte ett heltal"),
     ("resp_id", "", "blank", "resp_id är tomt"),
@@ -274,14 +293,16 @@ def test_duplicate_ids_quarantine_every_copy(tmp_path, raw) -> None:
     df = pd.concat([raw, raw.iloc[[5]]], ignore_index=True)
     res = read_responses(_csv(tmp_path, df))
     q = res.quarantine
-    assert q[["source_row", "column", "check"]].values.tolist() == [[7, "resp_id", "duplicate"],
-                                                                   [3024, "resp_id", "duplicate"]]
+    assert q[["source_row", "column", "check"]].values.tolist() == [
+        [7, "resp_id", "duplicate"],
+        [3024, "resp_id", "duplicate"],
+    ]
     assert q["reason"].iloc[1] == "resp_id '00006' finns mer än en gång år 2022 (första gången på rad 7)"
     assert len(res.data) == 3021
 
 
 def test_same_id_other_year_is_fine(base) -> None:
-    assert base.data["resp_id"].duplicated().any()       # ids are numbered afresh each year
+    assert base.data["resp_id"].duplicated().any()  # ids are numbered afresh each year
 
 
 def test_unknown_district_quarantined(tmp_path, raw, sample_wave) -> None:
@@ -289,8 +310,9 @@ def test_unknown_district_quarantined(tmp_path, raw, sample_wave) -> None:
     df.loc[20, "district"] = "Atlantis"
     w = load_wave(_csv(tmp_path, df), sample_wave[1])
     q = w.responses.quarantine
-    assert q[["source_row", "column", "value", "check"]].values.tolist() == [[22, "district", "Atlantis",
-                                                                              "district_unknown"]]
+    assert q[["source_row", "column", "value", "check"]].values.tolist() == [
+        [22, "district", "Atlantis", "district_unknown"]
+    ]
     assert q["reason"].iloc[0] == "området 'Atlantis' har ingen befolkning för 2022 i population.csv"
     assert len(w.responses.data) == 3021
 
@@ -306,7 +328,7 @@ def test_district_of_another_year_is_unknown(tmp_path, raw, pop_raw) -> None:
 
 def test_too_many_bad_rows_rejects_wave(tmp_path, raw) -> None:
     df = raw.copy()
-    df.loc[0:199, "sex"] = "3"                  # 200 of 3022 rows = 6.6 %
+    df.loc[0:199, "sex"] = "3"  # 200 of 3022 rows = 6.6 %
     with pytest.raises(InputError) as err:
         read_responses(_csv(tmp_path, df))
     e = err.value
@@ -338,8 +360,9 @@ def test_wrong_encoding_override(tmp_path, raw) -> None:
 
 def test_unknown_encoding_name(tmp_path, raw) -> None:
     e = _err(read_responses, _csv(tmp_path, raw), encoding="swedish-9")
-    assert str(e) == ("responses.csv: okänd teckenkodning 'swedish-9' (--encoding); använd t.ex. utf-8, cp1252 "
-                      "eller utf-16")
+    assert str(e) == (
+        "responses.csv: okänd teckenkodning 'swedish-9' (--encoding); använd t.ex. utf-8, cp1252 eller utf-16"
+    )
 
 
 def test_missing_column(tmp_path, raw) -> None:
@@ -424,8 +447,10 @@ def _pop_bad(tmp_path, pop_raw, row: int, column: str, value: str) -> InputError
 def test_negative_population(tmp_path, pop_raw) -> None:
     e = _pop_bad(tmp_path, pop_raw, 4, "population", "-5")
     assert (e.file, e.row, e.column) == ("population.csv", 6, "population")
-    assert str(e) == ("population.csv, rad 6, kolumn population: befolkningsfilen avvisas: population -5 är "
-                      "negativ (cell 2022/Rissne/1/55-64)")
+    assert str(e) == (
+        "population.csv, rad 6, kolumn population: befolkningsfilen avvisas: population -5 är "
+        "negativ (cell 2022/Rissne/1/55-64)"
+    )
 
 
 def test_non_integer_population(tmp_path, pop_raw) -> None:
@@ -452,8 +477,10 @@ def test_missing_population_cell(tmp_path, pop_raw, sample_wave) -> None:
     cell = pop_raw.loc[7]
     e = _err(load_wave, sample_wave[0], _csv(tmp_path, df, "population.csv"))
     assert (e.file, e.column) == ("population.csv", "year/district/sex/age_group")
-    assert (f"ingen rad för cellen år {cell['year']}, område '{cell['district']}', kön {cell['sex']}, "
-            f"åldersgrupp {cell['age_group']}") in str(e)
+    assert (
+        f"ingen rad för cellen år {cell['year']}, område '{cell['district']}', kön {cell['sex']}, "
+        f"åldersgrupp {cell['age_group']}"
+    ) in str(e)
 
 
 def test_population_without_respondents_noted(tmp_path, pop_raw, sample_wave) -> None:
@@ -461,9 +488,11 @@ def test_population_without_respondents_noted(tmp_path, pop_raw, sample_wave) ->
     extra["year"] = "2025"
     w = load_wave(sample_wave[0], _csv(tmp_path, pd.concat([pop_raw, extra]), "population.csv"))
     assert len(w.population.data) == 252 + 84
-    assert w.notes == ["population.csv: befolkningsceller för 6 år x område utan svarande sparas men används "
-                       "inte: 2025 Duvbo, 2025 Hallonbergen, 2025 Rissne, 2025 Ursvik, "
-                       "2025 Väsby centrum, 2025 Älvsjö-Ängby"]
+    assert w.notes == [
+        "population.csv: befolkningsceller för 6 år x område utan svarande sparas men används "
+        "inte: 2025 Duvbo, 2025 Hallonbergen, 2025 Rissne, 2025 Ursvik, "
+        "2025 Väsby centrum, 2025 Älvsjö-Ängby"
+    ]
 
 
 def test_read_table_reports_detection(tmp_path, raw) -> None:
@@ -514,14 +543,16 @@ def test_stray_latin1_byte_is_rejected_with_row_and_column(tmp_path, raw) -> Non
     assert "0xe4" in str(e) and "1 sådana byte" in str(e)
     good = data.replace(b"k\xe4nner", "känner".encode())
     (tmp_path / "responses.csv").write_bytes(good)
-    with pytest.raises(InputError, match="förvrängd") as err:          # UTF-8 read as cp1252 on request
+    with pytest.raises(InputError, match="förvrängd") as err:  # UTF-8 read as cp1252 on request
         read_responses(tmp_path / "responses.csv", encoding="cp1252")
     assert err.value.row is not None and err.value.column is not None
     assert read_responses(tmp_path / "responses.csv").source.encoding == "utf-8"
 
 
-@pytest.mark.parametrize("bom,encoding,label", [(b"", "utf-16-le", "utf-16-le"), (b"", "utf-16-be", "utf-16-be"),
-                                                (b"\xff\xfe", "utf-16-le", "utf-16")])
+@pytest.mark.parametrize(
+    "bom,encoding,label",
+    [(b"", "utf-16-le", "utf-16-le"), (b"", "utf-16-be", "utf-16-be"), (b"\xff\xfe", "utf-16-le", "utf-16")],
+)
 def test_utf16_with_and_without_bom(tmp_path, raw, base, bom, encoding, label) -> None:
     path = tmp_path / "responses.csv"
     path.write_bytes(bom + raw.to_csv(index=False, lineterminator="\n").encode(encoding))
@@ -535,16 +566,17 @@ def test_extreme_design_weights(tmp_path, raw, sample_wave) -> None:
     df.loc[5, "design_weight"] = "1e308"
     res = read_responses(_csv(tmp_path, df))
     assert res.quarantine[["source_row", "check"]].values.tolist() == [[7, "weight_max"]]
-    assert res.quarantine["reason"].iloc[0] == ("design_weight 1e+308 är orimligt stor (största tillåtna designvikt "
-                                                "är 2e+07)")
-    df.loc[5, "design_weight"] = "0.0001"                    # 0.0001 .. 27.5: a ratio of 275 000
+    assert res.quarantine["reason"].iloc[0] == (
+        "design_weight 1e+308 är orimligt stor (största tillåtna designvikt är 2e+07)"
+    )
+    df.loc[5, "design_weight"] = "0.0001"  # 0.0001 .. 27.5: a ratio of 275 000
     e = _err(read_responses, _csv(tmp_path, df))
     assert (e.row, e.column) == (7, "design_weight") or e.column == "design_weight"
     assert "kvoten" in str(e) and "gränsen 1000" in str(e)
     assert len(read_responses(_csv(tmp_path, df), max_weight_ratio=1e6).quarantine) == 0
     vasby = int(np.flatnonzero((raw["district"] == "Väsby centrum") & (raw["year"] == "2022"))[0])
     df = raw.copy()
-    df.loc[vasby, "design_weight"] = "900"                   # Väsby centrum has 834 people in 2022
+    df.loc[vasby, "design_weight"] = "900"  # Väsby centrum has 834 people in 2022
     q = load_wave(_csv(tmp_path, df), sample_wave[1]).responses.quarantine
     assert q[["source_row", "check"]].values.tolist() == [[vasby + 2, "weight_population"]]
 
@@ -552,15 +584,17 @@ def test_extreme_design_weights(tmp_path, raw, sample_wave) -> None:
 def test_quarantine_never_keeps_free_text(tmp_path, raw) -> None:
     df = raw.copy()
     rows = np.flatnonzero(df["comment"] != "")[:3]
-    df.loc[rows, "sex"] = "3"                                   # quarantined rows that carry comments
+    df.loc[rows, "sex"] = "3"  # quarantined rows that carry comments
     res = read_responses(_csv(tmp_path, df))
     q = res.quarantine
     assert sorted(q["source_row"]) == sorted(rows + 2)
+    dump = " ".join(q.astype(str).to_numpy().ravel())
     for comment in df.loc[rows, "comment"]:
-        assert not q.astype(str).apply(lambda col: col.str.contains(comment[:15], regex=False)).any().any()
+        assert comment[:15] not in dump
     assert all("comment" not in json.loads(r) for r in q["record"])
     # a failure in the comment column itself (a vendor recode of it): the value is withheld too
     from survey.data.codebook import VendorMapping
+
     m = VendorMapping("v", {}, {"comment": {"ok": None}})
     res = read_responses(_csv(tmp_path, raw), mapping=m, max_bad_share=1.0)
     q = res.quarantine

@@ -8,11 +8,13 @@ weighting, and series breaks. The default codebook implements ``shared/spec/data
 A vendor mapping (YAML under ``schemas/mappings/``) renames a vendor's columns onto canonical names and
 recodes its values onto canonical codes.
 """
+
 from __future__ import annotations
 
+import functools
 import math
-from importlib import resources
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -67,10 +69,9 @@ class Codebook:
     age_groups: tuple[str, ...]
     sexes: dict[int, str] = field(default_factory=lambda: {1: "Man", 2: "Kvinna"})
     series_breaks: tuple[SeriesBreak, ...] = ()
-    born_abroad: dict[int, str] = field(
-        default_factory=lambda: {0: "Född i Sverige", 1: "Född utomlands"})
+    born_abroad: dict[int, str] = field(default_factory=lambda: {0: "Född i Sverige", 1: "Född utomlands"})
     problem_index: ProblemIndex | None = None
-    source: str = ""          # the file it was read from
+    source: str = ""  # the file it was read from
 
     @property
     def label(self) -> str:
@@ -113,8 +114,8 @@ class Codebook:
 
 # --- YAML reading ---------------------------------------------------------------------------------
 
-MAX_YAML_BYTES = 1 << 20        # a codebook is a few kB; anything near a megabyte is not one
-MAX_YAML_NODES = 200_000        # expanded size (aliases counted at every use): no alias bombs
+MAX_YAML_BYTES = 1 << 20  # a codebook is a few kB; anything near a megabyte is not one
+MAX_YAML_NODES = 200_000  # expanded size (aliases counted at every use): no alias bombs
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -129,12 +130,15 @@ def _construct_unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, 
         try:
             again = key in seen
         except TypeError:
-            raise CodebookError(f"{Path(loader.name).name}, rad {key_node.start_mark.line + 1}: en nyckel måste vara "
-                                "en text eller ett tal, inte en lista eller mappning") from None
+            raise CodebookError(
+                f"{Path(loader.name).name}, rad {key_node.start_mark.line + 1}: en nyckel måste vara "
+                "en text eller ett tal, inte en lista eller mappning"
+            ) from None
         if again:
             raise CodebookError(
                 f"{Path(loader.name).name}, rad {key_node.start_mark.line + 1}: nyckeln {key!r} finns två gånger "
-                f"(redan på rad {seen[key]})")
+                f"(redan på rad {seen[key]})"
+            )
         seen[key] = key_node.start_mark.line + 1
     return loader.construct_mapping(node, deep=deep)
 
@@ -144,13 +148,15 @@ _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
 
 def _count_nodes(doc: Any, name: str) -> None:
     """Refuse documents that expand to more than ``MAX_YAML_NODES`` values or refer to themselves."""
-    count, stack = 0, [(doc, ())]
+    count, stack = 0, [(doc, tuple[int, ...]())]
     while stack:
         node, parents = stack.pop()
         count += 1
         if count > MAX_YAML_NODES:
-            raise CodebookError(f"{name}: för stor efter att alias (*namn) har expanderats (över {MAX_YAML_NODES} "
-                                "värden); en kodbok eller mappning är några hundra rader")
+            raise CodebookError(
+                f"{name}: för stor efter att alias (*namn) har expanderats (över {MAX_YAML_NODES} "
+                "värden); en kodbok eller mappning är några hundra rader"
+            )
         if isinstance(node, (dict, list)):
             if id(node) in parents:
                 raise CodebookError(f"{name}: ett alias (*namn) pekar på sig självt; det går inte att läsa")
@@ -162,8 +168,9 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     """Read a YAML file into a dict; any problem is a CodebookError naming the file."""
     try:
         if path.stat().st_size > MAX_YAML_BYTES:
-            raise CodebookError(f"{path.name}: filen är för stor för en kodbok eller mappning "
-                                f"({path.stat().st_size} byte)")
+            raise CodebookError(
+                f"{path.name}: filen är för stor för en kodbok eller mappning ({path.stat().st_size} byte)"
+            )
         with open(path, encoding="utf-8") as fh:
             loader = _UniqueKeyLoader(fh)
             loader.name = str(path)
@@ -176,13 +183,16 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f" på rad {mark.line + 1}, kolumn {mark.column + 1}" if mark is not None else ""
-        raise CodebookError(f"{path.name}: inte giltig YAML{where} (t.ex. en parentes eller ett citattecken som inte "
-                            "stängs, fel indrag, eller en tabb i indraget)") from None
+        raise CodebookError(
+            f"{path.name}: inte giltig YAML{where} (t.ex. en parentes eller ett citattecken som inte "
+            "stängs, fel indrag, eller en tabb i indraget)"
+        ) from None
     except yaml.YAMLError:
         raise CodebookError(f"{path.name}: inte giltig YAML (t.ex. otillåtna tecken)") from None
     except UnicodeDecodeError as exc:
-        raise CodebookError(f"{path.name}: inte UTF-8-text (byte {exc.start} är 0x{exc.object[exc.start]:02x}); spara "
-                            "filen som UTF-8") from None
+        raise CodebookError(
+            f"{path.name}: inte UTF-8-text (byte {exc.start} är 0x{exc.object[exc.start]:02x}); spara filen som UTF-8"
+        ) from None
     except (OSError, RecursionError) as exc:
         raise CodebookError(f"{path.name}: kan inte läsas ({type(exc).__name__})") from None
     if not isinstance(doc, dict):
@@ -191,7 +201,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return doc
 
 
-def _validated(model: type[BaseModel], doc: dict, path: Path, context: dict | None = None) -> Any:
+def _validated(model: type[BaseModel], doc: dict[str, Any], path: Path, context: dict[str, Any] | None = None) -> Any:
     """``model.model_validate`` with errors re-raised as one CodebookError naming file and entry."""
     try:
         return model.model_validate(doc, context=context)
@@ -221,28 +231,41 @@ def load_codebook(name_or_path: str | Path | None = None) -> Codebook:
     doc = _read_yaml(path)
     m: CodebookModel = _validated(CodebookModel, doc, path)
     items = tuple(Item(name, it.text_sv, dict(it.codes), tuple(it.dont_know)) for name, it in m.items.items())
-    indicators = tuple(Indicator(i.name, i.item, tuple(i.numerator),
-                                 tuple(i.base) if i.base is not None else tuple(m.items[i.item].codes),
-                                 i.label_sv or "", i.group or "") for i in m.indicators)
+    indicators = tuple(
+        Indicator(
+            i.name,
+            i.item,
+            tuple(i.numerator),
+            tuple(i.base) if i.base is not None else tuple(m.items[i.item].codes),
+            i.label_sv or "",
+            i.group or "",
+        )
+        for i in m.indicators
+    )
     pi = m.problem_index
-    pindex = None if pi is None else ProblemIndex(tuple(pi.items), dict(pi.scores), tuple(pi.exclude),
-                                                  pi.label_sv or "")
+    pindex = (
+        None if pi is None else ProblemIndex(tuple(pi.items), dict(pi.scores), tuple(pi.exclude), pi.label_sv or "")
+    )
     breaks = tuple(SeriesBreak(b.year, b.reason, tuple(b.items)) for b in m.series_breaks or [])
     reg = m.register_
-    return Codebook(name=m.name, version=m.version, items=items, indicators=indicators,
-                    age_groups=tuple(reg.age_groups), sexes=dict(reg.sex), series_breaks=breaks,
-                    born_abroad=dict(reg.born_abroad), problem_index=pindex, source=str(path))
+    return Codebook(
+        name=m.name,
+        version=m.version,
+        items=items,
+        indicators=indicators,
+        age_groups=tuple(reg.age_groups),
+        sexes=dict(reg.sex),
+        series_breaks=breaks,
+        born_abroad=dict(reg.born_abroad),
+        problem_index=pindex,
+        source=str(path),
+    )
 
 
-_DEFAULT: Codebook | None = None
-
-
+@functools.cache
 def default_codebook() -> Codebook:
     """The default codebook (``trygghet-v1``), loaded once."""
-    global _DEFAULT
-    if _DEFAULT is None:
-        _DEFAULT = load_codebook(None)
-    return _DEFAULT
+    return load_codebook(None)
 
 
 # --- vendor mappings ------------------------------------------------------------------------------
@@ -298,13 +321,20 @@ def load_mapping(path: str | Path, codebook: Codebook | None = None) -> VendorMa
 
 def _failures(index: pd.Index, column: str, values: pd.Series, check: str, reason: str | pd.Series) -> pd.DataFrame:
     """Row-level failures in the shape ingest quarantines: index label, column, raw value, check, reason."""
-    return pd.DataFrame({"index": np.asarray(index), "column": column,
-                         "value": values.astype(object).to_numpy(), "check": check,
-                         "reason": reason if isinstance(reason, str) else reason.to_numpy()})
+    return pd.DataFrame(
+        {
+            "index": np.asarray(index),
+            "column": column,
+            "value": values.astype(object).to_numpy(),
+            "check": check,
+            "reason": reason if isinstance(reason, str) else reason.to_numpy(),
+        }
+    )
 
 
-def apply_mapping(df: pd.DataFrame, mapping: VendorMapping, file: str,
-                  value_labels: dict[str, dict[str, str]] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def apply_mapping(
+    df: pd.DataFrame, mapping: VendorMapping, file: str, value_labels: dict[str, dict[str, str]] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Rename and recode a raw text frame onto canonical columns (vectorised over distinct values).
 
     Returns ``(mapped, failures)``: ``mapped`` keeps the index of ``df`` and holds canonical values as text

@@ -25,12 +25,13 @@ Rules (in this order; every decision is reported in ``Decoded.encoding`` and ``D
 
 Every refusal is an :class:`~survey.errors.InputError` in Swedish naming the file, the row and the column.
 """
+
 from __future__ import annotations
 
 import codecs
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from survey.errors import InputError
 
@@ -41,8 +42,10 @@ LEGACY = ("cp1252", "cp850", "mac_roman")
 _SWEDISH = frozenset("åäöÅÄÖéÉüÜæøÆØ")
 _UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
 # UTF-8 read as cp1252/latin-1: a lead byte Ã/Â followed by what a continuation byte 0x80-0xBF becomes.
-_MOJIBAKE = re.compile("Ã[\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc"
-                       "\u2013-\u203a\u20ac\u2122]|Â[\u00a0-\u00bf]")
+_MOJIBAKE = re.compile(
+    "Ã[\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc"
+    "\u2013-\u203a\u20ac\u2122]|Â[\u00a0-\u00bf]"
+)
 
 
 @dataclass
@@ -65,14 +68,22 @@ def _strict(raw: bytes, enc: str, name: str, locate: Locator, how: str) -> str:
     try:
         return raw.decode(enc)
     except UnicodeDecodeError as exc:
-        text = raw.decode(enc, errors="surrogateescape") if enc.replace("_", "-") in ("utf-8", "utf-8-sig") \
+        text = (
+            raw.decode(enc, errors="surrogateescape")
+            if enc.replace("_", "-") in ("utf-8", "utf-8-sig")
             else raw[: exc.start].decode(enc, errors="replace") + "\udcff"
+        )
         pos = len(raw[: exc.start].decode(enc, errors="replace"))
         row, column, _ = _where(locate, text, pos)
         byte = raw[exc.start]
         end = " (filen slutar mitt i ett tecken: den verkar avkortad)" if exc.end >= len(raw) else ""
-        raise InputError(f"kan inte avkodas som {how}: byten 0x{byte:02x} är inte giltig {how}{end}. Ange rätt teckenkodning med --encoding (cp1252 för svenska "
-                         "Windows-filer) eller låt trygghet avgöra den själv", name, row, column) from None
+        raise InputError(
+            f"kan inte avkodas som {how}: byten 0x{byte:02x} är inte giltig {how}{end}. Ange rätt teckenkodning "
+            "med --encoding (cp1252 för svenska Windows-filer) eller låt trygghet avgöra den själv",
+            name,
+            row,
+            column,
+        ) from None
 
 
 def _utf16_without_bom(raw: bytes) -> str | None:
@@ -94,8 +105,11 @@ def _reject_binary(raw: bytes, name: str) -> None:
     head = raw[:8192]
     ctrl = sum(head.count(bytes([b])) for b in (*range(0, 9), *range(14, 32)))
     if ctrl > max(2, len(head) // 100):
-        raise InputError(f"är binär data och ingen textfil ({ctrl} styrtecken bland de första {len(head)} byten); "
-                         "är det en annan sorts fil med CSV-namn, eller en trasig fil?", name)
+        raise InputError(
+            f"är binär data och ingen textfil ({ctrl} styrtecken bland de första {len(head)} byten); "
+            "är det en annan sorts fil med CSV-namn, eller en trasig fil?",
+            name,
+        )
 
 
 def _legacy_score(text: str) -> int:
@@ -119,7 +133,7 @@ def _legacy(raw: bytes) -> str:
             continue
         if best_score is None or score > best_score:
             best, best_score = enc, score
-    if best_score is None:      # cp1252 has five undefined bytes; latin-1 decodes everything
+    if best_score is None:  # cp1252 has five undefined bytes; latin-1 decodes everything
         return "latin-1"
     return best
 
@@ -133,10 +147,14 @@ def _stray_bytes(raw: bytes, name: str, locate: Locator, exc: UnicodeDecodeError
         f"här är inte giltig UTF-8 ({len(bad)} sådana byte i filen). Filen har blandade teckenkodningar "
         "eller en enstaka felaktig byte, oftast efter en redigering i ett annat program; att läsa den som "
         "cp1252 skulle förvränga alla å, ä och ö. Spara filen som UTF-8 igen hos leverantören, eller ange "
-        "--encoding om hela filen verkligen har en och samma kodning", name, row, column)
+        "--encoding om hela filen verkligen har en och samma kodning",
+        name,
+        row,
+        column,
+    )
 
 
-def _mojibake(text: str) -> re.Match | None:
+def _mojibake(text: str) -> re.Match[str] | None:
     return _MOJIBAKE.search(text)
 
 
@@ -144,9 +162,13 @@ def decode_text(raw: bytes, name: str, encoding: str | None, locate: Locator) ->
     """Decode a text file's bytes by the rules of this module (see the module docstring)."""
     if encoding is not None:
         return _explicit(raw, name, encoding, locate)
-    for bom, enc, label in ((codecs.BOM_UTF32_LE, "utf-32", "utf-32"), (codecs.BOM_UTF32_BE, "utf-32", "utf-32"),
-                            (codecs.BOM_UTF8, "utf-8-sig", "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16", "utf-16"),
-                            (codecs.BOM_UTF16_BE, "utf-16", "utf-16")):
+    for bom, enc, label in (
+        (codecs.BOM_UTF32_LE, "utf-32", "utf-32"),
+        (codecs.BOM_UTF32_BE, "utf-32", "utf-32"),
+        (codecs.BOM_UTF8, "utf-8-sig", "utf-8-sig"),
+        (codecs.BOM_UTF16_LE, "utf-16", "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16", "utf-16"),
+    ):
         if raw.startswith(bom):
             text = _strict(raw, enc, name, locate, label.upper().replace("-SIG", " med BOM"))
             return _checked(Decoded(text.lstrip("\ufeff"), label), name, locate)
@@ -157,10 +179,16 @@ def decode_text(raw: bytes, name: str, encoding: str | None, locate: Locator) ->
         text = _strict(raw, wide, name, locate, wide.upper())
         ctrl = len(re.findall("[\x00-\x08\x0e-\x1f]", text[:4096]))
         if ctrl > max(2, len(text[:4096]) // 100):
-            raise InputError(f"är binär data och ingen textfil ({ctrl} styrtecken i början); är det en annan sorts "
-                             "fil med CSV-namn, eller en trasig fil?", name)
-        return _checked(Decoded(text, wide, [f"{name}: teckenkodningen {wide.upper()} utan BOM avgjordes av "
-                                             "filens nollbyte"]), name, locate)
+            raise InputError(
+                f"är binär data och ingen textfil ({ctrl} styrtecken i början); är det en annan sorts "
+                "fil med CSV-namn, eller en trasig fil?",
+                name,
+            )
+        return _checked(
+            Decoded(text, wide, [f"{name}: teckenkodningen {wide.upper()} utan BOM avgjordes av filens nollbyte"]),
+            name,
+            locate,
+        )
     try:
         return _checked(Decoded(raw.decode("utf-8"), "utf-8"), name, locate)
     except UnicodeDecodeError as exc:
@@ -168,30 +196,39 @@ def decode_text(raw: bytes, name: str, encoding: str | None, locate: Locator) ->
         if exc.end >= len(raw) and exc.reason == "unexpected end of data":
             text = raw.decode("utf-8", errors="surrogateescape")
             row, column, _ = _where(locate, text, len(text) - 1)
-            raise InputError("slutar mitt i ett UTF-8-tecken: filen verkar avkortad. Hämta filen igen hela", name,
-                             row, column) from None
+            raise InputError(
+                "slutar mitt i ett UTF-8-tecken: filen verkar avkortad. Hämta filen igen hela", name, row, column
+            ) from None
         if n_utf8:
             raise _stray_bytes(raw, name, locate, exc, n_utf8) from None
     enc = _legacy(raw)
     text = raw.decode(enc)
-    return Decoded(text, enc, [] if enc == "cp1252" else [f"{name}: teckenkodningen {enc} valdes (tecknen liknar "
-                                                           "svensk text mest så)"])
+    return Decoded(
+        text,
+        enc,
+        [] if enc == "cp1252" else [f"{name}: teckenkodningen {enc} valdes (tecknen liknar svensk text mest så)"],
+    )
 
 
 def _explicit(raw: bytes, name: str, encoding: str, locate: Locator) -> Decoded:
     try:
         enc = codecs.lookup(encoding).name
     except LookupError:
-        raise InputError(f"okänd teckenkodning {encoding!r} (--encoding); använd t.ex. utf-8, cp1252 eller "
-                         "utf-16", name) from None
+        raise InputError(
+            f"okänd teckenkodning {encoding!r} (--encoding); använd t.ex. utf-8, cp1252 eller utf-16", name
+        ) from None
     text = _strict(raw, enc, name, locate, encoding).lstrip("\ufeff")
     m = _mojibake(text)
     if m is not None and enc not in ("utf-8", "utf-8-sig"):
         row, column, _ = _where(locate, text, m.start())
-        raise InputError(f"med --encoding {encoding} blir texten förvrängd ({m.group()!r} här och "
-                         f"{len(_MOJIBAKE.findall(text)) - 1} gånger till): så ser UTF-8-kodade å, ä och ö ut när de läses "
-                         f"som {encoding}. Filen är troligen UTF-8: ta bort --encoding eller ange --encoding utf-8",
-                         name, row, column)
+        raise InputError(
+            f"med --encoding {encoding} blir texten förvrängd ({m.group()!r} här och "
+            f"{len(_MOJIBAKE.findall(text)) - 1} gånger till): så ser UTF-8-kodade å, ä och ö ut när de läses "
+            f"som {encoding}. Filen är troligen UTF-8: ta bort --encoding eller ange --encoding utf-8",
+            name,
+            row,
+            column,
+        )
     return Decoded(text, enc)
 
 
@@ -200,9 +237,11 @@ def _checked(dec: Decoded, name: str, locate: Locator) -> Decoded:
     m = _mojibake(dec.text)
     if m is not None:
         _, _, said = _where(locate, dec.text, m.start())
-        dec.notes.append(f"{name}: texten innehåller {m.group()!r} ({said}, {len(_MOJIBAKE.findall(dec.text))} "
-                         "gånger): den verkar ha förvrängts innan den skickades (UTF-8 som lästs som cp1252 och "
-                         "sparats igen); kontrollera kommentarer och namn hos leverantören")
+        dec.notes.append(
+            f"{name}: texten innehåller {m.group()!r} ({said}, {len(_MOJIBAKE.findall(dec.text))} "
+            "gånger): den verkar ha förvrängts innan den skickades (UTF-8 som lästs som cp1252 och "
+            "sparats igen); kontrollera kommentarer och namn hos leverantören"
+        )
     return dec
 
 

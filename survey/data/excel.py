@@ -12,6 +12,7 @@
 * **Other sheets with data**: one with the same columns as the first sheet (answers split over sheets) rejects
   the file; any other is noted as not read. An empty first sheet with data elsewhere is rejected.
 """
+
 from __future__ import annotations
 
 import re
@@ -51,24 +52,31 @@ def _sheet_xml(path: Path) -> list[bytes]:
     """The XML of every worksheet in workbook order (empty list entries where unreadable)."""
     from xml.etree import ElementTree as ET
 
-    ns = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
-          "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships"}
+    ns = {
+        "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+        "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+    }
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
-        raise InputError(f"är inte en läsbar .xlsx-arbetsbok (zip-filen är trasig eller avkortad: "
-                         f"{type(exc).__name__})", path.name) from None
+        raise InputError(
+            f"är inte en läsbar .xlsx-arbetsbok (zip-filen är trasig eller avkortad: {type(exc).__name__})", path.name
+        ) from None
     with zf:
         names = set(zf.namelist())
         if "xl/workbook.xml" not in names:
-            raise InputError("är en zip-fil men ingen Excel-arbetsbok (xl/workbook.xml saknas); är det en annan "
-                             "sorts fil med .xlsx-namn?", path.name)
+            raise InputError(
+                "är en zip-fil men ingen Excel-arbetsbok (xl/workbook.xml saknas); är det en annan "
+                "sorts fil med .xlsx-namn?",
+                path.name,
+            )
         try:
             wb = ET.fromstring(zf.read("xl/workbook.xml"))
             rels = ET.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
         except (ET.ParseError, KeyError, zipfile.BadZipFile, OSError, EOFError):
-            raise InputError("är inte en läsbar .xlsx-arbetsbok (arbetsbokens struktur är trasig; är filen "
-                             "avkortad?)", path.name) from None
+            raise InputError(
+                "är inte en läsbar .xlsx-arbetsbok (arbetsbokens struktur är trasig; är filen avkortad?)", path.name
+            ) from None
         target = {r.get("Id"): r.get("Target", "") for r in rels}
         out = []
         for sheet in wb.iterfind("m:sheets/m:sheet", ns):
@@ -77,12 +85,13 @@ def _sheet_xml(path: Path) -> list[bytes]:
             try:
                 out.append(zf.read(t) if t in names else b"")
             except (zipfile.BadZipFile, OSError, EOFError, KeyError):
-                raise InputError("är inte en läsbar .xlsx-arbetsbok (ett blad är trasigt; är filen avkortad?)",
-                                 path.name) from None
+                raise InputError(
+                    "är inte en läsbar .xlsx-arbetsbok (ett blad är trasigt; är filen avkortad?)", path.name
+                ) from None
         return out
 
 
-def _header_row(rows: list[tuple]) -> int:
+def _header_row(rows: list[tuple[Any, ...]]) -> int:
     """0-based index of the header: the first of the first rows with >= 2 filled cells (titles above)."""
     for i, values in enumerate(rows[:_TITLE_SCAN]):
         filled = sum(cell_text(v) is not None for v in values)
@@ -118,8 +127,11 @@ def read_xlsx(path: Path) -> tuple[Any, ReadInfo]:
     width = len(header)
     if h > 0:
         heading = next((cell_text(v) for r in rows[:h] for v in r if cell_text(v) is not None), None)
-        notes.append(f"{path.name}: blad {title!r}: rad 1–{h} ovanför kolumnnamnen hoppades över"
-                     + (f" (rubrik {heading!r})" if heading else "") + f"; kolumnnamnen står på rad {h + 1}")
+        notes.append(
+            f"{path.name}: blad {title!r}: rad 1–{h} ovanför kolumnnamnen hoppades över"
+            + (f" (rubrik {heading!r})" if heading else "")
+            + f"; kolumnnamnen står på rad {h + 1}"
+        )
     names = [clean_name(v) for v in header]
     _merged(xml[0] if xml else b"", h + 1, names, title, path.name)
     if xml and _FORMULA.search(xml[0]):
@@ -130,20 +142,24 @@ def read_xlsx(path: Path) -> tuple[Any, ReadInfo]:
         cells = [cell_text(v) for v in values[:width]]
         if any(cell_text(v) is not None for v in values[width:]):
             c = next(i for i, v in enumerate(values) if i >= width and cell_text(v) is not None)
-            raise InputError(f"blad {title!r}, cell {_col_letter(c)}{r + 1}: ett värde utanför de {width} "
-                             "namngivna kolumnerna (kolumnen saknar namn på rubrikraden)", path.name, r + 1,
-                             f"{_col_letter(c)} (utan namn)")
+            raise InputError(
+                f"blad {title!r}, cell {_col_letter(c)}{r + 1}: ett värde utanför de {width} "
+                "namngivna kolumnerna (kolumnen saknar namn på rubrikraden)",
+                path.name,
+                r + 1,
+                f"{_col_letter(c)} (utan namn)",
+            )
         if all(c is None for c in cells):
             continue
         records.append(cells + [None] * (width - len(cells)))
         numbers.append(r + 1)
-    cols = list(zip(*records)) if records else [[] for _ in names]
+    cols: list[Any] = list(zip(*records)) if records else [[] for _ in names]
     table = arrow.table({f"c{i}": arrow.array(c, type=arrow.string()) for i, c in enumerate(cols)})
     info = ReadInfo("xlsx", notes=notes, header_row=h + 1)
     return _to_text_frame(table, names, np.asarray(numbers, dtype=np.int64)), info
 
 
-def _other_sheets(sheets: list[tuple[str, list[tuple]]], name: str, notes: list[str]) -> None:
+def _other_sheets(sheets: list[tuple[str, list[tuple[Any, ...]]]], name: str, notes: list[str]) -> None:
     """Data on sheets after the first: same columns -> error, anything else -> a note."""
     first_title, first_rows = sheets[0]
     first_header = set()
@@ -155,16 +171,26 @@ def _other_sheets(sheets: list[tuple[str, list[tuple]]], name: str, notes: list[
         if not filled:
             continue
         if not first_header:
-            raise InputError(f"det första bladet {first_title!r} är tomt, men bladet {title!r} har data; flytta "
-                             "det bladet först eller spara det som en egen fil", name, 1)
+            raise InputError(
+                f"det första bladet {first_title!r} är tomt, men bladet {title!r} har data; flytta "
+                "det bladet först eller spara det som en egen fil",
+                name,
+                1,
+            )
         hdr = {clean_name(v) for v in rows[_header_row(rows)] if cell_text(v) is not None}
         if len(hdr & first_header) >= max(2, len(first_header) // 2):
-            raise InputError(f"arbetsboken har svar på flera blad: bladet {title!r} har samma kolumner som "
-                             f"{first_title!r} ({len(filled) - 1} rader). trygghet läser bara det första bladet och "
-                             "skulle tappa de andra bladens rader; lägg alla svar på ett blad eller spara varje "
-                             "blad som en egen fil", name, 1)
-        notes.append(f"{name}: bladet {title!r} ({len(filled)} ifyllda rader) lästes inte; trygghet läser bara "
-                     f"det första bladet, {first_title!r}")
+            raise InputError(
+                f"arbetsboken har svar på flera blad: bladet {title!r} har samma kolumner som "
+                f"{first_title!r} ({len(filled) - 1} rader). trygghet läser bara det första bladet och "
+                "skulle tappa de andra bladens rader; lägg alla svar på ett blad eller spara varje "
+                "blad som en egen fil",
+                name,
+                1,
+            )
+        notes.append(
+            f"{name}: bladet {title!r} ({len(filled)} ifyllda rader) lästes inte; trygghet läser bara "
+            f"det första bladet, {first_title!r}"
+        )
 
 
 def _merged(xml: bytes, header_row: int, names: list[str], title: str, name: str) -> None:
@@ -172,16 +198,21 @@ def _merged(xml: bytes, header_row: int, names: list[str], title: str, name: str
     for c1, r1, c2, r2 in _MERGE.findall(xml):
         r1, r2 = int(r1), int(r2)
         if r2 < header_row:
-            continue                                    # a merged title above the header
+            continue  # a merged title above the header
         i = _col_index(c1.decode())
         column = names[i] if i < len(names) else f"{c1.decode()} (utan namn)"
         ref = f"{c1.decode()}{r1}:{c2.decode()}{r2}"
-        raise InputError(f"blad {title!r} har sammanfogade celler {ref} (rad {r1}–{r2}): bara den första cellen har "
-                         "ett värde och de andra skulle läsas som tomma svar. Dela upp de sammanfogade cellerna och "
-                         "fyll i varje cell, eller exportera som CSV", name, max(r1, header_row), column)
+        raise InputError(
+            f"blad {title!r} har sammanfogade celler {ref} (rad {r1}–{r2}): bara den första cellen har "
+            "ett värde och de andra skulle läsas som tomma svar. Dela upp de sammanfogade cellerna och "
+            "fyll i varje cell, eller exportera som CSV",
+            name,
+            max(r1, header_row),
+            column,
+        )
 
 
-def _formulas(path: Path, rows: list[tuple], h: int, names: list[str], title: str, notes: list[str]) -> None:
+def _formulas(path: Path, rows: list[tuple[Any, ...]], h: int, names: list[str], title: str, notes: list[str]) -> None:
     """Formula cells: without a cached value -> error; with one -> a note."""
     import openpyxl
 
@@ -202,9 +233,14 @@ def _formulas(path: Path, rows: list[tuple], h: int, names: list[str], title: st
         r, c, f = uncached[0]
         column = names[c] if c < len(names) else f"{_col_letter(c)} (utan namn)"
         examples = ", ".join(f"{_col_letter(cc)}{rr}" for rr, cc, _ in uncached[:5])
-        raise InputError(f"blad {title!r}, cell {_col_letter(c)}{r}: formeln {f[:60]!r} har inget sparat värde "
-                         f"({len(uncached)} sådana celler: {examples}). Filen har skrivits av ett program som inte "
-                         "räknar ut formler, och trygghet läser aldrig en formel som ett tomt svar. Öppna filen i "
-                         "Excel och spara den igen, eller exportera den som CSV", path.name, r, column)
+        raise InputError(
+            f"blad {title!r}, cell {_col_letter(c)}{r}: formeln {f[:60]!r} har inget sparat värde "
+            f"({len(uncached)} sådana celler: {examples}). Filen har skrivits av ett program som inte "
+            "räknar ut formler, och trygghet läser aldrig en formel som ett tomt svar. Öppna filen i "
+            "Excel och spara den igen, eller exportera den som CSV",
+            path.name,
+            r,
+            column,
+        )
     if cached:
         notes.append(f"{path.name}: blad {title!r}: {cached} celler är formler; deras sparade värden lästes")

@@ -7,6 +7,7 @@ canonical dtypes (vectorised over distinct values) and validate with the pandera
 codebook. Row-level failures of responses go to ``IngestResult.quarantine`` (free text withheld); file-level
 problems and population problems raise :class:`InputError` naming file, row and column, in Swedish.
 """
+
 from __future__ import annotations
 
 import time
@@ -19,12 +20,32 @@ import pandas as pd
 
 from schemas.population import population_schema
 from schemas.responses import responses_schema
-from survey.data.codebook import (POPULATION_COLUMNS, RESPONSE_BASE_COLUMNS, Codebook, VendorMapping,
-                                  apply_mapping, default_codebook, load_codebook, load_mapping)
+from survey.data.codebook import (
+    POPULATION_COLUMNS,
+    RESPONSE_BASE_COLUMNS,
+    Codebook,
+    VendorMapping,
+    apply_mapping,
+    default_codebook,
+    load_codebook,
+    load_mapping,
+)
 from survey.data.readers import FORMATS, ReadInfo, read_table, sha256_file
-from survey.data.validate import (MAX_WEIGHT_RATIO, QUARANTINE_COLUMNS, bad_names, check_value_labels,
-                                  check_weights, convert, failures, formula_like_note, no_failures,
-                                  quarantine_frame, reject_if_too_many, validate, weight_above_population)
+from survey.data.validate import (
+    MAX_WEIGHT_RATIO,
+    QUARANTINE_COLUMNS,
+    bad_names,
+    check_value_labels,
+    check_weights,
+    convert,
+    failures,
+    formula_like_note,
+    no_failures,
+    quarantine_frame,
+    reject_if_too_many,
+    validate,
+    weight_above_population,
+)
 from survey.errors import InputError
 
 
@@ -39,11 +60,11 @@ class SourceFile:
     encoding: str | None
     delimiter: str | None
     decimal: str
-    kind: str                     # "responses" or "population"
-    codebook_version: str         # e.g. "trygghet-v1"
+    kind: str  # "responses" or "population"
+    codebook_version: str  # e.g. "trygghet-v1"
     mapping: str | None
-    n_rows: int                   # data rows in the file (accepted + quarantined)
-    read_seconds: float = 0.0     # wall time spent reading (before mapping and validation)
+    n_rows: int  # data rows in the file (accepted + quarantined)
+    read_seconds: float = 0.0  # wall time spent reading (before mapping and validation)
 
 
 @dataclass
@@ -72,16 +93,20 @@ class Wave:
 
 
 def _resolve_codebook(codebook: Codebook | str | Path | None) -> Codebook:
-    return codebook if isinstance(codebook, Codebook) else (
-        default_codebook() if codebook is None else load_codebook(codebook))
+    return (
+        codebook
+        if isinstance(codebook, Codebook)
+        else (default_codebook() if codebook is None else load_codebook(codebook))
+    )
 
 
 def _resolve_mapping(mapping: VendorMapping | str | Path | None, cb: Codebook) -> VendorMapping | None:
     return mapping if isinstance(mapping, VendorMapping) or mapping is None else load_mapping(mapping, cb)
 
 
-def _read_mapped(path: str | Path, cb: Codebook, mapping: VendorMapping | None, required: tuple[str, ...],
-                 read_opts: dict) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, ReadInfo, list[str]]:
+def _read_mapped(
+    path: str | Path, cb: Codebook, mapping: VendorMapping | None, required: tuple[str, ...], read_opts: dict[str, Any]
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, ReadInfo, list[str]]:
     """Read, map and check the columns: (raw, mapped text, mapping failures, info, notes)."""
     opts = dict(mapping.read) if mapping else {}
     opts.update({k: v for k, v in read_opts.items() if v is not None})
@@ -103,24 +128,56 @@ def _read_mapped(path: str | Path, cb: Codebook, mapping: VendorMapping | None, 
     missing = [c for c in required if c not in text.columns]
     if missing:
         vendor = {v: k for k, v in mapping.columns.items()} if mapping else {}
-        said = ", ".join(c + (f" (leverantörens kolumn {vendor[c]!r} i mappningen {mapping.name})" if c in vendor
-                              else "") for c in missing)
-        hint = (f" (avgränsare {info.delimiter!r}: är det rätt avgränsare?)"
-                if info.format == "csv" and len(raw.columns) < 3 else "")
-        raise InputError(f"saknar obligatoriska kolumner {said}; filen har {', '.join(map(str, raw.columns))}{hint}",
-                         name, info.header_row, missing[0])
+        said = ", ".join(
+            c
+            + (
+                f" (leverantörens kolumn {vendor[c]!r} i mappningen {mapping.name if mapping else ''})"
+                if c in vendor
+                else ""
+            )
+            for c in missing
+        )
+        hint = (
+            f" (avgränsare {info.delimiter!r}: är det rätt avgränsare?)"
+            if info.format == "csv" and len(raw.columns) < 3
+            else ""
+        )
+        raise InputError(
+            f"saknar obligatoriska kolumner {said}; filen har {', '.join(map(str, raw.columns))}{hint}",
+            name,
+            info.header_row,
+            missing[0],
+        )
     return raw, text, map_fail, info, info.notes
 
 
 def _source(path: str | Path, info: ReadInfo, kind: str, cb: Codebook, mapping: VendorMapping | None) -> SourceFile:
     p = Path(path)
-    return SourceFile(str(p), p.name, info.sha256, info.format, info.encoding, info.delimiter, info.decimal, kind,
-                      cb.label, mapping.name if mapping else None, info.n_rows, info.seconds)
+    return SourceFile(
+        str(p),
+        p.name,
+        info.sha256,
+        info.format,
+        info.encoding,
+        info.delimiter,
+        info.decimal,
+        kind,
+        cb.label,
+        mapping.name if mapping else None,
+        info.n_rows,
+        info.seconds,
+    )
 
 
-def read_responses(path: str | Path, codebook: Codebook | str | Path | None = None,
-                   mapping: VendorMapping | str | Path | None = None, *, max_bad_share: float = 0.05,
-                   max_weight_ratio: float = MAX_WEIGHT_RATIO, **read_opts: Any) -> IngestResult:
+def read_responses(
+    path: str | Path,
+    codebook: Codebook | str | Path | None = None,
+    mapping: VendorMapping | str | Path | None = None,
+    *,
+    max_bad_share: float = 0.05,
+    max_weight_ratio: float = MAX_WEIGHT_RATIO,
+    **read_opts: Any,
+) -> IngestResult:
     """Read a responses file onto canonical form; failing rows go to ``quarantine``.
 
     ``read_opts``: ``fmt``, ``encoding``, ``delimiter``, ``decimal`` (overrides of detection).
@@ -128,8 +185,9 @@ def read_responses(path: str | Path, codebook: Codebook | str | Path | None = No
     fail, and when the design weights of a year span more than ``max_weight_ratio``. The
     district-against-population checks happen in :func:`load_wave`.
     """
-    return _read_responses(path, _resolve_codebook(codebook), mapping, max_bad_share, read_opts, None, "",
-                           max_weight_ratio)
+    return _read_responses(
+        path, _resolve_codebook(codebook), mapping, max_bad_share, read_opts, None, "", max_weight_ratio
+    )
 
 
 def _duplicates(frame: pd.DataFrame) -> pd.DataFrame:
@@ -149,25 +207,41 @@ def _duplicates(frame: pd.DataFrame) -> pd.DataFrame:
         return no_failures()
     d = frame.loc[dup, ["resp_id", "year"]]
     first = pd.Series(d.index, index=d.index).groupby([d["resp_id"], d["year"]]).transform("min")
-    reasons = [f"resp_id {r!r} finns mer än en gång år {y} (första gången på rad {f})"
-               for r, y, f in zip(d["resp_id"], d["year"], first)]
+    reasons = [
+        f"resp_id {r!r} finns mer än en gång år {y} (första gången på rad {f})"
+        for r, y, f in zip(d["resp_id"], d["year"], first)
+    ]
     return failures(d.index, "resp_id", d["resp_id"], "duplicate", reasons)
 
 
 def _unknown_districts(frame: pd.DataFrame, totals: pd.Series, population_file: str) -> pd.DataFrame:
     keys = pd.MultiIndex.from_arrays([frame["year"], frame["district"]])
-    unknown = (~keys.isin(totals.index) & frame["year"].notna().to_numpy() & frame["district"].notna().to_numpy())
+    unknown = ~keys.isin(totals.index) & frame["year"].notna().to_numpy() & frame["district"].notna().to_numpy()
     if not unknown.any():
         return no_failures()
     bad = frame[unknown]
-    return failures(bad.index, "district", bad["district"], "district_unknown",
-                    [f"området {d!r} har ingen befolkning för {y} i {population_file}"
-                     for d, y in zip(bad["district"], bad["year"])])
+    return failures(
+        bad.index,
+        "district",
+        bad["district"],
+        "district_unknown",
+        [
+            f"området {d!r} har ingen befolkning för {y} i {population_file}"
+            for d, y in zip(bad["district"], bad["year"])
+        ],
+    )
 
 
-def _read_responses(path: str | Path, cb: Codebook, mapping: VendorMapping | str | Path | None,
-                    max_bad_share: float, read_opts: dict, totals: pd.Series | None,
-                    population_file: str, max_weight_ratio: float = MAX_WEIGHT_RATIO) -> IngestResult:
+def _read_responses(
+    path: str | Path,
+    cb: Codebook,
+    mapping: VendorMapping | str | Path | None,
+    max_bad_share: float,
+    read_opts: dict[str, Any],
+    totals: pd.Series | None,
+    population_file: str,
+    max_weight_ratio: float = MAX_WEIGHT_RATIO,
+) -> IngestResult:
     """``read_responses``; with ``totals`` (population by year, district) unknown districts and design weights
     above the population fail too."""
     mp = _resolve_mapping(mapping, cb)
@@ -175,10 +249,19 @@ def _read_responses(path: str | Path, cb: Codebook, mapping: VendorMapping | str
     name = Path(path).name
     ignored = [c for c in text.columns if c not in cb.response_columns]
     if ignored:
-        notes.append(f"{name}: kolumnerna {', '.join(map(str, ignored))} finns inte i kodboken {cb.label} och "
-                     "lästes inte")
-    spec = {"resp_id": "id", "year": "int", "district": "text", "sex": "int", "age_group": "text",
-            "born_abroad": "code", "design_weight": "weight", **{q: "code" for q in cb.item_names}}
+        notes.append(
+            f"{name}: kolumnerna {', '.join(map(str, ignored))} finns inte i kodboken {cb.label} och lästes inte"
+        )
+    spec = {
+        "resp_id": "id",
+        "year": "int",
+        "district": "text",
+        "sex": "int",
+        "age_group": "text",
+        "born_abroad": "code",
+        "design_weight": "weight",
+        **{q: "code" for q in cb.item_names},
+    }
     conv = convert(text, spec, info.decimal)
     frame = conv.frame
     frame["source_row"] = frame.index.to_numpy(dtype=np.int64)
@@ -186,15 +269,22 @@ def _read_responses(path: str | Path, cb: Codebook, mapping: VendorMapping | str
     if not weights:
         notes.append(f"{name}: design_weight saknas eller är tom: viktningen använder N_h / antal svarande_h")
     schema = responses_schema(cb, weights=weights, nullable_keys=True, check_unique=False)
-    fails = [map_fail, *conv.failures, validate(frame, schema, cb, name, "resp_id, year"), _duplicates(frame),
-             bad_names(frame, "district")]
+    fails = [
+        map_fail,
+        *conv.failures,
+        validate(frame, schema, cb, name, "resp_id, year"),
+        _duplicates(frame),
+        bad_names(frame, "district"),
+    ]
     if totals is not None:
-        fails += [_unknown_districts(frame, totals, population_file),
-                  weight_above_population(frame, totals, population_file)]
-    fails = [f for f in fails if len(f)]
-    fails = pd.concat(fails, ignore_index=True) if fails else no_failures()
+        fails += [
+            _unknown_districts(frame, totals, population_file),
+            weight_above_population(frame, totals, population_file),
+        ]
+    present = [f for f in fails if len(f)]
+    all_fails = pd.concat(present, ignore_index=True) if present else no_failures()
     vendor_of = {v: k for k, v in mp.columns.items()} if mp else {}
-    quarantine = quarantine_frame(fails, raw, text, vendor_of, name, frame["year"], cb.response_columns)
+    quarantine = quarantine_frame(all_fails, raw, text, vendor_of, name, frame["year"], cb.response_columns)
     reject_if_too_many(quarantine, len(frame), max_bad_share, name)
     ok = ~frame.index.isin(quarantine["source_row"].unique())
     if weights:
@@ -207,18 +297,38 @@ def _read_responses(path: str | Path, cb: Codebook, mapping: VendorMapping | str
 
 def _canonical_responses(frame: pd.DataFrame, cb: Codebook) -> pd.DataFrame:
     """Accepted rows in canonical column order and dtypes, RangeIndex."""
-    cols = ["resp_id", "year", "district", "sex", "age_group", "born_abroad", "design_weight",
-            *cb.item_names, "source_row"]
+    cols = [
+        "resp_id",
+        "year",
+        "district",
+        "sex",
+        "age_group",
+        "born_abroad",
+        "design_weight",
+        *cb.item_names,
+        "source_row",
+    ]
     out = frame[cols].reset_index(drop=True)
-    return out.astype({"resp_id": "str", "district": "str", "age_group": "str", "year": "int64", "sex": "int64",
-                       "born_abroad": "Int64", "design_weight": "float64", "source_row": "int64",
-                       **{q: "Int64" for q in cb.item_names}})
+    return out.astype(
+        {
+            "resp_id": "str",
+            "district": "str",
+            "age_group": "str",
+            "year": "int64",
+            "sex": "int64",
+            "born_abroad": "Int64",
+            "design_weight": "float64",
+            "source_row": "int64",
+            **{q: "Int64" for q in cb.item_names},
+        }
+    )
 
 
 def _free_text(text: pd.DataFrame, data: pd.DataFrame) -> pd.DataFrame:
     """(resp_id, year, comment) of accepted rows with a non-blank comment."""
-    empty = pd.DataFrame({"resp_id": pd.Series(dtype="str"), "year": pd.Series(dtype="int64"),
-                          "comment": pd.Series(dtype="str")})
+    empty = pd.DataFrame(
+        {"resp_id": pd.Series(dtype="str"), "year": pd.Series(dtype="int64"), "comment": pd.Series(dtype="str")}
+    )
     if "comment" not in text.columns:
         return empty
     comment = text["comment"].reset_index(drop=True)
@@ -226,8 +336,9 @@ def _free_text(text: pd.DataFrame, data: pd.DataFrame) -> pd.DataFrame:
     keep[keep] = (comment[keep].str.strip() != "").to_numpy(dtype=bool)
     if not keep.any():
         return empty
-    return pd.DataFrame({"resp_id": data["resp_id"][keep], "year": data["year"][keep],
-                         "comment": comment[keep]}).reset_index(drop=True)
+    return pd.DataFrame(
+        {"resp_id": data["resp_id"][keep], "year": data["year"][keep], "comment": comment[keep]}
+    ).reset_index(drop=True)
 
 
 # --- population -----------------------------------------------------------------------------------
@@ -249,8 +360,12 @@ def _population_error(fails: pd.DataFrame, raw: pd.DataFrame, name: str) -> Inpu
     return InputError(f"befolkningsfilen avvisas: {reason}{more}", name, row, str(first["column"]))
 
 
-def read_population(path: str | Path, codebook: Codebook | str | Path | None = None,
-                    mapping: VendorMapping | str | Path | None = None, **read_opts: Any) -> IngestResult:
+def read_population(
+    path: str | Path,
+    codebook: Codebook | str | Path | None = None,
+    mapping: VendorMapping | str | Path | None = None,
+    **read_opts: Any,
+) -> IngestResult:
     """Read a population file (register counts); any bad row rejects the file with :class:`InputError`."""
     cb = _resolve_codebook(codebook)
     mp = _resolve_mapping(mapping, cb)
@@ -260,25 +375,42 @@ def read_population(path: str | Path, codebook: Codebook | str | Path | None = N
     conv = convert(text, spec, info.decimal)
     frame = conv.frame
     frame["source_row"] = frame.index.to_numpy(dtype=np.int64)
-    fails = [map_fail, *conv.failures, bad_names(frame, "district"),
-             validate(frame, population_schema(cb, nullable_keys=True), cb, name, "year, district, sex, age_group")]
+    fails = [
+        map_fail,
+        *conv.failures,
+        bad_names(frame, "district"),
+        validate(frame, population_schema(cb, nullable_keys=True), cb, name, "year, district, sex, age_group"),
+    ]
     fails = [f for f in fails if len(f)]
     if fails:
         raise _population_error(pd.concat(fails, ignore_index=True), raw, name)
-    data = frame.reset_index(drop=True).astype({"year": "int64", "district": "str", "sex": "int64",
-                                                "age_group": "str", "population": "int64"})
+    data = frame.reset_index(drop=True).astype(
+        {"year": "int64", "district": "str", "sex": "int64", "age_group": "str", "population": "int64"}
+    )
     empty_q = quarantine_frame(no_failures(), raw, text, {}, name, None, ())
-    return IngestResult(_source(path, info, "population", cb, mp), data[list(POPULATION_COLUMNS)],
-                        empty_q, pd.DataFrame({"resp_id": pd.Series(dtype="str")}), notes)
+    return IngestResult(
+        _source(path, info, "population", cb, mp),
+        data[list(POPULATION_COLUMNS)],
+        empty_q,
+        pd.DataFrame({"resp_id": pd.Series(dtype="str")}),
+        notes,
+    )
 
 
 # --- wave -----------------------------------------------------------------------------------------
 
 
-def load_wave(responses_path: str | Path, population_path: str | Path,
-              codebook: Codebook | str | Path | None = None, mapping: VendorMapping | str | Path | None = None,
-              *, max_bad_share: float = 0.05, population_mapping: VendorMapping | str | Path | None = None,
-              max_weight_ratio: float = MAX_WEIGHT_RATIO, **read_opts: Any) -> Wave:
+def load_wave(
+    responses_path: str | Path,
+    population_path: str | Path,
+    codebook: Codebook | str | Path | None = None,
+    mapping: VendorMapping | str | Path | None = None,
+    *,
+    max_bad_share: float = 0.05,
+    population_mapping: VendorMapping | str | Path | None = None,
+    max_weight_ratio: float = MAX_WEIGHT_RATIO,
+    **read_opts: Any,
+) -> Wave:
     """Read responses and population and check them against each other.
 
     Respondents whose district has no population for their year, or whose design weight exceeds that
@@ -291,28 +423,46 @@ def load_wave(responses_path: str | Path, population_path: str | Path,
     pop = read_population(population_path, cb, population_mapping)
     p = pop.data
     totals = p.groupby(["year", "district"], sort=False)["population"].sum()
-    resp = _read_responses(responses_path, cb, mapping, max_bad_share, read_opts, totals, pop.source.name,
-                           max_weight_ratio)
+    resp = _read_responses(
+        responses_path, cb, mapping, max_bad_share, read_opts, totals, pop.source.name, max_weight_ratio
+    )
     d = resp.data
     notes = [*resp.notes, *pop.notes]
     strata = pd.MultiIndex.from_arrays([d["year"], d["district"]]).unique()
-    need = pd.MultiIndex.from_tuples([(y, dist, s, a) for y, dist in strata for s in cb.sexes
-                                      for a in cb.age_groups])
+    need = pd.MultiIndex.from_tuples([(y, dist, s, a) for y, dist in strata for s in cb.sexes for a in cb.age_groups])
     have = pd.MultiIndex.from_arrays([p["year"], p["district"], p["sex"], p["age_group"]])
     missing = need[~need.isin(have)] if len(need) else need
     if len(missing):
         y, dist, s, a = missing[0]
-        raise InputError(f"befolkningsfilen avvisas: ingen rad för cellen år {y}, område {dist!r}, kön {s}, "
-                         f"åldersgrupp {a}, som har svarande i {resp.source.name} ({len(missing)} sådana celler "
-                         "saknas)", pop.source.name, None, "year/district/sex/age_group")
+        raise InputError(
+            f"befolkningsfilen avvisas: ingen rad för cellen år {y}, område {dist!r}, kön {s}, "
+            f"åldersgrupp {a}, som har svarande i {resp.source.name} ({len(missing)} sådana celler "
+            "saknas)",
+            pop.source.name,
+            None,
+            "year/district/sex/age_group",
+        )
     pop_keys = totals.index
     unused = pop_keys[~pop_keys.isin(strata)]
     if len(unused):
         listed = ", ".join(f"{y} {dist}" for y, dist in sorted(unused)[:10])
-        notes.append(f"{pop.source.name}: befolkningsceller för {len(unused)} år x område utan svarande sparas men "
-                     f"används inte: {listed}")
+        notes.append(
+            f"{pop.source.name}: befolkningsceller för {len(unused)} år x område utan svarande sparas men "
+            f"används inte: {listed}"
+        )
     return Wave(resp, pop, notes)
 
 
-__all__ = ["ReadInfo", "SourceFile", "IngestResult", "Wave", "read_table", "read_responses", "read_population",
-           "load_wave", "sha256_file", "QUARANTINE_COLUMNS", "FORMATS"]
+__all__ = [
+    "ReadInfo",
+    "SourceFile",
+    "IngestResult",
+    "Wave",
+    "read_table",
+    "read_responses",
+    "read_population",
+    "load_wave",
+    "sha256_file",
+    "QUARANTINE_COLUMNS",
+    "FORMATS",
+]

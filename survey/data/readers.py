@@ -13,6 +13,7 @@ problem is an :class:`~survey.errors.InputError` in Swedish naming the file, the
 * a record with another number of fields than the header, NUL bytes in text, a blank or repeated header;
 * Parquet columns of a type that is not text or numbers (lists, structs, binary).
 """
+
 from __future__ import annotations
 
 import csv
@@ -30,14 +31,28 @@ import pyarrow as arrow
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
-from survey.data.encodings import decode_text
+from survey.data.encodings import Locator, decode_text
 from survey.errors import InputError
 
-FORMATS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".tab": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx",
-           ".sav": "sav", ".zsav": "sav", ".parquet": "parquet", ".pq": "parquet"}
+FORMATS = {
+    ".csv": "csv",
+    ".txt": "csv",
+    ".tsv": "csv",
+    ".tab": "csv",
+    ".xlsx": "xlsx",
+    ".xlsm": "xlsx",
+    ".sav": "sav",
+    ".zsav": "sav",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
 _MAGIC = {b"PK\x03\x04": "zip", b"\xd0\xcf\x11\xe0": "ole", b"PAR1": "parquet", b"$FL2": "sav", b"$FL3": "sav"}
-_MAGIC_SAYS = {"zip": "en zip-fil (t.ex. en Excel-arbetsbok .xlsx)", "ole": "en gammal Excel-fil (.xls) eller "
-               "annan Office-fil", "parquet": "en Parquet-fil", "sav": "en SPSS-fil (.sav)"}
+_MAGIC_SAYS = {
+    "zip": "en zip-fil (t.ex. en Excel-arbetsbok .xlsx)",
+    "ole": "en gammal Excel-fil (.xls) eller annan Office-fil",
+    "parquet": "en Parquet-fil",
+    "sav": "en SPSS-fil (.sav)",
+}
 
 
 @dataclass
@@ -50,10 +65,10 @@ class ReadInfo:
     decimal: str = "."
     sha256: str = ""
     n_rows: int = 0
-    value_labels: dict[str, dict[str, str]] = field(default_factory=dict)   # SPSS: column -> code -> label
+    value_labels: dict[str, dict[str, str]] = field(default_factory=dict)  # SPSS: column -> code -> label
     notes: list[str] = field(default_factory=list)
-    seconds: float = 0.0          # wall time spent reading the file (lineage: the "read" step)
-    header_row: int = 1           # the row of the column names (Excel: after title rows)
+    seconds: float = 0.0  # wall time spent reading the file (lineage: the "read" step)
+    header_row: int = 1  # the row of the column names (Excel: after title rows)
 
 
 def sha256_file(path: str | Path) -> str:
@@ -74,8 +89,11 @@ def _detect_format(path: Path, fmt: str | None) -> str:
         return fmt
     if path.suffix.lower() in FORMATS:
         return FORMATS[path.suffix.lower()]
-    raise InputError(f"filtypen {path.suffix or '(ingen filändelse)'!r} stöds inte: trygghet läser CSV (.csv, .txt, "
-                     ".tsv), Excel (.xlsx), SPSS (.sav) och Parquet (.parquet), eller ange --format", path.name)
+    raise InputError(
+        f"filtypen {path.suffix or '(ingen filändelse)'!r} stöds inte: trygghet läser CSV (.csv, .txt, "
+        ".tsv), Excel (.xlsx), SPSS (.sav) och Parquet (.parquet), eller ange --format",
+        path.name,
+    )
 
 
 def _check_magic(path: Path, kind: str) -> None:
@@ -85,16 +103,26 @@ def _check_magic(path: Path, kind: str) -> None:
     found = next((v for k, v in _MAGIC.items() if head.startswith(k)), None)
     expected = {"xlsx": "zip", "parquet": "parquet", "sav": "sav"}.get(kind)
     if kind == "csv" and found is not None:
-        raise InputError(f"är inte en textfil utan {_MAGIC_SAYS[found]} med ett CSV-namn; byt filändelse till den "
-                         "rätta (eller exportera filen som CSV)", path.name)
+        raise InputError(
+            f"är inte en textfil utan {_MAGIC_SAYS[found]} med ett CSV-namn; byt filändelse till den "
+            "rätta (eller exportera filen som CSV)",
+            path.name,
+        )
     if expected is not None and found != expected:
-        what = _MAGIC_SAYS.get(found, "textfil eller okänd data" if head[:4].isascii() else "okänd binär data")
-        raise InputError(f"är inte en {kind}-fil: de första byten visar {what}. Är filen hel och har den rätt "
-                         "filändelse?", path.name)
+        what = _MAGIC_SAYS.get(found or "", "textfil eller okänd data" if head[:4].isascii() else "okänd binär data")
+        raise InputError(
+            f"är inte en {kind}-fil: de första byten visar {what}. Är filen hel och har den rätt filändelse?", path.name
+        )
 
 
-def read_table(path: str | Path, *, fmt: str | None = None, encoding: str | None = None,
-               delimiter: str | None = None, decimal: str | None = None) -> tuple[pd.DataFrame, ReadInfo]:
+def read_table(
+    path: str | Path,
+    *,
+    fmt: str | None = None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    decimal: str | None = None,
+) -> tuple[pd.DataFrame, ReadInfo]:
     """Read a file as text: every column ``str`` (blank = missing), index = source row (header = 1).
 
     Format, encoding, delimiter and decimal mark are detected unless given; ``ReadInfo`` reports them.
@@ -113,14 +141,17 @@ def read_table(path: str | Path, *, fmt: str | None = None, encoding: str | None
         df, info = _read_csv(path, encoding, delimiter, decimal)
     else:
         from survey.data.excel import read_xlsx
+
         try:
             reader = {"xlsx": read_xlsx, "sav": _read_sav, "parquet": _read_parquet}[kind]
             df, info = reader(path)
         except InputError:
             raise
         except Exception as exc:  # a corrupt file raises whatever its library raises
-            raise InputError(f"kan inte läsas som {kind} ({type(exc).__name__}); är filen hel och av den typ "
-                             "som namnet säger?", path.name) from None
+            raise InputError(
+                f"kan inte läsas som {kind} ({type(exc).__name__}); är filen hel och av den typ som namnet säger?",
+                path.name,
+            ) from None
         info.sha256 = sha256_file(path)
         if decimal:
             info.decimal = decimal
@@ -158,7 +189,7 @@ def _first_line(text: str) -> str:
     return text[: text.find("\n")] if "\n" in text else text
 
 
-def locator(delim: str | None = None):
+def locator(delim: str | None = None) -> Locator:
     """A function (text, offset) -> (row, column) for messages about one place of a CSV text."""
 
     def locate(text: str, pos: int) -> tuple[int | None, str | None]:
@@ -173,8 +204,9 @@ def locator(delim: str | None = None):
     return locate
 
 
-def _read_csv(path: Path, encoding: str | None, delimiter: str | None,
-              decimal: str | None) -> tuple[pd.DataFrame, ReadInfo]:
+def _read_csv(
+    path: Path, encoding: str | None, delimiter: str | None, decimal: str | None
+) -> tuple[pd.DataFrame, ReadInfo]:
     name = path.name
     try:
         raw = path.read_bytes()
@@ -192,21 +224,29 @@ def _read_csv(path: Path, encoding: str | None, delimiter: str | None,
     nul = text.find("\x00")
     if nul >= 0:
         row, column = locator(delimiter)(text, nul)
-        raise InputError(f"innehåller NUL-byte (0x00) och är inte en textfil i {enc}; är det en binär fil med "
-                         "CSV-namn, eller är teckenkodningen fel?", name, row, column)
+        raise InputError(
+            f"innehåller NUL-byte (0x00) och är inte en textfil i {enc}; är det en binär fil med "
+            "CSV-namn, eller är teckenkodningen fel?",
+            name,
+            row,
+            column,
+        )
     delim = delimiter or _sniff_delimiter(_first_line(text))
     header = next(csv.reader(io.StringIO(text[: 1 << 16], newline=""), delimiter=delim), [])
     names = [clean_name(h) for h in header]
     others = {d: _first_line(text).count(d) for d in (",", ";", "\t", "|") if d != delim}
     other = max(others, key=lambda d: others[d])
     if len(names) == 1 and others[other] >= 2:
-        raise InputError(f"rubrikraden har bara ett fält med avgränsaren {delim!r} men innehåller {others[other]} "
-                         f"{other!r}: fel avgränsare? Ange rätt --delimiter, eller ingen så avgör trygghet den",
-                         name, 1)
+        raise InputError(
+            f"rubrikraden har bara ett fält med avgränsaren {delim!r} men innehåller {others[other]} "
+            f"{other!r}: fel avgränsare? Ange rätt --delimiter, eller ingen så avgör trygghet den",
+            name,
+            1,
+        )
     data = raw[3:] if enc == "utf-8-sig" else raw if enc == "utf-8" else text.encode("utf-8")
     if data.count(b'"') % 2:
         _reject_unclosed_quote(text, delim, names, name)
-    if "\n" not in text.strip("\r\n"):          # the header alone (perhaps cut, without a line break)
+    if "\n" not in text.strip("\r\n"):  # the header alone (perhaps cut, without a line break)
         table = arrow.table({f"c{i}": arrow.array([], arrow.string()) for i in range(len(names))})
     else:
         table = _arrow_csv(data, text, delim, names, name)
@@ -218,16 +258,29 @@ def _arrow_csv(data: bytes, text: str, delim: str, names: list[str], name: str) 
     """pyarrow's parser (all strings); a record of another width is an error naming its row."""
     bad_rows: list[int] = []
     ids = [f"c{i}" for i in range(len(names))]
+
+    def skip(_row: object) -> str:
+        bad_rows.append(1)
+        return "skip"
+
     try:
         table = pcsv.read_csv(
             arrow.BufferReader(data),
             read_options=pcsv.ReadOptions(column_names=ids, skip_rows=1, block_size=1 << 24),
-            parse_options=pcsv.ParseOptions(delimiter=delim, quote_char='"', double_quote=True,
-                                            newlines_in_values=True,
-                                            invalid_row_handler=lambda r: bad_rows.append(1) or "skip"),
-            convert_options=pcsv.ConvertOptions(column_types={c: arrow.string() for c in ids},
-                                                strings_can_be_null=True, quoted_strings_can_be_null=True,
-                                                null_values=[""]))
+            parse_options=pcsv.ParseOptions(
+                delimiter=delim,
+                quote_char='"',
+                double_quote=True,
+                newlines_in_values=True,
+                invalid_row_handler=skip,
+            ),
+            convert_options=pcsv.ConvertOptions(
+                column_types={c: arrow.string() for c in ids},
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+                null_values=[""],
+            ),
+        )
     except arrow.ArrowInvalid:
         bad_rows.append(1)
     if bad_rows:
@@ -248,20 +301,28 @@ def _reject_unclosed_quote(text: str, delim: str, names: list[str], name: str) -
         rec = records[min(done, len(records) - 1)]
         i = next((j for j, f in enumerate(rec) if "\n" in f), len(rec) - 1)
         column = names[i] if i < len(names) else f"fält {i + 1}"
-        cause = ("fältet fortsätter till filens slut. Filen verkar avkortad mitt i ett fält inom citattecken (t.ex. "
-                 f"en kommentar); den sista hela raden är rad {done}" if at_end else
-                 "fältet fortsätter över flera rader tills nästa citattecken. Ett citattecken saknas eller är för "
-                 "mycket")
-        raise InputError(f"ett citattecken (\") öppnar ett fält som aldrig stängs rätt: {cause}. Hämta eller "
-                         "exportera filen igen", name, done + 1, column) from None
+        cause = (
+            "fältet fortsätter till filens slut. Filen verkar avkortad mitt i ett fält inom citattecken (t.ex. "
+            f"en kommentar); den sista hela raden är rad {done}"
+            if at_end
+            else "fältet fortsätter över flera rader tills nästa citattecken. Ett citattecken saknas eller är för "
+            "mycket"
+        )
+        raise InputError(
+            f'ett citattecken (") öppnar ett fält som aldrig stängs rätt: {cause}. Hämta eller exportera filen igen',
+            name,
+            done + 1,
+            column,
+        ) from None
 
 
 def _locate_bad_record(text: str, delim: str, width: int) -> tuple[int | None, int | None]:
     """Slow path, only after a parse error: the first record (row = record number + 1) of another width."""
     row = 1
     try:
-        for row, rec in enumerate((r for r in csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=True) if r),
-                                  start=1):
+        for row, rec in enumerate(
+            (r for r in csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=True) if r), start=1
+        ):
             if len(rec) != width:
                 return row, len(rec)
     except csv.Error:
@@ -271,11 +332,12 @@ def _locate_bad_record(text: str, delim: str, width: int) -> tuple[int | None, i
 
 def _bad_record_message(found: int | None, width: int, delim: str) -> str:
     if found is None:
-        return ("kan inte tolkas som CSV (ett citattecken som inte stängs eller en trasig rad; är filen "
-                "avkortad?)")
+        return "kan inte tolkas som CSV (ett citattecken som inte stängs eller en trasig rad; är filen avkortad?)"
     less = "färre" if found < width else "fler"
-    return (f"har {found} fält där rubrikraden har {width} ({less} än rubrikraden, avgränsare {delim!r}); filen "
-            "kan vara avkortad, ha blandade avgränsare, eller ett fält med avgränsaren i sig utan citattecken")
+    return (
+        f"har {found} fält där rubrikraden har {width} ({less} än rubrikraden, avgränsare {delim!r}); filen "
+        "kan vara avkortad, ha blandade avgränsare, eller ett fält med avgränsaren i sig utan citattecken"
+    )
 
 
 _DECIMAL_COMMA = r"^\s*[+-]?\d*,\d+\s*$"
@@ -286,11 +348,16 @@ def _detect_decimal(table: arrow.Table) -> str:
     """',' when some column holds only numbers and at least one has a decimal comma, else '.'."""
     for col in table.columns:
         head = col.slice(0, 5000)
-        if col.null_count == len(col) or not pc.any(pc.match_substring_regex(head, _DECIMAL_COMMA)).as_py() \
-                or not pc.all(pc.match_substring_regex(head, _NUMBER_OR_COMMA)).as_py():
+        if (
+            col.null_count == len(col)
+            or not pc.any(pc.match_substring_regex(head, _DECIMAL_COMMA)).as_py()
+            or not pc.all(pc.match_substring_regex(head, _NUMBER_OR_COMMA)).as_py()
+        ):
             continue
-        if pc.any(pc.match_substring_regex(col, _DECIMAL_COMMA)).as_py() and \
-                pc.all(pc.match_substring_regex(col, _NUMBER_OR_COMMA)).as_py():
+        if (
+            pc.any(pc.match_substring_regex(col, _DECIMAL_COMMA)).as_py()
+            and pc.all(pc.match_substring_regex(col, _NUMBER_OR_COMMA)).as_py()
+        ):
             return ","
     return "."
 
@@ -300,7 +367,7 @@ def _to_text_frame(table: arrow.Table, names: list[str], rows: np.ndarray) -> pd
     df = table.to_pandas()
     df.columns = names
     df.index = pd.Index(rows, name="source_row")
-    return df
+    return df  # type: ignore[no-any-return]
 
 
 def cell_text(v: Any) -> str | None:
@@ -314,11 +381,11 @@ def cell_text(v: Any) -> str | None:
             return None
         if math.isinf(v):
             return "inf" if v > 0 else "-inf"
-        return str(int(v)) if v.is_integer() and abs(v) < 2 ** 53 else repr(v)
+        return str(int(v)) if v.is_integer() and abs(v) < 2**53 else repr(v)
     if isinstance(v, int):
         return str(v)
     if hasattr(v, "isoformat"):
-        return v.isoformat()
+        return str(v.isoformat())
     s = str(v)
     return s if s != "" else None
 
@@ -332,7 +399,7 @@ def _numbers_as_text(arr: arrow.ChunkedArray, column: str, name: str) -> arrow.C
     if arrow.types.is_floating(t):
         values = arr.to_numpy(zero_copy_only=False).astype(np.float64)
         finite = np.isfinite(values)
-        integral = finite & (np.floor(np.where(finite, values, 0)) == values) & (np.abs(values) < 2 ** 53)
+        integral = finite & (np.floor(np.where(finite, values, 0)) == values) & (np.abs(values) < 2**53)
         out = np.full(len(values), None, dtype=object)
         out[integral] = values[integral].astype(np.int64).astype(str)
         rest = finite & ~integral
@@ -343,11 +410,22 @@ def _numbers_as_text(arr: arrow.ChunkedArray, column: str, name: str) -> arrow.C
         arr = pc.cast(arr, arrow.int8())
     if arrow.types.is_dictionary(t):
         return _numbers_as_text(pc.cast(arr, t.value_type), column, name)
-    if not (arrow.types.is_integer(t) or arrow.types.is_boolean(t) or arrow.types.is_string(t)
-            or arrow.types.is_large_string(t) or arrow.types.is_decimal(t) or arrow.types.is_temporal(t)
-            or arrow.types.is_null(t)):
-        raise InputError(f"kolumnen har Parquet-typen {t}, som inte är text eller tal; trygghet läser bara "
-                         "kolumner med text, heltal, decimaltal, sant/falskt eller datum", name, None, column)
+    if not (
+        arrow.types.is_integer(t)
+        or arrow.types.is_boolean(t)
+        or arrow.types.is_string(t)
+        or arrow.types.is_large_string(t)
+        or arrow.types.is_decimal(t)
+        or arrow.types.is_temporal(t)
+        or arrow.types.is_null(t)
+    ):
+        raise InputError(
+            f"kolumnen har Parquet-typen {t}, som inte är text eller tal; trygghet läser bara "
+            "kolumner med text, heltal, decimaltal, sant/falskt eller datum",
+            name,
+            None,
+            column,
+        )
     text = pc.cast(arr, arrow.string()) if not arrow.types.is_string(t) else arr
     return pc.if_else(pc.equal(text, ""), arrow.scalar(None, arrow.string()), text)
 
@@ -357,8 +435,9 @@ def _read_parquet(path: Path) -> tuple[pd.DataFrame, ReadInfo]:
 
     table = pq.read_table(path)
     names = [clean_name(n) for n in table.column_names]
-    text = arrow.table({f"c{i}": _numbers_as_text(table.column(i), names[i], path.name)
-                        for i in range(table.num_columns)})
+    text = arrow.table(
+        {f"c{i}": _numbers_as_text(table.column(i), names[i], path.name) for i in range(table.num_columns)}
+    )
     return _to_text_frame(text, names, np.arange(2, table.num_rows + 2, dtype=np.int64)), ReadInfo("parquet")
 
 
@@ -368,14 +447,19 @@ def _read_sav(path: Path) -> tuple[pd.DataFrame, ReadInfo]:
     df, meta = pyreadstat.read_sav(str(path), apply_value_formats=False, user_missing=False)
     table = arrow.Table.from_pandas(df, preserve_index=False)
     names = [clean_name(n) for n in df.columns]
-    text = arrow.table({f"c{i}": _numbers_as_text(table.column(i), names[i], path.name)
-                        for i in range(table.num_columns)})
-    labels = {clean_name(col): {cell_text(float(k)) if isinstance(k, (int, float)) else str(k): str(v)
-                                for k, v in vl.items()}
-              for col, vl in (meta.variable_value_labels or {}).items()}
-    return (_to_text_frame(text, names, np.arange(2, len(df) + 2, dtype=np.int64)),
-            ReadInfo("sav", value_labels=labels))
+    text = arrow.table(
+        {f"c{i}": _numbers_as_text(table.column(i), names[i], path.name) for i in range(table.num_columns)}
+    )
+    labels = {
+        clean_name(col): {
+            str(cell_text(float(k))) if isinstance(k, (int, float)) else str(k): str(v) for k, v in vl.items()
+        }
+        for col, vl in (meta.variable_value_labels or {}).items()
+    }
+    return (
+        _to_text_frame(text, names, np.arange(2, len(df) + 2, dtype=np.int64)),
+        ReadInfo("sav", value_labels=labels),
+    )
 
 
-__all__ = ["FORMATS", "ReadInfo", "read_table", "sha256_file", "check_header", "clean_name", "cell_text",
-           "locator"]
+__all__ = ["FORMATS", "ReadInfo", "read_table", "sha256_file", "check_header", "clean_name", "cell_text", "locator"]

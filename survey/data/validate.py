@@ -18,6 +18,7 @@ Row-level failures are frames of ``index`` (source row), ``column``, ``value`` (
   ``comment`` failure is withheld and the ``record`` (the row as written) holds only the columns that map
   onto canonical, non-free-text columns.
 """
+
 from __future__ import annotations
 
 import math
@@ -42,21 +43,26 @@ WITHHELD = "[fritext utelämnad]"
 _HOSTILE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]")
 
 
-def failures(index, column: str, values, check: str, reason) -> pd.DataFrame:
+def failures(index: Any, column: str, values: Any, check: str, reason: Any) -> pd.DataFrame:
     """Row failures: index label (= source row), column, raw value, check name, reason for a person."""
     n = len(index)
-    return pd.DataFrame({"index": np.asarray(index, dtype=np.int64), "column": [column] * n,
-                         "value": np.asarray(values, dtype=object), "check": [check] * n,
-                         "reason": np.asarray(reason, dtype=object) if not isinstance(reason, str)
-                         else [reason] * n}, columns=FAILURE_COLUMNS)
+    return pd.DataFrame(
+        {
+            "index": np.asarray(index, dtype=np.int64),
+            "column": [column] * n,
+            "value": np.asarray(values, dtype=object),
+            "check": [check] * n,
+            "reason": np.asarray(reason, dtype=object) if not isinstance(reason, str) else [reason] * n,
+        },
+        columns=FAILURE_COLUMNS,
+    )
 
 
 def no_failures() -> pd.DataFrame:
     return failures([], "", [], "", [])
 
 
-def _parse_numbers(s: pd.Series, *, integer: bool, decimal: str = ".") -> tuple[np.ndarray, np.ndarray,
-                                                                                  np.ndarray]:
+def _parse_numbers(s: pd.Series, *, integer: bool, decimal: str = ".") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Parse text into numbers over the distinct values only.
 
     Returns (values float64 with NaN for blank/bad, blank mask, bad mask: non-blank text that is not a
@@ -68,9 +74,9 @@ def _parse_numbers(s: pd.Series, *, integer: bool, decimal: str = ".") -> tuple[
         u = u.str.replace(",", ".", regex=False)
     num = pd.to_numeric(u, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     finite = np.isfinite(num)
-    ok = finite & (num == np.round(num)) & (np.abs(np.where(finite, num, 0)) < 2 ** 53) if integer else finite
+    ok = finite & (num == np.round(num)) & (np.abs(np.where(finite, num, 0)) < 2**53) if integer else finite
     num = np.where(ok, num, np.nan)
-    blank_u = np.append((u == "").to_numpy(dtype=bool), True)     # code -1 (missing) is blank
+    blank_u = np.append((u == "").to_numpy(dtype=bool), True)  # code -1 (missing) is blank
     ok_u = np.append(ok, False)
     num_u = np.append(num, np.nan)
     return num_u[codes], blank_u[codes], ~ok_u[codes] & ~blank_u[codes]
@@ -93,7 +99,7 @@ def _fast_numbers(s: pd.Series, *, integer: bool, decimal: str) -> tuple[np.ndar
         return None
     blank = num.is_null().to_numpy(zero_copy_only=False)
     values = num.to_numpy(zero_copy_only=False).astype(np.float64)
-    if not np.isfinite(values[~blank]).all() or (integer and (np.abs(values[~blank]) >= 2 ** 53).any()):
+    if not np.isfinite(values[~blank]).all() or (integer and (np.abs(values[~blank]) >= 2**53).any()):
         return None
     return values, blank
 
@@ -108,7 +114,7 @@ def _text(s: pd.Series) -> pd.Series:
     codes, uniques = pd.factorize(s.str.strip(), use_na_sentinel=True)
     u = pd.Series(np.asarray(uniques, dtype=object), dtype="str").str.normalize("NFC")
     u = u.where(u != "", None)
-    return pd.Series(pd.array(u.array, dtype="str").take(codes, allow_fill=True), index=s.index)
+    return pd.Series(pd.array(np.asarray(u, dtype=object), dtype="str").take(codes, allow_fill=True), index=s.index)
 
 
 @dataclass
@@ -154,8 +160,9 @@ def convert(df: pd.DataFrame, spec: dict[str, str], decimal: str) -> Converted:
                 out[col] = np.full(len(df), np.nan)
                 continue
             if blank.any():
-                fails.append(failures(idx[blank], col, s[blank], "blank",
-                                      "design_weight är tomt fast andra rader har en vikt"))
+                fails.append(
+                    failures(idx[blank], col, s[blank], "blank", "design_weight är tomt fast andra rader har en vikt")
+                )
             out[col] = values
         else:
             out[col] = _to_int64(values)
@@ -173,8 +180,12 @@ _REASONS = {
     "multiple_fields_uniqueness": "samma ({keys}) finns på mer än en rad",
     "greater_than_or_equal_to(0)": "population {value} är negativ",
 }
-_CHECK_NAMES = {"multiple_fields_uniqueness": "duplicate", "not_nullable": "blank", "not_blank": "blank",
-                "greater_than_or_equal_to(0)": "negative"}
+_CHECK_NAMES = {
+    "multiple_fields_uniqueness": "duplicate",
+    "not_nullable": "blank",
+    "not_blank": "blank",
+    "greater_than_or_equal_to(0)": "negative",
+}
 
 
 def _shown(value: Any) -> Any:
@@ -186,8 +197,7 @@ def _shown(value: Any) -> Any:
     return value
 
 
-def validate(frame: pd.DataFrame, schema: pa.DataFrameSchema, codebook: Codebook, name: str,
-             keys: str) -> pd.DataFrame:
+def validate(frame: pd.DataFrame, schema: pa.DataFrameSchema, codebook: Codebook, name: str, keys: str) -> pd.DataFrame:
     """Run a pandera schema lazily; return one failure per (row, column, check) with a readable reason."""
     try:
         schema.validate(frame, lazy=True, inplace=True)
@@ -197,19 +207,32 @@ def validate(frame: pd.DataFrame, schema: pa.DataFrameSchema, codebook: Codebook
     schema_level = fc[fc["index"].isna()]
     if len(schema_level):
         first = schema_level.iloc[0]
-        raise InputError(f"har inte den kanoniska formen ({first['check']}); det är ett fel i trygghets "
-                         "konvertering, rapportera det tillsammans med filen", name, None, first["column"])
+        raise InputError(
+            f"har inte den kanoniska formen ({first['check']}); det är ett fel i trygghets "
+            "konvertering, rapportera det tillsammans med filen",
+            name,
+            None,
+            first["column"],
+        )
     fc = fc.drop_duplicates(["index", "column", "check"])
     checks = fc["check"].astype(str).str.replace(r"^isin\(.*\)$", "isin", regex=True)
     reasons = []
     for column, check, value in zip(fc["column"], checks, fc["failure_case"]):
         codes = codebook.codes_of(column)
         template = _REASONS.get(check, "{column} klarar inte kontrollen " + check)
-        reasons.append(template.format(value=_shown(value), column=column, keys=keys, max_weight=MAX_DESIGN_WEIGHT,
-                                       codes=", ".join(map(str, codes or ()))))
+        reasons.append(
+            template.format(
+                value=_shown(value),
+                column=column,
+                keys=keys,
+                max_weight=MAX_DESIGN_WEIGHT,
+                codes=", ".join(map(str, codes or ())),
+            )
+        )
     return failures(fc["index"].astype(np.int64), "", fc["failure_case"], "", reasons).assign(
         column=fc["column"].to_numpy(dtype=object),
-        check=[_CHECK_NAMES.get(c, "code" if c == "isin" else c) for c in checks])
+        check=[_CHECK_NAMES.get(c, "code" if c == "isin" else c) for c in checks],
+    )
 
 
 def bad_names(frame: pd.DataFrame, column: str) -> pd.DataFrame:
@@ -220,8 +243,10 @@ def bad_names(frame: pd.DataFrame, column: str) -> pd.DataFrame:
     for i, u in enumerate(uniques):
         m = _HOSTILE.search(u)
         if m is not None:
-            reasons[i] = (f"{column} innehåller ett osynligt tecken eller styrtecken (U+{ord(m.group()):04X}) som kan "
-                          "dölja eller vända text i rapporter")
+            reasons[i] = (
+                f"{column} innehåller ett osynligt tecken eller styrtecken (U+{ord(m.group()):04X}) som kan "
+                "dölja eller vända text i rapporter"
+            )
         elif len(u) > MAX_NAME_LENGTH:
             reasons[i] = f"{column} är {len(u)} tecken långt (högst {MAX_NAME_LENGTH})"
     if not reasons:
@@ -236,8 +261,10 @@ def formula_like_note(frame: pd.DataFrame, column: str, name: str) -> list[str]:
     odd = u[u.str.match(r"^[=+\-@]")]
     if not len(odd):
         return []
-    return [f"{name}: {len(odd)} namn i {column} börjar med '=', '+', '-' eller '@' (t.ex. {odd.iloc[0]!r}); "
-            "i kalkylprogram kan sådana namn tolkas som formler"]
+    return [
+        f"{name}: {len(odd)} namn i {column} börjar med '=', '+', '-' eller '@' (t.ex. {odd.iloc[0]!r}); "
+        "i kalkylprogram kan sådana namn tolkas som formler"
+    ]
 
 
 def check_weights(frame: pd.DataFrame, ok: np.ndarray, name: str, limit: float = MAX_WEIGHT_RATIO) -> None:
@@ -251,11 +278,16 @@ def check_weights(frame: pd.DataFrame, ok: np.ndarray, name: str, limit: float =
         ratio = w[hi] / w[lo]
         if ratio > limit:
             rows = frame.index.to_numpy()
-            raise InputError(f"designvikterna år {int(y)} spänner från {w[lo]:g} (rad {rows[lo]}) till {w[hi]:g} "
-                             f"(rad {rows[hi]}): kvoten {ratio:.3g} är större än gränsen {limit:g}. Så olika "
-                             "designvikter ger ingen rimlig skattning; oftast är några vikter i en annan enhet "
-                             "eller exporten trasig. Rätta vikterna, eller ta bort kolumnen design_weight så att "
-                             "trygghet använder N_h / n_h", name, int(rows[hi]), "design_weight")
+            raise InputError(
+                f"designvikterna år {int(y)} spänner från {w[lo]:g} (rad {rows[lo]}) till {w[hi]:g} "
+                f"(rad {rows[hi]}): kvoten {ratio:.3g} är större än gränsen {limit:g}. Så olika "
+                "designvikter ger ingen rimlig skattning; oftast är några vikter i en annan enhet "
+                "eller exporten trasig. Rätta vikterna, eller ta bort kolumnen design_weight så att "
+                "trygghet använder N_h / n_h",
+                name,
+                int(rows[hi]),
+                "design_weight",
+            )
 
 
 def weight_above_population(frame: pd.DataFrame, totals: pd.Series, population_file: str) -> pd.DataFrame:
@@ -269,9 +301,11 @@ def weight_above_population(frame: pd.DataFrame, totals: pd.Series, population_f
     if not bad.any():
         return no_failures()
     sub = frame[bad]
-    reasons = [f"design_weight {v:g} är större än hela befolkningen i {d} år {y} ({int(p)} enligt "
-               f"{population_file}); en designvikt är 1 / urvalssannolikheten och kan inte vara större"
-               for v, d, y, p in zip(sub["design_weight"], sub["district"], sub["year"], n[bad])]
+    reasons = [
+        f"design_weight {v:g} är större än hela befolkningen i {d} år {y} ({int(p)} enligt "
+        f"{population_file}); en designvikt är 1 / urvalssannolikheten och kan inte vara större"
+        for v, d, y, p in zip(sub["design_weight"], sub["district"], sub["year"], n[bad])
+    ]
     return failures(sub.index, "design_weight", sub["design_weight"], "weight_population", reasons)
 
 
@@ -285,13 +319,14 @@ def _labels_of(cb: Codebook, column: str) -> dict[int, str] | None:
     return None
 
 
-def check_value_labels(value_labels: dict[str, dict[str, str]], cb: Codebook, mapping: VendorMapping | None,
-                       name: str) -> None:
+def check_value_labels(
+    value_labels: dict[str, dict[str, str]], cb: Codebook, mapping: VendorMapping | None, name: str
+) -> None:
     """SPSS labels that give a code another code's meaning in the codebook reject the file."""
     for col, labels in value_labels.items():
         canonical = mapping.columns.get(col, col) if mapping else col
         if mapping and canonical in mapping.recode:
-            continue                                        # the mapping recodes by label: no trust in codes
+            continue  # the mapping recodes by label: no trust in codes
         cb_labels = _labels_of(cb, canonical)
         if not cb_labels:
             continue
@@ -299,10 +334,15 @@ def check_value_labels(value_labels: dict[str, dict[str, str]], cb: Codebook, ma
         for code, label in labels.items():
             other = by_label.get(str(label).strip().casefold())
             if other is not None and str(other) != str(code):
-                raise InputError(f"SPSS-etiketten för kod {code} i kolumnen {col} är {label!r}, men i kodboken "
-                                 f"{cb.label} betyder {code} {cb_labels.get(_int(code), '(ingen kod)')!r} och "
-                                 f"{label!r} är kod {other}: koderna skulle läsas fel. Rätta etiketterna eller "
-                                 "koda om kolumnen i en leverantörsmappning (recode)", name, None, canonical)
+                raise InputError(
+                    f"SPSS-etiketten för kod {code} i kolumnen {col} är {label!r}, men i kodboken "
+                    f"{cb.label} betyder {code} {cb_labels.get(_int(code) or -1, '(ingen kod)')!r} och "
+                    f"{label!r} är kod {other}: koderna skulle läsas fel. Rätta etiketterna eller "
+                    "koda om kolumnen i en leverantörsmappning (recode)",
+                    name,
+                    None,
+                    canonical,
+                )
 
 
 def _int(code: str) -> int | None:
@@ -312,8 +352,15 @@ def _int(code: str) -> int | None:
         return None
 
 
-def quarantine_frame(fails: pd.DataFrame, raw: pd.DataFrame, text: pd.DataFrame, vendor_of: dict[str, str],
-                     name: str, years: pd.Series | None, canonical: tuple[str, ...]) -> pd.DataFrame:
+def quarantine_frame(
+    fails: pd.DataFrame,
+    raw: pd.DataFrame,
+    text: pd.DataFrame,
+    vendor_of: dict[str, str],
+    name: str,
+    years: pd.Series | None,
+    canonical: tuple[str, ...],
+) -> pd.DataFrame:
     """Failures -> quarantine rows with the file's original value and record, free text withheld.
 
     ``vendor_of``: canonical column -> the file's column (empty without a mapping). ``record`` is the row as
@@ -336,13 +383,19 @@ def quarantine_frame(fails: pd.DataFrame, raw: pd.DataFrame, text: pd.DataFrame,
     records = _records_json(raw[keep], np.unique(rows))
     resp_id = text["resp_id"].reindex(rows).to_numpy(dtype=object) if "resp_id" in text else None
     year = years.reindex(rows).array if years is not None else pd.array([pd.NA] * len(rows), dtype="Int64")
-    return pd.DataFrame({
-        "file": name, "source_row": rows,
-        "resp_id": pd.array(resp_id if resp_id is not None else [None] * len(rows), dtype="str"),
-        "year": pd.array(year, dtype="Int64"), "column": pd.array(fails["column"], dtype="str"),
-        "value": pd.array(values, dtype="str"), "check": pd.array(fails["check"], dtype="str"),
-        "reason": pd.array(fails["reason"], dtype="str"),
-        "record": pd.array([records[r] for r in rows], dtype="str")})
+    return pd.DataFrame(
+        {
+            "file": name,
+            "source_row": rows,
+            "resp_id": pd.array(resp_id if resp_id is not None else [None] * len(rows), dtype="str"),
+            "year": pd.array(year, dtype="Int64"),
+            "column": pd.array(fails["column"].to_numpy(dtype=object), dtype="str"),
+            "value": pd.array(np.asarray(values, dtype=object), dtype="str"),
+            "check": pd.array(fails["check"].to_numpy(dtype=object), dtype="str"),
+            "reason": pd.array(fails["reason"].to_numpy(dtype=object), dtype="str"),
+            "record": pd.array([records[r] for r in rows], dtype="str"),
+        }
+    )
 
 
 def _records_json(raw: pd.DataFrame, rows: np.ndarray) -> dict[int, str]:
@@ -364,6 +417,11 @@ def reject_if_too_many(quarantine: pd.DataFrame, n_rows: int, max_bad_share: flo
     first = quarantine.sort_values("source_row", kind="stable").head(3)
     examples = "; ".join(f"{r.file} rad {r.source_row}, kolumn {r.column}: {r.reason}" for r in first.itertuples())
     head = first.iloc[0]
-    raise InputError(f"vågen avvisas: {bad} av {n_rows} rader ({bad / n_rows:.1%}) klarade inte radkontrollerna, fler "
-                     f"än de {max_bad_share:.1%} som tillåts (--max-bad-share). Fel per kontroll och kolumn: {counts}. "
-                     f"Första exemplen: {examples}.", name, int(head["source_row"]), str(head["column"]))
+    raise InputError(
+        f"vågen avvisas: {bad} av {n_rows} rader ({bad / n_rows:.1%}) klarade inte radkontrollerna, fler "
+        f"än de {max_bad_share:.1%} som tillåts (--max-bad-share). Fel per kontroll och kolumn: {counts}. "
+        f"Första exemplen: {examples}.",
+        name,
+        int(head["source_row"]),
+        str(head["column"]),
+    )
