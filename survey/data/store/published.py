@@ -6,17 +6,22 @@ Tables: ``published_tables`` (one row per version of a table and year: ``table_i
 as printed, ``suppressed``). Versions are never overwritten: publishing again creates version + 1, and
 database triggers refuse UPDATE and DELETE of published rows. A suppressed cell has no value (CHECK).
 
-Views (migration 0003; stable: columns are only ever added). Shares and their confidence limits are given as
-published: rounded to one decimal of a per cent (``round(100 x, 1) / 100``, half away from zero), odds
-ratios to three decimals; ``n`` is the unweighted count; a row is ``suppressed`` when any of its cells is,
-and then its values are NULL. Every view ends with ``table_id``, ``version``, ``run_id``, ``published_at``.
+Views (``survey/data/store/views.py``, created by migrations 0003/0004; stable: columns are only ever
+added). Values are as published: the publisher stores every value rounded to the precision it is shown with
+(shares and procentenheter to 0.1 percentage points, odds ratios to 3 decimals, p-values as printed), and the
+views pass them through. Shares, changes and differences are proportions (0.274 = 27,4 %). ``n`` is the
+unweighted count. A row is ``suppressed`` when its share is; its values are then NULL, and so is every change
+or comparison that involves a suppressed cell. Every view ends with ``table_id``, ``version``, ``run_id``,
+``published_at``.
 
 =========================== ===============================================================================
 view                        rows and columns
 =========================== ===============================================================================
 ``v_published_estimates``   district tables (``district_<indicator>``), the newest publication of each:
-                            ``year, district, indicator, estimate, ci_low, ci_high, n, suppressed,
-                            change_significant`` (the change from the previous year is significant)
+                            ``year, district, indicator, estimate, ci_low, ci_high, n, suppressed, change``
+                            (since the previous year), ``change_p`` (adjusted p), ``change_significant``,
+                            ``vs_total_p`` (adjusted p against Totalt), ``vs_total`` (1 above, -1 below,
+                            0 not significantly different; NULL for Totalt itself)
 ``v_published_groups``      indicator-group tables per year (``problems``, ``victimisation``, ``trust``):
                             the same columns as ``v_published_estimates``
 ``v_published_by_group``    ``Totalt`` by sex and age group per year (``groups``): ``year, district,
@@ -24,8 +29,7 @@ view                        rows and columns
                             suppressed``
 ``v_published_comparisons`` two districts compared per year (``cmp_*``): ``year, indicator, district_a,
                             district_b, estimate_a, ci_low_a, ci_high_a, n_a, estimate_b, ..., n_b,
-                            difference, ci_low, ci_high`` (procentenheter as shares), ``p_value,
-                            significant, suppressed``
+                            difference, ci_low, ci_high, p_value, significant, suppressed``
 ``v_published_trend``       trend per year (``trend``): ``year, indicator, odds_ratio, ci_low, ci_high,
                             p_value, significant``
 ``v_published_cells``       every cell of the current version of each table and year: ``table_id, kind,
@@ -37,7 +41,10 @@ view                        rows and columns
 
 "Current" is the highest version of a (table, year); ``v_published_estimates`` takes, per district table,
 the newest publication (latest ``created_at``), whose columns hold every year of that run. The role
-``report_reader`` may read these views (see :mod:`survey.data.store.roles`).
+``report_reader`` may read these views (see :mod:`survey.data.store.roles`). Example::
+
+    SELECT year, district, estimate, ci_low, ci_high FROM v_published_estimates
+    WHERE indicator = 'unsafe_after_dark' AND NOT suppressed ORDER BY year, district;
 """
 from __future__ import annotations
 
@@ -56,11 +63,10 @@ from .values import clean_json, now, py_value
 #: The views and their columns, in order (the contract report tools rely on).
 PROVENANCE = ("table_id", "version", "run_id", "published_at")
 SHARE = ("estimate", "ci_low", "ci_high", "n")
+SIGNALS = ("change", "change_p", "change_significant", "vs_total_p", "vs_total")
 PUBLISHED_VIEWS: dict[str, tuple[str, ...]] = {
-    "v_published_estimates": ("year", "district", "indicator", *SHARE, "suppressed", "change_significant",
-                              *PROVENANCE),
-    "v_published_groups": ("year", "district", "indicator", *SHARE, "suppressed", "change_significant",
-                           *PROVENANCE),
+    "v_published_estimates": ("year", "district", "indicator", *SHARE, "suppressed", *SIGNALS, *PROVENANCE),
+    "v_published_groups": ("year", "district", "indicator", *SHARE, "suppressed", *SIGNALS, *PROVENANCE),
     "v_published_by_group": ("year", "district", "indicator", "domain", "group", *SHARE, "suppressed",
                              *PROVENANCE),
     "v_published_comparisons": ("year", "indicator", "district_a", "district_b",
@@ -73,6 +79,7 @@ PUBLISHED_VIEWS: dict[str, tuple[str, ...]] = {
     "v_published_tables": ("table_id", "year", "version", "kind", "title", "run_id", "published_at"),
 }
 _FLAGS = ("suppressed", "change_significant", "significant")
+_INTEGERS = ("year", "version", "n", "n_a", "n_b", "position", "vs_total")
 
 
 def _check_cells(table_id: str, year: int, cells: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.Series]:
@@ -187,4 +194,7 @@ class PublishedStore(Database):
         for c in _FLAGS:
             if c in df.columns:
                 df[c] = df[c].astype("boolean")
+        for c in _INTEGERS:
+            if c in df.columns:
+                df[c] = df[c].astype("Int64")
         return df
