@@ -43,5 +43,15 @@ bench: $(STAMP)
 	$(BIN)/pip install -q -e '.[test,bench]'
 	$(BIN)/python -m bench.run
 
+# a local Prefect server, the work pool `trygghet`, every deployment and a worker (ops/serve.sh; state and
+# outputs in TRYGGHET_DATA_DIR, default ~/.local/share/trygghet; port PREFECT_PORT, default 4200)
+.PHONY: serve stop
+serve: $(STAMP)
+	BIN=$(CURDIR)/$(BIN) bash ops/serve.sh
+
+# stop the worker, then the server, started by `make serve`
+stop:
+	bash ops/stop.sh
+
 clean:
 	rm -rf out .prefect .pytest_cache build *.egg-info

@@ -17,14 +17,21 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from prefect import flow, tags, task
 from prefect.cache_policies import NO_CACHE
 
-from flows.common import (REPORT_TIMEOUT_S, SURVEY_TIMEOUT_S, YEAR_TIMEOUT_S, PrefectSteps, flow_run_info,
-                          run_markdown, survey_database)
+from flows.common import (
+    REPORT_TIMEOUT_S,
+    SURVEY_TIMEOUT_S,
+    YEAR_TIMEOUT_S,
+    PrefectSteps,
+    flow_run_info,
+    run_markdown,
+    survey_database,
+)
 from survey.errors import ConfigError
 from survey.pipeline.runner import PlainSteps, run
 from survey.pipeline.surveys import SurveyConfig, data_dir, load_surveys, run_key, unique_names
@@ -55,7 +62,7 @@ def report_years(years: int | list[int] | None) -> list[int]:
     """The years asked for; none given: the year before the flow run's scheduled start (1 March 2027 → 2026)."""
     if years is None:
         from prefect.runtime import flow_run
-        start = flow_run.scheduled_start_time or datetime.now(timezone.utc)
+        start = flow_run.scheduled_start_time or datetime.now(UTC)
         return [start.year - 1]
     return sorted({years} if isinstance(years, int) else set(years))
 
@@ -71,6 +78,12 @@ def _survey_run_name() -> str:
     from prefect.runtime import flow_run
     s = flow_run.parameters.get("survey")
     return str(getattr(s, "name", None) or (s or {}).get("name", "enkät"))
+
+
+def _report_run_name() -> str:
+    from prefect.runtime import flow_run
+    years = flow_run.parameters.get("years")
+    return "årsrapport" + (f"-{years}" if isinstance(years, int) else "-" + "-".join(map(str, years)) if years else "")
 
 
 @flow(name="survey_year", flow_run_name=_year_run_name, timeout_seconds=YEAR_TIMEOUT_S, log_prints=True)
@@ -110,7 +123,7 @@ def municipality_report(survey: SurveyConfig, years: list[int] | None = None) ->
     return {"survey": survey.name, "runs": results}
 
 
-@flow(name="annual_report", timeout_seconds=REPORT_TIMEOUT_S, log_prints=True)
+@flow(name="annual_report", flow_run_name=_report_run_name, timeout_seconds=REPORT_TIMEOUT_S, log_prints=True)
 def annual_report(surveys: str | SurveyConfig | list[str | SurveyConfig] = "surveys",
                   years: int | list[int] | None = None, fan_out: FanOut = "auto") -> dict[str, Any]:
     """The annual report of every survey: a YAML file or folder (relative to ``$TRYGGHET_DATA_DIR``), a

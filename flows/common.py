@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -56,7 +57,7 @@ def retry_on_connection_error(_task: Any, _task_run: Any, state: Any) -> bool:
     """Prefect ``retry_condition_fn``: retry a failed database step only when the database was unreachable."""
     try:
         exc = state.result(raise_on_failure=False)
-    except Exception as err:  # noqa: BLE001 - the state's data cannot be read: judge by that error
+    except Exception as err:
         exc = err
     return isinstance(exc, BaseException) and is_connection_error(exc)
 
@@ -77,9 +78,9 @@ def _exclusive(fn: Callable[..., Any]) -> Callable[..., Any]:
         with get_client(sync_client=True) as client:
             try:
                 client.upsert_global_concurrency_limit_by_name(name, limit=1)
-            except Exception:  # noqa: BLE001 - created at the same moment by another run: it exists
+            except Exception:
                 pass
-        get_run_logger().info("Laddningen väntar på gränsen %s (en laddning åt gången per databas)", name)
+        get_run_logger().info("Laddar under gränsen %s: en laddning åt gången per databas, en andra väntar", name)
         try:
             with concurrency(name, occupy=1, timeout_seconds=LOAD_WAIT_S, strict=True):
                 return fn(db_url, *args)

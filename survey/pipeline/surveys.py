@@ -42,7 +42,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from survey.errors import ConfigError
-from survey.pipeline.config import RunConfig, _explain, _resolve_paths
+from survey.pipeline.config import RunConfig, _explain
 
 DATA_DIR_ENV = "TRYGGHET_DATA_DIR"
 INPUT_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xls", ".sav", ".parquet")
@@ -172,7 +172,11 @@ class SurveyConfig(BaseModel):
     def resolved(self, base: Path) -> SurveyConfig:
         """The same survey with every relative path made absolute against ``base``."""
         data = self.model_dump()
-        data.update(_resolve_paths({k: data[k] for k in ("mapping", "out", "codebook") if data[k]}, base))
+        for key in ("mapping", "out"):
+            data[key] = _absolute(data[key], base) if data[key] else None
+        cb = data["codebook"]
+        if cb and cb.lower().endswith((".yaml", ".yml")):
+            data["codebook"] = str(_absolute(cb, base))
         data["years"] = {y: {k: (str(_absolute(p, base)) if p else None) for k, p in v.items()}
                          for y, v in data["years"].items()}
         data["db"] = _absolute_sqlite(data["db"], base) if data["db"] else None
@@ -218,8 +222,9 @@ class SurveyConfig(BaseModel):
 
 
 def _absolute(p: str | os.PathLike[str], base: Path) -> Path:
+    """``p`` made absolute against ``base`` (``~`` expanded, ``..`` folded, symbolic links kept)."""
     path = Path(p).expanduser()
-    return path if path.is_absolute() else Path(base) / path
+    return Path(os.path.normpath(path if path.is_absolute() else Path(base) / path))
 
 
 def _absolute_sqlite(url: str, base: Path) -> str:
