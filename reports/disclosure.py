@@ -68,9 +68,10 @@ def _sizes(est: pd.DataFrame, dom: pd.Series) -> pd.Series:
     base = pd.to_numeric(est["weighted_base"], errors="coerce") if "weighted_base" in est else None
     size = base.fillna(pd.to_numeric(est["n"], errors="coerce")) if base is not None else \
         pd.to_numeric(est["n"], errors="coerce")
-    group = est["group"].astype(str) if "group" in est else pd.Series("", index=est.index)
+    group = est["group"].astype("object").where(est["group"].notna(), "").astype(str) if "group" in est \
+        else pd.Series("", index=est.index)
     key = [est["year"].astype(int), est["district"].astype(str), dom, group]
-    return size.fillna(0.0).groupby(key).transform("max")
+    return size.fillna(0.0).groupby(key, dropna=False).transform("max")
 
 
 def _relations(est: pd.DataFrame, dom: pd.Series) -> list[tuple[np.ndarray, int | None]]:
