@@ -19,7 +19,8 @@ module            what
                   ``fail_run``, ``runs``, ``run_record``, ``run_responses``
 ``weights``       ``save_weights`` / ``run_weights`` (weights with the design and calibration specification),
                   ``save_run_outputs``, ``run_outputs``, ``run_results``
-``published``     ``publish_table``, ``published_table(s)``, the SQL views (``published_view``)
+``published``     ``publish_table``, ``published_table(s)``, the report views (``published_view``), documented
+``views``         the SQL of the report views (one definition for the migrations)
 ``roles``         ``create_roles`` (``trygghet db roles``)
 ``plans``         the hot queries and their query plans (the index test)
 ================  ==========================================================================================

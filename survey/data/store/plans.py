@@ -4,7 +4,8 @@ query of a run on the newest wave from an index, never by scanning the older wav
 :func:`hot_queries` builds the statements the store runs (with the same builders it uses), each with the
 index that must answer it; :func:`query_plan` explains a statement (``EXPLAIN QUERY PLAN`` on SQLite,
 ``EXPLAIN`` with sequential scans disabled on PostgreSQL, so the plan shows whether an index *can* serve the
-query, independent of table sizes) and :func:`full_scans` lists the tables a plan reads without an index.
+query, independent of table sizes), :func:`full_scans` lists the tables a plan reads without an index and
+:func:`uses_index` says whether a plan is served by the query's index.
 """
 from __future__ import annotations
 
@@ -19,23 +20,27 @@ from .schema import (RESPONSE_BASE, RUN_FRAMES, published_cells, published_table
                      runs, source_files, weights)
 
 
+SOURCE_INDEXES = ("ix_source_files_kind_status", "uq_source_files_kind_sha256")
+
+
 @dataclass(frozen=True)
 class HotQuery:
     """A statement of the store and the index (by table and name) that must serve it."""
 
     statement: sa.Select
     table: str
-    index: str            # the index name, or "pk" for the table's primary key
+    index: str | tuple[str, ...]   # the index (or any of them), "pk" for the table's primary key
 
 
 def hot_queries(source_id: int, year: int, run_id: str) -> dict[str, HotQuery]:
     """The queries a run on the newest wave (source ``source_id``, year ``year``) and its run ``run_id`` make."""
     names = ["source_file_id", *RESPONSE_BASE, "source_row"]
     out = {
-        "active sources": HotQuery(active_ids_query("responses"), "source_files", "ix_source_files_kind_status"),
+        # both indexes of source_files lead with ``kind``; on small tables the planner may take either
+        "active sources": HotQuery(active_ids_query("responses"), "source_files", SOURCE_INDEXES),
         "source by hash": HotQuery(sa.select(source_files.c.id).where(
             source_files.c.kind == "responses", source_files.c.sha256 == "0" * 64), "source_files",
-            "uq_source_files_kind_sha256"),
+            SOURCE_INDEXES),
         "responses": HotQuery(responses_query([source_id], names, [year]), "responses", "pk"),
         "population": HotQuery(population_query([source_id], [year]), "population", "pk"),
         "free text": HotQuery(free_text_query([source_id]), "free_text", "ix_free_text_source_file_id"),
@@ -73,11 +78,21 @@ def query_plan(conn: Connection, stmt: sa.Select) -> list[str]:
     return [r[-1] for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + _sql(conn, stmt))]
 
 
-def index_name(table: str, index: str, dialect: str) -> str:
-    """The name a plan shows for ``index`` of ``table`` ("pk": the primary key's index)."""
-    if index != "pk":
-        return index
-    return f"pk_{table}" if dialect == "postgresql" else f"sqlite_autoindex_{table}_1"
+def index_names(table: str, index: str | tuple[str, ...], dialect: str) -> tuple[str, ...]:
+    """The names a plan may show for ``index`` of ``table``: "pk" is the primary key's index; on SQLite a
+    primary key (not an INTEGER PRIMARY KEY) or the first UNIQUE constraint is ``sqlite_autoindex_<table>_1``."""
+    def one(name: str) -> str:
+        if dialect == "postgresql":
+            return f"pk_{table}" if name == "pk" else name
+        return f"sqlite_autoindex_{table}_1" if name == "pk" or name.startswith("uq_") else name
+
+    return tuple(one(n) for n in ((index,) if isinstance(index, str) else index))
+
+
+def uses_index(plan: list[str], query: HotQuery, dialect: str) -> bool:
+    """Whether ``plan`` reads no table in full and uses one of the query's indexes."""
+    names = index_names(query.table, query.index, dialect)
+    return not full_scans(plan, dialect) and any(n in line for line in plan for n in names)
 
 
 def full_scans(plan: list[str], dialect: str) -> list[str]:

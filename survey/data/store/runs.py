@@ -206,7 +206,7 @@ def latest_run_query(statuses: Sequence[str], with_estimates: bool) -> sa.Select
     stmt = sa.select(runs.c.run_id).where(runs.c.status.in_(list(statuses)))
     if with_estimates:
         stmt = stmt.where(sa.exists().where(estimates.c.run_id == runs.c.run_id))
-    return stmt.order_by(runs.c.started_at.desc(), runs.c.run_id.desc()).limit(1)
+    return stmt.order_by(runs.c.started_at.desc()).limit(1)   # served by ix_runs_started_at
 
 
 class RunStore(WaveReader):
