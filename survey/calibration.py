@@ -1,77 +1,70 @@
-"""Weighting: design weights, non-response adjustment, calibration (raking, linear/GREG, logit), trimming.
+"""Weighting: calibration (raking, linear/GREG, logit) to categorical and numeric margins, trimming.
 
 Calibration (Deville & Särndal 1992; Särndal 2007; Lumley 2010, ch. 7) finds final weights
-``w_i = d_i F(x_i' lambda)`` that reproduce known population totals ``sum_i w_i x_i = X``, where
-``x_i`` holds the 0/1 dummies of the calibration margins. The calibration function ``F`` is
+``w_i = d*_i F(x_i' lambda)`` that reproduce known population totals ``sum_i w_i x_i = X``; ``x_i`` holds
+the 0/1 dummies of categorical margins and the values of numeric auxiliaries
+(:mod:`survey.calibration_model`), ``F`` is the calibration function of the method
+(:mod:`survey.calibration_solver`: ``linear`` = GREG, ``raking``, ``logit``; ``bounds`` truncate ``F`` for
+linear and raking, as in R ``survey::calibrate``), and ``lambda`` is found by the one damped Newton solver
+of :func:`survey.calibration_solver.solve_calibration`, block by block (the calibration matrix is
+block-diagonal), on cell totals. Convergence: every ``|misfit_j| / (1 + |X_j|) < epsilon`` (R
+``survey:::grake``'s rule), at most ``maxit`` Newton steps.
 
-* ``"linear"`` (GREG, Deville & Särndal's case 1):  ``F(u) = 1 + u``;
-* ``"raking"`` (multiplicative, case 2):             ``F(u) = exp(u)``;
-* ``"logit"`` (bounded, case 6), with ``L < 1 < U``:
-  ``F(u) = [L (U - 1) + U (1 - L) exp(A u)] / [U - 1 + (1 - L) exp(A u)]``, ``A = (U - L) / ((U - 1)(1 - L))``,
+**Design weights on any scale.** ``d*_i = d_i s_b`` are the design weights brought to the population total of
+their calibration block ``b`` (``s_b`` of :func:`survey.calibration_model.prescale_factors`) before
+calibrating (``prescale=True``, the default). Unbounded raking and linear calibration do not depend on
+this (the span of ``x`` contains the block's intercept); bounded and logit calibration do, because their
+bounds are on ``g = w / d*``: with the pre-scaling the calibrated weights are the same whether the vendor
+delivered ``d`` normalised to mean 1, to the sample size or to the population. ``prescale=False`` gives R
+``calibrate()``'s convention (bounds relative to the delivered ``d``; the same when ``d`` already sums to
+the population in every block). R's ``grake`` rescales, by one factor for the whole design, only when the
+population totals exceed the weighted sample totals 20-fold.
 
-and, as in R ``survey::calibrate``, ``bounds`` truncate ``F`` for ``linear`` and ``raking``.
-``lambda`` is found by Newton's method with a generalised inverse (so redundant dummies, e.g. sex and
-age both summing to the district total, are harmless), stopping when every
-``|misfit| / (1 + |X|) < epsilon`` (R ``survey:::grake``'s rule).
-
-Margins are categorical. All margins share the variables that define independent *blocks* (``by``,
-e.g. year, plus every variable common to all margins, e.g. district): the calibration matrix is
-block-diagonal, so each block is solved on its own, and because ``x_i`` only depends on the
-respondent's *cell* (the combination of margin levels inside the block), the whole solve works on
-cell totals of ``d``: a few hundred cells instead of a million rows.
-
-Infeasible calibration is an error that names the cell: a level with population > 0 and no
-respondents, or respondents in a level whose population is 0. Non-convergence is an error, never a
-silent result.
+Infeasible calibration is an error that names the cell: a level with population > 0 and no respondents,
+respondents in a level whose population is 0, margins whose totals disagree, bounds that a cell cannot
+meet. Non-convergence is an error naming the margin and cell and what to try, never a silent result.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Mapping, Sequence
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
-from survey.design import factorize_groups
+from survey.calibration_model import (
+    CalibrationModel,
+    CalibrationProblem,
+    Margin,
+    build_model,
+    cell_label,
+    check_bounds,
+    collapse_levels,
+    margins_from_population,
+)
+from survey.calibration_solver import (
+    METHODS,
+    CalibrationFunction,
+    NewtonSolution,
+    calibration_function,
+    solve_calibration,
+)
 from survey.errors import CalibrationError
 
 Method = Literal["raking", "linear", "logit"]
-METHODS: tuple[str, ...] = ("raking", "linear", "logit")
+TrimMode = Literal["recalibrate", "once"]
+TRIM_MODES: tuple[str, ...] = ("recalibrate", "once")
 
-
-@dataclass(frozen=True)
-class Margin:
-    """A calibration margin: population totals over the cross-classification of ``variables``.
-
-    ``totals`` has one row per cell with the ``by`` variables of the calibration, ``variables`` and a
-    column ``total``.
-    """
-
-    variables: tuple[str, ...]
-    totals: pd.DataFrame
-
-
-@dataclass(frozen=True, eq=False)
-class CalibrationModel:
-    """The block-diagonal calibration model matrix, stored by cells (what the variance needs).
-
-    Row ``i`` has model-matrix row ``cell_x[cell[i]]`` in the columns of block ``block[i]``.
-    """
-
-    block: np.ndarray          # (n,) block code per row
-    cell: np.ndarray           # (n,) cell code per row
-    cell_block: np.ndarray     # (C,) block code of each cell
-    cell_x: np.ndarray         # (C, p) model-matrix row of each cell (block-local columns)
-    block_labels: tuple        # label (tuple of block-variable values) of each block
-    block_vars: tuple[str, ...]
-    columns: tuple[str, ...]   # names of the p block-local columns, e.g. "sex=2"
-    method: str
-    bounds: tuple[float, float] | None
+__all__ = ["METHODS", "TRIM_MODES", "BlockProblems", "CalibrationModel", "CalibrationProblem", "CalibrationResult",
+           "Margin", "block_problems", "build_model", "calibrate", "cell_label", "collapse_levels",
+           "design_weights_from_population", "kish_deff", "margins_from_population", "nonconvergence_error",
+           "nonresponse_adjust", "poststratify", "solve_blocks", "trim_once", "trim_weights", "weight_diagnostics"]
 
 
 @dataclass(frozen=True)
 class CalibrationResult:
-    """Calibrated weights, the model, and diagnostics."""
+    """Calibrated weights ``w = d* g`` (``d*`` = the pre-scaled design weights), the model, and diagnostics."""
 
     weights: np.ndarray
     g: np.ndarray
@@ -83,350 +76,215 @@ class CalibrationResult:
     notes: tuple[str, ...] = field(default_factory=tuple)
 
 
-# --- calibration functions F(u) and F'(u) ----------------------------------------------------------
+# --- the block problems the solver sees -----------------------------------------------------------
 
-def _calfun(method: str, bounds: tuple[float, float] | None):
-    lo, hi = (-np.inf, np.inf) if bounds is None else bounds
-    if method == "linear":
-        def f(u):
-            return np.clip(1.0 + u, lo, hi)
+@dataclass(frozen=True, eq=False)
+class BlockProblems:
+    """The cells of each calibration block padded to the largest block (pad = cell code ``C``, a zero row),
+    with numeric columns scaled to unit design-weighted mean size (``g`` does not change; the conditioning of
+    ``H`` does), population totals and the absolute tolerances ``epsilon (1 + |X|)``, all in scaled units."""
 
-        def df(u):
-            return ((1.0 + u > lo) & (1.0 + u < hi)).astype(float)
-    elif method == "raking":
-        def f(u):
-            return np.clip(np.exp(u), lo, hi)
+    idx: np.ndarray          # (B, Cmax)
+    x: np.ndarray            # (B, Cmax, p)
+    target: np.ndarray       # (B, p)
+    tol: np.ndarray          # (B, p)
+    col_scale: np.ndarray    # (B, p)
 
-        def df(u):
-            e = np.exp(u)
-            return np.where((e > lo) & (e < hi), e, 0.0)
-    elif method == "logit":
-        if bounds is None or not (np.isfinite(lo) and np.isfinite(hi)):
-            raise CalibrationError("logit calibration needs finite bounds (lower < 1 < upper)")
-        if not lo < 1.0 < hi:
-            raise CalibrationError(f"logit calibration needs lower < 1 < upper, got {bounds}")
-        a = (hi - lo) / ((hi - 1.0) * (1.0 - lo))
-
-        def f(u):
-            e = np.exp(np.clip(a * u, -700, 700))
-            return (lo * (hi - 1.0) + hi * (1.0 - lo) * e) / (hi - 1.0 + (1.0 - lo) * e)
-
-        def df(u):
-            e = np.exp(np.clip(a * u, -700, 700))
-            den = hi - 1.0 + (1.0 - lo) * e
-            return a * (1.0 - lo) * e * (hi * den - (lo * (hi - 1.0) + hi * (1.0 - lo) * e)) / den ** 2
-    else:
-        raise CalibrationError(f"unknown calibration method {method!r}; use one of {METHODS}")
-    return f, df
+    def pad(self, cell_values: np.ndarray, blocks: np.ndarray | None = None) -> np.ndarray:
+        """(C,) cell values as (K, Cmax) for ``blocks`` (all blocks by default), 0 at pads."""
+        ext = np.append(np.asarray(cell_values, dtype=float), 0.0)
+        return ext[self.idx if blocks is None else self.idx[blocks]]
 
 
-# --- building the model ---------------------------------------------------------------------------
-
-def _codes(frame: pd.DataFrame, cols: Sequence[str]) -> tuple[np.ndarray, pd.DataFrame]:
-    """Group codes (code-point sorted) of the rows of ``frame`` over ``cols`` and the unique keys."""
-    return factorize_groups(frame, list(cols))
-
-
-def _label(keys: dict) -> str:
-    return ", ".join(f"{k} {v}" for k, v in keys.items())
-
-
-@dataclass(frozen=True)
-class _Built:
-    model: CalibrationModel
-    targets: np.ndarray         # (B, p)
-    active: np.ndarray          # (B, p) bool: column used in block
-    notes: tuple[str, ...]
-
-
-def build_model(data: pd.DataFrame, margins: Sequence[Margin], by: Sequence[str],
-                design_weights: np.ndarray, method: str = "raking",
-                bounds: tuple[float, float] | None = None,
-                collapse: Mapping[str, int] | None = None) -> _Built:
-    """Block-diagonal calibration model from categorical margins, with feasibility checks.
-
-    ``collapse`` (variable -> minimum respondents) merges, within a block, a level of that variable that has
-    population but fewer respondents than the minimum into an adjacent level (see :func:`collapse_levels`).
-    """
-    if not margins:
-        raise CalibrationError("calibration needs at least one margin")
-    by = list(by)
-    for m in margins:
-        missing = [v for v in list(m.variables) + by if v not in data.columns]
-        if missing:
-            raise CalibrationError(f"margin {m.variables}: the data have no column {missing[0]!r}")
-        missing = [v for v in list(m.variables) + by + ["total"] if v not in m.totals.columns]
-        if missing:
-            raise CalibrationError(f"margin {m.variables}: the totals have no column {missing[0]!r}")
-    common = [v for v in margins[0].variables if all(v in m.variables for m in margins)]
-    block_vars = by + [v for v in common if v not in by]
-    block, block_keys = _codes(data, block_vars)
-    n_blocks = len(block_keys)
-    block_labels = tuple(tuple(r) for r in block_keys.itertuples(index=False)) if block_vars else ((),)
-    d = np.asarray(design_weights, dtype=float)
-
-    # columns: one dummy per level of each margin's within-block variables
-    col_names: list[str] = []
-    level_code_cols: list[np.ndarray] = []
-    offsets: list[int] = []
-    margin_levels: list[pd.DataFrame] = []
-    notes: list[str] = []
-    targets_parts: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []
-    for m in margins:
-        rest = [v for v in m.variables if v not in block_vars]
-        tot = m.totals
-        # block of each totals row; totals for blocks without respondents are ignored with a note
-        key_cols = block_vars
-        if key_cols:
-            bk = block_keys.assign(_b=np.arange(n_blocks))
-            tb = tot.merge(bk, on=key_cols, how="left")["_b"].to_numpy()
-            unknown = np.isnan(tb.astype(float))
-            if unknown.any():
-                n_unk = tot.loc[unknown, key_cols].drop_duplicates().shape[0]
-                notes.append(f"margin {'×'.join(m.variables)}: totals of {n_unk} "
-                             f"{'×'.join(key_cols)} without respondents ignored")
-            tot = tot.loc[~unknown]
-            tb = tb[~unknown].astype(np.int64)
-        else:
-            tb = np.zeros(len(tot), dtype=np.int64)
-        if rest:
-            row_level, levels = _codes(data, rest)
-            # levels that only the totals have are appended (population > 0 there is infeasible, checked below)
-            tot_keys = pd.MultiIndex.from_frame(tot[rest]) if len(rest) > 1 else pd.Index(tot[rest[0]])
-            lev_keys = pd.MultiIndex.from_frame(levels) if len(rest) > 1 else pd.Index(levels[rest[0]])
-            tot_level = lev_keys.get_indexer(tot_keys)
-            new_keys = tot_keys[tot_level < 0].unique()
-            if len(new_keys):
-                extra_levels = pd.DataFrame(list(new_keys) if len(rest) > 1 else {rest[0]: list(new_keys)},
-                                            columns=rest)
-                levels = pd.concat([levels, extra_levels], ignore_index=True)
-                lev_keys = pd.MultiIndex.from_frame(levels) if len(rest) > 1 else pd.Index(levels[rest[0]])
-                tot_level = lev_keys.get_indexer(tot_keys)
-            tot_level = tot_level.astype(np.int64)
-            names = ["×".join(f"{v}={val}" for v, val in zip(rest, r)) for r in levels.itertuples(index=False)]
-        else:
-            levels = pd.DataFrame(index=[0])
-            row_level = np.zeros(len(data), dtype=np.int64)
-            tot_level = np.zeros(len(tot), dtype=np.int64)
-            names = ["(" + "×".join(m.variables) + ")"]
-        tvals = pd.to_numeric(tot["total"], errors="coerce").to_numpy(float)
-        if np.any(~np.isfinite(tvals)) or np.any(tvals < 0):
-            raise CalibrationError(f"margin {'×'.join(m.variables)}: totals must be finite and >= 0")
-        if collapse and len(rest) == 1 and rest[0] in collapse:
-            row_level, tot_level, merged = collapse_levels(
-                block, row_level, tb, tot_level, tvals, levels[rest[0]].tolist(), int(collapse[rest[0]]))
-            notes.extend(f"{_label(dict(zip(block_vars, block_labels[b])))}: {rest[0]} {a} merged with {b2} "
-                         f"({k} respondent(s) < {int(collapse[rest[0]])})" for b, a, b2, k in merged)
-        offsets.append(len(col_names))
-        col_names.extend(names)
-        level_code_cols.append(row_level)
-        margin_levels.append(levels)
-        targets_parts.append((offsets[-1], tb, tot_level, tvals))
-
-    if collapse:
-        within = {v for m in margins for v in m.variables if v not in block_vars}
-        unknown_vars = sorted(set(collapse) - within)
-        if unknown_vars:
-            raise CalibrationError(f"collapse: {unknown_vars[0]!r} is not a variable of a margin within "
-                                   f"{'×'.join(block_vars) or 'the population'} (margins: "
-                                   f"{', '.join('×'.join(m.variables) for m in margins)})")
-    p = len(col_names)
-    targets = np.zeros((n_blocks, p))
-    has_target = np.zeros((n_blocks, p), dtype=bool)
-    for off, tb, tl, tv in targets_parts:
-        np.add.at(targets, (tb, off + tl), tv)
-        has_target[tb, off + tl] = True
-
-    # cells: unique (block, level of every margin)
-    parts = [block, *level_code_cols]
-    dims = [int(x.max()) + 1 if len(x) else 1 for x in parts]
-    cell, uniq = pd.factorize(np.ravel_multi_index(tuple(parts), dims), sort=True)
-    cell = cell.astype(np.int64)
-    unr = np.unravel_index(uniq, dims)
-    cell_block = np.asarray(unr[0], dtype=np.int64)
-    cell_x = np.zeros((len(uniq), p))
-    for j, off in enumerate(offsets):
-        cell_x[np.arange(len(uniq)), off + np.asarray(unr[j + 1], dtype=np.int64)] = 1.0
-
-    # feasibility: per block and column, respondents and population (summed over cells, not rows)
-    n_cell = np.bincount(cell, minlength=len(cell_block)).astype(float)
-    n_resp = np.zeros((n_blocks, p))
-    np.add.at(n_resp, cell_block, cell_x * n_cell[:, None])
-
-    def where(b: int, col: int) -> str:
-        parts = dict(zip(block_vars, block_labels[b]))
-        return (_label(parts) + ", " if parts else "") + col_names[col].replace("=", " ")
-
-    no_total = (n_resp > 0) & ~has_target
-    if no_total.any():
-        b, c = np.argwhere(no_total)[0]
-        raise CalibrationError(f"no population total for {where(b, c)}, which has {int(n_resp[b, c])} respondents")
-    empty = (targets > 0) & (n_resp == 0)
-    if empty.any():
-        b, c = np.argwhere(empty)[0]
-        raise CalibrationError(
-            f"calibration infeasible: {where(b, c)} has population {targets[b, c]:g} but no respondents "
-            f"({int(empty.sum())} such cell(s)); merge it with a neighbouring category (trygghet run --collapse "
-            f"{col_names[c].split('=')[0]}) or drop the margin")
-    zero_pop = (targets == 0) & (n_resp > 0)
-    if zero_pop.any():
-        b, c = np.argwhere(zero_pop)[0]
-        raise CalibrationError(f"{where(b, c)} has {int(n_resp[b, c])} respondent(s) but population 0")
-    active = n_resp > 0
-    model = CalibrationModel(block=block, cell=cell, cell_block=cell_block, cell_x=cell_x,
-                             block_labels=block_labels, block_vars=tuple(block_vars),
-                             columns=tuple(col_names), method=method, bounds=bounds)
-    return _Built(model=model, targets=targets, active=active, notes=tuple(notes))
+def block_problems(model: CalibrationModel, dc: np.ndarray, epsilon: float) -> BlockProblems:
+    """Padded block layout of ``model`` (``dc``: cell totals of the starting weights, for the scaling)."""
+    n_cells, n_blocks = len(model.cell_block), model.n_blocks
+    order = np.argsort(model.cell_block, kind="stable")
+    per = np.bincount(model.cell_block, minlength=n_blocks)
+    start = np.concatenate([[0], np.cumsum(per)[:-1]])
+    slot = np.arange(n_cells) - start[model.cell_block[order]]
+    idx = np.full((n_blocks, int(per.max()) if n_blocks else 0), n_cells, dtype=np.int64)
+    idx[model.cell_block[order], slot] = order
+    x = np.vstack([model.cell_x, np.zeros((1, model.cell_x.shape[1]))])[idx]
+    d_pad = np.append(dc, 0.0)[idx]
+    size = np.einsum("bc,bcp->bp", d_pad, np.abs(x)) / np.maximum(d_pad.sum(axis=1), 1e-300)[:, None]
+    numeric = model.numeric if model.numeric is not None else np.zeros(x.shape[2], dtype=bool)
+    col_scale = np.where(numeric[None, :] & (size > 0), size, 1.0)
+    target = model.targets / col_scale
+    return BlockProblems(idx=idx, x=x / col_scale[:, None, :], target=target,
+                         tol=epsilon * (1.0 + np.abs(model.targets)) / col_scale, col_scale=col_scale)
 
 
-def collapse_levels(block: np.ndarray, row_level: np.ndarray, tot_block: np.ndarray, tot_level: np.ndarray,
-                    totals: np.ndarray, levels: list, min_respondents: int
-                    ) -> tuple[np.ndarray, np.ndarray, list[tuple[int, object, object, int]]]:
-    """The collapsing rule for small calibration cells, block by block.
-
-    Levels are ordered (code-point order of their labels: age groups ``16-24`` < ... < ``75-84``). While a
-    level of a block has population > 0 but fewer than ``min_respondents`` respondents, it is merged into the
-    adjacent level (in that order) that has fewer respondents (the lower one on a tie); merged levels count
-    as one. Only blocks that need it are touched; every merge is returned (block, level, into, respondents)
-    for the log. Merging changes the calibration model of that block only (fewer, wider cells).
-    """
-    n_levels = len(levels)
-    n_blocks = int(max(block.max(initial=-1), tot_block.max(initial=-1))) + 1
-    counts = np.bincount(block * n_levels + row_level, minlength=n_blocks * n_levels).reshape(n_blocks, n_levels)
-    pop = np.bincount(tot_block * n_levels + tot_level, weights=totals,
-                      minlength=n_blocks * n_levels).reshape(n_blocks, n_levels)
-    order = sorted(range(n_levels), key=lambda j: str(levels[j]))
-    mapping = np.tile(np.arange(n_levels), (n_blocks, 1))
-    merged: list[tuple[int, object, object, int]] = []
-    for b in np.flatnonzero(((pop > 0) & (counts < min_respondents)).any(axis=1)):   # only blocks in need
-        groups = [[j] for j in order]                       # ordered groups of levels
-        while True:
-            n_g = [int(counts[b, g].sum()) for g in groups]
-            p_g = [float(pop[b, g].sum()) for g in groups]
-            small = [i for i in range(len(groups)) if p_g[i] > 0 and n_g[i] < min_respondents]
-            if not small or len(groups) == 1:
-                break
-            i = small[0]
-            nbrs = [k for k in (i - 1, i + 1) if 0 <= k < len(groups)]
-            k = min(nbrs, key=lambda kk: (n_g[kk], kk))
-            merged.append((int(b), levels[groups[i][0]], levels[groups[k][0]], n_g[i]))
-            lo, hi = sorted((i, k))
-            groups[lo:hi + 1] = [groups[lo] + groups[hi]]
-        for g in groups:
-            mapping[b, g] = g[0]
-    return mapping[block, row_level], mapping[tot_block, tot_level], merged
+def solve_blocks(problems: BlockProblems, d_pad: np.ndarray, blocks: np.ndarray, fn: CalibrationFunction,
+                 maxit: int, lam0: np.ndarray | None = None) -> NewtonSolution:
+    """Newton on the problems of ``blocks`` (K,) with padded cell totals ``d_pad`` (K, Cmax)."""
+    return solve_calibration(problems.x[blocks], d_pad, problems.target[blocks], problems.tol[blocks], fn,
+                             lam0=lam0, maxit=maxit)
 
 
-# --- solving ---------------------------------------------------------------------------------------
+def nonconvergence_error(model: CalibrationModel, problems: BlockProblems, sol: NewtonSolution,
+                         blocks: np.ndarray, fn: CalibrationFunction, maxit: int, what: str = "") -> CalibrationError:
+    """The error for problems that did not converge: the worst margin and cell, by how much, what to try."""
+    k_bad = np.flatnonzero(~sol.converged)
+    rel = np.abs(sol.misfit[k_bad]) * problems.col_scale[blocks[k_bad]] / (1.0 + np.abs(model.targets[blocks[k_bad]]))
+    i, col = np.unravel_index(np.nanargmax(rel), rel.shape)
+    b = int(blocks[k_bad[i]])
+    miss = sol.misfit[k_bad[i], col] * problems.col_scale[b, col]
+    margin = model.margin_names[model.column_margin[col]] if model.margin_names else "?"
+    var = model.columns[col].split("=")[0].split("×")[0]
+    tips = [f"fler iterationer (--maxit, nu {maxit})"]
+    if fn.bounds is not None:
+        tips.append(f"vidare gränser än [{fn.lower:g}, {fn.upper:g}] (--lower/--upper)")
+    tips += [f"slå ihop små celler (--collapse {var})",
+             "en annan metod (--method linear)" if model.method != "linear" else "en annan metod (--method raking)"]
+    pre = f"{what}: " if what else ""
+    return CalibrationError(
+        f"{pre}{model.method}-kalibreringen konvergerade inte på {maxit} iterationer ({len(k_bad)} block): "
+        f"i {model.where(b)} missar marginalen {margin}, cellen {model.columns[col].replace('=', ' ')}, sin "
+        f"totalsumma {model.targets[b, col]:g} med {miss:.4g} (relativt {rel[i, col]:.2g}). Marginalernas "
+        f"totaler stämmer överens; prova {', '.join(tips[:-1])} eller {tips[-1]}")
 
-def _solve(built: _Built, d: np.ndarray, method: str, bounds, maxit: int, epsilon: float
-           ) -> tuple[np.ndarray, int, np.ndarray]:
-    """Newton iterations in all blocks at once on cell totals; returns (g per row, iterations, misfit)."""
-    m = built.model
-    f, df = _calfun(method, bounds)
-    n_blocks, p = built.targets.shape
-    dc = np.bincount(m.cell, weights=d, minlength=len(m.cell_block))   # D_c = sum of d in cell
-    xx = m.cell_x[:, :, None] * m.cell_x[:, None, :]
-    lam = np.zeros((n_blocks, p))
-    target = built.targets
-    scale = 1.0 + np.abs(target)
 
-    def fitted(lam_: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        u = np.einsum("cp,cp->c", m.cell_x, lam_[m.cell_block])
-        fu = f(u)
-        tot = np.zeros((n_blocks, p))
-        np.add.at(tot, m.cell_block, (dc * fu)[:, None] * m.cell_x)
-        return u, tot
+def _solve_all(model: CalibrationModel, d0: np.ndarray, fn: CalibrationFunction, maxit: int,
+               epsilon: float) -> tuple[np.ndarray, int, np.ndarray]:
+    """Solve every block from the starting weights ``d0``: (g per cell, iterations, misfit (B, p))."""
+    dc = np.bincount(model.cell, weights=d0, minlength=len(model.cell_block))
+    if fn.bounds is not None:
+        check_bounds(model, dc, fn.lower, fn.upper)
+    problems = block_problems(model, dc, epsilon)
+    blocks = np.arange(model.n_blocks)
+    lam0, warm = None, 0
+    if fn.bounds is not None and fn.method != "logit":
+        # warm start from the untruncated solution: when the bounds do not bind it is the answer
+        free = solve_blocks(problems, problems.pad(dc), blocks, calibration_function(fn.method), maxit)
+        lam0 = np.where(free.converged[:, None], free.lam, 0.0)
+        warm = int(free.iterations.max(initial=0))
+    sol = solve_blocks(problems, problems.pad(dc), blocks, fn, maxit, lam0=lam0)
+    if not sol.converged.all():
+        raise nonconvergence_error(model, problems, sol, blocks, fn, maxit)
+    g_cell = np.ones(len(model.cell_block) + 1)
+    g_cell[problems.idx] = sol.g
+    return g_cell[:-1], warm + int(sol.iterations.max(initial=0)), sol.misfit * problems.col_scale
 
-    u, tot = fitted(lam)
-    misfit = target - tot
-    it = 0
-    while np.any(np.abs(misfit) / scale >= epsilon):
-        if it >= maxit:
-            worst = np.unravel_index(np.argmax(np.abs(misfit) / scale), misfit.shape)
-            parts = dict(zip(m.block_vars, m.block_labels[worst[0]]))
-            raise CalibrationError(
-                f"{method} calibration did not converge in {maxit} iterations: {_label(parts)}, "
-                f"{m.columns[worst[1]]} misses its total by {misfit[worst]:.4g} "
-                f"(relative {abs(misfit[worst]) / scale[worst]:.2g}); the margins may be inconsistent or "
-                f"the bounds too tight")
-        jac = np.zeros((n_blocks, p, p))
-        np.add.at(jac, m.cell_block, (dc * df(u))[:, None, None] * xx)
-        step = np.einsum("bpq,bq->bp", np.linalg.pinv(jac, rcond=1e-13, hermitian=True), misfit)
-        new = lam + step
-        u, tot = fitted(new)
-        halvings = 0
-        while not np.all(np.isfinite(tot)) and halvings < 50:
-            step /= 2
-            new = lam + step
-            u, tot = fitted(new)
-            halvings += 1
-        lam = new
-        misfit = target - tot
-        it += 1
-    g_cell = f(np.einsum("cp,cp->c", m.cell_x, lam[m.cell_block]))
-    return g_cell[m.cell], it, misfit
+
+def trim_once(g: np.ndarray, start_weights: np.ndarray, block: np.ndarray, lower: float, upper: float
+              ) -> tuple[np.ndarray, int]:
+    """R ``calibrate(..., trim = c(lower, upper))``'s one-shot trimming of ``g``, within each block: ``g`` outside
+    the bounds is set to the bound, and the trimmed weight ``sum (g - g_trimmed) d*`` of the block is spread
+    over the block's untrimmed rows as the same addition ``/ sum_untrimmed d*`` to their ``g``. The total
+    weight of every block is kept, the margins are NOT re-met, and the spreading can push an untrimmed ``g``
+    past a bound (R does not repeat). Returns (trimmed g, number of rows trimmed)."""
+    g = np.asarray(g, dtype=float)
+    d0 = np.asarray(start_weights, dtype=float)
+    new = np.clip(g, lower, upper)
+    outside = (g < lower) | (g > upper)
+    n_b = int(block.max(initial=-1)) + 1
+    excess = np.bincount(block, weights=(g - new) * d0, minlength=n_b)
+    room = np.bincount(block, weights=np.where(outside, 0.0, d0), minlength=n_b)
+    if np.any((excess != 0) & (room <= 0)):
+        raise CalibrationError(f"trim=({lower}, {upper}) en gång: ett kalibreringsblock har alla vikter utanför "
+                               f"gränserna, så det trimmade överskottet kan inte fördelas")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        add = np.where(room > 0, excess / room, 0.0)
+    return np.where(outside, new, new + add[block]), int(outside.sum())
+
+
+def _check_args(method: str, bounds, trim, trim_mode: str, d: np.ndarray, n: int, maxit: int) -> CalibrationFunction:
+    fn = calibration_function(method, bounds)
+    if trim is not None and not (0 < trim[0] < trim[1]):
+        raise CalibrationError(f"trim must satisfy 0 < lower < upper, got {trim}")
+    if trim_mode not in TRIM_MODES:
+        raise CalibrationError(f"okänt trimningssätt {trim_mode!r}; välj ett av {TRIM_MODES}")
+    if int(maxit) < 1:
+        raise CalibrationError(f"maxit måste vara minst 1, fick {maxit}")
+    if len(d) != n:
+        raise CalibrationError(f"{len(d)} design weights for {n} rows")
+    if not np.all(np.isfinite(d)) or np.any(d <= 0):
+        raise CalibrationError("design weights must be finite and > 0")
+    return fn
+
+
+def _recalibrating_trim(model: CalibrationModel, d0: np.ndarray, g_cell: np.ndarray, fn: CalibrationFunction,
+                        trim: tuple[float, float], maxit: int, epsilon: float
+                        ) -> tuple[np.ndarray, int, np.ndarray | None, str | None]:
+    """When ``g`` leaves ``trim``, calibrate again with ``F`` truncated to ``trim`` (∩ ``bounds``): the margins
+    are met to ``epsilon`` and every ``g`` is within the bounds, or the bounds are infeasible and it raises."""
+    lo, hi = trim
+    if not (np.any(g_cell < lo * (1 - 1e-9)) or np.any(g_cell > hi * (1 + 1e-9))):
+        return g_cell, 0, None, None
+    if fn.method == "logit":
+        raise CalibrationError("trim= with logit calibration: pass the bounds of the logit instead")
+    lb = (max(lo, fn.lower), min(hi, fn.upper))
+    try:
+        g_cell, it, misfit = _solve_all(model, d0, calibration_function(fn.method, lb), maxit, epsilon)
+    except CalibrationError as exc:
+        raise CalibrationError(f"trimming to g in [{lo}, {hi}] with re-calibration is infeasible: {exc}") from exc
+    return g_cell, it, misfit, f"g trimmed to [{lo}, {hi}] with re-calibration (bounded {fn.method})"
 
 
 def calibrate(data: pd.DataFrame, design_weights: np.ndarray, margins: Sequence[Margin], *,
               by: Sequence[str] = (), method: Method = "raking",
               bounds: tuple[float, float] | None = None, trim: tuple[float, float] | None = None,
-              maxit: int = 100, epsilon: float = 1e-12,
-              collapse: Mapping[str, int] | None = None) -> CalibrationResult:
+              trim_mode: TrimMode = "recalibrate", maxit: int = 100, epsilon: float = 1e-12,
+              collapse: Mapping[str, int] | None = None, prescale: bool = True) -> CalibrationResult:
     """Calibrate ``design_weights`` to the margins, independently within each ``by`` group.
 
     Args:
-        data: one row per respondent with the ``by`` and margin variables.
-        design_weights: ``d_i > 0``.
-        margins: population totals, e.g. ``[Margin(("district", "sex"), t1), Margin(("district", "age_group"), t2)]``.
+        data: one row per respondent with the ``by`` and margin variables (and numeric auxiliaries).
+        design_weights: ``d_i > 0``, on any scale (see ``prescale``).
+        margins: population totals, e.g. ``[Margin(("district", "sex"), t1), Margin(("district", "age_group"),
+            t2), Margin(("district",), t3, value="born_abroad")]``.
         by: calibration groups (e.g. ``("year",)``); margins are met within each.
-        method: ``"raking"``, ``"linear"`` or ``"logit"`` (see module docstring).
-        bounds: ``(L, U)`` on ``g = w / d``: required by logit; truncation for linear and raking (as R).
-        trim: ``(lower, upper)`` on ``g``: when the calibrated ``g`` leave these bounds, calibrate again with
-            ``F`` truncated to them, so that the weights meet both the margins (to ``epsilon``) and the bounds;
-            infeasible bounds raise.
+        method: ``"raking"``, ``"linear"`` or ``"logit"``.
+        bounds: ``(L, U)`` on ``g = w / d*``: required by logit; truncation for linear and raking (as R).
+        trim: ``(lower, upper)`` on ``g``, applied when the calibrated ``g`` leave them, as ``trim_mode`` says:
+            ``"recalibrate"`` (default): calibrate again with ``F`` truncated to the bounds, so the weights meet
+            both the margins (to ``epsilon``) and the bounds (infeasible bounds raise);
+            ``"once"``: R ``calibrate(..., trim = c(lower, upper))``: ``g`` clipped once and the trimmed weight
+            spread over the untrimmed rows of the block (:func:`trim_once`): the block totals are kept, the
+            margins are NOT met any more, and untrimmed ``g`` may end up slightly outside the bounds.
         maxit, epsilon: Newton's iteration limit and convergence tolerance ``|misfit| / (1 + |X|)``.
         collapse: ``{variable: minimum respondents}``: merge small cells of that variable within a block into
             an adjacent level (:func:`collapse_levels`), each merge logged in ``notes``; without it a level with
             population and no respondents is an error naming the cell.
+        prescale: bring ``d`` to the population total of each block first (module docstring); False = R's
+            convention for the bounds.
 
     Returns:
-        :class:`CalibrationResult` with ``weights = d * g``.
+        :class:`CalibrationResult` with ``weights = d* g``; ``model`` carries everything re-calibration of
+        replicates needs (targets, pre-scaling, method, bounds, trim, maxit, epsilon).
     """
-    if method not in METHODS:
-        raise CalibrationError(f"unknown calibration method {method!r}; use one of {METHODS}")
-    if bounds is not None and not bounds[0] < bounds[1]:
-        raise CalibrationError(f"bounds must satisfy lower < upper, got {bounds}")
-    if trim is not None and not (0 < trim[0] < trim[1]):
-        raise CalibrationError(f"trim must satisfy 0 < lower < upper, got {trim}")
     d = np.asarray(design_weights, dtype=float)
-    if len(d) != len(data):
-        raise CalibrationError(f"{len(d)} design weights for {len(data)} rows")
-    if not np.all(np.isfinite(d)) or np.any(d <= 0):
-        raise CalibrationError("design weights must be finite and > 0")
-    built = build_model(data, margins, by, d, method, bounds, collapse)
-    g, iterations, misfit = _solve(built, d, method, bounds, maxit, epsilon)
-    notes = list(built.notes)
-    if trim is not None:
-        lo, hi = trim
-        if np.any(g < lo * (1 - 1e-9)) or np.any(g > hi * (1 + 1e-9)):
-            # re-calibrate with F truncated to [lo, hi] (R survey's bounded calibration): the margins are met
-            # exactly and every g lies within the bounds; infeasible bounds fail to converge and raise
-            lb = (max(lo, bounds[0]), min(hi, bounds[1])) if bounds is not None else (lo, hi)
-            if method == "logit":
-                raise CalibrationError("trim= with logit calibration: pass the bounds of the logit instead")
-            try:
-                g, it_b, misfit = _solve(built, d, method, lb, maxit, epsilon)
-            except CalibrationError as exc:
-                raise CalibrationError(f"trimming to g in [{lo}, {hi}] with re-calibration is infeasible: {exc}") from exc
-            iterations += it_b
-            notes.append(f"g trimmed to [{lo}, {hi}] with re-calibration (bounded {method})")
-    w = d * g
-    scale = 1.0 + np.abs(built.targets)
-    diag = weight_diagnostics(w, d, built.model.block, built.model.block_labels, built.model.block_vars)
+    fn = _check_args(method, bounds, trim, trim_mode, d, len(data), maxit)
+    problem = build_model(data, margins, by, d, method, bounds, collapse)
+    model = problem.model.with_settings(maxit=int(maxit), epsilon=float(epsilon), trim=trim, trim_mode=trim_mode)
+    if not prescale:
+        model = model.with_settings(prescale=np.ones(model.n_blocks))
+    d0 = model.start_weights(d)
+    g_cell, iterations, misfit = _solve_all(model, d0, fn, int(maxit), epsilon)
+    notes = list(problem.notes)
+    g = g_cell[model.cell]
+    if trim is not None and trim_mode == "recalibrate":
+        g_cell, it_b, mis_b, note = _recalibrating_trim(model, d0, g_cell, fn, trim, int(maxit), epsilon)
+        if note:
+            g, iterations, misfit = g_cell[model.cell], iterations + it_b, mis_b
+            notes.append(note)
+    elif trim is not None:
+        g, n_trim = trim_once(g, d0, model.block, *trim)
+        if n_trim:
+            w_tmp = d0 * g
+            tot = np.zeros(model.targets.shape)
+            np.add.at(tot, model.block, w_tmp[:, None] * model.cell_x[model.cell])
+            misfit = model.targets - tot
+            notes.append(f"g trimmed once to [{trim[0]}, {trim[1]}] ({n_trim} weights; margins not re-met, as R's "
+                         f"calibrate(trim=))")
+    w = d0 * g
+    scale = 1.0 + np.abs(model.targets)
+    diag = weight_diagnostics(w, d0, model.block, model.block_labels, model.block_vars)
     diag["iterations"] = iterations
     diag["max_margin_error"] = np.abs(misfit).max(axis=1)
-    return CalibrationResult(weights=w, g=g, model=built.model, iterations=iterations,
+    diag["prescale"] = model.prescale
+    return CalibrationResult(weights=w, g=g, model=model, iterations=iterations,
                              max_margin_error=float(np.abs(misfit).max()),
                              max_relative_error=float((np.abs(misfit) / scale).max()),
                              diagnostics=diag, notes=tuple(notes))

@@ -10,12 +10,24 @@ Domains are never built by dropping rows: a domain is a 0/1 indicator that multi
 influence values, so every stratum keeps all its PSUs in the variance (Lumley 2010, sec. 2.3;
 Särndal, Swensson & Wretman 1992, ch. 10).
 
-Single-PSU strata ("lonely PSUs") follow an explicit policy:
+A stratum whose PSUs were all sampled (a census: ``f_h = n_h / N_h = 1``, e.g. every household of a small
+district) contributes zero variance (factor ``1 - f_h = 0``), whatever its number of PSUs; a census
+stratum with one PSU is not a "lonely PSU" (R: ``survey:::onestrat`` returns 0 before looking at
+``survey.lonely.psu``).
+
+Single-PSU strata that are not a census ("lonely PSUs") follow an explicit policy, as R's
+``options(survey.lonely.psu = ...)`` (Lumley 2010, sec. 2.4; ``survey:::onestrat``/``onestage``):
 
 * ``"fail"`` (default): :class:`~survey.errors.DesignError` naming the stratum;
-* ``"certainty"``: the stratum contributes no variance (as R's ``survey.lonely.psu = "certainty"``);
+* ``"certainty"``: the stratum contributes no variance (its PSU is taken as sampled with certainty);
+* ``"remove"``: the stratum contributes no variance. For the one-stage (ultimate-cluster) designs here this
+  is the same as ``"certainty"`` (in R they differ only in multistage designs, where a certainty PSU still
+  contributes the variance of its later stages);
 * ``"adjust"``: the single PSU total is not centred (centred at 0, the population mean of an influence
-  function) and gets scale factor 1 (R's ``"adjust"``; conservative).
+  function) and gets scale factor ``1 - f_h`` (R's ``"adjust"``; conservative);
+* ``"average"``: the stratum contributes no variance and the sum over the other strata is multiplied by
+  ``H / (H - L)`` (``H`` strata in the design, ``L`` of them lonely): each lonely stratum gets the average
+  variance of the others (R's ``"average"``: ``onestage`` multiplies by ``nstrat / nokstrat``).
 """
 from __future__ import annotations
 
@@ -30,8 +42,9 @@ from survey.errors import DesignError
 if TYPE_CHECKING:  # pragma: no cover
     from survey.calibration import CalibrationModel
 
-LonelyPSU = Literal["fail", "certainty", "adjust"]
-LONELY_POLICIES: tuple[str, ...] = ("fail", "certainty", "adjust")
+LonelyPSU = Literal["fail", "certainty", "remove", "adjust", "average"]
+LONELY_POLICIES: tuple[str, ...] = ("fail", "certainty", "remove", "adjust", "average")
+CENSUS_TOLERANCE = 1e-7       # 1 - f_h below this is a census stratum (R: all(f < 0.0000001))
 
 
 @dataclass(frozen=True, eq=False)
@@ -55,7 +68,7 @@ class Design:
     weights: np.ndarray
     psu: np.ndarray | None = None
     fpc: np.ndarray | None = None
-    calibration: "CalibrationModel | None" = None
+    calibration: CalibrationModel | None = None
     lonely_psu: LonelyPSU = "fail"
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -116,26 +129,37 @@ class Design:
             raise DesignError(f"stratum {self.strata_labels[h]!r}: more sampled PSUs than the population size (fpc)")
         return np.minimum(f, 1.0)
 
+    def lonely_strata(self) -> np.ndarray:
+        """Strata with a single PSU that are not a census (``1 - f_h >= 1e-7``)."""
+        _, n_h = self.psu_strata()
+        return (n_h == 1) & (1.0 - self.sampling_fractions() >= CENSUS_TOLERANCE)
+
     def stratum_scale(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per stratum: PSUs ``n_h``, the variance factor ``(1 - f_h) n_h / (n_h - 1)`` and whether the stratum
-        has a single PSU, with the lonely-PSU policy applied ('fail' raises; 'certainty' gives factor 0;
-        'adjust' factor ``1 - f_h``, the caller leaving the lonely PSU uncentred). Cached."""
+        has a single PSU that stays uncentred, with the lonely-PSU policy applied (module docstring: 'fail'
+        raises; 'certainty' and 'remove' give factor 0; 'adjust' factor ``1 - f_h``, the caller leaving the
+        lonely PSU uncentred; 'average' factor 0 and the others times ``H / (H - L)``). Census strata get
+        factor 0 under every policy. Cached."""
         if "stratum_scale" not in self._cache:
             _, n_h = self.psu_strata()
-            lonely = n_h == 1
+            lonely = self.lonely_strata()
             scale = np.where(n_h > 1, n_h / np.maximum(n_h - 1, 1), 0.0)
             if lonely.any():
                 if self.lonely_psu == "fail":
                     h = int(np.flatnonzero(lonely)[0])
                     raise DesignError(f"stratum {self.strata_labels[h]!r} has a single PSU; its variance cannot be "
-                                      f"estimated (lonely-PSU policy 'fail'; choose 'certainty' or 'adjust')")
+                                      f"estimated (lonely-PSU policy 'fail'; choose 'certainty', 'remove', "
+                                      f"'adjust' or 'average')")
                 if self.lonely_psu == "adjust":
                     scale = np.where(lonely, 1.0, scale)
-            scale = scale * (1.0 - self.sampling_fractions())
+                elif self.lonely_psu == "average":
+                    scale = scale * (self.n_strata / (self.n_strata - int(lonely.sum())))
+            f = self.sampling_fractions()
+            scale = np.where(1.0 - f < CENSUS_TOLERANCE, 0.0, scale * (1.0 - f))
             self._cache["stratum_scale"] = (n_h.astype(float), scale, lonely & (self.lonely_psu == "adjust"))
         return self._cache["stratum_scale"]
 
-    def with_weights(self, weights: np.ndarray, calibration: "CalibrationModel | None") -> "Design":
+    def with_weights(self, weights: np.ndarray, calibration: CalibrationModel | None) -> Design:
         """A copy with new final weights and the calibration that produced them."""
         return replace(self, weights=np.asarray(weights, dtype=float), calibration=calibration, _cache={})
 

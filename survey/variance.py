@@ -38,8 +38,9 @@ def group_sum(codes: np.ndarray, values: np.ndarray, n_groups: int) -> np.ndarra
     return np.asarray(m @ values)
 
 
-def _projector(design: Design) -> tuple[np.ndarray, np.ndarray]:
-    """Per calibration block, ``(sum_c D_c x_c x_c')^-``, cached on the design; and cell totals ``D_c``."""
+def greg_projector(design: Design) -> tuple[np.ndarray, np.ndarray]:
+    """Per calibration block, ``(sum_c D_c x_c x_c')^-``, cached on the design; and cell totals ``D_c``
+    (``D`` = the design weights; a factor constant within a block, such as the pre-scaling, cancels in ``B``)."""
     key = "greg_projector"
     if key not in design._cache:
         m = design.calibration
@@ -62,7 +63,7 @@ def calibration_residuals(design: Design, u: np.ndarray) -> np.ndarray:
         return u
     one = u.ndim == 1
     u2 = u[:, None] if one else u
-    ginv, _ = _projector(design)
+    ginv, _ = greg_projector(design)
     n_cells = len(m.cell_block)
     s = group_sum(m.cell, design.design_weights[:, None] * u2, n_cells)        # (C, k)
     h = np.zeros((len(m.block_labels), m.cell_x.shape[1], u2.shape[1]))

@@ -1,0 +1,251 @@
+"""Replicate schemes: stratified jackknife (JKn) and rescaling bootstraps (Rao–Wu, Canty–Davison).
+
+A replicate scheme turns the design weights ``d_i`` into ``R`` sets of replicate weights
+``d_i a_{p(i) r}`` (``a`` = factors per primary sampling unit ``p`` and replicate ``r``); an estimator
+``theta`` is recomputed with every set, and ``V(theta) = scale * sum_r rscale_r (theta_r - c)^2``
+(:func:`survey.replication.replicate_variance`). References: Rust & Rao (1996), Wolter (2007) ch. 4
+(jackknife) and ch. 5 (bootstrap), Lumley (2010) sec. 2.5, Rao & Wu (1988).
+
+Schemes (PSU ``j`` of stratum ``h``, ``n_h`` PSUs, ``f_h = n_h / N_h`` when the design has an fpc, else 0):
+
+* **JKn** (:func:`jackknife_replicates`; R ``as.svrepdesign(type = "JKn")``, ``survey:::jknweights``;
+  for one stratum the same as ``type = "JK1"``): one replicate per PSU. In replicate ``(h, j)``
+  ``a = 0`` for PSU ``j``, ``a = n_h / (n_h - 1)`` for the other PSUs of ``h``, ``a = 1`` elsewhere;
+  ``rscale = (n_h - 1) / n_h (1 - f_h)``, ``scale = 1``. Strata with ``f_h = 1`` give no replicates
+  (R's ``survey.drop.replicates = TRUE``). Stored as the deleted PSU per replicate (no P × R matrix).
+* **Rao–Wu rescaling bootstrap** (:func:`bootstrap_replicates`, ``method = "rao_wu"``, the default;
+  Rao & Wu 1988, Rao, Wu & Yue 1992): per stratum ``m_h = n_h - 1`` PSUs drawn with replacement,
+  ``k_hj`` = times PSU ``j`` is drawn, ``lambda_h = sqrt(m_h (1 - f_h) / (n_h - 1)) = sqrt(1 - f_h)`` and
+  ``a_hj = 1 - lambda_h + lambda_h (n_h / m_h) k_hj``; ``scale = 1 / (R - 1)``, ``rscale = 1``.
+  Without fpc this is exactly R's ``as.svrepdesign(type = "subbootstrap")`` (``survey:::subbootweights``:
+  ``a = n_h / (n_h - 1) k_hj``, scale ``1 / (R - 1)``), and the factors can be handed to R as
+  ``svrepdesign(repweights = a, type = "bootstrap", combined.weights = FALSE)``, whose default scale is
+  the same ``1 / (R - 1)``.
+* **Canty–Davison bootstrap** (``method = "canty_davison"``; R ``as.svrepdesign(type = "bootstrap")``,
+  ``survey:::bootweights`` without fpc): ``m_h = n_h`` draws, ``a_hj = k_hj``,
+  ``scale = nbar / ((nbar - 1)(R - 1))`` with ``nbar`` the harmonic mean of ``n_h`` (R's convention;
+  it is unbiased only when all ``n_h`` are equal, which is why Rao–Wu is the default here).
+
+Single-PSU strata follow the design's lonely-PSU policy (:func:`_lonely`): a census stratum has no
+replicates; ``certainty``/``remove`` give the stratum no replicates; ``average`` also multiplies the
+variance multipliers by ``H / (H - L)``; ``fail`` and ``adjust`` are errors.
+
+Bootstrap factors are stored as PSU × R draw counts (``uint8``) with a per-PSU affine map
+``a = alpha_p + beta_p k`` (1 byte per PSU and replicate: a 1M-PSU design with 200 replicates takes
+200 MB, never an n × R float matrix). Replicate weights are formed chunk by chunk of replicates.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from survey.calibration import CalibrationModel
+from survey.design import Design
+from survey.errors import DesignError
+
+BootstrapMethod = Literal["rao_wu", "canty_davison"]
+CHUNK_ELEMENTS = 4_000_000      # size of a dense (rows or PSUs) × replicates chunk, in values
+
+
+@dataclass(frozen=True, eq=False)
+class ReplicateWeights:
+    """Replicate factors of a design, stored compactly, plus (after :func:`recalibrate`) the per-cell ``g``.
+
+    Replicate weight of row ``i`` in replicate ``r``: ``d_i * a[psu_i, r] * g[cell_i, r]`` with
+    ``g = 1`` when not re-calibrated. Full-sample weight: ``d_i * g_full[cell_i]``.
+
+    Attributes:
+        kind: ``"JKn"``, ``"bootstrap"`` (Rao–Wu) or ``"canty_davison"``.
+        psu: PSU code per row (``0..P-1``).
+        psu_stratum: stratum code per PSU.
+        design_weights: ``d`` per row (after re-calibration: the pre-scaled ``d*`` the calibration started from).
+        scale, rscales: the variance multipliers ``V = scale sum_r rscales_r (theta_r - c)^2``.
+        deleted: JKn: the deleted PSU of each replicate.
+        jk_factor: JKn: ``n_h / (n_h - 1)`` per PSU.
+        counts: bootstrap: (P, R) uint8 draw counts ``k``.
+        alpha, beta: bootstrap: per-PSU ``a = alpha + beta k``.
+        calibration: the calibration model (cells) when re-calibrated, else None.
+        cell_g: (C, R) calibration factors ``g`` per cell and replicate, or None.
+        full_cell_g: (C,) full-sample ``g`` per cell, or None.
+        iterations: largest number of Newton iterations of any replicate (0 when not re-calibrated).
+        collapsed: (replicate, cell) pairs collapsed by the infeasible-replicate rule of re-calibration.
+    """
+
+    kind: str
+    psu: np.ndarray
+    psu_stratum: np.ndarray
+    design_weights: np.ndarray
+    scale: float
+    rscales: np.ndarray
+    deleted: np.ndarray | None = None
+    jk_factor: np.ndarray | None = None
+    counts: np.ndarray | None = None
+    alpha: np.ndarray | None = None
+    beta: np.ndarray | None = None
+    calibration: CalibrationModel | None = None
+    cell_g: np.ndarray | None = None
+    full_cell_g: np.ndarray | None = None
+    iterations: int = 0
+    collapsed: int = 0
+
+    @property
+    def n(self) -> int:
+        return len(self.psu)
+
+    @property
+    def n_psu(self) -> int:
+        return len(self.psu_stratum)
+
+    @property
+    def n_replicates(self) -> int:
+        return len(self.rscales)
+
+    def chunk_size(self, rows: int | None = None) -> int:
+        """Replicates per chunk so that a dense (rows × chunk) block holds about ``CHUNK_ELEMENTS`` values."""
+        rows = max(self.n, self.n_psu) if rows is None else rows
+        return max(1, min(self.n_replicates, CHUNK_ELEMENTS // max(rows, 1)))
+
+    def psu_factors(self, start: int, stop: int) -> np.ndarray:
+        """``a[:, start:stop]``: (P, stop - start) float64 replicate factors per PSU."""
+        if self.deleted is not None:
+            dele = self.deleted[start:stop]
+            h = self.psu_stratum[dele]
+            same = self.psu_stratum[:, None] == h[None, :]
+            a = np.where(same, self.jk_factor[:, None], 1.0)
+            a[dele, np.arange(len(dele))] = 0.0
+            return a
+        return self.alpha[:, None] + self.beta[:, None] * self.counts[:, start:stop].astype(np.float64)
+
+    def full_weights(self) -> np.ndarray:
+        """Full-sample weights ``d * g_full`` (``d`` when not re-calibrated)."""
+        if self.full_cell_g is None:
+            return self.design_weights.copy()
+        return self.design_weights * self.full_cell_g[self.calibration.cell]
+
+    def replicate_weights(self, start: int, stop: int) -> np.ndarray:
+        """Replicate weights of rows (n, stop - start) for replicates ``start..stop-1`` (one chunk)."""
+        w = self.design_weights[:, None] * self.psu_factors(start, stop)[self.psu]
+        if self.cell_g is not None:
+            w *= self.cell_g[self.calibration.cell, start:stop]
+        return w
+
+    def row_factors_frame(self, start: int = 0, stop: int | None = None) -> pd.DataFrame:
+        """Row-level replicate factors ``a[psu_i, r]`` (no ``d``, no ``g``) as a frame ``rep1..repR``,
+        e.g. to hand them to R's ``svrepdesign(repweights=..., combined.weights = FALSE)``."""
+        stop = self.n_replicates if stop is None else stop
+        a = self.psu_factors(start, stop)[self.psu]
+        return pd.DataFrame(a, columns=[f"rep{r + 1}" for r in range(start, stop)])
+
+
+# --- building the replicate schemes ----------------------------------------------------------------
+
+def _lonely(design: Design, n_h: np.ndarray, scheme: str) -> tuple[np.ndarray, float]:
+    """Strata with a single PSU that are not a census (``f_h < 1``; a census stratum has no variance and no
+    replicates), and the factor on the variance of the other strata: ``certainty``/``remove``: the stratum
+    gets no replicates (no variance), factor 1; ``average``: no replicates, and every other stratum's
+    contribution times ``H / (H - L)`` (as R ``survey.lonely.psu = "average"``); ``fail`` and ``adjust``
+    (the uncentred single PSU has no replicate analogue): an error naming the stratum."""
+    f = design.sampling_fractions()
+    lonely = (n_h == 1) & (f < 1.0 - 1e-7)
+    if lonely.any() and design.lonely_psu in ("fail", "adjust"):
+        h = int(np.flatnonzero(lonely)[0])
+        what = ("its variance cannot be estimated (lonely-PSU policy 'fail'; choose 'certainty', 'remove' or "
+                "'average')" if design.lonely_psu == "fail" else
+                f"the lonely-PSU policy 'adjust' is not implemented for {scheme} replicates "
+                f"(use 'certainty', 'remove', 'average' or linearisation)")
+        raise DesignError(f"stratum {design.strata_labels[h]!r} has a single PSU; {what}")
+    factor = 1.0
+    if lonely.any() and design.lonely_psu == "average":
+        factor = design.n_strata / (design.n_strata - int(lonely.sum()))
+    return lonely | (n_h == 1), factor
+
+
+def jackknife_replicates(design: Design) -> ReplicateWeights:
+    """Stratified delete-one-PSU jackknife, JKn (Wolter 2007, sec. 4.5; R ``as.svrepdesign(type="JKn")``).
+
+    Replicate ``(h, j)``: ``a = 0`` for PSU ``j`` of stratum ``h``, ``n_h / (n_h - 1)`` for the other PSUs
+    of ``h``, 1 elsewhere; ``rscale_{hj} = (n_h - 1) / n_h (1 - f_h)``, ``scale = 1``, so
+    ``V = sum_h (1 - f_h) (n_h - 1) / n_h sum_j (theta_(hj) - c)^2``. Replicates are ordered by stratum
+    code, then PSU code. Single-PSU strata follow the design's lonely-PSU policy ('certainty' drops them);
+    census strata (``f_h = 1``) give no replicates. Base weights are ``design.design_weights``
+    (use :func:`recalibrate` to re-calibrate every replicate).
+    """
+    psu_stratum, n_h = design.psu_strata()
+    _, factor = _lonely(design, n_h, "JKn")
+    f = design.sampling_fractions()
+    n_ps = n_h[psu_stratum]
+    keep = (n_ps > 1) & (f[psu_stratum] < 1.0)
+    order = np.lexsort((np.arange(len(psu_stratum)), psu_stratum))
+    deleted = order[keep[order]].astype(np.int64)
+    if len(deleted) == 0:
+        raise DesignError("no jackknife replicates: every stratum is a census or has a single PSU")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        jk = np.where(n_ps > 1, n_ps / np.maximum(n_ps - 1, 1), 1.0)
+    hd = psu_stratum[deleted]
+    rscales = (n_h[hd] - 1) / n_h[hd] * (1.0 - f[hd]) * factor
+    return ReplicateWeights(kind="JKn", psu=design.psu_codes(), psu_stratum=psu_stratum,
+                            design_weights=np.asarray(design.design_weights, dtype=float), scale=1.0,
+                            rscales=rscales, deleted=deleted, jk_factor=jk)
+
+
+def bootstrap_replicates(design: Design, replicates: int = 200, seed: int | None = 0, *,
+                         method: BootstrapMethod = "rao_wu") -> ReplicateWeights:
+    """Rescaling bootstrap replicates (see the module docstring for both methods and their R equivalents).
+
+    ``rao_wu`` (Rao & Wu 1988): ``m_h = n_h - 1`` draws with replacement per stratum,
+    ``a_hj = 1 - lambda_h + lambda_h n_h / (n_h - 1) k_hj``, ``lambda_h = sqrt(1 - f_h)``;
+    ``V = 1 / (R - 1) sum_r (theta_r - c)^2``. ``canty_davison``: ``m_h = n_h``, ``a_hj = k_hj``,
+    ``scale = nbar / ((nbar - 1)(R - 1))`` (R's ``type = "bootstrap"``; no fpc).
+    The draws come from ``numpy.random.default_rng(seed)``.
+    """
+    if replicates < 2:
+        raise DesignError(f"the bootstrap needs at least 2 replicates, got {replicates}")
+    if method not in ("rao_wu", "canty_davison"):
+        raise DesignError(f"unknown bootstrap method {method!r}; use 'rao_wu' or 'canty_davison'")
+    psu_stratum, n_h = design.psu_strata()
+    lonely, factor = _lonely(design, n_h, "bootstrap")
+    f = design.sampling_fractions()
+    if method == "canty_davison" and design.fpc is not None:
+        raise DesignError("the canty_davison bootstrap is implemented without fpc; use method='rao_wu'")
+    n_psu = len(psu_stratum)
+    m_h = np.where(lonely, 0, n_h - 1 if method == "rao_wu" else n_h).astype(np.int64)
+    order = np.lexsort((np.arange(n_psu), psu_stratum))          # PSUs grouped by stratum
+    start_h = np.concatenate([[0], np.cumsum(n_h)[:-1]])
+    draw_h = np.repeat(np.arange(design.n_strata), m_h)          # stratum of each draw
+    n_draw = len(draw_h)
+    rng = np.random.default_rng(seed)
+    counts = np.zeros((n_psu, replicates), dtype=np.uint8)
+    step = max(1, min(replicates, CHUNK_ELEMENTS // max(n_draw, n_psu, 1)))
+    for r0 in range(0, replicates, step):
+        r1 = min(replicates, r0 + step)
+        u = rng.random((r1 - r0, n_draw))
+        pos = start_h[draw_h][None, :] + np.minimum((u * n_h[draw_h][None, :]).astype(np.int64),
+                                                    n_h[draw_h][None, :] - 1)
+        psu = order[pos]                                          # (chunk, draws)
+        key = psu * (r1 - r0) + np.arange(r1 - r0)[:, None]
+        c = np.bincount(key.ravel(), minlength=n_psu * (r1 - r0)).reshape(n_psu, r1 - r0)
+        if c.max(initial=0) > 255:
+            raise DesignError("a PSU was drawn more than 255 times in one bootstrap replicate")
+        counts[:, r0:r1] = c
+    if method == "rao_wu":
+        lam = np.sqrt(1.0 - f)[psu_stratum]
+        n_ps = n_h[psu_stratum].astype(float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            beta = np.where(n_ps > 1, lam * n_ps / np.maximum(n_ps - 1, 1), 0.0)
+        alpha = np.where(n_ps > 1, 1.0 - lam, 1.0)
+        scale = factor / (replicates - 1)
+        kind = "bootstrap"
+    else:
+        beta = np.where(lonely[psu_stratum], 0.0, 1.0)
+        alpha = 1.0 - beta
+        nbar = 1.0 / np.mean(1.0 / n_h[n_h > 0])
+        scale = factor * nbar / ((nbar - 1.0) * (replicates - 1))
+        kind = "canty_davison"
+    return ReplicateWeights(kind=kind, psu=design.psu_codes(), psu_stratum=psu_stratum,
+                            design_weights=np.asarray(design.design_weights, dtype=float), scale=scale,
+                            rscales=np.ones(replicates), counts=counts, alpha=alpha, beta=beta)
+
+
