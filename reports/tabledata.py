@@ -111,7 +111,7 @@ class TableData:
         """The estimate behind a cell: ``{"year":…, "district":…, "indicator":…, ["group":…]}``."""
         out = dict(self.dims.get("fixed", {}))
         out[self.dims["row"]] = row_key
-        out[self.dims["column"]] = column_key
+        out[self.dims["column"]] = self.dims.get("column_districts", {}).get(column_key, column_key)
         return out
 
     def long_frame(self) -> pd.DataFrame:
