@@ -1,4 +1,5 @@
 """Tests of survey.data.store against SQLite (a temp file) and the real PostgreSQL server (own schema per test)."""
+# ruff: noqa: F811  (the pytest fixtures db_url and store come from tests.store_support)
 from __future__ import annotations
 
 from typing import Any
@@ -8,8 +9,8 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from survey.data.store import STR, Store, copy_out, head_revision, metadata
-from survey.data.store import loading, runs as store_runs
+from survey.data.store import STR, Store, copy_out, head_revision, loading, metadata
+from survey.data.store import runs as store_runs
 from survey.errors import StoreError
 from tests.store_support import TABLES, counts, db_url, make_wave, run_frames, store  # noqa: F401
 
@@ -278,9 +279,8 @@ def test_published_versions_are_never_overwritten(store: Store) -> None:
 
     # the database itself refuses to change a published version
     for stmt in ("UPDATE published_cells SET value = 0.99", "DELETE FROM published_tables"):
-        with pytest.raises(sa.exc.DBAPIError, match="immutable"):
-            with store.engine.begin() as conn:
-                conn.execute(sa.text(stmt))
+        with pytest.raises(sa.exc.DBAPIError, match="immutable"), store.engine.begin() as conn:
+            conn.execute(sa.text(stmt))
     assert store.published_table("T1", 2022, version=1)[1]["value"].tolist()[0] == 0.25
 
 
@@ -291,13 +291,12 @@ def test_suppressed_cells_with_a_value_are_refused(store: Store) -> None:
         store.publish_table("T2", 2022, None, bad, "Titel", {})
     assert len(store.published_tables()) == 0
     # and the database refuses it too, if anybody goes around the Store
-    with pytest.raises(sa.exc.IntegrityError):
-        with store.engine.begin() as conn:
-            conn.execute(sa.text("INSERT INTO published_tables (table_id, year, version, created_at) "
-                                 "VALUES ('T3', 2022, 1, CURRENT_TIMESTAMP)"))
-            conn.execute(sa.text("INSERT INTO published_cells (table_id, year, version, position, row_key, "
-                                 "column_key, value, suppressed) VALUES ('T3', 2022, 1, 0, 'a', 'b', 0.5, "
-                                 "TRUE)"))
+    with pytest.raises(sa.exc.IntegrityError), store.engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO published_tables (table_id, year, version, created_at) "
+                             "VALUES ('T3', 2022, 1, CURRENT_TIMESTAMP)"))
+        conn.execute(sa.text("INSERT INTO published_cells (table_id, year, version, position, row_key, "
+                             "column_key, value, suppressed) VALUES ('T3', 2022, 1, 0, 'a', 'b', 0.5, "
+                             "TRUE)"))
 
 
 # --- integration with survey.data.ingest and survey.data.synth ------------------------------------------------------
@@ -374,7 +373,7 @@ def test_upgrade_from_0001_keeps_data_and_derives_status_and_versions(db_url: st
     old.upgrade("0001")
     now = "2025-01-01 00:00:00+00:00"
     with old.engine.begin() as conn:
-        for i, (years, active, sup) in enumerate([("2022", False, 2), ("2022", True, None), ("2023", False, None)]):
+        for i, (years, active) in enumerate([("2022", False), ("2022", True), ("2023", False)]):
             conn.execute(sa.text(
                 "INSERT INTO source_files (id, sha256, name, kind, years, loaded_at, active, superseded_by) "
                 "VALUES (:id, :sha, :name, 'responses', :years, :ts, :active, NULL)"),

@@ -1,6 +1,7 @@
 """The steps chained through the database under a run id (issue 8): weight stores weights, design and the
 calibration specification; estimate reads them back bit for bit and stores its frames; trend and publish
 read what they need from the run id alone. SQLite and the real PostgreSQL; never a mocked database."""
+# ruff: noqa: F811  (the pytest fixtures db_url and store come from tests.store_support)
 from __future__ import annotations
 
 from pathlib import Path

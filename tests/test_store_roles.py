@@ -3,8 +3,8 @@ member (trust authentication) and checking what it may and may not do; refusals 
 Swedish message, never a permission traceback. Role names are per test (roles are cluster-wide)."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 import pandas as pd
 import pytest

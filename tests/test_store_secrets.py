@@ -2,6 +2,7 @@
 driver missing, URL unparsable, connection refused, bad user, bad database, refusals, run errors, and the URL
 taken from ``TRYGGHET_DATABASE_URL``. Each failure is a StoreError whose text, repr, chained traceback and
 the captured logs are searched for the password in clear and percent-encoded."""
+
 from __future__ import annotations
 
 import logging

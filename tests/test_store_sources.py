@@ -1,6 +1,7 @@
 """Source versions (issue 11): a truncated file can be replaced by the complete one, sources can be withdrawn
 and replaced with every version and its lineage kept, and a wave whose run failed is marked. SQLite and the
 real PostgreSQL."""
+# ruff: noqa: F811  (the pytest fixtures db_url and store come from tests.store_support)
 from __future__ import annotations
 
 import pandas as pd
@@ -9,8 +10,15 @@ import pytest
 from survey.data.ingest import Wave
 from survey.data.store import Store
 from survey.errors import StoreError
-from tests.store_support import (canonical_population, canonical_responses, counts, db_url,  # noqa: F401
-                                 population_part, responses_part, store)
+from tests.store_support import (  # noqa: F401
+    canonical_population,
+    canonical_responses,
+    counts,
+    db_url,
+    population_part,
+    responses_part,
+    store,
+)
 
 YEARS = [2022, 2023, 2024]
 

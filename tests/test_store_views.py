@@ -2,6 +2,7 @@
 publisher builds from a real weighted wave, read back through every view, agree cell by cell with what was
 published and with the estimates rounded as shown; hand-made tables pin versions, newest publication, key
 splitting and suppression."""
+# ruff: noqa: F811  (the pytest fixtures db_url and store come from tests.store_support)
 from __future__ import annotations
 
 from pathlib import Path

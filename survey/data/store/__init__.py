@@ -46,7 +46,7 @@ class Store(SourceRegistry, WeightStore, PublishedStore, RoleAdmin):
     schema is not current (``migrate=False``: never).
     """
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Store:
         return self
 
 

@@ -34,14 +34,14 @@ class CopyFailed(StoreError):
         self.sqlstate = sqlstate
 
 
-def object_column(s: pd.Series) -> list:
+def object_column(s: pd.Series) -> list[Any]:
     """A column as a list of plain Python values with None for NA (what sqlite3 binds)."""
     if s.dtype == object:
         return [None if (v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v))) else
                 (v.item() if isinstance(v, np.generic) else v) for v in s.tolist()]
     if s.dtype.kind in "iub" and not s.hasnans:
         return s.tolist()
-    return s.to_numpy(dtype=object, na_value=None).tolist()
+    return list(s.astype(object).where(s.notna(), None).tolist())
 
 
 def arrow_column(s: pd.Series, pa_type: pa.DataType) -> pa.Array:
@@ -56,7 +56,7 @@ _SA_TO_ARROW = {sa.SmallInteger: pa.int16(), sa.BigInteger: pa.int64(), sa.Integ
                 sa.String: pa.large_string(), sa.JSON: pa.large_string()}
 
 
-def arrow_type(col: sa.Column) -> pa.DataType:
+def arrow_type(col: sa.Column[Any]) -> pa.DataType:
     """The Arrow type a column's values are read and written as."""
     for sa_type, pa_type in _SA_TO_ARROW.items():
         if isinstance(col.type, sa_type):
@@ -77,7 +77,7 @@ def to_dtypes(table: pa.Table, dtypes: dict[str, Any]) -> pd.DataFrame:
     for name, dtype in dtypes.items():
         if name in df.columns and str(df[name].dtype) != str(dtype):
             df[name] = df[name].astype(dtype)
-    return df
+    return pd.DataFrame(df)
 
 
 def _copy_error(res: Any) -> CopyFailed:
@@ -156,6 +156,8 @@ def bulk_insert(conn: Connection, table: sa.Table, df: pd.DataFrame,
                   if c.name in constants else arrow_column(df[c.name], arrow_type(c)) for c in cols]
         _copy_in(dbapi, table, names, pa.Table.from_arrays(arrays, names=names))
         return n
+    if dbapi is None:
+        raise StoreError("Databasanslutningen är stängd.")
     columns = [[constants[c]] * n if c in constants else object_column(df[c]) for c in names]
     sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in names)}) "
            f"VALUES ({', '.join('?' * len(names))})")
@@ -196,7 +198,7 @@ def _read_sqlite_rows(dbapi: Any, sql: str, types: dict[str, pa.DataType]) -> pa
     return pa.Table.from_batches(batches, schema=schema)
 
 
-def bulk_select(conn: Connection, stmt: sa.Select, types: dict[str, pa.DataType],
+def bulk_select(conn: Connection, stmt: sa.Select[Any], types: dict[str, pa.DataType],
                 dtypes: dict[str, Any]) -> pd.DataFrame:
     """Run ``stmt`` and return a DataFrame with ``dtypes`` (COPY TO STDOUT on PostgreSQL)."""
     sql = str(stmt.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))

@@ -23,9 +23,10 @@ from __future__ import annotations
 import functools
 import os
 import re
+from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import quote as url_quote
 
 import sqlalchemy as sa
@@ -61,7 +62,7 @@ def mask_url(url: str | None) -> str:
         return ""
     try:
         return sa.make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - an unparsable URL is masked by pattern
+    except Exception:
         return _USERINFO.sub(lambda m: f"{m['head']}:{MASK}@", url)
 
 
@@ -71,7 +72,7 @@ def url_password(url: str | None) -> str | None:
         return None
     try:
         password = sa.make_url(url).password
-    except Exception:  # noqa: BLE001
+    except Exception:
         m = _USERINFO.search(url)
         password = m["password"] if m else None
     return str(password) if password else None
@@ -136,7 +137,7 @@ def make_engine(url: str) -> Engine:
                          f"sqlite:///fil.db eller postgresql+psycopg://användare@värd:5432/databas.") from None
 
 
-def alembic_config(connection: Connection | None = None):
+def alembic_config(connection: Connection | None = None) -> Any:
     """The Alembic configuration of ``survey/data/migrations`` (with ``connection`` handed to env.py)."""
     from alembic.config import Config
 
@@ -152,7 +153,7 @@ def head_revision() -> str:
     """The newest revision of the migration scripts."""
     from alembic.script import ScriptDirectory
 
-    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+    return str(ScriptDirectory.from_config(alembic_config()).get_current_head())
 
 
 def sqlstate(exc: BaseException) -> str | None:
@@ -206,7 +207,7 @@ class Database:
             try:
                 with self.engine.connect() as conn:
                     return str(conn.exec_driver_sql("SELECT current_user").scalar())
-            except Exception:  # noqa: BLE001 - the name is only for a message
+            except Exception:
                 pass
         return self.engine.url.username or os_user()
 
@@ -299,7 +300,7 @@ class Database:
         """Release the connection pool."""
         self.engine.dispose()
 
-    def __enter__(self) -> "Database":
+    def __enter__(self) -> Database:
         return self
 
     def __exit__(self, *exc: Any) -> None:

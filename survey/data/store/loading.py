@@ -30,8 +30,7 @@ from survey.errors import StoreError
 
 from .bulk import bulk_insert
 from .engine import Database
-from .schema import (CONTRACT_ITEMS, QUARANTINE_COLUMNS, free_text, population, quarantine, responses,
-                     source_files)
+from .schema import CONTRACT_ITEMS, QUARANTINE_COLUMNS, free_text, population, quarantine, responses, source_files
 from .values import attr, clean_json, dumps, frame_years, key_years, now, os_user, py_value, years_key
 
 
@@ -123,7 +122,7 @@ def insert_source(conn: Connection, kind: str, part: Any, key: str, version: int
     else:
         insert_population(conn, sid, data)
     insert_quarantine(conn, sid, attr(part, "quarantine"))
-    return sid
+    return int(sid)
 
 
 def set_status(conn: Connection, ids: list[int], status: str, *, by: str | None, reason: str | None = None,
@@ -152,7 +151,7 @@ def check_part(kind: str, part: Any) -> tuple[str, str, str]:
     return name, sha, years_key(frame_years(data, attr(part, "quarantine")))
 
 
-def _refuse_overlap(name: str, kind: str, key: str, touching: list, replace: bool) -> None:
+def _refuse_overlap(name: str, kind: str, key: str, touching: list[Any], replace: bool) -> None:
     """The errors of a file whose years meet active files of its kind (see the module docstring)."""
     a = touching[0]
     if not replace:

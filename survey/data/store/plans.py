@@ -10,15 +10,24 @@ query, independent of table sizes), :func:`full_scans` lists the tables a plan r
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from .reads import active_ids_query, free_text_query, population_query, quarantine_query, responses_query
 from .runs import latest_run_query
-from .schema import (RESPONSE_BASE, RUN_FRAMES, published_cells, published_tables, run_inputs, run_steps,
-                     runs, source_files, weights)
-
+from .schema import (
+    RESPONSE_BASE,
+    RUN_FRAMES,
+    published_cells,
+    published_tables,
+    run_inputs,
+    run_steps,
+    runs,
+    source_files,
+    weights,
+)
 
 SOURCE_INDEXES = ("ix_source_files_kind_status", "uq_source_files_kind_sha256")
 
@@ -27,7 +36,7 @@ SOURCE_INDEXES = ("ix_source_files_kind_status", "uq_source_files_kind_sha256")
 class HotQuery:
     """A statement of the store and the index (by table and name) that must serve it."""
 
-    statement: sa.Select
+    statement: sa.Select[Any]
     table: str
     index: str | tuple[str, ...]   # the index (or any of them), "pk" for the table's primary key
 
@@ -66,11 +75,11 @@ def hot_queries(source_id: int, year: int, run_id: str) -> dict[str, HotQuery]:
     return out
 
 
-def _sql(conn: Connection, stmt: sa.Select) -> str:
+def _sql(conn: Connection, stmt: sa.Select[Any]) -> str:
     return str(stmt.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
 
 
-def query_plan(conn: Connection, stmt: sa.Select) -> list[str]:
+def query_plan(conn: Connection, stmt: sa.Select[Any]) -> list[str]:
     """The plan of ``stmt``, one line per node (PostgreSQL: with ``enable_seqscan`` off)."""
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql("SET LOCAL enable_seqscan = off")

@@ -48,7 +48,8 @@ the newest publication (latest ``created_at``), whose columns hold every year of
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -100,7 +101,7 @@ def _check_cells(table_id: str, year: int, cells: pd.DataFrame) -> tuple[pd.Seri
             f"undertryckt cell ska vara tom; värdet får aldrig nå en publicerad tabell.")
     dup = cells.duplicated(["row_key", "column_key"])
     if dup.any():
-        first = cells.loc[dup.idxmax()]
+        first = cells[dup].iloc[0]
         raise StoreError(f"Kan inte publicera {table_id} {year}: cellen (rad {first['row_key']!r}, kolumn "
                          f"{first['column_key']!r}) finns mer än en gång.")
     text = cells["text"] if "text" in cells.columns else pd.Series([None] * len(cells), index=cells.index)
@@ -111,7 +112,7 @@ class PublishedStore(Database):
     """Versioned published tables, and the report views over them."""
 
     def publish_table(self, table_id: str, year: int, run_id: str | None, cells: pd.DataFrame,
-                      title: str, meta: dict | None = None) -> int:
+                      title: str, meta: dict[str, Any] | None = None) -> int:
         """Store a new version of a published table and return its version (1, 2, ...).
 
         ``cells`` is long format: ``row_key``, ``column_key``, ``value`` (number or NA), optional ``text``
@@ -131,7 +132,7 @@ class PublishedStore(Database):
 
     @staticmethod
     def _insert_version(conn: sa.Connection, table_id: str, year: int, run_id: str | None, title: str,
-                        meta: dict | None, rows: pd.Series, columns: pd.Series, value: pd.Series,
+                        meta: dict[str, Any] | None, rows: pd.Series, columns: pd.Series, value: pd.Series,
                         text: pd.Series, supp: pd.Series) -> int:
         pt = published_tables
         if run_id is not None and conn.execute(sa.select(runs.c.run_id).where(runs.c.run_id == run_id)).first() is None:

@@ -7,7 +7,8 @@ used, see :meth:`survey.data.store.runs.RunStore.run_responses`). The statements
 from __future__ import annotations
 
 import json
-from typing import Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
@@ -15,22 +16,32 @@ from sqlalchemy.engine import Connection
 
 from .bulk import arrow_types, bulk_select
 from .engine import Database
-from .schema import (CONTRACT_ITEMS, FREE_TEXT_DTYPES, POPULATION_DTYPES, QUARANTINE_COLUMNS,
-                     QUARANTINE_DTYPES, RESPONSE_BASE, free_text, population, quarantine, responses,
-                     source_files)
+from .schema import (
+    CONTRACT_ITEMS,
+    FREE_TEXT_DTYPES,
+    POPULATION_DTYPES,
+    QUARANTINE_COLUMNS,
+    QUARANTINE_DTYPES,
+    RESPONSE_BASE,
+    free_text,
+    population,
+    quarantine,
+    responses,
+    source_files,
+)
 
 
 def _ids(ids: Sequence[int]) -> list[int]:
     return [int(i) for i in ids] or [-1]
 
 
-def active_ids_query(kind: str) -> sa.Select:
+def active_ids_query(kind: str) -> sa.Select[Any]:
     """Ids of the active source versions of one kind, oldest first."""
     sf = source_files
     return sa.select(sf.c.id).where(sf.c.kind == kind, sf.c.status == "active").order_by(sf.c.id)
 
 
-def responses_query(ids: Sequence[int], names: Sequence[str], years: Sequence[int] | None) -> sa.Select:
+def responses_query(ids: Sequence[int], names: Sequence[str], years: Sequence[int] | None) -> sa.Select[Any]:
     """Columns ``names`` of the responses of some sources (optionally some years), in source-row order."""
     stmt = (sa.select(*[responses.c[n] for n in names]).where(responses.c.source_file_id.in_(_ids(ids)))
             .order_by(responses.c.source_file_id, responses.c.source_row))
@@ -39,7 +50,7 @@ def responses_query(ids: Sequence[int], names: Sequence[str], years: Sequence[in
     return stmt
 
 
-def population_query(ids: Sequence[int], years: Sequence[int] | None) -> sa.Select:
+def population_query(ids: Sequence[int], years: Sequence[int] | None) -> sa.Select[Any]:
     """The population rows of some sources (optionally some years), in file order."""
     stmt = (sa.select(*[population.c[n] for n in POPULATION_DTYPES])
             .where(population.c.source_file_id.in_(_ids(ids)))
@@ -49,14 +60,14 @@ def population_query(ids: Sequence[int], years: Sequence[int] | None) -> sa.Sele
     return stmt
 
 
-def free_text_query(ids: Sequence[int]) -> sa.Select:
+def free_text_query(ids: Sequence[int]) -> sa.Select[Any]:
     """The free-text comments of some sources."""
     names = ["source_file_id", *FREE_TEXT_DTYPES]
     return (sa.select(*[free_text.c[n] for n in names]).where(free_text.c.source_file_id.in_(_ids(ids)))
             .order_by(free_text.c.id))
 
 
-def quarantine_query(ids: Sequence[int]) -> sa.Select:
+def quarantine_query(ids: Sequence[int]) -> sa.Select[Any]:
     """The quarantine records of some sources."""
     names = ["source_file_id", *QUARANTINE_COLUMNS]
     return (sa.select(*[quarantine.c[n] for n in names]).where(quarantine.c.source_file_id.in_(_ids(ids)))

@@ -24,8 +24,8 @@ protect the file with file permissions instead.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
 
 import sqlalchemy as sa
 

@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
@@ -47,7 +48,7 @@ class RunRecord:
 
     @property
     def run_id(self) -> str:
-        return self.run["run_id"]
+        return str(self.run["run_id"])
 
     @property
     def parameters(self) -> dict[str, Any]:
@@ -144,7 +145,7 @@ def insert_run_frame(conn: Connection, table: sa.Table, run_id: str, name: str, 
         conn.execute(table.insert(), records)
 
 
-def _restore_dtypes(df: pd.DataFrame, dtypes: Mapping[str, str]) -> pd.DataFrame:
+def _restore_dtypes(df: pd.DataFrame, dtypes: Mapping[str, Any]) -> pd.DataFrame:
     for c in df.columns:
         dt = dtypes.get(c)
         try:
@@ -172,7 +173,7 @@ def read_run_frame(conn: Connection, name: str, run_id: str, meta: Mapping[str, 
         return pd.DataFrame([dict(r) for r in rows]).drop(columns=["id", "run_id", "frame"], errors="ignore")
     columns = meta["columns"]
     fixed = set(meta.get("direct", fixed_columns(table)))
-    data: dict[str, list] = {c: [] for c in columns}
+    data: dict[str, list[Any]] = {c: [] for c in columns}
     for r in rows:
         extras = json.loads(r["extras"]) if r["extras"] else {}
         for c in columns:
@@ -201,7 +202,7 @@ def input_ids(conn: Connection, run_id: str, kind: str | None = None) -> list[in
     return sorted(conn.execute(stmt).scalars())
 
 
-def latest_run_query(statuses: Sequence[str], with_estimates: bool) -> sa.Select:
+def latest_run_query(statuses: Sequence[str], with_estimates: bool) -> sa.Select[Any]:
     """The newest run with one of ``statuses`` (and, optionally, stored estimates)."""
     stmt = sa.select(runs.c.run_id).where(runs.c.status.in_(list(statuses)))
     if with_estimates:
@@ -212,7 +213,7 @@ def latest_run_query(statuses: Sequence[str], with_estimates: bool) -> sa.Select
 class RunStore(WaveReader):
     """Runs, their steps and output frames (see the module docstring)."""
 
-    def begin_run(self, parameters: dict, code_version: str, codebook_version: str,
+    def begin_run(self, parameters: dict[str, Any], code_version: str, codebook_version: str,
                   input_source_ids: Sequence[int], *, codebook_name: str | None = None,
                   years: Sequence[int] | None = None) -> str:
         """Record a new run (status "running") and the source versions it reads; returns the run id (uuid4).
@@ -243,7 +244,7 @@ class RunStore(WaveReader):
             conn.execute(runs.update().where(runs.c.run_id == run_id)
                          .values(status="failed", finished_at=now(), error=scrub(error, self.url)))
 
-    def finish_run(self, run_id: str, lineage: dict | None = None) -> None:
+    def finish_run(self, run_id: str, lineage: dict[str, Any] | None = None) -> None:
         """Mark a running run as succeeded, with its final lineage (``None`` keeps the stored lineage)."""
         with self.writing("avsluta körningen") as conn:
             require_running(conn, run_id)

@@ -71,16 +71,16 @@ metadata = sa.MetaData(naming_convention={
     "pk": "pk_%(table_name)s",
 })
 TS = sa.DateTime(timezone=True)
-DOUBLE = sa.Double()
+DOUBLE: sa.Double[float] = sa.Double()
 
 
-def source_id_column(foreign_key: bool = True) -> sa.Column:
+def source_id_column(foreign_key: bool = True) -> sa.Column[Any]:
     """``source_file_id`` (without FOREIGN KEY on the bulk tables, see the module docstring)."""
     fk = [sa.ForeignKey("source_files.id")] if foreign_key else []
     return sa.Column("source_file_id", sa.Integer, *fk, nullable=False)
 
 
-def run_id_column(primary_key: bool = False, foreign_key: bool = True) -> sa.Column:
+def run_id_column(primary_key: bool = False, foreign_key: bool = True) -> sa.Column[Any]:
     """``run_id`` (without FOREIGN KEY on the bulk ``weights`` table)."""
     fk = [sa.ForeignKey("runs.run_id")] if foreign_key else []
     return sa.Column("run_id", sa.String(36), *fk, nullable=False, primary_key=primary_key)
@@ -231,7 +231,7 @@ weights = sa.Table(
 )
 
 
-def _output_table(name: str, *columns: sa.Column) -> sa.Table:
+def _output_table(name: str, *columns: sa.Column[Any]) -> sa.Table:
     """A small run-output table: ``id``, ``run_id``, the fixed columns and ``extras`` (JSON of any other
     column of the frame)."""
     return sa.Table(
@@ -244,13 +244,13 @@ def _output_table(name: str, *columns: sa.Column) -> sa.Table:
     )
 
 
-def _estimate_columns() -> list[sa.Column]:
+def _estimate_columns() -> list[sa.Column[Any]]:
     return [sa.Column("estimate", DOUBLE), sa.Column("se", DOUBLE), sa.Column("ci_low", DOUBLE),
             sa.Column("ci_high", DOUBLE), sa.Column("n", sa.Integer), sa.Column("suppressed", sa.Boolean),
             sa.Column("df", DOUBLE), sa.Column("deff", DOUBLE)]
 
 
-def _domain_columns() -> list[sa.Column]:
+def _domain_columns() -> list[sa.Column[Any]]:
     return [sa.Column("year", sa.Integer), sa.Column("district", sa.Text), sa.Column("indicator", sa.Text)]
 
 

@@ -86,7 +86,7 @@ class SourceRegistry(WaveLoader):
         base = [c.name for c in sf.columns if c.name not in SOURCE_LIST_COLUMNS]
         df = pd.DataFrame([dict(r) for r in rows], columns=[c.name for c in sf.columns])
         by = df.dropna(subset=["superseded_by"]).groupby("superseded_by")["id"]
-        replaces = {int(k): ",".join(str(int(i)) for i in sorted(v)) for k, v in by}
+        replaces = {int(float(str(k))): ",".join(str(int(i)) for i in sorted(v)) for k, v in by}
         df["replaces"] = [replaces.get(int(i), "") for i in df["id"]]
         df = df.join(summary, on="id")
         df["runs"] = df["runs"].fillna(0)
@@ -99,7 +99,7 @@ class SourceRegistry(WaveLoader):
         with self.reading("läsa källfilen") as conn:
             return dict(_one(conn, source_id)._mapping)
 
-    def withdraw_source(self, source_id: int, *, reason: str | None = None, by: str | None = None) -> dict:
+    def withdraw_source(self, source_id: int, *, reason: str | None = None, by: str | None = None) -> dict[str, Any]:
         """Take an active source version out of use (its rows stay; ``--replace`` loads it again).
 
         Returns the source's row after the change.
@@ -107,8 +107,8 @@ class SourceRegistry(WaveLoader):
         with self.writing("dra tillbaka källfilen") as conn:
             row = _one(conn, source_id)
             if row.status != "active":
-                raise StoreError(f"Källa {source_id} ({row.name!r}) används redan inte: den är "
-                                 f"{'ersatt av källa ' + str(row.superseded_by) if row.status == 'replaced' else 'tillbakadragen'}.")
+                now_is = (f"ersatt av källa {row.superseded_by}" if row.status == "replaced" else "tillbakadragen")
+                raise StoreError(f"Källa {source_id} ({row.name!r}) används redan inte: den är {now_is}.")
             set_status(conn, [int(source_id)], "withdrawn", by=by, reason=reason or "tillbakadragen")
             return dict(_one(conn, source_id)._mapping)
 

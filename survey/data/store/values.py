@@ -7,8 +7,9 @@ import dataclasses
 import getpass
 import json
 import math
-from datetime import datetime, timezone
-from typing import Any, Iterable
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -16,14 +17,14 @@ import pandas as pd
 
 def now() -> datetime:
     """The current time in UTC (every timestamp the store writes)."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def os_user() -> str:
     """The operating-system user (recorded as who changed a source's status), or "okänd"."""
     try:
         return getpass.getuser()
-    except Exception:  # noqa: BLE001 - no user name in the environment
+    except Exception:
         return "okänd"
 
 

@@ -9,7 +9,7 @@ The published values are already rounded to the precision they are shown with (t
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 VIEW_NAMES: tuple[str, ...] = (
     "v_published_estimates", "v_published_groups", "v_published_by_group", "v_published_comparisons",

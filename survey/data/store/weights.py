@@ -22,8 +22,9 @@ bytes). The ``estimate`` and ``trend`` steps need only ``StoredWeights.design`` 
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -85,6 +86,11 @@ def design_rows(design: Design) -> dict[str, np.ndarray | None]:
             "fpc": design.fpc, "cal_block": None if m is None else m.block, "cal_cell": None if m is None else m.cell}
 
 
+def _bounds(values: np.ndarray) -> tuple[float, float]:
+    lo, hi = (float(v) for v in values)
+    return lo, hi
+
+
 def build_design(doc: Mapping[str, Any], rows: pd.DataFrame) -> Design:
     """The :class:`Design` of :func:`design_document` and the stored per-respondent columns."""
     def ints(name: str) -> np.ndarray:
@@ -95,7 +101,7 @@ def build_design(doc: Mapping[str, Any], rows: pd.DataFrame) -> Design:
         block=ints("cal_block"), cell=ints("cal_cell"), cell_block=decode_array(cal["cell_block"]),
         cell_x=decode_array(cal["cell_x"]), block_labels=as_tuple(cal["block_labels"]),
         block_vars=tuple(cal["block_vars"]), columns=tuple(cal["columns"]), method=cal["method"],
-        bounds=None if cal["bounds"] is None else tuple(float(b) for b in decode_array(cal["bounds"])))
+        bounds=None if cal["bounds"] is None else _bounds(decode_array(cal["bounds"])))
     return Design(strata=ints("stratum"), strata_labels=as_tuple(doc["strata_labels"]),
                   design_weights=rows["design_weight"].to_numpy(dtype=np.float64),
                   weights=rows["weight"].to_numpy(dtype=np.float64),
@@ -172,7 +178,7 @@ class WeightStore(RunStore):
 
     def save_run_outputs(self, run_id: str, *, weights: pd.DataFrame, diagnostics: pd.DataFrame,
                          estimates: pd.DataFrame, comparisons: pd.DataFrame | None = None,
-                         trend: pd.DataFrame | None = None, lineage: dict, finish: bool = True,
+                         trend: pd.DataFrame | None = None, lineage: dict[str, Any], finish: bool = True,
                          by_group: pd.DataFrame | None = None, index: pd.DataFrame | None = None,
                          design: Design | None = None) -> None:
         """Store a run's outputs and lineage (run.json) in one transaction and mark it succeeded (with

@@ -14,15 +14,16 @@
 Revision ID: 0002
 Revises: 0001
 """
-from typing import Sequence, Union
+from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0002"
-down_revision: Union[str, Sequence[str], None] = "0001"
-branch_labels: Union[str, Sequence[str], None] = None
-depends_on: Union[str, Sequence[str], None] = None
+down_revision: str | Sequence[str] | None = "0001"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
 
 TS = sa.DateTime(timezone=True)
 STATUSES = "status IN ('active', 'replaced', 'withdrawn')"
@@ -48,7 +49,7 @@ def _source_files() -> None:
                        f"BEGIN SELECT RAISE(ABORT, 'source_files.status must be active, replaced or withdrawn'); END")
 
 
-def _output_table(name: str, *columns: sa.Column) -> None:
+def _output_table(name: str, *columns: sa.Column[Any]) -> None:
     op.create_table(
         name,
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -61,11 +62,11 @@ def _output_table(name: str, *columns: sa.Column) -> None:
     op.create_index(f"ix_{name}_run_id", name, ["run_id"], unique=False)
 
 
-def _estimate_columns() -> list[sa.Column]:
+def _estimate_columns() -> list[sa.Column[Any]]:
     return [sa.Column("year", sa.Integer), sa.Column("district", sa.Text), sa.Column("indicator", sa.Text)]
 
 
-def _share_columns() -> list[sa.Column]:
+def _share_columns() -> list[sa.Column[Any]]:
     return [sa.Column("estimate", sa.Double), sa.Column("se", sa.Double), sa.Column("ci_low", sa.Double),
             sa.Column("ci_high", sa.Double), sa.Column("n", sa.Integer), sa.Column("suppressed", sa.Boolean),
             sa.Column("df", sa.Double), sa.Column("deff", sa.Double)]
