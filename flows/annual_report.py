@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import time
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from prefect import flow, tags, task
 from prefect.cache_policies import NO_CACHE
@@ -35,6 +35,9 @@ from flows.common import (
 from survey.errors import ConfigError
 from survey.pipeline.runner import PlainSteps, run
 from survey.pipeline.surveys import SurveyConfig, data_dir, load_surveys, run_key, unique_names
+
+if TYPE_CHECKING:
+    from prefect.client.schemas.objects import FlowRun
 
 SURVEY_DEPLOYMENT = "municipality_report/municipality-report"
 FanOut = Literal["auto", "deployments", "subflows", "dask"]
@@ -163,16 +166,18 @@ def _via_deployments(surveys: list[SurveyConfig], years: list[int]) -> list[dict
     for all of them (bounded by the survey timeout), then their runs from their artifacts."""
     from prefect.deployments import run_deployment
 
-    started = {s.name: run_deployment(SURVEY_DEPLOYMENT, timeout=0, tags=survey_tags(s),
-                                      parameters={"survey": s.model_dump(mode="json"), "years": years})
-               for s in surveys}
+    started: dict[str, FlowRun] = {
+        s.name: cast(FlowRun, run_deployment(SURVEY_DEPLOYMENT, timeout=0, tags=survey_tags(s),
+                                             parameters={"survey": s.model_dump(mode="json"), "years": years}))
+        for s in surveys}
     print("Startade: " + ", ".join(f"{n} ({fr.id})" for n, fr in started.items()))
     final = _wait_all({n: fr.id for n, fr in started.items()}, SURVEY_TIMEOUT_S)
     return _child_runs(final)
 
 
 def _wait_all(ids: dict[str, Any], limit_s: float) -> dict[str, Any]:
-    """Poll the flow runs until every one is final (or ``limit_s`` has passed: then they are cancelled)."""
+    """Poll the flow runs until every one is final, or ``limit_s`` has passed (those still running are then
+    reported as not completed and the annual report fails)."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
@@ -210,7 +215,7 @@ def dask_task_runner() -> Any:
     """prefect-dask's ``DaskTaskRunner``: the scheduler at ``$TRYGGHET_DASK_ADDRESS``, or a local cluster of
     ``$TRYGGHET_DASK_WORKERS`` (default 2) one-thread workers (processes unless
     ``$TRYGGHET_DASK_PROCESSES=false``)."""
-    from prefect_dask import DaskTaskRunner
+    from prefect_dask.task_runners import DaskTaskRunner
 
     address = os.environ.get("TRYGGHET_DASK_ADDRESS")
     if address:

@@ -10,11 +10,12 @@ would load or replace a wave of the same database waits until the first has comm
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -75,11 +76,9 @@ def _exclusive(fn: Callable[..., Any]) -> Callable[..., Any]:
         from prefect.logging import get_run_logger
 
         name = load_limit_name(db_url)
-        with get_client(sync_client=True) as client:
-            try:
-                client.upsert_global_concurrency_limit_by_name(name, limit=1)
-            except Exception:
-                pass
+        # (created at the same moment by another run: then it exists, and that is all we need)
+        with get_client(sync_client=True) as client, contextlib.suppress(Exception):
+            client.upsert_global_concurrency_limit_by_name(name, limit=1)
         get_run_logger().info("Laddar under gränsen %s: en laddning åt gången per databas, en andra väntar", name)
         try:
             with concurrency(name, occupy=1, timeout_seconds=LOAD_WAIT_S, strict=True):
@@ -138,7 +137,7 @@ def secret_value(block: str) -> str:
     """The value of the Prefect Secret block ``block`` (ConfigError naming the block when it is missing)."""
     from prefect.blocks.system import Secret
     try:
-        value = Secret.load(block).get()
+        value = cast("Secret[str]", Secret.load(block)).get()
     except ValueError:
         raise ConfigError(f"Prefect Secret-blocket {block!r} finns inte; skapa det i Prefect (Blocks → Secret) "
                           f"med databasens URL som värde.", option="db_secret") from None

@@ -133,7 +133,7 @@ class SurveyConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$", description=(
         "Kort namn (a-z, 0-9, -): taggar, kataloger / Short name: tags, folders"))
-    report: ReportTexts = Field(default_factory=ReportTexts, description="Rapportens texter / Report texts")
+    report: ReportTexts = Field(ReportTexts.model_validate({}), description="Rapportens texter / Report texts")
     codebook: str | None = Field(None, description="Kodbok (namn eller YAML-fil) / Codebook")
     mapping: Path | None = Field(None, description="Leverantörsmappning (YAML) / Vendor mapping")
     years: dict[int, YearInputs] = Field(min_length=1, description="Indata per år / Input files per year")
