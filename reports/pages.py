@@ -100,9 +100,10 @@ def _charts(by_table: Mapping[str, Mapping[str, Path]], out_dir: Path, codebook:
 def write_index(tables: Sequence[TableData], files: Sequence[PublishedFile], out_dir: Path,
                 run_meta: Mapping[str, Any], codebook: Codebook | None, *, notes: Sequence[str] = (),
                 min_n: int = 30, rule: SignalRule | None = None,
-                summary: Sequence[Mapping[str, Any]] = ()) -> Path:
+                summary: Sequence[Mapping[str, Any]] = (), respondents: Mapping[str, Any] | None = None) -> Path:
     """``out_dir/index.html``: the summary first, then every table (all formats), the charts, the legend,
-    the method section and the notes."""
+    the method section (with respondents per district and year) and the notes. ``run_meta`` may carry the
+    report texts ``title``, ``municipality``, ``data_source``, ``contact``, ``description``."""
     out_dir = Path(out_dir)
     rule = rule or SignalRule.from_run(run_meta)
     by_table: dict[str, dict[str, Path]] = {}
@@ -117,7 +118,8 @@ def write_index(tables: Sequence[TableData], files: Sequence[PublishedFile], out
         "index.html", title=str(run_meta.get("title", "Trygghetsundersökning: resultat per område")),
         back_link=None, wide=False, lead=str(lead), source=str(run_meta.get("data_source", DEFAULT_SOURCE)),
         date=str(run_meta.get("date", "")), codebook=codebook_name(run_meta, codebook),
-        run_id=str(run_meta.get("run_id", "")), summary=list(summary),
+        run_id=str(run_meta.get("run_id", "")), summary=list(summary), respondents=respondents,
+        municipality=str(run_meta.get("municipality") or ""), contact=str(run_meta.get("contact") or ""),
         workbook=_rel(workbook, out_dir) if workbook else None,
         sections=_sections(tables, by_table, out_dir, codebook), charts=_charts(by_table, out_dir, codebook),
         legend=legend(rule, min_n), method=method_paragraphs(run_meta, rule, min_n), notes=list(notes))

@@ -29,6 +29,7 @@ from reports.pages import write_index
 from reports.results import PublishedFile, PublishResult
 from reports.scan import DisclosureFinding, scan_disclosure
 from reports.signals import SignalRule
+from reports.summary import respondents, summary_blocks
 from reports.tabledata import TableData
 from reports.tables import comparison_table, district_estimates, district_table, domain_table, group_table, trend_table
 from reports.labels import indicator_order
@@ -179,8 +180,10 @@ def publish_report(estimates: pd.DataFrame, comparisons: pd.DataFrame | None, tr
     if store is not None:
         res.versions = publish_to_store(store, tables, run_meta.get("run_id"))
         lap("store")
+    trend_t = next((t for t in tables if t.kind == "trend"), None)
     res.index = write_index(tables, res.files, out_dir, run_meta, codebook, notes=res.notes, min_n=min_n,
-                            rule=rule)
+                            rule=rule, summary=summary_blocks(prot, comparisons, codebook, rule, trend_t),
+                            respondents=respondents(prot, min_n))
     res.files.append(PublishedFile("index", "index", "html", res.index))
     lap("index")
     return res

@@ -1,0 +1,162 @@
+"""The report's summary (sammanfattning): short Swedish sentences generated from the published numbers.
+
+Every number in a sentence is a published value (rounded like the tables, from the protected estimates and
+the comparisons), and every claim of a change or a difference follows the report's one significance rule
+(:class:`reports.signals.SignalRule`). Hidden cells (primary or secondary suppression) are never mentioned.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+import pandas as pd
+
+from reports.formats import TOTAL, swedish_number, swedish_p, swedish_percent, swedish_pp
+from reports.labels import district_order, indicator_group, indicator_label, indicator_order
+from reports.signals import SignalRule
+from reports.tables import district_estimates
+from survey.data.codebook import Codebook
+
+HEADLINE_GROUPS = ("trygghet", "oro", "polis")
+MAX_SENTENCES = 12
+
+
+def subject(label: str) -> str:
+    """``Andel otrygga …`` → ``andelen otrygga …`` (the subject of a sentence)."""
+    return ("andelen " + label[len("Andel "):]) if label.startswith("Andel ") else label[:1].lower() + label[1:]
+
+
+def p_phrase(rule: SignalRule, p: float | None = None, text: str | None = None) -> str:
+    """``justerat p (Benjamini–Hochberg) = 0,012`` or ``… < 0,001``."""
+    t = text if text is not None else swedish_p(p, alpha=rule.alpha)
+    return f"{rule.p_label} {t.replace('<', '< ')}" if t.startswith("<") else f"{rule.p_label} = {t}"
+
+
+def _cap(s: str) -> str:
+    return s[:1].upper() + s[1:]
+
+
+def _visible(prot: pd.DataFrame) -> dict[tuple[int, str, str], pd.Series]:
+    est = district_estimates(prot)
+    est = est[~est["hidden"].astype(bool)]
+    return {(int(r.year), str(r.district), str(r.indicator)): r for r in est.itertuples(index=False)}
+
+
+def _comparisons(comparisons: pd.DataFrame | None, kind: str) -> pd.DataFrame:
+    if comparisons is None or comparisons.empty:
+        return pd.DataFrame(columns=["year", "district", "indicator", "difference", "p_adjusted", "other"])
+    c = comparisons[comparisons["comparison"] == kind]
+    if "p_adjusted" not in c.columns:
+        c = c.assign(p_adjusted=c["p_value"])
+    return c
+
+
+def level_sentences(vis: Mapping[tuple, Any], year: int, inds: Sequence[str], codebook: Codebook | None) -> list[str]:
+    """``Totalt`` for the headline indicators in the latest year."""
+    out = []
+    for i in inds:
+        e = vis.get((year, TOTAL, i))
+        if e is not None:
+            out.append(f"{_cap(subject(indicator_label(codebook, i)))} var {swedish_percent(e.estimate)} i Totalt "
+                       f"{year} (95 % konfidensintervall {swedish_number(e.ci_low * 100, 1)}–"
+                       f"{swedish_percent(e.ci_high)}).")
+    return out
+
+
+def change_sentences(vis: Mapping[tuple, Any], comparisons: pd.DataFrame | None, year: int, prev: int | None,
+                     inds: Sequence[str], codebook: Codebook | None, rule: SignalRule) -> list[str]:
+    """Significant changes since the previous year (both years published)."""
+    if prev is None:
+        return []
+    c = _comparisons(comparisons, "previous_year")
+    c = c[(c["year"].astype(int) == year) & c["indicator"].isin(inds)]
+    out = []
+    for i in inds:
+        rows = c[c["indicator"] == i]
+        for d in district_order(rows["district"].astype(str)):
+            r = rows[rows["district"] == d].iloc[0]
+            now, before = vis.get((year, d, i)), vis.get((prev, d, i))
+            if now is None or before is None or not rule.significant(r.p_adjusted):
+                continue
+            verb = "ökade" if r.difference > 0 else "minskade"
+            out.append(f"{_cap(subject(indicator_label(codebook, i)))} i {d} {verb} från "
+                       f"{swedish_percent(before.estimate)} {prev} till {swedish_percent(now.estimate)} {year} "
+                       f"({swedish_pp(r.difference)} procentenheter, {p_phrase(rule, r.p_adjusted)}).")
+    return out
+
+
+def totalt_sentences(vis: Mapping[tuple, Any], comparisons: pd.DataFrame | None, year: int, inds: Sequence[str],
+                     codebook: Codebook | None, rule: SignalRule) -> list[str]:
+    """Districts significantly above or below Totalt in the latest year, per headline indicator."""
+    c = _comparisons(comparisons, "vs_totalt")
+    c = c[c["year"].astype(int) == year]
+    out = []
+    for i in inds:
+        tot = vis.get((year, TOTAL, i))
+        if tot is None:
+            continue
+        parts = {"högre": [], "lägre": []}
+        for r in c[c["indicator"] == i].itertuples(index=False):
+            e = vis.get((year, str(r.district), i))
+            if e is not None and rule.significant(r.p_adjusted):
+                parts["högre" if r.difference > 0 else "lägre"].append((str(r.district), e.estimate))
+        for word, found in parts.items():
+            if found:
+                names = [f"{d} ({swedish_percent(v)})" for d, v in sorted(found)]
+                listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " och " + names[-1]
+                out.append(f"I {listed} var {subject(indicator_label(codebook, i))} statistiskt säkerställt "
+                           f"{word} än i Totalt ({swedish_percent(tot.estimate)}) {year}.")
+    return out
+
+
+def trend_sentences(trend_table: Any, codebook: Codebook | None, years: Sequence[int], rule: SignalRule
+                    ) -> list[str]:
+    """Significant trends from the published trend table (odds ratio per year, adjusted p)."""
+    if trend_table is None:
+        return []
+    idx = trend_table.index()
+    out = []
+    for rk, _ in trend_table.rows:
+        orr, sig, p = idx.get((rk, "or", "or")), idx.get((rk, "or", "sig")), idx.get((rk, "or", "p"))
+        if orr and sig and sig[1] and orr[0] is not None:
+            verb = "ökade" if orr[0] > 1 else "minskade"
+            out.append(f"Under {years[0]}–{years[-1]} {verb} {subject(indicator_label(codebook, rk))} "
+                       f"(oddskvot per år {orr[1]}, {p_phrase(rule, text=p[1])}).")
+    return out
+
+
+def summary_blocks(prot: pd.DataFrame, comparisons: pd.DataFrame | None, codebook: Codebook | None,
+                   rule: SignalRule, trend_table: Any = None) -> list[dict[str, Any]]:
+    """The summary as blocks ``{"heading": …, "sentences": […]}`` for the index template."""
+    est = district_estimates(prot)
+    years = sorted(int(y) for y in est["year"].unique())
+    if not years:
+        return []
+    year, prev = years[-1], (years[-2] if len(years) > 1 else None)
+    inds = indicator_order(codebook, est["indicator"].astype(str))
+    headline = [i for i in inds if indicator_group(codebook, i) in HEADLINE_GROUPS] or inds[:3]
+    vis = _visible(prot)
+    changes = change_sentences(vis, comparisons, year, prev, inds, codebook, rule)
+    more = len(changes) - MAX_SENTENCES
+    changes = changes[:MAX_SENTENCES] + ([f"… och {more} förändringar till; se tabellerna."] if more > 0 else [])
+    if prev is not None and not changes:
+        changes = [f"Inga statistiskt säkerställda förändringar sedan {prev} ({rule.criterion()})."]
+    blocks = [{"heading": f"Läget {year}", "sentences": level_sentences(vis, year, headline, codebook)},
+              {"heading": f"Förändringar sedan {prev}" if prev else "", "sentences": changes},
+              {"heading": "Områden som skiljer sig från Totalt",
+               "sentences": totalt_sentences(vis, comparisons, year, headline, codebook, rule)},
+              {"heading": "Trend", "sentences": trend_sentences(trend_table, codebook, years, rule)}]
+    return [b for b in blocks if b["sentences"]]
+
+
+def respondents(prot: pd.DataFrame, min_n: int) -> dict[str, Any]:
+    """Respondents per district and year for the method section: the largest ``n`` over the indicators;
+    under ``min_n`` shown as ``färre än min_n`` (never the exact small count)."""
+    est = district_estimates(prot)
+    n = est.groupby(["district", "year"])["n"].max().unstack("year")
+    years = [int(y) for y in n.columns]
+    rows = []
+    for d in district_order(n.index):
+        vals = [n.loc[d, y] for y in n.columns]
+        rows.append((d, [("" if pd.isna(v) else (f"färre än {min_n}" if v < min_n else swedish_number(v, 0)))
+                         for v in vals]))
+    return {"years": years, "rows": rows}
