@@ -23,6 +23,7 @@ bytes). The ``estimate`` and ``trend`` steps need only ``StoredWeights.design`` 
 from __future__ import annotations
 
 from collections.abc import Mapping
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,14 +68,41 @@ class StoredWeights:
                              f"samma ordning; läs dem med Store.run_responses(run_id).")
 
 
+#: The per-respondent arrays of the calibration model (stored as ``weights.cal_block`` / ``cal_cell``).
+MODEL_ROWS: tuple[str, ...] = ("block", "cell")
+
+
+def encode_value(value: Any) -> Any:
+    """One field of the calibration model as JSON: arrays and float tuples as exact bytes, the rest as is."""
+    if value is None:
+        return None
+    if isinstance(value, np.ndarray):
+        return {"array": encode_array(value, value.dtype.str)}
+    if isinstance(value, tuple) and value and all(isinstance(v, (float, np.floating)) for v in value):
+        return {"floats": encode_array(value, "<f8")}
+    if isinstance(value, float):
+        return {"floats": encode_array([value], "<f8"), "scalar": True}
+    return {"json": clean_json(list(value) if isinstance(value, tuple) else value)}
+
+
+def decode_value(doc: Any) -> Any:
+    """The field value of :func:`encode_value`."""
+    if doc is None:
+        return None
+    if "array" in doc:
+        return decode_array(doc["array"])
+    if "floats" in doc:
+        values = tuple(float(v) for v in decode_array(doc["floats"]))
+        return values[0] if doc.get("scalar") else values
+    return as_tuple(doc["json"])
+
+
 def design_document(design: Design) -> dict[str, Any]:
-    """The small parts of a design as JSON (arrays as exact bytes)."""
+    """The small parts of a design as JSON: every field of its calibration model but the per-respondent
+    ``block`` and ``cell`` (floats and arrays as exact bytes, so they read back bit for bit)."""
     m = design.calibration
-    cal = None if m is None else {
-        "cell_block": encode_array(m.cell_block, "<i8"), "cell_x": encode_array(m.cell_x, "<f8"),
-        "block_labels": clean_json(list(m.block_labels)), "block_vars": list(m.block_vars),
-        "columns": list(m.columns), "method": m.method,
-        "bounds": None if m.bounds is None else encode_array(m.bounds, "<f8")}
+    cal = None if m is None else {f.name: encode_value(getattr(m, f.name))
+                                  for f in dataclasses.fields(m) if f.name not in MODEL_ROWS}
     return {"strata_labels": clean_json(list(design.strata_labels)), "lonely_psu": design.lonely_psu,
             "psu": design.psu is not None, "fpc": design.fpc is not None, "calibration": cal}
 
@@ -86,22 +114,17 @@ def design_rows(design: Design) -> dict[str, np.ndarray | None]:
             "fpc": design.fpc, "cal_block": None if m is None else m.block, "cal_cell": None if m is None else m.cell}
 
 
-def _bounds(values: np.ndarray) -> tuple[float, float]:
-    lo, hi = (float(v) for v in values)
-    return lo, hi
-
-
 def build_design(doc: Mapping[str, Any], rows: pd.DataFrame) -> Design:
     """The :class:`Design` of :func:`design_document` and the stored per-respondent columns."""
     def ints(name: str) -> np.ndarray:
         return rows[name].to_numpy(dtype=np.int64)
 
     cal = doc.get("calibration")
-    model = None if cal is None else CalibrationModel(
-        block=ints("cal_block"), cell=ints("cal_cell"), cell_block=decode_array(cal["cell_block"]),
-        cell_x=decode_array(cal["cell_x"]), block_labels=as_tuple(cal["block_labels"]),
-        block_vars=tuple(cal["block_vars"]), columns=tuple(cal["columns"]), method=cal["method"],
-        bounds=None if cal["bounds"] is None else _bounds(decode_array(cal["bounds"])))
+    model = None
+    if cal is not None:
+        known = {f.name for f in dataclasses.fields(CalibrationModel)}
+        fields = {k: decode_value(v) for k, v in cal.items() if k in known}
+        model = CalibrationModel(block=ints("cal_block"), cell=ints("cal_cell"), **fields)
     return Design(strata=ints("stratum"), strata_labels=as_tuple(doc["strata_labels"]),
                   design_weights=rows["design_weight"].to_numpy(dtype=np.float64),
                   weights=rows["weight"].to_numpy(dtype=np.float64),
