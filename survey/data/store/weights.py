@@ -22,8 +22,8 @@ bytes). The ``estimate`` and ``trend`` steps need only ``StoredWeights.design`` 
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
