@@ -278,7 +278,29 @@ def generate_wave(n: int, districts: int, years: int, seed: int, *, first_year: 
     pop = np.maximum(np.rint(pop * scale), 5).astype(np.int64)
     N_yd = pop.sum(axis=(2, 3))
 
-    # respondents per cell: a fixed feasible core of 8 + multinomial by population × response propensity
+    counts = _cell_counts(rng, pop, rho, n_yd, min_per_stratum)
+
+    cell = np.repeat(np.arange(years * n_d * 14), counts.ravel())
+    m = len(cell)
+    y_i, rem = np.divmod(cell, n_d * 14)
+    d_i, rem = np.divmod(rem, 14)
+    s_i, a_i = np.divmod(rem, 7)
+    order = np.lexsort((rng.random(m), y_i))                              # shuffle within year
+    y_i, d_i, s_i, a_i = y_i[order], d_i[order], s_i[order], a_i[order]
+
+    answers = _answers(rng, z, years, n_d, y_i, d_i, s_i, a_i)
+
+    born_abroad = rng.random(m) < (p_abroad[d_i] * np.array([1.0, 1.2, 1.25, 1.1, 0.9, 0.7, 0.55])[a_i]).clip(0, 1)
+
+    return _frames(rng, names, first_year, years, n_d, y_i, d_i, s_i, a_i, answers, born_abroad, pop,
+                   N_yd / n_gross, comments)
+
+
+def _cell_counts(rng: np.random.Generator, pop: np.ndarray, rho: np.ndarray, n_yd: np.ndarray,
+                 min_per_stratum: int) -> np.ndarray:
+    """Respondents per year × district × sex × age cell: a fixed feasible core of ``min_per_stratum``
+    (every age group, one of them with both sexes) plus a multinomial by population × response propensity."""
+    years, n_d = n_yd.shape
     core = np.zeros((years, n_d, 2, 7), dtype=np.int64)
     core_sex = rng.integers(0, 2, (years, n_d, 7))
     np.put_along_axis(core, core_sex[:, :, None, :], 1, axis=2)
@@ -289,16 +311,14 @@ def generate_wave(n: int, districts: int, years: int, seed: int, *, first_year: 
     probs = probs / probs.sum(axis=1, keepdims=True)
     extra = rng.multinomial((n_yd - min_per_stratum).ravel(), probs).reshape(years, n_d, 2, 7)
     counts = core + extra
+    return counts
 
-    cell = np.repeat(np.arange(years * n_d * 14), counts.ravel())
-    m = len(cell)
-    y_i, rem = np.divmod(cell, n_d * 14)
-    d_i, rem = np.divmod(rem, 14)
-    s_i, a_i = np.divmod(rem, 7)
-    order = np.lexsort((rng.random(m), y_i))                              # shuffle within year
-    y_i, d_i, s_i, a_i = y_i[order], d_i[order], s_i[order], a_i[order]
 
-    # answers: item-wise logistic models with a shared latent u (items correlate)
+def _answers(rng: np.random.Generator, z: np.ndarray, years: int, n_d: int, y_i: np.ndarray, d_i: np.ndarray,
+             s_i: np.ndarray, a_i: np.ndarray) -> dict[str, pd.arrays.IntegerArray]:
+    """Every item's answer codes: item-wise logistic models with a shared latent ``u`` (items correlate),
+    district idiosyncrasies and trends, "vet ej" and blanks."""
+    m = len(y_i)
     u = rng.normal(0.0, 1.0, m)
     dist_dev = {k: rng.normal(0, 0.25, n_d) for k in _ITEM_MODELS}        # district idiosyncrasies
     dist_slope = {k: rng.normal(0, 0.04, n_d) for k in _ITEM_MODELS}      # district-specific trends
@@ -330,15 +350,22 @@ def generate_wave(n: int, districts: int, years: int, seed: int, *, first_year: 
             blank |= block_blank
         answers[k] = pd.arrays.IntegerArray(np.where(blank, 0, code).astype(np.int64), blank)
 
-    born_abroad = rng.random(m) < (p_abroad[d_i] * np.array([1.0, 1.2, 1.25, 1.1, 0.9, 0.7, 0.55])[a_i]).clip(0, 1)
+    return answers
 
+
+def _frames(rng: np.random.Generator, names: list[str], first_year: int, years: int, n_d: int, y_i: np.ndarray,
+            d_i: np.ndarray, s_i: np.ndarray, a_i: np.ndarray, answers: dict[str, pd.arrays.IntegerArray],
+            born_abroad: np.ndarray, pop: np.ndarray, design_weight: np.ndarray, comments: bool
+            ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The responses and population frames in canonical file form (ids, design weights, comments)."""
+    m = len(y_i)
     # resp_id: numbered afresh each year, zero-padded to a common width (at least 5)
     year_counts = np.bincount(y_i, minlength=years)
     starts = np.concatenate([[0], np.cumsum(year_counts)[:-1]])
     seq = np.arange(m) - starts[y_i] + 1
     width = max(5, len(str(int(year_counts.max()))))
     # design weight N_h / n_gross_h, stored as its 6-decimal CSV spelling so files round-trip exactly
-    dw = np.array([float(f"{v:.6f}") for v in (N_yd / n_gross).ravel()]).reshape(years, n_d)
+    dw = np.array([float(f"{v:.6f}") for v in design_weight.ravel()]).reshape(years, n_d)
 
     names_arr = np.array(names, dtype=object)
     responses = pd.DataFrame({

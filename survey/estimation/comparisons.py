@@ -74,14 +74,7 @@ def compare(tables: ShareTables, *, level: float = 0.95, adjust: str = "fdr_bh",
     # previous year (districts present in both years, and Totalt)
     yrs = sorted(year_index)
     prev = {yv: yrs[i - 1] for i, yv in enumerate(yrs) if i > 0}
-    key_index = {(int(a), b): i for i, (a, b) in enumerate(zip(dk["year"], dk["district"]))}
-    ia_list: list[int] = []
-    ib_list: list[int] = []
-    for i, (yv, dist) in enumerate(zip(dk["year"].astype(int), dk["district"])):
-        if yv in prev and (prev[yv], dist) in key_index:
-            ia_list.append(i)
-            ib_list.append(key_index[(prev[yv], dist)])
-    ia, ib = np.asarray(ia_list, dtype=np.int64), np.asarray(ib_list, dtype=np.int64)
+    ia, ib = _previous_year_pairs(dk, prev)
     if len(ia):
         block("previous_year", dk["year"].to_numpy()[ia], dk["district"].to_numpy()[ia],
               np.asarray([prev[int(v)] for v in dk["year"].to_numpy()[ia]], dtype=object),
@@ -99,19 +92,11 @@ def compare(tables: ShareTables, *, level: float = 0.95, adjust: str = "fdr_bh",
     block("vs_totalt", dk["year"].to_numpy(), dk["district"].to_numpy(), np.repeat(TOTAL_LABEL, len(dk)).astype(object),
           d.estimate, d.se, d.n, d.df, t.estimate[ty], t.se[ty], t.n[ty], t.df[ty], cov, t.df[ty])
     # district pairs within a year
-    pa_parts: list[np.ndarray] = []
-    pb_parts: list[np.ndarray] = []
-    for _year, grp in dk.groupby("year", sort=True):
-        idx = grp.index.to_numpy()
-        a, b = np.triu_indices(len(idx), k=1)
-        pa_parts.append(idx[a])
-        pb_parts.append(idx[b])
-    if pa_parts:
-        pa, pb = np.concatenate(pa_parts), np.concatenate(pb_parts)
-        if len(pa):
-            block("vs_district", dk["year"].to_numpy()[pa], dk["district"].to_numpy()[pa],
-                  dk["district"].to_numpy()[pb], d.estimate[pa], d.se[pa], d.n[pa], d.df[pa],
-                  d.estimate[pb], d.se[pb], d.n[pb], d.df[pb], 0.0, d.df[pa] + d.df[pb])
+    pa, pb = _district_pairs(dk)
+    if len(pa):
+        block("vs_district", dk["year"].to_numpy()[pa], dk["district"].to_numpy()[pa],
+              dk["district"].to_numpy()[pb], d.estimate[pa], d.se[pa], d.n[pa], d.df[pa],
+              d.estimate[pb], d.se[pb], d.n[pb], d.df[pb], 0.0, d.df[pa] + d.df[pb])
     out = pd.concat(rows, ignore_index=True)
     pv = out["p_value"].to_numpy(float)
     padj = np.full(len(out), np.nan)
@@ -121,3 +106,27 @@ def compare(tables: ShareTables, *, level: float = 0.95, adjust: str = "fdr_bh",
     out["significant"] = out["p_adjusted"] < alpha
     out["adjustment"] = adjust
     return out
+
+
+def _previous_year_pairs(dk: pd.DataFrame, prev: dict[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Rows (a, b) of the district keys: the same district in a year and in its previous survey year."""
+    key_index = {(int(a), b): i for i, (a, b) in enumerate(zip(dk["year"], dk["district"]))}
+    ia: list[int] = []
+    ib: list[int] = []
+    for i, (yv, dist) in enumerate(zip(dk["year"].astype(int), dk["district"])):
+        if yv in prev and (prev[yv], dist) in key_index:
+            ia.append(i)
+            ib.append(key_index[(prev[yv], dist)])
+    return np.asarray(ia, dtype=np.int64), np.asarray(ib, dtype=np.int64)
+
+
+def _district_pairs(dk: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Rows (a, b), a before b, of every pair of districts within a year."""
+    pa: list[np.ndarray] = [np.zeros(0, dtype=np.int64)]
+    pb: list[np.ndarray] = [np.zeros(0, dtype=np.int64)]
+    for _year, grp in dk.groupby("year", sort=True):
+        idx = grp.index.to_numpy()
+        a, b = np.triu_indices(len(idx), k=1)
+        pa.append(idx[a])
+        pb.append(idx[b])
+    return np.concatenate(pa).astype(np.int64), np.concatenate(pb).astype(np.int64)
