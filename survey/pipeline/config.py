@@ -63,14 +63,19 @@ class RunConfig(BaseModel):
         "Trimma g-vikter nedåt till detta (med omkalibrering)", "Trim g-weights up to this (re-calibrating)"))
     trim_upper: float | None = Field(None, gt=0, description=_d(
         "Trimma g-vikter uppåt till detta (med omkalibrering)", "Trim g-weights down to this (re-calibrating)"))
+    trim_mode: Literal["recalibrate", "once"] = Field("recalibrate", description=_d(
+        "Trimning: recalibrate (trimma och kalibrera om tills både marginaler och gränser hålls) eller once "
+        "(R:s trim=: vikterna trimmas en gång efter kalibreringen, marginalerna hålls då inte exakt)",
+        "Trimming: recalibrate (margins and bounds both met) or once (R's trim=: margins no longer met)"))
     maxit: int = Field(100, ge=1, le=100_000, description=_d("Högsta antal kalibreringsiterationer",
                                                              "Maximum calibration iterations"))
     collapse: tuple[str, ...] = Field((), description=_d(
         "Slå ihop kalibreringsceller med för få svarande med en angränsande kategori, t.ex. age_group eller "
         "age_group:5 (minsta antal svarande); loggas",
         "Merge calibration cells with too few respondents into a neighbouring level, e.g. age_group:5"))
-    lonely_psu: Literal["fail", "certainty", "adjust"] = Field(
-        "fail", description=_d("Regel för strata med en enda PSU", "Rule for strata with one PSU"))
+    lonely_psu: Literal["fail", "certainty", "adjust", "average", "remove"] = Field(
+        "fail", description=_d("Regel för strata med en enda PSU (som R:s survey.lonely.psu)",
+                               "Rule for strata with one PSU (as R's survey.lonely.psu)"))
 
     # --- estimation ---------------------------------------------------------------------------------------
     min_n: int = Field(30, ge=1, description=_d("Undertryck celler med färre svarande",

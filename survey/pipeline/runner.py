@@ -80,7 +80,8 @@ class RunResult:
 
 
 def weighting_options(config: RunConfig) -> WeightingOptions:
-    return WeightingOptions(method=config.method, bounds=config.bounds, trim=config.trim, maxit=config.maxit,
+    return WeightingOptions(method=config.method, bounds=config.bounds, trim=config.trim, trim_mode=config.trim_mode,
+                            maxit=config.maxit,
                             lonely_psu=config.lonely_psu, collapse=config.collapse_spec)
 
 

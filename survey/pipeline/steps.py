@@ -43,6 +43,7 @@ class WeightingOptions:
     by: tuple[str, ...] = ("year",)
     bounds: tuple[float, float] | None = None
     trim: tuple[float, float] | None = None
+    trim_mode: str = "recalibrate"   # or "once": R's one-shot trim= (margins not re-met)
     maxit: int = 100
     epsilon: float = 1e-12
     lonely_psu: LonelyPSU = "fail"
@@ -135,7 +136,7 @@ def weight(responses: pd.DataFrame, population: pd.DataFrame,
         tot = population.groupby(cols, as_index=False, sort=True)["population"].sum()
         margins.append(Margin(tuple(mvars), tot.rename(columns={"population": "total"})))
     cal = calibrate(responses, d, margins, by=options.by, method=options.method, bounds=options.bounds,
-                    trim=options.trim, maxit=options.maxit, epsilon=options.epsilon,
+                    trim=options.trim, trim_mode=options.trim_mode, maxit=options.maxit, epsilon=options.epsilon,
                     collapse=dict(options.collapse) or None)
     design = contract_design(responses, d, options.lonely_psu).with_weights(cal.weights, cal.model)
     weights = pd.DataFrame({"resp_id": responses["resp_id"].to_numpy(), "year": responses["year"].to_numpy(),

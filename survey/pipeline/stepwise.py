@@ -31,7 +31,7 @@ def weighting_specification(config: RunConfig) -> dict[str, Any]:
     return {"method": o.method, "margins": [list(m) for m in o.margins], "by": list(o.by),
             "bounds": None if o.bounds is None else list(o.bounds),
             "trim": None if o.trim is None else list(o.trim), "collapse": {v: k for v, k in o.collapse},
-            "maxit": o.maxit, "epsilon": o.epsilon, "lonely_psu": o.lonely_psu}
+            "trim_mode": o.trim_mode, "maxit": o.maxit, "epsilon": o.epsilon, "lonely_psu": o.lonely_psu}
 
 
 def weight_run(config: RunConfig, years: Sequence[int] | None = None) -> str:
