@@ -174,27 +174,6 @@ def test_integrity_problems_become_store_errors(store: Store) -> None:
 
 # --- runs ----------------------------------------------------------------------------------------------
 
-def _run_frames(responses: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    w = responses[["resp_id", "year"]].copy()
-    w["weight"] = np.linspace(0.5, 3.0, len(w)) / 3
-    diag = pd.DataFrame({"year": [2022], "district": ["Rissne"], "n": [20], "sum_weights": [1234.5],
-                         "min": [0.1], "max": [9.9], "ratio": [99.0], "kish_deff": [1.25], "ess": [16.0],
-                         "iterations": [7], "max_margin_error": [1e-9], "method": ["raking"],
-                         "trimmed": [False]})
-    est = pd.DataFrame({"year": [2022, 2022], "district": ["Rissne", "Totalt"],
-                        "indicator": ["unsafe_after_dark", "unsafe_after_dark"], "estimate": [0.25, 1 / 3],
-                        "se": [0.05, np.nan], "ci_low": [0.16, 0.2], "ci_high": [0.36, 0.5], "n": [20, 300],
-                        "suppressed": [False, True], "df": [19, 295], "deff": [1.3, 1.1],
-                        "weighted_base": [1000.0, 20000.0]})
-    comp = pd.DataFrame({"year": [2022], "district": ["Rissne"], "indicator": ["unsafe_after_dark"],
-                         "comparison": ["vs_total"], "other": ["Totalt"], "difference": [-0.08],
-                         "se": [0.05], "ci_low": [-0.18], "ci_high": [0.02], "p_value": [0.11],
-                         "p_adjusted": [0.3], "significant": [False]})
-    trend = pd.DataFrame({"indicator": ["unsafe_after_dark"] * 2, "term": ["(Intercept)", "year"],
-                          "estimate": [12.5, -0.006], "se": [3.1, 0.0015], "p_value": [0.01, 0.02]})
-    return {"weights": w, "diagnostics": diag, "estimates": est, "comparisons": comp, "trend": trend}
-
-
 def test_run_outputs_round_trip(store: Store) -> None:
     report = store.load_wave(make_wave([2022], n=40))
     params = {"method": "raking", "trim": None, "alpha": np.float64(0.05), "cap": np.nan,
