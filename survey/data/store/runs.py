@@ -310,10 +310,11 @@ class RunStore(WaveReader):
     def run_steps(self, run_id: str) -> pd.DataFrame:
         """The steps done in a run, in the order they were done: step, finished_at, seconds, meta."""
         with self.reading("läsa körningens steg") as conn:
-            return self._steps(conn, run_id)
+            return self.steps_frame(conn, run_id)
 
     @staticmethod
-    def _steps(conn: Connection, run_id: str) -> pd.DataFrame:
+    def steps_frame(conn: Connection, run_id: str) -> pd.DataFrame:
+        """The steps done in a run (inside ``conn``): step, finished_at, seconds, meta."""
         rows = conn.execute(sa.select(run_steps.c.step, run_steps.c.finished_at, run_steps.c.seconds,
                                       run_steps.c.meta).where(run_steps.c.run_id == run_id)
                             .order_by(run_steps.c.finished_at, run_steps.c.step)).all()
@@ -345,7 +346,8 @@ class RunStore(WaveReader):
         with self.reading("läsa körningarna") as conn:
             return conn.execute(latest_run_query(statuses, with_estimates)).scalar()
 
-    def _run_row(self, conn: Connection, run_id: str) -> dict[str, Any]:
+    def run_row(self, conn: Connection, run_id: str) -> dict[str, Any]:
+        """A run's ``runs`` row (inside ``conn``); a StoreError when there is no such run."""
         row = conn.execute(sa.select(runs).where(runs.c.run_id == run_id)).mappings().first()
         if row is None:
             raise StoreError(f"Det finns ingen körning {run_id!r} i databasen (there is no run {run_id!r}).")
@@ -354,19 +356,19 @@ class RunStore(WaveReader):
     def run_frames(self, conn: Connection, run_id: str, names: Sequence[str] = tuple(RUN_FRAMES)
                    ) -> dict[str, pd.DataFrame | None]:
         """Some output frames of a run (inside ``conn``)."""
-        meta = self._run_row(conn, run_id)["outputs_meta"] or {}
+        meta = self.run_row(conn, run_id)["outputs_meta"] or {}
         return {name: read_run_frame(conn, name, run_id, meta.get(name)) for name in names}
 
     def run_record(self, run_id: str) -> RunRecord:
         """A run's record, the source versions it read (names, hashes, versions) and its steps."""
         sf = source_files
         with self.reading("läsa körningen") as conn:
-            row = self._run_row(conn, run_id)
+            row = self.run_row(conn, run_id)
             src = conn.execute(sa.select(sf.c.id, sf.c.kind, sf.c.name, sf.c.sha256, sf.c.years, sf.c.version,
                                          sf.c.status, sf.c.format, sf.c.n_rows)
                                .join(run_inputs, run_inputs.c.source_file_id == sf.c.id)
                                .where(run_inputs.c.run_id == run_id).order_by(sf.c.id)).all()
-            steps = self._steps(conn, run_id)
+            steps = self.steps_frame(conn, run_id)
         sources = pd.DataFrame(src, columns=["id", "kind", "name", "sha256", "years", "version", "status",
                                              "format", "n_rows"])
         return RunRecord(run={k: v for k, v in row.items() if k != "outputs_meta"}, sources=sources, steps=steps)
@@ -374,13 +376,13 @@ class RunStore(WaveReader):
     def run_input_ids(self, run_id: str, kind: str | None = None) -> list[int]:
         """The source versions a run read (optionally of one kind)."""
         with self.reading("läsa körningens källfiler") as conn:
-            self._run_row(conn, run_id)
+            self.run_row(conn, run_id)
             return input_ids(conn, run_id, kind)
 
     def run_years(self, run_id: str) -> list[int] | None:
         """The years a run covers (None: every year of its sources)."""
         with self.reading("läsa körningen") as conn:
-            key = self._run_row(conn, run_id)["years"]
+            key = self.run_row(conn, run_id)["years"]
         return None if not key else [int(y) for y in key.split(",")]
 
     def run_responses(self, run_id: str) -> pd.DataFrame:

@@ -183,11 +183,11 @@ class WeightStore(RunStore):
         stmt = (sa.select(*[weights.c[n] for n in names]).where(weights.c.run_id == run_id)
                 .order_by(weights.c.position, weights.c.year, weights.c.resp_id))
         with self.reading("läsa vikterna") as conn:
-            run = self._run_row(conn, run_id)
+            run = self.run_row(conn, run_id)
             design_row = conn.execute(sa.select(run_designs).where(run_designs.c.run_id == run_id)).first()
             if design_row is None:
                 raise StoreError(f"Körning {run_id} har inga sparade vikter: viktsteget är inte gjort (steg: "
-                                 f"{', '.join(self._steps(conn, run_id)['step']) or 'inga'}).")
+                                 f"{', '.join(self.steps_frame(conn, run_id)['step']) or 'inga'}).")
             rows = bulk_select(conn, stmt, arrow_types(weights, names),
                                {**WEIGHT_DTYPES, "design_weight": "float64", "fpc": "float64"})
             diagnostics = read_run_frame(conn, "diagnostics", run_id, (run["outputs_meta"] or {}).get("diagnostics"))
@@ -233,7 +233,7 @@ class WeightStore(RunStore):
         """A run's record and outputs, with the columns and dtypes they were saved with. The weights are
         read when ``include_weights`` (default: when the role may read them; ``report_reader`` may not)."""
         with self.reading("läsa körningens resultat") as conn:
-            row = self._run_row(conn, run_id)
+            row = self.run_row(conn, run_id)
             inputs = input_ids(conn, run_id)
             if include_weights is None:
                 include_weights = self.may_read(conn, weights)
@@ -243,7 +243,7 @@ class WeightStore(RunStore):
                                 .where(weights.c.run_id == run_id).order_by(weights.c.year, weights.c.resp_id),
                                 arrow_types(weights, ["resp_id", "year", "weight"]), WEIGHT_DTYPES)
             frames = self.run_frames(conn, run_id)
-            steps = self._steps(conn, run_id)["step"].tolist()
+            steps = self.steps_frame(conn, run_id)["step"].tolist()
         run = {k: v for k, v in row.items() if k != "outputs_meta"}
         return RunOutputs(run=run, input_source_ids=inputs, weights=w, steps=steps, **frames)
 
