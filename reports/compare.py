@@ -13,7 +13,7 @@ import pandas as pd
 
 from reports.disclosure import as_bool, ensure_protected
 from reports.formats import TOTAL
-from reports.labels import district_order, indicator_label, indicator_order
+from reports.labels import indicator_label, indicator_order
 from reports.pages import compare_html
 from reports.signals import SignalRule
 from reports.tabledata import TableData
@@ -136,6 +136,3 @@ def compare_page(compared: pd.DataFrame, codebook: Codebook | None, a: str, b: s
     tables = [comparison_table(compared, codebook, a, b, y, run_meta, min_n=min_n, rule=rule) for y in years]
     return compare_html(tables, a, b, back_link=back_link), tables
 
-
-def known_districts(estimates: pd.DataFrame) -> list[str]:
-    return district_order(district_estimates(estimates)["district"].astype(str).unique())

@@ -31,7 +31,8 @@ from reports.scan import DisclosureFinding, scan_disclosure
 from reports.signals import SignalRule
 from reports.summary import respondents, summary_blocks
 from reports.tabledata import TableData
-from reports.tables import comparison_table, district_estimates, district_table, domain_table, group_table, trend_table
+from reports.tables import (Signals, comparison_table, district_estimates, district_table, domain_table,
+                            group_table, trend_table)
 from reports.labels import indicator_order
 from reports.terminal import print_table, rich_table
 from reports.xlsx import COUNT_FORMAT, P_FORMAT, PP_FORMAT, RATIO_FORMAT, SHARE_FORMAT, write_xlsx
@@ -74,10 +75,11 @@ def build_tables(estimates: pd.DataFrame, comparisons: pd.DataFrame | None, tren
         raise PublishError("Det finns inga skattningar per område att publicera.")
     rule = SignalRule.from_run(run_meta, comparisons)
     year = int(est["year"].max())
-    tables = [district_table(prot, comparisons, codebook, i, run_meta, min_n=min_n, rule=rule)
+    signals = Signals(comparisons, rule)
+    tables = [district_table(prot, comparisons, codebook, i, run_meta, min_n=min_n, rule=rule, signals=signals)
               for i in indicator_order(codebook, est["indicator"].astype(str))]
     for group in ("problem", "utsatthet", "polis"):
-        t = group_table(prot, comparisons, codebook, group, year, run_meta, min_n=min_n, rule=rule)
+        t = group_table(prot, comparisons, codebook, group, year, run_meta, min_n=min_n, rule=rule, signals=signals)
         if t is None:
             notes.append(f"Tabellen för gruppen ”{group}” saknas: inga sådana indikatorer i skattningarna.")
         else:

@@ -32,7 +32,7 @@ def safe_text_columns(df: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
     out = df.copy()
     for c in columns:
         if c in out.columns:
-            out[c] = out[c].map(neutralise).astype(object)
+            out[c] = pd.Series([neutralise(v) for v in out[c].tolist()], index=out.index, dtype=object)
     return out
 
 

@@ -53,7 +53,8 @@ class SignalRule:
         return swedish_number(self.alpha, 2 if round(self.alpha, 2) == self.alpha else 3)
 
     @property
-    def level_text(self) -> str:
+    def alpha_percent(self) -> str:
+        """The significance level as Swedish per cent: ``5 %``."""
         return swedish_number(self.alpha * 100, 0 if self.alpha * 100 == round(self.alpha * 100) else 1) + "\u00a0%"
 
     def significant(self, p: Any) -> bool:
@@ -94,7 +95,7 @@ class SignalRule:
                 "område och Totalt samma år och skillnad mellan två områden testas tvåsidigt med skillnaden "
                 "delad med dess designbaserade standardfel (för område mot Totalt med hänsyn till att området "
                 f"ingår i Totalt). p-värdena är {adj}. En skillnad markeras när {self.criterion()} "
-                f"({self.level_text} nivå); det p-värde som skrivs ut är det justerade. Konfidensintervallen "
+                f"({self.alpha_percent} nivå); det p-värde som skrivs ut är det justerade. Konfidensintervallen "
                 f"för skillnader är ojusterade {swedish_number(self.level * 100, 0)}\u00a0% intervall och kan "
                 "därför utesluta noll utan att skillnaden markeras.")
 

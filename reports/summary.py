@@ -68,20 +68,18 @@ def change_sentences(vis: Mapping[tuple, Any], comparisons: pd.DataFrame | None,
     if prev is None:
         return []
     c = _comparisons(comparisons, "previous_year")
-    c = c[(c["year"].astype(int) == year) & c["indicator"].isin(inds)]
-    out = []
-    for i in inds:
-        rows = c[c["indicator"] == i]
-        for d in district_order(rows["district"].astype(str)):
-            r = rows[rows["district"] == d].iloc[0]
-            now, before = vis.get((year, d, i)), vis.get((prev, d, i))
-            if now is None or before is None or not rule.significant(r.p_adjusted):
-                continue
-            verb = "ökade" if r.difference > 0 else "minskade"
-            out.append(f"{_cap(subject(indicator_label(codebook, i)))} i {d} {verb} från "
-                       f"{swedish_percent(before.estimate)} {prev} till {swedish_percent(now.estimate)} {year} "
-                       f"({swedish_pp(r.difference)} procentenheter, {p_phrase(rule, r.p_adjusted)}).")
-    return out
+    c = c[(c["year"].astype(int) == year) & c["indicator"].isin(list(inds))]
+    rank = {i: k for k, i in enumerate(inds)}
+    found = []
+    for d, i, diff, p in zip(c["district"].astype(str).tolist(), c["indicator"].astype(str).tolist(),
+                             c["difference"].astype(float).tolist(), c["p_adjusted"].astype(float).tolist()):
+        now, before = vis.get((year, d, i)), vis.get((prev, d, i))
+        if now is not None and before is not None and rule.significant(p):
+            verb = "ökade" if diff > 0 else "minskade"
+            found.append(((rank[i], d == TOTAL, d), f"{_cap(subject(indicator_label(codebook, i)))} i {d} {verb} "
+                          f"från {swedish_percent(before.estimate)} {prev} till {swedish_percent(now.estimate)} "
+                          f"{year} ({swedish_pp(diff)} procentenheter, {p_phrase(rule, p)})."))
+    return [text for _, text in sorted(found)]
 
 
 def totalt_sentences(vis: Mapping[tuple, Any], comparisons: pd.DataFrame | None, year: int, inds: Sequence[str],

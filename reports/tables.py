@@ -63,8 +63,8 @@ def _comparison_index(comparisons: pd.DataFrame | None, kind: str) -> dict[tuple
         return {}
     c = comparisons[comparisons["comparison"] == kind]
     p = c["p_adjusted"] if "p_adjusted" in c.columns else c["p_value"]
-    return {(int(y), str(d), str(i)): (float(diff), float(pv)) for y, d, i, diff, pv in zip(
-        c["year"], c["district"], c["indicator"], c["difference"], p)}
+    keys = zip(c["year"].astype(int).tolist(), c["district"].astype(str).tolist(), c["indicator"].astype(str).tolist())
+    return dict(zip(keys, zip(c["difference"].astype(float).tolist(), p.astype(float).tolist())))
 
 
 class Signals:
@@ -117,16 +117,17 @@ def _previous_years(years: Sequence[int]) -> dict[int, int]:
 
 def district_table(estimates: pd.DataFrame, comparisons: pd.DataFrame | None, codebook: Codebook | None,
                    indicator: str, run_meta: Mapping[str, Any], *, min_n: int = 30,
-                   rule: SignalRule | None = None) -> TableData:
+                   rule: SignalRule | None = None, signals: Signals | None = None) -> TableData:
     """Rows = districts and ``Totalt``, columns = years; share, CI, n, change since the previous year (pp,
-    adjusted p, ``*``) and the comparison with Totalt (adjusted p, ▲/▼) per cell."""
+    adjusted p, ``*``) and the comparison with Totalt (adjusted p, ▲/▼) per cell. ``signals`` (built once
+    from ``comparisons``) saves rebuilding its lookups for every table."""
     rule = rule or SignalRule.from_run(run_meta, comparisons)
     est = district_estimates(ensure_protected(estimates, min_n))
     est = est[est["indicator"] == indicator]
     years = sorted(int(y) for y in est["year"].unique())
     prev = _previous_years(years)
     idx = _est_index(est)
-    sig = Signals(comparisons, rule)
+    sig = signals or Signals(comparisons, rule)
     cb = CellBuilder(rule.alpha)
     for d in district_order(est["district"].unique()):
         for y in years:
@@ -150,7 +151,7 @@ def district_table(estimates: pd.DataFrame, comparisons: pd.DataFrame | None, co
 def group_table(estimates: pd.DataFrame, comparisons: pd.DataFrame | None, codebook: Codebook | None,
                 group: str, year: int, run_meta: Mapping[str, Any], *, min_n: int = 30,
                 table_id: str | None = None, title: str | None = None,
-                rule: SignalRule | None = None) -> TableData | None:
+                rule: SignalRule | None = None, signals: Signals | None = None) -> TableData | None:
     """Rows = districts and ``Totalt``, columns = the indicators of ``group``, for one year (with the change
     since the previous year and the comparison with Totalt). ``None`` when the group has no estimates."""
     rule = rule or SignalRule.from_run(run_meta, comparisons)
@@ -163,7 +164,7 @@ def group_table(estimates: pd.DataFrame, comparisons: pd.DataFrame | None, codeb
     districts = district_order(est["district"].unique())
     idx = _est_index(allest)
     earlier = sorted(int(y) for y in allest["year"].unique() if int(y) < int(year))
-    sig = Signals(comparisons, rule)
+    sig = signals or Signals(comparisons, rule)
     cb = CellBuilder(rule.alpha)
     for d in districts:
         for i in inds:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -74,6 +75,20 @@ def write_xlsx(tables: Sequence[TableData], path: Path, *, alpha: float = 0.05) 
     return path
 
 
+@lru_cache(maxsize=1)
+def _styles() -> dict[str, Any]:
+    """The workbook's few style objects, created once (openpyxl styles are immutable and shared)."""
+    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+
+    return {"bold": Font(bold=True), "plain": Font(), "head_fill": PatternFill("solid", fgColor="E8EEF4"),
+            "left": Alignment(horizontal="left", vertical="center", wrap_text=True),
+            "center": Alignment(horizontal="center", vertical="center", wrap_text=True),
+            "right": Alignment(horizontal="right"), "flag": Alignment(horizontal="center"),
+            "rule": Border(bottom=Side(style="thin", color="1F3A5F")),
+            "title": Font(bold=True, size=13, color="1F3A5F"), "subtitle": Font(italic=True, color="5B6770"),
+            "group": Font(bold=True, color="1F3A5F"), "note": Font(size=9, color="5B6770")}
+
+
 def _layout(t: TableData) -> list[tuple[str, str, list[str]]]:
     present = set(zip(t.cells["column_key"], t.cells["stat"]))
     return [(ck, lab, [s for s in t.stats if (ck, s) in present]) for ck, lab in t.columns]
@@ -81,8 +96,6 @@ def _layout(t: TableData) -> list[tuple[str, str, list[str]]]:
 
 def _header(ws: Any, t: TableData, layout: list[tuple[str, str, list[str]]], h1: int, h2: int) -> int:
     """Two header rows (display column, statistic); returns the last column used."""
-    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-
     put_text(ws.cell(h1, 1), t.stub_label or "")
     ws.merge_cells(start_row=h1, start_column=1, end_row=h2, end_column=1)
     col = 2
@@ -96,29 +109,26 @@ def _header(ws: Any, t: TableData, layout: list[tuple[str, str, list[str]]], h1:
         for j, s in enumerate(stats):
             put_text(ws.cell(h2, col + j), HEAD_LABELS.get(s, STAT_LABELS[s]))
         col += len(stats)
-    thin = Side(style="thin", color="1F3A5F")
+    st = _styles()
     for r in (h1, h2):
         for c in range(1, col):
             cell = ws.cell(r, c)
-            cell.font = Font(bold=True)
-            cell.fill = PatternFill("solid", fgColor="E8EEF4")
-            cell.alignment = Alignment(horizontal="center" if c > 1 else "left", vertical="center", wrap_text=True)
+            cell.font, cell.fill = st["bold"], st["head_fill"]
+            cell.alignment = st["center"] if c > 1 else st["left"]
             if r == h2:
-                cell.border = Border(bottom=thin)
+                cell.border = st["rule"]
     return col - 1
 
 
 def _put(cell: Any, kind: str, entry: tuple[Any, str, bool], alpha: float) -> None:
-    from openpyxl.styles import Alignment
-
     value, text, hidden = entry
     if hidden or (value is None and kind not in ("flag", "direction")):
         put_text(cell, SUPPRESSED if hidden else (text if text in (NOT_AVAILABLE, SUPPRESSED) else NOT_AVAILABLE))
-        cell.alignment = Alignment(horizontal="right")
+        cell.alignment = _styles()["right"]
     elif kind in ("flag", "direction"):
         if text:
             put_text(cell, text)
-        cell.alignment = Alignment(horizontal="center")
+        cell.alignment = _styles()["flag"]
     else:
         cell.value = xlsx_value(kind, float(value))
         cell.number_format = number_format(kind, float(value), alpha)
@@ -126,22 +136,22 @@ def _put(cell: Any, kind: str, entry: tuple[Any, str, bool], alpha: float) -> No
 
 def write_sheet(ws: Any, t: TableData, *, alpha: float = 0.05) -> None:
     """Title, subtitle, two header rows, one row per table row (row groups as bold lines), footnotes."""
-    from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
+    st = _styles()
     idx = t.index()
     layout = _layout(t)
-    put_text(ws["A1"], t.title).font = Font(bold=True, size=13, color="1F3A5F")
-    put_text(ws["A2"], t.subtitle).font = Font(italic=True, color="5B6770")
+    put_text(ws["A1"], t.title).font = st["title"]
+    put_text(ws["A2"], t.subtitle).font = st["subtitle"]
     last_col = _header(ws, t, layout, 4, 5)
     column_stats = t.column_stats()
     row, current_group = 6, None
     for rk, rlab in t.rows:
         g = t.row_groups.get(rk)
         if g and g != current_group:
-            put_text(ws.cell(row, 1), g).font = Font(bold=True, color="1F3A5F")
+            put_text(ws.cell(row, 1), g).font = st["group"]
             row, current_group = row + 1, g
-        put_text(ws.cell(row, 1), rlab).font = Font(bold=rk == TOTAL)
+        put_text(ws.cell(row, 1), rlab).font = st["bold"] if rk == TOTAL else st["plain"]
         col = 2
         for ck, _, stats in layout:
             for s in stats:
@@ -152,7 +162,7 @@ def write_sheet(ws: Any, t: TableData, *, alpha: float = 0.05) -> None:
     row += 1
     for note in [*t.footnotes, t.source_note]:
         if note:
-            put_text(ws.cell(row, 1), note).font = Font(size=9, color="5B6770")
+            put_text(ws.cell(row, 1), note).font = st["note"]
             row += 1
     ws.column_dimensions["A"].width = max([len(lab) for _, lab in t.rows] + [len(t.stub_label), 12]) + 2
     for c in range(2, last_col + 1):

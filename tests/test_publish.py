@@ -109,6 +109,20 @@ def load_estimates() -> pd.DataFrame:
     return est
 
 
+def pipeline_wave(n: int, districts: int, years: int, seed: int):
+    """A synthetic wave with a tiny district through the pipeline's weighting and estimation: (estimates with
+    the by-group rows, estimation result, population, codebook)."""
+    from survey.data.codebook import load_codebook
+    from survey.data.synth import generate_wave
+    from survey.pipeline import steps
+
+    resp, pop = generate_wave(n, districts, years, seed, tiny_district=True, comments=False)
+    cb = load_codebook()
+    e = steps.estimate(resp, steps.weight(resp, pop), cb)
+    est = pd.concat([e.estimates.assign(domain="district", group=None), e.by_group], ignore_index=True)
+    return est, e, pop, cb
+
+
 @pytest.fixture(scope="module")
 def codebook() -> Codebook:
     return make_codebook()

@@ -21,6 +21,7 @@ from openpyxl import load_workbook
 
 from reports.disclosure import protect
 from reports.publish import export_table, publish_report, scan_disclosure
+from tests.test_publish import pipeline_wave
 
 TINY = "Väsby centrum"
 INDICATORS = ("unsafe_after_dark", "worried_crime", "problem_littering", "victim_theft", "police_care")
@@ -29,14 +30,7 @@ INDICATORS = ("unsafe_after_dark", "worried_crime", "problem_littering", "victim
 @pytest.fixture(scope="module")
 def wave(tmp_path_factory):
     """Estimates of a synthetic wave (pipeline weighting and estimation) and its population."""
-    from survey.data.codebook import load_codebook
-    from survey.data.synth import generate_wave
-    from survey.pipeline import steps
-
-    resp, pop = generate_wave(6000, 6, 2, 11, tiny_district=True, comments=False)
-    cb = load_codebook()
-    e = steps.estimate(resp, steps.weight(resp, pop), cb)
-    est = pd.concat([e.estimates.assign(domain="district", group=None), e.by_group], ignore_index=True)
+    est, e, pop, cb = pipeline_wave(6000, 6, 2, 11)
     return est, e.comparisons, pop, cb
 
 

@@ -15,6 +15,7 @@ from openpyxl import load_workbook
 from reports.exports import parse_years
 from reports.formats import ABOVE_MARK, BELOW_MARK, MINUS, parse_swedish, swedish_p
 from reports.publish import PublishError, compare_command, compare_districts, publish_report
+from tests.test_publish import pipeline_wave
 
 ALPHA = 0.05
 
@@ -22,14 +23,7 @@ ALPHA = 0.05
 @pytest.fixture(scope="module")
 def wave(tmp_path_factory):
     """A synthetic wave through the pipeline's weighting and estimation (comparisons with BH-adjusted p)."""
-    from survey.data.codebook import load_codebook
-    from survey.data.synth import generate_wave
-    from survey.pipeline import steps
-
-    resp, pop = generate_wave(9000, 6, 3, 5, tiny_district=True, comments=False)
-    cb = load_codebook()
-    e = steps.estimate(resp, steps.weight(resp, pop), cb)
-    est = pd.concat([e.estimates.assign(domain="district", group=None), e.by_group], ignore_index=True)
+    est, e, _, cb = pipeline_wave(9000, 6, 3, 5)
     d = tmp_path_factory.mktemp("signals")
     res = publish_report(est, e.comparisons, None, cb, {"run_id": "sig", "alpha": ALPHA, "adjust": "fdr_bh"},
                          d / "report", formats=("html", "xlsx", "csv"), charts=False,
