@@ -156,6 +156,10 @@ def _evaluate(fn: CalibrationFunction, x: np.ndarray, dc: np.ndarray, target: np
 
 
 def _pinv_step(jac: np.ndarray, misfit: np.ndarray) -> np.ndarray:
+    """``H^+ misfit``; a problem whose ``H`` overflowed gets step 0 (it then stalls: not converged)."""
+    finite = np.all(np.isfinite(jac), axis=(1, 2)) & np.all(np.isfinite(misfit), axis=1)
+    if not finite.all():
+        jac, misfit = np.where(finite[:, None, None], jac, 0.0), np.where(finite[:, None], misfit, 0.0)
     try:
         ginv = np.linalg.pinv(jac, rcond=1e-13, hermitian=True)
     except np.linalg.LinAlgError as exc:  # only on non-finite input, which _evaluate rules out
@@ -216,6 +220,10 @@ def solve_calibration(x: np.ndarray, dc: np.ndarray, target: np.ndarray, tol: np
     iterations = np.zeros(k_, dtype=np.int64)
     converged = np.zeros(k_, dtype=bool)
     u, misfit, phi = _evaluate(fn, x, dc, target, lam)
+    restart = ~(np.all(np.isfinite(misfit), axis=1) & np.isfinite(phi))
+    if restart.any():                  # a start that overflows: from lambda = 0 instead
+        lam[restart] = 0.0
+        u, misfit, phi = _evaluate(fn, x, dc, target, lam)
     misfit_all = misfit.copy()
     todo = np.arange(k_)
     for it in range(maxit + 1):

@@ -58,7 +58,7 @@ from survey.calibration import (
     nonconvergence_error,
     trim_once,
 )
-from survey.calibration_solver import CalibrationFunction, calibration_function, solve_calibration
+from survey.calibration_solver import CalibrationFunction, NewtonSolution, calibration_function, solve_calibration
 from survey.errors import CalibrationError, DesignError
 from survey.replicate_weights import (
     CHUNK_ELEMENTS,
@@ -71,36 +71,33 @@ from survey.replicate_weights import (
 Infeasible = Literal["collapse", "error"]
 
 __all__ = ["CHUNK_ELEMENTS", "BootstrapMethod", "ReplicateEstimates", "ReplicateWeights", "bootstrap_replicates",
-           "domain_replicates", "domain_shares", "jackknife_replicates", "recalibrate", "recalibrate_model",
+           "domain_replicates", "domain_shares", "jackknife_replicates", "merge_column", "recalibrate",
+           "recalibrate_model",
            "replicate_variance"]
 
 
 # --- re-calibration of every replicate -------------------------------------------------------------
 
-def collapse_replicate_targets(model: CalibrationModel, blocks: np.ndarray, support: np.ndarray,
-                               target: np.ndarray) -> tuple[np.ndarray, int]:
-    """The infeasible-replicate rule (module docstring) on (K, p) ``target`` (scaled units are fine: a merge
-    adds totals of columns of one categorical margin, which share the scale 1): returns the new targets and
-    the number of collapsed (problem, column) pairs. ``support`` (K, p): respondents of positive weight."""
-    target = target.copy()
+def merge_column(model: CalibrationModel, x: np.ndarray, target: np.ndarray, tol: np.ndarray,
+                 support: np.ndarray, k: int, j: int) -> None:
+    """Collapse column ``j`` of problem ``k`` in place (the rule of the module docstring): a categorical level
+    joins the adjacent level of its margin that has respondents of positive weight (the one with fewer when
+    both do), its cells now counting in that level and its total added to that level's; a numeric auxiliary,
+    or a level with no such neighbour, loses its constraint."""
     numeric = model.numeric if model.numeric is not None else np.zeros(target.shape[1], dtype=bool)
-    empty = (target != 0) & (support <= 0)
-    count = 0
-    for k, j in np.argwhere(empty):           # rare: a loop over the infeasible (replicate, cell) pairs
-        count += 1
-        if numeric[j]:
-            target[k, j] = 0.0
-            continue
-        same = np.flatnonzero((model.column_margin == model.column_margin[j]) & (support[k] > 0))
-        if len(same) == 0:
-            target[k, j] = 0.0
-            continue
+    same = np.flatnonzero((model.column_margin == model.column_margin[j]) & (support[k] > 0))
+    same = same[same != j]
+    if not numeric[j] and len(same):
         left, right = same[same < j], same[same > j]
-        cands = ([left[-1]] if len(left) else []) + ([right[0]] if len(right) else [])
+        cands = ([int(left[-1])] if len(left) else []) + ([int(right[0])] if len(right) else [])
         into = min(cands, key=lambda c: (support[k, c], c))
+        x[k, :, into] += x[k, :, j]
         target[k, into] += target[k, j]
-        target[k, j] = 0.0
-    return target, count
+        tol[k, into] += tol[k, j]
+        support[k, into] += support[k, j]
+    x[k, :, j] = 0.0
+    target[k, j] = 0.0
+    support[k, j] = 0.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -117,28 +114,43 @@ class _Recal:
 def _solve_replicates(rc: _Recal, bk: np.ndarray, rk: np.ndarray, dcp: np.ndarray, n_pad: np.ndarray,
                       r0: int) -> tuple[np.ndarray, int, int]:
     """Solve the (block ``bk``, replicate ``r0 + rk``) problems with padded cell totals ``dcp`` (K, Cmax);
-    ``n_pad`` (K, Cmax) respondents of positive weight per cell. Returns (g (K, Cmax), iterations, collapsed)."""
+    ``n_pad`` (K, Cmax) respondents of positive weight per cell. Infeasible problems are collapsed (module
+    docstring) until they converge. Returns (g (K, Cmax), iterations, collapsed (problem, column) pairs)."""
     pr, m = rc.problems, rc.model
-    target, tol = pr.target[bk], pr.tol[bk]
-    x = pr.x[bk]
+    x, target, tol = pr.x[bk], pr.target[bk].copy(), pr.tol[bk].copy()
     support = np.einsum("kc,kcp->kp", n_pad, np.abs(x))
-    collapsed = 0
-    if np.any((target != 0) & (support <= 0)):
-        if rc.infeasible == "error":
-            k, c = np.argwhere((target != 0) & (support <= 0))[0]
-            raise CalibrationError(
-                f"replicate {r0 + int(rk[k]) + 1}: calibration infeasible: {m.where(int(bk[k]), int(c))} has "
-                f"population {m.targets[bk[k], c]:g} but no respondent with a positive weight; collapse the "
-                f"category or use infeasible='collapse'")
-        target, collapsed = collapse_replicate_targets(m, bk, support, target)
+    empty = (target != 0) & (support <= 0)
+    if empty.any() and rc.infeasible == "error":
+        k, c = np.argwhere(empty)[0]
+        raise CalibrationError(
+            f"replicate {r0 + int(rk[k]) + 1}: calibration infeasible: {m.where(int(bk[k]), int(c))} has "
+            f"population {m.targets[bk[k], c]:g} but no respondent with a positive weight; collapse the "
+            f"category or use infeasible='collapse'")
+    for k, c in np.argwhere(empty):                # rare: a loop over the infeasible (replicate, cell) pairs
+        merge_column(m, x, target, tol, support, int(k), int(c))
+    collapsed = int(empty.sum())
     sol = solve_calibration(x, dcp, target, tol, rc.fn, lam0=rc.lam_full[bk], maxit=m.maxit)
-    if not sol.converged.all():
-        k = int(np.flatnonzero(~sol.converged)[0])
-        raise nonconvergence_error(m, pr, sol, bk, rc.fn, m.maxit, what=f"replicate {r0 + int(rk[k]) + 1}")
-    g = sol.g
+    g, lam, iters, conv, mis = sol.g, sol.lam, sol.iterations, sol.converged, sol.misfit
+    for _ in range(target.shape[1]):               # each round merges one more cell of every failing problem
+        bad = np.flatnonzero(~conv)
+        if len(bad) == 0 or rc.infeasible == "error":
+            break
+        worst = np.abs(mis[bad]) / np.maximum(tol[bad], 1e-300)
+        for i, k in enumerate(bad):
+            cols = np.flatnonzero(target[k] != 0)
+            merge_column(m, x, target, tol, support, int(k), int(cols[np.argmax(worst[i, cols])]))
+        collapsed += len(bad)
+        sol = solve_calibration(x[bad], dcp[bad], target[bad], tol[bad], rc.fn, lam0=rc.lam_full[bk[bad]],
+                                maxit=m.maxit)
+        g[bad], lam[bad], iters[bad], conv[bad] = sol.g, sol.lam, iters[bad] + sol.iterations, sol.converged
+        mis[bad] = sol.misfit
+    if not conv.all():
+        k = int(np.flatnonzero(~conv)[0])
+        final = NewtonSolution(g=g, lam=lam, iterations=iters, converged=conv, misfit=mis)
+        raise nonconvergence_error(m, pr, final, bk, rc.fn, m.maxit, what=f"replicate {r0 + int(rk[k]) + 1}")
     if m.trim is not None and m.trim_mode == "once":
         g = _trim_once_cells(g, dcp, m.trim)
-    return g, int(sol.iterations.max(initial=0)), collapsed
+    return g, int(iters.max(initial=0)), collapsed
 
 
 def _trim_once_cells(g: np.ndarray, dcp: np.ndarray, trim: tuple[float, float]) -> np.ndarray:

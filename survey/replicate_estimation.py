@@ -1,0 +1,178 @@
+"""Replicate variance for the published tables: shares per year × district and Totalt with JKn or bootstrap
+SEs, re-calibrated in every replicate, and replicate weights exported for analysts.
+
+:func:`replicate_share_tables` is the replicate counterpart of
+:func:`survey.estimation.estimate_shares`: the same estimates (the full-sample weights are the design's
+calibrated weights), the same frame (columns ``year, district, indicator, estimate, se, ci_low, ci_high,
+n, suppressed, df, deff, weighted_base, ...``, contract row order), with
+
+* ``se`` from the replicates, ``V = scale sum_r rscale_r (theta_r - c)^2`` (:mod:`survey.replication`),
+  every replicate re-calibrated with the design's calibration model (targets, method, bounds, trim,
+  pre-scaling: :func:`survey.replication.recalibrate_model`; infeasible replicates collapse the empty
+  cell in that replicate, see there);
+* the CIs (logit, Korn–Graubard, Wilson), ``deff`` (``deff_lin × (se / se_lin)^2``) and the suppression
+  flag recomputed with that SE; ``df`` kept from the design (PSUs − strata in the domain, as for the
+  linearised table: R uses the rank of the replicate weights − 1, which for JKn is the same count);
+* extra columns ``se_linearised`` and ``variance`` (e.g. ``bootstrap:500``);
+* ``cov_district_total`` (for :func:`survey.estimation.compare`'s district vs Totalt test) from the
+  replicates, ``scale sum_r rscale_r (theta_dr - c_d)(theta_Tr - c_T)``.
+
+:func:`export_replicate_weights` writes what R's ``svrepdesign`` expects (Lumley 2010, sec. 2.5):
+the full-sample weight and the ``R`` replicate weights (re-calibrated, ``combined.weights = TRUE``), with
+``type``, ``scale``, ``rscales`` and ``mse`` and the R call that reads them.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from survey.design import Design, factorize_groups
+from survey.errors import DesignError
+from survey.estimation import (
+    TOTAL_LABEL,
+    ShareTables,
+    estimate_shares,
+    indicator_matrices,
+    korn_graubard_ci,
+    logit_ci,
+    wilson_ci,
+)
+from survey.indicators import Indicator
+from survey.replication import (
+    ReplicateEstimates,
+    ReplicateWeights,
+    bootstrap_replicates,
+    domain_replicates,
+    jackknife_replicates,
+    recalibrate_model,
+    replicate_variance,
+)
+
+ReplicateMethod = Literal["jackknife", "bootstrap"]
+REPLICATE_METHODS: tuple[str, ...] = ("jackknife", "bootstrap")
+
+
+def design_replicates(design: Design, method: ReplicateMethod = "bootstrap", replicates: int = 500,
+                      seed: int | None = 0) -> ReplicateWeights:
+    """JKn or Rao–Wu bootstrap replicates of ``design``, re-calibrated with ``design.calibration`` when the
+    design is calibrated; an uncalibrated design's replicates start from its final weights."""
+    if method not in REPLICATE_METHODS:
+        raise DesignError(f"okänd replikatmetod {method!r}; välj en av {REPLICATE_METHODS}")
+    base = design if design.calibration is not None else replace(design, design_weights=design.weights, _cache={})
+    reps = jackknife_replicates(base) if method == "jackknife" else bootstrap_replicates(base, replicates, seed)
+    if design.calibration is not None:
+        reps = recalibrate_model(reps, design.calibration, infeasible="collapse")
+    return reps
+
+
+def _replicate_covariance(a: ReplicateEstimates, b: ReplicateEstimates, a_of_b: np.ndarray, mse: bool) -> np.ndarray:
+    """``scale sum_r rscale_r (theta^a_r - c_a)(theta^b_r - c_b)`` for domains of ``a`` paired with the domain
+    ``a_of_b[g]`` of ``b`` (the Totalt of a district's year), replicates with a NaN left out."""
+    ta, tb = a.replicates, b.replicates[:, a_of_b]
+    rs = np.asarray(a.rscales, dtype=float)[:, None, None]
+    ok = ~(np.isnan(ta) | np.isnan(tb))
+
+    def centre(th: np.ndarray, est: np.ndarray) -> np.ndarray:
+        if mse:
+            return est
+        use = ok & (rs > 0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(use, th, 0.0).sum(axis=0) / use.sum(axis=0)
+
+    da = np.where(ok, ta - centre(ta, a.estimate), 0.0)
+    db = np.where(ok, tb - centre(tb, b.estimate[a_of_b]), 0.0)
+    return a.scale * np.sum(rs * da * db, axis=0)
+
+
+@dataclass(frozen=True, eq=False)
+class ReplicateShareTables:
+    """The share tables with replicate SEs, and the replicate weights that produced them."""
+
+    tables: ShareTables
+    replicates: ReplicateWeights
+
+
+def _refresh(frame: pd.DataFrame, se: pd.Series, min_n: int, max_rse: float | None, level: float,
+             label: str) -> pd.DataFrame:
+    """The estimates frame with ``se`` replaced and everything that depends on it recomputed."""
+    f = frame.copy()
+    f["se_linearised"] = f["se"]
+    f["se"] = se.to_numpy(float)
+    p, s, n, df = (f[c].to_numpy(float) for c in ("estimate", "se", "n", "df"))
+    f["ci_low"], f["ci_high"] = logit_ci(p, s, df, level)
+    f["ci_low_kg"], f["ci_high_kg"] = korn_graubard_ci(p, s, n, df, level)
+    f["ci_low_wilson"], f["ci_high_wilson"] = wilson_ci(p, s, n, df, level)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        f["deff"] = f["deff"] * (f["se"] / f["se_linearised"]) ** 2
+        rse = s / p
+    supp = n < min_n
+    if max_rse is not None:
+        supp = supp | ~(rse <= max_rse)
+    f["suppressed"] = supp
+    empty = f["n"] == 0
+    f.loc[empty, ["estimate", "se", "ci_low", "ci_high", "deff"]] = np.nan
+    f["variance"] = label
+    return f
+
+
+def replicate_share_tables(design: Design, data: pd.DataFrame, indicators: Sequence[Indicator], *,
+                           method: ReplicateMethod = "bootstrap", replicates: int = 500, seed: int | None = 0,
+                           mse: bool = False, min_n: int = 30, max_rse: float | None = None,
+                           level: float = 0.95) -> ReplicateShareTables:
+    """Shares per year × district and per year (Totalt) for every indicator with replicate SEs (module
+    docstring). ``replicates`` and ``seed`` are for the bootstrap (JKn has one replicate per PSU)."""
+    lin = estimate_shares(design, data, indicators, min_n=min_n, max_rse=max_rse, level=level,
+                          with_comparisons=False)
+    reps = design_replicates(design, method, replicates, seed)
+    y, base = indicator_matrices(data, indicators)
+    dcode, dkeys = factorize_groups(data, ["year", "district"])
+    ycode, ykeys = factorize_groups(data, ["year"])
+    rd = domain_replicates(reps, y * base, base, dcode, len(dkeys))
+    rt = domain_replicates(reps, y * base, base, ycode, len(ykeys))
+    se_d, se_t = np.sqrt(replicate_variance(rd, mse=mse)), np.sqrt(replicate_variance(rt, mse=mse))
+    names = [ind.name for ind in indicators]
+    keys = pd.concat([dkeys[["year", "district"]], ykeys.assign(district=TOTAL_LABEL)[["year", "district"]]],
+                     ignore_index=True)
+    long = keys.loc[keys.index.repeat(len(names))].reset_index(drop=True)
+    long["indicator"] = np.tile(np.asarray(names, dtype=object), len(keys))
+    long["se_rep"] = np.concatenate([se_d.ravel(), se_t.ravel()])
+    idx = pd.MultiIndex.from_frame(lin.estimates[["year", "district", "indicator"]].astype({"year": np.int64}))
+    se = long.astype({"year": np.int64}).set_index(["year", "district", "indicator"])["se_rep"].reindex(idx)
+    label = "jackknife" if method == "jackknife" else f"bootstrap:{reps.n_replicates}"
+    est = _refresh(lin.estimates, se, min_n, max_rse, level, label)
+    year_of = pd.Index(ykeys["year"]).get_indexer(dkeys["year"])
+    cov = _replicate_covariance(rd, rt, year_of, mse)
+    tables = replace(lin, estimates=est, district=replace(lin.district, se=np.where(lin.district.n > 0, se_d, np.nan)),
+                     total=replace(lin.total, se=np.where(lin.total.n > 0, se_t, np.nan)), cov_district_total=cov)
+    return ReplicateShareTables(tables=tables, replicates=reps)
+
+
+def export_replicate_weights(replicates: ReplicateWeights, ids: pd.DataFrame, *, mse: bool = False
+                             ) -> tuple[pd.DataFrame, dict[str, object]]:
+    """Replicate weights for analysts: ``ids`` (e.g. resp_id, year, in the design's row order), ``weight`` (the
+    full-sample weight) and ``rep1..repR`` (the re-calibrated replicate weights), plus what R's
+    ``svrepdesign`` needs: ``type`` (``JKn`` or ``bootstrap``), ``scale``, ``rscales``, ``mse`` and the call
+    ``svrepdesign(data = d, weights = ~weight, repweights = "rep[0-9]+", type = ..., scale = ...,
+    rscales = ..., combined.weights = TRUE, mse = ...)``."""
+    if len(ids) != replicates.n:
+        raise DesignError(f"{len(ids)} id rows for a replicate design of {replicates.n} rows")
+    n_rep = replicates.n_replicates
+    w = np.empty((replicates.n, n_rep))
+    step = replicates.chunk_size()
+    for r0 in range(0, n_rep, step):
+        r1 = min(n_rep, r0 + step)
+        w[:, r0:r1] = replicates.replicate_weights(r0, r1)
+    out = pd.concat([ids.reset_index(drop=True), pd.DataFrame({"weight": replicates.full_weights()}),
+                     pd.DataFrame(w, columns=[f"rep{r + 1}" for r in range(n_rep)])], axis=1)
+    kind = "JKn" if replicates.kind == "JKn" else "bootstrap"
+    rscales = [float(v) for v in replicates.rscales]
+    call = (f'svrepdesign(data = d, weights = ~weight, repweights = "rep[0-9]+", type = "{kind}", '
+            f"scale = {replicates.scale!r}, rscales = scan(\"rscales.txt\"), combined.weights = TRUE, "
+            f"mse = {'TRUE' if mse else 'FALSE'})")
+    meta: dict[str, object] = {"type": kind, "scale": float(replicates.scale), "rscales": rscales, "mse": mse,
+                               "combined_weights": True, "replicates": n_rep, "r_call": call}
+    return out, meta
