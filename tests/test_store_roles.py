@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from survey.data.store import AccessRefused, RoleNames, Store, head_revision
+from survey.data.store.schema import PRIVATE_TABLES
 from tests.store_support import PG_BASE, make_wave, pg_schema, run_frames, schema_url
 
 pytestmark = pytest.mark.postgres
@@ -93,7 +94,7 @@ def test_report_reader_reads_published_tables_and_estimates_only() -> None:
             assert "läsa svaren" in msg and "responses" in msg
         raw = sa.create_engine(_login_url(logins["reader"], schema))
         with raw.connect() as conn:
-            for table in ("responses", "free_text", "quarantine", "weights", "population", "run_designs"):
+            for table in [t.name for t in PRIVATE_TABLES]:
                 with pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
                     conn.execute(sa.text(f"SELECT count(*) FROM {table}"))
                 conn.rollback()

@@ -32,7 +32,7 @@ import sqlalchemy as sa
 from survey.errors import StoreError
 
 from .engine import Database
-from .schema import REPORT_TABLES, metadata
+from .schema import PRIVATE_TABLES, REPORT_TABLES, metadata
 
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 FUNCTIONS = ("trygghet_published_immutable()",)
@@ -75,7 +75,7 @@ def role_statements(schema: str, tables: Sequence[str], views: Sequence[str], fu
     """The SQL of :func:`create_roles` for the tables and views that exist in ``schema``."""
     s, o, p, r = _ident(schema), _ident(names.owner), _ident(names.pipeline), _ident(names.reader)
     ours = set(metadata.tables)
-    report = {t.name for t in REPORT_TABLES} | set(views) | {"alembic_version"}
+    report = ({t.name for t in REPORT_TABLES} - {t.name for t in PRIVATE_TABLES}) | set(views) | {"alembic_version"}
 
     def q(rel: str) -> str:
         return f"{s}.{_ident(rel)}"

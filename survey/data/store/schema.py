@@ -56,11 +56,6 @@ FREE_TEXT_DTYPES: dict[str, Any] = {"resp_id": STR, "year": "Int64", "comment": 
 WEIGHT_DTYPES: dict[str, Any] = {"resp_id": STR, "year": "int64", "weight": "float64"}
 KINDS = ("responses", "population")
 
-#: Status of a stored source file version. ``active``: read by every command; ``replaced``: a newer version
-#: (``superseded_by``) took its place; ``withdrawn``: taken out of use by ``trygghet sources withdraw``.
-SOURCE_STATUSES: tuple[str, ...] = ("active", "replaced", "withdrawn")
-RUN_STATUSES: tuple[str, ...] = ("running", "succeeded", "failed")
-
 # --- tables -------------------------------------------------------------------------------------------
 
 metadata = sa.MetaData(naming_convention={
@@ -319,13 +314,6 @@ RUN_FRAMES: dict[str, sa.Table] = {
     "diagnostics": weight_diagnostics, "estimates": estimates, "comparisons": comparisons,
     "by_group": estimates_by_group, "index": problem_index,
     "trend": trend, "trend_shares": trend, "trend_districts": trend, "trend_tests": trend,
-}
-
-#: Which step stores which frames (``run_steps`` records a step as done when its frames are saved).
-STEP_FRAMES: dict[str, tuple[str, ...]] = {
-    "weight": ("diagnostics",),
-    "estimate": ("estimates", "comparisons", "by_group", "index"),
-    "trend": ("trend", "trend_shares", "trend_districts", "trend_tests"),
 }
 
 #: Tables holding personal data or respondent-level values: never readable by ``report_reader``.
