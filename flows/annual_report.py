@@ -167,7 +167,7 @@ def _via_deployments(surveys: list[SurveyConfig], years: list[int]) -> list[dict
     from prefect.deployments import run_deployment
 
     started: dict[str, FlowRun] = {
-        s.name: cast(FlowRun, run_deployment(SURVEY_DEPLOYMENT, timeout=0, tags=survey_tags(s),
+        s.name: cast("FlowRun", run_deployment(SURVEY_DEPLOYMENT, timeout=0, tags=survey_tags(s),
                                              parameters={"survey": s.model_dump(mode="json"), "years": years}))
         for s in surveys}
     print("Startade: " + ", ".join(f"{n} ({fr.id})" for n, fr in started.items()))

@@ -6,6 +6,7 @@ the same files with the same options (the statistics themselves are tested again
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -14,6 +15,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -275,26 +277,21 @@ def test_the_database_password_from_a_secret_block_is_never_shown(tmp_path: Path
 
     from flows.annual_report import annual_report
 
-    admin = sa.create_engine(_pg_admin_url(), isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5})
-    try:
-        with admin.connect() as c:
-            dbname = f"trygghet_orch_{uuid.uuid4().hex[:8]}"
-            c.execute(sa.text(f'create database "{dbname}"'))
-    except sa.exc.OperationalError:
-        pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
-    password = f"pw-{uuid.uuid4().hex}"
-    url = sa.make_url(_pg_admin_url()).set(password=password, database=dbname)
-    try:
-        Secret(value=url.render_as_string(hide_password=False)).save(f"db-{dbname}".replace("_", "-"))
+    with _pg_databases(["gamma"]) as urls:
+        password = f"pw-{uuid.uuid4().hex}"
+        url = sa.make_url(urls["gamma"]).set(password=password)
+        dbname = str(url.database)
+        block = f"db-{dbname}".replace("_", "-")
+        Secret(value=url.render_as_string(hide_password=False)).save(block)
         monkeypatch.setenv("TRYGGHET_DATA_DIR", str(tmp_path / "data"))
         folder = make_surveys(tmp_path, ["gamma"])
         doc = yaml.safe_load((folder / "gamma.yaml").read_text(encoding="utf-8"))
-        doc["db_secret"] = f"db-{dbname}".replace("_", "-")
+        doc["db_secret"] = block
         (folder / "gamma.yaml").write_text(yaml.safe_dump(doc), encoding="utf-8")
         res = annual_report(str(folder), 2024, fan_out="subflows")
         (r,) = res["runs"]
         assert (Path(r["out"]) / "estimates.csv").read_bytes() == cli_estimates(tmp_path, "gamma", tmp_path)
-        (row,) = runs_table(url.render_as_string(hide_password=False))
+        (row,) = runs_table(urls["gamma"])
         assert row["run_id"] == r["run_id"]
         seen = [json.dumps(row["parameters"]), (Path(r["out"]) / "run.json").read_text(encoding="utf-8")]
         with get_client(sync_client=True) as client:
@@ -304,10 +301,6 @@ def test_the_database_password_from_a_secret_block_is_never_shown(tmp_path: Path
             seen += _all_events(client)
         assert all(password not in text for text in seen)
         assert any("***" in text and dbname in text for text in seen[:2])   # the URL is there, masked
-    finally:
-        with admin.connect() as c:
-            c.execute(sa.text(f'drop database if exists "{dbname}" with (force)'))
-        admin.dispose()
 
 
 # --- the done-when test: a real server, deployments, two workers, the API ------------------------------------
@@ -360,20 +353,62 @@ def _healthy(api: str) -> bool:
         return r.status == 200
 
 
+@contextlib.contextmanager
+def _pg_databases(names: list[str]) -> Iterator[dict[str, str]]:
+    """Fresh PostgreSQL databases (dropped afterwards): name -> URL without a password (trust on loopback)."""
+    admin = sa.create_engine(_pg_admin_url(), isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5})
+    tag = uuid.uuid4().hex[:8]
+    urls = {n: sa.make_url(_pg_admin_url()).set(database=f"trygghet_orch_{tag}_{n}").render_as_string(False)
+            for n in names}
+    try:
+        with admin.connect() as c:
+            for url in urls.values():
+                c.execute(sa.text(f'create database "{sa.make_url(url).database}"'))
+    except sa.exc.OperationalError:
+        admin.dispose()
+        pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
+    try:
+        yield urls
+    finally:
+        with admin.connect() as c:
+            for url in urls.values():
+                c.execute(sa.text(f'drop database if exists "{sa.make_url(url).database}" with (force)'))
+        admin.dispose()
+
+
 @pytest.mark.slow
-def test_annual_report_on_a_real_server_fans_out_to_two_workers(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_annual_report_on_a_real_server_fans_out_to_two_workers(tmp_path: Path, backend: str) -> None:
+    """The done-when test: a Prefect server (on SQLite, or in production form on PostgreSQL with trygghet's
+    stores on PostgreSQL too), `prefect deploy --all`, two workers, annual_report through the API."""
+    names = ["alfa", "beta", "gamma"]
+    with contextlib.ExitStack() as stack:
+        if backend == "postgresql":
+            urls = stack.enter_context(_pg_databases(["prefect", *names]))
+            prefect_db = urls.pop("prefect").replace("+psycopg", "+asyncpg")
+        else:
+            urls = {n: f"sqlite:///{tmp_path / 'data' / 'db' / f'{n}.sqlite'}" for n in names}
+            prefect_db = f"sqlite+aiosqlite:///{tmp_path / 'prefect.db'}"
+        folder = make_surveys(tmp_path, names)
+        for name in names:
+            doc = yaml.safe_load((folder / f"{name}.yaml").read_text(encoding="utf-8"))
+            if backend == "postgresql":
+                doc["db"] = urls[name]
+            if name == "gamma":
+                doc["options"] = {**OPTIONS, "publish": True, "formats": ["html"], "charts": "none"}
+            (folder / f"{name}.yaml").write_text(yaml.safe_dump(doc), encoding="utf-8")
+        _serve_and_check(tmp_path, prefect_db, urls)
+
+
+def _serve_and_check(tmp_path: Path, prefect_db: str, urls: dict[str, str]) -> None:
     port = _free_port()
     api = f"http://127.0.0.1:{port}/api"
     env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_API_URL": api,
-           "PREFECT_API_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{tmp_path / 'prefect.db'}",
+           "PREFECT_API_DATABASE_CONNECTION_URL": prefect_db,
            "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1", "PREFECT_LOGGING_LEVEL": "INFO",
            "TRYGGHET_DATA_DIR": str(tmp_path / "data"), "PWD": str(ROOT)}
     env.pop("TRYGGHET_TASK_RUNNER", None)
     prefect = str(Path(sys.executable).parent / "prefect")
-    folder = make_surveys(tmp_path, ["alfa", "beta", "gamma"])
-    doc = yaml.safe_load((folder / "gamma.yaml").read_text(encoding="utf-8"))
-    doc["options"] = {**OPTIONS, "publish": True, "formats": ["html"], "charts": "none"}
-    (folder / "gamma.yaml").write_text(yaml.safe_dump(doc), encoding="utf-8")
     procs: list[tuple[subprocess.Popen, Path]] = []
     server_log = tmp_path / "server.log"
     server = _start([prefect, "server", "start", "--host", "127.0.0.1", "--port", str(port)], env, server_log)
@@ -386,14 +421,14 @@ def test_annual_report_on_a_real_server_fans_out_to_two_workers(tmp_path: Path) 
         for i in (1, 2):
             log = tmp_path / f"worker{i}.log"
             procs.append((_start([prefect, "worker", "start", "--pool", "trygghet", "--name", f"w{i}"], env, log), log))
-        _check_annual_report(tmp_path, env, api, procs)
+        _check_annual_report(tmp_path, urls, api, procs)
     finally:
         for proc, _log in procs:     # the workers first, then the server
             _stop(proc)
         _stop(server)
 
 
-def _check_annual_report(tmp_path: Path, env: dict[str, str], api: str,
+def _check_annual_report(tmp_path: Path, urls: dict[str, str], api: str,
                          procs: list[tuple[subprocess.Popen, Path]]) -> None:
     """Trigger annual_report through the API; check outputs, databases and lineage; then publish-tables."""
     from prefect.client.orchestration import get_client
@@ -422,7 +457,7 @@ def _check_annual_report(tmp_path: Path, env: dict[str, str], api: str,
                 parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[child.id])))
             out = tmp_path / "runs" / name / "2024" / str(year_run.id)
             assert (out / "estimates.csv").read_bytes() == cli_estimates(tmp_path, name, tmp_path)
-            (row,) = runs_table(f"sqlite:///{tmp_path / 'data' / 'db' / f'{name}.sqlite'}")
+            (row,) = runs_table(urls[name])
             assert row["parameters"]["prefect"]["flow_run_id"] == str(year_run.id)        # trygghet → Prefect
             assert row["parameters"]["prefect"]["root_flow_run_id"] == str(fr.id)
             (art,) = [a for a in client.read_artifacts() if a.flow_run_id == year_run.id]
@@ -432,7 +467,7 @@ def _check_annual_report(tmp_path: Path, env: dict[str, str], api: str,
         summary = [a for a in client.read_artifacts() if a.flow_run_id == fr.id and a.key == "annual-report"]
         assert summary and all(rid in summary[0].data for rid in run_ids.values())
         # publish-tables by trygghet's run id (the step flows chain through the database)
-        db = f"sqlite:///{tmp_path / 'data' / 'db' / 'alfa.sqlite'}"
+        db = urls["alfa"]
         pub = client.create_flow_run_from_deployment(
             client.read_deployment_by_name("publish_tables/publish-tables").id,
             parameters={"run_id": run_ids["alfa"], "db": db, "out": str(tmp_path / "published")})
