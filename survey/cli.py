@@ -88,12 +88,26 @@ def with_run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def _terminate_cleanly() -> None:
+    """SIGTERM ends the command as an exception (exit 143): the database load finishes or rolls back, and
+    a started run is recorded as failed, instead of the process vanishing mid-step."""
+    import signal
+
+    def stop(signum: int, _frame: object) -> None:
+        err_console.print("[bold red]Avbruten[/bold red] (SIGTERM): körningen markeras som misslyckad.")
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+
+
 @app.command()
 @friendly
 @with_run_options
 def run(config: Any = None) -> None:
     """Kör hela kedjan: läs, validera, spara, vikta, skatta, trender, publicera."""
     from survey.pipeline.runner import run as run_pipeline
+
+    _terminate_cleanly()
 
     with _progress() as prog:
         task = prog.add_task("startar", total=None)

@@ -7,6 +7,8 @@ effective configuration (database password masked), the Prefect flow run when th
 from __future__ import annotations
 
 import json
+import os
+import socket
 import platform
 import subprocess
 from datetime import UTC, datetime
@@ -90,7 +92,8 @@ def write_outputs(out_dir: Path, w: WeightingResult, e: EstimationResult, tr: An
 
 def run_parameters(config: RunConfig, flow_run: dict[str, Any] | None = None) -> dict[str, Any]:
     """The run's parameters as stored with it: the effective configuration (password masked)."""
-    params: dict[str, Any] = {"config": config.public_dict()}
+    params: dict[str, Any] = {"config": config.public_dict(),
+                              "process": {"host": socket.gethostname(), "pid": os.getpid()}}
     if flow_run:
         params["prefect"] = flow_run
     return params
@@ -176,3 +179,32 @@ def _json_default(o: Any) -> Any:
     if isinstance(o, np.floating):
         return float(o)
     return str(o)
+
+
+def reap_interrupted_runs(store: Any) -> list[str]:
+    """Mark as failed the runs still "running" that were started by a process of this machine that no
+    longer exists (killed with SIGKILL, a power cut): their outputs are incomplete and never shown as
+    results. Returns their run ids. Runs of other machines are left alone."""
+    runs = store.runs()
+    if runs.empty:
+        return []
+    host = socket.gethostname()
+    reaped = []
+    for row in runs[runs["status"] == "running"].itertuples(index=False):
+        proc = (row.parameters or {}).get("process") or {}
+        if proc.get("host") == host and isinstance(proc.get("pid"), int) and not _alive(proc["pid"]):
+            store.fail_run(row.run_id, f"avbruten: processen {proc['pid']} avslutades innan körningen var klar")
+            reaped.append(row.run_id)
+    return reaped
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

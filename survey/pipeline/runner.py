@@ -187,6 +187,8 @@ def run(config: RunConfig, *, steps: StepRunner | None = None,
     notes = list(wave.notes)
     say("sparar i databasen")
     store = runner.run("open-store", open_store, config)
+    for stale in outputs.reap_interrupted_runs(store):
+        notes.append(f"körning {stale} hade avbrutits och är markerad som misslyckad")
     loading = runner.submit("store", load_step, store.url, wave, config.replace)
     try:
         say("viktar")
