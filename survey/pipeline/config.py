@@ -88,6 +88,14 @@ class RunConfig(BaseModel):
     alpha: float = Field(0.05, gt=0, lt=1, description=_d("Signifikansnivå för jämförelser",
                                                           "Significance level of comparisons"))
 
+    variance: str = Field("linearisation", pattern=r"^(linearisation|jackknife|bootstrap(:[1-9][0-9]*)?)$",
+                          description=_d(
+        "Variansmetod: linearisation (Taylor, standard), jackknife (JKn) eller bootstrap[:R] (Rao–Wu, R "
+        "replikat, standard 500); replikaten kalibreras om var för sig",
+        "Variance: Taylor linearisation, JKn jackknife or Rao-Wu bootstrap[:R], re-calibrated per replicate"))
+    replicate_seed: int = Field(2026, description=_d("Slumpfrö för bootstrap-replikaten",
+                                                     "Seed of the bootstrap replicates"))
+
     # --- trends ---------------------------------------------------------------------------------------------
     district_trends: bool = Field(False, description=_d(
         "Även trend per område (interaktionsmodell) och test av skillnader",
@@ -180,6 +188,12 @@ class RunConfig(BaseModel):
             name, _, k = item.partition(":")
             out.append((name, int(k) if k else 1))
         return tuple(out)
+
+    @property
+    def variance_method(self) -> tuple[str, int]:
+        """``("bootstrap", 500)`` from ``bootstrap`` or ``bootstrap:500``; ``(method, 0)`` otherwise."""
+        method, _, r = self.variance.partition(":")
+        return method, (int(r) if r else 500) if method == "bootstrap" else 0
 
     @property
     def read_opts(self) -> dict[str, str]:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import platform
+import socket
 import subprocess
 from datetime import UTC, datetime
 from importlib import metadata
@@ -86,8 +86,16 @@ def write_outputs(out_dir: Path, w: WeightingResult, e: EstimationResult, tr: An
         ("index", e.index, "problem_index.csv"),
     ]
     always = {"weights", "estimates", "trend", "estimates_full", "comparisons", "diagnostics", "trend_full"}
-    return {key: write_csv(frame, out_dir / name) for key, frame, name in frames
-            if key in always or (frame is not None and len(frame))}
+    files = {key: write_csv(frame, out_dir / name) for key, frame, name in frames
+             if key in always or (frame is not None and len(frame))}
+    if e.replicates is not None:     # for analysts: R's svrepdesign reads them (the JSON says how)
+        from survey.replicate_estimation import export_replicate_weights
+        rep, meta = export_replicate_weights(e.replicates, w.weights[["resp_id", "year"]])
+        files["replicate_weights"] = write_csv(rep, out_dir / "replicate_weights.csv")
+        path = out_dir / "replicate_weights.json"
+        path.write_text(json.dumps(meta, indent=2, ensure_ascii=False), encoding="utf-8")
+        files["replicate_weights_meta"] = path
+    return files
 
 
 def run_parameters(config: RunConfig, flow_run: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -86,8 +86,10 @@ def weighting_options(config: RunConfig) -> WeightingOptions:
 
 
 def estimation_options(config: RunConfig) -> EstimationOptions:
+    method, replicates = config.variance_method
     return EstimationOptions(min_n=config.min_n, max_rse=config.max_rse, level=config.level,
-                             adjust=config.adjust, alpha=config.alpha)
+                             adjust=config.adjust, alpha=config.alpha, variance=method,
+                             replicates=replicates or 500, seed=config.replicate_seed)
 
 
 # --- the steps (each a plain function of the configuration and the previous steps' results) -------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -30,6 +31,7 @@ from survey.estimation import (
     indicator_states,
     score_index,
 )
+from survey.replicate_estimation import replicate_share_tables
 
 DEFAULT_MARGINS: tuple[tuple[str, ...], ...] = (("district", "sex"), ("district", "age_group"))
 
@@ -67,6 +69,9 @@ class EstimationOptions:
     adjust: str = "fdr_bh"
     alpha: float = 0.05
     groups: tuple[str, ...] = ("sex", "age_group")   # Totalt per year by these register variables
+    variance: str = "linearisation"    # or "jackknife" (JKn) or "bootstrap" (Rao-Wu), re-calibrated
+    replicates: int = 500              # bootstrap replicates
+    seed: int = 0                      # bootstrap seed
 
 
 @dataclass(frozen=True, eq=False)
@@ -76,6 +81,7 @@ class EstimationResult:
     by_group: pd.DataFrame         # Totalt per year by sex / age group: domain, group + estimate columns
     index: pd.DataFrame            # the mean-score problem index per year × district / Totalt
     tables: ShareTables = field(repr=False, default=None)
+    replicates: Any = field(repr=False, default=None)   # the replicate weights (replicate variance only)
 
 
 def prepare(responses: pd.DataFrame) -> pd.DataFrame:
@@ -190,8 +196,15 @@ def estimate(responses: pd.DataFrame, weighting: WeightingResult, codebook: Code
     if design.psu is None:   # one pass over the rows serves the district, Totalt and group tables
         atoms = atom_stats(design, indicator_states(responses, codebook.indicators),
                            extra=group_codes(responses, _groups(responses, options))[0])
-    tables = estimate_shares(design, responses, codebook.indicators, min_n=options.min_n,
-                             max_rse=options.max_rse, level=options.level, atoms=atoms)
+    replicates = None
+    if options.variance == "linearisation":
+        tables = estimate_shares(design, responses, codebook.indicators, min_n=options.min_n,
+                                 max_rse=options.max_rse, level=options.level, atoms=atoms)
+    else:   # replicate SEs for the district and Totalt tables (groups and the index stay linearised)
+        rep = replicate_share_tables(design, responses, codebook.indicators, method=options.variance,
+                                     replicates=options.replicates, seed=options.seed, min_n=options.min_n,
+                                     max_rse=options.max_rse, level=options.level)
+        tables, replicates = rep.tables, rep.replicates
     comparisons = compare(tables, level=options.level, adjust=options.adjust, alpha=options.alpha)
     est = tables.estimates
     supp = est.set_index(["year", "district", "indicator"])["suppressed"]
@@ -205,7 +218,8 @@ def estimate(responses: pd.DataFrame, weighting: WeightingResult, codebook: Code
     comparisons["suppressed"] |= supp.reindex(okey).to_numpy(dtype=bool, na_value=True)
     return EstimationResult(estimates=est, comparisons=comparisons,
                             by_group=_group_estimates(design, responses, codebook, options, atoms),
-                            index=_index_estimates(design, responses, codebook, options), tables=tables)
+                            index=_index_estimates(design, responses, codebook, options), tables=tables,
+                            replicates=replicates)
 
 
 CONTRACT_ESTIMATE_COLUMNS: Sequence[str] = ("year", "district", "indicator", "estimate", "se", "ci_low",
