@@ -96,25 +96,34 @@ class ReplicateShareTables:
     replicates: ReplicateWeights
 
 
+def with_intervals(frame: pd.DataFrame, min_n: int, max_rse: float | None, level: float) -> pd.DataFrame:
+    """``frame`` (columns estimate, se, n, df) with the logit, Korn–Graubard and Wilson CIs and the
+    suppression flag (``n < min_n``, or relative SE above ``max_rse``) computed from them, as
+    :func:`survey.estimation.estimate_shares` does; domains without respondents get NaN."""
+    f = frame.copy()
+    p, s, n, df = (f[c].to_numpy(float) for c in ("estimate", "se", "n", "df"))
+    f["ci_low"], f["ci_high"] = logit_ci(p, s, df, level)
+    f["ci_low_kg"], f["ci_high_kg"] = korn_graubard_ci(p, s, n, df, level)
+    f["ci_low_wilson"], f["ci_high_wilson"] = wilson_ci(p, s, n, df, level)
+    supp = n < min_n
+    if max_rse is not None:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            supp = supp | ~(s / p <= max_rse)
+    f["suppressed"] = supp
+    empty = f["n"] == 0
+    f.loc[empty, [c for c in ("estimate", "se", "ci_low", "ci_high", "deff") if c in f]] = np.nan
+    return f
+
+
 def _refresh(frame: pd.DataFrame, se: pd.Series, min_n: int, max_rse: float | None, level: float,
              label: str) -> pd.DataFrame:
     """The estimates frame with ``se`` replaced and everything that depends on it recomputed."""
     f = frame.copy()
     f["se_linearised"] = f["se"]
     f["se"] = se.to_numpy(float)
-    p, s, n, df = (f[c].to_numpy(float) for c in ("estimate", "se", "n", "df"))
-    f["ci_low"], f["ci_high"] = logit_ci(p, s, df, level)
-    f["ci_low_kg"], f["ci_high_kg"] = korn_graubard_ci(p, s, n, df, level)
-    f["ci_low_wilson"], f["ci_high_wilson"] = wilson_ci(p, s, n, df, level)
     with np.errstate(invalid="ignore", divide="ignore"):
         f["deff"] = f["deff"] * (f["se"] / f["se_linearised"]) ** 2
-        rse = s / p
-    supp = n < min_n
-    if max_rse is not None:
-        supp = supp | ~(rse <= max_rse)
-    f["suppressed"] = supp
-    empty = f["n"] == 0
-    f.loc[empty, ["estimate", "se", "ci_low", "ci_high", "deff"]] = np.nan
+    f = with_intervals(f, min_n, max_rse, level)
     f["variance"] = label
     return f
 
