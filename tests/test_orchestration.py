@@ -385,6 +385,7 @@ def test_annual_report_on_a_real_server_fans_out_to_two_workers(tmp_path: Path, 
     with contextlib.ExitStack() as stack:
         if backend == "postgresql":
             urls = stack.enter_context(_pg_databases(["prefect", *names]))
+            urls = dict(urls)   # the context manager drops every database it made, "prefect" included
             prefect_db = urls.pop("prefect").replace("+psycopg", "+asyncpg")
         else:
             urls = {n: f"sqlite:///{tmp_path / 'data' / 'db' / f'{n}.sqlite'}" for n in names}
