@@ -24,6 +24,7 @@ Infeasible calibration is an error that names the cell: a level with population 
 respondents in a level whose population is 0, margins whose totals disagree, bounds that a cell cannot
 meet. Non-convergence is an error naming the margin and cell and what to try, never a silent result.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -56,10 +57,30 @@ Method = Literal["raking", "linear", "logit"]
 TrimMode = Literal["recalibrate", "once"]
 TRIM_MODES: tuple[str, ...] = ("recalibrate", "once")
 
-__all__ = ["METHODS", "TRIM_MODES", "BlockProblems", "CalibrationModel", "CalibrationProblem", "CalibrationResult",
-           "Margin", "block_problems", "build_model", "calibrate", "cell_label", "collapse_levels",
-           "design_weights_from_population", "kish_deff", "margins_from_population", "nonconvergence_error",
-           "nonresponse_adjust", "poststratify", "solve_blocks", "trim_once", "trim_weights", "weight_diagnostics"]
+__all__ = [
+    "METHODS",
+    "TRIM_MODES",
+    "BlockProblems",
+    "CalibrationModel",
+    "CalibrationProblem",
+    "CalibrationResult",
+    "Margin",
+    "block_problems",
+    "build_model",
+    "calibrate",
+    "cell_label",
+    "collapse_levels",
+    "design_weights_from_population",
+    "kish_deff",
+    "margins_from_population",
+    "nonconvergence_error",
+    "nonresponse_adjust",
+    "poststratify",
+    "solve_blocks",
+    "trim_once",
+    "trim_weights",
+    "weight_diagnostics",
+]
 
 
 @dataclass(frozen=True)
@@ -78,17 +99,18 @@ class CalibrationResult:
 
 # --- the block problems the solver sees -----------------------------------------------------------
 
+
 @dataclass(frozen=True, eq=False)
 class BlockProblems:
     """The cells of each calibration block padded to the largest block (pad = cell code ``C``, a zero row),
     with numeric columns scaled to unit design-weighted mean size (``g`` does not change; the conditioning of
     ``H`` does), population totals and the absolute tolerances ``epsilon (1 + |X|)``, all in scaled units."""
 
-    idx: np.ndarray          # (B, Cmax)
-    x: np.ndarray            # (B, Cmax, p)
-    target: np.ndarray       # (B, p)
-    tol: np.ndarray          # (B, p)
-    col_scale: np.ndarray    # (B, p)
+    idx: np.ndarray  # (B, Cmax)
+    x: np.ndarray  # (B, Cmax, p)
+    target: np.ndarray  # (B, p)
+    tol: np.ndarray  # (B, p)
+    col_scale: np.ndarray  # (B, p)
 
     def pad(self, cell_values: np.ndarray, blocks: np.ndarray | None = None) -> np.ndarray:
         """(C,) cell values as (K, Cmax) for ``blocks`` (all blocks by default), 0 at pads."""
@@ -111,19 +133,38 @@ def block_problems(model: CalibrationModel, dc: np.ndarray, epsilon: float) -> B
     numeric = model.numeric if model.numeric is not None else np.zeros(x.shape[2], dtype=bool)
     col_scale = np.where(numeric[None, :] & (size > 0), size, 1.0)
     target = model.targets / col_scale
-    return BlockProblems(idx=idx, x=x / col_scale[:, None, :], target=target,
-                         tol=epsilon * (1.0 + np.abs(model.targets)) / col_scale, col_scale=col_scale)
+    return BlockProblems(
+        idx=idx,
+        x=x / col_scale[:, None, :],
+        target=target,
+        tol=epsilon * (1.0 + np.abs(model.targets)) / col_scale,
+        col_scale=col_scale,
+    )
 
 
-def solve_blocks(problems: BlockProblems, d_pad: np.ndarray, blocks: np.ndarray, fn: CalibrationFunction,
-                 maxit: int, lam0: np.ndarray | None = None) -> NewtonSolution:
+def solve_blocks(
+    problems: BlockProblems,
+    d_pad: np.ndarray,
+    blocks: np.ndarray,
+    fn: CalibrationFunction,
+    maxit: int,
+    lam0: np.ndarray | None = None,
+) -> NewtonSolution:
     """Newton on the problems of ``blocks`` (K,) with padded cell totals ``d_pad`` (K, Cmax)."""
-    return solve_calibration(problems.x[blocks], d_pad, problems.target[blocks], problems.tol[blocks], fn,
-                             lam0=lam0, maxit=maxit)
+    return solve_calibration(
+        problems.x[blocks], d_pad, problems.target[blocks], problems.tol[blocks], fn, lam0=lam0, maxit=maxit
+    )
 
 
-def nonconvergence_error(model: CalibrationModel, problems: BlockProblems, sol: NewtonSolution,
-                         blocks: np.ndarray, fn: CalibrationFunction, maxit: int, what: str = "") -> CalibrationError:
+def nonconvergence_error(
+    model: CalibrationModel,
+    problems: BlockProblems,
+    sol: NewtonSolution,
+    blocks: np.ndarray,
+    fn: CalibrationFunction,
+    maxit: int,
+    what: str = "",
+) -> CalibrationError:
     """The error for problems that did not converge: the worst margin and cell, by how much, what to try."""
     k_bad = np.flatnonzero(~sol.converged)
     rel = np.abs(sol.misfit[k_bad]) * problems.col_scale[blocks[k_bad]] / (1.0 + np.abs(model.targets[blocks[k_bad]]))
@@ -135,18 +176,22 @@ def nonconvergence_error(model: CalibrationModel, problems: BlockProblems, sol: 
     tips = [f"fler iterationer (--maxit, nu {maxit})"]
     if fn.bounds is not None:
         tips.append(f"vidare gränser än [{fn.lower:g}, {fn.upper:g}] (--lower/--upper)")
-    tips += [f"slå ihop små celler (--collapse {var})",
-             "en annan metod (--method linear)" if model.method != "linear" else "en annan metod (--method raking)"]
+    tips += [
+        f"slå ihop små celler (--collapse {var})",
+        "en annan metod (--method linear)" if model.method != "linear" else "en annan metod (--method raking)",
+    ]
     pre = f"{what}: " if what else ""
     return CalibrationError(
         f"{pre}{model.method}-kalibreringen konvergerade inte på {maxit} iterationer ({len(k_bad)} block): "
         f"i {model.where(b)} missar marginalen {margin}, cellen {model.columns[col].replace('=', ' ')}, sin "
         f"totalsumma {model.targets[b, col]:g} med {miss:.4g} (relativt {rel[i, col]:.2g}). Marginalernas "
-        f"totaler stämmer överens; prova {', '.join(tips[:-1])} eller {tips[-1]}")
+        f"totaler stämmer överens; prova {', '.join(tips[:-1])} eller {tips[-1]}"
+    )
 
 
-def _solve_all(model: CalibrationModel, d0: np.ndarray, fn: CalibrationFunction, maxit: int,
-               epsilon: float) -> tuple[np.ndarray, int, np.ndarray]:
+def _solve_all(
+    model: CalibrationModel, d0: np.ndarray, fn: CalibrationFunction, maxit: int, epsilon: float
+) -> tuple[np.ndarray, int, np.ndarray]:
     """Solve every block from the starting weights ``d0``: (g per cell, iterations, misfit (B, p))."""
     dc = np.bincount(model.cell, weights=d0, minlength=len(model.cell_block))
     if fn.bounds is not None:
@@ -167,8 +212,9 @@ def _solve_all(model: CalibrationModel, d0: np.ndarray, fn: CalibrationFunction,
     return g_cell[:-1], warm + int(sol.iterations.max(initial=0)), sol.misfit * problems.col_scale
 
 
-def trim_once(g: np.ndarray, start_weights: np.ndarray, block: np.ndarray, lower: float, upper: float
-              ) -> tuple[np.ndarray, int]:
+def trim_once(
+    g: np.ndarray, start_weights: np.ndarray, block: np.ndarray, lower: float, upper: float
+) -> tuple[np.ndarray, int]:
     """R ``calibrate(..., trim = c(lower, upper))``'s one-shot trimming of ``g``, within each block: ``g`` outside
     the bounds is set to the bound, and the trimmed weight ``sum (g - g_trimmed) d*`` of the block is spread
     over the block's untrimmed rows as the same addition ``/ sum_untrimmed d*`` to their ``g``. The total
@@ -182,8 +228,10 @@ def trim_once(g: np.ndarray, start_weights: np.ndarray, block: np.ndarray, lower
     excess = np.bincount(block, weights=(g - new) * d0, minlength=n_b)
     room = np.bincount(block, weights=np.where(outside, 0.0, d0), minlength=n_b)
     if np.any((excess != 0) & (room <= 0)):
-        raise CalibrationError(f"trim=({lower}, {upper}) en gång: ett kalibreringsblock har alla vikter utanför "
-                               f"gränserna, så det trimmade överskottet kan inte fördelas")
+        raise CalibrationError(
+            f"trim=({lower}, {upper}) en gång: ett kalibreringsblock har alla vikter utanför "
+            f"gränserna, så det trimmade överskottet kan inte fördelas"
+        )
     with np.errstate(divide="ignore", invalid="ignore"):
         add = np.where(room > 0, excess / room, 0.0)
     return np.where(outside, new, new + add[block]), int(outside.sum())
@@ -204,9 +252,15 @@ def _check_args(method: str, bounds, trim, trim_mode: str, d: np.ndarray, n: int
     return fn
 
 
-def _recalibrating_trim(model: CalibrationModel, d0: np.ndarray, g_cell: np.ndarray, fn: CalibrationFunction,
-                        trim: tuple[float, float], maxit: int, epsilon: float
-                        ) -> tuple[np.ndarray, int, np.ndarray | None, str | None]:
+def _recalibrating_trim(
+    model: CalibrationModel,
+    d0: np.ndarray,
+    g_cell: np.ndarray,
+    fn: CalibrationFunction,
+    trim: tuple[float, float],
+    maxit: int,
+    epsilon: float,
+) -> tuple[np.ndarray, int, np.ndarray | None, str | None]:
     """When ``g`` leaves ``trim``, calibrate again with ``F`` truncated to ``trim`` (∩ ``bounds``): the margins
     are met to ``epsilon`` and every ``g`` is within the bounds, or the bounds are infeasible and it raises."""
     lo, hi = trim
@@ -222,11 +276,21 @@ def _recalibrating_trim(model: CalibrationModel, d0: np.ndarray, g_cell: np.ndar
     return g_cell, it, misfit, f"g trimmed to [{lo}, {hi}] with re-calibration (bounded {fn.method})"
 
 
-def calibrate(data: pd.DataFrame, design_weights: np.ndarray, margins: Sequence[Margin], *,
-              by: Sequence[str] = (), method: Method = "raking",
-              bounds: tuple[float, float] | None = None, trim: tuple[float, float] | None = None,
-              trim_mode: TrimMode = "recalibrate", maxit: int = 100, epsilon: float = 1e-12,
-              collapse: Mapping[str, int] | None = None, prescale: bool = True) -> CalibrationResult:
+def calibrate(
+    data: pd.DataFrame,
+    design_weights: np.ndarray,
+    margins: Sequence[Margin],
+    *,
+    by: Sequence[str] = (),
+    method: Method = "raking",
+    bounds: tuple[float, float] | None = None,
+    trim: tuple[float, float] | None = None,
+    trim_mode: TrimMode = "recalibrate",
+    maxit: int = 100,
+    epsilon: float = 1e-12,
+    collapse: Mapping[str, int] | None = None,
+    prescale: bool = True,
+) -> CalibrationResult:
     """Calibrate ``design_weights`` to the margins, independently within each ``by`` group.
 
     Args:
@@ -276,22 +340,36 @@ def calibrate(data: pd.DataFrame, design_weights: np.ndarray, margins: Sequence[
             tot = np.zeros(model.targets.shape)
             np.add.at(tot, model.block, w_tmp[:, None] * model.cell_x[model.cell])
             misfit = model.targets - tot
-            notes.append(f"g trimmed once to [{trim[0]}, {trim[1]}] ({n_trim} weights; margins not re-met, as R's "
-                         f"calibrate(trim=))")
+            notes.append(
+                f"g trimmed once to [{trim[0]}, {trim[1]}] ({n_trim} weights; margins not re-met, as R's "
+                f"calibrate(trim=))"
+            )
     w = d0 * g
     scale = 1.0 + np.abs(model.targets)
     diag = weight_diagnostics(w, d0, model.block, model.block_labels, model.block_vars)
     diag["iterations"] = iterations
     diag["max_margin_error"] = np.abs(misfit).max(axis=1)
     diag["prescale"] = model.prescale
-    return CalibrationResult(weights=w, g=g, model=model, iterations=iterations,
-                             max_margin_error=float(np.abs(misfit).max()),
-                             max_relative_error=float((np.abs(misfit) / scale).max()),
-                             diagnostics=diag, notes=tuple(notes))
+    return CalibrationResult(
+        weights=w,
+        g=g,
+        model=model,
+        iterations=iterations,
+        max_margin_error=float(np.abs(misfit).max()),
+        max_relative_error=float((np.abs(misfit) / scale).max()),
+        diagnostics=diag,
+        notes=tuple(notes),
+    )
 
 
-def poststratify(data: pd.DataFrame, design_weights: np.ndarray, variables: Sequence[str],
-                 totals: pd.DataFrame, *, by: Sequence[str] = ()) -> CalibrationResult:
+def poststratify(
+    data: pd.DataFrame,
+    design_weights: np.ndarray,
+    variables: Sequence[str],
+    totals: pd.DataFrame,
+    *,
+    by: Sequence[str] = (),
+) -> CalibrationResult:
     """Post-stratification (Holt & Smith 1979): ``w_i = d_i N_c / sum_{j in c} d_j`` in each cell ``c``.
 
     The linear calibration on the single crossed margin ``variables`` (closed form, one Newton step).
@@ -300,6 +378,7 @@ def poststratify(data: pd.DataFrame, design_weights: np.ndarray, variables: Sequ
 
 
 # --- design weights, non-response, trimming, diagnostics -----------------------------------------
+
 
 def design_weights_from_population(strata: np.ndarray, stratum_population: np.ndarray) -> np.ndarray:
     """``d_i = N_h / n_h``: population of the stratum over its respondents (contract default)."""
@@ -347,18 +426,20 @@ def trim_weights(weights: np.ndarray, lower: float, upper: float, *, maxit: int 
         new = np.clip(w, lower, upper)
         new[~outside] += (w - new).sum() / (~outside).sum()
         w = new
-    raise CalibrationError(f"trimming {len(w)} weights summing to {w.sum():g} into [{lower}, {upper}] did not "
-                           f"converge in {maxit} rounds")
+    raise CalibrationError(
+        f"trimming {len(w)} weights summing to {w.sum():g} into [{lower}, {upper}] did not converge in {maxit} rounds"
+    )
 
 
 def kish_deff(w: np.ndarray) -> float:
     """Kish's design effect due to unequal weights: ``n sum w^2 / (sum w)^2`` (Kish 1965)."""
     w = np.asarray(w, dtype=float)
-    return float(len(w) * np.sum(w ** 2) / np.sum(w) ** 2)
+    return float(len(w) * np.sum(w**2) / np.sum(w) ** 2)
 
 
-def weight_diagnostics(w: np.ndarray, d: np.ndarray, groups: np.ndarray, labels: tuple,
-                       names: Sequence[str]) -> pd.DataFrame:
+def weight_diagnostics(
+    w: np.ndarray, d: np.ndarray, groups: np.ndarray, labels: tuple, names: Sequence[str]
+) -> pd.DataFrame:
     """Per group: n, sum of weights, min, max, max/min, Kish deff, effective n, min and max of g = w/d."""
     groups = np.asarray(groups)
     k = len(labels)
@@ -375,8 +456,8 @@ def weight_diagnostics(w: np.ndarray, d: np.ndarray, groups: np.ndarray, labels:
     out["min_weight"] = wmin
     out["max_weight"] = wmax
     out["weight_ratio"] = wmax / wmin
-    out["kish_deff"] = n * s2 / s1 ** 2
-    out["ess"] = s1 ** 2 / s2
+    out["kish_deff"] = n * s2 / s1**2
+    out["ess"] = s1**2 / s2
     out["min_g"] = gmin
     out["max_g"] = gmax
     return out

@@ -20,6 +20,7 @@ population and no respondents, respondents without a population total or with po
 auxiliaries that are missing, categorical margins of one block whose totals disagree (inconsistent margins:
 no calibration can meet both), and bounds that one cell alone cannot meet.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -60,20 +61,20 @@ class CalibrationModel:
     :func:`survey.calibration.calibrate`), so the calibrated weights are ``w = d prescale g``.
     """
 
-    block: np.ndarray          # (n,) block code per row
-    cell: np.ndarray           # (n,) cell code per row
-    cell_block: np.ndarray     # (C,) block code of each cell
-    cell_x: np.ndarray         # (C, p) model-matrix row of each cell (block-local columns)
-    block_labels: tuple        # label (tuple of block-variable values) of each block
+    block: np.ndarray  # (n,) block code per row
+    cell: np.ndarray  # (n,) cell code per row
+    cell_block: np.ndarray  # (C,) block code of each cell
+    cell_x: np.ndarray  # (C, p) model-matrix row of each cell (block-local columns)
+    block_labels: tuple  # label (tuple of block-variable values) of each block
     block_vars: tuple[str, ...]
-    columns: tuple[str, ...]   # names of the p block-local columns, e.g. "sex=2"
+    columns: tuple[str, ...]  # names of the p block-local columns, e.g. "sex=2"
     method: str
     bounds: tuple[float, float] | None
-    targets: np.ndarray | None = None         # (B, p) population totals
-    column_margin: np.ndarray | None = None   # (p,) margin index of each column
+    targets: np.ndarray | None = None  # (B, p) population totals
+    column_margin: np.ndarray | None = None  # (p,) margin index of each column
     margin_names: tuple[str, ...] = ()
-    numeric: np.ndarray | None = None          # (p,) True for the columns of numeric auxiliaries
-    prescale: np.ndarray | None = None         # (B,) factor on the design weights of each block
+    numeric: np.ndarray | None = None  # (p,) True for the columns of numeric auxiliaries
+    prescale: np.ndarray | None = None  # (B,) factor on the design weights of each block
     maxit: int = 100
     epsilon: float = 1e-12
     trim: tuple[float, float] | None = None
@@ -98,6 +99,7 @@ class CalibrationModel:
 
     def with_settings(self, **changes) -> CalibrationModel:
         from dataclasses import replace
+
         return replace(self, **changes)
 
 
@@ -109,12 +111,12 @@ def cell_label(keys: Mapping) -> str:
 @dataclass(frozen=True, eq=False)
 class _MarginColumns:
     names: list[str]
-    row_level: np.ndarray      # (n,) level of each row
-    tot_block: np.ndarray      # block of each totals row
-    tot_level: np.ndarray      # level of each totals row
+    row_level: np.ndarray  # (n,) level of each row
+    tot_block: np.ndarray  # block of each totals row
+    tot_level: np.ndarray  # level of each totals row
     totals: np.ndarray
-    value_code: np.ndarray | None = None   # (n,) code of the numeric value (cells need it)
-    value: np.ndarray | None = None        # (n,) the numeric value
+    value_code: np.ndarray | None = None  # (n,) code of the numeric value (cells need it)
+    value: np.ndarray | None = None  # (n,) the numeric value
 
 
 @dataclass(frozen=True, eq=False)
@@ -145,7 +147,8 @@ def _validate(data: pd.DataFrame, margins: Sequence[Margin], by: list[str]) -> N
                 row = int(data["source_row"].iloc[i]) if "source_row" in data else i + 2
                 raise CalibrationError(
                     f"hjälpvariabeln {m.value!r} saknas eller är inte ett tal för {int(bad.sum())} svarande "
-                    f"(första: rad {row}); numeriska hjälpvariabler behöver ett värde för varje svarande")
+                    f"(första: rad {row}); numeriska hjälpvariabler behöver ett värde för varje svarande"
+                )
 
 
 def _blocks(data: pd.DataFrame, margins: Sequence[Margin], by: list[str]) -> _Blocks:
@@ -202,8 +205,15 @@ def _margin_columns(data: pd.DataFrame, m: Margin, blocks: _Blocks) -> tuple[_Ma
     if m.value:
         value = pd.to_numeric(data[m.value], errors="coerce").to_numpy(dtype=float)
         code = pd.factorize(value, sort=True)[0].astype(np.int64)
-    cols = _MarginColumns(names=names, row_level=row_level.astype(np.int64), tot_block=tb,
-                          tot_level=tot_level.astype(np.int64), totals=tvals, value_code=code, value=value)
+    cols = _MarginColumns(
+        names=names,
+        row_level=row_level.astype(np.int64),
+        tot_block=tb,
+        tot_level=tot_level.astype(np.int64),
+        totals=tvals,
+        value_code=code,
+        value=value,
+    )
     return cols, levels, notes
 
 
@@ -219,10 +229,15 @@ class CalibrationProblem:
         return self.model.targets
 
 
-def build_model(data: pd.DataFrame, margins: Sequence[Margin], by: Sequence[str],
-                design_weights: np.ndarray, method: str = "raking",
-                bounds: tuple[float, float] | None = None,
-                collapse: Mapping[str, int] | None = None) -> CalibrationProblem:
+def build_model(
+    data: pd.DataFrame,
+    margins: Sequence[Margin],
+    by: Sequence[str],
+    design_weights: np.ndarray,
+    method: str = "raking",
+    bounds: tuple[float, float] | None = None,
+    collapse: Mapping[str, int] | None = None,
+) -> CalibrationProblem:
     """Block-diagonal calibration model from categorical and numeric margins, with the feasibility checks of
     the module docstring and the pre-scaling factors of the design weights (see :func:`prescale_factors`).
 
@@ -239,30 +254,50 @@ def build_model(data: pd.DataFrame, margins: Sequence[Margin], by: Sequence[str]
         notes.extend(more)
         rest = [v for v in m.variables if v not in blocks.variables]
         if collapse and len(rest) == 1 and rest[0] in collapse and m.value is None:
-            rl, tl, merged = collapse_levels(blocks.codes, cols.row_level, cols.tot_block, cols.tot_level,
-                                             cols.totals, levels[rest[0]].tolist(), int(collapse[rest[0]]))
+            rl, tl, merged = collapse_levels(
+                blocks.codes,
+                cols.row_level,
+                cols.tot_block,
+                cols.tot_level,
+                cols.totals,
+                levels[rest[0]].tolist(),
+                int(collapse[rest[0]]),
+            )
             cols = _MarginColumns(cols.names, rl, cols.tot_block, tl, cols.totals)
-            notes.extend(f"{cell_label(dict(zip(blocks.variables, blocks.labels[b])))}: {rest[0]} {a} merged "
-                         f"with {b2} ({k} respondent(s) < {int(collapse[rest[0]])})" for b, a, b2, k in merged)
+            notes.extend(
+                f"{cell_label(dict(zip(blocks.variables, blocks.labels[b])))}: {rest[0]} {a} merged "
+                f"with {b2} ({k} respondent(s) < {int(collapse[rest[0]])})"
+                for b, a, b2, k in merged
+            )
         parts.append(cols)
     if collapse:
         within = {v for m in margins for v in m.variables if v not in blocks.variables}
         unknown_vars = sorted(set(collapse) - within)
         if unknown_vars:
-            raise CalibrationError(f"collapse: {unknown_vars[0]!r} is not a variable of a margin within "
-                                   f"{'×'.join(blocks.variables) or 'the population'} (margins: "
-                                   f"{', '.join(m.name for m in margins)})")
+            raise CalibrationError(
+                f"collapse: {unknown_vars[0]!r} is not a variable of a margin within "
+                f"{'×'.join(blocks.variables) or 'the population'} (margins: "
+                f"{', '.join(m.name for m in margins)})"
+            )
     model = _assemble(blocks, parts, margins, method, bounds)
-    check_feasible(model, np.bincount(model.cell, minlength=len(model.cell_block)).astype(float),
-                   np.ones(len(model.cell_block), dtype=bool))
+    check_feasible(
+        model,
+        np.bincount(model.cell, minlength=len(model.cell_block)).astype(float),
+        np.ones(len(model.cell_block), dtype=bool),
+    )
     check_consistent(model)
     d = np.asarray(design_weights, dtype=float)
     model = model.with_settings(prescale=prescale_factors(model, d))
     return CalibrationProblem(model=model, notes=tuple(notes))
 
 
-def _assemble(blocks: _Blocks, parts: list[_MarginColumns], margins: Sequence[Margin], method: str,
-              bounds: tuple[float, float] | None) -> CalibrationModel:
+def _assemble(
+    blocks: _Blocks,
+    parts: list[_MarginColumns],
+    margins: Sequence[Margin],
+    method: str,
+    bounds: tuple[float, float] | None,
+) -> CalibrationModel:
     """Targets per block and column; cells = unique (block, level of every margin, numeric values)."""
     n_blocks = len(blocks.labels)
     offsets = np.cumsum([0] + [len(c.names) for c in parts])
@@ -281,11 +316,21 @@ def _assemble(blocks: _Blocks, parts: list[_MarginColumns], margins: Sequence[Ma
         cell_x[np.arange(len(first)), off + c.row_level[first]] = 1.0 if c.value is None else c.value[first]
     column_margin = np.repeat(np.arange(len(parts)), [len(c.names) for c in parts])
     numeric = np.repeat([m.value is not None for m in margins], [len(c.names) for c in parts])
-    model = CalibrationModel(block=blocks.codes, cell=cell, cell_block=cell_block, cell_x=cell_x,
-                             block_labels=blocks.labels, block_vars=tuple(blocks.variables),
-                             columns=tuple(n for c in parts for n in c.names), method=method, bounds=bounds,
-                             targets=targets, column_margin=column_margin,
-                             margin_names=tuple(m.name for m in margins), numeric=numeric)
+    model = CalibrationModel(
+        block=blocks.codes,
+        cell=cell,
+        cell_block=cell_block,
+        cell_x=cell_x,
+        block_labels=blocks.labels,
+        block_vars=tuple(blocks.variables),
+        columns=tuple(n for c in parts for n in c.names),
+        method=method,
+        bounds=bounds,
+        targets=targets,
+        column_margin=column_margin,
+        margin_names=tuple(m.name for m in margins),
+        numeric=numeric,
+    )
     _check_totals_present(model, has_target)
     return model
 
@@ -311,12 +356,12 @@ def _check_totals_present(model: CalibrationModel, has_target: np.ndarray) -> No
     no_total = (counts > 0) & ~has_target
     if no_total.any():
         b, c = np.argwhere(no_total)[0]
-        raise CalibrationError(f"no population total for {model.where(b, c)}, which has {int(counts[b, c])} "
-                               f"respondents")
+        raise CalibrationError(
+            f"no population total for {model.where(b, c)}, which has {int(counts[b, c])} respondents"
+        )
 
 
-def check_feasible(model: CalibrationModel, n_cell: np.ndarray, positive: np.ndarray,
-                   what: str = "") -> None:
+def check_feasible(model: CalibrationModel, n_cell: np.ndarray, positive: np.ndarray, what: str = "") -> None:
     """Respondents against totals, per block and column: population without respondents (of positive
     weight, ``positive`` per cell) and respondents in a level with population 0 are errors naming the cell."""
     support = _support(model, n_cell * positive)
@@ -330,10 +375,12 @@ def check_feasible(model: CalibrationModel, n_cell: np.ndarray, positive: np.nda
             raise CalibrationError(
                 f"{pre}calibration infeasible: {model.where(b, c)} has population {targets[b, c]:g} but no "
                 f"respondents ({int(empty.sum())} such cell(s)); merge it with a neighbouring category "
-                f"(trygghet run --collapse {model.columns[c].split('=')[0]}) or drop the margin")
+                f"(trygghet run --collapse {model.columns[c].split('=')[0]}) or drop the margin"
+            )
         raise CalibrationError(
             f"{pre}kalibreringen är omöjlig: {model.where(b, c)} har populationstotalen {targets[b, c]:g} men "
-            f"ingen svarande med ett värde skilt från 0; ta bort hjälpvariabeln eller slå ihop områden")
+            f"ingen svarande med ett värde skilt från 0; ta bort hjälpvariabeln eller slå ihop områden"
+        )
     zero_pop = (targets == 0) & (support > 0) & cat[None, :]
     if zero_pop.any():
         b, c = np.argwhere(zero_pop)[0]
@@ -343,8 +390,7 @@ def check_feasible(model: CalibrationModel, n_cell: np.ndarray, positive: np.nda
 def check_consistent(model: CalibrationModel, rel: float = 1e-9) -> None:
     """Categorical margins of one block must have the same total (each sums to the block's population);
     otherwise no weights can meet them all: an error naming the block, both margins and both totals."""
-    cat_margins = [j for j in range(len(model.margin_names))
-                   if not model.numeric[model.column_margin == j].any()]
+    cat_margins = [j for j in range(len(model.margin_names)) if not model.numeric[model.column_margin == j].any()]
     if len(cat_margins) < 2:
         return
     sums = np.stack([model.targets[:, model.column_margin == j].sum(axis=1) for j in cat_margins], axis=1)
@@ -356,7 +402,8 @@ def check_consistent(model: CalibrationModel, rel: float = 1e-9) -> None:
         raise CalibrationError(
             f"marginalerna är inkonsistenta i {model.where(b)}: {a_name} summerar till {sums[b, 0]:g} men "
             f"{b_name} till {sums[b, j]:g}; båda ska vara blockets befolkning. Rätta populationsfilen "
-            f"(ingen kalibrering kan uppfylla båda)")
+            f"(ingen kalibrering kan uppfylla båda)"
+        )
 
 
 def prescale_factors(model: CalibrationModel, design_weights: np.ndarray) -> np.ndarray:
@@ -400,12 +447,19 @@ def check_bounds(model: CalibrationModel, dc: np.ndarray, lower: float, upper: f
             f"gränserna [{lower:g}, {upper:g}] för g-vikterna kan inte uppfyllas: {model.where(b, c)} behöver "
             f"i genomsnitt g = {need[b, c]:.4g} (population {model.targets[b, c]:g}, vägd urvalssumma "
             f"{est[b, c]:.4g}); vidga gränserna (--lower/--upper), slå ihop cellen (--collapse) eller "
-            f"använd raking utan gränser")
+            f"använd raking utan gränser"
+        )
 
 
-def collapse_levels(block: np.ndarray, row_level: np.ndarray, tot_block: np.ndarray, tot_level: np.ndarray,
-                    totals: np.ndarray, levels: list, min_respondents: int
-                    ) -> tuple[np.ndarray, np.ndarray, list[tuple[int, object, object, int]]]:
+def collapse_levels(
+    block: np.ndarray,
+    row_level: np.ndarray,
+    tot_block: np.ndarray,
+    tot_level: np.ndarray,
+    totals: np.ndarray,
+    levels: list,
+    min_respondents: int,
+) -> tuple[np.ndarray, np.ndarray, list[tuple[int, object, object, int]]]:
     """The collapsing rule for small calibration cells, block by block.
 
     Levels are ordered (code-point order of their labels: age groups ``16-24`` < ... < ``75-84``). While a
@@ -417,12 +471,13 @@ def collapse_levels(block: np.ndarray, row_level: np.ndarray, tot_block: np.ndar
     n_levels = len(levels)
     n_blocks = int(max(block.max(initial=-1), tot_block.max(initial=-1))) + 1
     counts = np.bincount(block * n_levels + row_level, minlength=n_blocks * n_levels).reshape(n_blocks, n_levels)
-    pop = np.bincount(tot_block * n_levels + tot_level, weights=totals,
-                      minlength=n_blocks * n_levels).reshape(n_blocks, n_levels)
+    pop = np.bincount(tot_block * n_levels + tot_level, weights=totals, minlength=n_blocks * n_levels).reshape(
+        n_blocks, n_levels
+    )
     order = sorted(range(n_levels), key=lambda j: str(levels[j]))
     mapping = np.tile(np.arange(n_levels), (n_blocks, 1))
     merged: list[tuple[int, object, object, int]] = []
-    for b in np.flatnonzero(((pop > 0) & (counts < min_respondents)).any(axis=1)):   # only blocks in need
+    for b in np.flatnonzero(((pop > 0) & (counts < min_respondents)).any(axis=1)):  # only blocks in need
         groups = _merge_groups(counts[b], pop[b], order, min_respondents)
         for i, k, n_i in groups[1]:
             merged.append((int(b), levels[i], levels[k], n_i))
@@ -431,8 +486,9 @@ def collapse_levels(block: np.ndarray, row_level: np.ndarray, tot_block: np.ndar
     return mapping[block, row_level], mapping[tot_block, tot_level], merged
 
 
-def _merge_groups(counts: np.ndarray, pop: np.ndarray, order: list[int], min_respondents: int
-                  ) -> tuple[list[list[int]], list[tuple[int, int, int]]]:
+def _merge_groups(
+    counts: np.ndarray, pop: np.ndarray, order: list[int], min_respondents: int
+) -> tuple[list[list[int]], list[tuple[int, int, int]]]:
     """Groups of levels after merging small ones into their smaller neighbour (see :func:`collapse_levels`)."""
     groups = [[j] for j in order]
     merges: list[tuple[int, int, int]] = []
@@ -447,12 +503,17 @@ def _merge_groups(counts: np.ndarray, pop: np.ndarray, order: list[int], min_res
         k = min(nbrs, key=lambda kk: (n_g[kk], kk))
         merges.append((groups[i][0], groups[k][0], n_g[i]))
         lo, hi = sorted((i, k))
-        groups[lo:hi + 1] = [groups[lo] + groups[hi]]
+        groups[lo : hi + 1] = [groups[lo] + groups[hi]]
 
 
-def margins_from_population(population: pd.DataFrame, categorical: Sequence[Sequence[str]],
-                            numeric: Mapping[str, Sequence[str]] | None = None, *, by: Sequence[str] = ("year",),
-                            count: str = "population") -> list[Margin]:
+def margins_from_population(
+    population: pd.DataFrame,
+    categorical: Sequence[Sequence[str]],
+    numeric: Mapping[str, Sequence[str]] | None = None,
+    *,
+    by: Sequence[str] = ("year",),
+    count: str = "population",
+) -> list[Margin]:
     """Margins from a population file of cells (e.g. year × district × sex × age_group): categorical margins
     sum ``count`` over each of ``categorical`` (e.g. ``[("district", "sex"), ("district", "age_group")]``);
     ``numeric`` maps a column of the population file that holds the cell's total of a numeric auxiliary

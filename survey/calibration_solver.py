@@ -17,6 +17,7 @@ help, so on well-posed problems the iterations are R's. A problem has converged 
 ``|misfit_j| < tol_j`` (the callers use ``tol = epsilon (1 + |X_j|)``, R ``grake``'s rule); a problem
 whose step cannot be improved by 40 halvings has stalled and is reported as not converged.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -145,8 +146,9 @@ class NewtonSolution:
     misfit: np.ndarray
 
 
-def _evaluate(fn: CalibrationFunction, x: np.ndarray, dc: np.ndarray, target: np.ndarray,
-              lam: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _evaluate(
+    fn: CalibrationFunction, x: np.ndarray, dc: np.ndarray, target: np.ndarray, lam: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(u, misfit, Phi)`` for problems ``x`` (K, C, p), ``dc`` (K, C) at ``lam`` (K, p)."""
     u = np.einsum("kcp,kp->kc", x, lam)
     with np.errstate(over="ignore", invalid="ignore"):
@@ -167,8 +169,9 @@ def _pinv_step(jac: np.ndarray, misfit: np.ndarray) -> np.ndarray:
     return np.einsum("kpq,kq->kp", ginv, misfit)
 
 
-def _newton_step(fn: CalibrationFunction, x: np.ndarray, dc: np.ndarray, u: np.ndarray,
-                 misfit: np.ndarray) -> np.ndarray:
+def _newton_step(
+    fn: CalibrationFunction, x: np.ndarray, dc: np.ndarray, u: np.ndarray, misfit: np.ndarray
+) -> np.ndarray:
     """``H^+ misfit`` with ``H = sum_c D_c F'(u_c) x_c x_c'`` (K, p, p). Where more than a tenth of the misfit
     lies outside the range of ``H`` (cells of a truncated ``F`` stuck on a bound), the step of the matrix
     with :meth:`CalibrationFunction.newton_derivative` instead."""
@@ -184,8 +187,16 @@ def _newton_step(fn: CalibrationFunction, x: np.ndarray, dc: np.ndarray, u: np.n
     return step
 
 
-def _polish(fn: CalibrationFunction, x: np.ndarray, dc: np.ndarray, target: np.ndarray, tol: np.ndarray,
-            lam: np.ndarray, misfit: np.ndarray, converged: np.ndarray) -> None:
+def _polish(
+    fn: CalibrationFunction,
+    x: np.ndarray,
+    dc: np.ndarray,
+    target: np.ndarray,
+    tol: np.ndarray,
+    lam: np.ndarray,
+    misfit: np.ndarray,
+    converged: np.ndarray,
+) -> None:
     """One more Newton step for the converged problems, kept where it lowers the largest scaled misfit: the
     stopping rule leaves up to ``epsilon`` of misfit, the quadratic last step takes it to rounding level, so
     the weights agree with any other exact solver to ~1e-15 and not only to ~epsilon (in place)."""
@@ -196,14 +207,22 @@ def _polish(fn: CalibrationFunction, x: np.ndarray, dc: np.ndarray, target: np.n
     cand = lam[k] + _newton_step(fn, x[k], dc[k], u, misfit[k])
     _, cm, _ = _evaluate(fn, x[k], dc[k], target[k], cand)
     better = np.all(np.isfinite(cm), axis=1) & (
-        np.max(np.abs(cm) / tol[k], axis=1) < np.max(np.abs(misfit[k]) / tol[k], axis=1))
+        np.max(np.abs(cm) / tol[k], axis=1) < np.max(np.abs(misfit[k]) / tol[k], axis=1)
+    )
     lam[k[better]] = cand[better]
     misfit[k[better]] = cm[better]
 
 
-def solve_calibration(x: np.ndarray, dc: np.ndarray, target: np.ndarray, tol: np.ndarray,
-                      fn: CalibrationFunction, *, lam0: np.ndarray | None = None,
-                      maxit: int = 100) -> NewtonSolution:
+def solve_calibration(
+    x: np.ndarray,
+    dc: np.ndarray,
+    target: np.ndarray,
+    tol: np.ndarray,
+    fn: CalibrationFunction,
+    *,
+    lam0: np.ndarray | None = None,
+    maxit: int = 100,
+) -> NewtonSolution:
     """Damped Newton for ``K`` calibration problems on cell totals (see the module docstring).
 
     Args:
@@ -221,7 +240,7 @@ def solve_calibration(x: np.ndarray, dc: np.ndarray, target: np.ndarray, tol: np
     converged = np.zeros(k_, dtype=bool)
     u, misfit, phi = _evaluate(fn, x, dc, target, lam)
     restart = ~(np.all(np.isfinite(misfit), axis=1) & np.isfinite(phi))
-    if restart.any():                  # a start that overflows: from lambda = 0 instead
+    if restart.any():  # a start that overflows: from lambda = 0 instead
         lam[restart] = 0.0
         u, misfit, phi = _evaluate(fn, x, dc, target, lam)
     misfit_all = misfit.copy()
@@ -244,15 +263,21 @@ def solve_calibration(x: np.ndarray, dc: np.ndarray, target: np.ndarray, tol: np
             idx = np.flatnonzero(pending)
             cand = lam[todo[idx]] + t[idx, None] * step[idx]
             cu, cm, cp = _evaluate(fn, xk[idx], dk[idx], tk[idx], cand)
-            ok = np.all(np.isfinite(cm), axis=1) & np.isfinite(cp) & (
-                (cp <= phi[idx] - 1e-4 * t[idx] * slope[idx]) | (np.max(np.abs(cm) / tolk[idx], axis=1) < worst[idx]))
+            ok = (
+                np.all(np.isfinite(cm), axis=1)
+                & np.isfinite(cp)
+                & (
+                    (cp <= phi[idx] - 1e-4 * t[idx] * slope[idx])
+                    | (np.max(np.abs(cm) / tolk[idx], axis=1) < worst[idx])
+                )
+            )
             acc = idx[ok]
             new_lam[acc], new_u[acc], new_mis[acc], new_phi[acc] = cand[ok], cu[ok], cm[ok], cp[ok]
             pending[acc] = False
             if not pending.any():
                 break
             t[pending] /= 2.0
-        stalled = pending                     # no acceptable step: leave as not converged
+        stalled = pending  # no acceptable step: leave as not converged
         lam[todo] = new_lam
         iterations[todo] = it + 1
         misfit_all[todo] = new_mis
@@ -263,5 +288,4 @@ def solve_calibration(x: np.ndarray, dc: np.ndarray, target: np.ndarray, tol: np
     misfit_all[todo] = misfit
     _polish(fn, x, dc, target, tol, lam, misfit_all, converged)
     u_all = np.einsum("kcp,kp->kc", x, lam)
-    return NewtonSolution(g=fn.value(u_all), lam=lam, iterations=iterations, converged=converged,
-                          misfit=misfit_all)
+    return NewtonSolution(g=fn.value(u_all), lam=lam, iterations=iterations, converged=converged, misfit=misfit_all)

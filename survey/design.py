@@ -29,6 +29,7 @@ Single-PSU strata that are not a census ("lonely PSUs") follow an explicit polic
   ``H / (H - L)`` (``H`` strata in the design, ``L`` of them lonely): each lonely stratum gets the average
   variance of the others (R's ``"average"``: ``onestage`` multiplies by ``nstrat / nokstrat``).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
@@ -44,7 +45,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 LonelyPSU = Literal["fail", "certainty", "remove", "adjust", "average"]
 LONELY_POLICIES: tuple[str, ...] = ("fail", "certainty", "remove", "adjust", "average")
-CENSUS_TOLERANCE = 1e-7       # 1 - f_h below this is a census stratum (R: all(f < 0.0000001))
+CENSUS_TOLERANCE = 1e-7  # 1 - f_h below this is a census stratum (R: all(f < 0.0000001))
 
 
 @dataclass(frozen=True, eq=False)
@@ -147,9 +148,11 @@ class Design:
             if lonely.any():
                 if self.lonely_psu == "fail":
                     h = int(np.flatnonzero(lonely)[0])
-                    raise DesignError(f"stratum {self.strata_labels[h]!r} has a single PSU; its variance cannot be "
-                                      f"estimated (lonely-PSU policy 'fail'; choose 'certainty', 'remove', "
-                                      f"'adjust' or 'average')")
+                    raise DesignError(
+                        f"stratum {self.strata_labels[h]!r} has a single PSU; its variance cannot be "
+                        f"estimated (lonely-PSU policy 'fail'; choose 'certainty', 'remove', "
+                        f"'adjust' or 'average')"
+                    )
                 if self.lonely_psu == "adjust":
                     scale = np.where(lonely, 1.0, scale)
                 elif self.lonely_psu == "average":
@@ -164,14 +167,19 @@ class Design:
         return replace(self, weights=np.asarray(weights, dtype=float), calibration=calibration, _cache={})
 
 
-def stratified_design(strata_keys: np.ndarray | list, design_weights: np.ndarray, *,
-                      psu: np.ndarray | None = None, fpc: np.ndarray | None = None,
-                      lonely_psu: LonelyPSU = "fail") -> Design:
+def stratified_design(
+    strata_keys: np.ndarray | list,
+    design_weights: np.ndarray,
+    *,
+    psu: np.ndarray | None = None,
+    fpc: np.ndarray | None = None,
+    lonely_psu: LonelyPSU = "fail",
+) -> Design:
     """Build a :class:`Design` from stratum keys (any hashable labels), sorted in code-point order.
 
     ``psu`` may hold any labels; they are made unique within strata (as R's ``nest = TRUE``).
     """
-    codes, uniques = pd.factorize(pd.Series(strata_keys), sort=True)   # code-point order
+    codes, uniques = pd.factorize(pd.Series(strata_keys), sort=True)  # code-point order
     strata = codes.astype(np.int64)
     labels = tuple(uniques.tolist())
     psu_codes = None
@@ -179,9 +187,15 @@ def stratified_design(strata_keys: np.ndarray | list, design_weights: np.ndarray
         frame = pd.DataFrame({"h": strata, "psu": np.asarray(psu)})
         psu_codes = frame.groupby(["h", "psu"], sort=True).ngroup().to_numpy(np.int64)
     d = np.asarray(design_weights, dtype=float)
-    return Design(strata=strata, strata_labels=labels, design_weights=d, weights=d.copy(),
-                  psu=psu_codes, fpc=None if fpc is None else np.asarray(fpc, dtype=float),
-                  lonely_psu=lonely_psu)
+    return Design(
+        strata=strata,
+        strata_labels=labels,
+        design_weights=d,
+        weights=d.copy(),
+        psu=psu_codes,
+        fpc=None if fpc is None else np.asarray(fpc, dtype=float),
+        lonely_psu=lonely_psu,
+    )
 
 
 def factorize_groups(frame: pd.DataFrame, cols: list[str] | tuple[str, ...]) -> tuple[np.ndarray, pd.DataFrame]:
@@ -215,7 +229,7 @@ def factorize_groups(frame: pd.DataFrame, cols: list[str] | tuple[str, ...]) -> 
     key, used = pd.factorize(np.ravel_multi_index(tuple(codes), dims), sort=True)
     parts = np.unravel_index(used, dims)
     keys = pd.DataFrame({c: np.asarray(u)[p] for c, u, p in zip(cols, uniques, parts)})
-    for c in cols:   # keep the column's own dtype family for ints (years)
+    for c in cols:  # keep the column's own dtype family for ints (years)
         if pd.api.types.is_integer_dtype(frame[c].dtype):
             keys[c] = keys[c].astype(np.int64)
     return key.astype(np.int64), keys

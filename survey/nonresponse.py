@@ -23,6 +23,7 @@ The adjusted weights ``d a`` of the respondents are the design weights to calibr
 of the adjusted weights, propensities below 0.05, and per level of each covariate the (weighted) share in the
 gross sample against the share among respondents before and after adjustment.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -41,11 +42,11 @@ DEFAULT_CELLS: tuple[str, ...] = ("district", "sex", "age_group")
 class NonresponseAdjustment:
     """Adjusted weights (0 for non-respondents), the factor per row, and diagnostics."""
 
-    weights: np.ndarray            # (n_gross,) d a for respondents, 0 otherwise
-    factor: np.ndarray             # (n_gross,) a (NaN for non-respondents)
+    weights: np.ndarray  # (n_gross,) d a for respondents, 0 otherwise
+    factor: np.ndarray  # (n_gross,) a (NaN for non-respondents)
     propensity: np.ndarray | None  # (n_gross,) estimated response propensity (propensity_adjustment)
-    cells: pd.DataFrame            # per adjustment cell / class: sampled, responded, rates, factor
-    balance: pd.DataFrame          # per covariate level: gross, respondent and adjusted shares
+    cells: pd.DataFrame  # per adjustment cell / class: sampled, responded, rates, factor
+    balance: pd.DataFrame  # per covariate level: gross, respondent and adjusted shares
     summary: dict[str, float]
 
 
@@ -64,8 +65,13 @@ def _inputs(gross: pd.DataFrame, responded: str, weight: str | None) -> tuple[np
     return r.astype(bool), d
 
 
-def response_rates(gross: pd.DataFrame, by: Sequence[str] = DEFAULT_CELLS, *, responded: str = "responded",
-                   weight: str | None = "design_weight") -> pd.DataFrame:
+def response_rates(
+    gross: pd.DataFrame,
+    by: Sequence[str] = DEFAULT_CELLS,
+    *,
+    responded: str = "responded",
+    weight: str | None = "design_weight",
+) -> pd.DataFrame:
     """Per cell of ``by``: ``sampled``, ``responded``, ``rate`` (unweighted), ``weighted_sampled``,
     ``weighted_responded`` and ``weighted_rate`` (module docstring)."""
     r, d = _inputs(gross, responded, weight)
@@ -81,8 +87,9 @@ def response_rates(gross: pd.DataFrame, by: Sequence[str] = DEFAULT_CELLS, *, re
     return out
 
 
-def _balance(gross: pd.DataFrame, covariates: Sequence[str], r: np.ndarray, d: np.ndarray,
-             w: np.ndarray) -> pd.DataFrame:
+def _balance(
+    gross: pd.DataFrame, covariates: Sequence[str], r: np.ndarray, d: np.ndarray, w: np.ndarray
+) -> pd.DataFrame:
     """Per covariate level: weighted share in the gross sample, among respondents (d) and adjusted (d a)."""
     rows = []
     for var in covariates:
@@ -91,16 +98,30 @@ def _balance(gross: pd.DataFrame, covariates: Sequence[str], r: np.ndarray, d: n
         g = np.bincount(code, weights=d, minlength=k)
         resp = np.bincount(code, weights=d * r, minlength=k)
         adj = np.bincount(code, weights=w, minlength=k)
-        rows.append(pd.DataFrame({"variable": var, "level": keys[var].astype(str), "gross_share": g / g.sum(),
-                                  "respondent_share": resp / resp.sum(), "adjusted_share": adj / adj.sum()}))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "variable": var,
+                    "level": keys[var].astype(str),
+                    "gross_share": g / g.sum(),
+                    "respondent_share": resp / resp.sum(),
+                    "adjusted_share": adj / adj.sum(),
+                }
+            )
+        )
     return pd.concat(rows, ignore_index=True)
 
 
 def _summary(factor: np.ndarray, w: np.ndarray, r: np.ndarray) -> dict[str, float]:
     a, wr = factor[r], w[r]
-    return {"respondents": float(r.sum()), "sampled": float(len(r)), "min_factor": float(a.min()),
-            "max_factor": float(a.max()), "kish_deff": float(len(wr) * np.sum(wr ** 2) / np.sum(wr) ** 2),
-            "sum_weights": float(w.sum())}
+    return {
+        "respondents": float(r.sum()),
+        "sampled": float(len(r)),
+        "min_factor": float(a.min()),
+        "max_factor": float(a.max()),
+        "kish_deff": float(len(wr) * np.sum(wr**2) / np.sum(wr) ** 2),
+        "sum_weights": float(w.sum()),
+    }
 
 
 def _classes(code: np.ndarray, keys: pd.DataFrame, r: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, pd.DataFrame]:
@@ -111,8 +132,10 @@ def _classes(code: np.ndarray, keys: pd.DataFrame, r: np.ndarray, d: np.ndarray)
     if np.any(rtot == 0):
         c = int(np.flatnonzero(rtot == 0)[0])
         label = ", ".join(f"{v} {keys[v].iloc[c]}" for v in keys.columns)
-        raise CalibrationError(f"bortfallsjustering: cellen {label} har {int(np.sum(code == c))} i urvalet men "
-                               f"inga svarande; slå ihop den med en angränsande cell")
+        raise CalibrationError(
+            f"bortfallsjustering: cellen {label} har {int(np.sum(code == c))} i urvalet men "
+            f"inga svarande; slå ihop den med en angränsande cell"
+        )
     factor = tot / rtot
     table = keys.copy()
     table["sampled"] = np.bincount(code, minlength=k)
@@ -122,16 +145,27 @@ def _classes(code: np.ndarray, keys: pd.DataFrame, r: np.ndarray, d: np.ndarray)
     return factor[code], table
 
 
-def cell_adjustment(gross: pd.DataFrame, cells: Sequence[str] = DEFAULT_CELLS, *, responded: str = "responded",
-                    weight: str | None = "design_weight") -> NonresponseAdjustment:
+def cell_adjustment(
+    gross: pd.DataFrame,
+    cells: Sequence[str] = DEFAULT_CELLS,
+    *,
+    responded: str = "responded",
+    weight: str | None = "design_weight",
+) -> NonresponseAdjustment:
     """Weighting-class adjustment (module docstring): ``a = sum_c d / sum_{resp, c} d`` for respondents."""
     r, d = _inputs(gross, responded, weight)
     code, keys = factorize_groups(gross, list(cells))
     a_row, table = _classes(code, keys, r, d)
     factor = np.where(r, a_row, np.nan)
     w = np.where(r, d * a_row, 0.0)
-    return NonresponseAdjustment(weights=w, factor=factor, propensity=None, cells=table,
-                                 balance=_balance(gross, cells, r, d, w), summary=_summary(factor, w, r))
+    return NonresponseAdjustment(
+        weights=w,
+        factor=factor,
+        propensity=None,
+        cells=table,
+        balance=_balance(gross, cells, r, d, w),
+        summary=_summary(factor, w, r),
+    )
 
 
 def _logistic(x: np.ndarray, r: np.ndarray, d: np.ndarray, maxit: int = 50) -> np.ndarray:
@@ -149,9 +183,14 @@ def _logistic(x: np.ndarray, r: np.ndarray, d: np.ndarray, maxit: int = 50) -> n
     return 1.0 / (1.0 + np.exp(-(x @ beta)))
 
 
-def propensity_adjustment(gross: pd.DataFrame, covariates: Sequence[str] = DEFAULT_CELLS, *,
-                          classes: int | None = None, responded: str = "responded",
-                          weight: str | None = "design_weight") -> NonresponseAdjustment:
+def propensity_adjustment(
+    gross: pd.DataFrame,
+    covariates: Sequence[str] = DEFAULT_CELLS,
+    *,
+    classes: int | None = None,
+    responded: str = "responded",
+    weight: str | None = "design_weight",
+) -> NonresponseAdjustment:
     """Logistic response-propensity adjustment (module docstring): main effects of ``covariates``
     (reference = first level of each), ``a = 1 / p`` or, with ``classes``, weighting classes of ``p``
     (weighted quantiles, ``classes`` of about equal gross weight)."""
@@ -176,5 +215,6 @@ def propensity_adjustment(gross: pd.DataFrame, covariates: Sequence[str] = DEFAU
         w = np.where(r, d * a_row, 0.0)
     summary = _summary(factor, w, r)
     summary.update(min_propensity=float(p.min()), low_propensity=float(np.sum(p < 0.05)))
-    return NonresponseAdjustment(weights=w, factor=factor, propensity=p, cells=cls,
-                                 balance=_balance(gross, covariates, r, d, w), summary=summary)
+    return NonresponseAdjustment(
+        weights=w, factor=factor, propensity=p, cells=cls, balance=_balance(gross, covariates, r, d, w), summary=summary
+    )

@@ -18,6 +18,7 @@ on the stacked rows, calibrated per wave (tests/test_robust_pooling.py).
 Output rows are labelled: ``year`` is the window's label (``"2023–2024"``), ``year_from``/``year_to`` its
 first and last wave, ``pooled`` the number of waves ``k``.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -40,7 +41,7 @@ def pooled_windows(years: Sequence[int], k: int) -> list[tuple[int, ...]]:
         raise DesignError(f"pool måste vara minst 1, fick {k}")
     if k > len(ys):
         raise DesignError(f"pool={k} kräver minst {k} undersökningsår, data har {len(ys)} ({', '.join(map(str, ys))})")
-    return [tuple(ys[i - k + 1: i + 1]) for i in range(k - 1, len(ys))]
+    return [tuple(ys[i - k + 1 : i + 1]) for i in range(k - 1, len(ys))]
 
 
 def window_label(window: Sequence[int]) -> str:
@@ -48,23 +49,46 @@ def window_label(window: Sequence[int]) -> str:
     return str(window[0]) if len(window) == 1 else f"{window[0]}–{window[-1]}"
 
 
-def _window_frame(design: Design, num: np.ndarray, base: np.ndarray, dcode: np.ndarray, dnames: list[str],
-                  in_window: np.ndarray, names: Sequence[str]) -> pd.DataFrame:
+def _window_frame(
+    design: Design,
+    num: np.ndarray,
+    base: np.ndarray,
+    dcode: np.ndarray,
+    dnames: list[str],
+    in_window: np.ndarray,
+    names: Sequence[str],
+) -> pd.DataFrame:
     """Pooled shares per district and Totalt for one window (domains of the full design, masked)."""
     frames = []
     for codes, labels in ((dcode, dnames), (np.zeros(len(dcode), dtype=np.int64), [TOTAL_LABEL])):
         res = domain_ratios(design, num, base, codes, len(labels), mask=in_window.astype(float))
         g, k = res.estimate.shape
-        f = pd.DataFrame({"district": np.repeat(np.asarray(labels, dtype=object), k),
-                          "indicator": np.tile(np.asarray(names, dtype=object), g),
-                          "estimate": res.estimate.ravel(), "se": res.se.ravel(), "n": res.n.ravel(),
-                          "df": res.df.ravel(), "deff": res.deff.ravel(), "weighted_base": res.weighted_base.ravel()})
+        f = pd.DataFrame(
+            {
+                "district": np.repeat(np.asarray(labels, dtype=object), k),
+                "indicator": np.tile(np.asarray(names, dtype=object), g),
+                "estimate": res.estimate.ravel(),
+                "se": res.se.ravel(),
+                "n": res.n.ravel(),
+                "df": res.df.ravel(),
+                "deff": res.deff.ravel(),
+                "weighted_base": res.weighted_base.ravel(),
+            }
+        )
         frames.append(f)
     return pd.concat(frames, ignore_index=True)
 
 
-def pooled_share_estimates(design: Design, data: pd.DataFrame, indicators: Sequence[Indicator], k: int = 2, *,
-                           min_n: int = 30, max_rse: float | None = None, level: float = 0.95) -> pd.DataFrame:
+def pooled_share_estimates(
+    design: Design,
+    data: pd.DataFrame,
+    indicators: Sequence[Indicator],
+    k: int = 2,
+    *,
+    min_n: int = 30,
+    max_rse: float | None = None,
+    level: float = 0.95,
+) -> pd.DataFrame:
     """Pooled shares per district and Totalt for every window of ``k`` consecutive waves (module docstring).
 
     ``design`` is the weighted design of all waves (strata year × district, e.g. ``weight(...).design``),
@@ -93,7 +117,25 @@ def pooled_share_estimates(design: Design, data: pd.DataFrame, indicators: Seque
         out.append(f)
     est = pd.concat(out, ignore_index=True)
     est = with_intervals(est, min_n, max_rse, level)
-    cols = ["year", "district", "indicator", "estimate", "se", "ci_low", "ci_high", "n", "suppressed", "df", "deff",
-            "weighted_base", "ci_low_kg", "ci_high_kg", "ci_low_wilson", "ci_high_wilson", "year_from", "year_to",
-            "pooled"]
+    cols = [
+        "year",
+        "district",
+        "indicator",
+        "estimate",
+        "se",
+        "ci_low",
+        "ci_high",
+        "n",
+        "suppressed",
+        "df",
+        "deff",
+        "weighted_base",
+        "ci_low_kg",
+        "ci_high_kg",
+        "ci_low_wilson",
+        "ci_high_wilson",
+        "year_from",
+        "year_to",
+        "pooled",
+    ]
     return est[cols].reset_index(drop=True)

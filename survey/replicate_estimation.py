@@ -21,6 +21,7 @@ n, suppressed, df, deff, weighted_base, ...``, contract row order), with
 the full-sample weight and the ``R`` replicate weights (re-calibrated, ``combined.weights = TRUE``), with
 ``type``, ``scale``, ``rscales`` and ``mse`` and the R call that reads them.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -56,8 +57,9 @@ ReplicateMethod = Literal["jackknife", "bootstrap"]
 REPLICATE_METHODS: tuple[str, ...] = ("jackknife", "bootstrap")
 
 
-def design_replicates(design: Design, method: ReplicateMethod = "bootstrap", replicates: int = 500,
-                      seed: int | None = 0) -> ReplicateWeights:
+def design_replicates(
+    design: Design, method: ReplicateMethod = "bootstrap", replicates: int = 500, seed: int | None = 0
+) -> ReplicateWeights:
     """JKn or Rao–Wu bootstrap replicates of ``design``, re-calibrated with ``design.calibration`` when the
     design is calibrated; an uncalibrated design's replicates start from its final weights."""
     if method not in REPLICATE_METHODS:
@@ -115,8 +117,9 @@ def with_intervals(frame: pd.DataFrame, min_n: int, max_rse: float | None, level
     return f
 
 
-def _refresh(frame: pd.DataFrame, se: pd.Series, min_n: int, max_rse: float | None, level: float,
-             label: str) -> pd.DataFrame:
+def _refresh(
+    frame: pd.DataFrame, se: pd.Series, min_n: int, max_rse: float | None, level: float, label: str
+) -> pd.DataFrame:
     """The estimates frame with ``se`` replaced and everything that depends on it recomputed."""
     f = frame.copy()
     f["se_linearised"] = f["se"]
@@ -128,14 +131,22 @@ def _refresh(frame: pd.DataFrame, se: pd.Series, min_n: int, max_rse: float | No
     return f
 
 
-def replicate_share_tables(design: Design, data: pd.DataFrame, indicators: Sequence[Indicator], *,
-                           method: ReplicateMethod = "bootstrap", replicates: int = 500, seed: int | None = 0,
-                           mse: bool = False, min_n: int = 30, max_rse: float | None = None,
-                           level: float = 0.95) -> ReplicateShareTables:
+def replicate_share_tables(
+    design: Design,
+    data: pd.DataFrame,
+    indicators: Sequence[Indicator],
+    *,
+    method: ReplicateMethod = "bootstrap",
+    replicates: int = 500,
+    seed: int | None = 0,
+    mse: bool = False,
+    min_n: int = 30,
+    max_rse: float | None = None,
+    level: float = 0.95,
+) -> ReplicateShareTables:
     """Shares per year × district and per year (Totalt) for every indicator with replicate SEs (module
     docstring). ``replicates`` and ``seed`` are for the bootstrap (JKn has one replicate per PSU)."""
-    lin = estimate_shares(design, data, indicators, min_n=min_n, max_rse=max_rse, level=level,
-                          with_comparisons=False)
+    lin = estimate_shares(design, data, indicators, min_n=min_n, max_rse=max_rse, level=level, with_comparisons=False)
     reps = design_replicates(design, method, replicates, seed)
     y, base = indicator_matrices(data, indicators)
     dcode, dkeys = factorize_groups(data, ["year", "district"])
@@ -144,8 +155,9 @@ def replicate_share_tables(design: Design, data: pd.DataFrame, indicators: Seque
     rt = domain_replicates(reps, y * base, base, ycode, len(ykeys))
     se_d, se_t = np.sqrt(replicate_variance(rd, mse=mse)), np.sqrt(replicate_variance(rt, mse=mse))
     names = [ind.name for ind in indicators]
-    keys = pd.concat([dkeys[["year", "district"]], ykeys.assign(district=TOTAL_LABEL)[["year", "district"]]],
-                     ignore_index=True)
+    keys = pd.concat(
+        [dkeys[["year", "district"]], ykeys.assign(district=TOTAL_LABEL)[["year", "district"]]], ignore_index=True
+    )
     long = keys.loc[keys.index.repeat(len(names))].reset_index(drop=True)
     long["indicator"] = np.tile(np.asarray(names, dtype=object), len(keys))
     long["se_rep"] = np.concatenate([se_d.ravel(), se_t.ravel()])
@@ -155,13 +167,19 @@ def replicate_share_tables(design: Design, data: pd.DataFrame, indicators: Seque
     est = _refresh(lin.estimates, se, min_n, max_rse, level, label)
     year_of = pd.Index(ykeys["year"]).get_indexer(dkeys["year"])
     cov = _replicate_covariance(rd, rt, year_of, mse)
-    tables = replace(lin, estimates=est, district=replace(lin.district, se=np.where(lin.district.n > 0, se_d, np.nan)),
-                     total=replace(lin.total, se=np.where(lin.total.n > 0, se_t, np.nan)), cov_district_total=cov)
+    tables = replace(
+        lin,
+        estimates=est,
+        district=replace(lin.district, se=np.where(lin.district.n > 0, se_d, np.nan)),
+        total=replace(lin.total, se=np.where(lin.total.n > 0, se_t, np.nan)),
+        cov_district_total=cov,
+    )
     return ReplicateShareTables(tables=tables, replicates=reps)
 
 
-def export_replicate_weights(replicates: ReplicateWeights, ids: pd.DataFrame, *, mse: bool = False
-                             ) -> tuple[pd.DataFrame, dict[str, object]]:
+def export_replicate_weights(
+    replicates: ReplicateWeights, ids: pd.DataFrame, *, mse: bool = False
+) -> tuple[pd.DataFrame, dict[str, object]]:
     """Replicate weights for analysts: ``ids`` (e.g. resp_id, year, in the design's row order), ``weight`` (the
     full-sample weight) and ``rep1..repR`` (the re-calibrated replicate weights), plus what R's
     ``svrepdesign`` needs: ``type`` (``JKn`` or ``bootstrap``), ``scale``, ``rscales``, ``mse`` and the call
@@ -175,13 +193,28 @@ def export_replicate_weights(replicates: ReplicateWeights, ids: pd.DataFrame, *,
     for r0 in range(0, n_rep, step):
         r1 = min(n_rep, r0 + step)
         w[:, r0:r1] = replicates.replicate_weights(r0, r1)
-    out = pd.concat([ids.reset_index(drop=True), pd.DataFrame({"weight": replicates.full_weights()}),
-                     pd.DataFrame(w, columns=[f"rep{r + 1}" for r in range(n_rep)])], axis=1)
+    out = pd.concat(
+        [
+            ids.reset_index(drop=True),
+            pd.DataFrame({"weight": replicates.full_weights()}),
+            pd.DataFrame(w, columns=[f"rep{r + 1}" for r in range(n_rep)]),
+        ],
+        axis=1,
+    )
     kind = "JKn" if replicates.kind == "JKn" else "bootstrap"
     rscales = [float(v) for v in replicates.rscales]
-    call = (f'svrepdesign(data = d, weights = ~weight, repweights = "rep[0-9]+", type = "{kind}", '
-            f"scale = {replicates.scale!r}, rscales = scan(\"rscales.txt\"), combined.weights = TRUE, "
-            f"mse = {'TRUE' if mse else 'FALSE'})")
-    meta: dict[str, object] = {"type": kind, "scale": float(replicates.scale), "rscales": rscales, "mse": mse,
-                               "combined_weights": True, "replicates": n_rep, "r_call": call}
+    call = (
+        f'svrepdesign(data = d, weights = ~weight, repweights = "rep[0-9]+", type = "{kind}", '
+        f'scale = {replicates.scale!r}, rscales = scan("rscales.txt"), combined.weights = TRUE, '
+        f"mse = {'TRUE' if mse else 'FALSE'})"
+    )
+    meta: dict[str, object] = {
+        "type": kind,
+        "scale": float(replicates.scale),
+        "rscales": rscales,
+        "mse": mse,
+        "combined_weights": True,
+        "replicates": n_rep,
+        "r_call": call,
+    }
     return out, meta

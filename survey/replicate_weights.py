@@ -34,6 +34,7 @@ Bootstrap factors are stored as PSU × R draw counts (``uint8``) with a per-PSU 
 ``a = alpha_p + beta_p k`` (1 byte per PSU and replicate: a 1M-PSU design with 200 replicates takes
 200 MB, never an n × R float matrix). Replicate weights are formed chunk by chunk of replicates.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -47,7 +48,7 @@ from survey.design import Design
 from survey.errors import DesignError
 
 BootstrapMethod = Literal["rao_wu", "canty_davison"]
-CHUNK_ELEMENTS = 4_000_000      # size of a dense (rows or PSUs) × replicates chunk, in values
+CHUNK_ELEMENTS = 4_000_000  # size of a dense (rows or PSUs) × replicates chunk, in values
 
 
 @dataclass(frozen=True, eq=False)
@@ -142,6 +143,7 @@ class ReplicateWeights:
 
 # --- building the replicate schemes ----------------------------------------------------------------
 
+
 def _lonely(design: Design, n_h: np.ndarray, scheme: str) -> tuple[np.ndarray, float]:
     """Strata with a single PSU that are not a census (``f_h < 1``; a census stratum has no variance and no
     replicates), and the factor on the variance of the other strata: ``certainty``/``remove``: the stratum
@@ -152,10 +154,12 @@ def _lonely(design: Design, n_h: np.ndarray, scheme: str) -> tuple[np.ndarray, f
     lonely = (n_h == 1) & (f < 1.0 - 1e-7)
     if lonely.any() and design.lonely_psu in ("fail", "adjust"):
         h = int(np.flatnonzero(lonely)[0])
-        what = ("its variance cannot be estimated (lonely-PSU policy 'fail'; choose 'certainty', 'remove' or "
-                "'average')" if design.lonely_psu == "fail" else
-                f"the lonely-PSU policy 'adjust' is not implemented for {scheme} replicates "
-                f"(use 'certainty', 'remove', 'average' or linearisation)")
+        what = (
+            "its variance cannot be estimated (lonely-PSU policy 'fail'; choose 'certainty', 'remove' or 'average')"
+            if design.lonely_psu == "fail"
+            else f"the lonely-PSU policy 'adjust' is not implemented for {scheme} replicates "
+            f"(use 'certainty', 'remove', 'average' or linearisation)"
+        )
         raise DesignError(f"stratum {design.strata_labels[h]!r} has a single PSU; {what}")
     factor = 1.0
     if lonely.any() and design.lonely_psu == "average":
@@ -186,13 +190,21 @@ def jackknife_replicates(design: Design) -> ReplicateWeights:
         jk = np.where(n_ps > 1, n_ps / np.maximum(n_ps - 1, 1), 1.0)
     hd = psu_stratum[deleted]
     rscales = (n_h[hd] - 1) / n_h[hd] * (1.0 - f[hd]) * factor
-    return ReplicateWeights(kind="JKn", psu=design.psu_codes(), psu_stratum=psu_stratum,
-                            design_weights=np.asarray(design.design_weights, dtype=float), scale=1.0,
-                            rscales=rscales, deleted=deleted, jk_factor=jk)
+    return ReplicateWeights(
+        kind="JKn",
+        psu=design.psu_codes(),
+        psu_stratum=psu_stratum,
+        design_weights=np.asarray(design.design_weights, dtype=float),
+        scale=1.0,
+        rscales=rscales,
+        deleted=deleted,
+        jk_factor=jk,
+    )
 
 
-def bootstrap_replicates(design: Design, replicates: int = 200, seed: int | None = 0, *,
-                         method: BootstrapMethod = "rao_wu") -> ReplicateWeights:
+def bootstrap_replicates(
+    design: Design, replicates: int = 200, seed: int | None = 0, *, method: BootstrapMethod = "rao_wu"
+) -> ReplicateWeights:
     """Rescaling bootstrap replicates (see the module docstring for both methods and their R equivalents).
 
     ``rao_wu`` (Rao & Wu 1988): ``m_h = n_h - 1`` draws with replacement per stratum,
@@ -212,9 +224,9 @@ def bootstrap_replicates(design: Design, replicates: int = 200, seed: int | None
         raise DesignError("the canty_davison bootstrap is implemented without fpc; use method='rao_wu'")
     n_psu = len(psu_stratum)
     m_h = np.where(lonely, 0, n_h - 1 if method == "rao_wu" else n_h).astype(np.int64)
-    order = np.lexsort((np.arange(n_psu), psu_stratum))          # PSUs grouped by stratum
+    order = np.lexsort((np.arange(n_psu), psu_stratum))  # PSUs grouped by stratum
     start_h = np.concatenate([[0], np.cumsum(n_h)[:-1]])
-    draw_h = np.repeat(np.arange(design.n_strata), m_h)          # stratum of each draw
+    draw_h = np.repeat(np.arange(design.n_strata), m_h)  # stratum of each draw
     n_draw = len(draw_h)
     rng = np.random.default_rng(seed)
     counts = np.zeros((n_psu, replicates), dtype=np.uint8)
@@ -222,9 +234,10 @@ def bootstrap_replicates(design: Design, replicates: int = 200, seed: int | None
     for r0 in range(0, replicates, step):
         r1 = min(replicates, r0 + step)
         u = rng.random((r1 - r0, n_draw))
-        pos = start_h[draw_h][None, :] + np.minimum((u * n_h[draw_h][None, :]).astype(np.int64),
-                                                    n_h[draw_h][None, :] - 1)
-        psu = order[pos]                                          # (chunk, draws)
+        pos = start_h[draw_h][None, :] + np.minimum(
+            (u * n_h[draw_h][None, :]).astype(np.int64), n_h[draw_h][None, :] - 1
+        )
+        psu = order[pos]  # (chunk, draws)
         key = psu * (r1 - r0) + np.arange(r1 - r0)[:, None]
         c = np.bincount(key.ravel(), minlength=n_psu * (r1 - r0)).reshape(n_psu, r1 - r0)
         if c.max(initial=0) > 255:
@@ -244,8 +257,14 @@ def bootstrap_replicates(design: Design, replicates: int = 200, seed: int | None
         nbar = 1.0 / np.mean(1.0 / n_h[n_h > 0])
         scale = factor * nbar / ((nbar - 1.0) * (replicates - 1))
         kind = "canty_davison"
-    return ReplicateWeights(kind=kind, psu=design.psu_codes(), psu_stratum=psu_stratum,
-                            design_weights=np.asarray(design.design_weights, dtype=float), scale=scale,
-                            rscales=np.ones(replicates), counts=counts, alpha=alpha, beta=beta)
-
-
+    return ReplicateWeights(
+        kind=kind,
+        psu=design.psu_codes(),
+        psu_stratum=psu_stratum,
+        design_weights=np.asarray(design.design_weights, dtype=float),
+        scale=scale,
+        rscales=np.ones(replicates),
+        counts=counts,
+        alpha=alpha,
+        beta=beta,
+    )

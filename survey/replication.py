@@ -39,6 +39,7 @@ once as a sparse (domain × indicator, rows) product with the dense (rows, chunk
 replicate weights. Cost: ``O(n k R)`` multiply–adds plus ``O(R × blocks × Newton)`` small solves; for the
 element-sampled JKn ``R = n``, so ``O(n^2 k)`` — use the bootstrap for large element-sampled waves.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -70,16 +71,28 @@ from survey.replicate_weights import (
 
 Infeasible = Literal["collapse", "error"]
 
-__all__ = ["CHUNK_ELEMENTS", "BootstrapMethod", "ReplicateEstimates", "ReplicateWeights", "bootstrap_replicates",
-           "domain_replicates", "domain_shares", "jackknife_replicates", "merge_column", "recalibrate",
-           "recalibrate_model",
-           "replicate_variance"]
+__all__ = [
+    "CHUNK_ELEMENTS",
+    "BootstrapMethod",
+    "ReplicateEstimates",
+    "ReplicateWeights",
+    "bootstrap_replicates",
+    "domain_replicates",
+    "domain_shares",
+    "jackknife_replicates",
+    "merge_column",
+    "recalibrate",
+    "recalibrate_model",
+    "replicate_variance",
+]
 
 
 # --- re-calibration of every replicate -------------------------------------------------------------
 
-def merge_column(model: CalibrationModel, x: np.ndarray, target: np.ndarray, tol: np.ndarray,
-                 support: np.ndarray, k: int, j: int) -> None:
+
+def merge_column(
+    model: CalibrationModel, x: np.ndarray, target: np.ndarray, tol: np.ndarray, support: np.ndarray, k: int, j: int
+) -> None:
     """Collapse column ``j`` of problem ``k`` in place (the rule of the module docstring): a categorical level
     joins the adjacent level of its margin that has respondents of positive weight (the one with fewer when
     both do), its cells now counting in that level and its total added to that level's; a numeric auxiliary,
@@ -111,8 +124,9 @@ class _Recal:
     infeasible: str
 
 
-def _solve_replicates(rc: _Recal, bk: np.ndarray, rk: np.ndarray, dcp: np.ndarray, n_pad: np.ndarray,
-                      r0: int) -> tuple[np.ndarray, int, int]:
+def _solve_replicates(
+    rc: _Recal, bk: np.ndarray, rk: np.ndarray, dcp: np.ndarray, n_pad: np.ndarray, r0: int
+) -> tuple[np.ndarray, int, int]:
     """Solve the (block ``bk``, replicate ``r0 + rk``) problems with padded cell totals ``dcp`` (K, Cmax);
     ``n_pad`` (K, Cmax) respondents of positive weight per cell. Infeasible problems are collapsed (module
     docstring) until they converge. Returns (g (K, Cmax), iterations, collapsed (problem, column) pairs)."""
@@ -125,13 +139,14 @@ def _solve_replicates(rc: _Recal, bk: np.ndarray, rk: np.ndarray, dcp: np.ndarra
         raise CalibrationError(
             f"replicate {r0 + int(rk[k]) + 1}: calibration infeasible: {m.where(int(bk[k]), int(c))} has "
             f"population {m.targets[bk[k], c]:g} but no respondent with a positive weight; collapse the "
-            f"category or use infeasible='collapse'")
-    for k, c in np.argwhere(empty):                # rare: a loop over the infeasible (replicate, cell) pairs
+            f"category or use infeasible='collapse'"
+        )
+    for k, c in np.argwhere(empty):  # rare: a loop over the infeasible (replicate, cell) pairs
         merge_column(m, x, target, tol, support, int(k), int(c))
     collapsed = int(empty.sum())
     sol = solve_calibration(x, dcp, target, tol, rc.fn, lam0=rc.lam_full[bk], maxit=m.maxit)
     g, lam, iters, conv, mis = sol.g, sol.lam, sol.iterations, sol.converged, sol.misfit
-    for _ in range(target.shape[1]):               # each round merges one more cell of every failing problem
+    for _ in range(target.shape[1]):  # each round merges one more cell of every failing problem
         bad = np.flatnonzero(~conv)
         if len(bad) == 0 or rc.infeasible == "error":
             break
@@ -140,8 +155,9 @@ def _solve_replicates(rc: _Recal, bk: np.ndarray, rk: np.ndarray, dcp: np.ndarra
             cols = np.flatnonzero(target[k] != 0)
             merge_column(m, x, target, tol, support, int(k), int(cols[np.argmax(worst[i, cols])]))
         collapsed += len(bad)
-        sol = solve_calibration(x[bad], dcp[bad], target[bad], tol[bad], rc.fn, lam0=rc.lam_full[bk[bad]],
-                                maxit=m.maxit)
+        sol = solve_calibration(
+            x[bad], dcp[bad], target[bad], tol[bad], rc.fn, lam0=rc.lam_full[bk[bad]], maxit=m.maxit
+        )
         g[bad], lam[bad], iters[bad], conv[bad] = sol.g, sol.lam, iters[bad] + sol.iterations, sol.converged
         mis[bad] = sol.misfit
     if not conv.all():
@@ -161,8 +177,9 @@ def _trim_once_cells(g: np.ndarray, dcp: np.ndarray, trim: tuple[float, float]) 
     return out.reshape(k_, c_)
 
 
-def recalibrate_model(replicates: ReplicateWeights, model: CalibrationModel, *,
-                      infeasible: Infeasible = "collapse") -> ReplicateWeights:
+def recalibrate_model(
+    replicates: ReplicateWeights, model: CalibrationModel, *, infeasible: Infeasible = "collapse"
+) -> ReplicateWeights:
     """Calibrate the full sample and every replicate with ``model`` (e.g. ``design.calibration`` after
     :func:`survey.calibration.calibrate`): the same targets, pre-scaling, method, bounds, ``maxit``,
     ``epsilon`` and trim as the full sample (module docstring; R ``calibrate()`` on an ``svyrep.design``).
@@ -175,8 +192,9 @@ def recalibrate_model(replicates: ReplicateWeights, model: CalibrationModel, *,
         CalibrationError: the full sample is infeasible or a replicate does not converge (naming it and the cell).
     """
     if len(model.cell) != replicates.n:
-        raise CalibrationError(f"a calibration model of {len(model.cell)} rows for a replicate design of "
-                               f"{replicates.n} rows")
+        raise CalibrationError(
+            f"a calibration model of {len(model.cell)} rows for a replicate design of {replicates.n} rows"
+        )
     d0 = model.start_weights(replicates.design_weights)
     n_cells, n_blocks = len(model.cell_block), model.n_blocks
     mcp = sp.csr_matrix((d0, (model.cell, replicates.psu)), shape=(n_cells, replicates.n_psu))
@@ -185,12 +203,14 @@ def recalibrate_model(replicates: ReplicateWeights, model: CalibrationModel, *,
     problems = block_problems(model, dc_full, model.epsilon)
     fn = calibration_function(model.method, model.bounds)
     all_b = np.arange(n_blocks)
-    full = solve_calibration(problems.x, problems.pad(dc_full), problems.target, problems.tol, fn,
-                             maxit=model.maxit)
+    full = solve_calibration(problems.x, problems.pad(dc_full), problems.target, problems.tol, fn, maxit=model.maxit)
     if not full.converged.all():
         raise nonconvergence_error(model, problems, full, all_b, fn, model.maxit, what="full sample")
-    g_full = full.g if model.trim is None or model.trim_mode != "once" else _trim_once_cells(
-        full.g, problems.pad(dc_full), model.trim)
+    g_full = (
+        full.g
+        if model.trim is None or model.trim_mode != "once"
+        else _trim_once_cells(full.g, problems.pad(dc_full), model.trim)
+    )
     full_g = np.ones(n_cells + 1)
     full_g[problems.idx] = g_full
     full_g = full_g[:n_cells]
@@ -202,14 +222,14 @@ def recalibrate_model(replicates: ReplicateWeights, model: CalibrationModel, *,
     for r0 in range(0, n_rep, step):
         r1 = min(n_rep, r0 + step)
         a = replicates.psu_factors(r0, r1)
-        dcr = np.asarray(mcp @ a)                                            # (C, chunk)
+        dcr = np.asarray(mcp @ a)  # (C, chunk)
         changed_cell = np.abs(dcr - dc_full[:, None]) > 1e-13 * np.maximum(dc_full[:, None], 1e-300)
         changed = np.zeros((n_blocks, r1 - r0), dtype=bool)
         np.logical_or.at(changed, model.cell_block, changed_cell)
         bk, rk = np.nonzero(changed)
         if len(bk) == 0:
             continue
-        ncr = np.asarray(ncp @ (a > 0).astype(float))                        # respondents of positive weight
+        ncr = np.asarray(ncp @ (a > 0).astype(float))  # respondents of positive weight
         dcp = np.vstack([dcr, np.zeros((1, r1 - r0))])[problems.idx[bk], rk[:, None]]
         n_pad = np.vstack([ncr, np.zeros((1, r1 - r0))])[problems.idx[bk], rk[:, None]]
         g, it, n_col = _solve_replicates(rc, bk, rk, dcp, n_pad, r0)
@@ -217,14 +237,30 @@ def recalibrate_model(replicates: ReplicateWeights, model: CalibrationModel, *,
         cols = np.broadcast_to((r0 + rk)[:, None], problems.idx[bk].shape)
         real = problems.idx[bk] < n_cells
         cell_g[problems.idx[bk][real], cols[real]] = g[real]
-    return replace(replicates, design_weights=d0, calibration=model, cell_g=cell_g, full_cell_g=full_g,
-                   iterations=max_it, collapsed=collapsed)
+    return replace(
+        replicates,
+        design_weights=d0,
+        calibration=model,
+        cell_g=cell_g,
+        full_cell_g=full_g,
+        iterations=max_it,
+        collapsed=collapsed,
+    )
 
 
-def recalibrate(replicates: ReplicateWeights, data: pd.DataFrame, margins: Sequence[Margin], *,
-                by: Sequence[str] = (), method: str = "raking", bounds: tuple[float, float] | None = None,
-                maxit: int = 100, epsilon: float = 1e-12, prescale: bool = True,
-                infeasible: Infeasible = "error") -> ReplicateWeights:
+def recalibrate(
+    replicates: ReplicateWeights,
+    data: pd.DataFrame,
+    margins: Sequence[Margin],
+    *,
+    by: Sequence[str] = (),
+    method: str = "raking",
+    bounds: tuple[float, float] | None = None,
+    maxit: int = 100,
+    epsilon: float = 1e-12,
+    prescale: bool = True,
+    infeasible: Infeasible = "error",
+) -> ReplicateWeights:
     """Build the calibration model of ``margins`` on ``data`` (the rows of the design, in its order) and
     re-calibrate the full sample and every replicate with it (:func:`recalibrate_model`; the arguments as
     :func:`survey.calibration.calibrate`, whose ``prescale`` default it shares)."""
@@ -239,6 +275,7 @@ def recalibrate(replicates: ReplicateWeights, data: pd.DataFrame, margins: Seque
 
 
 # --- replicate estimates and variances -------------------------------------------------------------
+
 
 @dataclass(frozen=True, eq=False)
 class ReplicateEstimates:
@@ -270,8 +307,15 @@ def replicate_variance(estimator: ReplicateEstimates, *, mse: bool = False) -> n
     return estimator.scale * np.sum(rs * dev * dev, axis=0)
 
 
-def domain_replicates(replicates: ReplicateWeights, num: np.ndarray, den: np.ndarray | None,
-                      domain: np.ndarray, n_domains: int, *, mask: np.ndarray | None = None) -> ReplicateEstimates:
+def domain_replicates(
+    replicates: ReplicateWeights,
+    num: np.ndarray,
+    den: np.ndarray | None,
+    domain: np.ndarray,
+    n_domains: int,
+    *,
+    mask: np.ndarray | None = None,
+) -> ReplicateEstimates:
     """Domain ratios ``sum_D w num / sum_D w den`` (or totals, ``den`` None) with the full-sample and every
     replicate's weights, for all domains × columns at once.
 
@@ -287,7 +331,7 @@ def domain_replicates(replicates: ReplicateWeights, num: np.ndarray, den: np.nda
     m = np.ones(n) if mask is None else np.asarray(mask, dtype=float)
     m = m * (domain >= 0)
     dom = np.where(domain >= 0, domain, 0)
-    rows = np.repeat(dom * k, k) + np.tile(np.arange(k), n)                   # (domain, column) per entry
+    rows = np.repeat(dom * k, k) + np.tile(np.arange(k), n)  # (domain, column) per entry
     cols = np.repeat(np.arange(n), k)
 
     def op(values: np.ndarray) -> sp.csr_matrix:
@@ -299,7 +343,7 @@ def domain_replicates(replicates: ReplicateWeights, num: np.ndarray, den: np.nda
         den = np.asarray(den, dtype=float)
         s_den = op(den[:, None] if den.ndim == 1 else den)
 
-    def ratio(w: np.ndarray) -> np.ndarray:          # w: (n, c) -> (c, G, k)
+    def ratio(w: np.ndarray) -> np.ndarray:  # w: (n, c) -> (c, G, k)
         top = np.asarray(s_num @ w)
         if s_den is not None:
             with np.errstate(invalid="ignore", divide="ignore"):
@@ -314,13 +358,21 @@ def domain_replicates(replicates: ReplicateWeights, num: np.ndarray, den: np.nda
     for r0 in range(0, n_rep, step):
         r1 = min(n_rep, r0 + step)
         reps[r0:r1] = ratio(replicates.replicate_weights(r0, r1))
-    return ReplicateEstimates(estimate=est, replicates=reps, scale=replicates.scale,
-                              rscales=np.asarray(replicates.rscales, dtype=float))
+    return ReplicateEstimates(
+        estimate=est, replicates=reps, scale=replicates.scale, rscales=np.asarray(replicates.rscales, dtype=float)
+    )
 
 
-def domain_shares(replicates: ReplicateWeights, num: np.ndarray, den: np.ndarray, domain: np.ndarray,
-                  n_domains: int, *, mask: np.ndarray | None = None, mse: bool = False
-                  ) -> tuple[np.ndarray, np.ndarray]:
+def domain_shares(
+    replicates: ReplicateWeights,
+    num: np.ndarray,
+    den: np.ndarray,
+    domain: np.ndarray,
+    n_domains: int,
+    *,
+    mask: np.ndarray | None = None,
+    mse: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
     """``(estimate, se)`` (G, k) of domain shares with replicate variance (see :func:`domain_replicates`)."""
     est = domain_replicates(replicates, num, den, domain, n_domains, mask=mask)
     return est.estimate, np.sqrt(replicate_variance(est, mse=mse))

@@ -19,6 +19,7 @@ e.g. ``u_i = 1[i in D] (y_i - p) / W_D`` for a domain share) has the variance es
 Everything is vectorised over rows and over the columns of ``u`` (indicators × domains): group sums
 are sparse matrix products, the per-block solves are stacked.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -32,8 +33,9 @@ def group_sum(codes: np.ndarray, values: np.ndarray, n_groups: int) -> np.ndarra
     if values.ndim == 1:
         return np.bincount(codes, weights=values, minlength=n_groups)
     if values.shape[1] <= 4:
-        return np.stack([np.bincount(codes, weights=values[:, j], minlength=n_groups)
-                         for j in range(values.shape[1])], axis=1)
+        return np.stack(
+            [np.bincount(codes, weights=values[:, j], minlength=n_groups) for j in range(values.shape[1])], axis=1
+        )
     m = sp.csr_matrix((np.ones(len(codes)), (codes, np.arange(len(codes)))), shape=(n_groups, len(codes)))
     return np.asarray(m @ values)
 
@@ -65,11 +67,11 @@ def calibration_residuals(design: Design, u: np.ndarray) -> np.ndarray:
     u2 = u[:, None] if one else u
     ginv, _ = greg_projector(design)
     n_cells = len(m.cell_block)
-    s = group_sum(m.cell, design.design_weights[:, None] * u2, n_cells)        # (C, k)
+    s = group_sum(m.cell, design.design_weights[:, None] * u2, n_cells)  # (C, k)
     h = np.zeros((len(m.block_labels), m.cell_x.shape[1], u2.shape[1]))
-    np.add.at(h, m.cell_block, m.cell_x[:, :, None] * s[:, None, :])            # (B, p, k)
-    beta = ginv @ h                                                             # (B, p, k)
-    fitted = np.einsum("cp,cpk->ck", m.cell_x, beta[m.cell_block])              # (C, k)
+    np.add.at(h, m.cell_block, m.cell_x[:, :, None] * s[:, None, :])  # (B, p, k)
+    beta = ginv @ h  # (B, p, k)
+    fitted = np.einsum("cp,cpk->ck", m.cell_x, beta[m.cell_block])  # (C, k)
     r = u2 - fitted[m.cell]
     return r[:, 0] if one else r
 

@@ -4,6 +4,7 @@ Live R references come from tests/r/api_checks.R (``rlive``); each test names th
 Data: shared/data/api (apiclus1: one-stage cluster sample of 15 districts, pw constant; apistrat:
 stratified by school type) and the shared sample wave.
 """
+
 from __future__ import annotations
 
 import sys
@@ -39,8 +40,9 @@ def R():
 
 
 def _clus1_design(c1):
-    return stratified_design(np.zeros(len(c1)), c1["pw"].to_numpy(), psu=c1["dnum"].to_numpy(),
-                             fpc=c1["fpc"].to_numpy())
+    return stratified_design(
+        np.zeros(len(c1)), c1["pw"].to_numpy(), psu=c1["dnum"].to_numpy(), fpc=c1["fpc"].to_numpy()
+    )
 
 
 def _mean_total_se(design, df):
@@ -60,7 +62,7 @@ def _mean_total_se(design, df):
 CASES = [
     ("linear", dict(method="linear"), 1e-13, 1e-13),
     ("linear_bounded", dict(method="linear", bounds=(0.9, 1.9)), 1e-12, 1e-12),
-    ("logit", dict(method="logit", bounds=(0.5, 2.5)), 1e-11, 1e-11),        # observed 5e-13 / 3e-13
+    ("logit", dict(method="logit", bounds=(0.5, 2.5)), 1e-11, 1e-11),  # observed 5e-13 / 3e-13
     ("logit_tight", dict(method="logit", bounds=(0.85, 2.0)), 1e-11, 1e-11),  # observed 7e-13 / 3e-13
     ("raking", dict(method="raking"), 1e-13, 1e-13),
     ("raking_bounded", dict(method="raking", bounds=(0.9, 1.9)), 1e-12, 1e-12),
@@ -149,11 +151,12 @@ def test_trim_weights_contract(api):
         assert t.min() >= lo * (1 - 1e-12) and t.max() <= hi * (1 + 1e-12)
     assert np.array_equal(trim_weights(w, 1, 100), w)
     with pytest.raises(CalibrationError, match=r"cannot trim 183 weights"):
-        trim_weights(w, 40, 45)            # 183 * 40 > sum = 6194
+        trim_weights(w, 40, 45)  # 183 * 40 > sum = 6194
 
 
-@pytest.mark.parametrize("method,trim", [("raking", (0.85, 1.9)), ("raking", (0.5, 1.8)),
-                                         ("linear", (0.5, 1.8)), ("raking", (0.5, 1.95))])
+@pytest.mark.parametrize(
+    "method,trim", [("raking", (0.85, 1.9)), ("raking", (0.5, 1.8)), ("linear", (0.5, 1.8)), ("raking", (0.5, 1.95))]
+)
 def test_trim_with_recalibration_contract(api, method, trim):
     """calibrate(..., trim=(lo, hi)) (ours: cap g, re-calibrate, repeat): the margins are met to 1e-8 and
     every g is within the bounds (to the documented 1e-9)."""
@@ -187,6 +190,7 @@ def test_trim_feasible_with_both_bounds_binding(api, R):
 
 # --- error paths: each message names the cell -------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def wave():
     return read_responses(SAMPLE_WAVE / "responses.csv"), read_population(SAMPLE_WAVE / "population.csv")
@@ -195,9 +199,11 @@ def wave():
 def test_infeasible_cell_named(wave):
     r, pop = wave
     r2 = r[~((r["year"] == 2022) & (r["district"] == "Rissne") & (r["age_group"] == "75-84"))]
-    with pytest.raises(CalibrationError,
-                       match=r"infeasible: year 2022, district Rissne, age_group 75-84 has population \d+ "
-                             r"but no respondents"):
+    with pytest.raises(
+        CalibrationError,
+        match=r"infeasible: year 2022, district Rissne, age_group 75-84 has population \d+ "
+        r"but no respondents",
+    ):
         weight(r2, pop)
 
 
@@ -207,8 +213,9 @@ def test_zero_population_with_respondents_named(wave):
     p2.loc[(p2["year"] == 2023) & (p2["district"] == "Duvbo") & (p2["age_group"] == "16-24"), "population"] = 0
     n = int(((r["year"] == 2023) & (r["district"] == "Duvbo") & (r["age_group"] == "16-24")).sum())
     assert n > 0
-    with pytest.raises(CalibrationError,
-                       match=rf"year 2023, district Duvbo, age_group 16-24 has {n} respondent\(s\) but population 0"):
+    with pytest.raises(
+        CalibrationError, match=rf"year 2023, district Duvbo, age_group 16-24 has {n} respondent\(s\) but population 0"
+    ):
         weight(r, p2)
 
 
@@ -230,15 +237,28 @@ def test_inconsistent_margins_named(wave):
     """Inconsistent margins: women of 2024 Ursvik +500 in the sex margin, age margin unchanged. The check before
     any iteration names the block, both margins and both totals (9263 + 500 = 9763)."""
     r, pop = wave
-    t_sex = pop.groupby(["year", "district", "sex"], as_index=False)["population"].sum().rename(
-        columns={"population": "total"})
-    t_age = pop.groupby(["year", "district", "age_group"], as_index=False)["population"].sum().rename(
-        columns={"population": "total"})
+    t_sex = (
+        pop.groupby(["year", "district", "sex"], as_index=False)["population"]
+        .sum()
+        .rename(columns={"population": "total"})
+    )
+    t_age = (
+        pop.groupby(["year", "district", "age_group"], as_index=False)["population"]
+        .sum()
+        .rename(columns={"population": "total"})
+    )
     t_sex.loc[(t_sex["year"] == 2024) & (t_sex["district"] == "Ursvik") & (t_sex["sex"] == 2), "total"] += 500
-    with pytest.raises(CalibrationError, match=r"marginalerna är inkonsistenta i year 2024, district Ursvik: "
-                                               r"district×sex summerar till 9763 men district×age_group till 9263"):
-        calibrate(r, r["design_weight"].to_numpy(),
-                  [Margin(("district", "sex"), t_sex), Margin(("district", "age_group"), t_age)], by=("year",))
+    with pytest.raises(
+        CalibrationError,
+        match=r"marginalerna är inkonsistenta i year 2024, district Ursvik: "
+        r"district×sex summerar till 9763 men district×age_group till 9263",
+    ):
+        calibrate(
+            r,
+            r["design_weight"].to_numpy(),
+            [Margin(("district", "sex"), t_sex), Margin(("district", "age_group"), t_age)],
+            by=("year",),
+        )
 
 
 def test_population_of_district_without_respondents_is_a_note(wave):
@@ -254,22 +274,25 @@ def test_population_of_district_without_respondents_is_a_note(wave):
 
 # --- non-response adjustment, design weights and diagnostics: hand-computed cases ----------------------
 
+
 def test_nonresponse_adjust_hand_computed():
     """Weighting classes (Särndal & Lundström 2005): w = d * sum_c d / sum_{c, resp} d for respondents."""
     from survey.calibration import nonresponse_adjust
+
     d = np.array([10.0, 10.0, 10.0, 20.0, 20.0, 5.0])
     cells = np.array(["a", "a", "a", "b", "b", "b"])
     resp = np.array([True, False, True, True, False, True])
     w = nonresponse_adjust(d, cells, resp)
     # cell a: 30 / 20 = 1.5; cell b: 45 / 25 = 1.8
     np.testing.assert_allclose(w, [15.0, 0.0, 15.0, 36.0, 0.0, 9.0], rtol=1e-15)
-    assert w.sum() == pytest.approx(d.sum(), rel=1e-15)      # the gross sample's weight is kept
+    assert w.sum() == pytest.approx(d.sum(), rel=1e-15)  # the gross sample's weight is kept
     with pytest.raises(CalibrationError, match="cell 'b' has sampled units but no respondents"):
         nonresponse_adjust(d, cells, np.array([True, True, True, False, False, False]))
 
 
 def test_design_weights_from_population_and_diagnostics():
     from survey.calibration import design_weights_from_population, kish_deff, weight_diagnostics
+
     strata = np.array([0, 0, 1, 1, 1])
     d = design_weights_from_population(strata, np.array([100.0, 300.0]))
     np.testing.assert_allclose(d, [50.0, 50.0, 100.0, 100.0, 100.0])
@@ -287,10 +310,14 @@ def test_design_weights_from_population_and_diagnostics():
 
 # --- the collapsing rule for small cells ---------------------------------------------------------------
 
+
 def _sample_frames():
     from survey.data.ingest import read_population, read_responses
-    return (read_responses(SAMPLE_WAVE / "responses.csv").data.copy(),
-            read_population(SAMPLE_WAVE / "population.csv").data.copy())
+
+    return (
+        read_responses(SAMPLE_WAVE / "responses.csv").data.copy(),
+        read_population(SAMPLE_WAVE / "population.csv").data.copy(),
+    )
 
 
 def test_collapse_equals_recoding_by_hand():
@@ -300,6 +327,7 @@ def test_collapse_equals_recoding_by_hand():
     from survey.data.codebook import load_codebook
     from survey.errors import CalibrationError as CE
     from survey.pipeline.steps import WeightingOptions, estimate, weight
+
     r, p = _sample_frames()
     cell = (r["year"] == 2023) & (r["district"] == "Duvbo") & (r["age_group"] == "75-84")
     assert cell.sum() > 0
@@ -307,8 +335,9 @@ def test_collapse_equals_recoding_by_hand():
     with pytest.raises(CE, match="year 2023, district Duvbo, age_group 75-84.*--collapse age_group"):
         weight(r, p)
     w = weight(r, p, WeightingOptions(collapse=(("age_group", 1),)))
-    assert any("year 2023, district Duvbo: age_group 75-84 merged with 65-74 (0 respondent(s) < 1)" in n
-               for n in w.notes)
+    assert any(
+        "year 2023, district Duvbo: age_group 75-84 merged with 65-74 (0 respondent(s) < 1)" in n for n in w.notes
+    )
     p2 = p.copy()
     sel = (p2["year"] == 2023) & (p2["district"] == "Duvbo") & (p2["age_group"] == "75-84")
     p2.loc[sel, "age_group"] = "65-74"
@@ -326,6 +355,7 @@ def test_collapse_equals_recoding_by_hand():
 
 def test_collapse_rule_picks_the_smaller_neighbour_and_repeats():
     from survey.calibration import collapse_levels
+
     levels = ["16-24", "25-34", "35-44", "45-54"]
     # block 0: 25-34 has 1 respondent (< 3): neighbours 16-24 (10) and 35-44 (2) -> into 35-44; the merged
     # group has 3 >= 3, done. block 1: nothing to do.

@@ -3,6 +3,7 @@
 Numbers are checked against LIVE R ``survey`` (``@pytest.mark.rlive``: skipped without ``Rscript`` and the
 ``survey`` package, unless the environment variable ``CI`` is set, where a missing R is a failure).
 """
+
 from __future__ import annotations
 
 import os
@@ -15,14 +16,20 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from survey.calibration import Margin, calibrate
+from survey.calibration import Margin
+from survey.data.synth import generate_wave
 from survey.design import Design, stratified_design
 from survey.errors import CalibrationError, DesignError
 from survey.estimation import domain_ratios
 from survey.pipeline.steps import weight
-from survey.replication import (bootstrap_replicates, domain_replicates, domain_shares, jackknife_replicates,
-                                recalibrate, replicate_variance)
-from survey.data.synth import generate_wave
+from survey.replication import (
+    bootstrap_replicates,
+    domain_replicates,
+    domain_shares,
+    jackknife_replicates,
+    recalibrate,
+    replicate_variance,
+)
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 SAMPLE_WAVE = SHARED / "data" / "sample-wave"
@@ -32,10 +39,11 @@ AGES = ("16-24", "25-34", "35-44", "45-54", "55-64", "65-74", "75-84")
 
 # --- R helpers ----------------------------------------------------------------------------------------
 
+
 def _have_r() -> bool:
     if shutil.which("Rscript") is None:
         return False
-    res = subprocess.run(["Rscript", "-e", "suppressMessages(library(survey))"], capture_output=True)
+    res = subprocess.run(["Rscript", "-e", "suppressMessages(library(survey))"], check=False, capture_output=True)
     return res.returncode == 0
 
 
@@ -52,8 +60,13 @@ def _need_r() -> None:
 def run_r(code: str) -> dict[str, np.ndarray]:
     """Run R code that prints lines ``name value value ...`` (17 significant digits); parse them."""
     _need_r()
-    res = subprocess.run(["Rscript", "-e", "suppressMessages(library(survey))\n" + code],
-                         capture_output=True, text=True, timeout=600)
+    res = subprocess.run(
+        ["Rscript", "-e", "suppressMessages(library(survey))\n" + code],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert res.returncode == 0, res.stderr
     out = {}
     for line in res.stdout.splitlines():
@@ -67,6 +80,7 @@ R_OUT = 'out <- function(name, x) cat("@", name, " ", paste(sprintf("%.17g", x),
 
 
 # --- data helpers ---------------------------------------------------------------------------------
+
 
 def contract_margins(pop: pd.DataFrame) -> list[Margin]:
     """The contract's raking margins (district × sex, district × age_group, within year)."""
@@ -92,8 +106,7 @@ def shares(resp: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return num, base
 
 
-def r_model_matrix(resp: pd.DataFrame, pop: pd.DataFrame, strata: np.ndarray
-                   ) -> tuple[pd.DataFrame, np.ndarray]:
+def r_model_matrix(resp: pd.DataFrame, pop: pd.DataFrame, strata: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
     """reference.R's full-rank raking matrix: per stratum 1[h], 1[h] woman, 1[h] age a (a != 16-24)."""
     keys = sorted(set(zip(resp["year"], resp["district"])))
     cols, totals = {}, []
@@ -125,6 +138,7 @@ def wave_2022_without_tiny(districts: tuple[str, ...] | None = None) -> tuple[pd
 
 # --- structure, without R ------------------------------------------------------------------------
 
+
 def small_design(fpc: bool = False) -> Design:
     strata = np.array(["a"] * 4 + ["b"] * 3 + ["c"] * 2)
     psu = np.array([1, 1, 2, 3, 1, 2, 3, 1, 2])
@@ -141,7 +155,7 @@ def test_jkn_factors_and_scales():
     assert jk.deleted.tolist() == [0, 1, 2, 3, 4, 5]
     np.testing.assert_allclose(jk.rscales, [2 / 3 * (1 - 3 / 10)] * 3 + [2 / 3 * (1 - 3 / 6)] * 3, rtol=1e-15)
     a = jk.psu_factors(0, jk.n_replicates)
-    assert a.shape == (8, 6)                       # PSU level, never rows × replicates
+    assert a.shape == (8, 6)  # PSU level, never rows × replicates
     np.testing.assert_array_equal(a[:, 0], [0, 1.5, 1.5, 1, 1, 1, 1, 1])
     np.testing.assert_array_equal(a[:, 4], [1, 1, 1, 1.5, 0, 1.5, 1, 1])
     w = jk.replicate_weights(0, 2)
@@ -202,8 +216,11 @@ def test_jkn_recalibration_infeasible_names_the_cell():
     resp, pop = read_wave()
     wr = weight(resp, pop)
     jk = jackknife_replicates(wr.design)
-    with pytest.raises(CalibrationError, match=r"replicate \d+: calibration infeasible: year 2022, district "
-                                               r"Väsby centrum, age_group 75-84"):
+    with pytest.raises(
+        CalibrationError,
+        match=r"replicate \d+: calibration infeasible: year 2022, district "
+        r"Väsby centrum, age_group 75-84",
+    ):
         recalibrate(jk, resp, contract_margins(pop), by=("year",))
 
 
@@ -216,18 +233,22 @@ def test_recalibrated_full_sample_matches_calibrate():
 
 # --- against live R -------------------------------------------------------------------------------
 
+
 @pytest.mark.rlive
 def test_jkn_apistrat_vs_r():
     api = pd.read_csv(API / "apistrat.csv")
     des = stratified_design(api["stype"].to_numpy(), api["pw"].to_numpy())
     jk = jackknife_replicates(des)
     est = domain_replicates(jk, api["api00"].to_numpy(), np.ones(len(api)), np.zeros(len(api), dtype=np.int64), 1)
-    r = run_r(R_OUT + f"""
-        a <- read.csv("{API / 'apistrat.csv'}")
+    r = run_r(
+        R_OUT
+        + f"""
+        a <- read.csv("{API / "apistrat.csv"}")
         d <- svydesign(id = ~1, strata = ~stype, weights = ~pw, data = a)
         m <- svymean(~api00, as.svrepdesign(d, type = "JKn"))
         out("est", coef(m)); out("se", SE(m))
-        out("se_mse", SE(svymean(~api00, as.svrepdesign(d, type = "JKn", mse = TRUE))))""")
+        out("se_mse", SE(svymean(~api00, as.svrepdesign(d, type = "JKn", mse = TRUE))))"""
+    )
     assert abs(est.estimate[0, 0] - r["est"][0]) < 1e-10
     assert abs(np.sqrt(replicate_variance(est))[0, 0] - r["se"][0]) < 1e-10
     assert abs(np.sqrt(replicate_variance(est, mse=True))[0, 0] - r["se_mse"][0]) < 1e-10
@@ -237,27 +258,35 @@ def test_jkn_apistrat_vs_r():
 @pytest.mark.parametrize("method", ["raking", "linear"])
 def test_jk1_clus1_calibrated_vs_r(method):
     api = pd.read_csv(API / "apiclus1.csv")
-    des = stratified_design(np.zeros(len(api)), api["pw"].to_numpy(), psu=api["dnum"].to_numpy(),
-                            fpc=api["fpc"].to_numpy())
-    margins = [Margin(("stype",), pd.DataFrame({"stype": ["E", "H", "M"], "total": [4421, 755, 1018]})),
-               Margin(("sch.wide",), pd.DataFrame({"sch.wide": ["No", "Yes"], "total": [1072, 5122]}))]
+    des = stratified_design(
+        np.zeros(len(api)), api["pw"].to_numpy(), psu=api["dnum"].to_numpy(), fpc=api["fpc"].to_numpy()
+    )
+    margins = [
+        Margin(("stype",), pd.DataFrame({"stype": ["E", "H", "M"], "total": [4421, 755, 1018]})),
+        Margin(("sch.wide",), pd.DataFrame({"sch.wide": ["No", "Yes"], "total": [1072, 5122]})),
+    ]
     rc = recalibrate(jackknife_replicates(des), api, margins, method=method)
     one = np.zeros(len(api), dtype=np.int64)
     y = api[["api00", "api99"]].to_numpy(float)
     est = domain_replicates(rc, y, np.ones_like(y), one, 1)
-    r = run_r(R_OUT + f"""
-        a <- read.csv("{API / 'apiclus1.csv'}")
+    r = run_r(
+        R_OUT
+        + f"""
+        a <- read.csv("{API / "apiclus1.csv"}")
         d <- svydesign(id = ~dnum, weights = ~pw, data = a, fpc = ~fpc)
         r <- calibrate(as.svrepdesign(d, type = "JK1"), ~stype + sch.wide, population = c(6194, 755, 1018, 5122),
                        calfun = "{method}", epsilon = 1e-12, maxit = 100)
         m <- svymean(~api00 + api99, r)
-        out("est", coef(m)); out("se", SE(m))""")
+        out("est", coef(m)); out("se", SE(m))"""
+    )
     np.testing.assert_allclose(est.estimate[0], r["est"], rtol=1e-12)
     assert np.max(np.abs(np.sqrt(replicate_variance(est))[0] - r["se"])) < 1e-8
 
 
 def _wave_r_script(csv: Path, popfile: Path, setup: str, cal: str) -> str:
-    return R_OUT + f"""
+    return (
+        R_OUT
+        + f"""
         df <- read.csv("{csv}", encoding = "UTF-8", stringsAsFactors = FALSE)
         pop <- scan("{popfile}", quiet = TRUE)
         xs <- grep("^x", names(df), value = TRUE)
@@ -272,16 +301,23 @@ def _wave_r_script(csv: Path, popfile: Path, setup: str, cal: str) -> str:
           }}
           out(paste0("est_", y), est); out(paste0("se_", y), se)
         }}"""
+    )
 
 
-def _export_wave(tmp_path: Path, resp: pd.DataFrame, pop: pd.DataFrame, strata: np.ndarray,
-                 extra: pd.DataFrame | None = None) -> tuple[Path, Path]:
+def _export_wave(
+    tmp_path: Path, resp: pd.DataFrame, pop: pd.DataFrame, strata: np.ndarray, extra: pd.DataFrame | None = None
+) -> tuple[Path, Path]:
     x, totals = r_model_matrix(resp, pop, strata)
     num, base = shares(resp)
-    df = pd.DataFrame({"stratum": strata, "district": resp["district"].to_numpy(),
-                       "dw": resp["design_weight"].to_numpy(float),
-                       "y1": np.where(base[:, 0] > 0, num[:, 0], np.nan),
-                       "y2": np.where(base[:, 1] > 0, num[:, 1], np.nan)})
+    df = pd.DataFrame(
+        {
+            "stratum": strata,
+            "district": resp["district"].to_numpy(),
+            "dw": resp["design_weight"].to_numpy(float),
+            "y1": np.where(base[:, 0] > 0, num[:, 0], np.nan),
+            "y2": np.where(base[:, 1] > 0, num[:, 1], np.nan),
+        }
+    )
     df = pd.concat([df, x] + ([extra] if extra is not None else []), axis=1)
     csv, popfile = tmp_path / "wave.csv", tmp_path / "pop.txt"
     df.to_csv(csv, index=False, float_format="%.17g", encoding="utf-8")
@@ -306,11 +342,16 @@ def test_jkn_reraking_sample_wave_vs_r(tmp_path):
     assert rc.n_replicates == len(resp)
     est, se = _ours_by_district(rc, resp)
     csv, popfile = _export_wave(tmp_path, resp, pop, wr.design.strata)
-    r = run_r(_wave_r_script(csv, popfile,
-                             "d <- svydesign(id = ~1, strata = ~stratum, weights = ~dw, data = df)\n"
-                             "rep <- as.svrepdesign(d, type = 'JKn')",
-                             "cal <- calibrate(rep, as.formula(paste('~0+', paste(xs, collapse = '+'))), "
-                             "population = pop, calfun = 'raking', epsilon = 1e-12, maxit = 100)"))
+    r = run_r(
+        _wave_r_script(
+            csv,
+            popfile,
+            "d <- svydesign(id = ~1, strata = ~stratum, weights = ~dw, data = df)\n"
+            "rep <- as.svrepdesign(d, type = 'JKn')",
+            "cal <- calibrate(rep, as.formula(paste('~0+', paste(xs, collapse = '+'))), "
+            "population = pop, calfun = 'raking', epsilon = 1e-12, maxit = 100)",
+        )
+    )
     for j, y in enumerate(("y1", "y2")):
         np.testing.assert_allclose(est[:, j], r[f"est_{y}"], rtol=1e-12)
         assert np.max(np.abs(se[:, j] - r[f"se_{y}"])) < 1e-8, (se[:, j], r[f"se_{y}"])
@@ -328,22 +369,30 @@ def test_bootstrap_same_factors_vs_r(tmp_path):
     wr = weight(resp, pop)
     bs = bootstrap_replicates(wr.design, 60, seed=2024)
     rc = recalibrate(bs, resp, contract_margins(pop), by=("year",))
-    est0, se0 = _ours_by_district(bs, resp)          # without re-calibration, design weights
+    est0, se0 = _ours_by_district(bs, resp)  # without re-calibration, design weights
     est, se = _ours_by_district(rc, resp)
     csv, popfile = _export_wave(tmp_path, resp, pop, wr.design.strata, extra=bs.row_factors_frame())
-    setup = ("reps <- df[, grep('^rep', names(df))]\n"
-             "rep <- svrepdesign(data = df, repweights = reps, weights = ~dw, type = 'bootstrap', "
-             "combined.weights = FALSE)\n"
-             "stopifnot(abs(rep$scale - 1/59) < 1e-15)\n"
-             "for (y in c('y1', 'y2')) { se <- c()\n"
-             "  for (dist in c(sort(unique(df$district), method = 'radix'), 'Totalt')) {\n"
-             "    keep <- !is.na(df[[y]]) & (dist == 'Totalt' | df$district == dist)\n"
-             "    se <- c(se, SE(svymean(as.formula(paste0('~', y)), rep[keep, ]))) }\n"
-             "  out(paste0('se0_', y), se) }")
-    r = run_r(_wave_r_script(csv, popfile, setup,
-                             "cal <- calibrate(rep, as.formula(paste('~0+', paste(xs, collapse = '+'))), "
-                             "population = pop, calfun = 'raking', epsilon = 1e-12, maxit = 100, "
-                             "compress = FALSE)"))   # survey 4.1.1's default compress = NA fails here
+    setup = (
+        "reps <- df[, grep('^rep', names(df))]\n"
+        "rep <- svrepdesign(data = df, repweights = reps, weights = ~dw, type = 'bootstrap', "
+        "combined.weights = FALSE)\n"
+        "stopifnot(abs(rep$scale - 1/59) < 1e-15)\n"
+        "for (y in c('y1', 'y2')) { se <- c()\n"
+        "  for (dist in c(sort(unique(df$district), method = 'radix'), 'Totalt')) {\n"
+        "    keep <- !is.na(df[[y]]) & (dist == 'Totalt' | df$district == dist)\n"
+        "    se <- c(se, SE(svymean(as.formula(paste0('~', y)), rep[keep, ]))) }\n"
+        "  out(paste0('se0_', y), se) }"
+    )
+    r = run_r(
+        _wave_r_script(
+            csv,
+            popfile,
+            setup,
+            "cal <- calibrate(rep, as.formula(paste('~0+', paste(xs, collapse = '+'))), "
+            "population = pop, calfun = 'raking', epsilon = 1e-12, maxit = 100, "
+            "compress = FALSE)",
+        )
+    )  # survey 4.1.1's default compress = NA fails here
     for j, y in enumerate(("y1", "y2")):
         assert np.max(np.abs(se0[:, j] - r[f"se0_{y}"])) < 1e-10
         np.testing.assert_allclose(est[:, j], r[f"est_{y}"], rtol=1e-12)
@@ -352,6 +401,7 @@ def test_bootstrap_same_factors_vs_r(tmp_path):
 
 
 # --- statistical sanity and speed ---------------------------------------------------------------
+
 
 def _all_items(resp: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     qs = [c for c in resp.columns if c.startswith("q_")]
@@ -397,7 +447,7 @@ def test_rao_wu_fpc_variance_of_a_total():
     rng = np.random.default_rng(8)
     n = 300
     strata = np.repeat(np.arange(3), 100)
-    fpc = np.repeat([150.0, 400.0, 1000.0], 100)           # f_h = 2/3, 1/4, 1/10
+    fpc = np.repeat([150.0, 400.0, 1000.0], 100)  # f_h = 2/3, 1/4, 1/10
     des = stratified_design(strata, fpc / 100, fpc=fpc)
     y = rng.gamma(2.0, 3.0, size=(n, 1))
     bs = bootstrap_replicates(des, 4000, seed=9)

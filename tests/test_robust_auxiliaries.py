@@ -6,6 +6,7 @@ the GREG (calibration-residual) variance, against live R
 
 and ``svymean(~y, subset(cal, ...))`` per district and for the whole year.
 """
+
 from __future__ import annotations
 
 import sys
@@ -40,8 +41,11 @@ def wave2022():
 
 
 def _margins(r: pd.DataFrame, pop: pd.DataFrame) -> list[Margin]:
-    t = pop.groupby(["year", "district", "sex"], as_index=False)["population"].sum().rename(
-        columns={"population": "total"})
+    t = (
+        pop.groupby(["year", "district", "sex"], as_index=False)["population"]
+        .sum()
+        .rename(columns={"population": "total"})
+    )
     ht = float((r["design_weight"] * r["income"]).sum())
     inc = pd.DataFrame({"year": [2022], "total": [1.04 * ht * pop["population"].sum() / r["design_weight"].sum()]})
     return [Margin(("district", "sex"), t), Margin((), inc, value="income")]
@@ -59,17 +63,32 @@ def test_numeric_auxiliary_matches_R(tmp_path, wave2022, method, bounds):
     assert (cal.weights * r["income"]).sum() == pytest.approx(margins[1].totals["total"].iloc[0], rel=1e-12)
     y = np.where(r["q_safe_after_dark"].isna(), np.nan, r["q_safe_after_dark"].isin([3, 4, 5]).astype(float))
     keys = sorted(set(zip(r["district"], r["sex"])))
-    x = pd.DataFrame({f"x{i}": ((r["district"] == dn) & (r["sex"] == s)).astype(float).to_numpy()
-                      for i, (dn, s) in enumerate(keys)})
+    x = pd.DataFrame(
+        {f"x{i}": ((r["district"] == dn) & (r["sex"] == s)).astype(float).to_numpy() for i, (dn, s) in enumerate(keys)}
+    )
     totals = [float(margins[0].totals.set_index(["district", "sex"]).loc[k, "total"]) for k in keys]
     totals.append(float(margins[1].totals["total"].iloc[0]))
-    df = pd.concat([pd.DataFrame({"district": r["district"], "d0": d0, "income": r["income"],
-                                 "y": np.nan_to_num(y), "ans": (~np.isnan(y)).astype(int)}), x], axis=1)
+    df = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "district": r["district"],
+                    "d0": d0,
+                    "income": r["income"],
+                    "y": np.nan_to_num(y),
+                    "ans": (~np.isnan(y)).astype(int),
+                }
+            ),
+            x,
+        ],
+        axis=1,
+    )
     csv, popf = tmp_path / "aux.csv", tmp_path / "aux_pop.txt"
     df.to_csv(csv, index=False, float_format="%.17g", encoding="utf-8")
     popf.write_text("\n".join(f"{v:.17g}" for v in totals))
     bnd = f", bounds = c({bounds[0]}, {bounds[1]})" if bounds else ""
-    res = run_r_code(f"""
+    res = run_r_code(
+        f"""
         df <- read.csv("{csv}", encoding = "UTF-8", stringsAsFactors = FALSE)
         pop <- scan("{popf}", quiet = TRUE)
         xs <- grep("^x", names(df), value = TRUE)
@@ -81,10 +100,13 @@ def test_numeric_auxiliary_matches_R(tmp_path, wave2022, method, bounds):
         for (dist in c(sort(unique(df$district), method = "radix"), "Totalt")) {{
           m <- svymean(~y, subset(cal, ans == 1 & (dist == "Totalt" | district == dist)))
           est <- c(est, coef(m)); se <- c(se, SE(m)) }}
-        out("est", est); out("se", se)""", [csv, popf])
+        out("est", est); out("se", se)""",
+        [csv, popf],
+    )
     assert rel_err(cal.weights, res["w"]) < 1e-11
     design = stratified_design(r["district"].to_numpy(), r["design_weight"].to_numpy()).with_weights(
-        cal.weights, cal.model)
+        cal.weights, cal.model
+    )
     base = (~np.isnan(y)).astype(float)
     num = np.nan_to_num(y) * base
     one = np.zeros(len(r), dtype=np.int64)
@@ -107,10 +129,12 @@ def test_numeric_margins_from_the_population_file(wave2022):
     r, pop = wave2022
     r = r.assign(born_abroad=r["born_abroad"].astype(float))
     share = (r["design_weight"] * r["born_abroad"]).groupby(r["district"]).sum() / r.groupby("district")[
-        "design_weight"].sum()
+        "design_weight"
+    ].sum()
     pop = pop.assign(born_abroad=pop["population"] * 1.02 * pop["district"].map(share))
-    margins = margins_from_population(pop, [("district", "sex"), ("district", "age_group")],
-                                      {"born_abroad": ("district",)})
+    margins = margins_from_population(
+        pop, [("district", "sex"), ("district", "age_group")], {"born_abroad": ("district",)}
+    )
     assert margins[2].value == "born_abroad"
     cal = calibrate(r, r["design_weight"].to_numpy(), margins, by=("year",))
     got = pd.Series(cal.weights * r["born_abroad"].to_numpy()).groupby(r["district"].to_numpy()).sum()
@@ -123,7 +147,8 @@ def test_numeric_auxiliary_errors(wave2022):
     r, pop = wave2022
     margins = _margins(r, pop)
     with pytest.raises(CalibrationError, match=r"hjälpvariabeln 'income' saknas .* för 1 svarande"):
-        calibrate(r.assign(income=r["income"].where(r.index != 5)), r["design_weight"].to_numpy(), margins,
-                  by=("year",))
+        calibrate(
+            r.assign(income=r["income"].where(r.index != 5)), r["design_weight"].to_numpy(), margins, by=("year",)
+        )
     with pytest.raises(CalibrationError, match="ingen svarande med ett värde skilt från 0"):
         calibrate(r.assign(income=0.0), r["design_weight"].to_numpy(), margins, by=("year",))

@@ -3,6 +3,7 @@
 R: ``svydesign(id = ~1, strata = ~stype, weights = ~pw, data = ..., fpc = ...)`` with
 ``options(survey.lonely.psu = ...)``; svymean(~api00) and svytotal(~enroll).
 """
+
 from __future__ import annotations
 
 import sys
@@ -54,11 +55,14 @@ a <- a[keep, ]
 
 def _r_stats(policy: str, fpc: str | None, census: str = "") -> dict:
     fpc_arg = f", fpc = ~{fpc}" if fpc else ""
-    code = R_LONELY.format(path=STRAT, census=census) + f"""
+    code = (
+        R_LONELY.format(path=STRAT, census=census)
+        + f"""
 options(survey.lonely.psu = "{policy}")
 d <- svydesign(id = ~1, strata = ~stype, weights = ~pw, data = a{fpc_arg})
 m <- svymean(~api00, d); t <- svytotal(~enroll, d)
 out("m", coef(m)); out("se_m", SE(m)); out("se_t", SE(t))"""
+    )
     return run_r_code(code, [STRAT])
 
 
@@ -70,8 +74,9 @@ def test_lonely_psu_policies_match_R(policy, fpc):
     H / (H - L) = 3 / 2 here, 'remove' equals 'certainty' for one-stage designs (as in R)."""
     df = _lonely_frame()
     r = _r_stats(policy, "fpc" if fpc else None)
-    d = stratified_design(df["stype"].to_numpy(), df["pw"].to_numpy(),
-                          fpc=df["fpc"].to_numpy() if fpc else None, lonely_psu=policy)
+    d = stratified_design(
+        df["stype"].to_numpy(), df["pw"].to_numpy(), fpc=df["fpc"].to_numpy() if fpc else None, lonely_psu=policy
+    )
     m, se_m, se_t = _mean_total(d, df)
     assert rel_err(m, r["m"][0]) < 1e-14
     assert rel_err(se_m, r["se_m"][0]) < TOL, (se_m, r["se_m"][0])
@@ -89,6 +94,7 @@ def test_average_is_the_hand_computed_factor():
 
 def test_policies_are_documented():
     from survey import design
+
     for policy in LONELY_POLICIES:
         assert f'``"{policy}"``' in design.__doc__
     with pytest.raises(DesignError, match="unknown lonely-PSU policy 'drop'"):
@@ -97,6 +103,7 @@ def test_policies_are_documented():
 
 # --- census strata ------------------------------------------------------------------------------------
 
+
 @pytest.mark.rlive
 def test_single_psu_census_stratum_is_not_lonely():
     """The one high school is the whole stratum (fpc = 1): zero variance, and no lonely-PSU error under the
@@ -104,7 +111,7 @@ def test_single_psu_census_stratum_is_not_lonely():
     df = _lonely_frame()
     fpc = np.where(df["stype"] == "H", 1.0, df["fpc"].to_numpy(float))
     r = _r_stats("fail", "fpc2", census='a$fpc2 <- ifelse(a$stype == "H", 1, a$fpc)')
-    d = stratified_design(df["stype"].to_numpy(), df["pw"].to_numpy(), fpc=fpc)   # lonely_psu = 'fail'
+    d = stratified_design(df["stype"].to_numpy(), df["pw"].to_numpy(), fpc=fpc)  # lonely_psu = 'fail'
     m, se_m, se_t = _mean_total(d, df)
     assert rel_err(se_m, r["se_m"][0]) < TOL and rel_err(se_t, r["se_t"][0]) < TOL
     # the H stratum adds nothing: the same SE as without the high school's variance contribution
@@ -117,12 +124,15 @@ def test_census_stratum_with_many_psus_contributes_zero():
     """All 50 sampled high schools as the whole stratum (fpc = 50): its contribution is zero; R agrees."""
     st = pd.read_csv(STRAT)
     fpc = np.where(st["stype"] == "H", 50.0, st["fpc"].to_numpy(float))
-    r = run_r_code(f"""
+    r = run_r_code(
+        f"""
         a <- read.csv("{STRAT}"); a$fpc2 <- ifelse(a$stype == "H", 50, a$fpc)
         d <- svydesign(id = ~1, strata = ~stype, weights = ~pw, data = a, fpc = ~fpc2)
         m <- svymean(~api00, d); t <- svytotal(~enroll, d)
         out("m", coef(m)); out("se_m", SE(m)); out("se_t", SE(t))
-        h <- subset(d, stype == "H"); out("se_h", SE(svytotal(~enroll, h)))""", [STRAT])
+        h <- subset(d, stype == "H"); out("se_h", SE(svytotal(~enroll, h)))""",
+        [STRAT],
+    )
     d = stratified_design(st["stype"].to_numpy(), st["pw"].to_numpy(), fpc=fpc)
     _, se_m, se_t = _mean_total(d, st)
     assert rel_err(se_m, r["se_m"][0]) < TOL and rel_err(se_t, r["se_t"][0]) < TOL

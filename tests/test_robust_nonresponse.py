@@ -1,4 +1,5 @@
 """Non-response analysis (issue 9): response rates, weighting-class and propensity adjustment, hand-computed."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -12,13 +13,15 @@ from survey.nonresponse import cell_adjustment, propensity_adjustment, response_
 @pytest.fixture()
 def gross() -> pd.DataFrame:
     """Ten sampled persons in two districts; A: d = 10, B: d = 20 (men) / 30 (women)."""
-    return pd.DataFrame({
-        "district": ["A"] * 5 + ["B"] * 5,
-        "sex": [1, 1, 2, 2, 2, 1, 1, 2, 2, 2],
-        "age_group": ["16-24", "25-34", "16-24", "25-34", "25-34", "16-24", "16-24", "25-34", "25-34", "16-24"],
-        "design_weight": [10.0] * 5 + [20.0, 20.0, 30.0, 30.0, 30.0],
-        "responded": [1, 0, 1, 1, 0, 1, 0, 0, 1, 1],
-    })
+    return pd.DataFrame(
+        {
+            "district": ["A"] * 5 + ["B"] * 5,
+            "sex": [1, 1, 2, 2, 2, 1, 1, 2, 2, 2],
+            "age_group": ["16-24", "25-34", "16-24", "25-34", "25-34", "16-24", "16-24", "25-34", "25-34", "16-24"],
+            "design_weight": [10.0] * 5 + [20.0, 20.0, 30.0, 30.0, 30.0],
+            "responded": [1, 0, 1, 1, 0, 1, 0, 0, 1, 1],
+        }
+    )
 
 
 def test_response_rates_by_hand(gross):
@@ -28,8 +31,8 @@ def test_response_rates_by_hand(gross):
     np.testing.assert_allclose(rr["rate"], [1 / 2, 2 / 3, 1 / 2, 2 / 3])
     np.testing.assert_allclose(rr["weighted_sampled"], [20, 30, 40, 90])
     np.testing.assert_allclose(rr["weighted_rate"], [10 / 20, 20 / 30, 20 / 40, 60 / 90])
-    full = response_rates(gross)                     # district × sex × age_group
-    assert len(full) == 7 and full["sampled"].sum() == 10          # the seven cells with sampled persons
+    full = response_rates(gross)  # district × sex × age_group
+    assert len(full) == 7 and full["sampled"].sum() == 10  # the seven cells with sampled persons
     unw = response_rates(gross, ("district",), weight=None)
     np.testing.assert_allclose(unw["weighted_rate"], unw["rate"])
     np.testing.assert_allclose(unw["rate"], [3 / 5, 3 / 5])
@@ -40,14 +43,14 @@ def test_cell_adjustment_by_hand(gross):
     adj = cell_adjustment(gross, ("district", "sex"))
     np.testing.assert_allclose(adj.weights, [20, 0, 15, 15, 0, 40, 0, 0, 45, 45])
     np.testing.assert_allclose(adj.cells["factor"], [2, 1.5, 2, 1.5])
-    assert adj.weights.sum() == pytest.approx(gross["design_weight"].sum())     # the gross weight is kept
+    assert adj.weights.sum() == pytest.approx(gross["design_weight"].sum())  # the gross weight is kept
     bal = adj.balance[adj.balance["variable"] == "sex"]
     np.testing.assert_allclose(bal["gross_share"], [60 / 180, 120 / 180])
     np.testing.assert_allclose(bal["respondent_share"], [30 / 110, 80 / 110])
-    np.testing.assert_allclose(bal["adjusted_share"], bal["gross_share"])       # classes balance their variables
+    np.testing.assert_allclose(bal["adjusted_share"], bal["gross_share"])  # classes balance their variables
     assert adj.summary["min_factor"] == 1.5 and adj.summary["max_factor"] == 2.0
     w = adj.weights[adj.weights > 0]
-    assert adj.summary["kish_deff"] == pytest.approx(len(w) * (w ** 2).sum() / w.sum() ** 2)
+    assert adj.summary["kish_deff"] == pytest.approx(len(w) * (w**2).sum() / w.sum() ** 2)
 
 
 def test_cell_without_respondents_is_named(gross):

@@ -5,6 +5,7 @@
 
 and ``svymean`` per district and for all districts.
 """
+
 from __future__ import annotations
 
 import sys
@@ -63,14 +64,23 @@ def test_pooled_two_waves_match_R_on_the_stacked_design(tmp_path, wave):
     strata = rs.groupby(["year", "district"], observed=True, sort=True).ngroup().to_numpy()
     x, totals = r_model_matrix(rs, ps, strata)
     num, base = shares(rs)
-    df = pd.DataFrame({"stratum": strata, "district": rs["district"].astype(str).to_numpy(),
-                       "dw": rs["design_weight"].to_numpy(float),
-                       "y1": num[:, 0], "a1": base[:, 0].astype(int), "y2": num[:, 1], "a2": base[:, 1].astype(int)})
+    df = pd.DataFrame(
+        {
+            "stratum": strata,
+            "district": rs["district"].astype(str).to_numpy(),
+            "dw": rs["design_weight"].to_numpy(float),
+            "y1": num[:, 0],
+            "a1": base[:, 0].astype(int),
+            "y2": num[:, 1],
+            "a2": base[:, 1].astype(int),
+        }
+    )
     df = pd.concat([df, x], axis=1)
     csv, popf = tmp_path / "stack.csv", tmp_path / "stack_pop.txt"
     df.to_csv(csv, index=False, float_format="%.17g", encoding="utf-8")
     popf.write_text("\n".join(f"{t:.17g}" for t in totals))
-    res = run_r_code(f"""
+    res = run_r_code(
+        f"""
         df <- read.csv("{csv}", encoding = "UTF-8", stringsAsFactors = FALSE)
         pop <- scan("{popf}", quiet = TRUE) / 2
         xs <- grep("^x", names(df), value = TRUE)
@@ -83,13 +93,15 @@ def test_pooled_two_waves_match_R_on_the_stacked_design(tmp_path, wave):
             sub <- cal[df[[a]] == 1 & (dist == "Totalt" | df$district == dist), ]
             m <- svymean(as.formula(paste0("~", y)), sub)
             est <- c(est, coef(m)); se <- c(se, SE(m)); tot <- c(tot, sum(weights(sub))) }}
-          out(paste0("est", j), est); out(paste0("se", j), se); out(paste0("base", j), tot) }}""", [csv, popf])
+          out(paste0("est", j), est); out(paste0("se", j), se); out(paste0("base", j), tot) }}""",
+        [csv, popf],
+    )
     for j, ind in enumerate(("unsafe_after_dark", "worried_crime"), start=1):
         got = win[win["indicator"] == ind]
         assert got["district"].iloc[-1] == "Totalt"
         assert rel_err(got["estimate"].to_numpy(), res[f"est{j}"]) < 1e-12
         assert rel_err(got["se"].to_numpy(), res[f"se{j}"]) < 1e-10
-        assert rel_err(got["weighted_base"].to_numpy(), res[f"base{j}"]) < 1e-12   # annual averages
+        assert rel_err(got["weighted_base"].to_numpy(), res[f"base{j}"]) < 1e-12  # annual averages
     # pooling helps: the pooled SE of a district is smaller than either year's
     annual = estimate_shares(w.design, r, cb.indicators, with_comparisons=False).estimates
     a = annual[(annual["district"] == "Väsby centrum") & (annual["indicator"] == "unsafe_after_dark")]

@@ -4,6 +4,7 @@ replicate weights exported as R's svrepdesign expects.
 Independent numbers: live R ``as.svrepdesign(type = "JKn")`` + ``calibrate()`` and ``svrepdesign()`` on the
 exported weights; a by-hand re-calibration for the collapse rule; the linearised SEs (Monte Carlo check).
 """
+
 from __future__ import annotations
 
 import sys
@@ -57,8 +58,7 @@ def test_bootstrap_500_within_monte_carlo_error_of_linearisation(wave, boot):
     assert e["variance"].unique().tolist() == [f"bootstrap:{R_BOOT}"]
     smallest = r.groupby(["year", "district", "age_group"], observed=True).size().groupby(["year", "district"]).min()
     small = {key for key, v in smallest.items() if v < 5}
-    assert small == {(2022, "Väsby centrum"), (2023, "Väsby centrum"), (2024, "Väsby centrum"),
-                     (2022, "Älvsjö-Ängby")}
+    assert small == {(2022, "Väsby centrum"), (2023, "Väsby centrum"), (2024, "Väsby centrum"), (2022, "Älvsjö-Ängby")}
     keys = list(zip(e["year"].astype(int), e["district"]))
     main = np.array([k not in small for k in keys]) & np.isfinite(lin)
     assert main.sum() >= 230
@@ -77,6 +77,7 @@ def test_replicate_frame_is_the_estimates_frame(wave, boot):
     """Same rows, order and columns as estimate_shares' estimates (plus se_linearised, variance); CIs and
     suppression recomputed from the replicate SE; comparisons work on the replicate tables."""
     from survey.estimation import compare, estimate_shares, logit_ci
+
     r, _, w, cb = wave
     lin = estimate_shares(w.design, r, cb.indicators, with_comparisons=False).estimates
     e = boot.tables.estimates
@@ -99,15 +100,20 @@ def test_jackknife_tables_match_R(tmp_path):
     resp = prepare(resp)
     wr = weight(resp, pop)
     cb = load_codebook()
-    inds = [cb.indicators[0], cb.indicators[2]]          # unsafe_after_dark, worried_crime = y1, y2
+    inds = [cb.indicators[0], cb.indicators[2]]  # unsafe_after_dark, worried_crime = y1, y2
     res = replicate_share_tables(wr.design, resp, inds, method="jackknife")
     csv, popfile = _export_wave(tmp_path, resp, pop, wr.design.strata)
-    r = run_r_code(_wave_r_script(csv, popfile,
-                                  "d <- svydesign(id = ~1, strata = ~stratum, weights = ~dw, data = df)\n"
-                                  "rep <- as.svrepdesign(d, type = 'JKn')",
-                                  "cal <- calibrate(rep, as.formula(paste('~0+', paste(xs, collapse = '+'))), "
-                                  "population = pop, calfun = 'raking', epsilon = 1e-12, maxit = 100)")
-                   .replace(R_OUT, ""), [csv, popfile])
+    r = run_r_code(
+        _wave_r_script(
+            csv,
+            popfile,
+            "d <- svydesign(id = ~1, strata = ~stratum, weights = ~dw, data = df)\n"
+            "rep <- as.svrepdesign(d, type = 'JKn')",
+            "cal <- calibrate(rep, as.formula(paste('~0+', paste(xs, collapse = '+'))), "
+            "population = pop, calfun = 'raking', epsilon = 1e-12, maxit = 100)",
+        ).replace(R_OUT, ""),
+        [csv, popfile],
+    )
     e = res.tables.estimates
     for ind, y in zip(inds, ("y1", "y2")):
         got = e[e["indicator"] == ind.name]
@@ -162,14 +168,17 @@ def test_exported_replicate_weights_read_by_R_svrepdesign(tmp_path, method):
     csv, rs = tmp_path / "reps.csv", tmp_path / "rscales.txt"
     frame.to_csv(csv, index=False, float_format="%.17g")
     rs.write_text("\n".join(f"{v:.17g}" for v in meta["rscales"]))
-    r = run_r_code(f"""
+    r = run_r_code(
+        f"""
         d <- read.csv("{csv}", encoding = "UTF-8", stringsAsFactors = FALSE)
-        rep <- svrepdesign(data = d, weights = ~weight, repweights = "rep[0-9]+", type = "{meta['type']}",
-                           scale = {meta['scale']!r}, rscales = scan("{rs}", quiet = TRUE),
+        rep <- svrepdesign(data = d, weights = ~weight, repweights = "rep[0-9]+", type = "{meta["type"]}",
+                           scale = {meta["scale"]!r}, rscales = scan("{rs}", quiet = TRUE),
                            combined.weights = TRUE, mse = FALSE)
         for (dist in sort(unique(d$district), method = "radix")) {{
           m <- svymean(~y, subset(rep, district == dist & !is.na(y)))
-          out(paste0("est_", dist), coef(m)); out(paste0("se_", dist), SE(m)) }}""", [csv, rs])
+          out(paste0("est_", dist), coef(m)); out(paste0("se_", dist), SE(m)) }}""",
+        [csv, rs],
+    )
     e = res.tables.estimates.set_index("district")
     for dist in ("Hallonbergen", "Rissne", "Ursvik"):
         assert e.loc[dist, "estimate"] == pytest.approx(r[f"est_{dist}"][0], rel=1e-12)

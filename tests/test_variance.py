@@ -3,6 +3,7 @@
 References: shared/data/api/reference.json (R survey 4.1.1, exported by export_api.R; each entry's R call
 is its ``r_code``) and, for lonely PSUs, live R via tests/r/api_checks.R (``rlive``).
 """
+
 from __future__ import annotations
 
 import json
@@ -14,16 +15,16 @@ import pandas as pd
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "r"))
-from oracle import API, api_reference, rel_err  # noqa: E402
+from oracle import API, api_reference, rel_err
 
-from survey.calibration import Margin, calibrate  # noqa: E402
-from survey.design import stratified_design  # noqa: E402
-from survey.errors import DesignError  # noqa: E402
-from survey.estimation import domain_ratios, logit_ci  # noqa: E402
-from survey.variance import linearized_vcov  # noqa: E402
+from survey.calibration import Margin, calibrate
+from survey.design import stratified_design
+from survey.errors import DesignError
+from survey.estimation import domain_ratios, logit_ci
+from survey.variance import linearized_vcov
 
 REF = {r["id"].split(" ")[0]: r for r in json.loads((API / "reference.json").read_text())["results"]}
-TOL = 1e-12   # observed ~1e-14 .. 1e-13
+TOL = 1e-12  # observed ~1e-14 .. 1e-13
 
 
 @pytest.fixture(scope="module")
@@ -36,8 +37,9 @@ def dstrat(st):
 
 
 def dclus1(c1):
-    return stratified_design(np.zeros(len(c1)), c1["pw"].to_numpy(), psu=c1["dnum"].to_numpy(),
-                             fpc=c1["fpc"].to_numpy())
+    return stratified_design(
+        np.zeros(len(c1)), c1["pw"].to_numpy(), psu=c1["dnum"].to_numpy(), fpc=c1["fpc"].to_numpy()
+    )
 
 
 def rclus1_tight(c1, ap):
@@ -143,7 +145,7 @@ def test_svyciprop_logit(data):
     ref = REF["dstrat_svyciprop_schwide_logit"]["result"]
     wald = REF["dstrat_svymean_schwide_yes"]["result"]
     assert rel_err(res.estimate[0, 0], wald["estimate"]['I(sch.wide == "Yes")TRUE']) < TOL
-    assert rel_err(res.estimate[0, 0], ref["estimate"]) < 1e-9          # svyglm's expit(coef), IRLS-precise
+    assert rel_err(res.estimate[0, 0], ref["estimate"]) < 1e-9  # svyglm's expit(coef), IRLS-precise
     assert rel_err(res.se[0, 0], ref["se"]) < TOL
     assert res.df[0, 0] == ref["ci_df"]
     lo, hi = logit_ci(res.estimate, res.se, res.df, ref["level"])
@@ -167,6 +169,7 @@ def test_vcov_is_symmetric_and_consistent(data):
 
 # --- lonely PSUs ----------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def lonely(data):
     """apistrat with a single high school (the first H row): stratum 'H' has one PSU."""
@@ -189,12 +192,20 @@ def test_lonely_psu_policies_match_R(lonely, policy, fpc):
     """options(survey.lonely.psu = policy); svymean(~api00) and svytotal(~enroll) on
     svydesign(id = ~1, strata = ~stype, weights = ~pw, data = lonely[, fpc = ~fpc])."""
     R = api_reference()
-    assert R["lonely_rows"] == [int(i) for i in np.flatnonzero(
-        (pd.read_csv(API / "apistrat.csv")["stype"] != "H").to_numpy()
-        | (np.arange(200) == np.flatnonzero(pd.read_csv(API / "apistrat.csv")["stype"] == "H")[0]))]
+    assert R["lonely_rows"] == [
+        int(i)
+        for i in np.flatnonzero(
+            (pd.read_csv(API / "apistrat.csv")["stype"] != "H").to_numpy()
+            | (np.arange(200) == np.flatnonzero(pd.read_csv(API / "apistrat.csv")["stype"] == "H")[0])
+        )
+    ]
     ref = R[f"lonely_{policy}" + ("_fpc" if fpc else "")]
-    d = stratified_design(lonely["stype"].to_numpy(), lonely["pw"].to_numpy(),
-                          fpc=lonely["fpc"].to_numpy() if fpc else None, lonely_psu=policy)
+    d = stratified_design(
+        lonely["stype"].to_numpy(),
+        lonely["pw"].to_numpy(),
+        fpc=lonely["fpc"].to_numpy() if fpc else None,
+        lonely_psu=policy,
+    )
     m, se = mean_se(d, lonely["api00"].to_numpy(float))
     assert rel_err(m, ref["mean"]) < 1e-14
     assert rel_err(se, ref["se_mean"]) < TOL, (se, ref["se_mean"])
@@ -209,8 +220,12 @@ def test_lonely_psu_adjust_total_matches_R(lonely, fpc):
     """options(survey.lonely.psu = 'adjust'); svytotal(~enroll, svydesign(id = ~1, strata = ~stype,
     weights = ~pw, data = lonely[, fpc = ~fpc]))."""
     ref = api_reference()["lonely_adjust" + ("_fpc" if fpc else "")]
-    d = stratified_design(lonely["stype"].to_numpy(), lonely["pw"].to_numpy(),
-                          fpc=lonely["fpc"].to_numpy() if fpc else None, lonely_psu="adjust")
+    d = stratified_design(
+        lonely["stype"].to_numpy(),
+        lonely["pw"].to_numpy(),
+        fpc=lonely["fpc"].to_numpy() if fpc else None,
+        lonely_psu="adjust",
+    )
     _, se_t = total_se(d, lonely["enroll"].to_numpy(float))
     assert rel_err(se_t, ref["se_total"]) < TOL, (se_t, ref["se_total"])
 
@@ -220,7 +235,7 @@ def test_lonely_psu_adjust_hand_computed(lonely):
     n_h/(n_h-1) sum (t - tbar_h)^2, plus t_1^2 (not centred) for the lonely stratum."""
     t = (lonely["pw"] * lonely["enroll"]).to_numpy(float)
     v = 0.0
-    for s, grp in pd.Series(t).groupby(lonely["stype"].to_numpy()):
+    for _s, grp in pd.Series(t).groupby(lonely["stype"].to_numpy()):
         x = grp.to_numpy()
         v += x @ x if len(x) == 1 else len(x) / (len(x) - 1) * ((x - x.mean()) @ (x - x.mean()))
     d = stratified_design(lonely["stype"].to_numpy(), lonely["pw"].to_numpy(), lonely_psu="adjust")

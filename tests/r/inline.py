@@ -4,6 +4,7 @@ The code gets ``out(name, x)``, which writes ``name`` and the values of ``x`` (1
 result; :func:`run_r_code` returns ``{name: numpy array}``. Files the code reads must be listed in
 ``files`` so that the cache sees their contents.
 """
+
 from __future__ import annotations
 
 import hashlib
