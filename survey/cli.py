@@ -207,8 +207,8 @@ def quarantine_list(db: str = typer.Option(None, help="Databas-URL")) -> None:
         console.print("Karantänen är tom.")
         return
     t = Table("källfil-id", "fil", "skäl", "rader")
-    for (sid, f, reason), k in q.groupby(["source_file_id", "file", "reason"]).size().items():
-        t.add_row(str(sid), str(f), str(reason), str(k))
+    for row in q.groupby(["source_file_id", "file", "reason"]).size().reset_index(name="rows").itertuples():
+        t.add_row(str(row.source_file_id), str(row.file), str(row.reason), str(row.rows))
     console.print(t)
 
 

@@ -322,7 +322,7 @@ def _answers(rng: np.random.Generator, z: np.ndarray, years: int, n_d: int, y_i:
     u = rng.normal(0.0, 1.0, m)
     dist_dev = {k: rng.normal(0, 0.25, n_d) for k in _ITEM_MODELS}        # district idiosyncrasies
     dist_slope = {k: rng.normal(0, 0.04, n_d) for k in _ITEM_MODELS}      # district-specific trends
-    answers: dict[str, np.ndarray] = {}
+    answers: dict[str, pd.arrays.IntegerArray] = {}
     block_blank = rng.random(m) < 0.012          # skipped the whole problem block
     old = a_i >= 5
     for k, par in _ITEM_MODELS.items():

@@ -190,10 +190,12 @@ class RunConfig(BaseModel):
         return tuple(out)
 
     @property
-    def variance_method(self) -> tuple[str, int]:
+    def variance_method(self) -> tuple[Literal["linearisation", "jackknife", "bootstrap"], int]:
         """``("bootstrap", 500)`` from ``bootstrap`` or ``bootstrap:500``; ``(method, 0)`` otherwise."""
         method, _, r = self.variance.partition(":")
-        return method, (int(r) if r else 500) if method == "bootstrap" else 0
+        if method == "bootstrap":
+            return "bootstrap", int(r) if r else 500
+        return ("jackknife" if method == "jackknife" else "linearisation"), 0
 
     @property
     def read_opts(self) -> dict[str, str]:

@@ -87,7 +87,7 @@ def write_outputs(out_dir: Path, w: WeightingResult, e: EstimationResult, tr: An
     ]
     always = {"weights", "estimates", "trend", "estimates_full", "comparisons", "diagnostics", "trend_full"}
     files = {key: write_csv(frame, out_dir / name) for key, frame, name in frames
-             if key in always or (frame is not None and len(frame))}
+             if frame is not None and (key in always or len(frame))}
     if e.replicates is not None:     # for analysts: R's svrepdesign reads them (the JSON says how)
         from survey.replicate_estimation import export_replicate_weights
         rep, meta = export_replicate_weights(e.replicates, w.weights[["resp_id", "year"]])
@@ -162,14 +162,21 @@ def lineage(run_id: str, started: datetime, wave: Any, codebook: Codebook, store
         "parameters": parameters,
         "counts": {"respondents": int(len(resp)), "strata": int(w.design.n_strata),
                    "estimates": int(len(e.estimates)), "suppressed": int(e.estimates["suppressed"].sum()),
-                   "calibration_iterations": int(w.calibration.iterations),
-                   "max_margin_error": float(w.calibration.max_margin_error)},
+                   **calibration_counts(w)},
         "notes": notes,
         "steps": steps,
     }
     if "prefect" in parameters:
         out["prefect"] = parameters["prefect"]
     return out
+
+
+def calibration_counts(w: WeightingResult) -> dict[str, float | int]:
+    """Iterations and the largest margin error of the calibration (empty when read back from the store)."""
+    if w.calibration is None:
+        return {}
+    return {"calibration_iterations": int(w.calibration.iterations),
+            "max_margin_error": float(w.calibration.max_margin_error)}
 
 
 def write_lineage(out_dir: Path, lineage: dict[str, Any], steps: dict[str, float]) -> Path:

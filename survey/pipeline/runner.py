@@ -24,6 +24,7 @@ from typing import Any, Protocol
 import pandas as pd
 
 from survey.data.codebook import Codebook, load_codebook
+from survey.errors import ConfigError
 from survey.pipeline import outputs
 from survey.pipeline.config import RunConfig
 from survey.pipeline.steps import (
@@ -106,8 +107,10 @@ def prepare_step(config: RunConfig) -> Codebook:
 def read_step(config: RunConfig, codebook: Codebook) -> Any:
     """Read and validate a wave (``survey.data.ingest.load_wave``); timings on ``wave.read_seconds``."""
     from survey.data import ingest
+    if config.responses is None or config.population is None:   # prepare_step has said so already
+        raise ConfigError("Ange både --responses och --population.", option="responses")
     return ingest.load_wave(config.responses, config.population, codebook, config.mapping,
-                            max_bad_share=config.max_bad_share, **config.read_opts)
+                            max_bad_share=config.max_bad_share, **config.read_opts)  # type: ignore[arg-type]
 
 
 def open_store(config: RunConfig) -> Any:

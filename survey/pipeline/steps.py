@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from survey.calibration import CalibrationResult, Margin, calibrate
+from survey.calibration import CalibrationResult, Margin, Method, TrimMode, calibrate
 from survey.data.codebook import Codebook
 from survey.design import Design, LonelyPSU, factorize_groups
 from survey.errors import CalibrationError, InputError
@@ -40,12 +40,12 @@ DEFAULT_MARGINS: tuple[tuple[str, ...], ...] = (("district", "sex"), ("district"
 class WeightingOptions:
     """How to weight: calibration method, margins (population-file columns), groups, bounds, trimming."""
 
-    method: str = "raking"
+    method: Method = "raking"
     margins: tuple[tuple[str, ...], ...] = DEFAULT_MARGINS
     by: tuple[str, ...] = ("year",)
     bounds: tuple[float, float] | None = None
     trim: tuple[float, float] | None = None
-    trim_mode: str = "recalibrate"   # or "once": R's one-shot trim= (margins not re-met)
+    trim_mode: TrimMode = "recalibrate"   # or "once": R's one-shot trim= (margins not re-met)
     maxit: int = 100
     epsilon: float = 1e-12
     lonely_psu: LonelyPSU = "fail"
@@ -69,7 +69,7 @@ class EstimationOptions:
     adjust: str = "fdr_bh"
     alpha: float = 0.05
     groups: tuple[str, ...] = ("sex", "age_group")   # Totalt per year by these register variables
-    variance: str = "linearisation"    # or "jackknife" (JKn) or "bootstrap" (Rao-Wu), re-calibrated
+    variance: Literal["linearisation", "jackknife", "bootstrap"] = "linearisation"    # or "jackknife" (JKn) or "bootstrap" (Rao-Wu), re-calibrated
     replicates: int = 500              # bootstrap replicates
     seed: int = 0                      # bootstrap seed
 
@@ -80,7 +80,7 @@ class EstimationResult:
     comparisons: pd.DataFrame
     by_group: pd.DataFrame         # Totalt per year by sex / age group: domain, group + estimate columns
     index: pd.DataFrame            # the mean-score problem index per year × district / Totalt
-    tables: ShareTables = field(repr=False, default=None)
+    tables: ShareTables | None = field(repr=False, default=None)
     replicates: Any = field(repr=False, default=None)   # the replicate weights (replicate variance only)
 
 
@@ -140,7 +140,8 @@ def weight(responses: pd.DataFrame, population: pd.DataFrame,
     for mvars in options.margins:
         cols = list(options.by) + [v for v in mvars if v not in options.by]
         tot = population.groupby(cols, as_index=False, sort=True)["population"].sum()
-        margins.append(Margin(tuple(mvars), tot.rename(columns={"population": "total"})))
+        totals: pd.DataFrame = tot.rename(columns={"population": "total"})  # type: ignore[call-overload]
+        margins.append(Margin(tuple(mvars), totals))
     cal = calibrate(responses, d, margins, by=options.by, method=options.method, bounds=options.bounds,
                     trim=options.trim, trim_mode=options.trim_mode, maxit=options.maxit, epsilon=options.epsilon,
                     collapse=dict(options.collapse) or None)
@@ -161,7 +162,7 @@ def _group_estimates(design: Design, responses: pd.DataFrame, codebook: Codebook
     groups = _groups(responses, options)
     if not groups:
         return pd.DataFrame()
-    labels = {"sex": {k: v for k, v in codebook.sexes.items()}}
+    labels: dict[str, dict[object, str]] = {"sex": dict(codebook.sexes.items())}
     return estimate_group_shares(design, responses, codebook.indicators, groups, labels=labels,
                                  min_n=options.min_n, max_rse=options.max_rse, level=options.level, atoms=atoms)
 

@@ -60,8 +60,8 @@ def weight_run(config: RunConfig, years: Sequence[int] | None = None) -> str:
 
 
 def _calibration_summary(w: WeightingResult) -> dict[str, Any]:
-    cal = w.calibration
-    return {"iterations": int(cal.iterations), "max_margin_error": float(cal.max_margin_error),
+    counts = outputs.calibration_counts(w)
+    return {"iterations": counts.get("calibration_iterations"), "max_margin_error": counts.get("max_margin_error"),
             "notes": list(w.notes)}
 
 
