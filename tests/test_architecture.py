@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("survey", "reports", "flows", "schemas")
 CORE = ("survey.design", "survey.calibration", "survey.calibration_model", "survey.calibration_solver",
         "survey.variance", "survey.replication", "survey.replicate_weights", "survey.replicate_estimation",
-        "survey.estimation", "survey.models", "survey.indicators", "survey.errors")
+        "survey.pooling", "survey.nonresponse", "survey.estimation", "survey.models", "survey.indicators", "survey.errors")
 NOT_IN_CORE = ("prefect", "sqlalchemy", "pandera", "great_tables", "matplotlib", "jinja2", "yaml", "typer",
                "survey.data", "survey.pipeline", "reports", "flows", "schemas")
 
