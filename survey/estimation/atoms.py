@@ -6,9 +6,15 @@ s_i in {0: outside the base, 1: base and y = 0, 2: base and y = 1} and its domai
 fit f_i = x_i' B only on its calibration cell. So every sum the variance needs,
     sum_h z_i, sum_h z_i^2, sum_h z_i^A z_i^B,
 is a combination of per-"atom" sums of w, w^2 and d, an atom being (stratum, calibration cell, extra
-domain codes) × answer state. The row-level work is four bincounts per indicator; the rest is algebra on
-a few thousand atoms. Identical in exact arithmetic to ``domain_ratios`` (the dense reference).
+domain codes) × answer state. The row-level work is one bincount per indicator (four when the weights
+vary within an atom); the rest is algebra on a few thousand atoms. Identical in exact arithmetic to
+``domain_ratios`` (the dense reference).
+
+The same holds for any influence value that is a function of (atom, state), vector-valued too: the
+survey GLM on categorical covariates has ``u_i = 1[i in D] (y_i - mu_c) A^-1 x_c``
+(:func:`atom_vcov`, used by :func:`survey.models.glm.svyglm_atoms`).
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -21,79 +27,201 @@ from survey.design import Design
 from survey.errors import DesignError
 from survey.estimation.domains import DomainEstimates
 from survey.indicators import Indicator
-from survey.variance import group_sum
+from survey.variance import greg_projector, group_sum
+
+DENSE_KEY_LIMIT = 1 << 25  # atom keys below this are compacted with a bincount, not a hash table
 
 
 @dataclass(frozen=True, eq=False)
 class AtomStats:
     """Per-atom sums for every indicator: arrays (A, 3, k) over answer states 0/1/2."""
 
-    code: np.ndarray          # (n,) atom of each row
-    stratum: np.ndarray       # (A,)
-    cell: np.ndarray | None   # (A,) calibration cell
-    extra: np.ndarray         # (A, m) extra domain codes (e.g. sex, age group)
-    sw: np.ndarray            # (A, 3, k) sum of w
-    sw2: np.ndarray           # (A, 3, k) sum of w^2
-    sd: np.ndarray            # (A, 3, k) sum of d
-    count: np.ndarray         # (A, 3, k) rows
+    code: np.ndarray  # (n,) atom of each row
+    stratum: np.ndarray  # (A,)
+    cell: np.ndarray | None  # (A,) calibration cell
+    extra: np.ndarray  # (A, m) extra domain codes (e.g. sex, age group)
+    sw: np.ndarray  # (A, 3, k) sum of w
+    sw2: np.ndarray  # (A, 3, k) sum of w^2
+    sd: np.ndarray  # (A, 3, k) sum of d
+    count: np.ndarray  # (A, 3, k) rows
+
+
+def _item_codes(col: pd.Series) -> tuple[np.ndarray, np.ndarray | None]:
+    """The answers of an item as integers and the blank mask, without copies for masked integer arrays
+    (``None`` mask: blanks are already ``-1``); codes are non-negative except for blanks."""
+    arr = col.array
+    if isinstance(arr, pd.arrays.IntegerArray) and arr._data.dtype.kind in "iu":
+        data = arr._data
+        if not (len(data) and data.min() < 0):
+            return data, arr._mask
+    return col.to_numpy(dtype="int64", na_value=-1), None
 
 
 def indicator_states(data: pd.DataFrame, indicators: Sequence[Indicator]) -> np.ndarray:
-    """(n, k) int8 answer state: 0 = blank or outside the base, 1 = in base not numerator, 2 = numerator."""
-    out = np.zeros((len(data), len(indicators)), dtype=np.int8)
+    """(n, k) int8 answer state (column-major): 0 = blank or outside the base, 1 = in base not numerator,
+    2 = numerator (a numerator code outside the base is outside, as in ``indicator_matrices``)."""
+    out = np.empty((len(data), len(indicators)), dtype=np.int8, order="F")
+    codes: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
     for j, ind in enumerate(indicators):
-        v = data[ind.item].to_numpy(dtype="int64", na_value=-1)
-        top = int(max(max(ind.base, default=0), max(ind.numerator, default=0), v.max(initial=0))) + 2
-        lut = np.zeros(top, dtype=np.int8)
-        lut[np.asarray(ind.base, dtype=np.int64) + 1] = 1
-        lut[np.asarray(ind.numerator, dtype=np.int64) + 1] = 2
-        lut[0] = 0
-        out[:, j] = lut[np.clip(v + 1, 0, top - 1)]
+        if ind.item not in codes:  # indicators on the same item share one conversion
+            codes[ind.item] = _item_codes(data[ind.item])
+        values, blank = codes[ind.item]
+        shift = 0 if blank is not None else 1  # without a mask, blank = -1 sits in slot 0
+        top = int(max(max(ind.base, default=0), max(ind.numerator, default=0))) + 2 + shift
+        lut = np.zeros(top, dtype=np.int8)  # slot c + shift = code c; the last slot = any higher code
+        lut[np.asarray(ind.base, dtype=np.int64) + shift] = 1
+        lut[np.asarray([c for c in ind.numerator if c in ind.base], dtype=np.int64) + shift] = 2
+        if shift:
+            lut[0] = 0
+            np.take(lut, values + 1, out=out[:, j], mode="clip")
+        else:
+            np.take(lut, values, out=out[:, j], mode="clip")
+            np.putmask(out[:, j], blank, 0)
     return out
 
 
+def _compact(key: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize(key, sort=True)`` for non-negative keys below ``size`` (a bincount when it is small)."""
+    if size <= DENSE_KEY_LIMIT:
+        present = np.flatnonzero(np.bincount(key, minlength=size))
+        remap = np.zeros(size, dtype=np.int64)
+        remap[present] = np.arange(len(present))
+        return remap[key], present
+    code, uniq = pd.factorize(key, sort=True)
+    return code.astype(np.int64), np.asarray(uniq, dtype=np.int64)
+
+
+def combine_codes(parts: Sequence[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Code of each row's combination of ``parts`` (non-negative int arrays), combinations in lexicographic
+    order, and each part's value per combination. Combined one part at a time, so the key space stays the
+    number of combinations so far times the next part's levels (nested codes cost a bincount each)."""
+    code = np.asarray(parts[0], dtype=np.int64)
+    levels = [np.arange(int(code.max()) + 1 if len(code) else 1, dtype=np.int64)]
+    code, present = _compact(code, len(levels[0]))
+    levels = [levels[0][present]]
+    for part in parts[1:]:
+        part = np.asarray(part, dtype=np.int64)
+        dim = int(part.max()) + 1 if len(part) else 1
+        code, present = _compact(code * dim + part, len(levels[0]) * dim)
+        levels = [lv[present // dim] for lv in levels] + [present % dim]
+    return code, levels
+
+
+def _constant_within(values: np.ndarray, code: np.ndarray, n_atoms: int) -> np.ndarray | None:
+    """The value of each atom when ``values`` is constant within every atom (bit for bit), else None."""
+    per = np.zeros(n_atoms)
+    per[code] = values
+    return per if np.array_equal(per[code], values) else None
+
+
 def atom_stats(design: Design, states: np.ndarray, extra: Sequence[np.ndarray] = ()) -> AtomStats:
-    """Per-atom, per-state sums of w, w^2, d and counts (see the note above)."""
+    """Per-atom, per-state sums of w, w^2, d and counts (see the note above).
+
+    When the final and the design weights are constant within each atom (design weights constant per
+    stratum, calibration factors per cell: the contract's design), ``sum w = w_a n`` and the row-level work is
+    a single unweighted bincount per indicator.
+    """
     if design.psu is not None:
         raise DesignError("the atom path needs element sampling (no PSUs); use domain_ratios")
     parts = [design.strata]
     if design.calibration is not None:
         parts.append(design.calibration.cell)
     parts.extend(np.asarray(e, dtype=np.int64) for e in extra)
-    dims = [int(p_.max()) + 1 if len(p_) else 1 for p_ in parts]
-    key = np.ravel_multi_index(tuple(parts), dims)
-    code, uniq = pd.factorize(key, sort=True)
-    code = code.astype(np.int64)
-    n_atoms = len(uniq)
-    unr = np.unravel_index(uniq, dims)
+    code, levels = combine_codes(parts)
+    n_atoms = len(levels[0])
     cal = design.calibration is not None
     w, d = design.weights, design.design_weights
-    w2 = w * w
     k = states.shape[1]
     size = 3 * n_atoms
-    sw = np.empty((n_atoms, 3, k))
-    sw2 = np.empty_like(sw)
-    sd = np.empty_like(sw)
-    cnt = np.empty_like(sw)
+    cnt = np.empty((n_atoms, 3, k))
+    wa, da = _constant_within(w, code, n_atoms), _constant_within(d, code, n_atoms)
+    constant = wa is not None and da is not None
+    if not constant:
+        sw, sw2, sd = np.empty_like(cnt), np.empty_like(cnt), np.empty_like(cnt)
+        w2 = w * w
     base_key = code * 3
-    for j in range(k):       # a loop over indicators; each step is vectorised over all rows
+    for j in range(k):  # a loop over indicators; each step is vectorised over all rows
         key_j = base_key + states[:, j]
-        sw[:, :, j] = np.bincount(key_j, weights=w, minlength=size).reshape(n_atoms, 3)
-        sw2[:, :, j] = np.bincount(key_j, weights=w2, minlength=size).reshape(n_atoms, 3)
-        sd[:, :, j] = np.bincount(key_j, weights=d, minlength=size).reshape(n_atoms, 3)
         cnt[:, :, j] = np.bincount(key_j, minlength=size).reshape(n_atoms, 3)
-    extra_arr = np.stack(unr[1 + cal:], axis=1) if len(unr) > 1 + cal else np.zeros((n_atoms, 0), dtype=np.int64)
-    return AtomStats(code=code, stratum=np.asarray(unr[0], dtype=np.int64),
-                     cell=np.asarray(unr[1], dtype=np.int64) if cal else None, extra=extra_arr,
-                     sw=sw, sw2=sw2, sd=sd, count=cnt)
+        if not constant:
+            sw[:, :, j] = np.bincount(key_j, weights=w, minlength=size).reshape(n_atoms, 3)
+            sw2[:, :, j] = np.bincount(key_j, weights=w2, minlength=size).reshape(n_atoms, 3)
+            sd[:, :, j] = np.bincount(key_j, weights=d, minlength=size).reshape(n_atoms, 3)
+    if constant:
+        sw, sw2, sd = wa[:, None, None] * cnt, (wa * wa)[:, None, None] * cnt, da[:, None, None] * cnt
+    extra_arr = np.stack(levels[1 + cal :], axis=1) if len(levels) > 1 + cal else np.zeros((n_atoms, 0), dtype=np.int64)
+    return AtomStats(
+        code=code, stratum=levels[0], cell=levels[1] if cal else None, extra=extra_arr, sw=sw, sw2=sw2, sd=sd, count=cnt
+    )
+
+
+def _blocks(design: Design) -> list[tuple[int, np.ndarray, np.ndarray]]:
+    """Per calibration block: its cells and their model-matrix rows, cached on the design."""
+    key = "atoms.blocks"
+    if key not in design._cache:
+        m = design.calibration
+        order = np.argsort(m.cell_block, kind="stable")
+        cuts = np.flatnonzero(np.diff(m.cell_block[order])) + 1
+        design._cache[key] = [
+            (int(m.cell_block[idx[0]]), idx, m.cell_x[idx]) for idx in np.split(order, cuts) if len(idx)
+        ]
+    return design._cache[key]
+
+
+def calibration_fit(design: Design, cal_cell: np.ndarray | None, de: np.ndarray) -> np.ndarray:
+    """The calibration fit ``x_a' B`` of each atom for influence columns whose per-atom sums of ``d u`` are
+    ``de`` (A, q): ``B = (sum_c D_c x_c x_c')^- sum_c x_c de_c`` per block (``survey.variance``'s
+    ``calibration_residuals`` on atoms; a few small matrix products per block). Zero when the design is
+    not calibrated."""
+    m = design.calibration
+    if m is None or cal_cell is None:
+        return np.zeros_like(de)
+    ginv, _ = greg_projector(design)
+    dc = group_sum(cal_cell, de, len(m.cell_block))  # (C, q) per calibration cell
+    fc = np.zeros_like(dc)
+    for b, idx, xb in _blocks(design):
+        fc[idx] = xb @ (ginv[b] @ (xb.T @ dc[idx]))
+    return fc[cal_cell]
+
+
+def atom_vcov(
+    design: Design,
+    stratum: np.ndarray,
+    cal_cell: np.ndarray | None,
+    sw: np.ndarray,
+    sw2: np.ndarray,
+    sd: np.ndarray,
+    e: np.ndarray,
+) -> np.ndarray:
+    """Covariance (p, p) of ``sum_i w_i u_i`` when ``u_i = e[a(i), s(i)]`` depends only on the row's atom and
+    state: ``sw, sw2, sd`` (A, S) are the per-atom, per-state sums of w, w², d, ``e`` is (A, S, p).
+
+    With the calibration residual ``z_i = w_i (e_as - f_a)`` (:func:`calibration_fit`), the stratum sums are
+    ``t_h = sum_a sum_s sw_as (e_as - f_a)`` and ``Q_h = sum_a sum_s sw2_as (e_as - f_a)(e_as - f_a)'``, and
+    the stratified with-replacement variance is ``sum_h scale_h (Q_h - t_h t_h' / n_h)`` (a lonely PSU that
+    stays uncentred: ``Q_h``), exactly ``survey.variance.linearized_vcov`` of the rows' ``u``.
+    """
+    n_atoms, _, p = e.shape
+    f = calibration_fit(design, cal_cell, np.einsum("as,asp->ap", sd, e))
+    z = e - f[:, None, :]
+    t1 = np.einsum("as,asp->ap", sw, z)
+    t2 = np.einsum("as,asp,asq->apq", sw2, z, z, optimize=True).reshape(n_atoms, p * p)
+    h = design.n_strata
+    s1 = group_sum(stratum, t1, h)
+    s2 = group_sum(stratum, t2, h).reshape(h, p, p)
+    n_h, scale, uncentred = design.stratum_scale()
+    centred = s2 - s1[:, :, None] * s1[:, None, :] / np.maximum(n_h, 1)[:, None, None]
+    if uncentred.any():
+        centred[uncentred] = s2[uncentred]
+    return np.asarray(np.einsum("h,hpq->pq", scale, centred))
 
 
 @dataclass(frozen=True, eq=False)
 class AtomPartition:
     res: DomainEstimates
-    e: np.ndarray      # (A, 3, k) influence per unit weight by state, before the calibration fit
-    f: np.ndarray      # (A, k) calibration fit x' B of each atom
-    s1: np.ndarray     # (H, k) sum of z per stratum
+    e: np.ndarray  # (A, 3, k) influence per unit weight by state, before the calibration fit
+    f: np.ndarray  # (A, k) calibration fit x' B of each atom
+    s1: np.ndarray  # (H, k) sum of z per stratum
 
 
 def _stratum_scale(design: Design) -> tuple[np.ndarray, np.ndarray]:
@@ -102,8 +230,9 @@ def _stratum_scale(design: Design) -> tuple[np.ndarray, np.ndarray]:
     return n_h, scale
 
 
-def atom_partition(design: Design, st: AtomStats, dom_h: np.ndarray, n_domains: int,
-                    atom_mask: np.ndarray | None) -> AtomPartition:
+def atom_partition(
+    design: Design, st: AtomStats, dom_h: np.ndarray, n_domains: int, atom_mask: np.ndarray | None
+) -> AtomPartition:
     """Ratios of an aligned partition (domain of each stratum ``dom_h``) from atom sums."""
     n_atoms, _, k = st.sw.shape
     dom_a = dom_h[st.stratum]
@@ -125,23 +254,11 @@ def atom_partition(design: Design, st: AtomStats, dom_h: np.ndarray, n_domains: 
     e = np.zeros((n_atoms, 3, k))
     e[:, 1] = np.where(sel, -pa * inva, 0.0)
     e[:, 2] = np.where(sel, (1 - pa) * inva, 0.0)
-    f = np.zeros((n_atoms, k))
-    if design.calibration is not None:
-        from survey.variance import greg_projector
-        m = design.calibration
-        ginv, _ = greg_projector(design)
-        xa = m.cell_x[st.cell]                               # (A, p)
-        ba = m.cell_block[st.cell]                           # (A,)
-        de = np.einsum("ask,ask->ak", st.sd, e)              # sum_s d e per atom
-        h = np.zeros((len(m.block_labels), xa.shape[1], k))
-        np.add.at(h, ba, xa[:, :, None] * de[:, None, :])
-        beta = ginv @ h
-        f = np.einsum("ap,apk->ak", xa, beta[ba])
+    f = calibration_fit(design, st.cell, np.einsum("ask,ask->ak", st.sd, e))  # (A, k)
     sw_all = st.sw.sum(axis=1)
     sw2_all = st.sw2.sum(axis=1)
     a1 = np.einsum("ask,ask->ak", st.sw, e) - f * sw_all
-    a2 = (np.einsum("ask,ask->ak", st.sw2, e * e) - 2 * f * np.einsum("ask,ask->ak", st.sw2, e)
-          + f * f * sw2_all)
+    a2 = np.einsum("ask,ask->ak", st.sw2, e * e) - 2 * f * np.einsum("ask,ask->ak", st.sw2, e) + f * f * sw2_all
     n_h, scale = _stratum_scale(design)
     s1 = np.zeros((design.n_strata, k))
     s2 = np.zeros((design.n_strata, k))
@@ -151,7 +268,7 @@ def atom_partition(design: Design, st: AtomStats, dom_h: np.ndarray, n_domains: 
         centred = s2 - s1 * s1 / np.maximum(n_h, 1)[:, None]
     uncentred = design.stratum_scale()[2]
     if uncentred.any():
-        centred[uncentred] = s2[uncentred]    # R survey's "adjust": the lonely PSU total is centred at 0
+        centred[uncentred] = s2[uncentred]  # R survey's "adjust": the lonely PSU total is centred at 0
     v_h = scale[:, None] * np.maximum(centred, 0.0)
     used = dom_h >= 0
     var = group_sum(dom_h[used], v_h[used], n_domains)
@@ -173,8 +290,12 @@ def atom_partition(design: Design, st: AtomStats, dom_h: np.ndarray, n_domains: 
 def atom_cross(design: Design, st: AtomStats, a: AtomPartition, b: AtomPartition) -> np.ndarray:
     """Per-stratum covariance contributions (H, k) between two partitions' influence columns."""
     sw2_all = st.sw2.sum(axis=1)
-    cross = (np.einsum("ask,ask->ak", st.sw2, a.e * b.e) - b.f * np.einsum("ask,ask->ak", st.sw2, a.e)
-             - a.f * np.einsum("ask,ask->ak", st.sw2, b.e) + a.f * b.f * sw2_all)
+    cross = (
+        np.einsum("ask,ask->ak", st.sw2, a.e * b.e)
+        - b.f * np.einsum("ask,ask->ak", st.sw2, a.e)
+        - a.f * np.einsum("ask,ask->ak", st.sw2, b.e)
+        + a.f * b.f * sw2_all
+    )
     n_h, scale = _stratum_scale(design)
     sab = np.zeros((design.n_strata, st.sw.shape[2]))
     np.add.at(sab, st.stratum, cross)

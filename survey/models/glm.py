@@ -35,6 +35,7 @@ mean and the intercept, its variance and covariances are transformed back (``b =
 ``V = T V_c T'``): the columns 1 and ``year`` are nearly collinear otherwise.
 
 """
+
 from __future__ import annotations
 
 import warnings
@@ -50,16 +51,17 @@ from scipy.special import expit, xlogy
 
 from survey.design import Design
 from survey.errors import ModelError
+from survey.estimation.atoms import atom_vcov
 from survey.variance import calibration_residuals, linearized_vcov, stratum_variances
 
 Family = Literal["quasibinomial", "gaussian"]
 FAMILIES: tuple[str, ...] = ("quasibinomial", "gaussian")
 
 
-
 # --------------------------------------------------------------------------------------------------
 # results
 # --------------------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True, eq=False)
 class SurveyGLMResult:
@@ -105,8 +107,16 @@ class SurveyGLMResult:
 
     def table(self) -> pd.DataFrame:
         """Coefficient table: ``term, estimate, se, t, p_value, df``."""
-        return pd.DataFrame({"term": list(self.terms), "estimate": self.coef, "se": self.se, "t": self.t,
-                             "p_value": self.p_value, "df": self.df_residual})
+        return pd.DataFrame(
+            {
+                "term": list(self.terms),
+                "estimate": self.coef,
+                "se": self.se,
+                "t": self.t,
+                "p_value": self.p_value,
+                "df": self.df_residual,
+            }
+        )
 
     def confint(self, level: float = 0.95) -> np.ndarray:
         """Wald intervals ``b ∓ t(1 − α/2, df_residual) se`` (R ``confint.svyglm(method = "Wald")``)."""
@@ -133,6 +143,7 @@ class WaldTestResult:
 # --------------------------------------------------------------------------------------------------
 # the GLM
 # --------------------------------------------------------------------------------------------------
+
 
 def _variance_fn(family: str, mu: np.ndarray) -> np.ndarray:
     return mu * (1.0 - mu) if family == "quasibinomial" else np.ones_like(mu)
@@ -171,10 +182,20 @@ def _stratum_structure(design: Design) -> bool:
     return bool(design._cache[key])
 
 
-def svyglm(design: Design, y: np.ndarray, x: np.ndarray, terms: Sequence[str], *,
-           domain: np.ndarray | None = None, cell: np.ndarray | None = None,
-           family: Family = "quasibinomial", centre: bool = True, with_dispersion: bool = True,
-           tol: float = 1e-14, maxiter: int = 100) -> SurveyGLMResult:
+def svyglm(
+    design: Design,
+    y: np.ndarray,
+    x: np.ndarray,
+    terms: Sequence[str],
+    *,
+    domain: np.ndarray | None = None,
+    cell: np.ndarray | None = None,
+    family: Family = "quasibinomial",
+    centre: bool = True,
+    with_dispersion: bool = True,
+    tol: float = 1e-14,
+    maxiter: int = 100,
+) -> SurveyGLMResult:
     """Design-based GLM ``y ~ x`` on ``domain`` of ``design`` (R ``svyglm(..., design = subset(d, D))``).
 
     Args:
@@ -200,57 +221,183 @@ def svyglm(design: Design, y: np.ndarray, x: np.ndarray, terms: Sequence[str], *
     terms = tuple(terms)
     dom, wz, yz = _domain_response(design, y, x, terms, domain, family)
     cells = _collapse(design.n, x, dom, wz, yz, cell, family)
-    p = len(terms)
-    c, icpt = _centres(cells.x, cells.s0, terms) if centre else (np.zeros(p), None)
-    xcc = cells.x - c
-    if np.linalg.matrix_rank(xcc * np.sqrt(cells.s0 / cells.s0.max())[:, None]) < p:
-        raise ModelError(f"the model matrix is rank deficient on the domain (terms: {', '.join(terms)}); "
-                         f"a level without respondents or a constant covariate?")
+    fit = _solve(cells, terms, family, centre, tol, maxiter)
     n_dom = int(np.count_nonzero(dom))
-    # R's svyglm rescales the weights by their mean over the subset design's rows: a calibrated design keeps
-    # every row (zero weight outside D), an uncalibrated one drops the rows outside D ("[.survey.design2")
-    wmean = float(wz.sum()) / (design.n if design.calibration is not None else n_dom)
-    bc, mu, a_inv, iters, converged = _fit_cells(xcc, cells, family, tol, maxiter)
-    vmu = _variance_fn(family, mu)
-    r = np.where(dom, yz - mu[cells.code], 0.0)      # y_i - mu_i in the domain, 0 outside
-    vc = _coef_vcov(design, dom, r, xcc @ a_inv, cells.code)
-
-    # back to the uncentred parametrisation
-    tmat = np.eye(p)
-    if icpt is not None:
-        tmat[icpt, :] -= c
-        tmat[icpt, icpt] = 1.0
-    b = tmat @ bc
-    vcov = tmat @ vc @ tmat.T
-    vcov = (vcov + vcov.T) / 2
-    se = np.sqrt(np.diag(vcov))
-
-    # R's df, deviance, dispersion
+    r = np.where(dom, yz - fit.mu[cells.code], 0.0)  # y_i - mu_i in the domain, 0 outside
+    vc = _coef_vcov(design, dom, r, fit.xcc @ fit.a_inv, cells.code)
     n_psu_dom = n_dom if design.psu is None else int(np.count_nonzero(np.bincount(design.psu, weights=dom)))
     df = n_psu_dom - int(np.count_nonzero(np.bincount(design.strata, weights=dom, minlength=design.n_strata)))
-    df_res = df + 1 - p
-    tval = b / se
-    pval = 2 * stats.t.sf(np.abs(tval), df_res) if df_res > 0 else np.full(p, np.nan)
-    s0, s1 = cells.s0, cells.s1
-    if family == "quasibinomial":
-        dev = 2.0 * float(np.sum(cells.ent - s1 * np.log(mu) - (s0 - s1) * np.log1p(-mu))) / wmean
-    else:
-        dev = float(np.sum(cells.s2 - 2 * mu * s1 + mu * mu * s0)) / wmean
     dispersion = np.nan
     if with_dispersion and n_dom > 1:
         # svyvar of the Pearson residuals (y - mu) / sqrt(v(mu)) (residuals.svyglm: the prior weights
         # cancel against the sampling weights), with svyvar's n / (n - 1) (summary.svyglm)
-        pr = r / np.sqrt(np.where(dom, vmu[cells.code], 1.0))
-        prbar = float(wz @ pr) / float(s0.sum())
-        dispersion = float(wz @ ((pr - prbar) ** 2)) / float(s0.sum()) * n_dom / (n_dom - 1)
-    naive = tmat @ a_inv @ tmat.T * wmean
-    return SurveyGLMResult(terms=terms, coef=b, se=se, vcov=vcov, df=df, df_residual=df_res, t=tval,
-                           p_value=pval, family=family, converged=converged, iterations=iters,
-                           n=n_dom, deviance=dev, dispersion=dispersion, naive_vcov=naive)
+        pr = r / np.sqrt(np.where(dom, _variance_fn(family, fit.mu)[cells.code], 1.0))
+        prbar = float(wz @ pr) / float(cells.s0.sum())
+        dispersion = float(wz @ ((pr - prbar) ** 2)) / float(cells.s0.sum()) * n_dom / (n_dom - 1)
+    return _summary(design, fit, cells, terms, family, vc, n_dom, df, dispersion)
 
 
-def _domain_response(design: Design, y: np.ndarray, x: np.ndarray, terms: tuple[str, ...],
-                     domain: np.ndarray | None, family: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+@dataclass(frozen=True, eq=False)
+class GLMAtoms:
+    """A 0/1 response's sufficient statistics for :func:`svyglm_atoms` on an element-sampled design.
+
+    An *atom* is a set of rows sharing their stratum, calibration cell and model cell (row of ``x``); per
+    atom and answer state (0 outside the domain, 1 in it with y = 0, 2 in it with y = 1): the sums of the
+    final weights ``sw``, their squares ``sw2``, the design weights ``sd`` and the rows ``count``, (A, 3)
+    each (``survey.estimation.atom_stats`` computes them for many indicators at once).
+    """
+
+    stratum: np.ndarray  # (A,)
+    cal_cell: np.ndarray | None  # (A,) calibration cell (None: the design is not calibrated)
+    cell: np.ndarray  # (A,) row of the model matrix
+    sw: np.ndarray
+    sw2: np.ndarray
+    sd: np.ndarray
+    count: np.ndarray
+
+
+def svyglm_atoms(
+    design: Design,
+    atoms: GLMAtoms,
+    x: np.ndarray,
+    terms: Sequence[str],
+    *,
+    family: Family = "quasibinomial",
+    centre: bool = True,
+    with_dispersion: bool = True,
+    tol: float = 1e-14,
+    maxiter: int = 100,
+) -> SurveyGLMResult:
+    """:func:`svyglm` of a 0/1 response with a per-cell model matrix ``x`` (C, p), from atom sums alone.
+
+    The same estimator, in the same order of operations on the cells: the cell totals are
+    ``s0_c = sum sw[:, 1:]``, ``s1_c = sum sw[:, 2]``; the influence value of a row in state ``s`` of an
+    atom in cell ``c`` is ``e_s = (s - 1 - mu_c) A^-1 x_c`` (0 in state 0), so its calibration residual and
+    stratified variance are :func:`survey.estimation.atoms.atom_vcov` of ``e``. No pass over the rows.
+    Requires element sampling and no zero weights (a zero-weight row is outside every domain).
+    """
+    if family not in FAMILIES:
+        raise ModelError(f"unknown family {family!r}; use one of {FAMILIES}")
+    if design.psu is not None:
+        raise ModelError("svyglm_atoms needs element sampling (no PSUs); use svyglm")
+    terms = tuple(terms)
+    x = np.asarray(x, dtype=float)
+    if x.ndim != 2 or x.shape[1] != len(terms):
+        raise ModelError(f"model matrix of shape {x.shape} for {len(terms)} terms")
+    n_dom = int(round(float(atoms.count[:, 1:].sum())))
+    if n_dom == 0:
+        raise ModelError("the model's domain has no respondents")
+    n_cells = x.shape[0]
+    s0 = np.bincount(atoms.cell, weights=atoms.sw[:, 1] + atoms.sw[:, 2], minlength=n_cells)
+    s1 = np.bincount(atoms.cell, weights=atoms.sw[:, 2], minlength=n_cells)
+    used = np.flatnonzero(s0 > 0)
+    remap = np.full(n_cells, -1, dtype=np.int64)
+    remap[used] = np.arange(len(used))
+    cells = _CellTotals(
+        x=x[used], s0=s0[used], s1=s1[used], s2=s1[used], ent=np.zeros(len(used)), code=remap[atoms.cell]
+    )
+    fit = _solve(cells, terms, family, centre, tol, maxiter)
+    ca = np.where(cells.code >= 0, cells.code, 0)
+    inside = cells.code >= 0
+    mu_a = np.where(inside, fit.mu[ca], 0.0)
+    g = (fit.xcc @ fit.a_inv)[ca] * inside[:, None]  # (A, p): A^-1 x_c
+    e = np.zeros((len(ca), 3, len(terms)))
+    e[:, 1] = -mu_a[:, None] * g
+    e[:, 2] = (1.0 - mu_a)[:, None] * g
+    vc = atom_vcov(design, atoms.stratum, atoms.cal_cell, atoms.sw, atoms.sw2, atoms.sd, e)
+    per_stratum = np.bincount(atoms.stratum, weights=atoms.count[:, 1:].sum(axis=1), minlength=design.n_strata)
+    df = n_dom - int(np.count_nonzero(per_stratum))
+    dispersion = np.nan
+    if with_dispersion and n_dom > 1:
+        v_a = np.where(inside, _variance_fn(family, mu_a), 1.0)
+        pr = np.stack([-mu_a, 1.0 - mu_a], axis=1) / np.sqrt(v_a)[:, None]  # states 1, 2
+        wsum = float(cells.s0.sum())
+        prbar = float(np.sum(atoms.sw[:, 1:] * pr)) / wsum
+        dispersion = float(np.sum(atoms.sw[:, 1:] * (pr - prbar) ** 2)) / wsum * n_dom / (n_dom - 1)
+    return _summary(design, fit, cells, terms, family, vc, n_dom, df, dispersion)
+
+
+@dataclass(frozen=True, eq=False)
+class _Fit:
+    c: np.ndarray  # column centres
+    icpt: int | None  # the intercept's column
+    xcc: np.ndarray  # centred cell rows of x
+    bc: np.ndarray  # coefficients (centred parametrisation)
+    mu: np.ndarray  # fitted mean per cell
+    a_inv: np.ndarray  # A^-1 (centred)
+    iterations: int
+    converged: bool
+
+
+def _solve(cells: _CellTotals, terms: tuple[str, ...], family: str, centre: bool, tol: float, maxiter: int) -> _Fit:
+    """Centre the numeric columns, check the rank on the domain and fit on the cells."""
+    p = len(terms)
+    c, icpt = _centres(cells.x, cells.s0, terms) if centre else (np.zeros(p), None)
+    xcc = cells.x - c
+    if np.linalg.matrix_rank(xcc * np.sqrt(cells.s0 / cells.s0.max())[:, None]) < p:
+        raise ModelError(
+            f"the model matrix is rank deficient on the domain (terms: {', '.join(terms)}); "
+            f"a level without respondents or a constant covariate?"
+        )
+    bc, mu, a_inv, iters, converged = _fit_cells(xcc, cells, family, tol, maxiter)
+    return _Fit(c=c, icpt=icpt, xcc=xcc, bc=bc, mu=mu, a_inv=a_inv, iterations=iters, converged=converged)
+
+
+def _summary(
+    design: Design,
+    fit: _Fit,
+    cells: _CellTotals,
+    terms: tuple[str, ...],
+    family: str,
+    vc: np.ndarray,
+    n_dom: int,
+    df: int,
+    dispersion: float,
+) -> SurveyGLMResult:
+    """Back to the uncentred parametrisation (``b = T b_c``, ``V = T V_c T'``); R's t, p, deviance."""
+    p = len(terms)
+    tmat = np.eye(p)
+    if fit.icpt is not None:
+        tmat[fit.icpt, :] -= fit.c
+        tmat[fit.icpt, fit.icpt] = 1.0
+    b = tmat @ fit.bc
+    vcov = tmat @ vc @ tmat.T
+    vcov = (vcov + vcov.T) / 2
+    se = np.sqrt(np.diag(vcov))
+    df_res = df + 1 - p
+    tval = b / se
+    pval = 2 * stats.t.sf(np.abs(tval), df_res) if df_res > 0 else np.full(p, np.nan)
+    # R's svyglm rescales the weights by their mean over the subset design's rows: a calibrated design keeps
+    # every row (zero weight outside D), an uncalibrated one drops the rows outside D ("[.survey.design2")
+    s0, s1, mu = cells.s0, cells.s1, fit.mu
+    wmean = float(s0.sum()) / (design.n if design.calibration is not None else n_dom)
+    if family == "quasibinomial":
+        dev = 2.0 * float(np.sum(cells.ent - s1 * np.log(mu) - (s0 - s1) * np.log1p(-mu))) / wmean
+    else:
+        dev = float(np.sum(cells.s2 - 2 * mu * s1 + mu * mu * s0)) / wmean
+    naive = tmat @ fit.a_inv @ tmat.T * wmean
+    return SurveyGLMResult(
+        terms=terms,
+        coef=b,
+        se=se,
+        vcov=vcov,
+        df=df,
+        df_residual=df_res,
+        t=tval,
+        p_value=pval,
+        family=family,
+        converged=fit.converged,
+        iterations=fit.iterations,
+        n=n_dom,
+        deviance=dev,
+        dispersion=dispersion,
+        naive_vcov=naive,
+    )
+
+
+def _domain_response(
+    design: Design, y: np.ndarray, x: np.ndarray, terms: tuple[str, ...], domain: np.ndarray | None, family: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Checked domain, and the weights and response with zeros outside it (full length: no boolean fancy
     indexing of 1M rows per model)."""
     n = design.n
@@ -289,10 +436,11 @@ class _CellTotals:
     code: np.ndarray
 
 
-def _collapse(n: int, x: np.ndarray, dom: np.ndarray, wz: np.ndarray, yz: np.ndarray, cell: np.ndarray | None,
-              family: str) -> _CellTotals:
+def _collapse(
+    n: int, x: np.ndarray, dom: np.ndarray, wz: np.ndarray, yz: np.ndarray, cell: np.ndarray | None, family: str
+) -> _CellTotals:
     x = np.asarray(x, dtype=float)
-    if cell is None:                 # rows are their own cells
+    if cell is None:  # rows are their own cells
         if x.shape[0] != n:
             raise ModelError(f"model matrix has {x.shape[0]} rows for a design of {n} rows (give cell=)")
         cell = np.arange(n, dtype=np.int64)
@@ -310,45 +458,49 @@ def _collapse(n: int, x: np.ndarray, dom: np.ndarray, wz: np.ndarray, yz: np.nda
     s1 = np.bincount(cell, weights=wy, minlength=n_cells)
     s2 = np.bincount(cell, weights=wy * yz, minlength=n_cells)
     binary = bool(np.all((yz == 0.0) | (yz == 1.0)))
-    ent = (np.bincount(cell, weights=wz * (xlogy(yz, yz) + xlogy(1 - yz, 1 - yz)), minlength=n_cells)
-           if family == "quasibinomial" and not binary else np.zeros(n_cells))
+    ent = (
+        np.bincount(cell, weights=wz * (xlogy(yz, yz) + xlogy(1 - yz, 1 - yz)), minlength=n_cells)
+        if family == "quasibinomial" and not binary
+        else np.zeros(n_cells)
+    )
     used = np.flatnonzero(s0 > 0)
     remap = np.full(n_cells, -1, dtype=np.int64)
     remap[used] = np.arange(len(used))
     return _CellTotals(x=x[used], s0=s0[used], s1=s1[used], s2=s2[used], ent=ent[used], code=remap[cell])
 
 
-def _fit_cells(xcc: np.ndarray, cells: _CellTotals, family: str, tol: float, maxiter: int
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, bool]:
+def _fit_cells(
+    xcc: np.ndarray, cells: _CellTotals, family: str, tol: float, maxiter: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, bool]:
     """statsmodels IRLS on the cell means with ``var_weights`` = cell weights scaled to mean 1; returns
     the coefficients, the fitted means, ``A^-1`` (``A = sum w v(mu) x x'``), iterations and convergence."""
     s0, s1 = cells.s0, cells.s1
     fam = sm.families.Binomial() if family == "quasibinomial" else sm.families.Gaussian()
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")    # non-integer binomial counts, separation: checked below
+        warnings.simplefilter("ignore")  # non-integer binomial counts, separation: checked below
         fit = sm.GLM(s1 / s0, xcc, family=fam, var_weights=s0 / s0.mean()).fit(
-            method="IRLS", tol=tol, atol=tol, rtol=0.0, maxiter=maxiter)
+            method="IRLS", tol=tol, atol=tol, rtol=0.0, maxiter=maxiter
+        )
     bc = np.asarray(fit.params, dtype=float)
     eta = xcc @ bc
     mu = expit(eta) if family == "quasibinomial" else eta
     a_inv = np.linalg.inv((xcc * (s0 * _variance_fn(family, mu))[:, None]).T @ xcc)
-    step = a_inv @ (xcc.T @ (s1 - s0 * mu))          # one more Newton step: ~0 at the optimum
-    converged = (bool(fit.converged) or bool(np.max(np.abs(step)) < 1e-10 * (1 + np.max(np.abs(bc))))) \
-        and bool(np.all(np.isfinite(bc)))
+    step = a_inv @ (xcc.T @ (s1 - s0 * mu))  # one more Newton step: ~0 at the optimum
+    converged = (bool(fit.converged) or bool(np.max(np.abs(step)) < 1e-10 * (1 + np.max(np.abs(bc))))) and bool(
+        np.all(np.isfinite(bc))
+    )
     return bc, mu, a_inv, int(fit.fit_history["iteration"]), converged
 
 
-def _coef_vcov(design: Design, dom: np.ndarray, r: np.ndarray, a_cells: np.ndarray, code: np.ndarray
-               ) -> np.ndarray:
+def _coef_vcov(design: Design, dom: np.ndarray, r: np.ndarray, a_cells: np.ndarray, code: np.ndarray) -> np.ndarray:
     """Linearised covariance of the coefficients from ``u_i = r_i a_{c(i)}`` (module docstring), by the
     per-stratum fast path when the cell is constant within each stratum on the domain rows."""
     w = design.weights
-    if _stratum_structure(design) and not (design.lonely_psu == "adjust"
-                                           and np.any(design.psu_strata()[1] == 1)):
+    if _stratum_structure(design) and not (design.lonely_psu == "adjust" and np.any(design.psu_strata()[1] == 1)):
         first = np.full(design.n_strata, -1, dtype=np.int64)
-        first[design.strata[::-1]] = code[::-1]          # code of each stratum's first row
+        first[design.strata[::-1]] = code[::-1]  # code of each stratum's first row
         ok = True
-        if not np.all(code == first[design.strata]):     # rows outside D may differ: check D only
+        if not np.all(code == first[design.strata]):  # rows outside D may differ: check D only
             first[:] = -1
             ds, dc = design.strata[dom], code[dom]
             first[ds[::-1]] = dc[::-1]
@@ -376,8 +528,9 @@ def _match_terms(result: SurveyGLMResult, terms: str | Sequence[str]) -> list[in
     return idx
 
 
-def wald_test(result: SurveyGLMResult, terms: str | Sequence[str], *, null: Sequence[float] | None = None,
-              df: float | None = None) -> WaldTestResult:
+def wald_test(
+    result: SurveyGLMResult, terms: str | Sequence[str], *, null: Sequence[float] | None = None, df: float | None = None
+) -> WaldTestResult:
     """Wald test that the coefficients of ``terms`` are ``null`` (default 0): R
     ``regTermTest(model, terms, method = "Wald")`` (Lumley 2010, sec. 5.2.3).
 
@@ -396,8 +549,9 @@ def wald_test(result: SurveyGLMResult, terms: str | Sequence[str], *, null: Sequ
     f = chisq / q
     p_chi = float(stats.chi2.sf(chisq, q))
     p_f = float(stats.f.sf(f, q, ddf)) if np.isfinite(ddf) and ddf > 0 else p_chi
-    return WaldTestResult(terms=tuple(result.terms[j] for j in idx), chisq=chisq, df=q, ddf=ddf, F=f,
-                          p_value=p_f, p_value_chisq=p_chi)
+    return WaldTestResult(
+        terms=tuple(result.terms[j] for j in idx), chisq=chisq, df=q, ddf=ddf, F=f, p_value=p_f, p_value_chisq=p_chi
+    )
 
 
 # --------------------------------------------------------------------------------------------------

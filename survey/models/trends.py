@@ -2,6 +2,7 @@
 design), their model-based shares, per-district trends (year × district interaction) and the Wald test that
 the district trends differ (R ``regTermTest``). The GLM machinery is :mod:`survey.models.glm`.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
@@ -15,37 +16,8 @@ from scipy.special import expit
 from survey.design import Design
 from survey.errors import ModelError
 from survey.indicators import Indicator, SeriesBreak
-from survey.models.glm import SurveyGLMResult, WaldTestResult, svyglm, wald_test
-
-
-@dataclass(frozen=True, eq=False)
-class TrendCells:
-    """Row → year × district cell codes, shared by all indicators of one data frame."""
-
-    cell: np.ndarray            # (n,) code of (year, district)
-    cell_year: np.ndarray       # (C,) int
-    cell_district: np.ndarray   # (C,) str (object)
-    year: np.ndarray            # (n,) int
-
-
-def trend_cells(design: Design, data: pd.DataFrame) -> TrendCells:
-    if len(data) != design.n:
-        raise ModelError(f"data has {len(data)} rows for a design of {design.n} rows (same rows, same order)")
-    for col in ("year", "district"):
-        if col not in data.columns:
-            raise ModelError(f"data has no column {col!r}")
-    year = data["year"].to_numpy(dtype=np.int64)
-    ycode, yuniq = pd.factorize(year, sort=True)
-    dcode, duniq = pd.factorize(data["district"].astype(str), sort=True)     # code-point order
-    nd = len(duniq)
-    full = ycode.astype(np.int64) * nd + dcode
-    present = np.flatnonzero(np.bincount(full, minlength=len(yuniq) * nd))
-    remap = np.full(len(yuniq) * nd, -1, dtype=np.int64)
-    remap[present] = np.arange(len(present))
-    codes = remap[full]
-    cy = np.asarray(yuniq, dtype=np.int64)[present // nd]
-    cdist = np.asarray(duniq, dtype=object)[present % nd]
-    return TrendCells(cell=codes.astype(np.int64), cell_year=cy, cell_district=cdist, year=year)
+from survey.models.glm import SurveyGLMResult, WaldTestResult, wald_test
+from survey.models.trend_sums import AtomSums, RowSums, TrendCells, trend_cells, trend_sources
 
 
 @dataclass(frozen=True, eq=False)
@@ -78,32 +50,36 @@ def _latest_break(indicator: Indicator, breaks: Iterable[SeriesBreak], years: np
     return max(hits, key=lambda b: int(b.year)) if hits else None
 
 
-def _fit_one(design: Design, data: pd.DataFrame, prep: TrendCells, indicator: Indicator,
-             series_breaks: Sequence[SeriesBreak], interaction: bool) -> TrendFit:
-    if indicator.item not in data.columns:
-        raise ModelError(f"indicator {indicator.name}: data has no column {indicator.item!r}")
-    ans = data[indicator.item].to_numpy(dtype="float64", na_value=np.nan)
-    base = np.isin(ans, np.asarray(indicator.base, dtype=float)) if indicator.base else ~np.isnan(ans)
-    y = np.isin(ans, np.asarray(indicator.numerator, dtype=float)).astype(float)
-    dom = base & (design.weights != 0)
+def _fit_one(
+    prep: TrendCells,
+    source: RowSums | AtomSums,
+    indicator: Indicator,
+    series_breaks: Sequence[SeriesBreak],
+    interaction: bool,
+) -> TrendFit:
     notes: list[str] = []
     n_cells = len(prep.cell_year)
-    brk = _latest_break(indicator, series_breaks,
-                        np.unique(prep.cell_year[np.bincount(prep.cell, weights=dom, minlength=n_cells) > 0]))
+    brk = _latest_break(indicator, series_breaks, np.unique(prep.cell_year[source.cell_sums()[0] > 0]))
     if brk is not None:
-        dom &= prep.year >= int(brk.year)
-        notes.append(f"series break {int(brk.year)} ({brk.reason}): no trend across the break; "
-                     f"fitted on {int(brk.year)} onwards only")
-    empty = TrendFit(indicator=indicator.name, result=None,
-                     cells=pd.DataFrame(columns=["year", "district", "n", "weight", "share"]),
-                     reference=None, districts=(), years=(), interaction=interaction, has_year=False)
-    if not dom.any():
+        source = source.from_year(int(brk.year))
+        notes.append(
+            f"series break {int(brk.year)} ({brk.reason}): no trend across the break; "
+            f"fitted on {int(brk.year)} onwards only"
+        )
+    cn, cw, cy1 = source.cell_sums()
+    if not cn.any():
         notes.append("no respondents in the domain: no model")
-        return TrendFit(**{**empty.__dict__, "note": "; ".join(notes)})
-    wz = np.where(dom, design.weights, 0.0)
-    cn = np.bincount(prep.cell, weights=dom, minlength=n_cells).astype(np.int64)
-    cw = np.bincount(prep.cell, weights=wz, minlength=n_cells)
-    cy1 = np.bincount(prep.cell, weights=wz * y, minlength=n_cells)
+        return TrendFit(
+            indicator=indicator.name,
+            result=None,
+            cells=pd.DataFrame(columns=["year", "district", "n", "weight", "share"]),
+            reference=None,
+            districts=(),
+            years=(),
+            interaction=interaction,
+            has_year=False,
+            note="; ".join(notes),
+        )
     used = cn > 0
     districts = tuple(sorted(set(prep.cell_district[used].tolist())))
     years = tuple(sorted(set(prep.cell_year[used].tolist())))
@@ -123,20 +99,58 @@ def _fit_one(design: Design, data: pd.DataFrame, prep: TrendCells, indicator: In
     if interaction and has_year:
         cols += [dm * prep.cell_year for dm in dummies]
     x = np.column_stack(cols)
-    cells = pd.DataFrame({"year": prep.cell_year[used], "district": prep.cell_district[used].astype(str),
-                          "n": cn[used], "weight": cw[used], "share": cy1[used] / cw[used]})
-    cells = cells.sort_values(["district", "year"], kind="stable").reset_index(drop=True)
-    res = svyglm(design, y, x, terms, domain=dom, cell=prep.cell, family="quasibinomial",
-                 with_dispersion=False)
+    ui = np.flatnonzero(used)
+    ui = ui[np.argsort(prep.cell_rank[ui])]  # by district, then year
+    cells = pd.DataFrame(
+        {
+            "year": prep.cell_year[ui],
+            "district": prep.cell_district[ui].astype(str),
+            "n": cn[ui],
+            "weight": cw[ui],
+            "share": cy1[ui] / cw[ui],
+        }
+    )
+    res = source.fit(x, terms)
     if not res.converged:
         notes.append("the logistic fit did not converge (separation: a share of 0 or 1?)")
-    return TrendFit(indicator=indicator.name, result=res, cells=cells, reference=reference,
-                    districts=districts, years=years, interaction=interaction, has_year=has_year,
-                    note="; ".join(notes), x_cells=x)
+    return TrendFit(
+        indicator=indicator.name,
+        result=res,
+        cells=cells,
+        reference=reference,
+        districts=districts,
+        years=years,
+        interaction=interaction,
+        has_year=has_year,
+        note="; ".join(notes),
+        x_cells=x,
+    )
 
 
-def fit_trend_model(design: Design, data: pd.DataFrame, indicator: Indicator, *,
-                    series_breaks: Sequence[SeriesBreak] = (), interaction: bool = False) -> TrendFit:
+def _fits(
+    design: Design,
+    data: pd.DataFrame,
+    indicators: Sequence[Indicator],
+    series_breaks: Sequence[SeriesBreak],
+    interactions: Sequence[bool],
+) -> list[list[TrendFit]]:
+    """The trend fits of every indicator, once per entry of ``interactions``, from one set of sources."""
+    prep = trend_cells(design, data)
+    sources = trend_sources(design, data, prep, indicators)
+    return [
+        [_fit_one(prep, src, ind, series_breaks, inter) for src, ind in zip(sources, indicators)]
+        for inter in interactions
+    ]
+
+
+def fit_trend_model(
+    design: Design,
+    data: pd.DataFrame,
+    indicator: Indicator,
+    *,
+    series_breaks: Sequence[SeriesBreak] = (),
+    interaction: bool = False,
+) -> TrendFit:
     """Fit one indicator's trend model on the domain of its non-blank answers (after the latest series
     break that concerns its item). ``data`` holds the canonical responses in the design's row order.
 
@@ -144,10 +158,41 @@ def fit_trend_model(design: Design, data: pd.DataFrame, indicator: Indicator, *,
     centred in the output) and ``district`` a factor whose reference level is the district that sorts
     first in code-point order (Python ``sorted()``).
     """
-    return _fit_one(design, data, trend_cells(design, data), indicator, series_breaks, interaction)
+    return _fits(design, data, [indicator], series_breaks, [interaction])[0][0]
 
 
 TREND_COLUMNS = ["indicator", "term", "estimate", "se", "df", "t", "p_value", "note"]
+
+
+def _trend_columns(fit: TrendFit) -> dict[str, np.ndarray]:
+    """:func:`trend_rows` as columns (arrays of equal length)."""
+    r = fit.result
+    if r is None:
+        terms, est, se, t, p, df = ["year"], [np.nan], [np.nan], [np.nan], [np.nan], [np.nan]
+    else:
+        terms, est, se, t, p = list(r.terms), list(r.coef), list(r.se), list(r.t), list(r.p_value)
+        df = [float(r.df_residual)] * len(terms)
+        if not fit.has_year:  # the unestimable year row, after the intercept
+            for col, v in ((terms, "year"), (est, np.nan), (se, np.nan), (t, np.nan), (p, np.nan), (df, np.nan)):
+                col.insert(1, v)
+    n = len(terms)
+    return {
+        "indicator": np.full(n, fit.indicator, dtype=object),
+        "term": np.asarray(terms, dtype=object),
+        "estimate": np.asarray(est, dtype=float),
+        "se": np.asarray(se, dtype=float),
+        "df": np.asarray(df, dtype=float),
+        "t": np.asarray(t, dtype=float),
+        "p_value": np.asarray(p, dtype=float),
+        "note": np.full(n, fit.note, dtype=object),
+    }
+
+
+def _stack(parts: Sequence[dict[str, np.ndarray]], columns: Sequence[str]) -> pd.DataFrame:
+    """One frame from several column dictionaries (a single DataFrame construction, not one per part)."""
+    if not parts:
+        return pd.DataFrame(columns=list(columns))
+    return pd.DataFrame({c: np.concatenate([q[c] for q in parts]) for c in columns})
 
 
 def trend_rows(fit: TrendFit) -> pd.DataFrame:
@@ -155,46 +200,39 @@ def trend_rows(fit: TrendFit) -> pd.DataFrame:
 
     A model without ``year`` (one year after a series break) still writes a ``year`` row with empty numbers.
     """
-    if fit.result is None:
-        return pd.DataFrame({"indicator": [fit.indicator], "term": ["year"], "estimate": [np.nan],
-                             "se": [np.nan], "df": [np.nan], "t": [np.nan], "p_value": [np.nan],
-                             "note": [fit.note]})[TREND_COLUMNS]
-    r = fit.result
-    out = pd.DataFrame({"indicator": fit.indicator, "term": list(r.terms), "estimate": r.coef, "se": r.se,
-                        "df": float(r.df_residual), "t": r.t, "p_value": r.p_value, "note": fit.note})
-    if not fit.has_year:
-        row = pd.DataFrame({"indicator": [fit.indicator], "term": ["year"], "estimate": [np.nan],
-                            "se": [np.nan], "df": [np.nan], "t": [np.nan], "p_value": [np.nan],
-                            "note": [fit.note]})
-        out = pd.concat([out.iloc[:1], row, out.iloc[1:]], ignore_index=True)
-    return out[TREND_COLUMNS]
+    return _stack([_trend_columns(fit)], TREND_COLUMNS)
 
 
-def fit_trends(design: Design, data: pd.DataFrame, indicators: Sequence[Indicator], *,
-               series_breaks: Sequence[SeriesBreak] = ()) -> pd.DataFrame:
+def fit_trends(
+    design: Design, data: pd.DataFrame, indicators: Sequence[Indicator], *, series_breaks: Sequence[SeriesBreak] = ()
+) -> pd.DataFrame:
     """The contract's ``trend.csv`` rows for every indicator: ``svyglm(y ~ year + district,
     family = quasibinomial(), design = subset(calibrated, answered))`` (reference.R section 5).
 
     Columns ``indicator, term, estimate, se`` then ``df`` (R's ``df.residual``), ``t``, ``p_value``,
     ``note`` (series breaks, non-convergence). Terms: ``(Intercept)``, ``year``, ``district[<name>]``.
     """
-    prep = trend_cells(design, data)
-    frames = [trend_rows(_fit_one(design, data, prep, ind, series_breaks, False)) for ind in indicators]
-    if not frames:
-        return pd.DataFrame(columns=TREND_COLUMNS)
-    return pd.concat(frames, ignore_index=True)
+    return _stack(
+        [_trend_columns(f) for f in _fits(design, data, indicators, series_breaks, [False])[0]], TREND_COLUMNS
+    )
 
 
-def fit_trend_models(design: Design, data: pd.DataFrame, indicators: Sequence[Indicator], *,
-                     series_breaks: Sequence[SeriesBreak] = (), interaction: bool = False) -> list[TrendFit]:
+def fit_trend_models(
+    design: Design,
+    data: pd.DataFrame,
+    indicators: Sequence[Indicator],
+    *,
+    series_breaks: Sequence[SeriesBreak] = (),
+    interaction: bool = False,
+) -> list[TrendFit]:
     """:func:`fit_trend_model` for several indicators, sharing the cell coding."""
-    prep = trend_cells(design, data)
-    return [_fit_one(design, data, prep, ind, series_breaks, interaction) for ind in indicators]
+    return _fits(design, data, indicators, series_breaks, [interaction])[0]
 
 
 # --------------------------------------------------------------------------------------------------
 # margins
 # --------------------------------------------------------------------------------------------------
+
 
 def _tq(df: float, level: float) -> float:
     return float(stats.t.ppf(0.5 + level / 2, df)) if df > 0 else np.nan
@@ -211,20 +249,36 @@ def predicted_shares(fit: TrendFit, *, level: float = 0.95) -> pd.DataFrame:
     Columns: ``indicator, year, district, estimate, se, ci_low, ci_high, n, direct`` (direct = the weighted
     share of the cell, for comparison), ``df``.
     """
-    cols = ["indicator", "year", "district", "estimate", "se", "ci_low", "ci_high", "n", "direct", "df"]
-    if fit.result is None:
-        return pd.DataFrame(columns=cols)
+    return _stack([_share_columns(fit, level)] if fit.result is not None else [], SHARE_COLUMNS)
+
+
+SHARE_COLUMNS = ["indicator", "year", "district", "estimate", "se", "ci_low", "ci_high", "n", "direct", "df"]
+
+
+def _share_columns(fit: TrendFit, level: float) -> dict[str, np.ndarray]:
+    """:func:`predicted_shares` as columns."""
     r = fit.result
-    x = _cell_matrix(fit, fit.cells["year"].to_numpy(), fit.cells["district"].to_numpy())
+    if r is None:
+        raise ModelError(f"{fit.indicator}: the trend model could not be fitted ({fit.note})")
+    years, districts = fit.cells["year"].to_numpy(), fit.cells["district"].to_numpy()
+    x = _cell_matrix(fit, years, districts)
     eta = x @ r.coef
     se_eta = np.sqrt(np.einsum("ij,jk,ik->i", x, r.vcov, x))
     p = expit(eta)
     q = _tq(r.df_residual, level)
-    return pd.DataFrame({"indicator": fit.indicator, "year": fit.cells["year"].to_numpy(),
-                         "district": fit.cells["district"].to_numpy(), "estimate": p, "se": p * (1 - p) * se_eta,
-                         "ci_low": expit(eta - q * se_eta), "ci_high": expit(eta + q * se_eta),
-                         "n": fit.cells["n"].to_numpy(), "direct": fit.cells["share"].to_numpy(),
-                         "df": r.df_residual})[cols]
+    n = len(eta)
+    return {
+        "indicator": np.full(n, fit.indicator, dtype=object),
+        "year": years,
+        "district": districts,
+        "estimate": p,
+        "se": p * (1 - p) * se_eta,
+        "ci_low": expit(eta - q * se_eta),
+        "ci_high": expit(eta + q * se_eta),
+        "n": fit.cells["n"].to_numpy(),
+        "direct": fit.cells["share"].to_numpy(),
+        "df": np.full(n, r.df_residual),
+    }
 
 
 def _cell_matrix(fit: TrendFit, years: np.ndarray, districts: np.ndarray) -> np.ndarray:
@@ -239,9 +293,9 @@ def _cell_matrix(fit: TrendFit, years: np.ndarray, districts: np.ndarray) -> np.
         if t == "year":
             x[:, j] = yrs
         elif t.startswith("district["):
-            x[:, j] = (np.asarray(districts) == t[len("district["):-1]).astype(float)
+            x[:, j] = (np.asarray(districts) == t[len("district[") : -1]).astype(float)
         elif t.startswith("year:district["):
-            x[:, j] = (np.asarray(districts) == t[len("year:district["):-1]).astype(float) * yrs
+            x[:, j] = (np.asarray(districts) == t[len("year:district[") : -1]).astype(float) * yrs
     return x
 
 
@@ -259,8 +313,21 @@ def district_trends(fit: TrendFit, *, level: float = 0.95) -> pd.DataFrame:
     Columns: ``indicator, district, log_or, log_or_se, odds_ratio, or_ci_low, or_ci_high, pp_per_year,
     pp_se, pp_ci_low, pp_ci_high, df, note``. Empty when the model has no year term.
     """
-    cols = ["indicator", "district", "log_or", "log_or_se", "odds_ratio", "or_ci_low", "or_ci_high",
-            "pp_per_year", "pp_se", "pp_ci_low", "pp_ci_high", "df", "note"]
+    cols = [
+        "indicator",
+        "district",
+        "log_or",
+        "log_or_se",
+        "odds_ratio",
+        "or_ci_low",
+        "or_ci_high",
+        "pp_per_year",
+        "pp_se",
+        "pp_ci_low",
+        "pp_ci_high",
+        "df",
+        "note",
+    ]
     if fit.result is None or not fit.has_year:
         return pd.DataFrame(columns=cols)
     r = fit.result
@@ -282,11 +349,23 @@ def district_trends(fit: TrendFit, *, level: float = 0.95) -> pd.DataFrame:
         ame = beta * m
         grad = m * c + beta * ((wt * p * (1 - p) * (1 - 2 * p)) @ x)
         se_a = float(np.sqrt(grad @ r.vcov @ grad))
-        out.append({"indicator": fit.indicator, "district": d, "log_or": beta, "log_or_se": se_b,
-                    "odds_ratio": np.exp(beta), "or_ci_low": np.exp(beta - q * se_b),
-                    "or_ci_high": np.exp(beta + q * se_b), "pp_per_year": 100 * ame, "pp_se": 100 * se_a,
-                    "pp_ci_low": 100 * (ame - q * se_a), "pp_ci_high": 100 * (ame + q * se_a),
-                    "df": r.df_residual, "note": fit.note})
+        out.append(
+            {
+                "indicator": fit.indicator,
+                "district": d,
+                "log_or": beta,
+                "log_or_se": se_b,
+                "odds_ratio": np.exp(beta),
+                "or_ci_low": np.exp(beta - q * se_b),
+                "or_ci_high": np.exp(beta + q * se_b),
+                "pp_per_year": 100 * ame,
+                "pp_se": 100 * se_a,
+                "pp_ci_low": 100 * (ame - q * se_a),
+                "pp_ci_high": 100 * (ame + q * se_a),
+                "df": r.df_residual,
+                "note": fit.note,
+            }
+        )
     return pd.DataFrame(out, columns=cols)
 
 
@@ -300,6 +379,7 @@ def district_trends_differ(fit: TrendFit) -> WaldTestResult:
 # --------------------------------------------------------------------------------------------------
 # small areas: Fay–Herriot
 # --------------------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True, eq=False)
 class TrendOutputs:
@@ -328,34 +408,55 @@ class TrendOutputs:
         if len(self.districts):
             parts.append(self.districts.assign(model="district_trend", term="trend"))
         if len(self.tests):
-            parts.append(self.tests.assign(model="wald", term=self.tests["test"], estimate=self.tests["F"],
-                                           se=np.nan, district=None))
+            parts.append(
+                self.tests.assign(
+                    model="wald", term=self.tests["test"], estimate=self.tests["F"], se=np.nan, district=None
+                )
+            )
         return pd.concat(parts, ignore_index=True)
 
 
-def trend_outputs(design: Design, data: pd.DataFrame, indicators: Sequence[Indicator], *,
-                  series_breaks: Sequence[SeriesBreak] = (), level: float = 0.95,
-                  district_trends_model: bool = False) -> TrendOutputs:
+def trend_outputs(
+    design: Design,
+    data: pd.DataFrame,
+    indicators: Sequence[Indicator],
+    *,
+    series_breaks: Sequence[SeriesBreak] = (),
+    level: float = 0.95,
+    district_trends_model: bool = False,
+) -> TrendOutputs:
     """Contract trend rows and the model-based shares of the main-effects models (one fit per indicator);
     with ``district_trends_model`` also the district × year interaction models' per-district trends and the
     Wald test that the district trends differ."""
-    main = fit_trend_models(design, data, indicators, series_breaks=series_breaks)
-    rows = [trend_rows(f) for f in main]
-    trend = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=TREND_COLUMNS)
-    shares = [predicted_shares(f, level=level) for f in main if f.result is not None]
+    fits = _fits(design, data, indicators, series_breaks, [False, True] if district_trends_model else [False])
+    main = fits[0]
+    trend = _stack([_trend_columns(f) for f in main], TREND_COLUMNS)
+    shares = [_share_columns(f, level) for f in main if f.result is not None]
     districts: list[pd.DataFrame] = []
     tests: list[dict[str, object]] = []
     if district_trends_model:
-        for f in fit_trend_models(design, data, indicators, series_breaks=series_breaks, interaction=True):
+        for f in fits[1]:
             if f.result is None:
                 continue
             districts.append(district_trends(f, level=level))
             if f.has_year and len(f.districts) > 1:
                 t = district_trends_differ(f)
-                tests.append({"indicator": f.indicator, "test": "district trends differ (year:district)",
-                              "F": t.F, "df": t.df, "ddf": t.ddf, "p_value": t.p_value, "chisq": t.chisq,
-                              "p_value_chisq": t.p_value_chisq, "note": f.note})
-    return TrendOutputs(trend=trend,
-                        shares=pd.concat(shares, ignore_index=True) if shares else pd.DataFrame(),
-                        districts=pd.concat(districts, ignore_index=True) if districts else pd.DataFrame(),
-                        tests=pd.DataFrame(tests))
+                tests.append(
+                    {
+                        "indicator": f.indicator,
+                        "test": "district trends differ (year:district)",
+                        "F": t.F,
+                        "df": t.df,
+                        "ddf": t.ddf,
+                        "p_value": t.p_value,
+                        "chisq": t.chisq,
+                        "p_value_chisq": t.p_value_chisq,
+                        "note": f.note,
+                    }
+                )
+    return TrendOutputs(
+        trend=trend,
+        shares=_stack(shares, SHARE_COLUMNS) if shares else pd.DataFrame(),
+        districts=pd.concat(districts, ignore_index=True) if districts else pd.DataFrame(),
+        tests=pd.DataFrame(tests),
+    )
