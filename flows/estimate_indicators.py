@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from prefect import flow
 
-from flows.common import PrefectSteps, run_artifact
+from flows.common import PrefectSteps, database_url, run_artifact
 from survey.pipeline import stepwise
 
 
 @flow(name="estimate_indicators", log_prints=True)
-def estimate_indicators(run_id: str, db: str | None = None) -> dict:
+def estimate_indicators(run_id: str, db: str | None = None, db_secret: str | None = None) -> dict:
     """Shares per year × district and Totalt with calibration-aware SEs, comparisons, groups, index."""
+    db = database_url(db, db_secret)
     e = PrefectSteps().run("estimate", stepwise.estimate_run, run_id, db)
     run_artifact(run_id, "estimate", db)
     return {"run_id": run_id, "estimates": len(e.estimates), "suppressed": int(e.estimates["suppressed"].sum())}

@@ -3,14 +3,15 @@ from __future__ import annotations
 
 from prefect import flow
 
-from flows.common import PrefectSteps, ingest_artifact
+from flows.common import PrefectSteps, ingest_artifact, with_database
 from survey.pipeline import commands
 from survey.pipeline.config import RunConfig
 
 
 @flow(name="ingest_wave", log_prints=True)
-def ingest_wave(config: RunConfig) -> dict:
+def ingest_wave(config: RunConfig, db_secret: str | None = None) -> dict:
     """Read → validate (quarantine bad rows) → store. Returns the load status and row counts."""
+    config = with_database(config, db_secret)
     wave, report = PrefectSteps().run("ingest", commands.ingest, config)
     ingest_artifact(wave, report.status)
     q = wave.responses.quarantine

@@ -3,14 +3,15 @@ from __future__ import annotations
 
 from prefect import flow
 
-from flows.common import PrefectSteps, run_artifact
+from flows.common import PrefectSteps, database_url, run_artifact
 from survey.pipeline import stepwise
 
 
 @flow(name="model_trends", log_prints=True)
-def model_trends(run_id: str, db: str | None = None) -> dict:
+def model_trends(run_id: str, db: str | None = None, db_secret: str | None = None) -> dict:
     """Survey-weighted logistic trend per indicator, model-based shares (and per-district trends when the
     run's configuration asks for them)."""
+    db = database_url(db, db_secret)
     tr = PrefectSteps().run("trend", stepwise.trend_run, run_id, db)
     run_artifact(run_id, "trend", db)
     return {"run_id": run_id, "trend_rows": len(tr.contract_rows())}

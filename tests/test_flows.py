@@ -37,7 +37,7 @@ def test_step_flows_chain_through_the_database(tmp_path: Path, prefect_api) -> N
     run_id = weight_wave(config)
     estimated = estimate_indicators(run_id, db)
     modelled = model_trends(run_id, db)
-    published = publish_tables(run_id, db, str(tmp_path / "steps"))
+    published = publish_tables(run_id, db, out=str(tmp_path / "steps"))
     assert loaded["status"] == "loaded" and loaded["accepted"] == 3022 and loaded["quarantined_rows"] == 0
     assert again["status"] == "unchanged"
     assert estimated == {"run_id": run_id, "estimates": 315, "suppressed": 45}

@@ -145,11 +145,12 @@ def publish_run(run_id: str, db: str | None = None, out: str | Path | None = Non
         pub = publish_report(est, results.comparisons, trend, codebook, _meta(config, results, run_id),
                              folder / "report", store=store, formats=config.formats, min_n=config.min_n,
                              charts=outputs.chart_selection(codebook, config.charts))
-        store.record_step(run_id, "publish", seconds=time.perf_counter() - t0,
-                          meta={"tables": len(pub.tables), "files": len(pub.files),
-                                "index": str(pub.index) if pub.index else None})
-        if finish and results.record.run.get("status") == "running":
-            store.finish_run(run_id)
+        if results.record.run.get("status") == "running":   # a finished run is re-published, not changed
+            store.record_step(run_id, "publish", seconds=time.perf_counter() - t0,
+                              meta={"tables": len(pub.tables), "files": len(pub.files),
+                                    "index": str(pub.index) if pub.index else None})
+            if finish:
+                store.finish_run(run_id)
     return pub
 
 
