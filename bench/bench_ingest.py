@@ -9,6 +9,7 @@ Each measurement reports wall seconds, rows per second, this process's CPU secon
 memory above the level at the start of the step (sampled every 10 ms from /proc/self/statm) and the load
 average (numbers taken on a busy machine are slower than the code).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,9 +20,10 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -33,6 +35,7 @@ DEFAULT_PG = os.environ.get("TRYGGHET_BENCH_PG_URL", "postgresql+psycopg://postg
 
 
 # --- memory sampling ---------------------------------------------------------------------------------
+
 
 def _rss() -> int:
     """Resident set size of this process in bytes (Linux; 0 elsewhere)."""
@@ -67,12 +70,18 @@ def measure(result: dict[str, Any], rows: int) -> Iterator[None]:
         stop.set()
         t.join()
         peak[0] = max(peak[0], _rss())
-        result.update(rows=rows, seconds=round(seconds, 3), rows_per_s=round(rows / seconds) if seconds else None,
-                      cpu_s=round(cpu, 3), peak_mb=round((peak[0] - base) / 2**20, 1),
-                      load_avg=round(os.getloadavg()[0], 2))
+        result.update(
+            rows=rows,
+            seconds=round(seconds, 3),
+            rows_per_s=round(rows / seconds) if seconds else None,
+            cpu_s=round(cpu, 3),
+            peak_mb=round((peak[0] - base) / 2**20, 1),
+            load_avg=round(os.getloadavg()[0], 2),
+        )
 
 
 # --- inputs --------------------------------------------------------------------------------------------
+
 
 def make_wave(n: int, seed: int = 2026) -> Any:
     """A canonical wave of ``n`` respondents (survey.data.synth when there, else repeated rows)."""
@@ -80,30 +89,46 @@ def make_wave(n: int, seed: int = 2026) -> Any:
 
     try:
         from survey.data.synth import generate_wave
+
         raw, pop = generate_wave(n, 20, 4, seed)
     except ImportError:  # pragma: no cover - synth is another colleague's module
-        raise NotImplementedError("bench_ingest needs survey.data.synth.generate_wave to build its inputs")
+        raise NotImplementedError("bench_ingest needs survey.data.synth.generate_wave to build its inputs") from None
     comment = raw.pop("comment") if "comment" in raw.columns else None
     raw["source_row"] = np.arange(2, len(raw) + 2, dtype="int64")
     free = pd.DataFrame(columns=["resp_id", "year", "comment"])
     if comment is not None:
         has = comment.notna()
-        free = pd.DataFrame({"resp_id": raw.loc[has, "resp_id"], "year": raw.loc[has, "year"].astype("Int64"),
-                             "comment": comment[has]}).reset_index(drop=True)
-    empty_q = pd.DataFrame(columns=["file", "source_row", "resp_id", "year", "column", "value", "check",
-                                    "reason", "record"])
+        free = pd.DataFrame(
+            {"resp_id": raw.loc[has, "resp_id"], "year": raw.loc[has, "year"].astype("Int64"), "comment": comment[has]}
+        ).reset_index(drop=True)
+    empty_q = pd.DataFrame(
+        columns=["file", "source_row", "resp_id", "year", "column", "value", "check", "reason", "record"]
+    )
 
     def src(kind: str, rows: int) -> SourceFile:
-        return SourceFile(path=f"bench/{kind}.csv", name=f"{kind}.csv", sha256=f"{kind}-{uuid.uuid4().hex}",
-                          format="csv", encoding="utf-8", delimiter=",", decimal=".", kind=kind,
-                          codebook_version="bench", mapping=None, n_rows=rows)
+        return SourceFile(
+            path=f"bench/{kind}.csv",
+            name=f"{kind}.csv",
+            sha256=f"{kind}-{uuid.uuid4().hex}",
+            format="csv",
+            encoding="utf-8",
+            delimiter=",",
+            decimal=".",
+            kind=kind,
+            codebook_version="bench",
+            mapping=None,
+            n_rows=rows,
+        )
 
-    return Wave(responses=IngestResult(src("responses", len(raw)), raw, empty_q, free, []),
-                population=IngestResult(src("population", len(pop)), pop, empty_q.iloc[:0], free.iloc[:0], []),
-                notes=[])
+    return Wave(
+        responses=IngestResult(src("responses", len(raw)), raw, empty_q, free, []),
+        population=IngestResult(src("population", len(pop)), pop, empty_q.iloc[:0], free.iloc[:0], []),
+        notes=[],
+    )
 
 
 # --- databases -------------------------------------------------------------------------------------------
+
 
 @contextmanager
 def database(url: str) -> Iterator[str]:
@@ -143,6 +168,7 @@ def default_urls() -> list[str]:
 
 # --- the benchmark ---------------------------------------------------------------------------------------
 
+
 def _full_pipeline(n: int, db: str, out: list[dict], label: str) -> None:
     """read + validate (survey.data.ingest.load_wave on CSV files written by survey.data.synth) + store."""
     try:
@@ -166,8 +192,10 @@ def _full_pipeline(n: int, db: str, out: list[dict], label: str) -> None:
 
 
 def _line(r: dict) -> str:
-    return (f"{r['db']:<10} {r['step']:<28} {r['rows']:>9} rows {r['seconds']:>7.2f} s "
-            f"{r['rows_per_s']:>9} rows/s  cpu {r['cpu_s']:>6.2f} s  peak +{r['peak_mb']} MB  load {r['load_avg']}")
+    return (
+        f"{r['db']:<10} {r['step']:<28} {r['rows']:>9} rows {r['seconds']:>7.2f} s "
+        f"{r['rows_per_s']:>9} rows/s  cpu {r['cpu_s']:>6.2f} s  peak +{r['peak_mb']} MB  load {r['load_avg']}"
+    )
 
 
 def run(n: int = 1_000_000, urls: list[str] | None = None, *, full: bool = True) -> list[dict]:
@@ -200,9 +228,13 @@ def run(n: int = 1_000_000, urls: list[str] | None = None, *, full: bool = True)
             run_id = store.begin_run({"bench": True}, "bench", "bench", report.source_ids)
             r = {"db": label, "step": "save_run_outputs weights"}
             with measure(r, n):
-                store.save_run_outputs(run_id, weights=weights, diagnostics=pd.DataFrame({"year": [2022]}),
-                                       estimates=pd.DataFrame({"indicator": ["x"], "estimate": [0.5]}),
-                                       lineage={"bench": True})
+                store.save_run_outputs(
+                    run_id,
+                    weights=weights,
+                    diagnostics=pd.DataFrame({"year": [2022]}),
+                    estimates=pd.DataFrame({"indicator": ["x"], "estimate": [0.5]}),
+                    lineage={"bench": True},
+                )
             results.append(r)
             print(_line(r))
             store.close()

@@ -13,6 +13,7 @@ trend → publish, as Prefect flows.
   (:class:`flows.common.PrefectSteps`), outputs in ``OUT/<year>/<flow-run id>/``; trygghet's run id is logged
   and, with the report's link, put in a markdown artifact; the runs table and ``run.json`` hold the flow run.
 """
+
 from __future__ import annotations
 
 import os
@@ -54,8 +55,7 @@ def collect_surveys(surveys: str | SurveyConfig | list[str | SurveyConfig]) -> l
     items = surveys if isinstance(surveys, list) else [surveys]
     out: list[SurveyConfig] = []
     for item in items:
-        out += load_surveys(item) if isinstance(item, str) else [SurveyConfig.model_validate(item)
-                                                                   .resolved(data_dir())]
+        out += load_surveys(item) if isinstance(item, str) else [SurveyConfig.model_validate(item).resolved(data_dir())]
     if not out:
         raise ConfigError("Ange minst en enkätkonfiguration (parametern surveys).", option="surveys")
     return unique_names(out)
@@ -65,6 +65,7 @@ def report_years(years: int | list[int] | None) -> list[int]:
     """The years asked for; none given: the year before the flow run's scheduled start (1 March 2027 → 2026)."""
     if years is None:
         from prefect.runtime import flow_run
+
         start = flow_run.scheduled_start_time or datetime.now(UTC)
         return [start.year - 1]
     return sorted({years} if isinstance(years, int) else set(years))
@@ -72,6 +73,7 @@ def report_years(years: int | list[int] | None) -> list[int]:
 
 def _year_run_name() -> str:
     from prefect.runtime import flow_run
+
     p = flow_run.parameters
     s = p.get("survey")
     return f"{getattr(s, 'name', None) or (s or {}).get('name', 'enkät')}-{p.get('year')}"
@@ -79,12 +81,14 @@ def _year_run_name() -> str:
 
 def _survey_run_name() -> str:
     from prefect.runtime import flow_run
+
     s = flow_run.parameters.get("survey")
     return str(getattr(s, "name", None) or (s or {}).get("name", "enkät"))
 
 
 def _report_run_name() -> str:
     from prefect.runtime import flow_run
+
     years = flow_run.parameters.get("years")
     return "årsrapport" + (f"-{years}" if isinstance(years, int) else "-" + "-".join(map(str, years)) if years else "")
 
@@ -96,25 +100,34 @@ def survey_year(survey: SurveyConfig, year: int) -> dict[str, Any]:
 
     survey = survey.resolved(data_dir())
     info = flow_run_info()
-    config = survey.run_config(year, survey.run_folder(year, info.get("flow_run_id") or run_key()),
-                               db=survey_database(survey))
+    config = survey.run_config(
+        year, survey.run_folder(year, info.get("flow_run_id") or run_key()), db=survey_database(survey)
+    )
     config.check_inputs()
     res = run(config, steps=PrefectSteps(tags=survey_tags(survey, year)), flow_run=info, progress=print)
     print(f"trygghet-körning {res.run_id} ({survey.name} {year}): {res.out_dir}")
     title = f"{survey.report.municipality or survey.name} {year}"
-    create_markdown_artifact(markdown=run_markdown(title, res, info), key=f"run-{survey.name}-{year}",
-                             description=f"trygghet-körning {res.run_id}")
+    create_markdown_artifact(
+        markdown=run_markdown(title, res, info),
+        key=f"run-{survey.name}-{year}",
+        description=f"trygghet-körning {res.run_id}",
+    )
     return _summary(survey, year, res, info)
 
 
 def _summary(survey: SurveyConfig, year: int, res: Any, info: dict[str, Any]) -> dict[str, Any]:
-    return {"survey": survey.name, "year": year, "run_id": res.run_id, "flow_run_id": info.get("flow_run_id"),
-            "out": str(res.out_dir), "report": str(res.files.get("report", "")),
-            "suppressed": res.lineage.get("counts", {}).get("suppressed")}
+    return {
+        "survey": survey.name,
+        "year": year,
+        "run_id": res.run_id,
+        "flow_run_id": info.get("flow_run_id"),
+        "out": str(res.out_dir),
+        "report": str(res.files.get("report", "")),
+        "suppressed": res.lineage.get("counts", {}).get("suppressed"),
+    }
 
 
-@flow(name="municipality_report", flow_run_name=_survey_run_name, timeout_seconds=SURVEY_TIMEOUT_S,
-      log_prints=True)
+@flow(name="municipality_report", flow_run_name=_survey_run_name, timeout_seconds=SURVEY_TIMEOUT_S, log_prints=True)
 def municipality_report(survey: SurveyConfig, years: list[int] | None = None) -> dict[str, Any]:
     """Every year asked for of one survey (default: every year it configures), one subflow per year."""
     survey = survey.resolved(data_dir())
@@ -127,8 +140,11 @@ def municipality_report(survey: SurveyConfig, years: list[int] | None = None) ->
 
 
 @flow(name="annual_report", flow_run_name=_report_run_name, timeout_seconds=REPORT_TIMEOUT_S, log_prints=True)
-def annual_report(surveys: str | SurveyConfig | list[str | SurveyConfig] = "surveys",
-                  years: int | list[int] | None = None, fan_out: FanOut = "auto") -> dict[str, Any]:
+def annual_report(
+    surveys: str | SurveyConfig | list[str | SurveyConfig] = "surveys",
+    years: int | list[int] | None = None,
+    fan_out: FanOut = "auto",
+) -> dict[str, Any]:
     """The annual report of every survey: a YAML file or folder (relative to ``$TRYGGHET_DATA_DIR``), a
     configuration, or a list of them; ``years`` defaults to the year before the scheduled start."""
     found = collect_surveys(surveys)
@@ -158,6 +174,7 @@ def _mode(fan_out: FanOut) -> str:
     if os.environ.get("TRYGGHET_TASK_RUNNER", "").strip().lower() == "dask":
         return "dask"
     from prefect.runtime import deployment
+
     return "deployments" if deployment.id else "subflows"
 
 
@@ -167,9 +184,17 @@ def _via_deployments(surveys: list[SurveyConfig], years: list[int]) -> list[dict
     from prefect.deployments import run_deployment
 
     started: dict[str, FlowRun] = {
-        s.name: cast("FlowRun", run_deployment(SURVEY_DEPLOYMENT, timeout=0, tags=survey_tags(s),
-                                             parameters={"survey": s.model_dump(mode="json"), "years": years}))
-        for s in surveys}
+        s.name: cast(
+            "FlowRun",
+            run_deployment(
+                SURVEY_DEPLOYMENT,
+                timeout=0,
+                tags=survey_tags(s),
+                parameters={"survey": s.model_dump(mode="json"), "years": years},
+            ),
+        )
+        for s in surveys
+    }
     print("Startade: " + ", ".join(f"{n} ({fr.id})" for n, fr in started.items()))
     final = _wait_all({n: fr.id for n, fr in started.items()}, SURVEY_TIMEOUT_S)
     return _child_runs(final)
@@ -205,8 +230,9 @@ def _child_runs(final: dict[str, Any]) -> list[dict[str, Any]]:
             arts = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[f"survey-{name}"])))
             mine = [a for a in arts if a.flow_run_id == fr.id]
             data = json.loads(mine[0].data) if mine and isinstance(mine[0].data, str) else []
-            rows += [{**r, "state": state, "survey_flow_run_id": str(fr.id)} for r in data] or \
-                [{"survey": name, "state": state, "survey_flow_run_id": str(fr.id)}]
+            rows += [{**r, "state": state, "survey_flow_run_id": str(fr.id)} for r in data] or [
+                {"survey": name, "state": state, "survey_flow_run_id": str(fr.id)}
+            ]
     return rows
 
 
@@ -221,9 +247,14 @@ def dask_task_runner() -> Any:
     if address:
         return DaskTaskRunner(address=address)
     processes = os.environ.get("TRYGGHET_DASK_PROCESSES", "true").strip().lower() not in ("0", "false", "no")
-    return DaskTaskRunner(cluster_kwargs={"n_workers": int(os.environ.get("TRYGGHET_DASK_WORKERS", "2")),
-                                          "threads_per_worker": 1, "processes": processes,
-                                          "dashboard_address": None})
+    return DaskTaskRunner(
+        cluster_kwargs={
+            "n_workers": int(os.environ.get("TRYGGHET_DASK_WORKERS", "2")),
+            "threads_per_worker": 1,
+            "processes": processes,
+            "dashboard_address": None,
+        }
+    )
 
 
 @task(name="survey-year", cache_policy=NO_CACHE, timeout_seconds=YEAR_TIMEOUT_S)

@@ -8,6 +8,7 @@ Every task has a timeout; the database steps retry on connection errors only (bo
 load of a wave holds a Prefect global concurrency limit of one slot per database, so a second run that
 would load or replace a wave of the same database waits until the first has committed.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -70,6 +71,7 @@ def load_limit_name(db_url: str) -> str:
 
 def _exclusive(fn: Callable[..., Any]) -> Callable[..., Any]:
     """``fn(db_url, ...)`` holding the one slot of the database's load limit (created when missing)."""
+
     def store_step(db_url: str, *args: Any) -> Any:
         from prefect.client.orchestration import get_client
         from prefect.concurrency.sync import concurrency
@@ -84,9 +86,12 @@ def _exclusive(fn: Callable[..., Any]) -> Callable[..., Any]:
             with concurrency(name, occupy=1, timeout_seconds=LOAD_WAIT_S, strict=True):
                 return fn(db_url, *args)
         except TimeoutError:
-            raise ConfigError(f"En annan körning har laddat in en våg i samma databas i över {LOAD_WAIT_S:.0f} s "
-                              f"(gränsen {name} i Prefect, fliken Concurrency); försök igen när den är klar.",
-                              option="db") from None
+            raise ConfigError(
+                f"En annan körning har laddat in en våg i samma databas i över {LOAD_WAIT_S:.0f} s "
+                f"(gränsen {name} i Prefect, fliken Concurrency); försök igen när den är klar.",
+                option="db",
+            ) from None
+
     store_step.__name__ = store_step.__qualname__ = getattr(fn, "__name__", "store_step")
     return store_step
 
@@ -99,8 +104,14 @@ class PrefectSteps:
     holds the database's load limit (:func:`load_limit_name`) unless ``exclusive_load`` is false.
     """
 
-    def __init__(self, tags: tuple[str, ...] | list[str] = (), *, timeout_s: float = TASK_TIMEOUT_S,
-                 retry_delays_s: tuple[float, ...] = RETRY_DELAYS_S, exclusive_load: bool = True) -> None:
+    def __init__(
+        self,
+        tags: tuple[str, ...] | list[str] = (),
+        *,
+        timeout_s: float = TASK_TIMEOUT_S,
+        retry_delays_s: tuple[float, ...] = RETRY_DELAYS_S,
+        exclusive_load: bool = True,
+    ) -> None:
         self.tags = tuple(tags)
         self.timeout_s = timeout_s
         self.retry_delays_s = tuple(retry_delays_s)
@@ -115,20 +126,34 @@ class PrefectSteps:
         return self._task(name, fn).submit(*args)
 
     def _task(self, name: str, fn: Callable[..., Any]) -> Any:
-        opts: dict[str, Any] = {"name": name, "cache_policy": NO_CACHE, "timeout_seconds": self.timeout_s,
-                                "tags": list(self.tags)}
+        opts: dict[str, Any] = {
+            "name": name,
+            "cache_policy": NO_CACHE,
+            "timeout_seconds": self.timeout_s,
+            "tags": list(self.tags),
+        }
         if name in DB_STEPS and self.retry_delays_s:
-            opts.update(retries=len(self.retry_delays_s), retry_delay_seconds=list(self.retry_delays_s),
-                        retry_condition_fn=retry_on_connection_error)
+            opts.update(
+                retries=len(self.retry_delays_s),
+                retry_delay_seconds=list(self.retry_delays_s),
+                retry_condition_fn=retry_on_connection_error,
+            )
         return task(fn, **opts)
 
 
 def flow_run_info() -> dict[str, Any]:
     """The Prefect flow run this code runs in (id, name, flow, parent, deployment), for trygghet's lineage."""
     from prefect.runtime import deployment, flow_run
-    info = {"flow_run_id": flow_run.id, "flow_run_name": flow_run.name, "flow": flow_run.flow_name,
-            "parent_flow_run_id": flow_run.parent_flow_run_id, "root_flow_run_id": flow_run.root_flow_run_id,
-            "deployment_id": deployment.id or flow_run.parent_deployment_id, "deployment": deployment.name}
+
+    info = {
+        "flow_run_id": flow_run.id,
+        "flow_run_name": flow_run.name,
+        "flow": flow_run.flow_name,
+        "parent_flow_run_id": flow_run.parent_flow_run_id,
+        "root_flow_run_id": flow_run.root_flow_run_id,
+        "deployment_id": deployment.id or flow_run.parent_deployment_id,
+        "deployment": deployment.name,
+    }
     return {k: str(v) for k, v in info.items() if v}
 
 
@@ -136,19 +161,24 @@ def flow_run_info() -> dict[str, Any]:
 def secret_value(block: str) -> str:
     """The value of the Prefect Secret block ``block`` (ConfigError naming the block when it is missing)."""
     from prefect.blocks.system import Secret
+
     try:
         value = cast("Secret[str]", Secret.load(block)).get()
     except ValueError:
-        raise ConfigError(f"Prefect Secret-blocket {block!r} finns inte; skapa det i Prefect (Blocks → Secret) "
-                          f"med databasens URL som värde.", option="db_secret") from None
+        raise ConfigError(
+            f"Prefect Secret-blocket {block!r} finns inte; skapa det i Prefect (Blocks → Secret) "
+            f"med databasens URL som värde.",
+            option="db_secret",
+        ) from None
     return str(value)
 
 
 def env_value(name: str) -> str:
     value = os.environ.get(name)
     if not value:
-        raise ConfigError(f"Miljövariabeln {name} (databasens URL) är inte satt där flödet körs (arbetaren).",
-                          option="db_env")
+        raise ConfigError(
+            f"Miljövariabeln {name} (databasens URL) är inte satt där flödet körs (arbetaren).", option="db_env"
+        )
     return value
 
 
@@ -170,9 +200,12 @@ def database_url(db: str | None, db_secret: str | None) -> str | None:
     a password; a password must come from a Secret block or ``$TRYGGHET_DATABASE_URL``), else None (the
     store then uses ``$TRYGGHET_DATABASE_URL``)."""
     if db is not None and has_password(db):
-        raise ConfigError("Databas-URL:en i parametern db innehåller ett lösenord; en parameter sparas och visas "
-                          "i Prefect. Lägg URL:en i ett Secret-block (parametern db_secret) eller i "
-                          "$TRYGGHET_DATABASE_URL hos arbetaren.", option="db")
+        raise ConfigError(
+            "Databas-URL:en i parametern db innehåller ett lösenord; en parameter sparas och visas "
+            "i Prefect. Lägg URL:en i ett Secret-block (parametern db_secret) eller i "
+            "$TRYGGHET_DATABASE_URL hos arbetaren.",
+            option="db",
+        )
     return secret_value(db_secret) if db_secret else db
 
 
@@ -189,13 +222,19 @@ def run_markdown(title: str, res: Any, flow_run: dict[str, Any]) -> str:
     never reach the Prefect UI."""
     counts = res.lineage.get("counts", {})
     report = res.files.get("report")
-    lines = [f"# {title}", "", f"- trygghet-körning: `{res.run_id}`",
-             f"- Prefect-körning: `{flow_run.get('flow_run_id', '')}` ({flow_run.get('flow_run_name', '')})",
-             f"- Utkatalog: [{res.out_dir}]({Path(res.out_dir).resolve().as_uri()})"]
+    lines = [
+        f"# {title}",
+        "",
+        f"- trygghet-körning: `{res.run_id}`",
+        f"- Prefect-körning: `{flow_run.get('flow_run_id', '')}` ({flow_run.get('flow_run_name', '')})",
+        f"- Utkatalog: [{res.out_dir}]({Path(res.out_dir).resolve().as_uri()})",
+    ]
     if report is not None:
         lines.append(f"- Rapport: [{Path(report).name}]({Path(report).resolve().as_uri()})")
-    lines.append(f"- Svarande: {counts.get('respondents', '')}, skattningar: {counts.get('estimates', '')}, "
-                 f"varav undertryckta: {counts.get('suppressed', '')} (inga värden visas här)")
+    lines.append(
+        f"- Svarande: {counts.get('respondents', '')}, skattningar: {counts.get('estimates', '')}, "
+        f"varav undertryckta: {counts.get('suppressed', '')} (inga värden visas här)"
+    )
     lines += ["", "| steg | sekunder |", "|---|---|"]
     lines += [f"| {k} | {v:.2f} |" for k, v in res.steps.items()]
     return "\n".join(lines) + "\n"
@@ -204,33 +243,62 @@ def run_markdown(title: str, res: Any, flow_run: dict[str, Any]) -> str:
 def ingest_artifact(wave: Any, status: str) -> None:
     """Table artifact: rows read, accepted and quarantined by reason, per file (no cell values)."""
     from prefect.artifacts import create_table_artifact
+
     rows: list[dict[str, Any]] = []
     for r in (wave.responses, wave.population):
         q = r.quarantine
-        rows.append({"fil": r.source.name, "rader": r.source.n_rows, "godkända": len(r.data),
-                     "karantän": int(q["source_row"].nunique()) if len(q) else 0, "skäl": "",
-                     "databas": status})
+        rows.append(
+            {
+                "fil": r.source.name,
+                "rader": r.source.n_rows,
+                "godkända": len(r.data),
+                "karantän": int(q["source_row"].nunique()) if len(q) else 0,
+                "skäl": "",
+                "databas": status,
+            }
+        )
         if len(q):
             for reason, k in q.groupby("reason")["source_row"].nunique().items():
-                rows.append({"fil": r.source.name, "rader": "", "godkända": "", "karantän": int(k),
-                             "skäl": str(reason), "databas": ""})
-    create_table_artifact(key="ingest-summary", table=rows,
-                          description="Inläsning: rader per fil och karantän per skäl")
+                rows.append(
+                    {
+                        "fil": r.source.name,
+                        "rader": "",
+                        "godkända": "",
+                        "karantän": int(k),
+                        "skäl": str(reason),
+                        "databas": "",
+                    }
+                )
+    create_table_artifact(
+        key="ingest-summary", table=rows, description="Inläsning: rader per fil och karantän per skäl"
+    )
 
 
 def run_artifact(run_id: str, step: str, db: str | None) -> None:
     """Markdown artifact linking the Prefect flow run to trygghet's run id and the steps it has done."""
     from prefect.artifacts import create_markdown_artifact
-    create_markdown_artifact(key=f"trygghet-{step}", description=f"trygghet-körning, steg {step}",
-                             markdown=f"# trygghet-körning `{run_id}`\n\nSteg klart: **{step}**.\n\n"
-                                      f"Nästa steg tar körnings-id:t `{run_id}` som parameter.\n")
+
+    create_markdown_artifact(
+        key=f"trygghet-{step}",
+        description=f"trygghet-körning, steg {step}",
+        markdown=f"# trygghet-körning `{run_id}`\n\nSteg klart: **{step}**.\n\n"
+        f"Nästa steg tar körnings-id:t `{run_id}` som parameter.\n",
+    )
 
 
 def publish_artifact(run_id: str, pub: Any) -> None:
     """Markdown artifact: the report's address and the published tables (names only: no cell values)."""
     from prefect.artifacts import create_markdown_artifact
+
     index = pub.index.resolve().as_uri() if pub.index is not None else ""
-    lines = [f"# Publicerat: trygghet-körning `{run_id}`", "", f"Rapport: [{pub.index}]({index})", "",
-             f"{len(pub.tables)} tabeller:", *[f"- {t}" for t in pub.tables]]
-    create_markdown_artifact(key="published-tables", markdown="\n".join(lines) + "\n",
-                             description="Publicerade tabeller och rapport")
+    lines = [
+        f"# Publicerat: trygghet-körning `{run_id}`",
+        "",
+        f"Rapport: [{pub.index}]({index})",
+        "",
+        f"{len(pub.tables)} tabeller:",
+        *[f"- {t}" for t in pub.tables],
+    ]
+    create_markdown_artifact(
+        key="published-tables", markdown="\n".join(lines) + "\n", description="Publicerade tabeller och rapport"
+    )

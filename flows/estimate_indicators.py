@@ -1,4 +1,5 @@
 """Prefect flow ``estimate_indicators``: every indicator from a run's stored weights, stored under the run."""
+
 from __future__ import annotations
 
 from prefect import flow

@@ -1,4 +1,5 @@
 """Prefect flow ``ingest_wave``: read and validate a wave, then load it into the database."""
+
 from __future__ import annotations
 
 from prefect import flow
@@ -15,6 +16,9 @@ def ingest_wave(config: RunConfig, db_secret: str | None = None) -> dict:
     wave, report = PrefectSteps().run("ingest", commands.ingest, config)
     ingest_artifact(wave, report.status)
     q = wave.responses.quarantine
-    return {"status": report.status, "accepted": len(wave.responses.data),
-            "quarantined_rows": int(q["source_row"].nunique()) if len(q) else 0,
-            "source_ids": list(report.source_ids)}
+    return {
+        "status": report.status,
+        "accepted": len(wave.responses.data),
+        "quarantined_rows": int(q["source_row"].nunique()) if len(q) else 0,
+        "source_ids": list(report.source_ids),
+    }

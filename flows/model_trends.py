@@ -1,4 +1,5 @@
 """Prefect flow ``model_trends``: the trend models of a run (from its stored weights), stored under the run."""
+
 from __future__ import annotations
 
 from prefect import flow

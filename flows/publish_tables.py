@@ -1,4 +1,5 @@
 """Prefect flow ``publish_tables``: publish a run (by its id) from what its steps stored."""
+
 from __future__ import annotations
 
 from prefect import flow

@@ -3,6 +3,7 @@
 The flow's one parameter is the run configuration (:class:`survey.pipeline.config.RunConfig`), so the
 Prefect UI shows the same fields and descriptions as ``trygghet run --help`` and Prefect validates them.
 """
+
 from __future__ import annotations
 
 from prefect import flow

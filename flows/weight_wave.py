@@ -1,4 +1,5 @@
 """Prefect flow ``weight_wave``: start a run on the stored wave and store its calibrated weights."""
+
 from __future__ import annotations
 
 from prefect import flow

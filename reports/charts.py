@@ -7,11 +7,13 @@ coordinates carry no more precision than the tables. SVG keeps its text
 as text (``svg.fonttype = none``) so the disclosure scanner can read it; SVG and PNG carry no date metadata,
 so the same estimates give the same files.
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import matplotlib
 import pandas as pd
@@ -25,16 +27,29 @@ from reports.tables import district_estimates
 from survey.data.codebook import Codebook
 
 # Applied per chart with rc_context (never globally): no backend is selected, pyplot is never imported.
-CHART_RC = {"svg.fonttype": "none", "svg.hashsalt": "trygghet", "font.size": 9,
-            "axes.spines.top": False, "axes.spines.right": False, "font.family": ["DejaVu Sans"]}
+CHART_RC = {
+    "svg.fonttype": "none",
+    "svg.hashsalt": "trygghet",
+    "font.size": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "font.family": ["DejaVu Sans"],
+}
 
 ACCENT = "#1f5f9f"
 TOTAL_COLOR = "#5b6770"
 
 
-def trend_chart(estimates: pd.DataFrame, indicator: str, codebook: Codebook | None, out_base: Path,
-                run_meta: Mapping[str, Any], *, min_n: int = 30, formats: tuple[str, ...] = ("png", "svg")
-                ) -> list[Path]:
+def trend_chart(
+    estimates: pd.DataFrame,
+    indicator: str,
+    codebook: Codebook | None,
+    out_base: Path,
+    run_meta: Mapping[str, Any],
+    *,
+    min_n: int = 30,
+    formats: tuple[str, ...] = ("png", "svg"),
+) -> list[Path]:
     """Write ``out_base.png`` and ``out_base.svg``: the indicator's share per year and district, CI bands.
 
     Returns the written paths.
@@ -43,8 +58,15 @@ def trend_chart(estimates: pd.DataFrame, indicator: str, codebook: Codebook | No
         return _trend_chart(estimates, indicator, codebook, out_base, run_meta, min_n, formats)
 
 
-def _trend_chart(estimates: pd.DataFrame, indicator: str, codebook: Codebook | None, out_base: Path,
-                 run_meta: Mapping[str, Any], min_n: int, formats: tuple[str, ...]) -> list[Path]:
+def _trend_chart(
+    estimates: pd.DataFrame,
+    indicator: str,
+    codebook: Codebook | None,
+    out_base: Path,
+    run_meta: Mapping[str, Any],
+    min_n: int,
+    formats: tuple[str, ...],
+) -> list[Path]:
     est = district_estimates(ensure_protected(estimates, min_n))
     est = est[est["indicator"] == indicator].copy()
     for c in ("estimate", "ci_low", "ci_high"):
@@ -71,16 +93,37 @@ def _trend_chart(estimates: pd.DataFrame, indicator: str, codebook: Codebook | N
         color = TOTAL_COLOR if d == TOTAL else ACCENT
         if not vis.empty:
             x = vis["year"].astype(int).to_numpy()
-            ax.fill_between(x, vis["ci_low"].to_numpy() * 100, vis["ci_high"].to_numpy() * 100,
-                            color=color, alpha=0.18, linewidth=0, label="95 % konfidensintervall")
-            ax.plot(x, vis["estimate"].to_numpy() * 100, color=color, marker="o", markersize=3.5,
-                    linewidth=1.6, label="Andel")
+            ax.fill_between(
+                x,
+                vis["ci_low"].to_numpy() * 100,
+                vis["ci_high"].to_numpy() * 100,
+                color=color,
+                alpha=0.18,
+                linewidth=0,
+                label="95 % konfidensintervall",
+            )
+            ax.plot(
+                x,
+                vis["estimate"].to_numpy() * 100,
+                color=color,
+                marker="o",
+                markersize=3.5,
+                linewidth=1.6,
+                label="Andel",
+            )
         if vis.empty:
-            ax.text(0.5, 0.5, "Redovisas inte\n(för få svarande)", transform=ax.transAxes, ha="center",
-                    va="center", fontsize=8.5, color="#8a949c")
+            ax.text(
+                0.5,
+                0.5,
+                "Redovisas inte\n(för få svarande)",
+                transform=ax.transAxes,
+                ha="center",
+                va="center",
+                fontsize=8.5,
+                color="#8a949c",
+            )
         elif len(vis) < len(sub):
-            ax.text(0.02, 0.04, "Vissa år redovisas inte", transform=ax.transAxes, fontsize=7,
-                    color="#8a949c")
+            ax.text(0.02, 0.04, "Vissa år redovisas inte", transform=ax.transAxes, fontsize=7, color="#8a949c")
         ax.set_title(d, fontsize=10, fontweight="bold" if d == TOTAL else "normal", loc="left")
         ax.grid(axis="y", color="#e5e9ef", linewidth=0.8)
         ax.set_ylim(0, ymax)
@@ -89,21 +132,40 @@ def _trend_chart(estimates: pd.DataFrame, indicator: str, codebook: Codebook | N
         if years:
             ax.set_xticks(xticks, xlabels)
             ax.set_xlim(years[0] - 0.3, years[-1] + 0.3)
-    for ax in list(axes.flat)[len(districts):]:
+    for ax in list(axes.flat)[len(districts) :]:
         ax.set_visible(False)
-    for k, ax in enumerate(list(axes.flat)[:len(districts)]):
-        if k + ncol >= len(districts):   # nothing below it: show its year labels
+    for k, ax in enumerate(list(axes.flat)[: len(districts)]):
+        if k + ncol >= len(districts):  # nothing below it: show its year labels
             ax.tick_params(labelbottom=True)
     label = indicator_label(codebook, indicator)
-    fig.suptitle(f"{label}: andel per område och år, med 95 % konfidensintervall", x=0.01, ha="left",
-                 fontsize=12, fontweight="bold", color="#1f3a5f")
-    fig.text(0.01, 0.01, source_line(run_meta, codebook) + f" Andelar med färre än {min_n} svarande "
-             "redovisas inte.", fontsize=7, color="#5b6770", ha="left", va="bottom")
+    fig.suptitle(
+        f"{label}: andel per område och år, med 95 % konfidensintervall",
+        x=0.01,
+        ha="left",
+        fontsize=12,
+        fontweight="bold",
+        color="#1f3a5f",
+    )
+    fig.text(
+        0.01,
+        0.01,
+        source_line(run_meta, codebook) + f" Andelar med färre än {min_n} svarande redovisas inte.",
+        fontsize=7,
+        color="#5b6770",
+        ha="left",
+        va="bottom",
+    )
     # fixed margins in inches instead of tight_layout (which measured every tick label: 1.5 s of 4 s at
     # 21 panels); panels share their axes, so the layout does not depend on the data
     width, height = fig.get_size_inches()
-    fig.subplots_adjust(left=0.55 / width, right=1 - 0.15 / width, bottom=0.75 / height,
-                        top=1 - 0.75 / height, wspace=0.12 * 4 / ncol + 0.08, hspace=0.55)
+    fig.subplots_adjust(
+        left=0.55 / width,
+        right=1 - 0.15 / width,
+        bottom=0.75 / height,
+        top=1 - 0.75 / height,
+        wspace=0.12 * 4 / ncol + 0.08,
+        hspace=0.55,
+    )
     out_base.parent.mkdir(parents=True, exist_ok=True)
     paths = []
     for fmt in formats:
@@ -114,9 +176,15 @@ def _trend_chart(estimates: pd.DataFrame, indicator: str, codebook: Codebook | N
     return paths
 
 
-def write_charts(estimates: pd.DataFrame, codebook: Codebook | None, run_meta: Mapping[str, Any],
-                 out_dir: Path, *, min_n: int = 30, indicators: Sequence[str] | None = None
-                 ) -> list[PublishedFile]:
+def write_charts(
+    estimates: pd.DataFrame,
+    codebook: Codebook | None,
+    run_meta: Mapping[str, Any],
+    out_dir: Path,
+    *,
+    min_n: int = 30,
+    indicators: Sequence[str] | None = None,
+) -> list[PublishedFile]:
     """``out_dir/charts/trend_<indicator>.png|svg``: trend per district with CI bands, in codebook order."""
     prot = ensure_protected(estimates, min_n)
     est = district_estimates(prot)

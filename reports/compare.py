@@ -4,10 +4,12 @@ its CI and adjusted p-value from ``comparisons.csv``, publication-safe (hidden c
 Names are matched case-insensitively; an unknown name gives a Swedish error with "menade du …?"
 suggestions (:mod:`difflib`).
 """
+
 from __future__ import annotations
 
 import difflib
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -21,9 +23,30 @@ from reports.tables import comparison_table, district_estimates
 from survey.data.codebook import Codebook
 from survey.errors import PublishError
 
-COMPARE_COLUMNS = ["year", "indicator", "label", "district_a", "estimate_a", "ci_low_a", "ci_high_a", "n_a",
-                   "hidden_a", "district_b", "estimate_b", "ci_low_b", "ci_high_b", "n_b", "hidden_b",
-                   "difference", "se", "ci_low", "ci_high", "p_value", "p_adjusted", "significant"]
+COMPARE_COLUMNS = [
+    "year",
+    "indicator",
+    "label",
+    "district_a",
+    "estimate_a",
+    "ci_low_a",
+    "ci_high_a",
+    "n_a",
+    "hidden_a",
+    "district_b",
+    "estimate_b",
+    "ci_low_b",
+    "ci_high_b",
+    "n_b",
+    "hidden_b",
+    "difference",
+    "se",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "p_adjusted",
+    "significant",
+]
 PAIR_COLUMNS = ["year", "indicator", "difference", "se", "ci_low", "ci_high", "p_value", "p_adjusted"]
 
 
@@ -62,8 +85,10 @@ def pair_comparisons(comparisons: pd.DataFrame | None, a: str, b: str) -> pd.Dat
     if not ba.empty:
         ba["difference"] = -ba["difference"]
         ba["ci_low"], ba["ci_high"] = -ba["ci_high"], -ba["ci_low"]
-    both = pd.concat([ab, ba[~ba.set_index(["year", "indicator"]).index.isin(
-        ab.set_index(["year", "indicator"]).index)]], ignore_index=True)
+    both = pd.concat(
+        [ab, ba[~ba.set_index(["year", "indicator"]).index.isin(ab.set_index(["year", "indicator"]).index)]],
+        ignore_index=True,
+    )
     if "p_adjusted" not in both.columns:
         both["p_adjusted"] = both["p_value"]
     both = both[PAIR_COLUMNS].copy()
@@ -81,16 +106,25 @@ def _select(est: pd.DataFrame, indicators: Sequence[str] | None, years: Sequence
         have = sorted({int(y) for y in est["year"]})
         bad = sorted({int(y) for y in years} - set(have))
         if bad:
-            raise PublishError(f"År {', '.join(map(str, bad))} finns inte i skattningarna; det finns "
-                               f"{', '.join(map(str, have))}.")
+            raise PublishError(
+                f"År {', '.join(map(str, bad))} finns inte i skattningarna; det finns {', '.join(map(str, have))}."
+            )
         est = est[est["year"].astype(int).isin([int(y) for y in years])]
     return est
 
 
-def compare_districts(estimates: pd.DataFrame, comparisons: pd.DataFrame | None, a: str, b: str,
-                      indicators: Sequence[str] | None = None, years: Sequence[int] | None = None, *,
-                      min_n: int = 30, codebook: Codebook | None = None,
-                      rule: SignalRule | None = None) -> pd.DataFrame:
+def compare_districts(
+    estimates: pd.DataFrame,
+    comparisons: pd.DataFrame | None,
+    a: str,
+    b: str,
+    indicators: Sequence[str] | None = None,
+    years: Sequence[int] | None = None,
+    *,
+    min_n: int = 30,
+    codebook: Codebook | None = None,
+    rule: SignalRule | None = None,
+) -> pd.DataFrame:
     """One row per year × indicator with both shares (CI, n), the difference ``a − b`` (a share difference;
     ×100 = procentenheter) with CI, p-values and ``significant`` (adjusted p below alpha).
 
@@ -106,12 +140,18 @@ def compare_districts(estimates: pd.DataFrame, comparisons: pd.DataFrame | None,
         raise PublishError(f"Välj två olika områden att jämföra (båda är ”{a}”).")
     est = _select(est, indicators, years)
     cols = ["year", "indicator", "estimate", "ci_low", "ci_high", "n", "hidden"]
-    m = est[est["district"] == a][cols].merge(est[est["district"] == b][cols], on=["year", "indicator"],
-                                              suffixes=("_a", "_b"), how="outer")
+    m = est[est["district"] == a][cols].merge(
+        est[est["district"] == b][cols], on=["year", "indicator"], suffixes=("_a", "_b"), how="outer"
+    )
     m["year"] = m["year"].astype(int)
     m = m.merge(pair_comparisons(comparisons, a, b), on=["year", "indicator"], how="left")
-    out = pd.DataFrame({"year": m["year"], "indicator": m["indicator"].astype(str),
-                        "label": [indicator_label(codebook, i) for i in m["indicator"].astype(str)]})
+    out = pd.DataFrame(
+        {
+            "year": m["year"],
+            "indicator": m["indicator"].astype(str),
+            "label": [indicator_label(codebook, i) for i in m["indicator"].astype(str)],
+        }
+    )
     for side, name in (("a", a), ("b", b)):
         out[f"district_{side}"] = name
         h = m[f"hidden_{side}"].map(lambda v: True if pd.isna(v) else as_bool(v)).astype(bool)
@@ -127,12 +167,19 @@ def compare_districts(estimates: pd.DataFrame, comparisons: pd.DataFrame | None,
     return out.reset_index(drop=True)[COMPARE_COLUMNS]
 
 
-def compare_page(compared: pd.DataFrame, codebook: Codebook | None, a: str, b: str,
-                 run_meta: Mapping[str, Any], *, min_n: int = 30, back_link: str | None = "../index.html",
-                 rule: SignalRule | None = None) -> tuple[str, list[TableData]]:
+def compare_page(
+    compared: pd.DataFrame,
+    codebook: Codebook | None,
+    a: str,
+    b: str,
+    run_meta: Mapping[str, Any],
+    *,
+    min_n: int = 30,
+    back_link: str | None = "../index.html",
+    rule: SignalRule | None = None,
+) -> tuple[str, list[TableData]]:
     """A standalone HTML page comparing two districts (one table per year, latest first) and its tables."""
     rule = rule or SignalRule.from_run(run_meta)
     years = sorted({int(y) for y in compared["year"]}, reverse=True)
     tables = [comparison_table(compared, codebook, a, b, y, run_meta, min_n=min_n, rule=rule) for y in years]
     return compare_html(tables, a, b, back_link=back_link), tables
-

@@ -2,17 +2,29 @@
 statistic; ``value`` empty for a hidden cell, ``text`` the Swedish display text; every value already rounded
 to its display precision. Text columns are neutralised against formula injection (:mod:`reports.safe`);
 the numeric ``value`` column is never touched."""
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from reports.results import PublishedFile
 from reports.safe import safe_text_columns
 from reports.tabledata import TableData
 
-TEXT_COLUMNS = ("table_id", "row_key", "row_label", "column_key", "column_label", "stat", "year", "district",
-                "indicator", "group", "text")
+TEXT_COLUMNS = (
+    "table_id",
+    "row_key",
+    "row_label",
+    "column_key",
+    "column_label",
+    "stat",
+    "year",
+    "district",
+    "indicator",
+    "group",
+    "text",
+)
 
 
 def long_csv(t: TableData, path: Path) -> Path:

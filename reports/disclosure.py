@@ -27,6 +27,7 @@ precision.
 The result of :func:`protect` marks each hidden estimate with ``suppressed_reason`` ``primary`` or
 ``secondary``; both are shown as ``..``.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -51,8 +52,7 @@ def primary_mask(estimates: pd.DataFrame, min_n: int) -> pd.Series:
     """True where an estimate must not be published by itself: flagged, ``n`` under ``min_n``, no estimate."""
     supp = estimates["suppressed"].map(as_bool) if "suppressed" in estimates else False
     n = pd.to_numeric(estimates["n"], errors="coerce")
-    return (supp | n.isna() | (n < min_n) | pd.to_numeric(estimates["estimate"], errors="coerce").isna()
-            ).astype(bool)
+    return (supp | n.isna() | (n < min_n) | pd.to_numeric(estimates["estimate"], errors="coerce").isna()).astype(bool)
 
 
 def domains_of(estimates: pd.DataFrame) -> pd.Series:
@@ -66,10 +66,16 @@ def _sizes(est: pd.DataFrame, dom: pd.Series) -> pd.Series:
     """Size of each row's unit (district or group) in its year: the largest weighted base (else ``n``) over
     the indicators, so the same partner is chosen for every indicator of a year."""
     base = pd.to_numeric(est["weighted_base"], errors="coerce") if "weighted_base" in est else None
-    size = base.fillna(pd.to_numeric(est["n"], errors="coerce")) if base is not None else \
-        pd.to_numeric(est["n"], errors="coerce")
-    group = est["group"].astype("object").where(est["group"].notna(), "").astype(str) if "group" in est \
+    size = (
+        base.fillna(pd.to_numeric(est["n"], errors="coerce"))
+        if base is not None
+        else pd.to_numeric(est["n"], errors="coerce")
+    )
+    group = (
+        est["group"].astype("object").where(est["group"].notna(), "").astype(str)
+        if "group" in est
         else pd.Series("", index=est.index)
+    )
     key = [est["year"].astype(int), est["district"].astype(str), dom, group]
     return size.fillna(0.0).groupby(key, dropna=False).transform("max")
 
@@ -85,8 +91,7 @@ def _relations(est: pd.DataFrame, dom: pd.Series) -> list[tuple[np.ndarray, int 
     district = est["district"].astype(str)
     indicator = est["indicator"].astype(str)
     is_dist = dom == DISTRICT
-    margin_of = {(y, d, i): p for y, d, i, p in zip(year[is_dist], district[is_dist], indicator[is_dist],
-                                                     pos[is_dist])}
+    margin_of = {(y, d, i): p for y, d, i, p in zip(year[is_dist], district[is_dist], indicator[is_dist], pos[is_dist])}
     rel: list[tuple[np.ndarray, int | None]] = []
     members = is_dist & (district != TOTAL)
     for (y, i), idx in pos[members].groupby([year[members], indicator[members]]):
@@ -105,7 +110,7 @@ def _partner(members: np.ndarray, hidden: np.ndarray, size: np.ndarray) -> int |
         return None
     big = visible[size[visible] >= size[h]]
     pool = big if len(big) else visible[[int(np.argmax(size[visible]))]]
-    order = np.lexsort((pool, size[pool]))    # smallest size, then first row: deterministic
+    order = np.lexsort((pool, size[pool]))  # smallest size, then first row: deterministic
     return int(pool[order[0]])
 
 
@@ -154,11 +159,13 @@ def suppression_list(protected: pd.DataFrame) -> pd.DataFrame:
 
 def suppression_rule_text(min_n: int) -> str:
     """The suppression and rounding rule for the method section (Swedish)."""
-    return (f"Röjandekontroll: en andel redovisas inte (..) när färre än {min_n} har besvarat frågan eller när "
-            "skattningen är för osäker (primär undertryckning). Eftersom Totalt är ett vägt medelvärde av "
-            "områdenas andelar (och kön och åldersgrupper av Totalt) döljs alltid minst två uppgifter i samma "
-            "år och indikator: är bara en uppgift dold, döljs också det minsta område (eller den minsta grupp) "
-            "som är minst lika stort (sekundär undertryckning), så att den dolda uppgiften inte kan räknas fram "
-            "ur Totalt och de andra områdena. Förändringar och skillnader som bygger på en dold uppgift "
-            "redovisas inte heller. Alla publicerade andelar och skillnader är avrundade till en decimal, i "
-            "alla filer.")
+    return (
+        f"Röjandekontroll: en andel redovisas inte (..) när färre än {min_n} har besvarat frågan eller när "
+        "skattningen är för osäker (primär undertryckning). Eftersom Totalt är ett vägt medelvärde av "
+        "områdenas andelar (och kön och åldersgrupper av Totalt) döljs alltid minst två uppgifter i samma "
+        "år och indikator: är bara en uppgift dold, döljs också det minsta område (eller den minsta grupp) "
+        "som är minst lika stort (sekundär undertryckning), så att den dolda uppgiften inte kan räknas fram "
+        "ur Totalt och de andra områdena. Förändringar och skillnader som bygger på en dold uppgift "
+        "redovisas inte heller. Alla publicerade andelar och skillnader är avrundade till en decimal, i "
+        "alla filer."
+    )

@@ -1,11 +1,13 @@
 """The published-table store's exports and the CLI command functions ``tables list``, ``tables export``
 and ``compare`` (registered by ``survey/cli.py``)."""
+
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -34,13 +36,13 @@ def table_from_store(store: Any, table_id: str, year: int, version: int | None =
     row, cells = store.published_table(table_id, year, version)
     meta = row.get("meta") if isinstance(row.get("meta"), dict) else row
     if not meta or "rows" not in meta:
-        raise PublishError(f"Den publicerade tabellen {table_id} {year} saknar layoutuppgifter; den publicerades "
-                           "inte av trygghet.")
+        raise PublishError(
+            f"Den publicerade tabellen {table_id} {year} saknar layoutuppgifter; den publicerades inte av trygghet."
+        )
     return TableData.from_store(meta, cells)
 
 
-def export_table(store: Any, table_id: str, year: int, fmt: str, out: Path, *, version: int | None = None
-                 ) -> Path:
+def export_table(store: Any, table_id: str, year: int, fmt: str, out: Path, *, version: int | None = None) -> Path:
     """Write a published table (latest version unless ``version``) as html/xlsx/csv/png/pdf/json.
 
     ``out`` is a file path or a directory (then ``<table_id>_<year>.<fmt>``).
@@ -60,8 +62,7 @@ def export_table(store: Any, table_id: str, year: int, fmt: str, out: Path, *, v
         write_xlsx([t], path)
     elif fmt == "json":
         cells = json.loads(t.store_cells().to_json(orient="records", force_ascii=False))
-        path.write_text(json.dumps({"meta": t.meta(), "cells": cells}, ensure_ascii=False, indent=1),
-                        encoding="utf-8")
+        path.write_text(json.dumps({"meta": t.meta(), "cells": cells}, ensure_ascii=False, indent=1), encoding="utf-8")
     else:
         with chrome_env():
             render_image(t, path)
@@ -79,14 +80,19 @@ def tables_list_command(db: str | None = None) -> pd.DataFrame:
     for c in ("Tabell", "År", "Version", "Körning", "Publicerad", "Rubrik"):
         rt.add_column(c)
     for r in df.itertuples(index=False):
-        rt.add_row(*[Text(str(v)) for v in (r.table_id, r.year, r.version, r.run_id or "",
-                                            str(r.created_at)[:19], r.title or "")])
+        rt.add_row(
+            *[
+                Text(str(v))
+                for v in (r.table_id, r.year, r.version, r.run_id or "", str(r.created_at)[:19], r.title or "")
+            ]
+        )
     Console().print(rt)
     return df
 
 
-def tables_export_command(year: int, table: str, fmt: str, out: Path, db: str | None = None,
-                          version: int | None = None) -> Path:
+def tables_export_command(
+    year: int, table: str, fmt: str, out: Path, db: str | None = None, version: int | None = None
+) -> Path:
     """``trygghet tables export``: write a published table from the store; prints the path."""
     from rich.console import Console
     from rich.text import Text
@@ -107,16 +113,25 @@ def parse_years(values: Sequence[int | str] | None) -> list[int] | None:
                 continue
             m = re.fullmatch(r"(\d{4})(?:[-–](\d{4}))?", part)
             if m is None:
-                raise PublishError(f"Ogiltigt år ”{part}” för --years; skriv t.ex. --years 2024 2025, "
-                                   "2024,2025 eller 2023-2025.")
+                raise PublishError(
+                    f"Ogiltigt år ”{part}” för --years; skriv t.ex. --years 2024 2025, 2024,2025 eller 2023-2025."
+                )
             lo, hi = int(m.group(1)), int(m.group(2) or m.group(1))
             years += list(range(min(lo, hi), max(lo, hi) + 1))
     return sorted(set(years))
 
 
-def compare_command(a: str, b: str, indicators: Sequence[str] | None = None,
-                    years: Sequence[int | str] | None = None, db: str | None = None, out: Path | None = None,
-                    *, run_id: str | None = None, min_n: int = 30) -> pd.DataFrame:
+def compare_command(
+    a: str,
+    b: str,
+    indicators: Sequence[str] | None = None,
+    years: Sequence[int | str] | None = None,
+    db: str | None = None,
+    out: Path | None = None,
+    *,
+    run_id: str | None = None,
+    min_n: int = 30,
+) -> pd.DataFrame:
     """``trygghet compare A B`` (B may be ``Totalt``): the two over all indicators, from a run in the store
     (the latest run with estimates unless ``run_id``) or from a directory with ``estimates.csv`` and
     ``comparisons.csv`` (``db`` given as a path). Names are case-insensitive; ``years`` accepts
@@ -124,11 +139,12 @@ def compare_command(a: str, b: str, indicators: Sequence[str] | None = None,
     year; writes an HTML page to ``out`` when given."""
     estimates, comparisons, meta, codebook = load_run(db, run_id)
     rule = SignalRule.from_run(meta, comparisons)
-    cmp = compare_districts(estimates, comparisons, a, b, indicators, parse_years(years), min_n=min_n,
-                            codebook=codebook, rule=rule)
+    cmp = compare_districts(
+        estimates, comparisons, a, b, indicators, parse_years(years), min_n=min_n, codebook=codebook, rule=rule
+    )
     if cmp.empty:
         raise PublishError(f"Inga skattningar för {a} och {b} de valda åren.")
-    a, b = str(cmp["district_a"].iloc[0]), str(cmp["district_b"].iloc[0])   # the known spellings
+    a, b = str(cmp["district_a"].iloc[0]), str(cmp["district_b"].iloc[0])  # the known spellings
     page, tables = compare_page(cmp, codebook, a, b, meta, min_n=min_n, back_link=None, rule=rule)
     for t in tables:
         print_table(t)
@@ -164,16 +180,18 @@ def _default_codebook() -> Codebook | None:
         return None
 
 
-def load_run(db: str | None, run_id: str | None
-             ) -> tuple[pd.DataFrame, pd.DataFrame | None, dict[str, Any], Codebook | None]:
+def load_run(
+    db: str | None, run_id: str | None
+) -> tuple[pd.DataFrame, pd.DataFrame | None, dict[str, Any], Codebook | None]:
     """Estimates, comparisons, run metadata and codebook of a run (store or output directory)."""
     codebook = _default_codebook()
     if db and "://" not in db and Path(db).exists():
         d = Path(db)
         d = d.parent if d.is_file() else d
         if not (d / "estimates.csv").exists():
-            raise PublishError(f"{d} har ingen estimates.csv; ange utkatalogen från trygghet run eller en "
-                               "databas-URL med --db.")
+            raise PublishError(
+                f"{d} har ingen estimates.csv; ange utkatalogen från trygghet run eller en databas-URL med --db."
+            )
         est = pd.read_csv(d / "estimates.csv")
         full = d / "estimates_full.csv"
         if full.exists():
@@ -182,8 +200,16 @@ def load_run(db: str | None, run_id: str | None
         meta: dict[str, Any] = {}
         if (d / "run.json").exists():
             meta = json.loads((d / "run.json").read_text(encoding="utf-8"))
-        return est, comp, {"run_id": meta.get("run_id", ""), "date": str(meta.get("started_at", ""))[:10],
-                           **rule_meta(meta.get("parameters"))}, codebook
+        return (
+            est,
+            comp,
+            {
+                "run_id": meta.get("run_id", ""),
+                "date": str(meta.get("started_at", ""))[:10],
+                **rule_meta(meta.get("parameters")),
+            },
+            codebook,
+        )
     store = open_store(db)
     if run_id is None:
         for rid in reversed(store.runs()["run_id"].tolist()):

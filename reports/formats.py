@@ -10,6 +10,7 @@ to 0,1 procent/procentenhet, counts to integers, odds ratios to three decimals, 
 (more when three decimals would put the printed value on the other side of the significance level than the
 exact value, so a marker always agrees with the printed p). Full-precision shares never leave the report.
 """
+
 from __future__ import annotations
 
 import math
@@ -21,11 +22,11 @@ NBSP = "\u00a0"
 MINUS = "\u2212"
 EN_DASH = "\u2013"
 SUPPRESSED = ".."
-NOT_AVAILABLE = "."          # teckenförklaring: uppgift kan inte förekomma / saknas
+NOT_AVAILABLE = "."  # teckenförklaring: uppgift kan inte förekomma / saknas
 TOTAL = "Totalt"
-SIG_MARK = "*"               # significant change or difference (see reports.signals)
-ABOVE_MARK = "\u25b2"        # ▲ significantly above Totalt
-BELOW_MARK = "\u25bc"        # ▼ significantly below Totalt
+SIG_MARK = "*"  # significant change or difference (see reports.signals)
+ABOVE_MARK = "\u25b2"  # ▲ significantly above Totalt
+BELOW_MARK = "\u25bc"  # ▼ significantly below Totalt
 
 # Statistics a display cell can carry, in XLSX column order, with Swedish labels.
 STAT_LABELS: dict[str, str] = {
@@ -44,9 +45,21 @@ STAT_LABELS: dict[str, str] = {
     "or": "Oddskvot",
 }
 # Statistic -> value kind, which decides the Swedish text, the rounding and the Excel number format.
-STAT_KIND: dict[str, str] = {"est": "share", "lo": "share", "hi": "share", "n": "count", "sig": "flag",
-                             "chg": "pp", "chg_p": "p", "chg_sig": "flag", "tot_p": "p", "tot_sig": "direction",
-                             "diff": "pp", "p": "p", "or": "ratio"}
+STAT_KIND: dict[str, str] = {
+    "est": "share",
+    "lo": "share",
+    "hi": "share",
+    "n": "count",
+    "sig": "flag",
+    "chg": "pp",
+    "chg_p": "p",
+    "chg_sig": "flag",
+    "tot_p": "p",
+    "tot_sig": "direction",
+    "diff": "pp",
+    "p": "p",
+    "or": "ratio",
+}
 
 
 def is_missing(x: Any) -> bool:
@@ -54,8 +67,7 @@ def is_missing(x: Any) -> bool:
     return x is None or x is pd.NA or (isinstance(x, float) and math.isnan(x))
 
 
-def swedish_number(x: float | int | None, decimals: int = 0, *, sign: bool = False,
-                   missing: str = SUPPRESSED) -> str:
+def swedish_number(x: float | int | None, decimals: int = 0, *, sign: bool = False, missing: str = SUPPRESSED) -> str:
     """Format a number the Swedish way: ``12 345,7`` with U+00A0 between thousands and a decimal comma.
 
     Negative numbers get U+2212 MINUS SIGN; ``sign=True`` adds ``+`` to positive ones. A value that rounds to

@@ -5,9 +5,11 @@ Each display cell is rendered by the Jinja2 template ``templates/cell.html`` (au
 with its marker, the CI, ``n``, the change since the previous year and the p-values on small lines. Titles,
 labels, row names and notes are escaped by great-tables itself.
 """
+
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import pandas as pd
 from great_tables import GT
@@ -102,7 +104,7 @@ def widths(t: TableData) -> tuple[int, list[int]]:
         words = max((len(w) for w in lab.split()), default=4)
         col_w.append(max(base, 8 * words + 20))
     total = stub_w + sum(col_w)
-    if total < 620:   # narrow tables: widen the stub so footnotes stay readable
+    if total < 620:  # narrow tables: widen the stub so footnotes stay readable
         stub_w += 620 - total
     return stub_w, col_w
 
@@ -125,17 +127,27 @@ def to_gt(t: TableData) -> GT:
         if note:
             gt = gt.tab_source_note(note)
     gt = gt.tab_options(
-        table_font_names=FONTS, table_font_size="14px", heading_title_font_size="18px",
-        heading_subtitle_font_size="13px", heading_align="left", column_labels_font_weight="bold",
-        source_notes_font_size="11.5px", data_row_padding="4px", row_group_font_weight="bold",
-        table_width=f"{stub_w + sum(col_w)}px", table_layout="fixed",
-        table_border_top_color="#1f3a5f", table_border_top_width="3px",
-        column_labels_border_bottom_color="#1f3a5f", stub_border_color="#d0d7de",
-        table_body_hlines_color="#e5e9ef", row_group_background_color="#f3f6f9")
+        table_font_names=FONTS,
+        table_font_size="14px",
+        heading_title_font_size="18px",
+        heading_subtitle_font_size="13px",
+        heading_align="left",
+        column_labels_font_weight="bold",
+        source_notes_font_size="11.5px",
+        data_row_padding="4px",
+        row_group_font_weight="bold",
+        table_width=f"{stub_w + sum(col_w)}px",
+        table_layout="fixed",
+        table_border_top_color="#1f3a5f",
+        table_border_top_width="3px",
+        column_labels_border_bottom_color="#1f3a5f",
+        stub_border_color="#d0d7de",
+        table_body_hlines_color="#e5e9ef",
+        row_group_background_color="#f3f6f9",
+    )
     return gt.opt_css(resource_text("cell.css").replace("#ID", "#" + css_id(t.table_id)))
 
 
 def table_html(t: TableData) -> str:
     """The table's HTML fragment (great-tables output without external references)."""
     return strip_external(to_gt(t).as_raw_html())
-

@@ -3,6 +3,7 @@
 Nothing changes at import time: ``CHROME_PATH`` is set only for the duration of a render
 (:func:`chrome_env`) and restored afterwards.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -10,15 +11,21 @@ import os
 import shutil
 import stat
 import tempfile
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Iterator, Sequence
 
 from reports.results import PublishedFile
 from reports.tabledata import TableData
 from survey.errors import PublishError
 
-CHROMIUM_FLAGS = ("--no-sandbox", "--disable-dev-shm-usage", "--disable-component-update", "--disable-quic",
-                  "--disable-background-networking", "--no-first-run")
+CHROMIUM_FLAGS = (
+    "--no-sandbox",
+    "--disable-dev-shm-usage",
+    "--disable-component-update",
+    "--disable-quic",
+    "--disable-background-networking",
+    "--no-first-run",
+)
 
 
 def chromium_binary() -> str | None:
@@ -44,8 +51,10 @@ def chromium_wrapper(cache_dir: Path | None = None) -> Path:
     """
     binary = chromium_binary()
     if binary is None:
-        raise PublishError("PNG och PDF kräver Chromium (apt-get install chromium), som inte finns på datorn; "
-                           "välj andra format med --formats, t.ex. html,xlsx,csv.")
+        raise PublishError(
+            "PNG och PDF kräver Chromium (apt-get install chromium), som inte finns på datorn; "
+            "välj andra format med --formats, t.ex. html,xlsx,csv."
+        )
     d = Path(cache_dir) if cache_dir else Path(tempfile.gettempdir()) / f"trygghet-chromium-{os.getuid()}"
     d.mkdir(parents=True, exist_ok=True)
     script = d / "chromium-wrapper.sh"
@@ -70,7 +79,7 @@ def chrome_env() -> Iterator[None]:
             import nokap
 
             nokap.close()
-        except Exception:  # noqa: BLE001 - closing a browser that failed to start is not an error
+        except Exception:
             pass
         if old is None:
             os.environ.pop("CHROME_PATH", None)
@@ -91,8 +100,9 @@ def render_image(t: TableData, path: Path) -> Path:
     return path
 
 
-def write_images(tables: Sequence[TableData], out_dir: Path, fmts: Sequence[str] = ("png", "pdf")
-                 ) -> list[PublishedFile]:
+def write_images(
+    tables: Sequence[TableData], out_dir: Path, fmts: Sequence[str] = ("png", "pdf")
+) -> list[PublishedFile]:
     """``out_dir/tables/<table_id>.png|pdf``: each table once per format."""
     d = Path(out_dir) / "tables"
     d.mkdir(parents=True, exist_ok=True)

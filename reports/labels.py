@@ -1,20 +1,29 @@
 """Labels and texts derived from the codebook and the run: indicator labels and groups, question footnotes,
 the source line, ordering of districts and indicators, file-name slugs."""
+
 from __future__ import annotations
 
 import os
 import re
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from reports.formats import TOTAL
 from survey.data.codebook import Codebook, Indicator
 
-GROUP_LABELS = {"trygghet": "Trygghet", "oro": "Oro", "problem": "Problem i bostadsområdet",
-                "utsatthet": "Utsatthet för brott", "polis": "Polisen"}
+GROUP_LABELS = {
+    "trygghet": "Trygghet",
+    "oro": "Oro",
+    "problem": "Problem i bostadsområdet",
+    "utsatthet": "Utsatthet för brott",
+    "polis": "Polisen",
+}
 
-DEFAULT_METHOD = ("vägda andelar; vikter kalibrerade (raking) mot befolkningen efter område × kön och "
-                  "område × åldersgrupp; standardfel med Taylorlinjärisering som tar hänsyn till kalibreringen; "
-                  "konfidensintervall på logitskala")
+DEFAULT_METHOD = (
+    "vägda andelar; vikter kalibrerade (raking) mot befolkningen efter område × kön och "
+    "område × åldersgrupp; standardfel med Taylorlinjärisering som tar hänsyn till kalibreringen; "
+    "konfidensintervall på logitskala"
+)
 DEFAULT_SOURCE = "Trygghetsundersökning"
 
 
@@ -34,7 +43,7 @@ def indicator_order(codebook: Codebook | None, names: Iterable[str]) -> list[str
 
 
 def indicator_of(codebook: Codebook | None, name: str) -> Indicator | None:
-    for ind in (codebook.indicators if codebook else ()):
+    for ind in codebook.indicators if codebook else ():
         if ind.name == name:
             return ind
     return None
@@ -76,18 +85,23 @@ def question_notes(texts: Sequence[str]) -> list[str]:
     pre = os.path.commonprefix(list(texts))
     suf = os.path.commonprefix([t[::-1] for t in texts])[::-1]
     pre = pre[: pre.rfind(" ") + 1] if " " in pre else ""
-    suf = suf[suf.find(" "):] if " " in suf else ""
+    suf = suf[suf.find(" ") :] if " " in suf else ""
     if len(pre) < 8:
         return [f"Fråga: {t}" for t in texts]
-    middles = [t[len(pre): len(t) - len(suf)].strip() for t in texts]
+    middles = [t[len(pre) : len(t) - len(suf)].strip() for t in texts]
     return [f"Fråga: {pre.strip()} … {suf.strip()} (… = {', '.join(middles)})."]
 
 
 def short_label(label: str) -> str:
     """A column-header form of an indicator label: ``Andel som ser klotter som ett stort problem`` → ``Klotter``."""
     s = label
-    for pat in (r"^Andel som ser ", r" som ett stort problem$", r"^Andel utsatta för ",
-                r" senaste 12 månaderna$", r"^Andel (som )?"):
+    for pat in (
+        r"^Andel som ser ",
+        r" som ett stort problem$",
+        r"^Andel utsatta för ",
+        r" senaste 12 månaderna$",
+        r"^Andel (som )?",
+    ):
         s = re.sub(pat, "", s)
     s = s.strip()
     return (s[:1].upper() + s[1:]) if s else label

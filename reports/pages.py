@@ -5,27 +5,32 @@ Table markup comes from great-tables (which escapes titles, labels and notes) wi
 ``cell.html`` template; it is inserted as trusted markup. Every other text — district names, titles, notes,
 paths — is escaped by the template engine.
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from markupsafe import Markup
 
 from reports.disclosure import suppression_rule_text
 from reports.formats import NOT_AVAILABLE, SUPPRESSED, swedish_number
 from reports.gt import table_html
-from reports.labels import (GROUP_LABELS, DEFAULT_METHOD, DEFAULT_SOURCE, codebook_name, indicator_group,
-                            indicator_label)
+from reports.labels import DEFAULT_METHOD, DEFAULT_SOURCE, GROUP_LABELS, codebook_name, indicator_group, indicator_label
 from reports.results import PublishedFile
 from reports.signals import SignalRule
 from reports.tabledata import TableData
 from reports.templating import render
 from survey.data.codebook import Codebook
 
-SECTION_OF_KIND = {"group": "Sammanställningar senaste året", "domain": "Sammanställningar senaste året",
-                   "trend": "Trend", "compare": "Jämförelser mellan områden"}
+SECTION_OF_KIND = {
+    "group": "Sammanställningar senaste året",
+    "domain": "Sammanställningar senaste året",
+    "trend": "Trend",
+    "compare": "Jämförelser mellan områden",
+}
 FORMAT_LINKS = {"html": "Tabell (HTML)", "png": "PNG", "pdf": "PDF", "csv": "CSV", "xlsx": "Excel"}
 
 
@@ -37,43 +42,54 @@ def _wide(tables: Sequence[TableData]) -> bool:
 
 def table_page(t: TableData, *, back_link: str | None = "index.html") -> str:
     """A complete offline HTML page (no external CSS, JS or fonts) with one table."""
-    return render("table.html", title=t.title, back_link=back_link, wide=_wide([t]),
-                  tables=[Markup(table_html(t))])
+    return render("table.html", title=t.title, back_link=back_link, wide=_wide([t]), tables=[Markup(table_html(t))])
 
 
 def compare_html(tables: Sequence[TableData], a: str, b: str, *, back_link: str | None = "../index.html") -> str:
     """A standalone page comparing two districts (one table per year)."""
-    return render("compare.html", title=f"{a} jämfört med {b}", back_link=back_link, wide=_wide(tables),
-                  tables=[Markup(table_html(t)) for t in tables])
+    return render(
+        "compare.html",
+        title=f"{a} jämfört med {b}",
+        back_link=back_link,
+        wide=_wide(tables),
+        tables=[Markup(table_html(t)) for t in tables],
+    )
 
 
 def legend(rule: SignalRule, min_n: int) -> list[tuple[str, str]]:
     """The teckenförklaring: symbols of the tables with their meaning."""
-    return [(SUPPRESSED, f"Uppgiften redovisas inte: för få svarande (färre än {min_n}) eller för osäker, eller "
-                         "undertryckt för att en annan dold uppgift inte ska kunna räknas fram ur Totalt."),
-            (NOT_AVAILABLE, "Uppgift saknas (ingen jämförelse beräknad)."),
-            *rule.legend(),
-            ("( )", f"{swedish_number(rule.level * 100, 0)}\u00a0% konfidensintervall (för skillnader "
-                    "ojusterat)."),
-            ("pe", "Procentenheter: skillnad mellan två andelar."),
-            ("n", "Ovägt antal svarande som besvarat frågan.")]
+    return [
+        (
+            SUPPRESSED,
+            f"Uppgiften redovisas inte: för få svarande (färre än {min_n}) eller för osäker, eller "
+            "undertryckt för att en annan dold uppgift inte ska kunna räknas fram ur Totalt.",
+        ),
+        (NOT_AVAILABLE, "Uppgift saknas (ingen jämförelse beräknad)."),
+        *rule.legend(),
+        ("( )", f"{swedish_number(rule.level * 100, 0)}\u00a0% konfidensintervall (för skillnader ojusterat)."),
+        ("pe", "Procentenheter: skillnad mellan två andelar."),
+        ("n", "Ovägt antal svarande som besvarat frågan."),
+    ]
 
 
 def method_paragraphs(run_meta: Mapping[str, Any], rule: SignalRule, min_n: int) -> list[str]:
     """The method section: estimation, the comparison rule, suppression and rounding."""
     method = str(run_meta.get("method", DEFAULT_METHOD)).rstrip(".")
-    return [method[:1].upper() + method[1:] + ".",
-            "Andelar beräknas bland dem som besvarat frågan; ”vet ej” ingår i basen. Skillnader anges i "
-            "procentenheter.",
-            rule.method_text(), suppression_rule_text(min_n)]
+    return [
+        method[:1].upper() + method[1:] + ".",
+        "Andelar beräknas bland dem som besvarat frågan; ”vet ej” ingår i basen. Skillnader anges i procentenheter.",
+        rule.method_text(),
+        suppression_rule_text(min_n),
+    ]
 
 
 def _rel(p: Path, out_dir: Path) -> str:
     return os.path.relpath(p, out_dir).replace(os.sep, "/")
 
 
-def _sections(tables: Sequence[TableData], by_table: Mapping[str, Mapping[str, Path]], out_dir: Path,
-              codebook: Codebook | None) -> list[dict[str, Any]]:
+def _sections(
+    tables: Sequence[TableData], by_table: Mapping[str, Mapping[str, Path]], out_dir: Path, codebook: Codebook | None
+) -> list[dict[str, Any]]:
     sections: dict[str, list[dict[str, Any]]] = {}
     for t in tables:
         if t.kind == "district":
@@ -81,26 +97,45 @@ def _sections(tables: Sequence[TableData], by_table: Mapping[str, Mapping[str, P
         else:
             sec = SECTION_OF_KIND.get(t.kind, "Övrigt")
         fm = by_table.get(t.table_id, {})
-        sections.setdefault(sec, []).append({
-            "title": t.title, "href": _rel(fm["html"], out_dir) if "html" in fm else None,
-            "links": [(lab, _rel(fm[k], out_dir)) for k, lab in FORMAT_LINKS.items() if k in fm]})
+        sections.setdefault(sec, []).append(
+            {
+                "title": t.title,
+                "href": _rel(fm["html"], out_dir) if "html" in fm else None,
+                "links": [(lab, _rel(fm[k], out_dir)) for k, lab in FORMAT_LINKS.items() if k in fm],
+            }
+        )
     return [{"title": k, "entries": v} for k, v in sections.items()]
 
 
-def _charts(by_table: Mapping[str, Mapping[str, Path]], out_dir: Path, codebook: Codebook | None
-            ) -> list[dict[str, Any]]:
+def _charts(
+    by_table: Mapping[str, Mapping[str, Path]], out_dir: Path, codebook: Codebook | None
+) -> list[dict[str, Any]]:
     out = []
     for tid, fm in by_table.items():
         if "png" in fm and tid.startswith("trend_"):
-            out.append({"png": _rel(fm["png"], out_dir), "svg": _rel(fm["svg"], out_dir) if "svg" in fm else None,
-                        "label": indicator_label(codebook, tid[len("trend_"):])})
+            out.append(
+                {
+                    "png": _rel(fm["png"], out_dir),
+                    "svg": _rel(fm["svg"], out_dir) if "svg" in fm else None,
+                    "label": indicator_label(codebook, tid[len("trend_") :]),
+                }
+            )
     return out
 
 
-def write_index(tables: Sequence[TableData], files: Sequence[PublishedFile], out_dir: Path,
-                run_meta: Mapping[str, Any], codebook: Codebook | None, *, notes: Sequence[str] = (),
-                min_n: int = 30, rule: SignalRule | None = None,
-                summary: Sequence[Mapping[str, Any]] = (), respondents: Mapping[str, Any] | None = None) -> Path:
+def write_index(
+    tables: Sequence[TableData],
+    files: Sequence[PublishedFile],
+    out_dir: Path,
+    run_meta: Mapping[str, Any],
+    codebook: Codebook | None,
+    *,
+    notes: Sequence[str] = (),
+    min_n: int = 30,
+    rule: SignalRule | None = None,
+    summary: Sequence[Mapping[str, Any]] = (),
+    respondents: Mapping[str, Any] | None = None,
+) -> Path:
     """``out_dir/index.html``: the summary first, then every table (all formats), the charts, the legend,
     the method section (with respondents per district and year) and the notes. ``run_meta`` may carry the
     report texts ``title``, ``municipality``, ``data_source``, ``contact``, ``description``."""
@@ -110,19 +145,33 @@ def write_index(tables: Sequence[TableData], files: Sequence[PublishedFile], out
     for f in files:
         by_table.setdefault(f.table_id, {})[f.fmt] = f.path
     workbook = next((f.path for f in files if f.kind == "workbook"), None)
-    years = sorted({int(c) for t in tables if t.kind == "district" for c, _ in t.columns} |
-                   {int(t.year) for t in tables})
-    lead = run_meta.get("description") or (f"Resultat {years[0]}–{years[-1]}" if len(years) > 1 else
-                                           f"Resultat {years[0] if years else ''}")
+    years = sorted(
+        {int(c) for t in tables if t.kind == "district" for c, _ in t.columns} | {int(t.year) for t in tables}
+    )
+    lead = run_meta.get("description") or (
+        f"Resultat {years[0]}–{years[-1]}" if len(years) > 1 else f"Resultat {years[0] if years else ''}"
+    )
     page = render(
-        "index.html", title=str(run_meta.get("title", "Trygghetsundersökning: resultat per område")),
-        back_link=None, wide=False, lead=str(lead), source=str(run_meta.get("data_source", DEFAULT_SOURCE)),
-        date=str(run_meta.get("date", "")), codebook=codebook_name(run_meta, codebook),
-        run_id=str(run_meta.get("run_id", "")), summary=list(summary), respondents=respondents,
-        municipality=str(run_meta.get("municipality") or ""), contact=str(run_meta.get("contact") or ""),
+        "index.html",
+        title=str(run_meta.get("title", "Trygghetsundersökning: resultat per område")),
+        back_link=None,
+        wide=False,
+        lead=str(lead),
+        source=str(run_meta.get("data_source", DEFAULT_SOURCE)),
+        date=str(run_meta.get("date", "")),
+        codebook=codebook_name(run_meta, codebook),
+        run_id=str(run_meta.get("run_id", "")),
+        summary=list(summary),
+        respondents=respondents,
+        municipality=str(run_meta.get("municipality") or ""),
+        contact=str(run_meta.get("contact") or ""),
         workbook=_rel(workbook, out_dir) if workbook else None,
-        sections=_sections(tables, by_table, out_dir, codebook), charts=_charts(by_table, out_dir, codebook),
-        legend=legend(rule, min_n), method=method_paragraphs(run_meta, rule, min_n), notes=list(notes))
+        sections=_sections(tables, by_table, out_dir, codebook),
+        charts=_charts(by_table, out_dir, codebook),
+        legend=legend(rule, min_n),
+        method=method_paragraphs(run_meta, rule, min_n),
+        notes=list(notes),
+    )
     p = out_dir / "index.html"
     p.write_text(page, encoding="utf-8")
     return p

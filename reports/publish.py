@@ -9,11 +9,13 @@ CLI commands), :mod:`reports.scan` (the disclosure scanner). Their public names 
 ``reports.publish`` stays the one entry point of the runner, the CLI and the Prefect flow
 ``flows/publish_tables.py`` (which runs one task per output kind over the same functions).
 """
+
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -21,32 +23,79 @@ from reports.charts import write_charts
 from reports.compare import COMPARE_COLUMNS, compare_districts, compare_page, resolve_name
 from reports.csvfiles import write_csv
 from reports.disclosure import protect, suppression_list
-from reports.exports import (EXPORT_FORMATS, compare_command, export_table, table_from_store,
-                             tables_export_command, tables_list_command)
+from reports.exports import (
+    EXPORT_FORMATS,
+    compare_command,
+    export_table,
+    table_from_store,
+    tables_export_command,
+    tables_list_command,
+)
 from reports.formats import MINUS, NBSP, SUPPRESSED, swedish_number, swedish_p, swedish_percent, swedish_pp
 from reports.images import chromium_available, chromium_wrapper, write_images
+from reports.labels import indicator_order
 from reports.pages import write_index
 from reports.results import PublishedFile, PublishResult
 from reports.scan import DisclosureFinding, scan_disclosure
 from reports.signals import SignalRule
 from reports.summary import respondents, summary_blocks
 from reports.tabledata import TableData
-from reports.tables import (Signals, comparison_table, district_estimates, district_table, domain_table,
-                            group_table, trend_table)
-from reports.labels import indicator_order
+from reports.tables import (
+    Signals,
+    comparison_table,
+    district_estimates,
+    district_table,
+    domain_table,
+    group_table,
+    trend_table,
+)
 from reports.terminal import print_table, rich_table
 from reports.xlsx import COUNT_FORMAT, P_FORMAT, PP_FORMAT, RATIO_FORMAT, SHARE_FORMAT, write_xlsx
 from survey.data.codebook import Codebook
 from survey.errors import PublishError
 
 __all__ = [
-    "PublishError", "PublishResult", "PublishedFile", "DisclosureFinding", "publish_report", "build_tables",
-    "write_html", "write_xlsx", "write_csv", "write_images", "write_charts", "write_index", "publish_to_store",
-    "swedish_percent", "swedish_number", "swedish_pp", "swedish_p", "export_table", "table_from_store",
-    "compare_districts", "compare_page", "rich_table", "print_table", "scan_disclosure", "chromium_wrapper",
-    "chromium_available", "tables_list_command", "tables_export_command", "compare_command", "resolve_name",
-    "NBSP", "MINUS", "SUPPRESSED", "COMPARE_COLUMNS", "EXPORT_FORMATS", "SHARE_FORMAT", "COUNT_FORMAT",
-    "PP_FORMAT", "P_FORMAT", "RATIO_FORMAT", "SignalRule",
+    "PublishError",
+    "PublishResult",
+    "PublishedFile",
+    "DisclosureFinding",
+    "publish_report",
+    "build_tables",
+    "write_html",
+    "write_xlsx",
+    "write_csv",
+    "write_images",
+    "write_charts",
+    "write_index",
+    "publish_to_store",
+    "swedish_percent",
+    "swedish_number",
+    "swedish_pp",
+    "swedish_p",
+    "export_table",
+    "table_from_store",
+    "compare_districts",
+    "compare_page",
+    "rich_table",
+    "print_table",
+    "scan_disclosure",
+    "chromium_wrapper",
+    "chromium_available",
+    "tables_list_command",
+    "tables_export_command",
+    "compare_command",
+    "resolve_name",
+    "NBSP",
+    "MINUS",
+    "SUPPRESSED",
+    "COMPARE_COLUMNS",
+    "EXPORT_FORMATS",
+    "SHARE_FORMAT",
+    "COUNT_FORMAT",
+    "PP_FORMAT",
+    "P_FORMAT",
+    "RATIO_FORMAT",
+    "SignalRule",
 ]
 
 
@@ -57,9 +106,17 @@ def _check_estimates(estimates: pd.DataFrame) -> None:
         raise PublishError(f"Skattningarna saknar kolumnerna {', '.join(missing)}; de behövs för rapporten.")
 
 
-def build_tables(estimates: pd.DataFrame, comparisons: pd.DataFrame | None, trend: pd.DataFrame | None,
-                 codebook: Codebook | None, run_meta: Mapping[str, Any], *, min_n: int = 30,
-                 compare: Sequence[tuple[str, str]] = (), notes: list[str] | None = None) -> list[TableData]:
+def build_tables(
+    estimates: pd.DataFrame,
+    comparisons: pd.DataFrame | None,
+    trend: pd.DataFrame | None,
+    codebook: Codebook | None,
+    run_meta: Mapping[str, Any],
+    *,
+    min_n: int = 30,
+    compare: Sequence[tuple[str, str]] = (),
+    notes: list[str] | None = None,
+) -> list[TableData]:
     """Every table of the report: one district table per indicator, problems, victimisation and trust for
     the latest year, ``Totalt`` by sex and age group (when the estimates have those domains), the trend
     table, and one comparison table per requested district pair (latest year).
@@ -76,8 +133,10 @@ def build_tables(estimates: pd.DataFrame, comparisons: pd.DataFrame | None, tren
     rule = SignalRule.from_run(run_meta, comparisons)
     year = int(est["year"].max())
     signals = Signals(comparisons, rule)
-    tables = [district_table(prot, comparisons, codebook, i, run_meta, min_n=min_n, rule=rule, signals=signals)
-              for i in indicator_order(codebook, est["indicator"].astype(str))]
+    tables = [
+        district_table(prot, comparisons, codebook, i, run_meta, min_n=min_n, rule=rule, signals=signals)
+        for i in indicator_order(codebook, est["indicator"].astype(str))
+    ]
     for group in ("problem", "utsatthet", "polis"):
         t = group_table(prot, comparisons, codebook, group, year, run_meta, min_n=min_n, rule=rule, signals=signals)
         if t is None:
@@ -86,8 +145,10 @@ def build_tables(estimates: pd.DataFrame, comparisons: pd.DataFrame | None, tren
             tables.append(t)
     dt = domain_table(prot, codebook, year, run_meta, min_n=min_n)
     if dt is None:
-        notes.append("Tabellen efter kön och åldersgrupp saknas: skattningarna har inga sådana domäner "
-                     "(kolumnerna domain/group).")
+        notes.append(
+            "Tabellen efter kön och åldersgrupp saknas: skattningarna har inga sådana domäner "
+            "(kolumnerna domain/group)."
+        )
     else:
         tables.append(dt)
     tt = trend_table(trend, codebook, year, run_meta, rule=rule) if trend is not None else None
@@ -97,8 +158,18 @@ def build_tables(estimates: pd.DataFrame, comparisons: pd.DataFrame | None, tren
         tables.append(tt)
     for a, b in compare:
         cmp = compare_districts(prot, comparisons, a, b, years=[year], min_n=min_n, codebook=codebook, rule=rule)
-        tables.append(comparison_table(cmp, codebook, str(cmp["district_a"].iloc[0]),
-                                       str(cmp["district_b"].iloc[0]), year, run_meta, min_n=min_n, rule=rule))
+        tables.append(
+            comparison_table(
+                cmp,
+                codebook,
+                str(cmp["district_a"].iloc[0]),
+                str(cmp["district_b"].iloc[0]),
+                year,
+                run_meta,
+                min_n=min_n,
+                rule=rule,
+            )
+        )
     return tables
 
 
@@ -116,12 +187,15 @@ def write_html(tables: Sequence[TableData], out_dir: Path) -> list[PublishedFile
 
 def publish_to_store(store: Any, tables: Sequence[TableData], run_id: str | None) -> dict[str, int]:
     """Publish every table as a new version in the store; returns ``{table_id: version}``."""
-    return {t.table_id: int(store.publish_table(t.table_id, t.year, run_id, t.store_cells(), t.title, t.meta()))
-            for t in tables}
+    return {
+        t.table_id: int(store.publish_table(t.table_id, t.year, run_id, t.store_cells(), t.title, t.meta()))
+        for t in tables
+    }
 
 
-def _write_formats(res: PublishResult, tables: list[TableData], out_dir: Path, formats: Sequence[str],
-                   lap: Any, alpha: float) -> None:
+def _write_formats(
+    res: PublishResult, tables: list[TableData], out_dir: Path, formats: Sequence[str], lap: Any, alpha: float
+) -> None:
     if "html" in formats:
         res.files += write_html(tables, out_dir)
         lap("html")
@@ -129,8 +203,9 @@ def _write_formats(res: PublishResult, tables: list[TableData], out_dir: Path, f
         res.files += write_csv(tables, out_dir)
         lap("csv")
     if "xlsx" in formats:
-        res.files.append(PublishedFile("workbook", "tabeller", "xlsx",
-                                       write_xlsx(tables, out_dir / "tabeller.xlsx", alpha=alpha)))
+        res.files.append(
+            PublishedFile("workbook", "tabeller", "xlsx", write_xlsx(tables, out_dir / "tabeller.xlsx", alpha=alpha))
+        )
         lap("xlsx")
     img = [f for f in ("png", "pdf") if f in formats]
     if img:
@@ -141,10 +216,20 @@ def _write_formats(res: PublishResult, tables: list[TableData], out_dir: Path, f
         lap("images")
 
 
-def publish_report(estimates: pd.DataFrame, comparisons: pd.DataFrame | None, trend: pd.DataFrame | None,
-                   codebook: Codebook | None, run_meta: dict, out_dir: Path, *, store: Any = None,
-                   formats: Sequence[str] = ("html", "xlsx", "csv", "png", "pdf"), min_n: int = 30,
-                   charts: bool | Sequence[str] = True, compare: Sequence[tuple[str, str]] = ()) -> PublishResult:
+def publish_report(
+    estimates: pd.DataFrame,
+    comparisons: pd.DataFrame | None,
+    trend: pd.DataFrame | None,
+    codebook: Codebook | None,
+    run_meta: dict,
+    out_dir: Path,
+    *,
+    store: Any = None,
+    formats: Sequence[str] = ("html", "xlsx", "csv", "png", "pdf"),
+    min_n: int = 30,
+    charts: bool | Sequence[str] = True,
+    compare: Sequence[tuple[str, str]] = (),
+) -> PublishResult:
     """Write the publication: tables in ``formats``, charts, ``out_dir/index.html``; publish to ``store``.
 
     ``run_meta`` keys used: ``run_id``, ``date``, ``data_source``, ``codebook_version`` (when no codebook),
@@ -153,8 +238,7 @@ def publish_report(estimates: pd.DataFrame, comparisons: pd.DataFrame | None, tr
     """
     unknown = sorted(set(formats) - set(EXPORT_FORMATS))
     if unknown:
-        raise PublishError(f"Okänt format för rapporten: {', '.join(unknown)}; välj bland "
-                           f"{', '.join(EXPORT_FORMATS)}.")
+        raise PublishError(f"Okänt format för rapporten: {', '.join(unknown)}; välj bland {', '.join(EXPORT_FORMATS)}.")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     res = PublishResult(out_dir=out_dir, index=None)
@@ -170,22 +254,31 @@ def publish_report(estimates: pd.DataFrame, comparisons: pd.DataFrame | None, tr
     prot = protect(estimates, min_n)
     res.suppression = suppression_list(prot)
     rule = SignalRule.from_run(run_meta, comparisons)
-    tables = build_tables(prot, comparisons, trend, codebook, run_meta, min_n=min_n, compare=compare,
-                          notes=res.notes)
+    tables = build_tables(prot, comparisons, trend, codebook, run_meta, min_n=min_n, compare=compare, notes=res.notes)
     res.tables = [t.table_id for t in tables]
     lap("build")
     _write_formats(res, tables, out_dir, formats, lap, rule.alpha)
-    if charts:   # True: every indicator; a sequence: those indicators (matplotlib costs ~1–3 s per chart)
-        res.files += write_charts(prot, codebook, run_meta, out_dir, min_n=min_n,
-                                  indicators=None if charts is True else list(charts))
+    if charts:  # True: every indicator; a sequence: those indicators (matplotlib costs ~1–3 s per chart)
+        res.files += write_charts(
+            prot, codebook, run_meta, out_dir, min_n=min_n, indicators=None if charts is True else list(charts)
+        )
         lap("charts")
     if store is not None:
         res.versions = publish_to_store(store, tables, run_meta.get("run_id"))
         lap("store")
     trend_t = next((t for t in tables if t.kind == "trend"), None)
-    res.index = write_index(tables, res.files, out_dir, run_meta, codebook, notes=res.notes, min_n=min_n,
-                            rule=rule, summary=summary_blocks(prot, comparisons, codebook, rule, trend_t),
-                            respondents=respondents(prot, min_n))
+    res.index = write_index(
+        tables,
+        res.files,
+        out_dir,
+        run_meta,
+        codebook,
+        notes=res.notes,
+        min_n=min_n,
+        rule=rule,
+        summary=summary_blocks(prot, comparisons, codebook, rule, trend_t),
+        respondents=respondents(prot, min_n),
+    )
     res.files.append(PublishedFile("index", "index", "html", res.index))
     lap("index")
     return res

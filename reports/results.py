@@ -1,4 +1,5 @@
 """What a publication wrote: :class:`PublishedFile` per file and the :class:`PublishResult` of a report."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -30,7 +31,7 @@ class PublishResult:
     index: Path | None
     files: list[PublishedFile] = field(default_factory=list)
     tables: list[str] = field(default_factory=list)
-    versions: dict[str, int] = field(default_factory=dict)     # table_id -> store version
+    versions: dict[str, int] = field(default_factory=dict)  # table_id -> store version
     notes: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
     suppression: pd.DataFrame | None = None

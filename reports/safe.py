@@ -7,9 +7,11 @@ quote, so Excel, LibreOffice and Google Sheets show it as text instead of evalua
 columns and text cells are neutralised. In XLSX every text cell is moreover written as a string (data type
 ``s``, with Excel's quote-prefix style on neutralised cells), never as a formula.
 """
+
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import pandas as pd
 

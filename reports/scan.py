@@ -1,6 +1,7 @@
 """The disclosure scanner: checks written artefacts (and the table store) for respondent ids, free text and
 hidden values. Tests run it over every output of a run; it is independent of the builders, which hide cells
 on their own (:mod:`reports.disclosure`)."""
+
 from __future__ import annotations
 
 import contextlib
@@ -8,35 +9,41 @@ import html
 import json
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import pandas as pd
 
 from reports.disclosure import protect
 from reports.formats import SUPPRESSED, TOTAL
 
+
 @dataclass(frozen=True)
 class DisclosureFinding:
     """Something a published artefact must not contain."""
 
     path: str
-    kind: str        # respondent_id | free_text | hidden_value | suppressed_with_value
+    kind: str  # respondent_id | free_text | hidden_value | suppressed_with_value
     detail: str
 
     def __str__(self) -> str:
         return f"{self.path}: {self.kind}: {self.detail}"
 
 
-_NUM_RE = re.compile(r"(?<![\d.,])[+\-\u2212]?\d{1,3}(?:[ \u00a0\u202f]\d{3})*(?:[.,]\d+)|"
-                     r"(?<![\d.,])[+\-\u2212]?\d+[.,]\d+")
+_NUM_RE = re.compile(
+    r"(?<![\d.,])[+\-\u2212]?\d{1,3}(?:[ \u00a0\u202f]\d{3})*(?:[.,]\d+)|"
+    r"(?<![\d.,])[+\-\u2212]?\d+[.,]\d+"
+)
 _SCANNED_TEXT = {".html", ".htm", ".svg", ".csv", ".json", ".md", ".txt", ".xml"}
 # SVG geometry (coordinates of rounded plotted values, text positions) is not text a reader sees: a position
 # like x="8.208" must not be taken for a hidden share of 8,208 %.
-_SVG_GEOMETRY = re.compile(r'\s(?:x|y|dx|dy|d|transform|points|width|height|viewBox|x1|x2|y1|y2|cx|cy|r|rx|ry|'
-                           r'style|clip-path|stroke-dasharray|stroke-width)="[^"]*"')
+_SVG_GEOMETRY = re.compile(
+    r"\s(?:x|y|dx|dy|d|transform|points|width|height|viewBox|x1|x2|y1|y2|cx|cy|r|rx|ry|"
+    r'style|clip-path|stroke-dasharray|stroke-width)="[^"]*"'
+)
 
 
 class _Grids(HTMLParser):
@@ -102,8 +109,14 @@ def _numbers(text: str) -> list[float]:
 class _Sensitive:
     """The values and strings a publication must not contain, derived from the estimates and inputs."""
 
-    def __init__(self, estimates: pd.DataFrame, comparisons: pd.DataFrame | None, min_n: int,
-                 respondent_ids: Iterable[Any], free_text: Iterable[Any]) -> None:
+    def __init__(
+        self,
+        estimates: pd.DataFrame,
+        comparisons: pd.DataFrame | None,
+        min_n: int,
+        respondent_ids: Iterable[Any],
+        free_text: Iterable[Any],
+    ) -> None:
         est = estimates.copy()
         if "domain" in est.columns and "group" in est.columns:
             dom = est["domain"].astype("object").where(est["domain"].notna(), "district")
@@ -124,23 +137,30 @@ class _Sensitive:
         # differences that involve a hidden estimate would reveal it
         self.hidden_diffs: list[float] = []
         if comparisons is not None and not comparisons.empty:
-            key = {(int(y), str(d), str(i)): bool(h) for (y, d, i), h in zip(
-                est[["year", "district", "indicator"]].itertuples(index=False), hid)}
+            key = {
+                (int(y), str(d), str(i)): bool(h)
+                for (y, d, i), h in zip(est[["year", "district", "indicator"]].itertuples(index=False), hid)
+            }
             for r in comparisons.itertuples(index=False):
                 other = str(r.other)
-                oy, od = (int(float(other)), str(r.district)) if r.comparison == "previous_year" else (
-                    int(r.year), TOTAL if r.comparison == "vs_totalt" else other)
+                oy, od = (
+                    (int(float(other)), str(r.district))
+                    if r.comparison == "previous_year"
+                    else (int(r.year), TOTAL if r.comparison == "vs_totalt" else other)
+                )
                 if key.get((int(r.year), str(r.district), str(r.indicator)), False) or key.get(
-                        (oy, od, str(r.indicator)), False):
-                    self.hidden_diffs += [float(v) for v in (r.difference, r.se, r.ci_low, r.ci_high)
-                                          if not pd.isna(v)]
+                    (oy, od, str(r.indicator)), False
+                ):
+                    self.hidden_diffs += [float(v) for v in (r.difference, r.se, r.ci_low, r.ci_high) if not pd.isna(v)]
         self.hidden_values = [v for v in self.hidden_values if v not in (0.0, 1.0)]
         self.hidden_diffs = [v for v in self.hidden_diffs if v != 0.0]
         self.fingerprints = self._fingerprints()
-        ids = sorted({str(i) for i in respondent_ids if str(i).strip() and len(str(i).strip()) >= 4},
-                     key=len, reverse=True)
-        self.id_re = (re.compile(r"(?<![\w.,\-])(?:" + "|".join(map(re.escape, ids)) + r")(?![\w,\-]|\.\d)")
-                      if ids else None)
+        ids = sorted(
+            {str(i) for i in respondent_ids if str(i).strip() and len(str(i).strip()) >= 4}, key=len, reverse=True
+        )
+        self.id_re = (
+            re.compile(r"(?<![\w.,\-])(?:" + "|".join(map(re.escape, ids)) + r")(?![\w,\-]|\.\d)") if ids else None
+        )
         frags: set[str] = set()
         for t in free_text:
             if t is None or (isinstance(t, float) and math.isnan(t)):
@@ -216,8 +236,9 @@ def _scan_text(path: str, text: str, sens: _Sensitive) -> list[DisclosureFinding
     return found
 
 
-def _scan_grid(path: str, head: list[list[str]], body: list[list[Any]], sens: _Sensitive,
-               entities: set[str]) -> list[DisclosureFinding]:
+def _scan_grid(
+    path: str, head: list[list[str]], body: list[list[Any]], sens: _Sensitive, entities: set[str]
+) -> list[DisclosureFinding]:
     """Cells in a row or column labelled with a district/group must not show its hidden values."""
     found = []
     for row in body:
@@ -229,14 +250,18 @@ def _scan_grid(path: str, head: list[list[str]], body: list[list[Any]], sens: _S
             ents = labels & entities
             if not ents or cell is None:
                 continue
-            xs = [float(cell)] if isinstance(cell, (int, float)) and not isinstance(cell, bool) else \
-                [x / 100.0 for x in _numbers(str(cell))]
+            xs = (
+                [float(cell)]
+                if isinstance(cell, (int, float)) and not isinstance(cell, bool)
+                else [x / 100.0 for x in _numbers(str(cell))]
+            )
             for x in xs:
                 for e in ents:
                     v = sens.display_hit(e, x)
                     if v is not None:
-                        found.append(DisclosureFinding(path, "hidden_value",
-                                                       f"cell {cell!r} ({e}) shows hidden value {v:.4f}"))
+                        found.append(
+                            DisclosureFinding(path, "hidden_value", f"cell {cell!r} ({e}) shows hidden value {v:.4f}")
+                        )
     return found
 
 
@@ -247,7 +272,7 @@ def _scan_xlsx(path: Path, sens: _Sensitive, entities: set[str]) -> list[Disclos
     wb = load_workbook(path, data_only=False)
     for ws in wb.worksheets:
         grid: list[list[Any]] = [[c.value for c in row] for row in ws.iter_rows()]
-        for rng in ws.merged_cells.ranges:   # spread merged header labels over their columns
+        for rng in ws.merged_cells.ranges:  # spread merged header labels over their columns
             v = ws.cell(rng.min_row, rng.min_col).value
             for r in range(rng.min_row, rng.max_row + 1):
                 for c in range(rng.min_col, rng.max_col + 1):
@@ -258,8 +283,13 @@ def _scan_xlsx(path: Path, sens: _Sensitive, entities: set[str]) -> list[Disclos
                 if isinstance(v, (int, float)) and not isinstance(v, bool):
                     hit = sens.numeric_hit(float(v))
                     if hit is not None:
-                        found.append(DisclosureFinding(f"{path}[{ws.title}]", "hidden_value",
-                                                       f"number {v!r} at row {r + 1} col {c + 1} is a hidden value"))
+                        found.append(
+                            DisclosureFinding(
+                                f"{path}[{ws.title}]",
+                                "hidden_value",
+                                f"number {v!r} at row {r + 1} col {c + 1} is a hidden value",
+                            )
+                        )
                 elif v is not None:
                     texts.append(str(v))
         found += _scan_text(f"{path}[{ws.title}]", "\n".join(texts), sens)
@@ -267,9 +297,16 @@ def _scan_xlsx(path: Path, sens: _Sensitive, entities: set[str]) -> list[Disclos
         cells = list(ws.iter_rows())
         shares: list[list[Any]] = []
         for r, row in enumerate(cells):
-            shares.append([(grid[r][c] if (isinstance(grid[r][c], str) or grid[r][c] is None or
-                                           "%" in (cell.number_format or "")) else None)
-                           for c, cell in enumerate(row)])
+            shares.append(
+                [
+                    (
+                        grid[r][c]
+                        if (isinstance(grid[r][c], str) or grid[r][c] is None or "%" in (cell.number_format or ""))
+                        else None
+                    )
+                    for c, cell in enumerate(row)
+                ]
+            )
         heads = [row for row in shares if row and not any(isinstance(v, (int, float)) for v in row)]
         found += _scan_grid(f"{path}[{ws.title}]", heads, shares, sens, entities)
     return found
@@ -313,9 +350,9 @@ def _png_text(data: bytes) -> str:
 
     out, i = [], 8
     while i + 8 <= len(data):
-        (length,) = struct.unpack(">I", data[i:i + 4])
-        ctype = data[i + 4:i + 8]
-        chunk = data[i + 8:i + 8 + length]
+        (length,) = struct.unpack(">I", data[i : i + 4])
+        ctype = data[i + 4 : i + 8]
+        chunk = data[i + 8 : i + 8 + length]
         if ctype in (b"tEXt", b"iTXt"):
             out.append(chunk.decode("latin-1" if ctype == b"tEXt" else "utf-8", "replace"))
         elif ctype == b"zTXt":
@@ -326,9 +363,16 @@ def _png_text(data: bytes) -> str:
     return "\n".join(out)
 
 
-def scan_disclosure(paths: Path | Iterable[Path], estimates: pd.DataFrame, *, min_n: int = 30,
-                    respondent_ids: Iterable[Any] = (), free_text: Iterable[Any] = (),
-                    comparisons: pd.DataFrame | None = None, store: Any = None) -> list[DisclosureFinding]:
+def scan_disclosure(
+    paths: Path | Iterable[Path],
+    estimates: pd.DataFrame,
+    *,
+    min_n: int = 30,
+    respondent_ids: Iterable[Any] = (),
+    free_text: Iterable[Any] = (),
+    comparisons: pd.DataFrame | None = None,
+    store: Any = None,
+) -> list[DisclosureFinding]:
     """Check published artefacts; returns the findings (empty = clean).
 
     ``paths``: files and/or directories (searched recursively). Looks for
@@ -347,7 +391,7 @@ def scan_disclosure(paths: Path | Iterable[Path], estimates: pd.DataFrame, *, mi
     sens = _Sensitive(estimates, comparisons, min_n, respondent_ids, free_text)
     entities = set(sens.hidden_by_entity)
     files: list[Path] = []
-    for p in ([paths] if isinstance(paths, (str, Path)) else paths):
+    for p in [paths] if isinstance(paths, (str, Path)) else paths:
         p = Path(p)
         files += sorted(x for x in p.rglob("*") if x.is_file()) if p.is_dir() else [p]
     found: list[DisclosureFinding] = []
@@ -377,16 +421,21 @@ def scan_disclosure(paths: Path | Iterable[Path], estimates: pd.DataFrame, *, mi
         for r in listing.itertuples(index=False):
             meta, cells = store.published_table(r.table_id, int(r.year), int(r.version))
             where = f"store:{r.table_id}/{r.year}/v{r.version}"
-            found += _scan_text(where, json.dumps(meta, default=str, ensure_ascii=False) + "\n" +
-                                "\n".join(cells["text"].astype(str)) + "\n" +
-                                "\n".join(cells["row_key"].astype(str)), sens)
-            bad = cells[cells["suppressed"].astype(bool) & (cells["value"].notna() |
-                                                            (cells["text"].astype(str) != SUPPRESSED))]
+            found += _scan_text(
+                where,
+                json.dumps(meta, default=str, ensure_ascii=False)
+                + "\n"
+                + "\n".join(cells["text"].astype(str))
+                + "\n"
+                + "\n".join(cells["row_key"].astype(str)),
+                sens,
+            )
+            bad = cells[
+                cells["suppressed"].astype(bool) & (cells["value"].notna() | (cells["text"].astype(str) != SUPPRESSED))
+            ]
             for b in bad.itertuples(index=False):
                 found.append(DisclosureFinding(where, "suppressed_with_value", f"{b.row_key}/{b.column_key}"))
             for v, rk in zip(cells["value"], cells["row_key"].astype(str)):
                 if not pd.isna(v) and sens.numeric_hit(float(v)) is not None:
                     found.append(DisclosureFinding(where, "hidden_value", f"value {v!r} in row {rk}"))
     return found
-
-

@@ -9,10 +9,12 @@ year and one indicator (the trend: all indicators of the trend table). A marker 
 *adjusted* p-value is below ``alpha`` (default 0.05), and the p-value printed beside the marker is that
 adjusted p-value. Confidence intervals of differences are unadjusted.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -31,13 +33,16 @@ class SignalRule:
     level: float = 0.95
 
     @classmethod
-    def from_run(cls, run_meta: Mapping[str, Any], comparisons: pd.DataFrame | None = None) -> "SignalRule":
+    def from_run(cls, run_meta: Mapping[str, Any], comparisons: pd.DataFrame | None = None) -> SignalRule:
         """``run_meta["alpha"]``/``["adjust"]`` when given; else the ``adjustment`` column of the comparisons."""
         adjust = run_meta.get("adjust")
         if adjust is None and comparisons is not None and "adjustment" in comparisons.columns and len(comparisons):
             adjust = str(comparisons["adjustment"].iloc[0])
-        return cls(alpha=float(run_meta.get("alpha", 0.05)), adjust=str(adjust or "fdr_bh"),
-                   level=float(run_meta.get("level", 0.95)))
+        return cls(
+            alpha=float(run_meta.get("alpha", 0.05)),
+            adjust=str(adjust or "fdr_bh"),
+            level=float(run_meta.get("level", 0.95)),
+        )
 
     @property
     def adjust_label(self) -> str:
@@ -65,39 +70,48 @@ class SignalRule:
         return f"{self.p_label} < {self.alpha_text}"
 
     def change_note(self) -> str:
-        return (f"Förändring sedan föregående år i procentenheter; {SIG_MARK} statistiskt säkerställd förändring "
-                f"({self.criterion()}). Det p-värde som anges är det justerade.")
+        return (
+            f"Förändring sedan föregående år i procentenheter; {SIG_MARK} statistiskt säkerställd förändring "
+            f"({self.criterion()}). Det p-värde som anges är det justerade."
+        )
 
     def totalt_note(self) -> str:
-        return (f"{ABOVE_MARK}/{BELOW_MARK} Statistiskt säkerställt högre/lägre än Totalt samma år "
-                f"({self.criterion()}).")
+        return f"{ABOVE_MARK}/{BELOW_MARK} Statistiskt säkerställt högre/lägre än Totalt samma år ({self.criterion()})."
 
     def compare_note(self) -> str:
         return f"{SIG_MARK} Statistiskt säkerställd skillnad ({self.criterion()})."
 
     def trend_note(self) -> str:
-        return (f"{SIG_MARK} Statistiskt säkerställd trend ({self.criterion()}, justerat över indikatorerna "
-                "i tabellen).")
+        return f"{SIG_MARK} Statistiskt säkerställd trend ({self.criterion()}, justerat över indikatorerna i tabellen)."
 
     def legend(self) -> list[tuple[str, str]]:
         """(symbol, explanation) pairs for the report's teckenförklaring."""
-        return [(SIG_MARK, f"Statistiskt säkerställd förändring eller skillnad: {self.criterion()}."),
-                (f"{ABOVE_MARK} {BELOW_MARK}", f"Statistiskt säkerställt högre respektive lägre än Totalt samma "
-                                               f"år: {self.criterion()}."),
-                ("p", f"Det p-värde som skrivs ut är {self.p_label}, samma som markeringen bygger på.")]
+        return [
+            (SIG_MARK, f"Statistiskt säkerställd förändring eller skillnad: {self.criterion()}."),
+            (
+                f"{ABOVE_MARK} {BELOW_MARK}",
+                f"Statistiskt säkerställt högre respektive lägre än Totalt samma år: {self.criterion()}.",
+            ),
+            ("p", f"Det p-värde som skrivs ut är {self.p_label}, samma som markeringen bygger på."),
+        ]
 
     def method_text(self) -> str:
         """The comparison rule for the method section."""
-        adj = ("utan justering för multipla jämförelser" if self.adjust == "none" else
-               f"justerade för multipla jämförelser med {self.adjust_label}s metod inom varje familj av "
-               "jämförelser (samma jämförelsetyp, år och indikator; för trenden alla indikatorer i tabellen)")
-        return ("Statistiskt säkerställda skillnader: varje förändring från föregående år, skillnad mellan ett "
-                "område och Totalt samma år och skillnad mellan två områden testas tvåsidigt med skillnaden "
-                "delad med dess designbaserade standardfel (för område mot Totalt med hänsyn till att området "
-                f"ingår i Totalt). p-värdena är {adj}. En skillnad markeras när {self.criterion()} "
-                f"({self.alpha_percent} nivå); det p-värde som skrivs ut är det justerade. Konfidensintervallen "
-                f"för skillnader är ojusterade {swedish_number(self.level * 100, 0)}\u00a0% intervall och kan "
-                "därför utesluta noll utan att skillnaden markeras.")
+        adj = (
+            "utan justering för multipla jämförelser"
+            if self.adjust == "none"
+            else f"justerade för multipla jämförelser med {self.adjust_label}s metod inom varje familj av "
+            "jämförelser (samma jämförelsetyp, år och indikator; för trenden alla indikatorer i tabellen)"
+        )
+        return (
+            "Statistiskt säkerställda skillnader: varje förändring från föregående år, skillnad mellan ett "
+            "område och Totalt samma år och skillnad mellan två områden testas tvåsidigt med skillnaden "
+            "delad med dess designbaserade standardfel (för område mot Totalt med hänsyn till att området "
+            f"ingår i Totalt). p-värdena är {adj}. En skillnad markeras när {self.criterion()} "
+            f"({self.alpha_percent} nivå); det p-värde som skrivs ut är det justerade. Konfidensintervallen "
+            f"för skillnader är ojusterade {swedish_number(self.level * 100, 0)}\u00a0% intervall och kan "
+            "därför utesluta noll utan att skillnaden markeras."
+        )
 
 
 def adjust_family(p: np.ndarray, method: str) -> np.ndarray:

@@ -4,9 +4,11 @@ Every number in a sentence is a published value (rounded like the tables, from t
 the comparisons), and every claim of a change or a difference follows the report's one significance rule
 (:class:`reports.signals.SignalRule`). Hidden cells (primary or secondary suppression) are never mentioned.
 """
+
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -22,7 +24,7 @@ MAX_SENTENCES = 12
 
 def subject(label: str) -> str:
     """``Andel otrygga …`` → ``andelen otrygga …`` (the subject of a sentence)."""
-    return ("andelen " + label[len("Andel "):]) if label.startswith("Andel ") else label[:1].lower() + label[1:]
+    return ("andelen " + label[len("Andel ") :]) if label.startswith("Andel ") else label[:1].lower() + label[1:]
 
 
 def p_phrase(rule: SignalRule, p: float | None = None, text: str | None = None) -> str:
@@ -56,14 +58,23 @@ def level_sentences(vis: Mapping[tuple, Any], year: int, inds: Sequence[str], co
     for i in inds:
         e = vis.get((year, TOTAL, i))
         if e is not None:
-            out.append(f"{_cap(subject(indicator_label(codebook, i)))} var {swedish_percent(e.estimate)} i Totalt "
-                       f"{year} (95 % konfidensintervall {swedish_number(e.ci_low * 100, 1)}–"
-                       f"{swedish_percent(e.ci_high)}).")
+            out.append(
+                f"{_cap(subject(indicator_label(codebook, i)))} var {swedish_percent(e.estimate)} i Totalt "
+                f"{year} (95 % konfidensintervall {swedish_number(e.ci_low * 100, 1)}–"
+                f"{swedish_percent(e.ci_high)})."
+            )
     return out
 
 
-def change_sentences(vis: Mapping[tuple, Any], comparisons: pd.DataFrame | None, year: int, prev: int | None,
-                     inds: Sequence[str], codebook: Codebook | None, rule: SignalRule) -> list[str]:
+def change_sentences(
+    vis: Mapping[tuple, Any],
+    comparisons: pd.DataFrame | None,
+    year: int,
+    prev: int | None,
+    inds: Sequence[str],
+    codebook: Codebook | None,
+    rule: SignalRule,
+) -> list[str]:
     """Significant changes since the previous year (both years published)."""
     if prev is None:
         return []
@@ -71,19 +82,34 @@ def change_sentences(vis: Mapping[tuple, Any], comparisons: pd.DataFrame | None,
     c = c[(c["year"].astype(int) == year) & c["indicator"].isin(list(inds))]
     rank = {i: k for k, i in enumerate(inds)}
     found = []
-    for d, i, diff, p in zip(c["district"].astype(str).tolist(), c["indicator"].astype(str).tolist(),
-                             c["difference"].astype(float).tolist(), c["p_adjusted"].astype(float).tolist()):
+    for d, i, diff, p in zip(
+        c["district"].astype(str).tolist(),
+        c["indicator"].astype(str).tolist(),
+        c["difference"].astype(float).tolist(),
+        c["p_adjusted"].astype(float).tolist(),
+    ):
         now, before = vis.get((year, d, i)), vis.get((prev, d, i))
         if now is not None and before is not None and rule.significant(p):
             verb = "ökade" if diff > 0 else "minskade"
-            found.append(((rank[i], d == TOTAL, d), f"{_cap(subject(indicator_label(codebook, i)))} i {d} {verb} "
-                          f"från {swedish_percent(before.estimate)} {prev} till {swedish_percent(now.estimate)} "
-                          f"{year} ({swedish_pp(diff)} procentenheter, {p_phrase(rule, p)})."))
+            found.append(
+                (
+                    (rank[i], d == TOTAL, d),
+                    f"{_cap(subject(indicator_label(codebook, i)))} i {d} {verb} "
+                    f"från {swedish_percent(before.estimate)} {prev} till {swedish_percent(now.estimate)} "
+                    f"{year} ({swedish_pp(diff)} procentenheter, {p_phrase(rule, p)}).",
+                )
+            )
     return [text for _, text in sorted(found)]
 
 
-def totalt_sentences(vis: Mapping[tuple, Any], comparisons: pd.DataFrame | None, year: int, inds: Sequence[str],
-                     codebook: Codebook | None, rule: SignalRule) -> list[str]:
+def totalt_sentences(
+    vis: Mapping[tuple, Any],
+    comparisons: pd.DataFrame | None,
+    year: int,
+    inds: Sequence[str],
+    codebook: Codebook | None,
+    rule: SignalRule,
+) -> list[str]:
     """Districts significantly above or below Totalt in the latest year, per headline indicator."""
     c = _comparisons(comparisons, "vs_totalt")
     c = c[c["year"].astype(int) == year]
@@ -101,13 +127,14 @@ def totalt_sentences(vis: Mapping[tuple, Any], comparisons: pd.DataFrame | None,
             if found:
                 names = [f"{d} ({swedish_percent(v)})" for d, v in sorted(found)]
                 listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " och " + names[-1]
-                out.append(f"I {listed} var {subject(indicator_label(codebook, i))} statistiskt säkerställt "
-                           f"{word} än i Totalt ({swedish_percent(tot.estimate)}) {year}.")
+                out.append(
+                    f"I {listed} var {subject(indicator_label(codebook, i))} statistiskt säkerställt "
+                    f"{word} än i Totalt ({swedish_percent(tot.estimate)}) {year}."
+                )
     return out
 
 
-def trend_sentences(trend_table: Any, codebook: Codebook | None, years: Sequence[int], rule: SignalRule
-                    ) -> list[str]:
+def trend_sentences(trend_table: Any, codebook: Codebook | None, years: Sequence[int], rule: SignalRule) -> list[str]:
     """Significant trends from the published trend table (odds ratio per year, adjusted p)."""
     if trend_table is None:
         return []
@@ -117,13 +144,20 @@ def trend_sentences(trend_table: Any, codebook: Codebook | None, years: Sequence
         orr, sig, p = idx.get((rk, "or", "or")), idx.get((rk, "or", "sig")), idx.get((rk, "or", "p"))
         if orr and sig and sig[1] and orr[0] is not None:
             verb = "ökade" if orr[0] > 1 else "minskade"
-            out.append(f"Under {years[0]}–{years[-1]} {verb} {subject(indicator_label(codebook, rk))} "
-                       f"(oddskvot per år {orr[1]}, {p_phrase(rule, text=p[1])}).")
+            out.append(
+                f"Under {years[0]}–{years[-1]} {verb} {subject(indicator_label(codebook, rk))} "
+                f"(oddskvot per år {orr[1]}, {p_phrase(rule, text=p[1])})."
+            )
     return out
 
 
-def summary_blocks(prot: pd.DataFrame, comparisons: pd.DataFrame | None, codebook: Codebook | None,
-                   rule: SignalRule, trend_table: Any = None) -> list[dict[str, Any]]:
+def summary_blocks(
+    prot: pd.DataFrame,
+    comparisons: pd.DataFrame | None,
+    codebook: Codebook | None,
+    rule: SignalRule,
+    trend_table: Any = None,
+) -> list[dict[str, Any]]:
     """The summary as blocks ``{"heading": …, "sentences": […]}`` for the index template."""
     est = district_estimates(prot)
     years = sorted(int(y) for y in est["year"].unique())
@@ -138,11 +172,15 @@ def summary_blocks(prot: pd.DataFrame, comparisons: pd.DataFrame | None, codeboo
     changes = changes[:MAX_SENTENCES] + ([f"… och {more} förändringar till; se tabellerna."] if more > 0 else [])
     if prev is not None and not changes:
         changes = [f"Inga statistiskt säkerställda förändringar sedan {prev} ({rule.criterion()})."]
-    blocks = [{"heading": f"Läget {year}", "sentences": level_sentences(vis, year, headline, codebook)},
-              {"heading": f"Förändringar sedan {prev}" if prev else "", "sentences": changes},
-              {"heading": "Områden som skiljer sig från Totalt",
-               "sentences": totalt_sentences(vis, comparisons, year, headline, codebook, rule)},
-              {"heading": "Trend", "sentences": trend_sentences(trend_table, codebook, years, rule)}]
+    blocks = [
+        {"heading": f"Läget {year}", "sentences": level_sentences(vis, year, headline, codebook)},
+        {"heading": f"Förändringar sedan {prev}" if prev else "", "sentences": changes},
+        {
+            "heading": "Områden som skiljer sig från Totalt",
+            "sentences": totalt_sentences(vis, comparisons, year, headline, codebook, rule),
+        },
+        {"heading": "Trend", "sentences": trend_sentences(trend_table, codebook, years, rule)},
+    ]
     return [b for b in blocks if b["sentences"]]
 
 
@@ -155,6 +193,7 @@ def respondents(prot: pd.DataFrame, min_n: int) -> dict[str, Any]:
     rows = []
     for d in district_order(n.index):
         vals = [n.loc[d, y] for y in n.columns]
-        rows.append((d, [("" if pd.isna(v) else (f"färre än {min_n}" if v < min_n else swedish_number(v, 0)))
-                         for v in vals]))
+        rows.append(
+            (d, [("" if pd.isna(v) else (f"färre än {min_n}" if v < min_n else swedish_number(v, 0))) for v in vals])
+        )
     return {"years": years, "rows": rows}

@@ -9,10 +9,12 @@ Cells are built by :class:`CellBuilder`, which applies the disclosure rule once 
 cell gets ``value=None`` and ``text=".."`` in every statistic) and rounds every value to its displayed
 precision (:func:`reports.formats.shown`).
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -41,22 +43,33 @@ class TableData:
     dims: dict[str, Any]
     cells: pd.DataFrame
     stub_label: str = ""
-    row_groups: dict[str, str] = field(default_factory=dict)      # row_key -> group label
+    row_groups: dict[str, str] = field(default_factory=dict)  # row_key -> group label
     column_spanners: dict[str, str] = field(default_factory=dict)  # column_key -> spanner label
     footnotes: list[str] = field(default_factory=list)
     source_note: str = ""
-    sheet_name: str = ""                                            # Swedish XLSX sheet name
+    sheet_name: str = ""  # Swedish XLSX sheet name
 
     # ----- serialisation (store) -----
     def meta(self) -> dict[str, Any]:
         """JSON-serialisable metadata; with :meth:`store_cells` it reconstructs the table exactly."""
-        return {"table_id": self.table_id, "year": int(self.year), "title": self.title,
-                "subtitle": self.subtitle, "kind": self.kind,
-                "rows": [list(r) for r in self.rows], "columns": [list(c) for c in self.columns],
-                "stats": list(self.stats), "dims": self.dims, "stub_label": self.stub_label,
-                "row_groups": dict(self.row_groups), "column_spanners": dict(self.column_spanners),
-                "footnotes": list(self.footnotes), "source_note": self.source_note,
-                "sheet_name": self.sheet_name, "format_version": 2}
+        return {
+            "table_id": self.table_id,
+            "year": int(self.year),
+            "title": self.title,
+            "subtitle": self.subtitle,
+            "kind": self.kind,
+            "rows": [list(r) for r in self.rows],
+            "columns": [list(c) for c in self.columns],
+            "stats": list(self.stats),
+            "dims": self.dims,
+            "stub_label": self.stub_label,
+            "row_groups": dict(self.row_groups),
+            "column_spanners": dict(self.column_spanners),
+            "footnotes": list(self.footnotes),
+            "source_note": self.source_note,
+            "sheet_name": self.sheet_name,
+            "format_version": 2,
+        }
 
     def store_cells(self) -> pd.DataFrame:
         """Cells in the store's format: ``row_key, column_key, value, text, suppressed``.
@@ -64,28 +77,48 @@ class TableData:
         The statistic is folded into the column key as ``<column>|<stat>`` (``2024|est``, ``2024|lo``).
         """
         c = self.cells
-        return pd.DataFrame({"row_key": c["row_key"].astype(str),
-                             "column_key": c["column_key"].astype(str) + "|" + c["stat"],
-                             "value": [None if is_missing(v) else float(v) for v in c["value"]],
-                             "text": c["text"].astype(str), "suppressed": c["suppressed"].astype(bool)})
+        return pd.DataFrame(
+            {
+                "row_key": c["row_key"].astype(str),
+                "column_key": c["column_key"].astype(str) + "|" + c["stat"],
+                "value": [None if is_missing(v) else float(v) for v in c["value"]],
+                "text": c["text"].astype(str),
+                "suppressed": c["suppressed"].astype(bool),
+            }
+        )
 
     @classmethod
-    def from_store(cls, meta: Mapping[str, Any], cells: pd.DataFrame) -> "TableData":
+    def from_store(cls, meta: Mapping[str, Any], cells: pd.DataFrame) -> TableData:
         """Rebuild a table from :meth:`meta` and :meth:`store_cells` (as read back from the store)."""
         split = cells["column_key"].astype(str).str.rsplit("|", n=1, expand=True)
-        frame = pd.DataFrame({"row_key": cells["row_key"].astype(str), "column_key": split[0],
-                              "stat": split[1],
-                              "value": [None if is_missing(v) else float(v) for v in cells["value"]],
-                              "text": cells["text"].astype(str),
-                              "suppressed": cells["suppressed"].astype(bool)})
-        return cls(table_id=meta["table_id"], year=int(meta["year"]), title=meta["title"],
-                   subtitle=meta.get("subtitle", ""), kind=meta["kind"],
-                   rows=[tuple(r) for r in meta["rows"]], columns=[tuple(c) for c in meta["columns"]],
-                   stats=list(meta["stats"]), dims=dict(meta["dims"]), cells=frame,
-                   stub_label=meta.get("stub_label", ""), row_groups=dict(meta.get("row_groups", {})),
-                   column_spanners=dict(meta.get("column_spanners", {})),
-                   footnotes=list(meta.get("footnotes", [])), source_note=meta.get("source_note", ""),
-                   sheet_name=meta.get("sheet_name", ""))
+        frame = pd.DataFrame(
+            {
+                "row_key": cells["row_key"].astype(str),
+                "column_key": split[0],
+                "stat": split[1],
+                "value": [None if is_missing(v) else float(v) for v in cells["value"]],
+                "text": cells["text"].astype(str),
+                "suppressed": cells["suppressed"].astype(bool),
+            }
+        )
+        return cls(
+            table_id=meta["table_id"],
+            year=int(meta["year"]),
+            title=meta["title"],
+            subtitle=meta.get("subtitle", ""),
+            kind=meta["kind"],
+            rows=[tuple(r) for r in meta["rows"]],
+            columns=[tuple(c) for c in meta["columns"]],
+            stats=list(meta["stats"]),
+            dims=dict(meta["dims"]),
+            cells=frame,
+            stub_label=meta.get("stub_label", ""),
+            row_groups=dict(meta.get("row_groups", {})),
+            column_spanners=dict(meta.get("column_spanners", {})),
+            footnotes=list(meta.get("footnotes", [])),
+            source_note=meta.get("source_note", ""),
+            sheet_name=meta.get("sheet_name", ""),
+        )
 
     # ----- lookups -----
     def index(self) -> dict[tuple[str, str, str], tuple[Any, str, bool]]:
@@ -124,11 +157,23 @@ class TableData:
         recs = []
         for r, c, s, v, t, h in self._columns():
             prov = self.provenance(r, c)
-            recs.append({"table_id": self.table_id, "row_key": r, "row_label": rlab.get(r, r),
-                         "column_key": c, "column_label": clab.get(c, c), "stat": s,
-                         "year": prov.get("year", ""), "district": prov.get("district", ""),
-                         "indicator": prov.get("indicator", ""), "group": prov.get("group", ""),
-                         "value": None if is_missing(v) else float(v), "text": t, "suppressed": bool(h)})
+            recs.append(
+                {
+                    "table_id": self.table_id,
+                    "row_key": r,
+                    "row_label": rlab.get(r, r),
+                    "column_key": c,
+                    "column_label": clab.get(c, c),
+                    "stat": s,
+                    "year": prov.get("year", ""),
+                    "district": prov.get("district", ""),
+                    "indicator": prov.get("indicator", ""),
+                    "group": prov.get("group", ""),
+                    "value": None if is_missing(v) else float(v),
+                    "text": t,
+                    "suppressed": bool(h),
+                }
+            )
         return pd.DataFrame.from_records(recs)
 
     # ----- rendering (see reports.gt and reports.pages) -----
@@ -153,22 +198,38 @@ class CellBuilder:
         self.recs: list[dict[str, Any]] = []
         self.alpha = alpha
 
-    def add(self, rk: str, ck: str, values: Mapping[str, Any], hidden: bool,
-            kinds: Mapping[str, str] | None = None, hidden_stats: Sequence[str] = ()) -> None:
+    def add(
+        self,
+        rk: str,
+        ck: str,
+        values: Mapping[str, Any],
+        hidden: bool,
+        kinds: Mapping[str, str] | None = None,
+        hidden_stats: Sequence[str] = (),
+    ) -> None:
         """One display cell; ``hidden`` hides all its statistics, ``hidden_stats`` some of them (a change
         from a hidden year); ``kinds`` overrides the statistic used for rounding and text (``lo`` of a
         difference is rounded like ``diff``)."""
         for stat, v in values.items():
             if hidden or stat in hidden_stats:
-                self.recs.append({"row_key": rk, "column_key": ck, "stat": stat, "value": None,
-                                  "text": SUPPRESSED, "suppressed": True})
+                self.recs.append(
+                    {
+                        "row_key": rk,
+                        "column_key": ck,
+                        "stat": stat,
+                        "value": None,
+                        "text": SUPPRESSED,
+                        "suppressed": True,
+                    }
+                )
                 continue
             as_stat = (kinds or {}).get(stat, stat)
             val = shown(as_stat, v, alpha=self.alpha)
             flag = STAT_KIND[as_stat] in ("flag", "direction")
             text = cell_text(as_stat, val, alpha=self.alpha) if (val is not None or flag) else NOT_AVAILABLE
-            self.recs.append({"row_key": rk, "column_key": ck, "stat": stat, "value": val, "text": text,
-                              "suppressed": False})
+            self.recs.append(
+                {"row_key": rk, "column_key": ck, "stat": stat, "value": val, "text": text, "suppressed": False}
+            )
 
     def frame(self) -> pd.DataFrame:
         df = pd.DataFrame.from_records(self.recs, columns=CELL_COLUMNS)

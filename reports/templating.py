@@ -1,5 +1,6 @@
 """The Jinja2 environment of the report: templates from the installed package (``importlib.resources``),
 HTML autoescaping always on, so every text from the data (district names, labels, notes) is escaped."""
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -18,9 +19,14 @@ def _load(name: str) -> tuple[str, None, Any]:
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     """The shared environment: autoescape for every template (also ``.css`` included into pages)."""
-    return Environment(loader=FunctionLoader(_load), autoescape=select_autoescape(default=True,
-                       default_for_string=True), undefined=StrictUndefined, trim_blocks=True,
-                       lstrip_blocks=True, keep_trailing_newline=True)
+    return Environment(
+        loader=FunctionLoader(_load),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
 
 
 def render(name: str, **context: Any) -> str:

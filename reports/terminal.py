@@ -1,6 +1,7 @@
 """Tables in the terminal (Rich): the same cell contents as the HTML (:func:`reports.gt.cell_parts`) — main
 value with its marker, CI, n, change and the adjusted p-values on dim lines. Every text from the data is a
 Rich ``Text`` (never parsed as console markup, so a name like ``[link=…]`` stays text)."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -5,13 +5,15 @@ A share is stored as a fraction rounded to its display precision (0.274) with ``
 cell holds the text ``..`` in every statistic. Sheet names are Swedish (the table's ``sheet_name``). Every text
 cell is written as a string, never a formula, and neutralised against formula injection (:mod:`reports.safe`).
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from reports.formats import NOT_AVAILABLE, STAT_LABELS, SUPPRESSED, TOTAL, p_decimals
 from reports.safe import put_text
@@ -51,7 +53,7 @@ def sheet_name(name: str, used: set[str]) -> str:
     out, i = base, 2
     while out.lower() in used:
         suffix = f" ({i})"
-        out, i = base[:31 - len(suffix)] + suffix, i + 1
+        out, i = base[: 31 - len(suffix)] + suffix, i + 1
     used.add(out.lower())
     return out
 
@@ -66,7 +68,7 @@ def write_xlsx(tables: Sequence[TableData], path: Path, *, alpha: float = 0.05) 
     for t in tables:
         write_sheet(wb.create_sheet(sheet_name(t.sheet_name or t.table_id, used)), t, alpha=alpha)
     wb.properties.creator = "trygghet"
-    fixed = datetime(2000, 1, 1)     # no timestamps that differ run to run
+    fixed = datetime(2000, 1, 1)  # no timestamps that differ run to run
     wb.properties.created = fixed
     wb.properties.modified = fixed
     path = Path(path)
@@ -80,13 +82,20 @@ def _styles() -> dict[str, Any]:
     """The workbook's few style objects, created once (openpyxl styles are immutable and shared)."""
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 
-    return {"bold": Font(bold=True), "plain": Font(), "head_fill": PatternFill("solid", fgColor="E8EEF4"),
-            "left": Alignment(horizontal="left", vertical="center", wrap_text=True),
-            "center": Alignment(horizontal="center", vertical="center", wrap_text=True),
-            "right": Alignment(horizontal="right"), "flag": Alignment(horizontal="center"),
-            "rule": Border(bottom=Side(style="thin", color="1F3A5F")),
-            "title": Font(bold=True, size=13, color="1F3A5F"), "subtitle": Font(italic=True, color="5B6770"),
-            "group": Font(bold=True, color="1F3A5F"), "note": Font(size=9, color="5B6770")}
+    return {
+        "bold": Font(bold=True),
+        "plain": Font(),
+        "head_fill": PatternFill("solid", fgColor="E8EEF4"),
+        "left": Alignment(horizontal="left", vertical="center", wrap_text=True),
+        "center": Alignment(horizontal="center", vertical="center", wrap_text=True),
+        "right": Alignment(horizontal="right"),
+        "flag": Alignment(horizontal="center"),
+        "rule": Border(bottom=Side(style="thin", color="1F3A5F")),
+        "title": Font(bold=True, size=13, color="1F3A5F"),
+        "subtitle": Font(italic=True, color="5B6770"),
+        "group": Font(bold=True, color="1F3A5F"),
+        "note": Font(size=9, color="5B6770"),
+    }
 
 
 def _layout(t: TableData) -> list[tuple[str, str, list[str]]]:
@@ -155,8 +164,12 @@ def write_sheet(ws: Any, t: TableData, *, alpha: float = 0.05) -> None:
         col = 2
         for ck, _, stats in layout:
             for s in stats:
-                _put(ws.cell(row, col), t.stat_kind(ck, s, column_stats),
-                     idx.get((rk, ck, s), (None, NOT_AVAILABLE, False)), alpha)
+                _put(
+                    ws.cell(row, col),
+                    t.stat_kind(ck, s, column_stats),
+                    idx.get((rk, ck, s), (None, NOT_AVAILABLE, False)),
+                    alpha,
+                )
                 col += 1
         row += 1
     row += 1

@@ -3,6 +3,7 @@
 Each command is a thin wrapper over library functions; errors meant for a person (``TrygghetError``)
 are printed as one paragraph with exit code 2, never as a traceback.
 """
+
 from __future__ import annotations
 
 import functools
@@ -16,8 +17,11 @@ from rich.console import Console
 
 from survey.errors import TrygghetError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="trygghet: Swedish safety surveys from vendor files to published tables.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="trygghet: Swedish safety surveys from vendor files to published tables.",
+)
 console = Console()
 err_console = Console(stderr=True)
 
@@ -44,8 +48,9 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 
 def _progress() -> Progress:
-    return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                    console=err_console, transient=True)
+    return Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console, transient=True
+    )
 
 
 def _cli_option(name: str, field: Any) -> tuple[Any, Any]:
@@ -54,8 +59,9 @@ def _cli_option(name: str, field: Any) -> tuple[Any, Any]:
     flag = "--" + name.replace("_", "-")
     help_sv = (field.description or "").split(" / ")[0]
     if field.annotation is bool:
-        return bool | None, typer.Option(None, f"{flag}/--no-{name.replace('_', '-')}", help=help_sv,
-                                            show_default=False)
+        return bool | None, typer.Option(
+            None, f"{flag}/--no-{name.replace('_', '-')}", help=help_sv, show_default=False
+        )
     if name == "collapse":
         return list[str] | None, typer.Option(None, flag, help=help_sv + " (kan upprepas)")
     return str | None, typer.Option(None, flag, help=help_sv, show_default=False)
@@ -67,9 +73,16 @@ def with_run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     from survey.pipeline.config import FIELD_NAMES, RunConfig
 
     own = [p for p in inspect.signature(fn).parameters.values() if p.name != "config"]
-    extra = [inspect.Parameter("config_file", inspect.Parameter.KEYWORD_ONLY, annotation=Path | None,
-                               default=typer.Option(None, "--config", help="Konfigurationsfil (YAML) med "
-                                                    "körningens inställningar; flaggor går före filen"))]
+    extra = [
+        inspect.Parameter(
+            "config_file",
+            inspect.Parameter.KEYWORD_ONLY,
+            annotation=Path | None,
+            default=typer.Option(
+                None, "--config", help="Konfigurationsfil (YAML) med körningens inställningar; flaggor går före filen"
+            ),
+        )
+    ]
     for name, field in RunConfig.model_fields.items():
         ann, opt = _cli_option(name, field)
         extra.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=ann, default=opt))
@@ -77,6 +90,7 @@ def with_run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(fn)
     def wrapper(**kwargs: Any) -> Any:
         from survey.pipeline.config import build_config
+
         given = {n: kwargs.pop(n) for n in FIELD_NAMES if n in kwargs}
         given = {k: v for k, v in given.items() if v is not None and v not in ([], ())}
         config = build_config(kwargs.pop("config_file"), given, base=Path.cwd())
@@ -114,8 +128,10 @@ def run(config: Any = None) -> None:
         res = run_pipeline(config, progress=lambda msg: prog.update(task, description=msg))
     steps = ", ".join(f"{k} {v:.2f} s" for k, v in res.steps.items())
     counts = res.lineage["counts"]
-    console.print(f"[bold green]Klart.[/bold green] Körning {res.run_id}: {counts['respondents']} svarande, "
-                  f"{counts['estimates']} skattningar ({counts['suppressed']} undertryckta).")
+    console.print(
+        f"[bold green]Klart.[/bold green] Körning {res.run_id}: {counts['respondents']} svarande, "
+        f"{counts['estimates']} skattningar ({counts['suppressed']} undertryckta)."
+    )
     console.print(f"Steg: {steps}")
     for note in res.notes:
         console.print(f"  [dim]{note}[/dim]")
@@ -134,54 +150,72 @@ app.add_typer(config_app, name="config")
 def config_show(config: Any = None) -> None:
     """Skriv ut den gällande konfigurationen (filen och flaggorna tillsammans) som YAML."""
     from survey.pipeline.config import to_yaml
+
     console.print(to_yaml(config), end="", highlight=False, markup=False)
 
 
 @app.command()
 @friendly
-def synth(n: int = typer.Option(12000, min=1, help="Antal svarande"),
-          districts: int = typer.Option(8, min=1, help="Antal områden"),
-          years: int = typer.Option(3, min=1, help="Antal år"),
-          seed: int = typer.Option(1, help="Slumpfrö"),
-          out: Path = typer.Option(Path("out/input"), help="Utkatalog"),
-          tiny_district: bool = typer.Option(False, "--tiny-district", help="Lägg till ett område med < 30 svar/år")
-          ) -> None:
+def synth(
+    n: int = typer.Option(12000, min=1, help="Antal svarande"),
+    districts: int = typer.Option(8, min=1, help="Antal områden"),
+    years: int = typer.Option(3, min=1, help="Antal år"),
+    seed: int = typer.Option(1, help="Slumpfrö"),
+    out: Path = typer.Option(Path("out/input"), help="Utkatalog"),
+    tiny_district: bool = typer.Option(False, "--tiny-district", help="Lägg till ett område med < 30 svar/år"),
+) -> None:
     """Skriv en syntetisk våg (svar + befolkning) på kanonisk form."""
     from survey.pipeline import commands
+
     commands.synth(n, districts, years, seed, out, tiny_district)
     console.print(f"Syntetisk våg skriven till {out.resolve()}")
 
 
 @app.command()
 @friendly
-def ingest(file: str = typer.Argument(..., help="Svarsfil"),
-           population: str = typer.Option(..., help="Befolkningsfil"),
-           db: str = typer.Option(None, help="Databas-URL"),
-           codebook: str = typer.Option(None, help="Kodbok"),
-           mapping: str = typer.Option(None, help="Leverantörsmappning (YAML)"),
-           replace: bool = typer.Option(False, "--replace", help="Ersätt en redan inläst våg"),
-           max_bad_share: str = typer.Option(None, help="Största andel karantänrader innan vågen avvisas (0,05)"),
-           encoding: str = typer.Option(None, help="Teckenkodning om gissningen är fel (t.ex. cp1252)"),
-           delimiter: str = typer.Option(None, help="Avgränsare i CSV (',', ';' eller 'tab')"),
-           decimal: str = typer.Option(None, help="Decimaltecken i CSV ('.' eller ',')"),
-           fmt: str = typer.Option(None, "--format", help="Filformat: csv, xlsx, sav eller parquet"),
-           ) -> None:
+def ingest(
+    file: str = typer.Argument(..., help="Svarsfil"),
+    population: str = typer.Option(..., help="Befolkningsfil"),
+    db: str = typer.Option(None, help="Databas-URL"),
+    codebook: str = typer.Option(None, help="Kodbok"),
+    mapping: str = typer.Option(None, help="Leverantörsmappning (YAML)"),
+    replace: bool = typer.Option(False, "--replace", help="Ersätt en redan inläst våg"),
+    max_bad_share: str = typer.Option(None, help="Största andel karantänrader innan vågen avvisas (0,05)"),
+    encoding: str = typer.Option(None, help="Teckenkodning om gissningen är fel (t.ex. cp1252)"),
+    delimiter: str = typer.Option(None, help="Avgränsare i CSV (',', ';' eller 'tab')"),
+    decimal: str = typer.Option(None, help="Decimaltecken i CSV ('.' eller ',')"),
+    fmt: str = typer.Option(None, "--format", help="Filformat: csv, xlsx, sav eller parquet"),
+) -> None:
     """Läs in och validera en våg och spara den i databasen (karantän för felaktiga rader)."""
     from survey.pipeline import commands
     from survey.pipeline.config import build_config
 
-    config = build_config(None, {"responses": file, "population": population, "db": db, "codebook": codebook,
-                                 "mapping": mapping, "replace": replace, "max_bad_share": max_bad_share,
-                                 "encoding": encoding, "delimiter": delimiter, "decimal": decimal,
-                                 "format": fmt})
+    config = build_config(
+        None,
+        {
+            "responses": file,
+            "population": population,
+            "db": db,
+            "codebook": codebook,
+            "mapping": mapping,
+            "replace": replace,
+            "max_bad_share": max_bad_share,
+            "encoding": encoding,
+            "delimiter": delimiter,
+            "decimal": decimal,
+            "format": fmt,
+        },
+    )
     with _progress() as prog:
         prog.add_task("läser och validerar", total=None)
         wave, report = commands.ingest(config)
     r = wave.responses
-    console.print(f"{r.source.name}: {r.source.format}, {r.source.encoding or '-'}, "
-                  f"avgränsare {r.source.delimiter!r}; {r.source.n_rows} rader, {len(r.data)} godkända, "
-                  f"{r.quarantine['source_row'].nunique() if len(r.quarantine) else 0} i karantän. "
-                  f"Databas: {report.status}.")
+    console.print(
+        f"{r.source.name}: {r.source.format}, {r.source.encoding or '-'}, "
+        f"avgränsare {r.source.delimiter!r}; {r.source.n_rows} rader, {len(r.data)} godkända, "
+        f"{r.quarantine['source_row'].nunique() if len(r.quarantine) else 0} i karantän. "
+        f"Databas: {report.status}."
+    )
     if len(r.quarantine):
         counts = r.quarantine.groupby("reason").size().sort_values(ascending=False)
         for reason, k in counts.items():
@@ -214,9 +248,11 @@ def quarantine_list(db: str = typer.Option(None, help="Databas-URL")) -> None:
 
 @quarantine_app.command("show")
 @friendly
-def quarantine_show(source: int = typer.Argument(None, help="Källfil-id (standard: alla)"),
-                    db: str = typer.Option(None, help="Databas-URL"),
-                    limit: int = typer.Option(50, help="Högst så många rader")) -> None:
+def quarantine_show(
+    source: int = typer.Argument(None, help="Källfil-id (standard: alla)"),
+    db: str = typer.Option(None, help="Databas-URL"),
+    limit: int = typer.Option(50, help="Högst så många rader"),
+) -> None:
     """Visa karantänrader: fil, rad, kolumn, värde och kontroll."""
     from rich.table import Table
 
@@ -231,7 +267,6 @@ def quarantine_show(source: int = typer.Argument(None, help="Källfil-id (standa
         console.print(f"... {len(q) - limit} rader till")
 
 
-
 tables_app = typer.Typer(help="Publicerade tabeller (versionerade i databasen)")
 app.add_typer(tables_app, name="tables")
 
@@ -241,34 +276,41 @@ app.add_typer(tables_app, name="tables")
 def tables_list(db: str = typer.Option(None, help="Databas-URL")) -> None:
     """Alla publicerade tabeller med år, version och körning."""
     from survey.pipeline import commands
+
     commands.tables_list(db)
 
 
 @tables_app.command("export")
 @friendly
-def tables_export(year: int = typer.Option(..., "--year", help="År"),
-                  table: str = typer.Option(..., "--table", help="Tabell-id (se tables list)"),
-                  fmt: str = typer.Option("xlsx", "--format", help="xlsx, csv, html, png, pdf eller json"),
-                  out: Path = typer.Option(Path("."), help="Utfil eller katalog"),
-                  version: int = typer.Option(None, help="Version (standard: senaste)"),
-                  db: str = typer.Option(None, help="Databas-URL")) -> None:
+def tables_export(
+    year: int = typer.Option(..., "--year", help="År"),
+    table: str = typer.Option(..., "--table", help="Tabell-id (se tables list)"),
+    fmt: str = typer.Option("xlsx", "--format", help="xlsx, csv, html, png, pdf eller json"),
+    out: Path = typer.Option(Path("."), help="Utfil eller katalog"),
+    version: int = typer.Option(None, help="Version (standard: senaste)"),
+    db: str = typer.Option(None, help="Databas-URL"),
+) -> None:
     """Exportera en publicerad tabell ur databasen."""
     from survey.pipeline import commands
+
     commands.tables_export(year, table, fmt, out, db, version)
 
 
 @app.command()
 @friendly
-def compare(a: str = typer.Argument(..., help="Område A, t.ex. Rissne"),
-            b: str = typer.Argument(..., help="Område B, t.ex. Hallonbergen"),
-            indicator: list[str] = typer.Option(None, "--indicator", help="Indikator (kan upprepas)"),
-            years: list[int] = typer.Option(None, "--years", help="År (kan upprepas)"),
-            db: str = typer.Option(None, help="Databas-URL eller en utkatalog från trygghet run"),
-            out: Path = typer.Option(None, help="Skriv också en HTML-sida hit"),
-            run_id: str = typer.Option(None, "--run", help="Körning (standard: senaste)"),
-            min_n: int = typer.Option(30, help="Undertryckningsgräns")) -> None:
+def compare(
+    a: str = typer.Argument(..., help="Område A, t.ex. Rissne"),
+    b: str = typer.Argument(..., help="Område B, t.ex. Hallonbergen"),
+    indicator: list[str] = typer.Option(None, "--indicator", help="Indikator (kan upprepas)"),
+    years: list[int] = typer.Option(None, "--years", help="År (kan upprepas)"),
+    db: str = typer.Option(None, help="Databas-URL eller en utkatalog från trygghet run"),
+    out: Path = typer.Option(None, help="Skriv också en HTML-sida hit"),
+    run_id: str = typer.Option(None, "--run", help="Körning (standard: senaste)"),
+    min_n: int = typer.Option(30, help="Undertryckningsgräns"),
+) -> None:
     """Jämför två områden över alla indikatorer: andelar, skillnad i procentenheter med KI och signifikans."""
     from survey.pipeline import commands
+
     commands.compare(a, b, indicator or None, years or None, db, out, run_id=run_id, min_n=min_n)
 
 

@@ -4,6 +4,7 @@ Input errors name the file, the source row (1-based, header = row 1, so the firs
 and the column, and are raised instead of ``assert``. The CLI prints ``str(error)`` as one paragraph,
 never a traceback.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -23,8 +24,15 @@ class InputError(TrygghetError):
     column: str | None = None
 
     def __str__(self) -> str:
-        where = [p for p in (self.file, f"rad {self.row}" if self.row is not None else None,
-                             f"kolumn {self.column}" if self.column else None) if p]
+        where = [
+            p
+            for p in (
+                self.file,
+                f"rad {self.row}" if self.row is not None else None,
+                f"kolumn {self.column}" if self.column else None,
+            )
+            if p
+        ]
         return (", ".join(where) + ": " if where else "") + self.message
 
 

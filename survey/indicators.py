@@ -3,6 +3,7 @@
 Loading them from a YAML codebook is the data layer's job (:mod:`survey.data.codebook`); the core
 (:mod:`survey.estimation`, :mod:`survey.models`) only reads these frozen dataclasses.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ class Indicator:
     numerator: tuple[int, ...]
     base: tuple[int, ...]
     label_sv: str = ""
-    group: str = ""          # e.g. "trygghet", "problem", "utsatthet", "polis" (for report tables)
+    group: str = ""  # e.g. "trygghet", "problem", "utsatthet", "polis" (for report tables)
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ temp file) and on the real PostgreSQL server (a fresh schema, dropped afterwards
 
 Test modules import the fixtures they use: ``from tests.store_support import db_url, store  # noqa: F401``.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -21,32 +22,61 @@ from survey.data.ingest import IngestResult, SourceFile, Wave
 from survey.data.store import CONTRACT_ITEMS, STR, Store
 
 PG_BASE = os.environ.get("TRYGGHET_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-TABLES = ["source_files", "responses", "free_text", "quarantine", "population", "runs", "run_inputs",
-          "run_steps", "run_designs", "weights", "weight_diagnostics", "estimates", "estimates_by_group",
-          "problem_index", "comparisons", "trend", "published_tables", "published_cells"]
+TABLES = [
+    "source_files",
+    "responses",
+    "free_text",
+    "quarantine",
+    "population",
+    "runs",
+    "run_inputs",
+    "run_steps",
+    "run_designs",
+    "weights",
+    "weight_diagnostics",
+    "estimates",
+    "estimates_by_group",
+    "problem_index",
+    "comparisons",
+    "trend",
+    "published_tables",
+    "published_cells",
+]
 DISTRICTS = ["Duvbo", "Hallonbergen", "Rissne", "Väsby centrum", "Älvsjö"]
 AGES = ["16-24", "25-34", "35-44", "45-54", "55-64", "65-74", "75-84"]
 
 
 def source(kind: str, name: str, content: str, n_rows: int) -> SourceFile:
-    return SourceFile(path=f"/in/{name}", name=name, sha256=hashlib.sha256(content.encode()).hexdigest(),
-                      format="csv", encoding="utf-8", delimiter=";", decimal=",", kind=kind,
-                      codebook_version="1.0", mapping=None, n_rows=n_rows)
+    return SourceFile(
+        path=f"/in/{name}",
+        name=name,
+        sha256=hashlib.sha256(content.encode()).hexdigest(),
+        format="csv",
+        encoding="utf-8",
+        delimiter=";",
+        decimal=",",
+        kind=kind,
+        codebook_version="1.0",
+        mapping=None,
+        n_rows=n_rows,
+    )
 
 
 def canonical_responses(n: int, years: list[int], seed: int = 1) -> pd.DataFrame:
     """A canonical responses frame (ARCHITECTURE.md dtypes) with blanks, NaN weights and odd strings."""
     rng = np.random.default_rng(seed)
     year = np.repeat(years, -(-n // len(years)))[:n]
-    df = pd.DataFrame({
-        "resp_id": pd.array([f"R{i:06d}" for i in range(n)], dtype=STR),
-        "year": year.astype("int64"),
-        "district": pd.array(rng.choice(DISTRICTS, n), dtype=STR),
-        "sex": rng.integers(1, 3, n).astype("int64"),
-        "age_group": pd.array(rng.choice(AGES, n), dtype=STR),
-        "born_abroad": pd.array(rng.integers(0, 2, n), dtype="Int64"),
-        "design_weight": rng.uniform(5, 80, n),
-    })
+    df = pd.DataFrame(
+        {
+            "resp_id": pd.array([f"R{i:06d}" for i in range(n)], dtype=STR),
+            "year": year.astype("int64"),
+            "district": pd.array(rng.choice(DISTRICTS, n), dtype=STR),
+            "sex": rng.integers(1, 3, n).astype("int64"),
+            "age_group": pd.array(rng.choice(AGES, n), dtype=STR),
+            "born_abroad": pd.array(rng.integers(0, 2, n), dtype="Int64"),
+            "design_weight": rng.uniform(5, 80, n),
+        }
+    )
     df.loc[df.index % 11 == 0, "born_abroad"] = pd.NA
     df.loc[df.index % 13 == 0, "design_weight"] = np.nan
     for j, q in enumerate(CONTRACT_ITEMS):
@@ -58,35 +88,56 @@ def canonical_responses(n: int, years: list[int], seed: int = 1) -> pd.DataFrame
 
 
 def canonical_population(years: list[int], scale: int = 100) -> pd.DataFrame:
-    rows = [(y, d, s, a, scale + 7 * i) for i, (y, d, s, a) in enumerate(
-        (y, d, s, a) for y in years for d in DISTRICTS for s in (1, 2) for a in AGES)]
+    rows = [
+        (y, d, s, a, scale + 7 * i)
+        for i, (y, d, s, a) in enumerate((y, d, s, a) for y in years for d in DISTRICTS for s in (1, 2) for a in AGES)
+    ]
     df = pd.DataFrame(rows, columns=["year", "district", "sex", "age_group", "population"])
-    return df.astype({"year": "int64", "district": STR, "sex": "int64", "age_group": STR,
-                      "population": "int64"})
+    return df.astype({"year": "int64", "district": STR, "sex": "int64", "age_group": STR, "population": "int64"})
 
 
 def responses_part(data: pd.DataFrame, name: str, content: str) -> IngestResult:
     """A responses ``IngestResult`` of ``data`` with three free-text comments and two quarantined rows."""
     n = len(data)
     year0 = int(data["year"].iloc[0]) if n else 2022
-    free = pd.DataFrame({"resp_id": data["resp_id"].iloc[:3].to_numpy(), "year": data["year"].iloc[:3].to_numpy(),
-                         "comment": ['Bor på "Rissnevägen 1", ring 070-1234567', "semi;colon,comma",
-                                     "rad ett\nrad två"][:min(3, n)]})
+    free = pd.DataFrame(
+        {
+            "resp_id": data["resp_id"].iloc[:3].to_numpy(),
+            "year": data["year"].iloc[:3].to_numpy(),
+            "comment": ['Bor på "Rissnevägen 1", ring 070-1234567', "semi;colon,comma", "rad ett\nrad två"][
+                : min(3, n)
+            ],
+        }
+    )
     free = free.astype({"resp_id": STR, "year": "Int64", "comment": STR})
-    quarantine = pd.DataFrame({
-        "file": [name, name], "source_row": [n + 2, n + 3], "resp_id": ["X1", None],
-        "year": [year0, year0], "column": ["q_worry_crime", "year"], "value": ["7", "20x2"],
-        "check": ["isin", "dtype"], "reason": ["kod 7 finns inte", "år är inte ett tal"],
-        "record": ['{"resp_id": "X1", "q_worry_crime": "7"}', '{"year": "20x2"}']})
-    return IngestResult(source=source("responses", name, content, n + 2), data=data, quarantine=quarantine,
-                        free_text=free, notes=[])
+    quarantine = pd.DataFrame(
+        {
+            "file": [name, name],
+            "source_row": [n + 2, n + 3],
+            "resp_id": ["X1", None],
+            "year": [year0, year0],
+            "column": ["q_worry_crime", "year"],
+            "value": ["7", "20x2"],
+            "check": ["isin", "dtype"],
+            "reason": ["kod 7 finns inte", "år är inte ett tal"],
+            "record": ['{"resp_id": "X1", "q_worry_crime": "7"}', '{"year": "20x2"}'],
+        }
+    )
+    return IngestResult(
+        source=source("responses", name, content, n + 2), data=data, quarantine=quarantine, free_text=free, notes=[]
+    )
 
 
 def population_part(pop: pd.DataFrame, name: str, content: str) -> IngestResult:
-    return IngestResult(source=source("population", name, content, len(pop)), data=pop,
-                        quarantine=pd.DataFrame(columns=["file", "source_row", "resp_id", "year", "column", "value",
-                                                         "check", "reason", "record"]),
-                        free_text=pd.DataFrame(columns=["resp_id", "year", "comment"]), notes=[])
+    return IngestResult(
+        source=source("population", name, content, len(pop)),
+        data=pop,
+        quarantine=pd.DataFrame(
+            columns=["file", "source_row", "resp_id", "year", "column", "value", "check", "reason", "record"]
+        ),
+        free_text=pd.DataFrame(columns=["resp_id", "year", "comment"]),
+        notes=[],
+    )
 
 
 def make_wave(years: list[int], n: int = 200, seed: int = 1, tag: str = "v1") -> Wave:
@@ -98,6 +149,7 @@ def make_wave(years: list[int], n: int = 200, seed: int = 1, tag: str = "v1") ->
 
 
 # --- databases -----------------------------------------------------------------------------------------
+
 
 def pg_available() -> bool:
     engine = sa.create_engine(PG_BASE)
@@ -165,19 +217,62 @@ def run_frames(responses: pd.DataFrame) -> dict[str, Any]:
     """Small run-output frames with extra columns, NaN, booleans and odd floats."""
     w = responses[["resp_id", "year"]].copy()
     w["weight"] = np.linspace(0.5, 3.0, len(w)) / 3
-    diag = pd.DataFrame({"year": [2022], "district": ["Rissne"], "n": [20], "sum_weights": [1234.5],
-                         "min": [0.1], "max": [9.9], "ratio": [99.0], "kish_deff": [1.25], "ess": [16.0],
-                         "iterations": [7], "max_margin_error": [1e-9], "method": ["raking"],
-                         "trimmed": [False]})
-    est = pd.DataFrame({"year": [2022, 2022], "district": ["Rissne", "Totalt"],
-                        "indicator": ["unsafe_after_dark", "unsafe_after_dark"], "estimate": [0.25, 1 / 3],
-                        "se": [0.05, np.nan], "ci_low": [0.16, 0.2], "ci_high": [0.36, 0.5], "n": [20, 300],
-                        "suppressed": [False, True], "df": [19, 295], "deff": [1.3, 1.1],
-                        "weighted_base": [1000.0, 20000.0]})
-    comp = pd.DataFrame({"year": [2022], "district": ["Rissne"], "indicator": ["unsafe_after_dark"],
-                         "comparison": ["vs_total"], "other": ["Totalt"], "difference": [-0.08],
-                         "se": [0.05], "ci_low": [-0.18], "ci_high": [0.02], "p_value": [0.11],
-                         "p_adjusted": [0.3], "significant": [False]})
-    trend = pd.DataFrame({"indicator": ["unsafe_after_dark"] * 2, "term": ["(Intercept)", "year"],
-                          "estimate": [12.5, -0.006], "se": [3.1, 0.0015], "p_value": [0.01, 0.02]})
+    diag = pd.DataFrame(
+        {
+            "year": [2022],
+            "district": ["Rissne"],
+            "n": [20],
+            "sum_weights": [1234.5],
+            "min": [0.1],
+            "max": [9.9],
+            "ratio": [99.0],
+            "kish_deff": [1.25],
+            "ess": [16.0],
+            "iterations": [7],
+            "max_margin_error": [1e-9],
+            "method": ["raking"],
+            "trimmed": [False],
+        }
+    )
+    est = pd.DataFrame(
+        {
+            "year": [2022, 2022],
+            "district": ["Rissne", "Totalt"],
+            "indicator": ["unsafe_after_dark", "unsafe_after_dark"],
+            "estimate": [0.25, 1 / 3],
+            "se": [0.05, np.nan],
+            "ci_low": [0.16, 0.2],
+            "ci_high": [0.36, 0.5],
+            "n": [20, 300],
+            "suppressed": [False, True],
+            "df": [19, 295],
+            "deff": [1.3, 1.1],
+            "weighted_base": [1000.0, 20000.0],
+        }
+    )
+    comp = pd.DataFrame(
+        {
+            "year": [2022],
+            "district": ["Rissne"],
+            "indicator": ["unsafe_after_dark"],
+            "comparison": ["vs_total"],
+            "other": ["Totalt"],
+            "difference": [-0.08],
+            "se": [0.05],
+            "ci_low": [-0.18],
+            "ci_high": [0.02],
+            "p_value": [0.11],
+            "p_adjusted": [0.3],
+            "significant": [False],
+        }
+    )
+    trend = pd.DataFrame(
+        {
+            "indicator": ["unsafe_after_dark"] * 2,
+            "term": ["(Intercept)", "year"],
+            "estimate": [12.5, -0.006],
+            "se": [3.1, 0.0015],
+            "p_value": [0.01, 0.02],
+        }
+    )
     return {"weights": w, "diagnostics": diag, "estimates": est, "comparisons": comp, "trend": trend}

@@ -1,5 +1,6 @@
 """The layout keeps its promises: a pure statistics core, no import-time side effects, layer contracts that
 fail on a bad import, and units of a readable size."""
+
 from __future__ import annotations
 
 import ast
@@ -14,30 +15,56 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("survey", "reports", "flows", "schemas")
-CORE = ("survey.design", "survey.calibration", "survey.calibration_model", "survey.calibration_solver",
-        "survey.variance", "survey.replication", "survey.replicate_weights", "survey.replicate_estimation",
-        "survey.pooling", "survey.nonresponse", "survey.estimation", "survey.models", "survey.indicators", "survey.errors")
-NOT_IN_CORE = ("prefect", "sqlalchemy", "pandera", "great_tables", "matplotlib", "jinja2", "yaml", "typer",
-               "survey.data", "survey.pipeline", "reports", "flows", "schemas")
+CORE = (
+    "survey.design",
+    "survey.calibration",
+    "survey.calibration_model",
+    "survey.calibration_solver",
+    "survey.variance",
+    "survey.replication",
+    "survey.replicate_weights",
+    "survey.replicate_estimation",
+    "survey.pooling",
+    "survey.nonresponse",
+    "survey.estimation",
+    "survey.models",
+    "survey.indicators",
+    "survey.errors",
+)
+NOT_IN_CORE = (
+    "prefect",
+    "sqlalchemy",
+    "pandera",
+    "great_tables",
+    "matplotlib",
+    "jinja2",
+    "yaml",
+    "typer",
+    "survey.data",
+    "survey.pipeline",
+    "reports",
+    "flows",
+    "schemas",
+)
 
 
 def _python(code: str) -> str:
     """Run ``code`` in a clean interpreter (no test modules imported) and return its stdout."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "MPLBACKEND", "CHROME_PATH"))}
-    res = subprocess.run([sys.executable, "-c", code], check=False, cwd=ROOT, env=env, capture_output=True, text=True,
-                         timeout=600)
+    res = subprocess.run(
+        [sys.executable, "-c", code], check=False, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
+    )
     assert res.returncode == 0, res.stderr
     return res.stdout
 
 
 def test_the_statistics_core_imports_without_io_libraries() -> None:
-    loaded = json.loads(_python(
-        "import json, sys\n"
-        f"for m in {CORE!r}: __import__(m)\n"
-        "print(json.dumps(sorted(sys.modules)))"))
+    loaded = json.loads(
+        _python(f"import json, sys\nfor m in {CORE!r}: __import__(m)\nprint(json.dumps(sorted(sys.modules)))")
+    )
     offending = sorted(m for m in loaded if any(m == b or m.startswith(b + ".") for b in NOT_IN_CORE))
     assert offending == []
-    assert "statsmodels" in {m.split(".")[0] for m in loaded}      # the core does use its libraries
+    assert "statsmodels" in {m.split(".")[0] for m in loaded}  # the core does use its libraries
 
 
 def _all_modules() -> list[str]:
@@ -54,20 +81,23 @@ def _all_modules() -> list[str]:
 
 def test_importing_any_module_changes_nothing() -> None:
     """No module changes the environment, selects a matplotlib backend or sets CHROME_PATH on import."""
-    out = json.loads(_python(
-        "import json, os, sys\n"
-        # pandera sets SPARK_LOCAL_IP and PYARROW_IGNORE_TIMEZONE when imported: a third-party effect,
-        # imported before the snapshot so that only our own modules are judged
-        "import pandera.pandas\n"
-        "before = dict(os.environ)\n"
-        f"for m in {_all_modules()!r}: __import__(m)\n"
-        "after = dict(os.environ)\n"
-        "changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))\n"
-        "backend = None\n"
-        "if 'matplotlib' in sys.modules:\n"
-        "    import matplotlib\n"
-        "    backend = matplotlib.rcParams._get_backend_or_none()\n"
-        "print(json.dumps({'changed': changed, 'backend': backend, 'pyplot': 'matplotlib.pyplot' in sys.modules}))"))
+    out = json.loads(
+        _python(
+            "import json, os, sys\n"
+            # pandera sets SPARK_LOCAL_IP and PYARROW_IGNORE_TIMEZONE when imported: a third-party effect,
+            # imported before the snapshot so that only our own modules are judged
+            "import pandera.pandas\n"
+            "before = dict(os.environ)\n"
+            f"for m in {_all_modules()!r}: __import__(m)\n"
+            "after = dict(os.environ)\n"
+            "changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))\n"
+            "backend = None\n"
+            "if 'matplotlib' in sys.modules:\n"
+            "    import matplotlib\n"
+            "    backend = matplotlib.rcParams._get_backend_or_none()\n"
+            "print(json.dumps({'changed': changed, 'backend': backend, 'pyplot': 'matplotlib.pyplot' in sys.modules}))"
+        )
+    )
     assert out == {"changed": [], "backend": None, "pyplot": False}
 
 
@@ -84,27 +114,32 @@ def _lint_imports(tree: Path) -> subprocess.CompletedProcess[str]:
     if not exe.exists():
         pytest.skip("import-linter is not installed (make install installs it)")
     env = {**os.environ, "PYTHONPATH": str(tree)}
-    return subprocess.run([str(exe), "--no-cache"], check=False, cwd=tree, env=env, capture_output=True, text=True,
-                          timeout=600)
+    return subprocess.run(
+        [str(exe), "--no-cache"], check=False, cwd=tree, env=env, capture_output=True, text=True, timeout=600
+    )
 
 
-@pytest.mark.parametrize(("module", "bad_import", "expected"), [
-    ("survey/design.py", "import sqlalchemy", "survey.design is not allowed to import sqlalchemy"),
-    ("survey/estimation/shares.py", "from survey.data import codebook",
-     "survey.estimation.shares -> survey.data.codebook"),
-    ("survey/data/store.py", "from survey.pipeline import runner", "survey.data.store -> survey.pipeline.runner"),
-    ("flows/run_wave.py", "from survey import models", "flows.run_wave -> survey.models"),
-])
-def test_each_layer_contract_fails_on_a_bad_import(tmp_path: Path, module: str, bad_import: str,
-                                                   expected: str) -> None:
+@pytest.mark.parametrize(
+    ("module", "bad_import", "expected"),
+    [
+        ("survey/design.py", "import sqlalchemy", "survey.design is not allowed to import sqlalchemy"),
+        (
+            "survey/estimation/shares.py",
+            "from survey.data import codebook",
+            "survey.estimation.shares -> survey.data.codebook",
+        ),
+        ("survey/data/store.py", "from survey.pipeline import runner", "survey.data.store -> survey.pipeline.runner"),
+        ("flows/run_wave.py", "from survey import models", "flows.run_wave -> survey.models"),
+    ],
+)
+def test_each_layer_contract_fails_on_a_bad_import(tmp_path: Path, module: str, bad_import: str, expected: str) -> None:
     tree = _lint_tree(tmp_path)
     clean = _lint_imports(tree)
     assert clean.returncode == 0, clean.stdout + clean.stderr
     target = tree / module
-    if not target.exists():                 # a module split into a package: break its __init__
+    if not target.exists():  # a module split into a package: break its __init__
         target = tree / module.removesuffix(".py") / "__init__.py"
-    target.write_text(target.read_text(encoding="utf-8") + f"\n{bad_import}  # deliberately bad\n",
-                      encoding="utf-8")
+    target.write_text(target.read_text(encoding="utf-8") + f"\n{bad_import}  # deliberately bad\n", encoding="utf-8")
     broken = _lint_imports(tree)
     assert broken.returncode != 0
     assert "BROKEN" in broken.stdout
@@ -121,7 +156,7 @@ def test_no_module_or_function_is_too_long() -> None:
     too_long = []
     for pkg in (*PACKAGES, "tests"):
         for path in sorted((ROOT / pkg).rglob("*.py")):
-            if "migrations" in path.parts:      # Alembic revisions are schema listings, not logic
+            if "migrations" in path.parts:  # Alembic revisions are schema listings, not logic
                 continue
             text = path.read_text(encoding="utf-8")
             lines = text.splitlines()

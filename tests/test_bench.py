@@ -1,4 +1,5 @@
 """Tests of the benchmark harness's own logic (bench/run.py, bench/peers.py); the peers are not run here."""
+
 from __future__ import annotations
 
 import sys
@@ -11,23 +12,28 @@ from bench.run import agreement, estimate_seconds, run_measured
 
 
 def _result(tool: str, shares: list[float], ses: list[float], coef: float = 0.1) -> dict:
-    return {"tool": tool, "status": "ok",
-            "estimates": [{"year": 2022, "district": d, "estimate": p, "se": s}
-                          for d, p, s in zip(("A", "B"), shares, ses)],
-            "model": [{"term": "(Intercept)", "estimate": 5.0, "se": 1.0},
-                      {"term": "year", "estimate": coef, "se": 0.01}]}
+    return {
+        "tool": tool,
+        "status": "ok",
+        "estimates": [
+            {"year": 2022, "district": d, "estimate": p, "se": s} for d, p, s in zip(("A", "B"), shares, ses)
+        ],
+        "model": [{"term": "(Intercept)", "estimate": 5.0, "se": 1.0}, {"term": "year", "estimate": coef, "se": 0.01}],
+    }
 
 
 def test_agreement_reports_max_differences() -> None:
-    res = [_result("R survey", [0.2, 0.4], [0.01, 0.02]),
-           _result("svy", [0.2, 0.4 + 1e-9], [0.01, 0.02]),
-           _result("balance", [0.21, 0.4], [0.011, 0.02], coef=0.2),
-           {"tool": "samplics", "status": "skipped, too slow: estimated 999 s"}]
+    res = [
+        _result("R survey", [0.2, 0.4], [0.01, 0.02]),
+        _result("svy", [0.2, 0.4 + 1e-9], [0.01, 0.02]),
+        _result("balance", [0.21, 0.4], [0.011, 0.02], coef=0.2),
+        {"tool": "samplics", "status": "skipped, too slow: estimated 999 s"},
+    ]
     ag = agreement(res)
     pairs = {(p["a"], p["b"]): p["max_abs_diff"] for p in ag["estimates"]}
     assert pairs[("R survey", "svy")] == pytest.approx(1e-9)
     assert pairs[("R survey", "balance")] == pytest.approx(0.01)
-    assert len(pairs) == 3                                      # the skipped tool is left out
+    assert len(pairs) == 3  # the skipped tool is left out
     se = {s["tool"]: s["max_rel_diff_se"] for s in ag["se"]}
     assert se == {"svy": pytest.approx(0.0), "balance": pytest.approx(0.1)}
     coef = {c["tool"]: c["max_abs_diff_coef"] for c in ag["model"]}

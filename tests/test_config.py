@@ -1,4 +1,5 @@
 """The run configuration: one typed model for the CLI, the runner and the flows, checked before any work."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -17,24 +18,41 @@ RESP, POP = SAMPLE_WAVE / "responses.csv", SAMPLE_WAVE / "population.csv"
 
 def _run(tmp_path: Path, *args: str):
     db = tmp_path / "db.sqlite"
-    res = CliRunner().invoke(app, ["run", "--responses", str(RESP), "--population", str(POP), "--out",
-                                   str(tmp_path / "out"), "--db", f"sqlite:///{db}", *args])
+    res = CliRunner().invoke(
+        app,
+        [
+            "run",
+            "--responses",
+            str(RESP),
+            "--population",
+            str(POP),
+            "--out",
+            str(tmp_path / "out"),
+            "--db",
+            f"sqlite:///{db}",
+            *args,
+        ],
+    )
     return res, db
 
 
-@pytest.mark.parametrize(("args", "option", "allowed"), [
-    (["--adjust", "bonferroni"], "--adjust", ["holm", "fdr_bh", "none"]),
-    (["--charts", "some"], "--charts", ["headline", "all", "none"]),
-    (["--formats", "html,docx"], "--formats", ["html", "xlsx", "csv", "png", "pdf"]),
-    (["--method", "ranking"], "--method", ["raking", "linear", "logit"]),
-    (["--min-n", "0"], "--min-n", ["≥ 1"]),
-    (["--level", "95"], "--level", ["< 1"]),
-    (["--collapse", "kommun"], "--collapse", ["age_group"]),
-    (["--method", "logit", "--lower", "0.5", "--upper", "0.9"], "--lower/--upper", ["0 ≤ lower < 1 < upper"]),
-    (["--method", "logit"], "--method logit", ["lower", "upper"]),
-])
-def test_a_bad_option_is_one_paragraph_exit_2_and_nothing_is_created(tmp_path: Path, args: list[str],
-                                                                       option: str, allowed: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("args", "option", "allowed"),
+    [
+        (["--adjust", "bonferroni"], "--adjust", ["holm", "fdr_bh", "none"]),
+        (["--charts", "some"], "--charts", ["headline", "all", "none"]),
+        (["--formats", "html,docx"], "--formats", ["html", "xlsx", "csv", "png", "pdf"]),
+        (["--method", "ranking"], "--method", ["raking", "linear", "logit"]),
+        (["--min-n", "0"], "--min-n", ["≥ 1"]),
+        (["--level", "95"], "--level", ["< 1"]),
+        (["--collapse", "kommun"], "--collapse", ["age_group"]),
+        (["--method", "logit", "--lower", "0.5", "--upper", "0.9"], "--lower/--upper", ["0 ≤ lower < 1 < upper"]),
+        (["--method", "logit"], "--method logit", ["lower", "upper"]),
+    ],
+)
+def test_a_bad_option_is_one_paragraph_exit_2_and_nothing_is_created(
+    tmp_path: Path, args: list[str], option: str, allowed: list[str]
+) -> None:
     res, db = _run(tmp_path, *args)
     assert res.exit_code == 2, res.output
     text = " ".join(res.output.split())
@@ -48,15 +66,37 @@ def test_a_bad_option_is_one_paragraph_exit_2_and_nothing_is_created(tmp_path: P
 
 def test_a_configuration_file_with_flags_overriding_it(tmp_path: Path) -> None:
     cfg = tmp_path / "sundbyberg.yaml"
-    cfg.write_text(yaml.safe_dump({"responses": str(RESP), "population": str(POP), "method": "linear",
-                                   "collapse": "age_group", "formats": ["html", "xlsx"], "min-n": 25,
-                                   "out": "ut"}), encoding="utf-8")
+    cfg.write_text(
+        yaml.safe_dump(
+            {
+                "responses": str(RESP),
+                "population": str(POP),
+                "method": "linear",
+                "collapse": "age_group",
+                "formats": ["html", "xlsx"],
+                "min-n": 25,
+                "out": "ut",
+            }
+        ),
+        encoding="utf-8",
+    )
     c = build_config(cfg, {"min_n": "40"})
     assert (c.method, c.collapse, c.formats, c.min_n) == ("linear", ("age_group",), ("html", "xlsx"), 40)
-    assert c.out == tmp_path / "ut"                          # relative to the file
+    assert c.out == tmp_path / "ut"  # relative to the file
     assert c.collapse_spec == (("age_group", 1),)
-    shown = CliRunner().invoke(app, ["config", "show", "--config", str(cfg), "--charts", "all",
-                                     "--db", "postgresql+psycopg://u:hemligt@db/trygghet"])
+    shown = CliRunner().invoke(
+        app,
+        [
+            "config",
+            "show",
+            "--config",
+            str(cfg),
+            "--charts",
+            "all",
+            "--db",
+            "postgresql+psycopg://u:hemligt@db/trygghet",
+        ],
+    )
     assert shown.exit_code == 0, shown.output
     doc = yaml.safe_load(shown.output)
     assert doc["method"] == "linear" and doc["charts"] == "all" and doc["min_n"] == 25
@@ -75,8 +115,20 @@ def test_unknown_keys_in_the_file_are_refused_with_a_suggestion(tmp_path: Path) 
 
 
 def test_a_missing_input_file_is_named_before_any_database_is_opened(tmp_path: Path) -> None:
-    res = CliRunner().invoke(app, ["run", "--responses", str(tmp_path / "saknas.csv"), "--population", str(POP),
-                                   "--db", f"sqlite:///{tmp_path / 'db.sqlite'}", "--out", str(tmp_path / "o")])
+    res = CliRunner().invoke(
+        app,
+        [
+            "run",
+            "--responses",
+            str(tmp_path / "saknas.csv"),
+            "--population",
+            str(POP),
+            "--db",
+            f"sqlite:///{tmp_path / 'db.sqlite'}",
+            "--out",
+            str(tmp_path / "o"),
+        ],
+    )
     assert res.exit_code == 2
     assert "saknas.csv" in " ".join(res.output.split())
     assert not (tmp_path / "db.sqlite").exists()
@@ -86,7 +138,7 @@ def test_every_field_has_a_swedish_and_an_english_description() -> None:
     for name, field in RunConfig.model_fields.items():
         sv, _, en = (field.description or "").partition(" / ")
         assert sv and en, name
-    schema = RunConfig.model_json_schema()          # what the Prefect UI shows
+    schema = RunConfig.model_json_schema()  # what the Prefect UI shows
     assert schema["properties"]["method"]["enum"] == ["raking", "linear", "logit"]
     assert schema["additionalProperties"] is False
 
@@ -95,8 +147,7 @@ def test_the_config_derives_the_step_options() -> None:
     c = build_config(None, {"lower": "0.5", "upper": "2", "trim_upper": "3", "max_rse": "0.3"})
     assert c.bounds == (0.5, 2.0) and c.trim == (1e-9, 3.0) and c.max_rse == 0.3
     assert build_config(None, {"upper": "2"}).bounds == (float("-inf"), 2.0)
-    assert build_config(None, {"delimiter": "tab", "decimal": ","}).read_opts == {"delimiter": "\t",
-                                                                                  "decimal": ","}
+    assert build_config(None, {"delimiter": "tab", "decimal": ","}).read_opts == {"delimiter": "\t", "decimal": ","}
 
 
 def test_run_with_bootstrap_500_is_within_monte_carlo_error_of_the_linearised_ses(tmp_path: Path) -> None:
@@ -121,7 +172,7 @@ def test_run_with_bootstrap_500_is_within_monte_carlo_error_of_the_linearised_se
     assert abs(float(np.median(ratio)) - 1) < 0.05
     total = ok & (m["district"] == "Totalt")
     assert (np.abs(m.loc[total, "se"] / m.loc[total, "se_lin"] - 1) < 0.147).all()
-    np.testing.assert_allclose(m["estimate"], m["estimate_lin"], rtol=1e-9)   # the estimates themselves
+    np.testing.assert_allclose(m["estimate"], m["estimate_lin"], rtol=1e-9)  # the estimates themselves
     full = pd.read_csv(tmp_path / "out" / "estimates_full.csv")
     assert set(full["variance"]) == {"bootstrap:500"}
     meta = json.loads((tmp_path / "out" / "replicate_weights.json").read_text(encoding="utf-8"))

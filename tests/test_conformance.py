@@ -8,6 +8,7 @@
 Precision observed when these tests were written: weights 2e-14 relative, estimate/se/ci 1.5e-14
 relative; asserted with margin at 1e-12 (weights) and 1e-10 (estimates).
 """
+
 from __future__ import annotations
 
 import sys
@@ -18,20 +19,20 @@ import pandas as pd
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "r"))
-from oracle import REFERENCE_R, SAMPLE_WAVE, read_population, read_responses, rel_err, run_r  # noqa: E402
+from oracle import REFERENCE_R, SAMPLE_WAVE, read_population, read_responses, rel_err, run_r
 
-from survey.data.codebook import load_codebook  # noqa: E402
-from survey.pipeline.steps import estimate, weight  # noqa: E402
-from survey.data.synth import generate_wave, write_wave  # noqa: E402
+from survey.data.codebook import load_codebook
+from survey.data.synth import generate_wave, write_wave
+from survey.pipeline.steps import estimate, weight
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 EXPECTED = SHARED / "data" / "sample-wave" / "expected"
 KEY = ["year", "district", "indicator"]
 NUMS = ["estimate", "se", "ci_low", "ci_high"]
-W_TOL = 1e-12       # contract floor 1e-8
-E_TOL = 1e-10       # contract floor 1e-6
-FLOOR = 1e-4        # shares, SEs and CI limits below 1e-4 are compared absolutely (|diff| / 1e-4): an SE
-                    # that is exactly 0 (y in the span of the calibration model) is 2.2e-17 in R, 0 here
+W_TOL = 1e-12  # contract floor 1e-8
+E_TOL = 1e-10  # contract floor 1e-6
+FLOOR = 1e-4  # shares, SEs and CI limits below 1e-4 are compared absolutely (|diff| / 1e-4): an SE
+# that is exactly 0 (y in the span of the calibration model) is 2.2e-17 in R, 0 here
 
 
 def _run(responses: pd.DataFrame, population: pd.DataFrame):
@@ -81,24 +82,31 @@ def compare_trend(design, responses, codebook, expected: Path) -> dict:
     m = ours.merge(ref, on=["indicator", "term"], how="outer", suffixes=("", "_r"), indicator=True)
     assert (m["_merge"] == "both").all(), m[m["_merge"] != "both"][["indicator", "term"]].head()
     dist = m["term"].str.startswith("district[")
-    errs = {"district_est": rel_err(m.loc[dist, "estimate"], m.loc[dist, "estimate_r"]),
-            "district_se": rel_err(m.loc[dist, "se"], m.loc[dist, "se_r"]),
-            "iy_est": rel_err(m.loc[~dist, "estimate"], m.loc[~dist, "estimate_r"]),
-            "iy_se": rel_err(m.loc[~dist, "se"], m.loc[~dist, "se_r"])}
+    errs = {
+        "district_est": rel_err(m.loc[dist, "estimate"], m.loc[dist, "estimate_r"]),
+        "district_se": rel_err(m.loc[dist, "se"], m.loc[dist, "se_r"]),
+        "iy_est": rel_err(m.loc[~dist, "estimate"], m.loc[~dist, "estimate_r"]),
+        "iy_se": rel_err(m.loc[~dist, "se"], m.loc[~dist, "se_r"]),
+    }
     assert errs["district_est"] < 1e-10 and errs["district_se"] < 1e-10, errs
     assert errs["iy_est"] < 1e-9 and errs["iy_se"] < 1e-7, errs
     return errs
 
 
-TREND_XFAIL = pytest.mark.xfail(strict=True, reason=(
-    "survey.models.fit_trends agrees with the oracle's svyglm(y ~ year + district, quasibinomial) less "
-    "closely than reference.R's header says an independent implementation does (district terms ~1e-10, "
-    "(Intercept)/year coefficients ~1e-9 and SEs ~1e-7, relative). Observed: sample wave district SE 3.7e-9, "
-    "(Intercept)/year coef 3.7e-9 and SE 1.5e-7; wave B district SE 3.3e-8. Colleague's module (models.py): "
-    "tell the lead; tolerances are NOT loosened here."))
+TREND_XFAIL = pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "survey.models.fit_trends agrees with the oracle's svyglm(y ~ year + district, quasibinomial) less "
+        "closely than reference.R's header says an independent implementation does (district terms ~1e-10, "
+        "(Intercept)/year coefficients ~1e-9 and SEs ~1e-7, relative). Observed: sample wave district SE 3.7e-9, "
+        "(Intercept)/year coef 3.7e-9 and SE 1.5e-7; wave B district SE 3.3e-8. Colleague's module (models.py): "
+        "tell the lead; tolerances are NOT loosened here."
+    ),
+)
 
 
 # --- 1. the shared sample wave --------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def sample():
@@ -146,8 +154,14 @@ WAVES = {
 
 
 def _write_wave(spec: dict, folder: Path) -> tuple[Path, Path, pd.DataFrame, pd.DataFrame]:
-    resp, pop = generate_wave(spec["n"], spec["districts"], spec["years"], spec["seed"],
-                              tiny_district=spec["tiny"], comments=spec["sep"] == ",")
+    resp, pop = generate_wave(
+        spec["n"],
+        spec["districts"],
+        spec["years"],
+        spec["seed"],
+        tiny_district=spec["tiny"],
+        comments=spec["sep"] == ",",
+    )
     if spec["drop_dw"]:
         resp = resp.drop(columns=["design_weight"])
     folder.mkdir(parents=True, exist_ok=True)
@@ -192,6 +206,7 @@ def test_live_oracle_trend(live):
 
 
 # --- 3. invariants on any wave --------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module", params=[3, 17, 2024])
 def synth_run(request):

@@ -5,6 +5,7 @@ Whenever the signal lands, the store is consistent (a wave is loaded wholly or n
 clean run. The moments are spread over the command's life; the assertions hold wherever they land, so no
 test depends on the machine's speed.
 """
+
 from __future__ import annotations
 
 import os
@@ -24,8 +25,9 @@ TRYGGHET = Path(sys.executable).with_name("trygghet")
 
 
 def _start(args: list[str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([str(TRYGGHET), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True)
+    return subprocess.Popen(
+        [str(TRYGGHET), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+    )
 
 
 def _counts(db: Path) -> dict[str, int]:
@@ -67,7 +69,7 @@ def _wait_group(proc: subprocess.Popen[bytes], limit: float = 120.0) -> None:
 def _rows(db: Path, table: str) -> int:
     try:
         return _counts(db).get(table, 0)
-    except sa.exc.OperationalError:          # the database is being created or locked by the writer
+    except sa.exc.OperationalError:  # the database is being created or locked by the writer
         return 0
 
 
@@ -87,22 +89,45 @@ def _wait_for(proc: subprocess.Popen[bytes], moment: str, db: Path, limit: float
 def clean_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The contract files of an uninterrupted run."""
     folder = tmp_path_factory.mktemp("clean")
-    res = subprocess.run([str(TRYGGHET), "run", "--responses", str(RESP), "--population", str(POP), "--db",
-                          f"sqlite:///{folder / 'db.sqlite'}", "--charts", "none", "--out", str(folder / "out")],
-                         capture_output=True, timeout=600, check=False)
+    res = subprocess.run(
+        [
+            str(TRYGGHET),
+            "run",
+            "--responses",
+            str(RESP),
+            "--population",
+            str(POP),
+            "--db",
+            f"sqlite:///{folder / 'db.sqlite'}",
+            "--charts",
+            "none",
+            "--out",
+            str(folder / "out"),
+        ],
+        capture_output=True,
+        timeout=600,
+        check=False,
+    )
     assert res.returncode == 0, res.stderr.decode()
     return folder / "out"
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("sig", "moment"), [(signal.SIGTERM, "start"), (signal.SIGKILL, "loaded"),
-                                             (signal.SIGTERM, "loaded"), (signal.SIGKILL, "publishing"),
-                                             (signal.SIGTERM, "publishing")])
-def test_run_interrupted_leaves_a_consistent_store_and_reruns_cleanly(tmp_path: Path, clean_run: Path, sig: int,
-                                                                     moment: str) -> None:
+@pytest.mark.parametrize(
+    ("sig", "moment"),
+    [
+        (signal.SIGTERM, "start"),
+        (signal.SIGKILL, "loaded"),
+        (signal.SIGTERM, "loaded"),
+        (signal.SIGKILL, "publishing"),
+        (signal.SIGTERM, "publishing"),
+    ],
+)
+def test_run_interrupted_leaves_a_consistent_store_and_reruns_cleanly(
+    tmp_path: Path, clean_run: Path, sig: int, moment: str
+) -> None:
     db = tmp_path / "db.sqlite"
-    args = ["run", "--responses", str(RESP), "--population", str(POP), "--db", f"sqlite:///{db}", "--charts",
-            "none"]
+    args = ["run", "--responses", str(RESP), "--population", str(POP), "--db", f"sqlite:///{db}", "--charts", "none"]
     proc = _start([*args, "--out", str(tmp_path / "killed")])
     _wait_for(proc, moment, db)
     if proc.poll() is None:
@@ -114,17 +139,18 @@ def test_run_interrupted_leaves_a_consistent_store_and_reruns_cleanly(tmp_path: 
         # 143: our handler ended the command; -15 only before it is installed (the first imports)
         assert proc.returncode == 143 or (moment == "start" and proc.returncode == -signal.SIGTERM)
     counts = _counts(db)
-    assert counts.get("responses", 0) in (0, 3022)          # all or nothing
+    assert counts.get("responses", 0) in (0, 3022)  # all or nothing
     assert counts.get("population", 0) in (0, 252)
     # SIGTERM while publishing marks the run failed at once; a signal inside begin_run's own commit (or a
     # SIGKILL) leaves it "running" until the next command finds its process gone and marks it failed
     assert set(_statuses(db)) <= {"running", "failed", "succeeded"}
 
-    again = subprocess.run([str(TRYGGHET), *args, "--out", str(tmp_path / "again")], capture_output=True,
-                           timeout=600, check=False)
+    again = subprocess.run(
+        [str(TRYGGHET), *args, "--out", str(tmp_path / "again")], capture_output=True, timeout=600, check=False
+    )
     assert again.returncode == 0, again.stderr.decode()
     statuses = _statuses(db)
-    assert "running" not in statuses                         # a killed run is found and marked failed
+    assert "running" not in statuses  # a killed run is found and marked failed
     assert statuses[-1] == "succeeded"
     assert _counts(db)["responses"] == 3022
     for name in ("weights.csv", "estimates.csv", "trend.csv"):

@@ -3,6 +3,7 @@
 Live references (``rlive``): tests/r/sample_wave_checks.R on the shared sample wave (calibrated design built
 as reference.R does) and tests/r/api_checks.R on apistrat; the R call is named in each test.
 """
+
 from __future__ import annotations
 
 import sys
@@ -15,12 +16,12 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "r"))
-from oracle import API, HERE, SAMPLE_WAVE, api_reference, load_json, read_population, read_responses, rel_err, run_r  # noqa: E402,E501
+from oracle import API, HERE, SAMPLE_WAVE, api_reference, load_json, read_population, read_responses, rel_err, run_r
 
-from survey.data.codebook import load_codebook  # noqa: E402
-from survey.design import stratified_design  # noqa: E402
-from survey.estimation import adjust_pvalues, domain_ratios, korn_graubard_ci, wilson_ci  # noqa: E402
-from survey.pipeline.steps import estimate, weight  # noqa: E402
+from survey.data.codebook import load_codebook
+from survey.design import stratified_design
+from survey.estimation import adjust_pvalues, domain_ratios, korn_graubard_ci, wilson_ci
+from survey.pipeline.steps import estimate, weight
 
 TOL = 1e-12
 
@@ -47,6 +48,7 @@ def _est(E, year, district, indicator):
 
 
 # --- CIs ------------------------------------------------------------------------------------------
+
 
 def _kg_case(key):
     R = api_reference()
@@ -75,11 +77,15 @@ def test_korn_graubard_vs_R(key):
 
 
 @pytest.mark.rlive
-@pytest.mark.xfail(strict=True, reason=(
-    "On a subset of a CALIBRATED design R keeps all rows (weight 0 outside), so svyciprop(method = 'beta') "
-    "uses qt(alpha/2, nrow(design) - 1) with nrow = ALL respondents of the file (3022), not the domain n; "
-    "korn_graubard_ci deliberately uses the domain n, the textbook Korn-Graubard (R's choice is an artefact "
-    "of how its subset keeps rows; the contract only fixes the logit CI)."))
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "On a subset of a CALIBRATED design R keeps all rows (weight 0 outside), so svyciprop(method = 'beta') "
+        "uses qt(alpha/2, nrow(design) - 1) with nrow = ALL respondents of the file (3022), not the domain n; "
+        "korn_graubard_ci deliberately uses the domain n, the textbook Korn-Graubard (R's choice is an artefact "
+        "of how its subset keeps rows; the contract only fixes the logit CI)."
+    ),
+)
 def test_korn_graubard_vs_R_calibrated_domains(wave, RS):
     """svyciprop(~y, subset(cal, year == Y & district == k & answered), method = 'beta')."""
     _, _, E = wave
@@ -92,7 +98,12 @@ def test_korn_graubard_vs_R_calibrated_domains(wave, RS):
 
 def test_wilson_hand_computed():
     """Wilson score interval with n* = p(1-p)/se^2 and t_{df}: computed by hand."""
-    p, se, n, df = np.array([0.3, 0.05, 0.9]), np.array([0.04, 0.02, 0.01]), np.array([150, 80, 400]), np.array([149, 79, 390])
+    p, se, n, df = (
+        np.array([0.3, 0.05, 0.9]),
+        np.array([0.04, 0.02, 0.01]),
+        np.array([150, 80, 400]),
+        np.array([149, 79, 390]),
+    )
     lo, hi = wilson_ci(p, se, n, df)
     for i in range(3):
         q = stats.t.ppf(0.975, df[i])
@@ -111,6 +122,7 @@ def test_wilson_and_kg_contain_estimate(wave):
 
 # --- design effect ----------------------------------------------------------------------------------
 
+
 @pytest.mark.rlive
 def test_deff_vs_R_apistrat():
     """svymean(~api00 / ~yes, dstrat, deff = 'replace') equals our deff; R's default deff = TRUE also
@@ -118,7 +130,10 @@ def test_deff_vs_R_apistrat():
     R = api_reference()
     st = pd.read_csv(API / "apistrat.csv")
     d = stratified_design(st["stype"].to_numpy(), st["pw"].to_numpy(), fpc=st["fpc"].to_numpy())
-    for key, y in (("deff_api00", st["api00"].to_numpy(float)), ("deff_yes", (st["sch.wide"] == "Yes").to_numpy(float))):
+    for key, y in (
+        ("deff_api00", st["api00"].to_numpy(float)),
+        ("deff_yes", (st["sch.wide"] == "Yes").to_numpy(float)),
+    ):
         res = domain_ratios(d, y, np.ones(len(st)), np.zeros(len(st), dtype=np.int64), 1)
         ours = res.deff[0, 0]
         assert rel_err(ours, R[key]["deff_replace"]) < 1e-12
@@ -137,6 +152,7 @@ def test_deff_vs_R_calibrated_domains(wave, RS):
 
 
 # --- comparisons ----------------------------------------------------------------------------------
+
 
 @pytest.mark.rlive
 def test_vs_totalt_se_vs_R(wave, RS):
@@ -163,11 +179,17 @@ def test_previous_year_se_is_root_sum_of_squares(wave):
     c = c[c["comparison"] == "previous_year"]
     est = E.estimates.set_index(["year", "district", "indicator"])
     se1 = est["se"].reindex(pd.MultiIndex.from_arrays([c["year"], c["district"], c["indicator"]])).to_numpy()
-    se2 = est["se"].reindex(pd.MultiIndex.from_arrays([c["other"].astype(int), c["district"], c["indicator"]])).to_numpy()
+    se2 = (
+        est["se"].reindex(pd.MultiIndex.from_arrays([c["other"].astype(int), c["district"], c["indicator"]])).to_numpy()
+    )
     assert len(c) == 210
-    assert np.max(np.abs(c["se"].to_numpy() - np.sqrt(se1 ** 2 + se2 ** 2))) <= 1e-17
+    assert np.max(np.abs(c["se"].to_numpy() - np.sqrt(se1**2 + se2**2))) <= 1e-17
     e1 = est["estimate"].reindex(pd.MultiIndex.from_arrays([c["year"], c["district"], c["indicator"]])).to_numpy()
-    e2 = est["estimate"].reindex(pd.MultiIndex.from_arrays([c["other"].astype(int), c["district"], c["indicator"]])).to_numpy()
+    e2 = (
+        est["estimate"]
+        .reindex(pd.MultiIndex.from_arrays([c["other"].astype(int), c["district"], c["indicator"]]))
+        .to_numpy()
+    )
     assert np.array_equal(c["difference"].to_numpy(), e1 - e2)
 
 
@@ -176,7 +198,7 @@ def test_adjusted_pvalues_vs_statsmodels(ours, theirs):
     rng = np.random.default_rng(7)
     for m in (1, 2, 7, 40):
         p = rng.uniform(0, 0.2, m) ** 2
-        p[::3] = p[0]                                   # ties
+        p[::3] = p[0]  # ties
         got = adjust_pvalues(p, ours)
         want = multipletests(p, method=theirs)[1]
         assert np.max(np.abs(got - want)) < 1e-15
@@ -196,6 +218,7 @@ def test_adjusted_pvalues_in_comparisons(wave):
 
 # --- by group and the problem index ---------------------------------------------------------------
 
+
 @pytest.mark.rlive
 def test_by_sex_vs_R(wave, RS):
     """svyby(~y, ~sex, subset(cal, year == Y & answered), svymean)."""
@@ -204,7 +227,9 @@ def test_by_sex_vs_R(wave, RS):
     labels = load_codebook().sexes
     for ref in RS["by_sex"]:
         for sex, est, se in zip(ref["sex"], ref["estimate"], ref["se"]):
-            row = g[(g["year"] == ref["year"]) & (g["indicator"] == ref["indicator"]) & (g["group"] == labels[int(sex)])]
+            row = g[
+                (g["year"] == ref["year"]) & (g["indicator"] == ref["indicator"]) & (g["group"] == labels[int(sex)])
+            ]
             assert len(row) == 1
             assert rel_err(row["estimate"].iloc[0], est) < 1e-12
             assert rel_err(row["se"].iloc[0], se) < 1e-10
@@ -228,8 +253,10 @@ def test_problem_index_vs_R(wave, RS):
 def test_problem_index_skips_vet_ej():
     """score_index: code 9 ('vet ej') and blanks are skipped, 1..4 score 3..0 (hand-computed)."""
     from survey.estimation import score_index
-    df = pd.DataFrame({"a": pd.array([1, 9, 9, None, 4], dtype="Int64"),
-                       "b": pd.array([4, 2, 9, None, 9], dtype="Int64")})
+
+    df = pd.DataFrame(
+        {"a": pd.array([1, 9, 9, None, 4], dtype="Int64"), "b": pd.array([4, 2, 9, None, 9], dtype="Int64")}
+    )
     s, b = score_index(df, ["a", "b"], {1: 3, 2: 2, 3: 1, 4: 0})
     assert b.tolist() == [1.0, 1.0, 0.0, 0.0, 1.0], b
     assert s.tolist()[:2] == [1.5, 2.0] and s[4] == 0.0, s

@@ -4,6 +4,7 @@ ingest → weight (linear calibration) → estimate → trend → publish, each 
 one stored; the numbers must be those of ``trygghet run --method linear`` on the same wave (and, for the
 default raking, the oracle's).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -45,8 +46,18 @@ def test_step_flows_chain_through_the_database(tmp_path: Path, prefect_api) -> N
     assert published["run_id"] == run_id and (tmp_path / "steps" / "report" / "index.html").exists()
 
     # the same wave through `trygghet run --method linear` (its own database)
-    whole = run(build_config(None, {**files, "db": f"sqlite:///{tmp_path / 'whole.sqlite'}", "method": "linear",
-                                    "out": tmp_path / "whole", "publish": False}))
+    whole = run(
+        build_config(
+            None,
+            {
+                **files,
+                "db": f"sqlite:///{tmp_path / 'whole.sqlite'}",
+                "method": "linear",
+                "out": tmp_path / "whole",
+                "publish": False,
+            },
+        )
+    )
     store = Store(db)
     try:
         stored = store.run_outputs(run_id)
@@ -56,11 +67,15 @@ def test_step_flows_chain_through_the_database(tmp_path: Path, prefect_api) -> N
     assert record.run["status"] == "succeeded"
     assert record.steps_done == ["weight", "estimate", "trend", "publish"]
     assert record.parameters["weighting"]["method"] == "linear"
-    w = stored.weights.merge(pd.read_csv(tmp_path / "whole" / "weights.csv", dtype={"resp_id": str}),
-                             on=["resp_id", "year"], validate="one_to_one")
+    w = stored.weights.merge(
+        pd.read_csv(tmp_path / "whole" / "weights.csv", dtype={"resp_id": str}),
+        on=["resp_id", "year"],
+        validate="one_to_one",
+    )
     assert len(w) == 3022 and np.array_equal(w["weight_x"].to_numpy(), w["weight_y"].to_numpy())
-    ours = stored.estimates.merge(pd.read_csv(tmp_path / "whole" / "estimates.csv"),
-                                  on=["year", "district", "indicator"], validate="one_to_one")
+    ours = stored.estimates.merge(
+        pd.read_csv(tmp_path / "whole" / "estimates.csv"), on=["year", "district", "indicator"], validate="one_to_one"
+    )
     assert len(ours) == 315
     for c in ("estimate", "se", "ci_low", "ci_high"):
         np.testing.assert_array_equal(ours[c + "_x"].to_numpy(), ours[c + "_y"].to_numpy())
@@ -80,8 +95,9 @@ def test_a_step_without_its_predecessor_is_a_clear_error(tmp_path: Path) -> None
     from survey.pipeline import commands, stepwise
 
     db = f"sqlite:///{tmp_path / 'db.sqlite'}"
-    config = build_config(None, {"responses": SAMPLE_WAVE / "responses.csv",
-                                 "population": SAMPLE_WAVE / "population.csv", "db": db})
+    config = build_config(
+        None, {"responses": SAMPLE_WAVE / "responses.csv", "population": SAMPLE_WAVE / "population.csv", "db": db}
+    )
     _wave, report = commands.ingest(config)
     store = Store(db)
     try:

@@ -3,6 +3,7 @@
 Numbers are checked against R ``survey`` 4.1.1: the shared oracle's expected trend.csv, the api textbook
 reference, values computed with R (code in comments) and a live run of reference.R on a fresh wave.
 """
+
 from __future__ import annotations
 
 import sys
@@ -15,31 +16,50 @@ from scipy import stats
 from scipy.special import expit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "r"))
-from oracle import REFERENCE_R, read_population, read_responses, rel_err, run_r  # noqa: E402
+from oracle import REFERENCE_R, read_population, read_responses, rel_err, run_r
 
-from survey.data.codebook import Indicator, SeriesBreak  # noqa: E402
-from survey.design import stratified_design  # noqa: E402
-from survey.errors import ModelError  # noqa: E402
-from survey.models import (district_trends, district_trends_differ, fay_herriot,  # noqa: E402
-                           fit_trend_model, fit_trends, predicted_shares, small_area_shares, svyglm,
-                           trend_rows, wald_test)
-from survey.pipeline.steps import weight  # noqa: E402
-from survey.variance import linearized_vcov  # noqa: E402
+from survey.data.codebook import Indicator, SeriesBreak
+from survey.design import stratified_design
+from survey.errors import ModelError
+from survey.models import (
+    district_trends,
+    district_trends_differ,
+    fay_herriot,
+    fit_trend_model,
+    fit_trends,
+    predicted_shares,
+    small_area_shares,
+    svyglm,
+    trend_rows,
+    wald_test,
+)
+from survey.pipeline.steps import weight
+from survey.variance import linearized_vcov
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 SAMPLE = SHARED / "data" / "sample-wave"
 API = SHARED / "data" / "api"
 
-PROBLEMS = ("littering", "dark_places", "graffiti", "vandalism", "youth_groups", "drug_dealing",
-            "drunk_people", "traffic")
+PROBLEMS = (
+    "littering",
+    "dark_places",
+    "graffiti",
+    "vandalism",
+    "youth_groups",
+    "drug_dealing",
+    "drunk_people",
+    "traffic",
+)
 
 
 def contract_indicators() -> list[Indicator]:
     """The 15 indicators of the data contract, built by hand (numerator codes of the contract)."""
     five = (1, 2, 3, 4, 9)
-    inds = [Indicator("unsafe_after_dark", "q_safe_after_dark", (3, 4, 5), (1, 2, 3, 4, 5, 6, 9)),
-            Indicator("safe_after_dark", "q_safe_after_dark", (1, 2), (1, 2, 3, 4, 5, 6, 9)),
-            Indicator("worried_crime", "q_worry_crime", (1, 2), five)]
+    inds = [
+        Indicator("unsafe_after_dark", "q_safe_after_dark", (3, 4, 5), (1, 2, 3, 4, 5, 6, 9)),
+        Indicator("safe_after_dark", "q_safe_after_dark", (1, 2), (1, 2, 3, 4, 5, 6, 9)),
+        Indicator("worried_crime", "q_worry_crime", (1, 2), five),
+    ]
     inds += [Indicator(f"problem_{p}", f"q_problem_{p}", (1, 2), five) for p in PROBLEMS]
     inds += [Indicator(f"victim_{k}", f"q_victim_{k}", (1,), (1, 2, 9)) for k in ("violence", "theft", "vandalism")]
     inds.append(Indicator("police_care", "q_police_care", (1, 2), five))
@@ -61,6 +81,7 @@ def trend(wave):
 
 # --- conformance: the oracle's trend.csv --------------------------------------------------------------
 
+
 def compare_to_oracle(ours: pd.DataFrame, expected: pd.DataFrame) -> dict[str, float]:
     m = ours.merge(expected, on=["indicator", "term"], how="outer", suffixes=("", "_r"), indicator=True)
     assert (m["_merge"] == "both").all(), m.loc[m["_merge"] != "both", ["indicator", "term"]].head()
@@ -81,9 +102,17 @@ def test_trend_contract_shape(trend):
     assert len(trend) == 15 * 7
     terms = trend.loc[trend["indicator"] == "unsafe_after_dark", "term"].tolist()
     # reference district = code-point first ("Duvbo"); "Älvsjö-Ängby" sorts last, not first
-    assert terms == ["(Intercept)", "year", "district[Hallonbergen]", "district[Rissne]", "district[Ursvik]",
-                     "district[Väsby centrum]", "district[Älvsjö-Ängby]"]
+    assert terms == [
+        "(Intercept)",
+        "year",
+        "district[Hallonbergen]",
+        "district[Rissne]",
+        "district[Ursvik]",
+        "district[Väsby centrum]",
+        "district[Älvsjö-Ängby]",
+    ]
     assert (trend["note"] == "").all()
+
 
 def test_trend_df_is_domain_psus_minus_strata(trend, wave):
     r, _ = wave
@@ -103,15 +132,16 @@ def test_fast_path_equals_full_influence_matrix(wave):
     dom = ~np.isnan(ans)
     y = np.isin(ans, ind.numerator).astype(float)
     districts = r["district"].to_numpy()
-    x = np.column_stack([np.ones(len(r)), r["year"].to_numpy(float)]
-                        + [(districts == d).astype(float) for d in fit.districts[1:]])
+    x = np.column_stack(
+        [np.ones(len(r)), r["year"].to_numpy(float)] + [(districts == d).astype(float) for d in fit.districts[1:]]
+    )
     eta = x @ res.coef
     mu = expit(eta)
     w = design.weights * dom
     a = (x * (w * mu * (1 - mu))[:, None]).T @ x
     u = np.where(dom, y - mu, 0.0)[:, None] * np.linalg.solve(a, x.T).T
     v = linearized_vcov(design, u)
-    assert rel_err(np.sqrt(np.diag(v)), res.se) < 1e-7      # uncentred here: ~1e-8 rounding
+    assert rel_err(np.sqrt(np.diag(v)), res.se) < 1e-7  # uncentred here: ~1e-8 rounding
     # and the row-level path of svyglm (no cell=) gives the same numbers as the cell path
     res_rows = svyglm(design, y, x, res.terms, domain=dom)
     assert rel_err(res_rows.coef, res.coef) < 1e-10
@@ -121,6 +151,7 @@ def test_fast_path_equals_full_influence_matrix(wave):
 
 # --- api textbook cases (R survey 4.1.1) ----------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def apistrat():
     s = pd.read_csv(API / "apistrat.csv")
@@ -129,9 +160,13 @@ def apistrat():
 
 def test_api_linear_svyglm(apistrat):
     import json
+
     s, d = apistrat
-    ref = next(e for e in json.loads((API / "reference.json").read_text())["results"]
-               if e["id"] == "dstrat_svyglm_api00_ell_meals_mobility")["result"]
+    ref = next(
+        e
+        for e in json.loads((API / "reference.json").read_text())["results"]
+        if e["id"] == "dstrat_svyglm_api00_ell_meals_mobility"
+    )["result"]
     x = np.column_stack([np.ones(len(s)), s.ell, s.meals, s.mobility])
     res = svyglm(d, s.api00.to_numpy(float), x, ref["term"], family="gaussian")
     assert rel_err(res.coef, ref["estimate"]) < 1e-12
@@ -151,7 +186,7 @@ def test_api_wald_linear(apistrat):
     res = svyglm(d, s.api00.to_numpy(float), x, ["(Intercept)", "ell", "meals", "mobility"], family="gaussian")
     t = wald_test(res, ["ell", "mobility"])
     assert (t.df, t.ddf) == (2, 194)
-    assert t.F == pytest.approx(1.04630561884845763, rel=1e-12)
+    assert pytest.approx(1.04630561884845763, rel=1e-12) == t.F
     assert t.p_value == pytest.approx(0.35320635988564558, rel=1e-10)
     assert t.chisq == pytest.approx(2.09261123769691526, rel=1e-12)
     assert t.p_value_chisq == pytest.approx(0.35123294353349926, rel=1e-10)
@@ -167,16 +202,19 @@ def test_api_logistic_domain_and_wald(apistrat):
     x = np.column_stack([np.ones(len(s)), s.ell, s.meals, s.mobility])
     y = (s["sch.wide"] == "Yes").to_numpy(float)
     res = svyglm(d, y, x, ["(Intercept)", "ell", "meals", "mobility"], domain=(s.enroll > 400).to_numpy())
-    assert rel_err(res.coef, [0.69216623913168795, 0.01104776168726743, -0.0094428532997644279,
-                              0.042320777785710209]) < 1e-9
-    assert rel_err(res.se, [0.40441902041820416, 0.015317523792244565, 0.01078510675071623,
-                            0.028228824059284001]) < 1e-9
+    assert (
+        rel_err(res.coef, [0.69216623913168795, 0.01104776168726743, -0.0094428532997644279, 0.042320777785710209])
+        < 1e-9
+    )
+    assert (
+        rel_err(res.se, [0.40441902041820416, 0.015317523792244565, 0.01078510675071623, 0.028228824059284001]) < 1e-9
+    )
     assert (res.df, res.df_residual) == (133, 130)
     assert res.converged
     assert res.dispersion == pytest.approx(1.0272496554371542, rel=1e-9)
     assert res.deviance == pytest.approx(144.86255161951209, rel=1e-9)
     t = wald_test(res, ["meals", "mobility"])
-    assert t.F == pytest.approx(1.1551749132649536, rel=1e-8)
+    assert pytest.approx(1.1551749132649536, rel=1e-8) == t.F
     assert t.ddf == 130
     assert t.p_value == pytest.approx(0.31821434157589229, rel=1e-8)
 
@@ -186,14 +224,15 @@ def test_wald_single_term_is_t_squared(trend, wave):
     res = fit_trend_model(design, r, contract_indicators()[0]).result
     t = wald_test(res, "year")
     j = res.index("year")
-    assert t.F == pytest.approx(res.t[j] ** 2, rel=1e-12)
+    assert pytest.approx(res.t[j] ** 2, rel=1e-12) == t.F
     assert t.p_value == pytest.approx(res.p_value[j], rel=1e-10)
-    assert wald_test(res, "district").df == 5          # factor group: district[...]
+    assert wald_test(res, "district").df == 5  # factor group: district[...]
     with pytest.raises(ModelError):
         wald_test(res, "sex")
 
 
 # --- margins, odds ratios, percentage points --------------------------------------------------------------
+
 
 def test_margins_odds_ratio_and_pp_by_hand(wave):
     r, design = wave
@@ -261,6 +300,7 @@ def test_interaction_model_and_trends_differ(wave):
 
 # --- series breaks --------------------------------------------------------------------------------------
 
+
 def test_series_break_fits_only_after_the_break(wave):
     r, design = wave
     inds = contract_indicators()
@@ -279,8 +319,10 @@ def test_series_break_fits_only_after_the_break(wave):
     assert fit.result.n == int(seg.sum())
     x = fit.x_cells
     from survey.models.trends import trend_cells
-    direct = svyglm(design, np.isin(ans, (3, 4, 5)).astype(float), x, fit.result.terms, domain=seg,
-                    cell=trend_cells(design, r).cell)
+
+    direct = svyglm(
+        design, np.isin(ans, (3, 4, 5)).astype(float), x, fit.result.terms, domain=seg, cell=trend_cells(design, r).cell
+    )
     got = out[out.indicator == "unsafe_after_dark"]
     assert rel_err(got.estimate.to_numpy(), direct.coef) < 1e-12
     assert not np.allclose(got.estimate.to_numpy(), plain[plain.indicator == "unsafe_after_dark"].estimate)
@@ -297,12 +339,14 @@ def test_series_break_leaving_one_year_gives_no_trend(wave):
     assert rows.term.tolist()[:2] == ["(Intercept)", "year"]
     assert district_trends(fit).empty
     # breaks outside the data's years change nothing
-    same = fit_trend_model(design, r, ind, series_breaks=[SeriesBreak(2022, "first year", ()),
-                                                           SeriesBreak(2030, "future", ())])
+    same = fit_trend_model(
+        design, r, ind, series_breaks=[SeriesBreak(2022, "first year", ()), SeriesBreak(2030, "future", ())]
+    )
     assert same.note == "" and same.years == (2022, 2023, 2024)
 
 
 # --- Fay–Herriot -------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("method", ["PR", "REML"])
 def test_fay_herriot_hand_case(method):
@@ -331,20 +375,42 @@ def test_small_area_shares_logit_scale():
     # logit(p) = 0..4 with equal psi = 0.5 on the logit scale: the hand case above, back-transformed
     p = expit(np.arange(5.0))
     se = np.sqrt(0.5) * p * (1 - p)
-    est = pd.DataFrame({"year": 2024, "district": list("ABCDE"), "indicator": "x", "estimate": p, "se": se,
-                        "n": [10, 200, 300, 25, 400]})
-    est = pd.concat([est, pd.DataFrame({"year": [2024], "district": ["Totalt"], "indicator": ["x"],
-                                        "estimate": [0.5], "se": [0.01], "n": [935]})])
+    est = pd.DataFrame(
+        {
+            "year": 2024,
+            "district": list("ABCDE"),
+            "indicator": "x",
+            "estimate": p,
+            "se": se,
+            "n": [10, 200, 300, 25, 400],
+        }
+    )
+    est = pd.concat(
+        [
+            est,
+            pd.DataFrame(
+                {
+                    "year": [2024],
+                    "district": ["Totalt"],
+                    "indicator": ["x"],
+                    "estimate": [0.5],
+                    "se": [0.01],
+                    "n": [935],
+                }
+            ),
+        ]
+    )
     out = small_area_shares(est, method="PR", max_n=30)
     assert len(out) == 5 and (out.estimate_type == "modelled").all()
     m = expit(np.array([0.4, 1.2, 2.0, 2.8, 3.6]))
     assert out.modelled.to_numpy() == pytest.approx(m, rel=1e-12)
     assert out.modelled_se.to_numpy() == pytest.approx(m * (1 - m) * np.sqrt(0.5), rel=1e-12)
     assert out.use_modelled.tolist() == [True, False, False, True, False]
-    assert out.estimate.to_numpy() == pytest.approx(p)           # the direct estimate stays beside it
+    assert out.estimate.to_numpy() == pytest.approx(p)  # the direct estimate stays beside it
 
 
 # --- errors ---------------------------------------------------------------------------------------------
+
 
 def test_errors(wave):
     r, design = wave
@@ -361,6 +427,7 @@ def test_errors(wave):
 
 # --- live R: a fresh wave through reference.R ----------------------------------------------------------------
 
+
 @pytest.mark.rlive
 def test_trend_live_r_fresh_wave(tmp_path):
     """Shuffle each item's answers (blanks included) within year with a new seed: same register variables
@@ -373,8 +440,9 @@ def test_trend_live_r_fresh_wave(tmp_path):
     src = src.drop(columns=["comment"])
     resp = tmp_path / "responses.csv"
     src.to_csv(resp, index=False)
-    out = run_r(REFERENCE_R, [resp, SAMPLE / "population.csv"], [resp, SAMPLE / "population.csv"],
-                out_name="out", timeout=600)
+    out = run_r(
+        REFERENCE_R, [resp, SAMPLE / "population.csv"], [resp, SAMPLE / "population.csv"], out_name="out", timeout=600
+    )
     r = read_responses(resp)
     design = weight(r, read_population(SAMPLE / "population.csv")).design
     errs = compare_to_oracle(fit_trends(design, r, contract_indicators()), pd.read_csv(out / "trend.csv"))
@@ -384,16 +452,19 @@ def test_trend_live_r_fresh_wave(tmp_path):
 
 # --- the flow's logic (plain function; real flow runs are the lead's integration tests) -----------------
 
+
 def test_trend_outputs(wave):
     from survey.data.codebook import load_codebook
     from survey.models import trend_outputs
+
     r = read_responses(SAMPLE / "responses.csv")
     w = weight(r, read_population(SAMPLE / "population.csv"))
     cb = load_codebook()
     res = trend_outputs(w.design, r, cb.indicators, series_breaks=cb.series_breaks, district_trends_model=True)
     out = {"trend": res.trend, "shares": res.shares, "districts": res.districts, "tests": res.tests}
-    errs = compare_to_oracle(out["trend"][["indicator", "term", "estimate", "se"]],
-                             pd.read_csv(SAMPLE / "expected" / "trend.csv"))
+    errs = compare_to_oracle(
+        out["trend"][["indicator", "term", "estimate", "se"]], pd.read_csv(SAMPLE / "expected" / "trend.csv")
+    )
     assert errs["estimate"] < 5e-9 and errs["se"] < 2e-7
     assert len(out["shares"]) == 15 * 18 and len(out["districts"]) == 15 * 6 and len(out["tests"]) == 15
     long = res.long()

@@ -4,6 +4,7 @@ real Prefect server with two workers), retries, the load limit, lineage both way
 Numbers: every survey-year run by a flow writes byte for byte the ``estimates.csv`` of ``trygghet run`` on
 the same files with the same options (the statistics themselves are tested against R elsewhere).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -41,9 +42,13 @@ def make_surveys(base: Path, names: list[str], year: int = 2024) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for seed, name in enumerate(names, start=11):
         commands.synth(1500, 3, 2, seed, base / "waves" / name, False)
-        doc = {"name": name, "report": {"municipality": f"{name.title()} kommun", "title": "Trygghet {year}"},
-               "years": {year: {"folder": f"../waves/{name}"}}, "options": OPTIONS,
-               "out": f"../runs/{name}"}
+        doc = {
+            "name": name,
+            "report": {"municipality": f"{name.title()} kommun", "title": "Trygghet {year}"},
+            "years": {year: {"folder": f"../waves/{name}"}},
+            "options": OPTIONS,
+            "out": f"../runs/{name}",
+        }
         (folder / f"{name}.yaml").write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
     return folder
 
@@ -52,10 +57,25 @@ def cli_estimates(base: Path, name: str, tmp: Path) -> bytes:
     """``estimates.csv`` of ``trygghet run`` on the survey's files with the survey's options."""
     wave = base / "waves" / name
     out = tmp / f"cli-{name}"
-    res = CliRunner().invoke(app, ["run", "--responses", str(wave / "responses.csv"), "--population",
-                                   str(wave / "population.csv"), "--out", str(out), "--db",
-                                   f"sqlite:///{tmp / f'cli-{name}.sqlite'}", "--min-n", "25", "--method",
-                                   "linear", "--no-publish"])
+    res = CliRunner().invoke(
+        app,
+        [
+            "run",
+            "--responses",
+            str(wave / "responses.csv"),
+            "--population",
+            str(wave / "population.csv"),
+            "--out",
+            str(out),
+            "--db",
+            f"sqlite:///{tmp / f'cli-{name}.sqlite'}",
+            "--min-n",
+            "25",
+            "--method",
+            "linear",
+            "--no-publish",
+        ],
+    )
     assert res.exit_code == 0, res.output
     return (out / "estimates.csv").read_bytes()
 
@@ -67,20 +87,25 @@ def runs_table(url: str) -> list[dict[str, Any]]:
             rows = c.execute(sa.text("select run_id, status, parameters from runs")).all()
     finally:
         eng.dispose()
-    return [{"run_id": r[0], "status": r[1], "parameters": r[2] if isinstance(r[2], dict) else json.loads(r[2])}
-            for r in rows]
+    return [
+        {"run_id": r[0], "status": r[1], "parameters": r[2] if isinstance(r[2], dict) else json.loads(r[2])}
+        for r in rows
+    ]
 
 
 # --- the survey configuration ----------------------------------------------------------------------------
-def test_survey_configuration_resolves_paths_against_its_folder_and_checks_files(tmp_path: Path,
-                                                                                monkeypatch) -> None:
+def test_survey_configuration_resolves_paths_against_its_folder_and_checks_files(tmp_path: Path, monkeypatch) -> None:
     folder = make_surveys(tmp_path, ["alfa"])
     (s,) = load_surveys(folder / "alfa.yaml")
     config = s.run_config(2024, s.run_folder(2024, "k1"), db="sqlite://")
     assert config.responses == tmp_path / "waves" / "alfa" / "responses.csv"
     assert config.population.name == "population.csv" and config.population.is_file()
-    assert (config.title, config.municipality, config.min_n, config.method) == \
-        ("Trygghet 2024", "Alfa kommun", 25, "linear")
+    assert (config.title, config.municipality, config.min_n, config.method) == (
+        "Trygghet 2024",
+        "Alfa kommun",
+        25,
+        "linear",
+    )
     assert config.out == tmp_path / "runs" / "alfa" / "2024" / "k1"
     assert s.run_folder(2024, "k2") != s.run_folder(2024, "k1")
     # a file or folder named on its own is taken against TRYGGHET_DATA_DIR, never the current folder
@@ -92,8 +117,11 @@ def test_survey_configuration_resolves_paths_against_its_folder_and_checks_files
     assert loose.run_folder(2024, "k") == tmp_path / "runs" / "x" / "2024" / "k"
     wave = tmp_path / "waves" / "alfa"
     (wave / "population.csv").rename(wave / "population.old")
-    with pytest.raises(ConfigError, match=r"alfa 2024: katalogen .*waves/alfa ska innehålla exakt en population.*"
-                                          r"har ingen"):
+    with pytest.raises(
+        ConfigError,
+        match=r"alfa 2024: katalogen .*waves/alfa ska innehålla exakt en population.*"
+        r"har ingen",
+    ):
         s.checked([2024])
     with pytest.raises(ConfigError, match="inga indata för 2023"):
         s.checked([2023])
@@ -105,13 +133,16 @@ def test_survey_configuration_resolves_paths_against_its_folder_and_checks_files
     assert s.checked([2024])[0].responses == wave / "svar.csv"
 
 
-@pytest.mark.parametrize("doc, words", [
-    ({"db": "postgresql+psycopg://u:hemligt@db/x"}, ["lösenord", "db_env", "db_secret"]),
-    ({"options": {"min_n": 0}}, ["min-n", "≥ 1"]),
-    ({"options": {"out": "/tmp"}}, ["out", "egna nycklar"]),
-    ({"options": {"metod": "raking"}}, ["metod", "method"]),
-    ({"name": "Solna Stad"}, ["name"]),
-])
+@pytest.mark.parametrize(
+    "doc, words",
+    [
+        ({"db": "postgresql+psycopg://u:hemligt@db/x"}, ["lösenord", "db_env", "db_secret"]),
+        ({"options": {"min_n": 0}}, ["min-n", "≥ 1"]),
+        ({"options": {"out": "/tmp"}}, ["out", "egna nycklar"]),
+        ({"options": {"metod": "raking"}}, ["metod", "method"]),
+        ({"name": "Solna Stad"}, ["name"]),
+    ],
+)
 def test_survey_configuration_mistakes_are_config_errors_naming_the_key(doc: dict, words: list[str]) -> None:
     base = {"name": "solna", "years": {2024: {"responses": "/a.csv", "population": "/b.csv"}}}
     with pytest.raises(ConfigError) as err:
@@ -124,6 +155,7 @@ def test_connection_errors_are_retried_and_nothing_else() -> None:
     from sqlalchemy.exc import OperationalError
 
     from flows.common import is_connection_error
+
     op = OperationalError("SELECT 1", {}, ConnectionRefusedError("connection refused"))
     wrapped = StoreError("could not load")
     wrapped.__cause__ = op
@@ -147,6 +179,7 @@ def test_database_steps_retry_on_connection_errors_only(prefect_api) -> None:
             if calls[name] <= fail_times:
                 raise exc
             return calls[name]
+
         return fn
 
     @flow
@@ -155,7 +188,7 @@ def test_database_steps_retry_on_connection_errors_only(prefect_api) -> None:
         n = steps.run("open-store", flaky("store", OperationalError("x", {}, OSError("refused")), 2))
         try:
             steps.run("weight", flaky("weight", OperationalError("x", {}, OSError("refused")), 1))
-        except OperationalError as exc:   # not a database step: no retries
+        except OperationalError as exc:  # not a database step: no retries
             return n, type(exc).__name__
         return n, ""
 
@@ -191,8 +224,9 @@ def test_a_load_waits_for_the_database_load_limit(prefect_api, monkeypatch) -> N
 
 
 @pytest.mark.slow
-def test_annual_report_as_subflows_gives_the_cli_numbers_and_lineage_both_ways(tmp_path: Path, prefect_api,
-                                                                                monkeypatch) -> None:
+def test_annual_report_as_subflows_gives_the_cli_numbers_and_lineage_both_ways(
+    tmp_path: Path, prefect_api, monkeypatch
+) -> None:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
 
@@ -213,7 +247,7 @@ def test_annual_report_as_subflows_gives_the_cli_numbers_and_lineage_both_ways(t
         assert row["run_id"] == r["run_id"] and row["status"] == "succeeded"
         assert row["parameters"]["prefect"]["flow_run_id"] == r["flow_run_id"]
         assert row["parameters"]["prefect"]["flow"] == "survey_year"
-    with get_client(sync_client=True) as client:   # and from the flow run to trygghet's run: its artifact
+    with get_client(sync_client=True) as client:  # and from the flow run to trygghet's run: its artifact
         for name, r in by.items():
             (fr,) = client.read_flow_runs(flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=[f"{name}-2024"])))
             assert str(fr.id) == r["flow_run_id"] and f"kommun:{name}" in fr.tags
@@ -268,8 +302,7 @@ def _pg_admin_url() -> str:
 
 @pytest.mark.slow
 @pytest.mark.postgres
-def test_the_database_password_from_a_secret_block_is_never_shown(tmp_path: Path, prefect_api,
-                                                                    monkeypatch) -> None:
+def test_the_database_password_from_a_secret_block_is_never_shown(tmp_path: Path, prefect_api, monkeypatch) -> None:
     """The store on PostgreSQL, its URL (with a password) in a Prefect Secret block: the password appears in
     no flow-run parameter, log, artifact, event, ``run.json`` or runs row."""
     from prefect.blocks.system import Secret
@@ -300,7 +333,7 @@ def test_the_database_password_from_a_secret_block_is_never_shown(tmp_path: Path
             seen += [f"{a.data} {a.description}" for a in client.read_artifacts()]
             seen += _all_events(client)
         assert all(password not in text for text in seen)
-        assert any("***" in text and dbname in text for text in seen[:2])   # the URL is there, masked
+        assert any("***" in text and dbname in text for text in seen[:2])  # the URL is there, masked
 
 
 # --- the done-when test: a real server, deployments, two workers, the API ------------------------------------
@@ -312,8 +345,15 @@ def _free_port() -> int:
 
 def _start(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
     """A process in its own process group (stopped whole by :func:`_stop`)."""
-    return subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=log.open("wb"), stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL, start_new_session=True)
+    return subprocess.Popen(
+        cmd,
+        env=env,
+        cwd=ROOT,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
 
 
 def _stop(proc: subprocess.Popen) -> None:
@@ -349,6 +389,7 @@ def _wait(check, what: str, limit_s: float, proc: subprocess.Popen, log: Path) -
 
 def _healthy(api: str) -> bool:
     import urllib.request
+
     with urllib.request.urlopen(f"{api}/health", timeout=5) as r:
         return r.status == 200
 
@@ -358,8 +399,9 @@ def _pg_databases(names: list[str]) -> Iterator[dict[str, str]]:
     """Fresh PostgreSQL databases (dropped afterwards): name -> URL without a password (trust on loopback)."""
     admin = sa.create_engine(_pg_admin_url(), isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5})
     tag = uuid.uuid4().hex[:8]
-    urls = {n: sa.make_url(_pg_admin_url()).set(database=f"trygghet_orch_{tag}_{n}").render_as_string(False)
-            for n in names}
+    urls = {
+        n: sa.make_url(_pg_admin_url()).set(database=f"trygghet_orch_{tag}_{n}").render_as_string(False) for n in names
+    }
     try:
         with admin.connect() as c:
             for url in urls.values():
@@ -385,7 +427,7 @@ def test_annual_report_on_a_real_server_fans_out_to_two_workers(tmp_path: Path, 
     with contextlib.ExitStack() as stack:
         if backend == "postgresql":
             urls = stack.enter_context(_pg_databases(["prefect", *names]))
-            urls = dict(urls)   # the context manager drops every database it made, "prefect" included
+            urls = dict(urls)  # the context manager drops every database it made, "prefect" included
             prefect_db = urls.pop("prefect").replace("+psycopg", "+asyncpg")
         else:
             urls = {n: f"sqlite:///{tmp_path / 'data' / 'db' / f'{n}.sqlite'}" for n in names}
@@ -404,10 +446,17 @@ def test_annual_report_on_a_real_server_fans_out_to_two_workers(tmp_path: Path, 
 def _serve_and_check(tmp_path: Path, prefect_db: str, urls: dict[str, str]) -> None:
     port = _free_port()
     api = f"http://127.0.0.1:{port}/api"
-    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_API_URL": api,
-           "PREFECT_API_DATABASE_CONNECTION_URL": prefect_db,
-           "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1", "PREFECT_LOGGING_LEVEL": "INFO",
-           "TRYGGHET_DATA_DIR": str(tmp_path / "data"), "PWD": str(ROOT)}
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(tmp_path / "prefect"),
+        "PREFECT_API_URL": api,
+        "PREFECT_API_DATABASE_CONNECTION_URL": prefect_db,
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+        "PREFECT_LOGGING_LEVEL": "INFO",
+        "TRYGGHET_DATA_DIR": str(tmp_path / "data"),
+        "PWD": str(ROOT),
+    }
     env.pop("TRYGGHET_TASK_RUNNER", None)
     prefect = str(Path(sys.executable).parent / "prefect")
     procs: list[tuple[subprocess.Popen, Path]] = []
@@ -416,21 +465,23 @@ def _serve_and_check(tmp_path: Path, prefect_db: str, urls: dict[str, str]) -> N
     try:
         _wait(lambda: _healthy(api), "Prefect server", 300, server, server_log)
         for cmd in (["work-pool", "create", "trygghet", "--type", "process"], ["--no-prompt", "deploy", "--all"]):
-            done = subprocess.run([prefect, *cmd], env=env, cwd=ROOT, capture_output=True, text=True, timeout=1200,
-                                  check=False)
+            done = subprocess.run(
+                [prefect, *cmd], env=env, cwd=ROOT, capture_output=True, text=True, timeout=1200, check=False
+            )
             assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
         for i in (1, 2):
             log = tmp_path / f"worker{i}.log"
             procs.append((_start([prefect, "worker", "start", "--pool", "trygghet", "--name", f"w{i}"], env, log), log))
         _check_annual_report(tmp_path, urls, api, procs)
     finally:
-        for proc, _log in procs:     # the workers first, then the server
+        for proc, _log in procs:  # the workers first, then the server
             _stop(proc)
         _stop(server)
 
 
-def _check_annual_report(tmp_path: Path, urls: dict[str, str], api: str,
-                         procs: list[tuple[subprocess.Popen, Path]]) -> None:
+def _check_annual_report(
+    tmp_path: Path, urls: dict[str, str], api: str, procs: list[tuple[subprocess.Popen, Path]]
+) -> None:
     """Trigger annual_report through the API; check outputs, databases and lineage; then publish-tables."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterParentFlowRunId
@@ -441,38 +492,44 @@ def _check_annual_report(tmp_path: Path, urls: dict[str, str], api: str,
         _wait(workers, "two workers", 300, *procs[0])
         dep = client.read_deployment_by_name("annual_report/annual-report")
         assert dep.schedules and dep.schedules[0].schedule.cron == "0 6 1 3 *"
-        fr = client.create_flow_run_from_deployment(dep.id, parameters={"surveys": str(tmp_path / "surveys"),
-                                                                        "years": [2024]})
-        final = _wait(lambda: (r := client.read_flow_run(fr.id)).state.is_final() and r, "annual_report", 1800,
-                      *procs[0])
+        fr = client.create_flow_run_from_deployment(
+            dep.id, parameters={"surveys": str(tmp_path / "surveys"), "years": [2024]}
+        )
+        final = _wait(
+            lambda: (r := client.read_flow_run(fr.id)).state.is_final() and r, "annual_report", 1800, *procs[0]
+        )
         assert final.state.is_completed(), final.state.message
-        children = client.read_flow_runs(flow_run_filter=FlowRunFilter(
-            parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[fr.id])))
+        children = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[fr.id]))
+        )
         by_name = {c.name: c for c in children if c.flow_id != final.flow_id}
         assert set(by_name) >= {"alfa", "beta", "gamma"}, by_name
         run_ids = {}
         for name in ("alfa", "beta", "gamma"):
             child = by_name[name]
             assert child.deployment_id is not None and f"kommun:{name}" in child.tags
-            (year_run,) = client.read_flow_runs(flow_run_filter=FlowRunFilter(
-                parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[child.id])))
+            (year_run,) = client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[child.id]))
+            )
             out = tmp_path / "runs" / name / "2024" / str(year_run.id)
             assert (out / "estimates.csv").read_bytes() == cli_estimates(tmp_path, name, tmp_path)
             (row,) = runs_table(urls[name])
-            assert row["parameters"]["prefect"]["flow_run_id"] == str(year_run.id)        # trygghet → Prefect
+            assert row["parameters"]["prefect"]["flow_run_id"] == str(year_run.id)  # trygghet → Prefect
             assert row["parameters"]["prefect"]["root_flow_run_id"] == str(fr.id)
             (art,) = [a for a in client.read_artifacts() if a.flow_run_id == year_run.id]
-            assert row["run_id"] in art.data                                              # Prefect → trygghet
+            assert row["run_id"] in art.data  # Prefect → trygghet
             run_ids[name] = row["run_id"]
-        assert "report/index.html" in art.data and (out / "report" / "index.html").is_file()   # gamma publishes
+        assert "report/index.html" in art.data and (out / "report" / "index.html").is_file()  # gamma publishes
         summary = [a for a in client.read_artifacts() if a.flow_run_id == fr.id and a.key == "annual-report"]
         assert summary and all(rid in summary[0].data for rid in run_ids.values())
         # publish-tables by trygghet's run id (the step flows chain through the database)
         db = urls["alfa"]
         pub = client.create_flow_run_from_deployment(
             client.read_deployment_by_name("publish_tables/publish-tables").id,
-            parameters={"run_id": run_ids["alfa"], "db": db, "out": str(tmp_path / "published")})
-        done = _wait(lambda: (r := client.read_flow_run(pub.id)).state.is_final() and r, "publish-tables", 900,
-                     *procs[0])
+            parameters={"run_id": run_ids["alfa"], "db": db, "out": str(tmp_path / "published")},
+        )
+        done = _wait(
+            lambda: (r := client.read_flow_run(pub.id)).state.is_final() and r, "publish-tables", 900, *procs[0]
+        )
         assert done.state.is_completed(), done.state.message
         assert any((tmp_path / "published").rglob("index.html"))

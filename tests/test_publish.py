@@ -1,6 +1,7 @@
 """Publication layer: Swedish formatting, tables in every format read back, store versions, comparisons,
 charts, the offline index, and disclosure control (the scanner passes on a real run and fails on planted
 violations)."""
+
 from __future__ import annotations
 
 import csv
@@ -16,12 +17,28 @@ from openpyxl import load_workbook
 
 from reports.disclosure import protect
 from reports.formats import MINUS, NBSP, SUPPRESSED, shown
+from reports.publish import (
+    COUNT_FORMAT,
+    PP_FORMAT,
+    SHARE_FORMAT,
+    PublishError,
+    chromium_available,
+    chromium_wrapper,
+    compare_command,
+    compare_districts,
+    compare_page,
+    export_table,
+    publish_report,
+    rich_table,
+    scan_disclosure,
+    swedish_number,
+    swedish_percent,
+    swedish_pp,
+    tables_export_command,
+    tables_list_command,
+)
 from reports.tables import district_table, domain_table
 from survey.data.codebook import Codebook, Indicator, Item
-from reports.publish import (COUNT_FORMAT, PP_FORMAT, SHARE_FORMAT, PublishError, chromium_available,
-                            chromium_wrapper, compare_command, compare_districts, compare_page, export_table,
-                            publish_report, rich_table, scan_disclosure, swedish_number, swedish_percent,
-                            swedish_pp, tables_export_command, tables_list_command)
 
 SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "sample-wave"
 if not SAMPLE.exists():
@@ -29,53 +46,154 @@ if not SAMPLE.exists():
 INDICATORS = ["unsafe_after_dark", "problem_littering", "problem_graffiti", "victim_theft", "police_care"]
 RUN_META = {"date": "2026-11-20", "data_source": "Trygghetsundersökning (syntetiska testdata)"}
 
-needs_chromium = pytest.mark.skipif(not chromium_available() and not os.environ.get("CI"),
-                                    reason="Chromium is not installed")
+needs_chromium = pytest.mark.skipif(
+    not chromium_available() and not os.environ.get("CI"), reason="Chromium is not installed"
+)
 
 
 # --------------------------------------------------------------------------------------------- fixtures
 def make_codebook() -> Codebook:
     """The 15 contract indicators, by hand (independent of the YAML loader)."""
-    scale_problem = {1: "Mycket stort problem", 2: "Ganska stort problem", 3: "Ganska litet problem",
-                     4: "Inget problem alls", 9: "Vet ej"}
-    problems = {"littering": "nedskräpning", "dark_places": "dåligt upplysta platser", "graffiti": "klotter",
-                "vandalism": "skadegörelse", "youth_groups": "ungdomsgäng som stör",
-                "drug_dealing": "narkotikaförsäljning", "drunk_people": "berusade personer som stör",
-                "traffic": "trafiken"}
+    scale_problem = {
+        1: "Mycket stort problem",
+        2: "Ganska stort problem",
+        3: "Ganska litet problem",
+        4: "Inget problem alls",
+        9: "Vet ej",
+    }
+    problems = {
+        "littering": "nedskräpning",
+        "dark_places": "dåligt upplysta platser",
+        "graffiti": "klotter",
+        "vandalism": "skadegörelse",
+        "youth_groups": "ungdomsgäng som stör",
+        "drug_dealing": "narkotikaförsäljning",
+        "drunk_people": "berusade personer som stör",
+        "traffic": "trafiken",
+    }
     victims = {"violence": "våld eller hot om våld", "theft": "stöld", "vandalism": "skadegörelse"}
-    items = [Item("q_safe_after_dark", "Hur trygg känner du dig ute ensam sent en kväll i ditt bostadsområde?",
-                  {1: "Mycket trygg", 2: "Ganska trygg", 3: "Ganska otrygg", 4: "Mycket otrygg",
-                   5: "Går inte ut ensam sent på grund av otrygghet", 6: "Går inte ut ensam sent av andra skäl",
-                   9: "Vet ej"}, (9,)),
-             Item("q_worry_crime", "Oroar du dig över brottsligheten i samhället?",
-                  {1: "I mycket stor utsträckning", 2: "I ganska stor utsträckning",
-                   3: "I ganska liten utsträckning", 4: "Inte alls", 9: "Vet ej"}, (9,))]
-    items += [Item(f"q_problem_{k}", f"Hur stort problem är {v} i ditt bostadsområde?", scale_problem, (9,))
-              for k, v in problems.items()]
-    items += [Item(f"q_victim_{k}", f"Har du under de senaste 12 månaderna utsatts för {v}?",
-                   {1: "Ja", 2: "Nej", 9: "Vet ej"}, (9,)) for k, v in victims.items()]
-    items.append(Item("q_police_care", "Polisen bryr sig om de lokala problemen.",
-                      {1: "Instämmer helt", 2: "Instämmer till stor del", 3: "Instämmer till liten del",
-                       4: "Instämmer inte alls", 9: "Ingen uppfattning"}, (9,)))
+    items = [
+        Item(
+            "q_safe_after_dark",
+            "Hur trygg känner du dig ute ensam sent en kväll i ditt bostadsområde?",
+            {
+                1: "Mycket trygg",
+                2: "Ganska trygg",
+                3: "Ganska otrygg",
+                4: "Mycket otrygg",
+                5: "Går inte ut ensam sent på grund av otrygghet",
+                6: "Går inte ut ensam sent av andra skäl",
+                9: "Vet ej",
+            },
+            (9,),
+        ),
+        Item(
+            "q_worry_crime",
+            "Oroar du dig över brottsligheten i samhället?",
+            {
+                1: "I mycket stor utsträckning",
+                2: "I ganska stor utsträckning",
+                3: "I ganska liten utsträckning",
+                4: "Inte alls",
+                9: "Vet ej",
+            },
+            (9,),
+        ),
+    ]
+    items += [
+        Item(f"q_problem_{k}", f"Hur stort problem är {v} i ditt bostadsområde?", scale_problem, (9,))
+        for k, v in problems.items()
+    ]
+    items += [
+        Item(
+            f"q_victim_{k}",
+            f"Har du under de senaste 12 månaderna utsatts för {v}?",
+            {1: "Ja", 2: "Nej", 9: "Vet ej"},
+            (9,),
+        )
+        for k, v in victims.items()
+    ]
+    items.append(
+        Item(
+            "q_police_care",
+            "Polisen bryr sig om de lokala problemen.",
+            {
+                1: "Instämmer helt",
+                2: "Instämmer till stor del",
+                3: "Instämmer till liten del",
+                4: "Instämmer inte alls",
+                9: "Ingen uppfattning",
+            },
+            (9,),
+        )
+    )
     codes = {it.name: tuple(it.codes) for it in items}
-    inds = [Indicator("unsafe_after_dark", "q_safe_after_dark", (3, 4, 5), codes["q_safe_after_dark"],
-                      "Andel otrygga ute ensam sent en kväll", "trygghet"),
-            Indicator("safe_after_dark", "q_safe_after_dark", (1, 2), codes["q_safe_after_dark"],
-                      "Andel trygga ute ensam sent en kväll", "trygghet"),
-            Indicator("worried_crime", "q_worry_crime", (1, 2), codes["q_worry_crime"],
-                      "Andel oroliga över brottsligheten i samhället", "oro")]
-    inds += [Indicator(f"problem_{k}", f"q_problem_{k}", (1, 2), codes[f"q_problem_{k}"],
-                       f"Andel som ser {v} som ett stort problem", "problem") for k, v in problems.items()]
-    inds += [Indicator(f"victim_{k}", f"q_victim_{k}", (1,), codes[f"q_victim_{k}"],
-                       f"Andel utsatta för {v} senaste 12 månaderna", "utsatthet") for k, v in victims.items()]
-    inds.append(Indicator("police_care", "q_police_care", (1, 2), codes["q_police_care"],
-                          "Andel som instämmer i att polisen bryr sig om de lokala problemen", "polis"))
-    return Codebook("trygghet", "1", tuple(items), tuple(inds),
-                    ("16-24", "25-34", "35-44", "45-54", "55-64", "65-74", "75-84"))
+    inds = [
+        Indicator(
+            "unsafe_after_dark",
+            "q_safe_after_dark",
+            (3, 4, 5),
+            codes["q_safe_after_dark"],
+            "Andel otrygga ute ensam sent en kväll",
+            "trygghet",
+        ),
+        Indicator(
+            "safe_after_dark",
+            "q_safe_after_dark",
+            (1, 2),
+            codes["q_safe_after_dark"],
+            "Andel trygga ute ensam sent en kväll",
+            "trygghet",
+        ),
+        Indicator(
+            "worried_crime",
+            "q_worry_crime",
+            (1, 2),
+            codes["q_worry_crime"],
+            "Andel oroliga över brottsligheten i samhället",
+            "oro",
+        ),
+    ]
+    inds += [
+        Indicator(
+            f"problem_{k}",
+            f"q_problem_{k}",
+            (1, 2),
+            codes[f"q_problem_{k}"],
+            f"Andel som ser {v} som ett stort problem",
+            "problem",
+        )
+        for k, v in problems.items()
+    ]
+    inds += [
+        Indicator(
+            f"victim_{k}",
+            f"q_victim_{k}",
+            (1,),
+            codes[f"q_victim_{k}"],
+            f"Andel utsatta för {v} senaste 12 månaderna",
+            "utsatthet",
+        )
+        for k, v in victims.items()
+    ]
+    inds.append(
+        Indicator(
+            "police_care",
+            "q_police_care",
+            (1, 2),
+            codes["q_police_care"],
+            "Andel som instämmer i att polisen bryr sig om de lokala problemen",
+            "polis",
+        )
+    )
+    return Codebook(
+        "trygghet", "1", tuple(items), tuple(inds), ("16-24", "25-34", "35-44", "45-54", "55-64", "65-74", "75-84")
+    )
 
 
-def make_comparisons(est: pd.DataFrame, pairs: tuple[tuple[str, str], ...] = (("Rissne", "Hallonbergen"),)
-                     ) -> pd.DataFrame:
+def make_comparisons(
+    est: pd.DataFrame, pairs: tuple[tuple[str, str], ...] = (("Rissne", "Hallonbergen"),)
+) -> pd.DataFrame:
     """Test-only stand-in for survey.estimation: independent samples, se = sqrt(se1² + se2²), normal test."""
     from scipy.stats import norm
 
@@ -86,9 +204,24 @@ def make_comparisons(est: pd.DataFrame, pairs: tuple[tuple[str, str], ...] = (("
         diff = r.estimate - o.estimate
         se = math.hypot(r.se, o.se)
         p = 2 * norm.sf(abs(diff / se)) if se > 0 else 1.0
-        rows.append(dict(year=y, district=d, indicator=i, comparison=kind, other=other, estimate=r.estimate,
-                         other_estimate=o.estimate, difference=diff, se=se, ci_low=diff - 1.959964 * se,
-                         ci_high=diff + 1.959964 * se, p_value=p, p_adjusted=p, significant=p < 0.05))
+        rows.append(
+            dict(
+                year=y,
+                district=d,
+                indicator=i,
+                comparison=kind,
+                other=other,
+                estimate=r.estimate,
+                other_estimate=o.estimate,
+                difference=diff,
+                se=se,
+                ci_low=diff - 1.959964 * se,
+                ci_high=diff + 1.959964 * se,
+                p_value=p,
+                p_adjusted=p,
+                significant=p < 0.05,
+            )
+        )
 
     for (y, d, i), r in idx.items():
         if (y - 1, d, i) in idx:
@@ -154,8 +287,17 @@ def run(tmp_path_factory, estimates, comparisons, codebook):
     meta = {**RUN_META, "run_id": run_id}
     trend = pd.read_csv(SAMPLE / "expected" / "trend.csv")
     formats = ("html", "xlsx", "csv", "png", "pdf") if chromium_available() else ("html", "xlsx", "csv")
-    res = publish_report(estimates, comparisons, trend, codebook, meta, d / "report", store=store,
-                         formats=formats, compare=[("Rissne", "Hallonbergen")])
+    res = publish_report(
+        estimates,
+        comparisons,
+        trend,
+        codebook,
+        meta,
+        d / "report",
+        store=store,
+        formats=formats,
+        compare=[("Rissne", "Hallonbergen")],
+    )
     return res, store, meta
 
 
@@ -166,9 +308,9 @@ def test_swedish_characters_are_pinned():
     assert swedish_percent(1.0, 0) == "100\u00a0%"
     assert swedish_number(1843) == "1\u00a0843"
     assert swedish_number(1234567.891, 2) == "1\u00a0234\u00a0567,89"
-    assert swedish_number(-3.24, 1) == "\u22123,2"          # U+2212 MINUS SIGN
+    assert swedish_number(-3.24, 1) == "\u22123,2"  # U+2212 MINUS SIGN
     assert swedish_pp(0.032) == "+3,2" and swedish_pp(-0.032) == "\u22123,2"
-    assert swedish_pp(-0.0004) == "0,0"                      # no sign on a rounded zero
+    assert swedish_pp(-0.0004) == "0,0"  # no sign on a rounded zero
     assert swedish_percent(None) == ".." and swedish_percent(float("nan")) == ".."
     assert NBSP == "\u00a0" and MINUS == "\u2212" and SUPPRESSED == ".."
 
@@ -180,21 +322,27 @@ def test_district_table_hides_small_cells_and_marks_changes(estimates, compariso
     assert [r for r, _ in t.rows][:-1] == sorted(r for r, _ in t.rows[:-1])
     c = t.cells
     hidden = c[(c["row_key"] == "Väsby centrum") | ((c["row_key"] == "Ursvik") & (c["column_key"] == "2022"))]
-    assert len(hidden) and hidden["value"].isna().all() and (hidden["text"] == "..").all() and hidden["suppressed"].all()
+    assert (
+        len(hidden) and hidden["value"].isna().all() and (hidden["text"] == "..").all() and hidden["suppressed"].all()
+    )
     # Ursvik 2023 follows a hidden year: no change may be derived from the hidden cell
     chg = c[(c["row_key"] == "Ursvik") & (c["column_key"] == "2023") & c["stat"].isin(["chg", "chg_p", "chg_sig"])]
     assert len(chg) == 3 and chg["suppressed"].all() and chg["value"].isna().all()
     # a significant change among visible cells is marked (make_comparisons: adjusted p = p)
     prot = protect(estimates, 30)
     vis = {(int(r.year), r.district) for r in prot[(prot.indicator == "unsafe_after_dark") & ~prot.hidden].itertuples()}
-    cmp = comparisons[(comparisons.comparison == "previous_year") & (comparisons.indicator == "unsafe_after_dark")
-                      & comparisons.significant]
+    cmp = comparisons[
+        (comparisons.comparison == "previous_year")
+        & (comparisons.indicator == "unsafe_after_dark")
+        & comparisons.significant
+    ]
     r = next(r for r in cmp.itertuples() if (r.year, r.district) in vis and (r.year - 1, r.district) in vis)
     mark = c[(c["row_key"] == r.district) & (c["column_key"] == str(r.year)) & (c["stat"] == "chg_sig")]
     assert mark["text"].iloc[0] == "*"
     duvbo = c[(c["row_key"] == "Duvbo") & (c["column_key"] == "2022") & (c["stat"] == "est")].iloc[0]
-    e = estimates[(estimates.district == "Duvbo") & (estimates.year == 2022)
-                  & (estimates.indicator == "unsafe_after_dark")].iloc[0]
+    e = estimates[
+        (estimates.district == "Duvbo") & (estimates.year == 2022) & (estimates.indicator == "unsafe_after_dark")
+    ].iloc[0]
     assert duvbo["value"] == round(e.estimate * 100, 1) / 100 and duvbo["text"] == swedish_percent(e.estimate)
     html = t.standalone_html()
     assert swedish_percent(e.estimate) in html and "n\u00a0=\u00a0151" in html
@@ -244,16 +392,17 @@ def test_xlsx_has_real_numbers_with_swedish_formats(run, estimates):
     res = run[0]
     wb = load_workbook(res.out_dir / "tabeller.xlsx")
     assert "Otrygga ute ensam sent en kväll" in wb.sheetnames and "Problem i bostadsområdet" in wb.sheetnames
-    assert not [n for n in wb.sheetnames if "_" in n]        # Swedish sheet names, no table ids
+    assert not [n for n in wb.sheetnames if "_" in n]  # Swedish sheet names, no table ids
     ws = wb["Otrygga ute ensam sent en kväll"]
     assert ws["A1"].value.startswith("Andel otrygga ute ensam sent en kväll")
     rows = {ws.cell(r, 1).value: r for r in range(1, ws.max_row + 1)}
     header = [ws.cell(4, c).value for c in range(1, ws.max_column + 1)]
     c2022 = header.index("2022") + 1
-    e = estimates[(estimates.district == "Duvbo") & (estimates.year == 2022)
-                  & (estimates.indicator == "unsafe_after_dark")].iloc[0]
+    e = estimates[
+        (estimates.district == "Duvbo") & (estimates.year == 2022) & (estimates.indicator == "unsafe_after_dark")
+    ].iloc[0]
     cell = ws.cell(rows["Duvbo"], c2022)
-    assert isinstance(cell.value, float) and cell.value == shown("est", e.estimate)   # rounded to 0,1 %
+    assert isinstance(cell.value, float) and cell.value == shown("est", e.estimate)  # rounded to 0,1 %
     assert abs(cell.value - e.estimate) <= 0.0005 + 1e-12
     assert cell.number_format == SHARE_FORMAT == '0.0"\u00a0"%'
     lo = ws.cell(rows["Duvbo"], c2022 + 1)
@@ -376,21 +525,33 @@ def test_png_and_pdf_are_real(run):
 def test_html_rendered_in_chromium_shows_values(run, estimates):
     res = run[0]
     page = res.out_dir / "tables" / "district_unsafe_after_dark.html"
-    out = subprocess.run([str(chromium_wrapper()), "--headless", "--disable-gpu", "--dump-dom", page.as_uri()],
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [str(chromium_wrapper()), "--headless", "--disable-gpu", "--dump-dom", page.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     dom = out.stdout.replace("&nbsp;", "\u00a0")
     for d in ("Duvbo", "Hallonbergen", "Väsby centrum", "Älvsjö-Ängby", "Totalt"):
         assert d in dom
-    e = estimates[(estimates.district == "Rissne") & (estimates.year == 2024)
-                  & (estimates.indicator == "unsafe_after_dark")].iloc[0]
+    e = estimates[
+        (estimates.district == "Rissne") & (estimates.year == 2024) & (estimates.indicator == "unsafe_after_dark")
+    ].iloc[0]
     assert swedish_percent(e.estimate) in dom
-    assert dom.count(">..<") >= 4   # Väsby centrum 2022–2024 and Ursvik 2022
+    assert dom.count(">..<") >= 4  # Väsby centrum 2022–2024 and Ursvik 2022
 
 
 # --------------------------------------------------------------------------------------------- disclosure
 def _scan(paths, estimates, comparisons, responses, store=None):
-    return scan_disclosure(paths, estimates, min_n=30, respondent_ids=responses["resp_id"],
-                           free_text=responses["comment"], comparisons=comparisons, store=store)
+    return scan_disclosure(
+        paths,
+        estimates,
+        min_n=30,
+        respondent_ids=responses["resp_id"],
+        free_text=responses["comment"],
+        comparisons=comparisons,
+        store=store,
+    )
 
 
 def test_disclosure_scanner_finds_nothing_in_a_run(run, estimates, comparisons, responses):
@@ -401,8 +562,11 @@ def test_disclosure_scanner_finds_nothing_in_a_run(run, estimates, comparisons, 
 
 def test_disclosure_scanner_finds_planted_violations(run, tmp_path, estimates, comparisons, responses):
     res = run[0]
-    hidden = estimates[(estimates.district == "Väsby centrum") & (estimates.year == 2024)
-                       & (estimates.indicator == "unsafe_after_dark")].iloc[0]
+    hidden = estimates[
+        (estimates.district == "Väsby centrum")
+        & (estimates.year == 2024)
+        & (estimates.indicator == "unsafe_after_dark")
+    ].iloc[0]
     comment = next(c for c in responses["comment"] if len(c) > 30)
 
     def planted(name: str, rel: str, edit) -> list:
@@ -415,22 +579,22 @@ def test_disclosure_scanner_finds_planted_violations(run, tmp_path, estimates, c
     html_file = "district_unsafe_after_dark.html"
 
     def add_text(s: str):
-        return lambda f: f.write_text(f.read_text(encoding="utf-8").replace("</main>", s + "</main>"),
-                                      encoding="utf-8")
+        return lambda f: f.write_text(f.read_text(encoding="utf-8").replace("</main>", s + "</main>"), encoding="utf-8")
 
     rid = responses["resp_id"].iloc[17]
     assert {x.kind for x in planted("id", html_file, add_text(f"<p>Svarande {rid}</p>"))} == {"respondent_id"}
     assert {x.kind for x in planted("ft", html_file, add_text(f"<p>{comment}</p>"))} == {"free_text"}
-    assert "hidden_value" in {x.kind for x in planted(
-        "attr", html_file, add_text(f'<span data-v="{hidden.estimate!r}"></span>'))}
+    assert "hidden_value" in {
+        x.kind for x in planted("attr", html_file, add_text(f'<span data-v="{hidden.estimate!r}"></span>'))
+    }
 
-    def leak_rounded(f: Path):   # the hidden cell shows its rounded share instead of ".."
+    def leak_rounded(f: Path):  # the hidden cell shows its rounded share instead of ".."
         s = f.read_text(encoding="utf-8")
         row_start = s.index("Väsby centrum</th>")
         end = s.index("</tr>", row_start)
         row = s[row_start:end]
         k = row.rindex(">..<")
-        row = row[:k] + ">" + swedish_percent(hidden.estimate) + "<" + row[k + 4:]
+        row = row[:k] + ">" + swedish_percent(hidden.estimate) + "<" + row[k + 4 :]
         f.write_text(s[:row_start] + row + s[end:], encoding="utf-8")
 
     found = planted("rounded", html_file, leak_rounded)
@@ -440,7 +604,7 @@ def test_disclosure_scanner_finds_planted_violations(run, tmp_path, estimates, c
         wb = load_workbook(f)
         ws = wb["Otrygga ute ensam sent en kväll"]
         r = next(r for r in range(1, ws.max_row + 1) if ws.cell(r, 1).value == "Väsby centrum")
-        ws.cell(r, ws.max_column - 4).value = round(float(hidden.estimate), 3)   # display precision only
+        ws.cell(r, ws.max_column - 4).value = round(float(hidden.estimate), 3)  # display precision only
         ws.cell(r, ws.max_column - 4).number_format = SHARE_FORMAT
         wb.save(f)
 

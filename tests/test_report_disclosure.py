@@ -8,6 +8,7 @@ Without secondary suppression (the old publication) this recovers the hidden sha
 procentenhet and its ``n`` exactly; with the rule it fails by far, and every value of the hidden cell in
 [0, 1] stays consistent with the published numbers.
 """
+
 from __future__ import annotations
 
 import csv
@@ -42,8 +43,17 @@ def published(wave, tmp_path_factory):
     d = tmp_path_factory.mktemp("sdc")
     store = Store(f"sqlite:///{d / 'db.sqlite'}")
     run_id = store.begin_run({}, "test", "trygghet-v1", [])
-    res = publish_report(est, cmp, None, cb, {"run_id": run_id, "date": "2026-12-01"}, d / "report",
-                         store=store, formats=("html", "xlsx", "csv"), charts=["unsafe_after_dark"])
+    res = publish_report(
+        est,
+        cmp,
+        None,
+        cb,
+        {"run_id": run_id, "date": "2026-12-01"},
+        d / "report",
+        store=store,
+        formats=("html", "xlsx", "csv"),
+        charts=["unsafe_after_dark"],
+    )
     return res, store
 
 
@@ -57,8 +67,9 @@ def _published_shares(report: Path, indicator: str) -> dict[tuple[int, str], tup
     return {k: (float(v["est"]), int(float(v["n"]))) if v.get("est") else None for k, v in out.items()}
 
 
-def _attack(cells: dict[tuple[int, str], tuple[float, int] | None], population: pd.Series, year: int
-            ) -> tuple[float, int, list[str]]:
+def _attack(
+    cells: dict[tuple[int, str], tuple[float, int] | None], population: pd.Series, year: int
+) -> tuple[float, int, list[str]]:
     """The differencing attack on one year: (recovered share of the tiny district, recovered n, hidden)."""
     districts = [d for (y, d) in cells if y == year and d != "Totalt"]
     hidden = [d for d in districts if cells[(year, d)] is None]
@@ -71,8 +82,12 @@ def _attack(cells: dict[tuple[int, str], tuple[float, int] | None], population: 
 
 
 def _truth(est: pd.DataFrame, year: int, district: str, indicator: str) -> pd.Series:
-    return est[(est["year"] == year) & (est["district"] == district) & (est["indicator"] == indicator)
-               & (est["domain"] == "district")].iloc[0]
+    return est[
+        (est["year"] == year)
+        & (est["district"] == district)
+        & (est["indicator"] == indicator)
+        & (est["domain"] == "district")
+    ].iloc[0]
 
 
 def test_without_secondary_suppression_the_attack_works(wave):
@@ -88,9 +103,9 @@ def test_without_secondary_suppression_the_attack_works(wave):
             cells = {(year, r.district): (None if r.hidden else (r.estimate, int(r.n))) for r in sub.itertuples()}
             share, n, hidden = _attack(cells, population, year)
             truth = _truth(est, year, TINY, ind)
-            assert hidden == [TINY] and n == truth["n"] < 30          # the hidden n comes out exactly
+            assert hidden == [TINY] and n == truth["n"] < 30  # the hidden n comes out exactly
             errors.append(abs(share - truth["estimate"]))
-    assert np.median(errors) < 0.03 and max(errors) < 0.06, errors   # within a few procentenheter
+    assert np.median(errors) < 0.03 and max(errors) < 0.06, errors  # within a few procentenheter
 
 
 def test_secondary_suppression_defeats_the_attack(wave, published):
@@ -108,9 +123,11 @@ def test_secondary_suppression_defeats_the_attack(wave, published):
             assert abs(share - truth["estimate"]) > 0.10, (ind, year, share, truth["estimate"])
             # every share of the tiny district in [0, 1] is consistent with what is published
             p_t = cells[(year, "Totalt")][0]
-            k = population.loc[year].sum() * p_t - sum(population.loc[(year, d)] * cells[(year, d)][0]
-                                                       for (y, d), c in cells.items()
-                                                       if y == year and d != "Totalt" and c is not None)
+            k = population.loc[year].sum() * p_t - sum(
+                population.loc[(year, d)] * cells[(year, d)][0]
+                for (y, d), c in cells.items()
+                if y == year and d != "Totalt" and c is not None
+            )
             n_s = sum(population.loc[(year, d)] for d in partner)
             lo = max(0.0, (k - n_s) / population.loc[(year, TINY)])
             hi = min(1.0, k / population.loc[(year, TINY)])
@@ -170,9 +187,21 @@ def test_published_shares_are_rounded_in_every_file(wave, published, tmp_path):
 def _frame(sizes: dict[str, int], n: dict[str, int], domain: str = "district", district: str | None = None):
     rows = []
     for k, s in sizes.items():
-        rows.append({"year": 2024, "district": district or k, "indicator": "x", "estimate": 0.3,
-                     "ci_low": 0.2, "ci_high": 0.4, "n": n[k], "suppressed": n[k] < 30, "weighted_base": s,
-                     "domain": domain, "group": None if domain == "district" else k})
+        rows.append(
+            {
+                "year": 2024,
+                "district": district or k,
+                "indicator": "x",
+                "estimate": 0.3,
+                "ci_low": 0.2,
+                "ci_high": 0.4,
+                "n": n[k],
+                "suppressed": n[k] < 30,
+                "weighted_base": s,
+                "domain": domain,
+                "group": None if domain == "district" else k,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -181,16 +210,20 @@ def test_protect_rule_cases():
     sizes = {"A": 800, "B": 9000, "C": 5000, "D": 20000, "Totalt": 34800}
     p = protect(_frame(sizes, n), 30).set_index("district")
     assert p.loc["A", "suppressed_reason"] == "primary" and p.loc["C", "suppressed_reason"] == "secondary"
-    assert not p.loc[["B", "D", "Totalt"], "hidden"].any()                # the smallest cell at least as large
+    assert not p.loc[["B", "D", "Totalt"], "hidden"].any()  # the smallest cell at least as large
     two = protect(_frame(sizes, {**n, "C": 20}), 30).set_index("district")  # two primary cells: nothing more
     assert set(two.loc[two["hidden"], "suppressed_reason"]) == {"primary"} and two["hidden"].sum() == 2
-    big = protect(_frame({**sizes, "A": 6000}, n), 30).set_index("district")   # partner ≥ the hidden size
+    big = protect(_frame({**sizes, "A": 6000}, n), 30).set_index("district")  # partner ≥ the hidden size
     assert big.loc["B", "suppressed_reason"] == "secondary" and not big.loc["C", "hidden"]
     alone = protect(_frame({"A": 800, "Totalt": 800}, {"A": 12, "Totalt": 12}), 30).set_index("district")
-    assert alone["hidden"].all()                                           # Totalt would equal A
+    assert alone["hidden"].all()  # Totalt would equal A
     # groups within Totalt: one small age group hides another, Totalt stays
-    ages = _frame({"16-24": 500, "25-34": 900, "35-44": 700}, {"16-24": 10, "25-34": 400, "35-44": 300},
-                  domain="age_group", district="Totalt")
+    ages = _frame(
+        {"16-24": 500, "25-34": 900, "35-44": 700},
+        {"16-24": 10, "25-34": 400, "35-44": 300},
+        domain="age_group",
+        district="Totalt",
+    )
     both = pd.concat([_frame(sizes, n), ages], ignore_index=True)
     q = protect(both, 30)
     g = q[q["domain"] == "age_group"].set_index("group")

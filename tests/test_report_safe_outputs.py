@@ -1,5 +1,6 @@
 """Safe outputs (issue 11): no text from the data becomes a formula in the report's CSVs, tabeller.xlsx or
 ``tables export --format csv|xlsx``; negative numbers stay numbers."""
+
 from __future__ import annotations
 
 import csv
@@ -12,10 +13,25 @@ from reports.publish import export_table, publish_report
 from reports.safe import TRIGGERS, neutralise
 from tests.test_publish import RUN_META, load_estimates, make_codebook, make_comparisons
 
-HOSTILE = {"Duvbo": '=HYPERLINK("http://x","klicka")', "Hallonbergen": "+1", "Rissne": "-2+3",
-           "Ursvik": "@SUM(A1)", "Älvsjö-Ängby": "\tTab"}
-TEXT_COLUMNS = ("table_id", "row_key", "row_label", "column_key", "column_label", "stat", "district",
-                "indicator", "group", "text")
+HOSTILE = {
+    "Duvbo": '=HYPERLINK("http://x","klicka")',
+    "Hallonbergen": "+1",
+    "Rissne": "-2+3",
+    "Ursvik": "@SUM(A1)",
+    "Älvsjö-Ängby": "\tTab",
+}
+TEXT_COLUMNS = (
+    "table_id",
+    "row_key",
+    "row_label",
+    "column_key",
+    "column_label",
+    "stat",
+    "district",
+    "indicator",
+    "group",
+    "text",
+)
 
 
 @pytest.fixture(scope="module")
@@ -28,12 +44,23 @@ def hostile(tmp_path_factory):
     cmp = make_comparisons(est, ((HOSTILE["Duvbo"], "+1"),))
     store = Store(f"sqlite:///{d / 'db.sqlite'}")
     run_id = store.begin_run({}, "test", "trygghet-v1", [])
-    res = publish_report(est, cmp, None, make_codebook(), {**RUN_META, "run_id": run_id}, d / "report",
-                         store=store, formats=("html", "xlsx", "csv"), charts=False,
-                         compare=[(HOSTILE["Duvbo"], "+1")])
-    exported = [export_table(store, "district_unsafe_after_dark", 2024, "csv", d / "exp.csv"),
-                export_table(store, "district_unsafe_after_dark", 2024, "xlsx", d / "exp.xlsx"),
-                export_table(store, "problems", 2024, "xlsx", d / "exp_problems.xlsx")]
+    res = publish_report(
+        est,
+        cmp,
+        None,
+        make_codebook(),
+        {**RUN_META, "run_id": run_id},
+        d / "report",
+        store=store,
+        formats=("html", "xlsx", "csv"),
+        charts=False,
+        compare=[(HOSTILE["Duvbo"], "+1")],
+    )
+    exported = [
+        export_table(store, "district_unsafe_after_dark", 2024, "csv", d / "exp.csv"),
+        export_table(store, "district_unsafe_after_dark", 2024, "xlsx", d / "exp.xlsx"),
+        export_table(store, "problems", 2024, "xlsx", d / "exp_problems.xlsx"),
+    ]
     return res, exported
 
 
@@ -61,7 +88,7 @@ def test_csv_text_cells_are_neutralised_and_numbers_stay_numbers(hostile):
             for c in TEXT_COLUMNS:
                 assert not r.get(c, "").startswith(TRIGGERS), (f.name, c, r[c])
             if r["value"]:
-                v = float(r["value"])                       # the value column is a plain number
+                v = float(r["value"])  # the value column is a plain number
                 negatives += v < 0
                 assert not r["value"].startswith("'")
     assert negatives > 0
@@ -91,10 +118,10 @@ def test_xlsx_never_holds_a_formula(hostile):
                 assert cell.data_type == "s" and not cell.value.startswith(TRIGGERS), (ws.title, cell.value)
                 seen.add(cell.value)
             elif isinstance(cell.value, (int, float)) and cell.value < 0:
-                negatives += 1                                # a negative change stays a number
+                negatives += 1  # a negative change stays a number
         assert {"'" + v for v in HOSTILE.values()} <= seen, book.name
         assert negatives > 0, book.name
     wb = load_workbook(books[0])
-    assert any(str(w["A1"].value).startswith("'=HYPERLINK") for w in wb.worksheets)   # the comparison's title
+    assert any(str(w["A1"].value).startswith("'=HYPERLINK") for w in wb.worksheets)  # the comparison's title
     cell = next(c for _, c in _xlsx_cells(books[0]) if c.value == "'" + HOSTILE["Duvbo"])
     assert cell.quotePrefix is True

@@ -1,6 +1,7 @@
 """Signals that agree with the numbers (issue 12): one rule — a marker exactly when the printed, adjusted
 p-value is below alpha — read back from the CSV, XLSX, HTML and terminal outputs of a published synthetic wave;
 changes in procentenheter with direction; above/below Totalt; ``compare A Totalt``; names and years."""
+
 from __future__ import annotations
 
 import csv
@@ -25,16 +26,25 @@ def wave(tmp_path_factory):
     """A synthetic wave through the pipeline's weighting and estimation (comparisons with BH-adjusted p)."""
     est, e, _, cb = pipeline_wave(9000, 6, 3, 5)
     d = tmp_path_factory.mktemp("signals")
-    res = publish_report(est, e.comparisons, None, cb, {"run_id": "sig", "alpha": ALPHA, "adjust": "fdr_bh"},
-                         d / "report", formats=("html", "xlsx", "csv"), charts=False,
-                         compare=[("Duvbo", "Hallonbergen"), ("Duvbo", "Totalt")])
+    res = publish_report(
+        est,
+        e.comparisons,
+        None,
+        cb,
+        {"run_id": "sig", "alpha": ALPHA, "adjust": "fdr_bh"},
+        d / "report",
+        formats=("html", "xlsx", "csv"),
+        charts=False,
+        compare=[("Duvbo", "Hallonbergen"), ("Duvbo", "Totalt")],
+    )
     run_dir = d / "run"
     run_dir.mkdir()
     e.estimates.to_csv(run_dir / "estimates_full.csv", index=False)
     e.estimates.to_csv(run_dir / "estimates.csv", index=False)
     e.comparisons.to_csv(run_dir / "comparisons.csv", index=False)
-    (run_dir / "run.json").write_text(json.dumps({"run_id": "sig", "parameters": {"config": {
-        "alpha": ALPHA, "adjust": "fdr_bh"}}}), encoding="utf-8")
+    (run_dir / "run.json").write_text(
+        json.dumps({"run_id": "sig", "parameters": {"config": {"alpha": ALPHA, "adjust": "fdr_bh"}}}), encoding="utf-8"
+    )
     return res, e.comparisons, run_dir
 
 
@@ -57,27 +67,42 @@ def test_csv_marker_iff_printed_p(wave):
                     continue
                 assert bool(c[mark]["text"]) == _below(c[p]["text"]), (f.name, rk, ck, c[mark], c[p])
                 checked[kind] += 1
-            if f.stem.startswith("district_") and "tot_sig" in c and c["tot_sig"]["text"] \
-                    and c["tot_sig"]["suppressed"] == "false":
-                row = comparisons[(comparisons.comparison == "vs_totalt") & (comparisons.district == rk)
-                                  & (comparisons.year == int(ck)) & (comparisons.indicator == f.stem[9:])]
-                if len(row):   # ▲ above, ▼ below Totalt: the sign of the difference
+            if (
+                f.stem.startswith("district_")
+                and "tot_sig" in c
+                and c["tot_sig"]["text"]
+                and c["tot_sig"]["suppressed"] == "false"
+            ):
+                row = comparisons[
+                    (comparisons.comparison == "vs_totalt")
+                    & (comparisons.district == rk)
+                    & (comparisons.year == int(ck))
+                    & (comparisons.indicator == f.stem[9:])
+                ]
+                if len(row):  # ▲ above, ▼ below Totalt: the sign of the difference
                     assert c["tot_sig"]["text"] == (ABOVE_MARK if row.iloc[0].difference > 0 else BELOW_MARK)
             if "chg_p" in c and c["chg_p"]["suppressed"] == "false" and f.stem.startswith("district_"):
-                row = comparisons[(comparisons.comparison == "previous_year") & (comparisons.district == rk)
-                                  & (comparisons.year == int(ck)) & (comparisons.indicator == f.stem[9:])].iloc[0]
-                assert c["chg_p"]["text"] == swedish_p(row.p_adjusted, alpha=ALPHA)     # the adjusted p
+                row = comparisons[
+                    (comparisons.comparison == "previous_year")
+                    & (comparisons.district == rk)
+                    & (comparisons.year == int(ck))
+                    & (comparisons.indicator == f.stem[9:])
+                ].iloc[0]
+                assert c["chg_p"]["text"] == swedish_p(row.p_adjusted, alpha=ALPHA)  # the adjusted p
                 differs += swedish_p(row.p_value, alpha=ALPHA) != c["chg_p"]["text"]
-                chg = c["chg"]["text"].removeprefix("'")      # "+1,3" is neutralised in CSV as "'+1,3"
-                assert chg[0] in "+" + MINUS or chg == "0,0"   # the direction of the change
+                chg = c["chg"]["text"].removeprefix("'")  # "+1,3" is neutralised in CSV as "'+1,3"
+                assert chg[0] in "+" + MINUS or chg == "0,0"  # the direction of the change
     assert min(checked.values()) > 5 and differs > 10, (checked, differs)
 
 
 def test_xlsx_marker_iff_printed_p(wave):
     res, _, _ = wave
     wb = load_workbook(res.out_dir / "tabeller.xlsx")
-    pairs = {"Sign. förändring": "Justerat p (förändring)", "Mot Totalt": "Justerat p (mot Totalt)",
-             "Sign.": "Justerat p"}
+    pairs = {
+        "Sign. förändring": "Justerat p (förändring)",
+        "Mot Totalt": "Justerat p (mot Totalt)",
+        "Sign.": "Justerat p",
+    }
     checked = 0
     for ws in wb.worksheets:
         head = [ws.cell(5, c).value for c in range(1, ws.max_column + 1)]
@@ -144,8 +169,9 @@ def test_html_marker_iff_printed_p(wave):
                     assert (mark == "*") == _below(p.split("p", 1)[1].lstrip("\u00a0= ")), (f.name, lines)
                     counts["chg"] += 1
                 if text.startswith("jfr\u00a0Totalt"):
-                    assert bool(set(main[2]) & {ABOVE_MARK, BELOW_MARK}) == _below(text.rsplit("p", 1)[1].lstrip(
-                        "\u00a0= ")), (f.name, lines)
+                    assert bool(set(main[2]) & {ABOVE_MARK, BELOW_MARK}) == _below(
+                        text.rsplit("p", 1)[1].lstrip("\u00a0= ")
+                    ), (f.name, lines)
                     counts["tot"] += 1
                 if text.startswith("just.\u00a0p") and (k == 0 or lines[k - 1][0] != "chg"):
                     assert ("*" in main[2]) == _below(text.split("p", 1)[1].lstrip("\u00a0= ")), (f.name, lines)
@@ -157,7 +183,9 @@ def test_legend_and_method_state_the_rule(wave):
     res, _, _ = wave
     page = res.index.read_text(encoding="utf-8")
     assert "justerat p (Benjamini–Hochberg) &lt; 0,05" in page
-    assert "Benjamini–Hochbergs metod inom varje familj" in page and "det p-värde som skrivs ut är det justerade" in page
+    assert (
+        "Benjamini–Hochbergs metod inom varje familj" in page and "det p-värde som skrivs ut är det justerade" in page
+    )
     table = (res.out_dir / "tables" / "district_unsafe_after_dark.html").read_text(encoding="utf-8")
     assert "justerat p (Benjamini–Hochberg) &lt; 0,05" in table
 
@@ -178,14 +206,17 @@ def _terminal_rows(out: str) -> list[list[str]]:
 
 def test_compare_with_totalt_in_the_terminal(wave, capsys):
     _, comparisons, run_dir = wave
-    hidden = compare_command("Rissne", "Totalt", None, None, str(run_dir))   # Rissne: secondary suppression
+    hidden = compare_command("Rissne", "Totalt", None, None, str(run_dir))  # Rissne: secondary suppression
     assert hidden["hidden_a"].all() and hidden["difference"].isna().all() and hidden["estimate_a"].isna().all()
     capsys.readouterr()
     cmp = compare_command("duvbo", "TOTALT", None, ["2023", "2024"], str(run_dir))
     assert set(cmp["district_a"]) == {"Duvbo"} and set(cmp["district_b"]) == {"Totalt"}
     assert sorted(set(cmp["year"])) == [2023, 2024] and cmp["difference"].notna().all()
-    ref = comparisons[(comparisons.comparison == "vs_totalt") & (comparisons.district == "Duvbo")
-                      & comparisons.year.isin([2023, 2024])]
+    ref = comparisons[
+        (comparisons.comparison == "vs_totalt")
+        & (comparisons.district == "Duvbo")
+        & comparisons.year.isin([2023, 2024])
+    ]
     m = cmp.merge(ref, on=["year", "indicator"], suffixes=("", "_ref"))
     assert len(m) == len(cmp) and (m["difference"] - m["difference_ref"]).abs().max() < 1e-12
     out = capsys.readouterr().out
@@ -215,11 +246,17 @@ def test_compare_district_pair_uses_adjusted_p(wave):
     _, comparisons, run_dir = wave
     est = pd.read_csv(run_dir / "estimates_full.csv")
     c = compare_districts(est, comparisons, "Hallonbergen", "Duvbo")
-    ref = comparisons[(comparisons.comparison == "vs_district") & (comparisons.district == "Hallonbergen")
-                      & (comparisons.other == "Duvbo")]
-    if ref.empty:   # stored the other way round: the difference is negated
-        ref = comparisons[(comparisons.comparison == "vs_district") & (comparisons.district == "Duvbo")
-                          & (comparisons.other == "Hallonbergen")].assign(difference=lambda x: -x.difference)
+    ref = comparisons[
+        (comparisons.comparison == "vs_district")
+        & (comparisons.district == "Hallonbergen")
+        & (comparisons.other == "Duvbo")
+    ]
+    if ref.empty:  # stored the other way round: the difference is negated
+        ref = comparisons[
+            (comparisons.comparison == "vs_district")
+            & (comparisons.district == "Duvbo")
+            & (comparisons.other == "Hallonbergen")
+        ].assign(difference=lambda x: -x.difference)
     m = c.merge(ref, on=["year", "indicator"], suffixes=("", "_ref"))
     assert len(m) == len(c) and (m["difference"] - m["difference_ref"]).abs().max() < 1e-12
     assert (m["significant"] == (m["p_adjusted_ref"] < ALPHA)).all() and m["difference"].notna().all()

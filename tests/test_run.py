@@ -3,6 +3,7 @@
 The oracle (shared/conformance/reference.R, R survey 4.1.1) wrote shared/data/sample-wave/expected/; the
 run must reproduce weights to 1e-8 and estimates to 1e-6 relative whatever format the wave comes in.
 """
+
 from __future__ import annotations
 
 import json
@@ -18,29 +19,29 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from survey.cli import app
-from survey.errors import CalibrationError
 from survey.data.ingest import sha256_file
+from survey.errors import CalibrationError
 from survey.pipeline.config import build_config
 from survey.pipeline.runner import run as run_config
 from tests.conftest import SAMPLE_WAVE
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "r"))
-from oracle import require_r  # noqa: E402
+from oracle import require_r
 
 EXPECTED = SAMPLE_WAVE / "expected"
 
 
 def run(responses, population, out, **options):
     """``trygghet run`` through the library: the options as in a configuration file."""
-    return run_config(build_config(None, {"responses": responses, "population": population, "out": out,
-                                          **options}))
+    return run_config(build_config(None, {"responses": responses, "population": population, "out": out, **options}))
 
 
 PG_BASE = os.environ.get("TRYGGHET_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
-def compare_with_oracle(out: Path, expected: Path = EXPECTED, *, rtol_w: float = 1e-8, rtol_e: float = 1e-6,
-                        trend: bool = True) -> dict[str, float]:
+def compare_with_oracle(
+    out: Path, expected: Path = EXPECTED, *, rtol_w: float = 1e-8, rtol_e: float = 1e-6, trend: bool = True
+) -> dict[str, float]:
     """Max relative differences of weights, estimates (and trend) against the oracle's files."""
     ww = pd.read_csv(out / "weights.csv", dtype={"resp_id": str})
     we = pd.read_csv(expected / "weights.csv", dtype={"resp_id": str})
@@ -70,12 +71,24 @@ def compare_with_oracle(out: Path, expected: Path = EXPECTED, *, rtol_w: float =
 
 def test_cli_run_reproduces_the_oracle(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    res = CliRunner().invoke(app, ["run", "--responses", str(SAMPLE_WAVE / "responses.csv"), "--population",
-                                   str(SAMPLE_WAVE / "population.csv"), "--out", str(out), "--db",
-                                   f"sqlite:///{tmp_path / 'db.sqlite'}", "--no-publish"])
+    res = CliRunner().invoke(
+        app,
+        [
+            "run",
+            "--responses",
+            str(SAMPLE_WAVE / "responses.csv"),
+            "--population",
+            str(SAMPLE_WAVE / "population.csv"),
+            "--out",
+            str(out),
+            "--db",
+            f"sqlite:///{tmp_path / 'db.sqlite'}",
+            "--no-publish",
+        ],
+    )
     assert res.exit_code == 0, res.output
     diffs = compare_with_oracle(out)
-    assert max(diffs[c] for c in ("estimate", "se", "ci_low", "ci_high")) < 1e-12   # observed ~1e-14
+    assert max(diffs[c] for c in ("estimate", "se", "ci_low", "ci_high")) < 1e-12  # observed ~1e-14
     lineage = json.loads((out / "run.json").read_text(encoding="utf-8"))
     assert set(lineage["steps"]) == {"read", "validate", "store", "weight", "estimate", "trend", "publish"}
     assert all(v >= 0 for v in lineage["steps"].values())
@@ -105,6 +118,7 @@ def _write_as(df: pd.DataFrame, fmt: str, folder: Path) -> Path:
         df.to_parquet(path, index=False)
     elif fmt == "sav":
         import pyreadstat
+
         frame = df.copy()
         for c in frame.columns:
             if c.startswith("q_") or c in ("year", "sex", "born_abroad", "design_weight"):
@@ -124,8 +138,9 @@ def _sample_as(fmt: str, folder: Path) -> Path:
 @pytest.mark.parametrize("fmt", ["cp1252-semicolon-comma", "xlsx", "parquet"])
 def test_every_input_format_gives_the_oracle_numbers(tmp_path: Path, fmt: str) -> None:
     resp = _sample_as(fmt, tmp_path)
-    res = run(resp, SAMPLE_WAVE / "population.csv", tmp_path / "out", db=f"sqlite:///{tmp_path / 'db.sqlite'}",
-              publish=False)
+    res = run(
+        resp, SAMPLE_WAVE / "population.csv", tmp_path / "out", db=f"sqlite:///{tmp_path / 'db.sqlite'}", publish=False
+    )
     compare_with_oracle(tmp_path / "out", trend=False)
     assert res.lineage["inputs"][0]["format"] == ("csv" if fmt.startswith("cp1252") else fmt)
 
@@ -152,8 +167,21 @@ def test_bad_file_is_one_paragraph_naming_file_row_column_and_leaves_db_empty(tm
     bad = tmp_path / "svar.csv"
     df.drop(columns=["q_worry_crime"]).to_csv(bad, index=False)
     db = tmp_path / "db.sqlite"
-    res = CliRunner().invoke(app, ["run", "--responses", str(bad), "--population", str(SAMPLE_WAVE / "population.csv"),
-                                   "--out", str(tmp_path / "out"), "--db", f"sqlite:///{db}", "--no-publish"])
+    res = CliRunner().invoke(
+        app,
+        [
+            "run",
+            "--responses",
+            str(bad),
+            "--population",
+            str(SAMPLE_WAVE / "population.csv"),
+            "--out",
+            str(tmp_path / "out"),
+            "--db",
+            f"sqlite:///{db}",
+            "--no-publish",
+        ],
+    )
     assert res.exit_code == 2
     text = " ".join(res.output.split())
     assert "svar.csv" in text and "rad 1" in text and "q_worry_crime" in text
@@ -175,8 +203,13 @@ def test_infeasible_calibration_names_the_cell(tmp_path: Path) -> None:
     path = tmp_path / "svar.csv"
     df[~drop].to_csv(path, index=False)
     with pytest.raises(CalibrationError) as err:
-        run(path, SAMPLE_WAVE / "population.csv", tmp_path / "out", db=f"sqlite:///{tmp_path / 'db.sqlite'}",
-            publish=False)
+        run(
+            path,
+            SAMPLE_WAVE / "population.csv",
+            tmp_path / "out",
+            db=f"sqlite:///{tmp_path / 'db.sqlite'}",
+            publish=False,
+        )
     msg = str(err.value)
     assert "year 2023" in msg and "district Duvbo" in msg and "age_group 75-84" in msg and "no respondents" in msg
 
@@ -203,18 +236,20 @@ def test_run_on_postgresql(tmp_path: Path) -> None:
         pytest.skip(f"PostgreSQL is not reachable at {PG_BASE}")
     url, schema = got
     try:
-        r1 = run(SAMPLE_WAVE / "responses.csv", SAMPLE_WAVE / "population.csv", tmp_path / "out", db=url,
-                 publish=False)
+        r1 = run(SAMPLE_WAVE / "responses.csv", SAMPLE_WAVE / "population.csv", tmp_path / "out", db=url, publish=False)
         compare_with_oracle(tmp_path / "out")
         assert r1.lineage["database"] == {"dialect": "postgresql", "load": "loaded"}
-        r2 = run(SAMPLE_WAVE / "responses.csv", SAMPLE_WAVE / "population.csv", tmp_path / "out2", db=url,
-                 publish=False)
+        r2 = run(
+            SAMPLE_WAVE / "responses.csv", SAMPLE_WAVE / "population.csv", tmp_path / "out2", db=url, publish=False
+        )
         assert r2.lineage["database"]["load"] == "unchanged"
         eng = sa.create_engine(url)
         with eng.connect() as c:
             assert c.execute(sa.text("select count(*) from responses")).scalar_one() == 3022
-            assert c.execute(sa.text("select count(*) from estimates where run_id = :r"),
-                             {"r": r1.run_id}).scalar_one() == 315
+            assert (
+                c.execute(sa.text("select count(*) from estimates where run_id = :r"), {"r": r1.run_id}).scalar_one()
+                == 315
+            )
         eng.dispose()
     finally:
         admin = sa.create_engine(PG_BASE)
@@ -230,14 +265,34 @@ def test_prefect_flow_and_cli_write_byte_identical_contract_files(tmp_path: Path
     from flows.run_wave import trygghet_run
 
     opts = ["--method", "linear", "--min-n", "25", "--no-publish"]
-    cli = CliRunner().invoke(app, ["run", "--responses", str(SAMPLE_WAVE / "responses.csv"), "--population",
-                                   str(SAMPLE_WAVE / "population.csv"), "--out", str(tmp_path / "cli"),
-                                   "--db", f"sqlite:///{tmp_path / 'cli.sqlite'}", *opts])
+    cli = CliRunner().invoke(
+        app,
+        [
+            "run",
+            "--responses",
+            str(SAMPLE_WAVE / "responses.csv"),
+            "--population",
+            str(SAMPLE_WAVE / "population.csv"),
+            "--out",
+            str(tmp_path / "cli"),
+            "--db",
+            f"sqlite:///{tmp_path / 'cli.sqlite'}",
+            *opts,
+        ],
+    )
     assert cli.exit_code == 0, cli.output
-    config = build_config(None, {"responses": SAMPLE_WAVE / "responses.csv", "population":
-                                 SAMPLE_WAVE / "population.csv", "out": tmp_path / "flow",
-                                 "db": f"sqlite:///{tmp_path / 'flow.sqlite'}", "method": "linear",
-                                 "min_n": 25, "publish": False})
+    config = build_config(
+        None,
+        {
+            "responses": SAMPLE_WAVE / "responses.csv",
+            "population": SAMPLE_WAVE / "population.csv",
+            "out": tmp_path / "flow",
+            "db": f"sqlite:///{tmp_path / 'flow.sqlite'}",
+            "method": "linear",
+            "min_n": 25,
+            "publish": False,
+        },
+    )
     res = trygghet_run(config)
     assert set(res["steps"]) == {"read", "validate", "store", "weight", "estimate", "trend", "publish"}
     for name in ("weights.csv", "estimates.csv", "trend.csv"):
@@ -251,6 +306,7 @@ def test_prefect_flow_and_cli_write_byte_identical_contract_files(tmp_path: Path
 
 
 # --- bad input through `trygghet ingest`: a clear error and an unchanged database ----------------------
+
 
 def _table_counts(url: str) -> dict[str, int]:
     eng = sa.create_engine(url)
@@ -273,7 +329,7 @@ def _bad_inputs(folder: Path) -> dict[str, tuple[Path, Path, list[str]]]:
         frame.to_csv(path, index=False, **kw)
         return path
 
-    every_tenth = resp.index % 10 == 0       # 10 % of the rows: more than the 5 % quarantine limit
+    every_tenth = resp.index % 10 == 0  # 10 % of the rows: more than the 5 % quarantine limit
     r = resp.copy()
     r.loc[every_tenth, "q_worry_crime"] = "7"
     cases["unknown codes"] = (write("codes.csv", r), good_pop, ["codes.csv", "q_worry_crime", "rad"])
@@ -296,23 +352,48 @@ def _bad_inputs(folder: Path) -> dict[str, tuple[Path, Path, list[str]]]:
     cases["truncated last line"] = (trunc, good_pop, ["trunc.csv", "rad"])
     p = pop.copy()
     p.loc[5, "population"] = "-3"
-    cases["negative population"] = (SAMPLE_WAVE / "responses.csv", write("negpop.csv", p),
-                                    ["negpop.csv", "population", "rad 7"])
-    cases["missing population cell"] = (SAMPLE_WAVE / "responses.csv", write("gap.csv", pop.drop(index=11)),
-                                        ["gap.csv", "year", "district"])
+    cases["negative population"] = (
+        SAMPLE_WAVE / "responses.csv",
+        write("negpop.csv", p),
+        ["negpop.csv", "population", "rad 7"],
+    )
+    cases["missing population cell"] = (
+        SAMPLE_WAVE / "responses.csv",
+        write("gap.csv", pop.drop(index=11)),
+        ["gap.csv", "year", "district"],
+    )
     return cases
 
 
-BAD = ["unknown codes", "non-numeric weights", "unknown district", "duplicate ids", "missing column", "empty file",
-       "header only", "truncated last line", "negative population", "missing population cell"]
+BAD = [
+    "unknown codes",
+    "non-numeric weights",
+    "unknown district",
+    "duplicate ids",
+    "missing column",
+    "empty file",
+    "header only",
+    "truncated last line",
+    "negative population",
+    "missing population cell",
+]
 
 
 @pytest.mark.parametrize("case", BAD)
 def test_bad_input_leaves_the_database_unchanged(tmp_path: Path, case: str) -> None:
     url = f"sqlite:///{tmp_path / 'db.sqlite'}"
     runner = CliRunner()
-    ok = runner.invoke(app, ["ingest", str(SAMPLE_WAVE / "responses.csv"), "--population",
-                             str(SAMPLE_WAVE / "population.csv"), "--db", url])
+    ok = runner.invoke(
+        app,
+        [
+            "ingest",
+            str(SAMPLE_WAVE / "responses.csv"),
+            "--population",
+            str(SAMPLE_WAVE / "population.csv"),
+            "--db",
+            url,
+        ],
+    )
     assert ok.exit_code == 0, ok.output
     before = _table_counts(url)
     assert before["responses"] == 3022
@@ -330,8 +411,10 @@ def test_wrong_encoding_override_is_a_clear_error_and_detection_works(tmp_path: 
     url = f"sqlite:///{tmp_path / 'db.sqlite'}"
     path = _sample_as("cp1252-semicolon-comma", tmp_path)
     runner = CliRunner()
-    bad = runner.invoke(app, ["ingest", str(path), "--population", str(SAMPLE_WAVE / "population.csv"), "--db", url,
-                              "--encoding", "utf-8"])
+    bad = runner.invoke(
+        app,
+        ["ingest", str(path), "--population", str(SAMPLE_WAVE / "population.csv"), "--db", url, "--encoding", "utf-8"],
+    )
     assert bad.exit_code == 2 and "svar.csv" in bad.output and "utf-8" in bad.output.lower()
     assert "Traceback" not in bad.output
     good = runner.invoke(app, ["ingest", str(path), "--population", str(SAMPLE_WAVE / "population.csv"), "--db", url])
@@ -341,7 +424,7 @@ def test_wrong_encoding_override_is_a_clear_error_and_detection_works(tmp_path: 
 
 def test_a_failing_report_marks_the_run_failed(tmp_path: Path, monkeypatch) -> None:
     """A publishing error reaches the user and the run is recorded as failed, never as succeeded."""
-    import reports.publish as publish
+    from reports import publish
     from survey.data.store import Store
 
     def broken(*_a, **_k):
@@ -360,8 +443,9 @@ def test_corrected_file_needs_replace_and_keeps_the_old_version(tmp_path: Path) 
     url = f"sqlite:///{tmp_path / 'db.sqlite'}"
     runner = CliRunner()
     args = ["--population", str(SAMPLE_WAVE / "population.csv"), "--db", url, "--no-publish"]
-    first = runner.invoke(app, ["run", "--responses", str(SAMPLE_WAVE / "responses.csv"),
-                                "--out", str(tmp_path / "a"), *args])
+    first = runner.invoke(
+        app, ["run", "--responses", str(SAMPLE_WAVE / "responses.csv"), "--out", str(tmp_path / "a"), *args]
+    )
     assert first.exit_code == 0, first.output
     df = pd.read_csv(SAMPLE_WAVE / "responses.csv", dtype=str, keep_default_na=False)
     df.loc[0, "q_worry_crime"] = "4" if df.loc[0, "q_worry_crime"] != "4" else "3"
@@ -392,6 +476,7 @@ def test_one_year_wave_with_empty_domains_against_the_live_oracle(tmp_path: Path
     import subprocess
 
     from survey.data.synth import generate_wave, write_wave
+
     require_r()
     r, p = generate_wave(2500, 4, 1, 11)
     d0, d1 = sorted(r["district"].unique())[:2]
@@ -401,8 +486,11 @@ def test_one_year_wave_with_empty_domains_against_the_live_oracle(tmp_path: Path
     r["design_weight"] = np.nan
     resp, pop = write_wave(r, p, tmp_path)
     oracle = tmp_path / "expected"
-    subprocess.run(["Rscript", str(SAMPLE_WAVE.parents[1] / "conformance" / "reference.R"), str(resp), str(pop),
-                    str(oracle)], check=True, capture_output=True)
+    subprocess.run(
+        ["Rscript", str(SAMPLE_WAVE.parents[1] / "conformance" / "reference.R"), str(resp), str(pop), str(oracle)],
+        check=True,
+        capture_output=True,
+    )
     run(resp, pop, tmp_path / "out", db=f"sqlite:///{tmp_path / 'db.sqlite'}", publish=False)
     a, b = pd.read_csv(tmp_path / "out" / "estimates.csv"), pd.read_csv(oracle / "estimates.csv")
     m = a.merge(b, on=["year", "district", "indicator"], suffixes=("", "_r"), validate="one_to_one")
@@ -418,8 +506,11 @@ def test_one_year_wave_with_empty_domains_against_the_live_oracle(tmp_path: Path
     ta, tb = pd.read_csv(tmp_path / "out" / "trend.csv"), pd.read_csv(oracle / "trend.csv")
     ours = ta[ta["indicator"] == "unsafe_after_dark"].set_index("term")
     theirs = tb[tb["indicator"] == "unsafe_after_dark"].set_index("term")
-    assert list(ours.index) == list(theirs.index) == ["(Intercept)"] + [f"district[{d}]" for d in
-                                                                          sorted(r["district"].unique())[1:]]
+    assert (
+        list(ours.index)
+        == list(theirs.index)
+        == ["(Intercept)"] + [f"district[{d}]" for d in sorted(r["district"].unique())[1:]]
+    )
     share = m[(m["district"] == d0) & (m["indicator"] == "unsafe_after_dark")]["estimate"].iloc[0]
     assert ours.loc["(Intercept)", "estimate"] == pytest.approx(np.log(share / (1 - share)), rel=1e-10)
     np.testing.assert_allclose(ours["estimate"], theirs["estimate"], rtol=2e-5)
@@ -433,6 +524,7 @@ def awkward_wave(tmp_path_factory) -> tuple[pd.DataFrame, Path, Path]:
     import subprocess
 
     from survey.data.synth import generate_wave, write_wave
+
     require_r()
     folder = tmp_path_factory.mktemp("awkward")
     r, p = generate_wave(4000, 5, 3, 23)
@@ -446,8 +538,17 @@ def awkward_wave(tmp_path_factory) -> tuple[pd.DataFrame, Path, Path]:
     rng = np.random.default_rng(3)
     r["design_weight"] = (r["design_weight"] * rng.uniform(0.7, 1.3, len(r))).round(6)
     resp, pop = write_wave(r, p, folder)
-    subprocess.run(["Rscript", str(SAMPLE_WAVE.parents[1] / "conformance" / "reference.R"), str(resp), str(pop),
-                    str(folder / "expected")], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "Rscript",
+            str(SAMPLE_WAVE.parents[1] / "conformance" / "reference.R"),
+            str(resp),
+            str(pop),
+            str(folder / "expected"),
+        ],
+        check=True,
+        capture_output=True,
+    )
     return pd.read_csv(resp, dtype=str, keep_default_na=False), pop, folder / "expected"
 
 

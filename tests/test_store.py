@@ -1,4 +1,5 @@
 """Tests of survey.data.store against SQLite (a temp file) and the real PostgreSQL server (own schema per test)."""
+
 # ruff: noqa: F811  (the pytest fixtures db_url and store come from tests.store_support)
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ _run_frames = run_frames
 
 # --- migrations ----------------------------------------------------------------------------------------
 
+
 def test_migrations_create_schema_and_are_a_noop_the_second_time(db_url: str) -> None:
     engine = sa.create_engine(db_url)
     assert not set(TABLES) & set(sa.inspect(engine).get_table_names())
@@ -29,12 +31,13 @@ def test_migrations_create_schema_and_are_a_noop_the_second_time(db_url: str) ->
     s.load_wave(make_wave([2022]))
     before = counts(s)
     s.close()
-    s2 = Store(db_url)                        # second open: nothing to do, data intact
+    s2 = Store(db_url)  # second open: nothing to do, data intact
     assert s2.schema_revision() == head_revision()
     assert counts(s2) == before
     # the migration scripts and the SQLAlchemy tables describe the same schema
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
+
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
     assert diff == []
@@ -44,12 +47,17 @@ def test_migrations_create_schema_and_are_a_noop_the_second_time(db_url: str) ->
 
 # --- loading -----------------------------------------------------------------------------------------
 
+
 def test_round_trip_of_canonical_data(store: Store) -> None:
     wave = make_wave([2022, 2023], n=300)
     report = store.load_wave(wave)
     assert report.status == "loaded" and report.statuses == {"responses": "loaded", "population": "loaded"}
-    assert (report.rows_accepted, report.rows_quarantined, report.population_rows, report.free_text_rows) \
-        == (300, 2, len(wave.population.data), 3)
+    assert (report.rows_accepted, report.rows_quarantined, report.population_rows, report.free_text_rows) == (
+        300,
+        2,
+        len(wave.population.data),
+        3,
+    )
 
     got = store.responses()
     pd.testing.assert_frame_equal(got, wave.responses.data, check_exact=True)
@@ -65,8 +73,18 @@ def test_round_trip_of_canonical_data(store: Store) -> None:
     pd.testing.assert_frame_equal(ft.drop(columns="source_file_id"), wave.responses.free_text)
 
     q = store.quarantine()
-    assert list(q.columns) == ["source_file_id", "file", "source_row", "resp_id", "year", "column", "value",
-                               "check", "reason", "record"]
+    assert list(q.columns) == [
+        "source_file_id",
+        "file",
+        "source_row",
+        "resp_id",
+        "year",
+        "column",
+        "value",
+        "check",
+        "reason",
+        "record",
+    ]
     assert q["reason"].tolist() == ["kod 7 finns inte", "år är inte ett tal"]
     assert q["resp_id"].isna().tolist() == [False, True]
     assert q["source_row"].tolist() == [302, 303]
@@ -120,7 +138,7 @@ def test_different_file_for_a_loaded_wave_needs_replace(store: Store) -> None:
     assert not src.loc[first.responses_source_id, "active"]
     assert src.loc[first.responses_source_id, "superseded_by"] == report.responses_source_id
     assert src.loc[report.responses_source_id, "active"]
-    assert counts(store)["responses"] == 180          # the old version is kept
+    assert counts(store)["responses"] == 180  # the old version is kept
     assert len(store.quarantine(first.responses_source_id)) == 2
 
     # another wave (other years) loads beside it; reloading the old version needs replace again
@@ -137,7 +155,7 @@ def test_partly_overlapping_years_are_refused(store: Store) -> None:
     store.load_wave(make_wave([2022, 2023]))
     with pytest.raises(StoreError, match="--replace"):
         store.load_wave(make_wave([2023, 2024], tag="x"))
-    with pytest.raises(StoreError, match="saknar år 2022"):   # replacing would lose 2022
+    with pytest.raises(StoreError, match="saknar år 2022"):  # replacing would lose 2022
         store.load_wave(make_wave([2023, 2024], tag="x"), replace=True)
     assert len(store.sources()) == 2
 
@@ -174,10 +192,17 @@ def test_integrity_problems_become_store_errors(store: Store) -> None:
 
 # --- runs ----------------------------------------------------------------------------------------------
 
+
 def test_run_outputs_round_trip(store: Store) -> None:
     report = store.load_wave(make_wave([2022], n=40))
-    params = {"method": "raking", "trim": None, "alpha": np.float64(0.05), "cap": np.nan,
-              "years": np.array([2022]), "note": "NaN stays text"}
+    params = {
+        "method": "raking",
+        "trim": None,
+        "alpha": np.float64(0.05),
+        "cap": np.nan,
+        "years": np.array([2022]),
+        "note": "NaN stays text",
+    }
     run_id = store.begin_run(params, "abc123", "1.0", report.source_ids)
     assert store.runs().set_index("run_id").loc[run_id, "status"] == "running"
     frames = _run_frames(store.responses())
@@ -186,8 +211,14 @@ def test_run_outputs_round_trip(store: Store) -> None:
 
     out = store.run_outputs(run_id)
     assert out.run["status"] == "succeeded" and out.run["lineage"] == lineage
-    assert out.run["parameters"] == {"method": "raking", "trim": None, "alpha": 0.05, "cap": None,
-                                     "years": [2022], "note": "NaN stays text"}
+    assert out.run["parameters"] == {
+        "method": "raking",
+        "trim": None,
+        "alpha": 0.05,
+        "cap": None,
+        "years": [2022],
+        "note": "NaN stays text",
+    }
     assert out.input_source_ids == sorted(report.source_ids)
     w = frames["weights"].sort_values(["year", "resp_id"]).reset_index(drop=True)
     pd.testing.assert_frame_equal(out.weights, w, check_exact=True)
@@ -200,8 +231,7 @@ def test_run_outputs_round_trip(store: Store) -> None:
         store.begin_run({}, "x", "1.0", [99999])
 
 
-def test_run_without_optional_outputs_and_failure_rolls_back(store: Store,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_run_without_optional_outputs_and_failure_rolls_back(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     report = store.load_wave(make_wave([2022], n=40))
     frames = _run_frames(store.responses())
     run_id = store.begin_run({}, "abc", "1.0", report.source_ids)
@@ -212,12 +242,22 @@ def test_run_without_optional_outputs_and_failure_rolls_back(store: Store,
 
     monkeypatch.setattr(store_runs, "insert_run_frame", boom)
     with pytest.raises(RuntimeError):
-        store.save_run_outputs(run_id, weights=frames["weights"], diagnostics=frames["diagnostics"],
-                               estimates=frames["estimates"], lineage={})
+        store.save_run_outputs(
+            run_id,
+            weights=frames["weights"],
+            diagnostics=frames["diagnostics"],
+            estimates=frames["estimates"],
+            lineage={},
+        )
     assert counts(store) == before
     monkeypatch.undo()
-    store.save_run_outputs(run_id, weights=frames["weights"], diagnostics=frames["diagnostics"],
-                           estimates=frames["estimates"], lineage={"steps": {}})
+    store.save_run_outputs(
+        run_id,
+        weights=frames["weights"],
+        diagnostics=frames["diagnostics"],
+        estimates=frames["estimates"],
+        lineage={"steps": {}},
+    )
     out = store.run_outputs(run_id)
     assert out.comparisons is None and out.trend is None
     pd.testing.assert_frame_equal(out.estimates, frames["estimates"])
@@ -229,16 +269,22 @@ def test_run_without_optional_outputs_and_failure_rolls_back(store: Store,
 
 # --- published tables ----------------------------------------------------------------------------------
 
+
 def _cells(scale: float = 1.0) -> pd.DataFrame:
-    return pd.DataFrame({"row_key": ["Rissne", "Rissne", "Duvbo"], "column_key": ["andel", "n", "andel"],
-                         "value": [0.25 * scale, 20.0, None], "text": ["25 %", "20", ".."],
-                         "suppressed": [False, False, True]})
+    return pd.DataFrame(
+        {
+            "row_key": ["Rissne", "Rissne", "Duvbo"],
+            "column_key": ["andel", "n", "andel"],
+            "value": [0.25 * scale, 20.0, None],
+            "text": ["25 %", "20", ".."],
+            "suppressed": [False, False, True],
+        }
+    )
 
 
 def test_published_versions_are_never_overwritten(store: Store) -> None:
     run_id = store.begin_run({}, "abc", "1.0", [])
-    v1 = store.publish_table("T1", 2022, run_id, _cells(1.0), "Otrygghet efter mörkrets inbrott",
-                             {"note": "första"})
+    v1 = store.publish_table("T1", 2022, run_id, _cells(1.0), "Otrygghet efter mörkrets inbrott", {"note": "första"})
     v2 = store.publish_table("T1", 2022, run_id, _cells(2.0), "Otrygghet (rättad)", {"note": "andra"})
     assert (v1, v2) == (1, 2)
     assert store.publish_table("T1", 2023, None, _cells(), "Annat år", {}) == 1
@@ -248,11 +294,15 @@ def test_published_versions_are_never_overwritten(store: Store) -> None:
     assert cells["value"].tolist()[0] == 0.5
     meta1, cells1 = store.published_table("T1", 2022, version=1)
     assert meta1["meta"] == {"note": "första"}
-    pd.testing.assert_frame_equal(cells1, _cells(1.0).astype(
-        {"row_key": STR, "column_key": STR, "text": STR, "value": "float64"}))
+    pd.testing.assert_frame_equal(
+        cells1, _cells(1.0).astype({"row_key": STR, "column_key": STR, "text": STR, "value": "float64"})
+    )
     listing = store.published_tables()
-    assert listing[["table_id", "year", "version"]].values.tolist() == [["T1", 2022, 1], ["T1", 2022, 2],
-                                                                          ["T1", 2023, 1]]
+    assert listing[["table_id", "year", "version"]].values.tolist() == [
+        ["T1", 2022, 1],
+        ["T1", 2022, 2],
+        ["T1", 2023, 1],
+    ]
     with pytest.raises(StoreError, match="ingen version 9"):
         store.published_table("T1", 2022, version=9)
 
@@ -271,14 +321,23 @@ def test_suppressed_cells_with_a_value_are_refused(store: Store) -> None:
     assert len(store.published_tables()) == 0
     # and the database refuses it too, if anybody goes around the Store
     with pytest.raises(sa.exc.IntegrityError), store.engine.begin() as conn:
-        conn.execute(sa.text("INSERT INTO published_tables (table_id, year, version, created_at) "
-                             "VALUES ('T3', 2022, 1, CURRENT_TIMESTAMP)"))
-        conn.execute(sa.text("INSERT INTO published_cells (table_id, year, version, position, row_key, "
-                             "column_key, value, suppressed) VALUES ('T3', 2022, 1, 0, 'a', 'b', 0.5, "
-                             "TRUE)"))
+        conn.execute(
+            sa.text(
+                "INSERT INTO published_tables (table_id, year, version, created_at) "
+                "VALUES ('T3', 2022, 1, CURRENT_TIMESTAMP)"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO published_cells (table_id, year, version, position, row_key, "
+                "column_key, value, suppressed) VALUES ('T3', 2022, 1, 0, 'a', 'b', 0.5, "
+                "TRUE)"
+            )
+        )
 
 
 # --- integration with survey.data.ingest and survey.data.synth ------------------------------------------------------
+
 
 def test_ingested_wave_round_trips(store: Store, tmp_path) -> None:
     """A wave read by survey.data.ingest from synth CSV files comes back from the store identical."""
@@ -289,10 +348,8 @@ def test_ingested_wave_round_trips(store: Store, tmp_path) -> None:
     wave = ingest.load_wave(rpath, ppath)
     report = store.load_wave(wave)
     assert report.status == "loaded" and report.rows_accepted == len(wave.responses.data)
-    pd.testing.assert_frame_equal(store.responses(), wave.responses.data.reset_index(drop=True),
-                                  check_exact=True)
-    pd.testing.assert_frame_equal(store.population(), wave.population.data.reset_index(drop=True),
-                                  check_exact=True)
+    pd.testing.assert_frame_equal(store.responses(), wave.responses.data.reset_index(drop=True), check_exact=True)
+    pd.testing.assert_frame_equal(store.population(), wave.population.data.reset_index(drop=True), check_exact=True)
     ft = store.free_text().drop(columns="source_file_id")
     assert ft["comment"].tolist() == wave.responses.free_text["comment"].tolist()
     assert store.load_wave(ingest.load_wave(rpath, ppath)).status == "unchanged"
@@ -302,12 +359,14 @@ def test_bench_smoke() -> None:
     """bench.bench_ingest runs end to end on a small wave (SQLite only)."""
     pytest.importorskip("survey.data.synth")
     from bench.bench_ingest import run
+
     results = run(2000, ["sqlite"], full=False)
     assert [r["step"] for r in results] == ["store load_wave", "read responses()", "save_run_outputs weights"]
     assert all(r["rows_per_s"] > 0 for r in results)
 
 
 # --- opening --------------------------------------------------------------------------------------------
+
 
 def test_default_url_comes_from_the_environment(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
     url = f"sqlite:///{tmp_path / 'env.db'}"
@@ -336,8 +395,10 @@ def test_copy_out_errors_leave_the_connection_usable(store: Store) -> None:
     with store.engine.connect() as conn:
         dbapi = conn.connection.driver_connection
         assert copy_out(dbapi, "COPY (SELECT x FROM generate_series(1, 3) x) TO STDOUT").read() == b"1\n2\n3\n"
-        for bad in ("COPY (SELECT 1/0) TO STDOUT",                                   # fails at once
-                    "COPY (SELECT 1/(x - 5000) FROM generate_series(1, 9999) x) TO STDOUT"):  # mid-stream
+        for bad in (
+            "COPY (SELECT 1/0) TO STDOUT",  # fails at once
+            "COPY (SELECT 1/(x - 5000) FROM generate_series(1, 9999) x) TO STDOUT",
+        ):  # mid-stream
             with pytest.raises(StoreError, match="division by zero"):
                 copy_out(dbapi, bad)
             conn.rollback()
@@ -353,13 +414,17 @@ def test_upgrade_from_0001_keeps_data_and_derives_status_and_versions(db_url: st
     now = "2025-01-01 00:00:00+00:00"
     with old.engine.begin() as conn:
         for i, (years, active) in enumerate([("2022", False), ("2022", True), ("2023", False)]):
-            conn.execute(sa.text(
-                "INSERT INTO source_files (id, sha256, name, kind, years, loaded_at, active, superseded_by) "
-                "VALUES (:id, :sha, :name, 'responses', :years, :ts, :active, NULL)"),
-                {"id": i + 1, "sha": f"{i}" * 64, "name": f"f{i}.csv", "years": years, "ts": now, "active": active})
+            conn.execute(
+                sa.text(
+                    "INSERT INTO source_files (id, sha256, name, kind, years, loaded_at, active, superseded_by) "
+                    "VALUES (:id, :sha, :name, 'responses', :years, :ts, :active, NULL)"
+                ),
+                {"id": i + 1, "sha": f"{i}" * 64, "name": f"f{i}.csv", "years": years, "ts": now, "active": active},
+            )
         conn.execute(sa.text("UPDATE source_files SET superseded_by = 2 WHERE id = 1"))
-        conn.execute(sa.text("INSERT INTO runs (run_id, started_at, status) VALUES ('r1', :ts, 'succeeded')"),
-                     {"ts": now})
+        conn.execute(
+            sa.text("INSERT INTO runs (run_id, started_at, status) VALUES ('r1', :ts, 'succeeded')"), {"ts": now}
+        )
         conn.execute(sa.text("INSERT INTO estimates (run_id, indicator, estimate) VALUES ('r1', 'x', 0.5)"))
     old.close()
     s = Store(db_url)

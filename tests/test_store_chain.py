@@ -1,6 +1,7 @@
 """The steps chained through the database under a run id (issue 8): weight stores weights, design and the
 calibration specification; estimate reads them back bit for bit and stores its frames; trend and publish
 read what they need from the run id alone. SQLite and the real PostgreSQL; never a mocked database."""
+
 # ruff: noqa: F811  (the pytest fixtures db_url and store come from tests.store_support)
 from __future__ import annotations
 
@@ -19,8 +20,16 @@ from survey.models import trend_outputs
 from survey.pipeline.steps import EstimationOptions, WeightingOptions, WeightingResult, estimate, weight
 from tests.store_support import db_url, store  # noqa: F401
 
-SPEC = {"method": "linear", "margins": [["district", "sex"], ["district", "age_group"]], "by": ["year"],
-        "bounds": None, "trim": None, "collapse": {}, "maxit": 100, "epsilon": 1e-12}
+SPEC = {
+    "method": "linear",
+    "margins": [["district", "sex"], ["district", "age_group"]],
+    "by": ["year"],
+    "bounds": None,
+    "trim": None,
+    "collapse": {},
+    "maxit": 100,
+    "epsilon": 1e-12,
+}
 OPTIONS = WeightingOptions(method="linear")
 
 
@@ -37,12 +46,22 @@ def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
 
 def _weight_step(store: Store, codebook) -> tuple[str, WeightingResult]:
     ids = store.active_source_ids()
-    run_id = store.begin_run({"config": {"method": "linear"}}, "test", codebook.version, ids,
-                             codebook_name=codebook.name)
+    run_id = store.begin_run(
+        {"config": {"method": "linear"}}, "test", codebook.version, ids, codebook_name=codebook.name
+    )
     w = weight(store.run_responses(run_id), store.run_population(run_id), OPTIONS)
-    store.save_weights(run_id, w.weights, w.diagnostics, specification=SPEC, design=w.design,
-                       calibration={"iterations": int(w.calibration.iterations),
-                                    "max_margin_error": float(w.calibration.max_margin_error)}, seconds=0.5)
+    store.save_weights(
+        run_id,
+        w.weights,
+        w.diagnostics,
+        specification=SPEC,
+        design=w.design,
+        calibration={
+            "iterations": int(w.calibration.iterations),
+            "max_margin_error": float(w.calibration.max_margin_error),
+        },
+        seconds=0.5,
+    )
     return run_id, w
 
 
@@ -69,7 +88,7 @@ def test_weight_estimate_trend_publish_chain_through_the_run_id(store: Store, tm
     assert d.psu is None and d.fpc is None and d.strata_labels == d0.strata_labels
     assert d.lonely_psu == d0.lonely_psu
     m, m0 = d.calibration, d0.calibration
-    for f in dataclasses.fields(m0):                     # every field of the calibration model
+    for f in dataclasses.fields(m0):  # every field of the calibration model
         a, b = getattr(m, f.name), getattr(m0, f.name)
         if isinstance(b, np.ndarray):
             assert _same_bits(a, b), f.name
@@ -82,8 +101,12 @@ def test_weight_estimate_trend_publish_chain_through_the_run_id(store: Store, tm
 
     options = EstimationOptions()
     direct = estimate(responses, w, codebook, options)
-    chained = estimate(responses, WeightingResult(design=d, calibration=None, weights=stored.weights,
-                                                  diagnostics=stored.diagnostics), codebook, options)
+    chained = estimate(
+        responses,
+        WeightingResult(design=d, calibration=None, weights=stored.weights, diagnostics=stored.diagnostics),
+        codebook,
+        options,
+    )
     for name in ("estimates", "comparisons", "by_group", "index"):
         pd.testing.assert_frame_equal(getattr(chained, name), getattr(direct, name), check_exact=True)
     store.save_estimates(run_id, chained.estimates, chained.comparisons, chained.by_group, chained.index)
@@ -91,15 +114,24 @@ def test_weight_estimate_trend_publish_chain_through_the_run_id(store: Store, tm
         store.save_estimates(run_id, chained.estimates)
 
     # the trend step, from the stored design
-    tr = trend_outputs(d, responses, codebook.indicators, series_breaks=codebook.series_breaks,
-                       district_trends_model=True)
+    tr = trend_outputs(
+        d, responses, codebook.indicators, series_breaks=codebook.series_breaks, district_trends_model=True
+    )
     store.save_trend(run_id, tr.trend, tr.shares, tr.districts, tr.tests)
 
     # the publish step, from the run id alone
     res = store.run_results(run_id)
-    pairs = {"estimates": chained.estimates, "comparisons": chained.comparisons, "by_group": chained.by_group,
-             "index": chained.index, "trend": tr.trend, "trend_shares": tr.shares,
-             "trend_districts": tr.districts, "trend_tests": tr.tests, "diagnostics": w.diagnostics}
+    pairs = {
+        "estimates": chained.estimates,
+        "comparisons": chained.comparisons,
+        "by_group": chained.by_group,
+        "index": chained.index,
+        "trend": tr.trend,
+        "trend_shares": tr.shares,
+        "trend_districts": tr.districts,
+        "trend_tests": tr.tests,
+        "diagnostics": w.diagnostics,
+    }
     for name, frame in pairs.items():
         pd.testing.assert_frame_equal(getattr(res, name), frame, check_exact=True, obj=name)
     assert res.record.steps_done == ["weight", "estimate", "trend"]
@@ -119,9 +151,9 @@ def test_a_run_reads_its_own_source_versions_after_a_replacement(store: Store, t
     first = _wave(tmp_path, seed=11)
     store.load_wave(first)
     run_id, w = _weight_step(store, codebook)
-    store.load_wave(_wave(tmp_path, seed=12), replace=True)          # a corrected file for the same years
+    store.load_wave(_wave(tmp_path, seed=12), replace=True)  # a corrected file for the same years
     assert not store.responses()["resp_id"].equals(first.responses.data["resp_id"])
-    responses = store.run_responses(run_id)                          # still the version the run weighted
+    responses = store.run_responses(run_id)  # still the version the run weighted
     pd.testing.assert_frame_equal(responses, first.responses.data.reset_index(drop=True), check_exact=True)
     store.run_weights(run_id).check_rows(responses)
     with pytest.raises(StoreError, match="viktade raderna"):
@@ -136,8 +168,12 @@ def test_estimate_before_weight_and_bad_specification_are_refused(store: Store, 
     assert store.run_years(run_id) == [2022] and set(store.run_responses(run_id)["year"]) == {2022}
     w = weight(store.run_responses(run_id), store.run_population(run_id), OPTIONS)
     with pytest.raises(StoreError, match="saknar trim, collapse"):
-        store.save_weights(run_id, w.weights, w.diagnostics, specification={"method": "linear", "margins": [],
-                                                                            "bounds": None, "by": ["year"]})
+        store.save_weights(
+            run_id,
+            w.weights,
+            w.diagnostics,
+            specification={"method": "linear", "margins": [], "bounds": None, "by": ["year"]},
+        )
     assert store.run_steps(run_id).empty
     store.fail_run(run_id, "avbruten")
     assert store.runs().set_index("run_id").loc[run_id, "status"] == "failed"

@@ -2,6 +2,7 @@
 11, load): the plans of the store's own statements (``survey.data.store.plans.hot_queries``) name the index
 and read no table in full. Plans, not timings: on SQLite ``EXPLAIN QUERY PLAN``, on PostgreSQL ``EXPLAIN``
 after ``ANALYZE`` with sequential scans disabled (so a missing index shows as a ``Seq Scan``)."""
+
 # ruff: noqa: F811  (the pytest fixtures db_url and store come from tests.store_support)
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """PostgreSQL roles (issue 11): owner, pipeline and report_reader, each tested by logging in as a real LOGIN
 member (trust authentication) and checking what it may and may not do; refusals are StoreErrors with a
 Swedish message, never a permission traceback. Role names are per test (roles are cluster-wide)."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -52,8 +53,15 @@ def _filled(url: str) -> tuple[str, int]:
         report = s.load_wave(make_wave([2022], n=60))
         run_id = s.begin_run({}, "test", "1.0", report.source_ids)
         s.save_run_outputs(run_id, **run_frames(s.responses()), lineage={"steps": {}})
-        cells = pd.DataFrame({"row_key": ["Rissne"], "column_key": ["2022|est"], "value": [0.25],
-                              "text": ["25,0 %"], "suppressed": [False]})
+        cells = pd.DataFrame(
+            {
+                "row_key": ["Rissne"],
+                "column_key": ["2022|est"],
+                "value": [0.25],
+                "text": ["25,0 %"],
+                "suppressed": [False],
+            }
+        )
         s.publish_table("district_unsafe_after_dark", 2022, run_id, cells, "Otrygga", {"kind": "district"})
         return run_id, report.responses_source_id
 
@@ -63,7 +71,7 @@ def _refused(call, *args) -> str:
         call(*args)
     text = str(info.value)
     assert "får inte" in text and "behörighet" in text and "Traceback" not in text
-    assert info.value.__cause__ is None and info.value.__suppress_context__   # no driver traceback chained
+    assert info.value.__cause__ is None and info.value.__suppress_context__  # no driver traceback chained
     return text
 
 
@@ -74,20 +82,25 @@ def test_report_reader_reads_published_tables_and_estimates_only() -> None:
         with Store(admin_url) as admin:
             report = admin.create_roles(names, _members(logins))
         assert report.schema == schema
-        with Store(_login_url(logins["reader"], schema)) as reader:   # opens without migrating
+        with Store(_login_url(logins["reader"], schema)) as reader:  # opens without migrating
             assert reader.published_tables()["table_id"].tolist() == ["district_unsafe_after_dark"]
             assert reader.published_table("district_unsafe_after_dark", 2022)[1]["value"].tolist() == [0.25]
             view = reader.published_view("v_published_estimates")
-            assert view[["district", "indicator", "estimate"]].values.tolist() == \
-                [["Rissne", None, 0.25]]
+            assert view[["district", "indicator", "estimate"]].values.tolist() == [["Rissne", None, 0.25]]
             assert reader.runs()["run_id"].tolist() == [run_id] and reader.latest_run_id() == run_id
-            out = reader.run_outputs(run_id)              # what `compare` reads: no weights for this role
+            out = reader.run_outputs(run_id)  # what `compare` reads: no weights for this role
             assert out.weights is None
             assert out.estimates["estimate"].tolist() == [0.25, 1 / 3]
             assert out.comparisons["difference"].tolist() == [-0.08]
-            for call, args in ((reader.responses, ()), (reader.free_text, ()), (reader.quarantine, ()),
-                               (reader.population, ()), (reader.run_weights, (run_id,)),
-                               (reader.load_wave, (make_wave([2023]),)), (reader.withdraw_source, (sid,))):
+            for call, args in (
+                (reader.responses, ()),
+                (reader.free_text, ()),
+                (reader.quarantine, ()),
+                (reader.population, ()),
+                (reader.run_weights, (run_id,)),
+                (reader.load_wave, (make_wave([2023]),)),
+                (reader.withdraw_source, (sid,)),
+            ):
                 text = _refused(call, *args)
                 assert logins["reader"] in text
             msg = _refused(reader.responses)
@@ -106,15 +119,18 @@ def test_pipeline_writes_data_but_cannot_delete_or_change_the_schema() -> None:
         with Store(schema_url(schema)) as admin:
             admin.create_roles(names, _members(logins))
         url = _login_url(logins["pipeline"], schema)
-        run_id, _ = _filled(url)                        # load, run, outputs and publishing all work
+        run_id, _ = _filled(url)  # load, run, outputs and publishing all work
         with Store(url) as pipe:
             assert len(pipe.responses()) == 60 and pipe.run_outputs(run_id).weights is not None
             assert pipe.run_record(run_id).run["status"] == "succeeded"
         raw = sa.create_engine(url)
-        for stmt in ("DELETE FROM responses", "DROP TABLE weights", "CREATE TABLE x (a int)",
-                     "TRUNCATE published_cells"):
-            with raw.begin() as conn, pytest.raises(sa.exc.ProgrammingError,
-                                                    match="permission denied|must be owner"):
+        for stmt in (
+            "DELETE FROM responses",
+            "DROP TABLE weights",
+            "CREATE TABLE x (a int)",
+            "TRUNCATE published_cells",
+        ):
+            with raw.begin() as conn, pytest.raises(sa.exc.ProgrammingError, match="permission denied|must be owner"):
                 conn.execute(sa.text(stmt))
         raw.dispose()
 
@@ -130,7 +146,7 @@ def test_only_the_owner_upgrades_an_outdated_schema() -> None:
         with Store(_login_url(logins["owner"], schema)) as owner:
             assert owner.schema_revision() == head_revision()
         with Store(schema_url(schema)) as admin:
-            admin.create_roles(names, _members(logins))          # grants the new views
+            admin.create_roles(names, _members(logins))  # grants the new views
         with Store(_login_url(logins["reader"], schema)) as reader:
             assert reader.published_view("v_published_tables").empty
             assert reader.schema_revision() == head_revision()
@@ -138,6 +154,7 @@ def test_only_the_owner_upgrades_an_outdated_schema() -> None:
 
 def test_roles_need_postgresql(tmp_path) -> None:
     from survey.errors import StoreError
+
     with Store(f"sqlite:///{tmp_path / 'x.db'}") as s, pytest.raises(StoreError, match="bara i PostgreSQL"):
         s.create_roles()
     with pytest.raises(StoreError, match="Ogiltigt rollnamn"):

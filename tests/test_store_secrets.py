@@ -17,7 +17,7 @@ from survey.data.store import Store, mask_url, scrub
 from survey.errors import StoreError
 from tests.store_support import PG_BASE, db_url, require_pg  # noqa: F401
 
-SECRET = "s3cr3t-pw/ö@x"                     # characters that must be percent-encoded in a URL
+SECRET = "s3cr3t-pw/ö@x"  # characters that must be percent-encoded in a URL
 ENCODED = quote(SECRET, safe="")
 FORMS = (SECRET, ENCODED, "s3cr3t")
 
@@ -45,19 +45,23 @@ def test_missing_driver(caplog: pytest.LogCaptureFixture) -> None:
     assert "drivrutinen 'pg8000' är inte installerad" in msg and "analytiker:***@127.0.0.1" in msg
 
 
-def test_missing_psycopg_behind_a_psycopg2_url(caplog: pytest.LogCaptureFixture,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_psycopg_behind_a_psycopg2_url(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """``postgresql+psycopg2://`` is read as psycopg 3; with psycopg absent the driver is missing."""
-    monkeypatch.setitem(sys.modules, "psycopg", None)       # `import psycopg` now raises ImportError
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # `import psycopg` now raises ImportError
     msg = _failure(f"postgresql+psycopg2://analytiker:{ENCODED}@127.0.0.1:5432/test", caplog)
     assert "drivrutinen 'psycopg' är inte installerad" in msg
 
 
-@pytest.mark.parametrize("url", [
-    f"postgresql+psycopg://analytiker:{ENCODED}@127.0.0.1:notaport/test",
-    f"postgresql+psycopg://analytiker:{ENCODED}@[::1/test",
-    f"mysql+pymysql://analytiker:{ENCODED}@127.0.0.1/test",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"postgresql+psycopg://analytiker:{ENCODED}@127.0.0.1:notaport/test",
+        f"postgresql+psycopg://analytiker:{ENCODED}@[::1/test",
+        f"mysql+pymysql://analytiker:{ENCODED}@127.0.0.1/test",
+    ],
+)
 def test_unusable_urls(url: str, caplog: pytest.LogCaptureFixture) -> None:
     msg = _failure(url, caplog)
     assert msg.startswith(("Kan inte använda databasadressen", "Databasen", "Kan inte använda databasen"))
@@ -104,7 +108,9 @@ def test_a_working_store_never_shows_the_password(caplog: pytest.LogCaptureFixtu
 
 def test_mask_and_scrub() -> None:
     assert mask_url(f"postgresql+psycopg://u:{ENCODED}@h:5432/db") == "postgresql+psycopg://u:***@h:5432/db"
-    assert mask_url(f"postgresql://u:{ENCODED}@h:bad/db") == "postgresql://u:***@h:bad/db"   # unparsable
+    assert mask_url(f"postgresql://u:{ENCODED}@h:bad/db") == "postgresql://u:***@h:bad/db"  # unparsable
     assert mask_url("sqlite:///trygghet.db") == "sqlite:///trygghet.db"
     url = f"postgresql://u:{ENCODED}@h/db"
-    assert scrub(f"failed for {SECRET} and {ENCODED} at {url}", url) == "failed for *** and *** at postgresql://u:***@h/db"
+    assert (
+        scrub(f"failed for {SECRET} and {ENCODED} at {url}", url) == "failed for *** and *** at postgresql://u:***@h/db"
+    )

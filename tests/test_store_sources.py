@@ -1,6 +1,7 @@
 """Source versions (issue 11): a truncated file can be replaced by the complete one, sources can be withdrawn
 and replaced with every version and its lineage kept, and a wave whose run failed is marked. SQLite and the
 real PostgreSQL."""
+
 # ruff: noqa: F811  (the pytest fixtures db_url and store come from tests.store_support)
 from __future__ import annotations
 
@@ -34,8 +35,11 @@ def _truncated() -> pd.DataFrame:
 
 
 def _wave(data: pd.DataFrame, tag: str) -> Wave:
-    return Wave(responses=responses_part(data, f"svar_{tag}.csv", f"svar{tag}"),
-                population=population_part(canonical_population(YEARS), "befolkning.csv", "befolkning"), notes=[])
+    return Wave(
+        responses=responses_part(data, f"svar_{tag}.csv", f"svar{tag}"),
+        population=population_part(canonical_population(YEARS), "befolkning.csv", "befolkning"),
+        notes=[],
+    )
 
 
 def test_the_complete_file_replaces_a_truncated_one(store: Store) -> None:
@@ -43,19 +47,27 @@ def test_the_complete_file_replaces_a_truncated_one(store: Store) -> None:
     before = counts(store)
     with pytest.raises(StoreError, match="--replace"):
         store.load_wave(_wave(_complete(), "hel"))
-    assert counts(store) == before                                     # a refusal writes nothing
+    assert counts(store) == before  # a refusal writes nothing
     report = store.load_wave(_wave(_complete(), "hel"), replace=True, by="analytiker")
     assert report.statuses == {"responses": "replaced", "population": "unchanged"}
     assert report.superseded == [first.responses_source_id]
     pd.testing.assert_frame_equal(store.responses(), _complete(), check_exact=True)
     src = store.sources(kind="responses").set_index("id")
     old, new = first.responses_source_id, report.responses_source_id
-    assert src.loc[old, ["status", "version", "superseded_by", "status_changed_by"]].tolist() == \
-        ["replaced", 1, new, "analytiker"]
-    assert src.loc[new, ["status", "version", "replaces", "years"]].tolist() == ["active", 2, str(old),
-                                                                                 "2022,2023,2024"]
+    assert src.loc[old, ["status", "version", "superseded_by", "status_changed_by"]].tolist() == [
+        "replaced",
+        1,
+        new,
+        "analytiker",
+    ]
+    assert src.loc[new, ["status", "version", "replaces", "years"]].tolist() == [
+        "active",
+        2,
+        str(old),
+        "2022,2023,2024",
+    ]
     assert src.loc[old, "status_changed_at"] is not None
-    assert counts(store)["responses"] == len(_truncated()) + len(_complete())   # both versions kept
+    assert counts(store)["responses"] == len(_truncated()) + len(_complete())  # both versions kept
 
 
 def test_withdraw_and_load_again(store: Store) -> None:
@@ -63,8 +75,12 @@ def test_withdraw_and_load_again(store: Store) -> None:
     rid = first.responses_source_id
     assert (store.source(rid)["kind"], store.source(rid)["status"]) == ("responses", "active")
     row = store.withdraw_source(rid, reason="trasig export", by="granskare")
-    assert (row["status"], row["active"], row["status_reason"], row["status_changed_by"]) == \
-        ("withdrawn", False, "trasig export", "granskare")
+    assert (row["status"], row["active"], row["status_reason"], row["status_changed_by"]) == (
+        "withdrawn",
+        False,
+        "trasig export",
+        "granskare",
+    )
     assert len(store.responses()) == 0 and len(store.population()) == len(canonical_population(YEARS))
     with pytest.raises(StoreError, match="används redan inte"):
         store.withdraw_source(rid)
@@ -82,8 +98,12 @@ def test_replace_a_source_explicitly_keeps_the_lineage(store: Store) -> None:
     first = store.load_wave(_wave(_complete(), "v1"))
     v2 = responses_part(_truncated(), "svar_v2.csv", "svar v2")
     done = store.replace_source(first.responses_source_id, v2, reason="2024 levereras senare", by="analytiker")
-    assert (done.status, done.old_id, done.old_years, done.new_years) == \
-        ("replaced", first.responses_source_id, "2022,2023,2024", "2022,2023")
+    assert (done.status, done.old_id, done.old_years, done.new_years) == (
+        "replaced",
+        first.responses_source_id,
+        "2022,2023,2024",
+        "2022,2023",
+    )
     v3 = responses_part(_complete(), "svar_v3.csv", "svar v3")
     last = store.replace_source(done.new_id, v3)
     src = store.sources(kind="responses")
@@ -102,10 +122,20 @@ def test_replace_a_source_explicitly_keeps_the_lineage(store: Store) -> None:
 
 
 def test_replace_refuses_years_of_another_active_file(store: Store) -> None:
-    a = store.load_wave(Wave(responses=responses_part(canonical_responses(50, [2022], 1), "a.csv", "a"),
-                             population=population_part(canonical_population([2022]), "pa.csv", "pa"), notes=[]))
-    store.load_wave(Wave(responses=responses_part(canonical_responses(50, [2023], 2), "b.csv", "b"),
-                         population=population_part(canonical_population([2023]), "pb.csv", "pb"), notes=[]))
+    a = store.load_wave(
+        Wave(
+            responses=responses_part(canonical_responses(50, [2022], 1), "a.csv", "a"),
+            population=population_part(canonical_population([2022]), "pa.csv", "pa"),
+            notes=[],
+        )
+    )
+    store.load_wave(
+        Wave(
+            responses=responses_part(canonical_responses(50, [2023], 2), "b.csv", "b"),
+            population=population_part(canonical_population([2023]), "pb.csv", "pb"),
+            notes=[],
+        )
+    )
     before = counts(store)
     both = responses_part(canonical_responses(80, [2022, 2023], 3), "ab.csv", "ab")
     with pytest.raises(StoreError, match="överlappar en annan aktiv källa, 'b.csv'"):
@@ -125,7 +155,11 @@ def test_a_wave_whose_run_failed_is_marked(store: Store) -> None:
     store.finish_run(ok, {})
     src = store.sources().set_index("id")
     assert src.loc[report.responses_source_id, ["runs", "last_run_status"]].tolist() == [2, "succeeded"]
-    unused = store.load_wave(Wave(responses=responses_part(canonical_responses(40, [2030], 5), "c.csv", "c"),
-                                  population=population_part(canonical_population([2030]), "pc.csv", "pc"),
-                                  notes=[]))
+    unused = store.load_wave(
+        Wave(
+            responses=responses_part(canonical_responses(40, [2030], 5), "c.csv", "c"),
+            population=population_part(canonical_population([2030]), "pc.csv", "pc"),
+            notes=[],
+        )
+    )
     assert pd.isna(store.sources().set_index("id").loc[unused.responses_source_id, "last_run_status"])

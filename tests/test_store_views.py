@@ -2,6 +2,7 @@
 publisher builds from a real weighted wave, read back through every view, agree cell by cell with what was
 published and with the estimates rounded as shown; hand-made tables pin versions, newest publication, key
 splitting and suppression."""
+
 # ruff: noqa: F811  (the pytest fixtures db_url and store come from tests.store_support)
 from __future__ import annotations
 
@@ -37,8 +38,14 @@ def _published(store: Store, tmp_path: Path):
     run_id = store.begin_run({}, "test", codebook.version, report.source_ids, codebook_name=codebook.name)
     est = pd.concat([e.estimates.assign(domain="district", group=None), e.by_group], ignore_index=True)
     districts = sorted(e.estimates.loc[e.estimates["district"] != "Totalt", "district"].unique())
-    tables = build_tables(est, e.comparisons, tr.trend, codebook, {"run_id": run_id, "date": "2025-01-01"},
-                          compare=[(districts[0], districts[1])])
+    tables = build_tables(
+        est,
+        e.comparisons,
+        tr.trend,
+        codebook,
+        {"run_id": run_id, "date": "2025-01-01"},
+        compare=[(districts[0], districts[1])],
+    )
     versions = publish_to_store(store, tables, run_id)
     return e, tables, versions, run_id
 
@@ -65,26 +72,35 @@ def test_views_read_back_what_was_published(store: Store, tmp_path: Path) -> Non
     keys = ["year", "district", "indicator"]
     got = v.set_index(keys).sort_index()
     assert len(got) == len(cells[cells["stat"] == "est"])
-    for stat, col in (("est", "estimate"), ("lo", "ci_low"), ("hi", "ci_high"), ("n", "n"), ("chg", "change"),
-                      ("chg_p", "change_p"), ("tot_p", "vs_total_p")):
+    for stat, col in (
+        ("est", "estimate"),
+        ("lo", "ci_low"),
+        ("hi", "ci_high"),
+        ("n", "n"),
+        ("chg", "change"),
+        ("chg_p", "change_p"),
+        ("tot_p", "vs_total_p"),
+    ):
         want = _stat(cells, stat, keys).reindex(got.index)
         np.testing.assert_array_equal(got[col].astype(float).to_numpy(), want.to_numpy(), err_msg=col)
     est = e.estimates.set_index(keys).reindex(got.index)
     shown = got.loc[~got["suppressed"].astype(bool)]
-    np.testing.assert_array_equal(shown["estimate"].to_numpy(float),
-                                  _shown(est.loc[shown.index, "estimate"]).to_numpy())
+    np.testing.assert_array_equal(
+        shown["estimate"].to_numpy(float), _shown(est.loc[shown.index, "estimate"]).to_numpy()
+    )
     np.testing.assert_array_equal(shown["n"].to_numpy(int), est.loc[shown.index, "n"].to_numpy(int))
     hidden = got.loc[got["suppressed"].astype(bool)]
-    assert len(hidden) and hidden[["estimate", "ci_low", "ci_high"]].isna().all().all()   # tiny district
+    assert len(hidden) and hidden[["estimate", "ci_low", "ci_high"]].isna().all().all()  # tiny district
     assert set(v["run_id"]) == {run_id} and set(v["version"]) == {1}
 
     # group, by-group, trend and comparison families
     g = store.published_view("v_published_groups")
     gc = _cells(tables, "group")
     assert len(g) == (gc["stat"] == "est").sum()
-    np.testing.assert_array_equal(g.set_index(["table_id", "district", "indicator"]).sort_index()["estimate"]
-                                  .to_numpy(float),
-                                  _stat(gc, "est", ["table_id", "row_key", "column_key"]).sort_index().to_numpy())
+    np.testing.assert_array_equal(
+        g.set_index(["table_id", "district", "indicator"]).sort_index()["estimate"].to_numpy(float),
+        _stat(gc, "est", ["table_id", "row_key", "column_key"]).sort_index().to_numpy(),
+    )
     b = store.published_view("v_published_by_group")
     assert set(b["domain"]) == {"Kön", "Åldersgrupp"} and set(b["district"]) == {"Totalt"}
     byg = e.by_group.set_index(["year", "indicator", "group"])
@@ -92,19 +108,23 @@ def test_views_read_back_what_was_published(store: Store, tmp_path: Path) -> Non
     np.testing.assert_array_equal(ok["estimate"].to_numpy(float), _shown(byg.loc[ok.index, "estimate"]).to_numpy())
     t = store.published_view("v_published_trend")
     tc = _cells(tables, "trend")
-    np.testing.assert_array_equal(t.set_index("indicator").sort_index()["odds_ratio"].to_numpy(float),
-                                  _stat(tc, "or", ["row_key"]).sort_index().to_numpy())
+    np.testing.assert_array_equal(
+        t.set_index("indicator").sort_index()["odds_ratio"].to_numpy(float),
+        _stat(tc, "or", ["row_key"]).sort_index().to_numpy(),
+    )
     c = store.published_view("v_published_comparisons")
     cc = _cells(tables, "compare")
     assert c["district_a"].nunique() == 1 and c["district_a"].iloc[0] != c["district_b"].iloc[0]
     diff = cc[(cc["column_key"] == "diff") & (cc["stat"] == "diff")].set_index("row_key")["value"].astype(float)
-    np.testing.assert_array_equal(c.set_index("indicator")["difference"].astype(float).reindex(diff.index).to_numpy(),
-                                  diff.to_numpy())
+    np.testing.assert_array_equal(
+        c.set_index("indicator")["difference"].astype(float).reindex(diff.index).to_numpy(), diff.to_numpy()
+    )
     assert set(store.published_view("v_published_tables")["table_id"]) == set(versions)
 
 
-def _table(store: Store, table_id: str, year: int, kind: str, dims: dict, cells: list[tuple],
-           spanners: dict | None = None) -> int:
+def _table(
+    store: Store, table_id: str, year: int, kind: str, dims: dict, cells: list[tuple], spanners: dict | None = None
+) -> int:
     frame = pd.DataFrame(cells, columns=["row_key", "column_key", "value", "suppressed"])
     frame["text"] = [".." if s else f"{v}" for v, s in zip(frame["value"], frame["suppressed"])]
     meta = {"kind": kind, "dims": dims, "column_spanners": spanners or {}}
@@ -113,27 +133,62 @@ def _table(store: Store, table_id: str, year: int, kind: str, dims: dict, cells:
 
 def test_views_pick_current_versions_split_keys_and_hide_suppressed(store: Store) -> None:
     dims = {"row": "district", "column": "year", "fixed": {"indicator": "otrygg"}}
-    _table(store, "district_otrygg", 2023, "district", dims,
-           [("Rissne", "2023|est", 0.5, False), ("Rissne", "2023|n", 40.0, False)])
-    _table(store, "district_otrygg", 2024, "district", dims,
-           [("Rissne", "2023|est", 0.274, False), ("Rissne", "2023|n", 41.0, False),
-            ("Rissne", "2024|est", 0.301, False), ("Rissne", "2024|n", 42.0, False),
-            ("Rissne", "2024|chg", 0.027, False), ("Rissne", "2024|chg_sig", 1.0, False),
+    _table(
+        store,
+        "district_otrygg",
+        2023,
+        "district",
+        dims,
+        [("Rissne", "2023|est", 0.5, False), ("Rissne", "2023|n", 40.0, False)],
+    )
+    _table(
+        store,
+        "district_otrygg",
+        2024,
+        "district",
+        dims,
+        [
+            ("Rissne", "2023|est", 0.274, False),
+            ("Rissne", "2023|n", 41.0, False),
+            ("Rissne", "2024|est", 0.301, False),
+            ("Rissne", "2024|n", 42.0, False),
+            ("Rissne", "2024|chg", 0.027, False),
+            ("Rissne", "2024|chg_sig", 1.0, False),
             ("Rissne", "2024|tot_sig", -1.0, False),
-            ("Duvbo", "2024|est", None, True), ("Duvbo", "2024|n", None, True)])
+            ("Duvbo", "2024|est", None, True),
+            ("Duvbo", "2024|n", None, True),
+        ],
+    )
     v = store.published_view("v_published_estimates", {"indicator": "otrygg"})
     shown = v[["year", "district", "estimate", "n", "suppressed"]]
     assert shown.astype(object).where(shown.notna(), None).values.tolist() == [
-        [2023, "Rissne", 0.274, 41, False], [2024, "Duvbo", None, None, True], [2024, "Rissne", 0.301, 42, False]]
+        [2023, "Rissne", 0.274, 41, False],
+        [2024, "Duvbo", None, None, True],
+        [2024, "Rissne", 0.301, 42, False],
+    ]
     rissne = v[(v["district"] == "Rissne") & (v["year"] == 2024)].iloc[0]
     assert (rissne["change"], bool(rissne["change_significant"]), rissne["vs_total"]) == (0.027, True, -1)
     assert pd.isna(v.iloc[0]["change_significant"])
 
     gdims = {"row": "indicator", "column": "group", "fixed": {"year": 2024, "district": "Totalt"}}
-    _table(store, "groups", 2024, "domain", gdims, [("otrygg", "16|24|est", 0.1, False),
-                                                     ("otrygg", "16|24|n", 33.0, False)], {"16|24": "Åldersgrupp"})
-    _table(store, "groups", 2024, "domain", gdims, [("otrygg", "16|24|est", 0.2, False),
-                                                     ("otrygg", "16|24|n", 34.0, False)], {"16|24": "Åldersgrupp"})
+    _table(
+        store,
+        "groups",
+        2024,
+        "domain",
+        gdims,
+        [("otrygg", "16|24|est", 0.1, False), ("otrygg", "16|24|n", 33.0, False)],
+        {"16|24": "Åldersgrupp"},
+    )
+    _table(
+        store,
+        "groups",
+        2024,
+        "domain",
+        gdims,
+        [("otrygg", "16|24|est", 0.2, False), ("otrygg", "16|24|n", 34.0, False)],
+        {"16|24": "Åldersgrupp"},
+    )
     b = store.published_view("v_published_by_group")
     assert b[["group", "domain", "estimate", "n", "version"]].values.tolist() == [["16|24", "Åldersgrupp", 0.2, 34, 2]]
     cells = store.published_view("v_published_cells", {"table_id": "groups"})

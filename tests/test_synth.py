@@ -1,4 +1,5 @@
 """Tests of the synthetic wave generator (survey/synth.py)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,16 +8,26 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from survey.errors import InputError
 from survey.data.synth import AGE_GROUPS, ITEMS, TINY_DISTRICT, generate_wave, synth_command, write_wave
+from survey.errors import InputError
 
 # Listed codes per item, from shared/spec/data-contract.md v1
 CODES: dict[str, set[int]] = {
     "q_safe_after_dark": {1, 2, 3, 4, 5, 6, 9},
     "q_worry_crime": {1, 2, 3, 4, 9},
-    **{f"q_problem_{k}": {1, 2, 3, 4, 9} for k in (
-        "littering", "dark_places", "graffiti", "vandalism", "youth_groups", "drug_dealing", "drunk_people",
-        "traffic")},
+    **{
+        f"q_problem_{k}": {1, 2, 3, 4, 9}
+        for k in (
+            "littering",
+            "dark_places",
+            "graffiti",
+            "vandalism",
+            "youth_groups",
+            "drug_dealing",
+            "drunk_people",
+            "traffic",
+        )
+    },
     **{f"q_victim_{k}": {1, 2, 9} for k in ("violence", "theft", "vandalism")},
     "q_police_care": {1, 2, 3, 4, 9},
 }
@@ -82,7 +93,7 @@ def test_resp_id_zero_padded_unique_within_year(wave: tuple[pd.DataFrame, pd.Dat
     assert resp["resp_id"].str.fullmatch(r"\d{5,}").all()
     assert resp["resp_id"].str.len().nunique() == 1
     first = resp.groupby("year")["resp_id"].first()
-    assert (first == "00001").all()                       # numbered afresh each year
+    assert (first == "00001").all()  # numbered afresh each year
 
 
 def test_code_domains(wave: tuple[pd.DataFrame, pd.DataFrame]) -> None:
@@ -92,7 +103,7 @@ def test_code_domains(wave: tuple[pd.DataFrame, pd.DataFrame]) -> None:
     assert set(resp["born_abroad"].dropna()) <= {0, 1}
     assert (resp["design_weight"] > 0).all()
     for q, codes in CODES.items():
-        assert set(resp[q].dropna().astype(int)) == codes, q       # every listed code occurs, no other
+        assert set(resp[q].dropna().astype(int)) == codes, q  # every listed code occurs, no other
 
 
 def test_feasible_calibration(wave: tuple[pd.DataFrame, pd.DataFrame]) -> None:
@@ -109,7 +120,7 @@ def test_feasible_with_small_n_and_tiny_district(seed: int) -> None:
 
 
 def test_feasible_at_the_minimum_n() -> None:
-    resp, pop = generate_wave(8 * 4 * 2, 4, 2, 1)             # 8 respondents per stratum
+    resp, pop = generate_wave(8 * 4 * 2, 4, 2, 1)  # 8 respondents per stratum
     _assert_feasible(resp, pop)
     with pytest.raises(InputError, match="too small"):
         generate_wave(8 * 4 * 2 - 1, 4, 2, 1)
@@ -124,14 +135,14 @@ def test_many_districts_get_numbered_names() -> None:
 def test_design_weight_is_population_over_gross_sample(wave: tuple[pd.DataFrame, pd.DataFrame]) -> None:
     resp, pop = wave
     g = resp.groupby(["year", "district"])
-    assert (g["design_weight"].nunique() == 1).all()                # constant within stratum
+    assert (g["design_weight"].nunique() == 1).all()  # constant within stratum
     dw = g["design_weight"].first()
     n_resp = g.size()
     N = pop.groupby(["year", "district"])["population"].sum()
     n_gross = N / dw
-    assert np.allclose(n_gross, np.round(n_gross), atol=1e-3)      # an integer gross sample
+    assert np.allclose(n_gross, np.round(n_gross), atol=1e-3)  # an integer gross sample
     rate = n_resp / np.round(n_gross)
-    assert rate.between(0.2, 0.8).all()                              # response rates 20-80 %
+    assert rate.between(0.2, 0.8).all()  # response rates 20-80 %
     # unequal allocation (small districts oversampled): the sample grows less than proportionally with N
     slope = np.polyfit(np.log(N.to_numpy()), np.log(n_resp.to_numpy()), 1)[0]
     assert slope < 0.75
@@ -168,7 +179,7 @@ def test_indicators_vary_by_district_sex_age_and_year() -> None:
     assert by_d.min() < 0.2 and by_d.max() > 0.35
     assert unsafe[resp["sex"] == 2].mean() > unsafe[resp["sex"] == 1].mean() + 0.08
     assert unsafe[resp["age_group"] == "75-84"].mean() > unsafe[resp["age_group"] == "35-44"].mean()
-    assert unsafe.groupby(resp["year"]).mean().diff().dropna().lt(0).all()     # falling over time
+    assert unsafe.groupby(resp["year"]).mean().diff().dropna().lt(0).all()  # falling over time
     # every indicator differs between districts
     for q in ITEMS:
         share = resp[q].isin([1]).astype(float).where(resp[q].notna()).groupby(resp["district"]).mean()
@@ -200,14 +211,20 @@ def test_csv_round_trip(tmp_path: Path, small_tiny: tuple[pd.DataFrame, pd.DataF
     raw = rpath.read_bytes()
     assert not raw.startswith(b"\xef\xbb\xbf") and b"\r\n" not in raw.replace(b'"\r\n', b"")
     header = raw.split(b"\n", 1)[0].decode()
-    if SAMPLE.exists():                                   # same header as the shared sample wave
+    if SAMPLE.exists():  # same header as the shared sample wave
         assert header == SAMPLE.read_text(encoding="utf-8").split("\n", 1)[0]
-    dtypes = {"resp_id": str, "district": str, "age_group": str, "comment": str, "born_abroad": "Int64",
-              **{q: "Int64" for q in ITEMS}}
+    dtypes = {
+        "resp_id": str,
+        "district": str,
+        "age_group": str,
+        "comment": str,
+        "born_abroad": "Int64",
+        **{q: "Int64" for q in ITEMS},
+    }
     back = pd.read_csv(rpath, dtype=dtypes, keep_default_na=False, na_values={q: [""] for q in ITEMS})
     back["comment"] = back["comment"].replace("", np.nan)
     pd.testing.assert_frame_equal(back, resp, check_dtype=False)
-    assert (back["design_weight"].to_numpy() == resp["design_weight"].to_numpy()).all()   # exact
+    assert (back["design_weight"].to_numpy() == resp["design_weight"].to_numpy()).all()  # exact
     pback = pd.read_csv(ppath, dtype={"district": str, "age_group": str})
     pd.testing.assert_frame_equal(pback, pop, check_dtype=False)
     # design_weight is written with 6 decimals, like the sample

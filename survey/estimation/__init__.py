@@ -27,6 +27,7 @@ Confidence intervals for a share (level ``1 - alpha``, ``df`` = PSUs in the doma
 Design effect (Kish 1965; as R ``svymean(deff = TRUE)`` for a with-replacement design):
 ``deff = se^2 / (s^2 / n)``, ``s^2 = n / (n - 1) sum_D w (y - p)^2 / W_D``.
 """
+
 from __future__ import annotations
 
 from survey.estimation.atoms import AtomStats, atom_stats, indicator_states
@@ -35,14 +36,31 @@ from survey.estimation.domains import CI_METHODS, TOTAL_LABEL, DomainEstimates, 
 from survey.estimation.index import score_index
 from survey.estimation.intervals import korn_graubard_ci, logit_ci, wilson_ci
 from survey.estimation.shares import (
-           ShareTables,
-           estimate_group_shares,
-           estimate_shares,
-           group_codes,
-           indicator_matrices,
+    ShareTables,
+    estimate_group_shares,
+    estimate_shares,
+    group_codes,
+    indicator_matrices,
 )
 
-__all__ = ["ADJUST_METHODS", "CI_METHODS", "TOTAL_LABEL", "AtomStats", "DomainEstimates", "ShareTables",
-           "adjust_pvalues", "atom_stats", "compare", "domain_ratios", "estimate_group_shares", "estimate_shares",
-           "group_codes", "indicator_matrices", "indicator_states", "korn_graubard_ci", "logit_ci", "score_index",
-           "wilson_ci"]
+__all__ = [
+    "ADJUST_METHODS",
+    "CI_METHODS",
+    "TOTAL_LABEL",
+    "AtomStats",
+    "DomainEstimates",
+    "ShareTables",
+    "adjust_pvalues",
+    "atom_stats",
+    "compare",
+    "domain_ratios",
+    "estimate_group_shares",
+    "estimate_shares",
+    "group_codes",
+    "indicator_matrices",
+    "indicator_states",
+    "korn_graubard_ci",
+    "logit_ci",
+    "score_index",
+    "wilson_ci",
+]

@@ -1,4 +1,5 @@
 """A mean-score index over several items (e.g. the problem index), as a ratio of two domain totals."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -21,9 +22,9 @@ def score_index(data: pd.DataFrame, items: Sequence[str], scores: dict[int, floa
         lut_hit[int(c) + 1] = True
     total = np.zeros(len(data))
     count = np.zeros(len(data))
-    for it in items:                                 # a loop over items, vectorised over rows
+    for it in items:  # a loop over items, vectorised over rows
         v = data[it].to_numpy(dtype="int64", na_value=-1) + 1
-        v[(v < 0) | (v >= top)] = 0          # blank and codes without a score (e.g. 9 "vet ej") → slot 0: no score
+        v[(v < 0) | (v >= top)] = 0  # blank and codes without a score (e.g. 9 "vet ej") → slot 0: no score
         total += lut_score[v]
         count += lut_hit[v]
     base = (count > 0).astype(float)

@@ -1,4 +1,5 @@
 """Confidence intervals for a share: logit (the contract), Korn–Graubard, Wilson (see the package docstring)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -20,16 +21,17 @@ def logit_ci(p: np.ndarray, se: np.ndarray, df: np.ndarray, level: float = 0.95)
     return np.where(bad, np.nan, lo), np.where(bad, np.nan, hi)
 
 
-def korn_graubard_ci(p: np.ndarray, se: np.ndarray, n: np.ndarray, df: np.ndarray,
-                     level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+def korn_graubard_ci(
+    p: np.ndarray, se: np.ndarray, n: np.ndarray, df: np.ndarray, level: float = 0.95
+) -> tuple[np.ndarray, np.ndarray]:
     """Korn & Graubard (1998) Clopper–Pearson interval with the df-adjusted effective sample size."""
     alpha = 1 - level
     p = np.asarray(p, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
-        n_eff = np.where(se > 0, p * (1 - p) / se ** 2, n)
+        n_eff = np.where(se > 0, p * (1 - p) / se**2, n)
         ok = (df >= 1) & (n > 1)
         ratio = stats.t.ppf(alpha / 2, np.where(ok, n - 1, 1)) / stats.t.ppf(alpha / 2, np.where(ok, df, 1))
-        n_eff = n_eff * ratio ** 2
+        n_eff = n_eff * ratio**2
         x = n_eff * p
         lo = np.where(x > 0, stats.beta.ppf(alpha / 2, x, n_eff - x + 1), 0.0)
         hi = np.where(n_eff - x > 0, stats.beta.ppf(1 - alpha / 2, x + 1, n_eff - x), 1.0)
@@ -37,13 +39,14 @@ def korn_graubard_ci(p: np.ndarray, se: np.ndarray, n: np.ndarray, df: np.ndarra
     return np.where(bad, np.nan, lo), np.where(bad, np.nan, hi)
 
 
-def wilson_ci(p: np.ndarray, se: np.ndarray, n: np.ndarray, df: np.ndarray,
-              level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+def wilson_ci(
+    p: np.ndarray, se: np.ndarray, n: np.ndarray, df: np.ndarray, level: float = 0.95
+) -> tuple[np.ndarray, np.ndarray]:
     """Wilson score interval with the effective sample size ``p (1 - p) / se^2`` and a t quantile."""
     p = np.asarray(p, dtype=float)
     q = stats.t.ppf(0.5 + level / 2, np.where(df >= 1, df, 1))
     with np.errstate(divide="ignore", invalid="ignore"):
-        n_eff = np.where(se > 0, p * (1 - p) / se ** 2, n)
+        n_eff = np.where(se > 0, p * (1 - p) / se**2, n)
         q2n = q * q / n_eff
         centre = (p + q2n / 2) / (1 + q2n)
         half = q / (1 + q2n) * np.sqrt(p * (1 - p) / n_eff + q2n / (4 * n_eff))

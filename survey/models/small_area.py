@@ -1,6 +1,7 @@
 """Small-area estimates: the Fay–Herriot area-level model on direct survey estimates (Fay & Herriot 1979;
 Prasad & Rao 1990; Datta & Lahiri 2000; Rao & Molina 2015, ch. 6).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -38,8 +39,15 @@ class FayHerriotResult:
     g3: np.ndarray
 
 
-def fay_herriot(direct: np.ndarray, psi: np.ndarray, x: np.ndarray | None = None, *,
-                method: Literal["REML", "PR"] = "REML", maxiter: int = 100, tol: float = 1e-10) -> FayHerriotResult:
+def fay_herriot(
+    direct: np.ndarray,
+    psi: np.ndarray,
+    x: np.ndarray | None = None,
+    *,
+    method: Literal["REML", "PR"] = "REML",
+    maxiter: int = 100,
+    tol: float = 1e-10,
+) -> FayHerriotResult:
     """Fay & Herriot (1979) EBLUP with the between-area variance ``A`` by REML (Fisher scoring) or by
     Prasad & Rao's (1990) moments, and the Prasad–Rao MSE.
 
@@ -64,7 +72,7 @@ def fay_herriot(direct: np.ndarray, psi: np.ndarray, x: np.ndarray | None = None
     a_pr = max(0.0, float((e @ e - np.sum(psi * (1 - h))) / (m - p)))
     if method == "PR":
         a = a_pr
-        a_var = float(2.0 * np.sum((a + psi) ** 2) / m ** 2)
+        a_var = float(2.0 * np.sum((a + psi) ** 2) / m**2)
     elif method == "REML":
         a = a_pr if a_pr > 0 else float(np.median(psi))
         for _ in range(maxiter):
@@ -90,24 +98,53 @@ def fay_herriot(direct: np.ndarray, psi: np.ndarray, x: np.ndarray | None = None
     est = gamma * th + (1 - gamma) * syn
     g1 = gamma * psi
     g2 = (1 - gamma) ** 2 * np.einsum("ij,jk,ik->i", xm, bv, xm)
-    g3 = psi ** 2 / (a + psi) ** 3 * a_var
-    return FayHerriotResult(estimate=est, mse=g1 + g2 + 2 * g3, gamma=gamma, synthetic=syn, beta=beta,
-                            beta_vcov=bv, a=a, a_var=a_var, method=method, g1=g1, g2=g2, g3=g3)
+    g3 = psi**2 / (a + psi) ** 3 * a_var
+    return FayHerriotResult(
+        estimate=est,
+        mse=g1 + g2 + 2 * g3,
+        gamma=gamma,
+        synthetic=syn,
+        beta=beta,
+        beta_vcov=bv,
+        a=a,
+        a_var=a_var,
+        method=method,
+        g1=g1,
+        g2=g2,
+        g3=g3,
+    )
 
 
 Array = np.ndarray
 # scale -> (transform, inverse, derivative of the inverse, variance of the transform by the delta method)
-_SCALES: dict[str, tuple[Callable[[Array], Array], Callable[[Array], Array], Callable[[Array], Array],
-                         Callable[[Array, Array], Array]]] = {
-    "logit": (lambda p: np.asarray(logit(p)), lambda t: np.asarray(expit(t)),
-              lambda t: np.asarray(expit(t) * (1 - expit(t))), lambda p, se: se ** 2 / (p * (1 - p)) ** 2),
-    "arcsine": (lambda p: np.arcsin(np.sqrt(p)), lambda t: np.sin(t) ** 2, lambda t: np.sin(2 * t),
-                lambda p, se: se ** 2 / (4 * p * (1 - p))),
+_SCALES: dict[
+    str,
+    tuple[
+        Callable[[Array], Array], Callable[[Array], Array], Callable[[Array], Array], Callable[[Array, Array], Array]
+    ],
+] = {
+    "logit": (
+        lambda p: np.asarray(logit(p)),
+        lambda t: np.asarray(expit(t)),
+        lambda t: np.asarray(expit(t) * (1 - expit(t))),
+        lambda p, se: se**2 / (p * (1 - p)) ** 2,
+    ),
+    "arcsine": (
+        lambda p: np.arcsin(np.sqrt(p)),
+        lambda t: np.sin(t) ** 2,
+        lambda t: np.sin(2 * t),
+        lambda p, se: se**2 / (4 * p * (1 - p)),
+    ),
 }
 
 
-def small_area_shares(estimates: pd.DataFrame, *, method: Literal["REML", "PR"] = "REML",
-                      scale: Literal["logit", "arcsine"] = "logit", max_n: int | None = None) -> pd.DataFrame:
+def small_area_shares(
+    estimates: pd.DataFrame,
+    *,
+    method: Literal["REML", "PR"] = "REML",
+    scale: Literal["logit", "arcsine"] = "logit",
+    max_n: int | None = None,
+) -> pd.DataFrame:
     """Fay–Herriot shrinkage of the direct district shares, per ``year`` × ``indicator``.
 
     ``estimates`` has ``year, district, indicator, estimate, se, n`` (the estimates contract; ``Totalt``
@@ -156,5 +193,3 @@ def small_area_shares(estimates: pd.DataFrame, *, method: Literal["REML", "PR"] 
         g["method"] = f"Fay-Herriot {method}, {scale} scale"
         parts.append(g)
     return pd.concat(parts, ignore_index=True) if parts else est
-
-

@@ -3,6 +3,7 @@
 Each is a thin call into the data or publishing layer with the same checks as ``trygghet run``: options go
 through :class:`~survey.pipeline.config.RunConfig` where they are run options.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -18,6 +19,7 @@ from survey.pipeline.runner import load_step, open_store, prepare_step, read_ste
 def synth(n: int, districts: int, years: int, seed: int, out: Path, tiny_district: bool) -> None:
     """``trygghet synth``: a synthetic wave in canonical form under ``out``."""
     from survey.data.synth import synth_command
+
     synth_command(n, districts, years, seed, out, tiny_district)
 
 
@@ -36,6 +38,7 @@ def ingest(config: RunConfig) -> tuple[Any, Any]:
 def quarantine(db: str | None, source: int | None = None) -> pd.DataFrame:
     """The quarantined rows (all, or of one source file)."""
     from survey.data.store import Store
+
     store = Store(db)
     try:
         return store.quarantine(source)
@@ -45,15 +48,27 @@ def quarantine(db: str | None, source: int | None = None) -> pd.DataFrame:
 
 def tables_list(db: str | None) -> pd.DataFrame:
     from reports.publish import tables_list_command
+
     return tables_list_command(db)
 
 
 def tables_export(year: int, table: str, fmt: str, out: Path, db: str | None, version: int | None) -> Path:
     from reports.publish import tables_export_command
+
     return tables_export_command(year, table, fmt, out, db, version)
 
 
-def compare(a: str, b: str, indicators: Sequence[str] | None, years: Sequence[int] | None, db: str | None,
-            out: Path | None, *, run_id: str | None = None, min_n: int = 30) -> pd.DataFrame:
+def compare(
+    a: str,
+    b: str,
+    indicators: Sequence[str] | None,
+    years: Sequence[int] | None,
+    db: str | None,
+    out: Path | None,
+    *,
+    run_id: str | None = None,
+    min_n: int = 30,
+) -> pd.DataFrame:
     from reports.publish import compare_command
+
     return compare_command(a, b, indicators, years, db, out, run_id=run_id, min_n=min_n)

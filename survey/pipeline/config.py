@@ -7,6 +7,7 @@ checks. Keys are the long option names of ``trygghet run`` with dashes as unders
 or any database opened; a mistake is a :class:`~survey.errors.ConfigError` naming the option and the
 allowed values.
 """
+
 from __future__ import annotations
 
 import math
@@ -35,89 +36,168 @@ class RunConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
 
     # --- inputs and reading -------------------------------------------------------------------------------
-    responses: Path | None = Field(None, description=_d("Svarsfil (CSV, xlsx, sav, parquet)",
-                                                        "Responses file (CSV, xlsx, sav, parquet)"))
-    population: Path | None = Field(None, description=_d("Befolkningsfil (kalibreringsmål)",
-                                                         "Population file (calibration targets)"))
-    codebook: str | None = Field(None, description=_d("Kodbok (namn eller YAML-fil); standard trygghet-v1",
-                                                      "Codebook (name or YAML file); default trygghet-v1"))
+    responses: Path | None = Field(
+        None, description=_d("Svarsfil (CSV, xlsx, sav, parquet)", "Responses file (CSV, xlsx, sav, parquet)")
+    )
+    population: Path | None = Field(
+        None, description=_d("Befolkningsfil (kalibreringsmål)", "Population file (calibration targets)")
+    )
+    codebook: str | None = Field(
+        None,
+        description=_d(
+            "Kodbok (namn eller YAML-fil); standard trygghet-v1", "Codebook (name or YAML file); default trygghet-v1"
+        ),
+    )
     mapping: Path | None = Field(None, description=_d("Leverantörsmappning (YAML)", "Vendor mapping (YAML)"))
     format: Literal["csv", "xlsx", "sav", "parquet"] | None = Field(
-        None, description=_d("Filformat, om den automatiska gissningen är fel", "File format override"))
+        None, description=_d("Filformat, om den automatiska gissningen är fel", "File format override")
+    )
     encoding: str | None = Field(None, description=_d("Teckenkodning, t.ex. cp1252", "Text encoding override"))
     delimiter: Literal[",", ";", "tab"] | None = Field(
-        None, description=_d("Avgränsare i CSV: ',', ';' eller 'tab'", "CSV delimiter"))
+        None, description=_d("Avgränsare i CSV: ',', ';' eller 'tab'", "CSV delimiter")
+    )
     decimal: Literal[".", ","] | None = Field(None, description=_d("Decimaltecken i CSV", "CSV decimal mark"))
-    max_bad_share: float = Field(0.05, ge=0, le=1, description=_d(
-        "Största andel karantänrader innan filen avvisas", "Largest share of quarantined rows before rejecting"))
-    replace: bool = Field(False, description=_d("Ersätt en redan inläst våg (den gamla versionen sparas)",
-                                                "Replace a wave already loaded (the old version is kept)"))
+    max_bad_share: float = Field(
+        0.05,
+        ge=0,
+        le=1,
+        description=_d(
+            "Största andel karantänrader innan filen avvisas", "Largest share of quarantined rows before rejecting"
+        ),
+    )
+    replace: bool = Field(
+        False,
+        description=_d(
+            "Ersätt en redan inläst våg (den gamla versionen sparas)",
+            "Replace a wave already loaded (the old version is kept)",
+        ),
+    )
 
     # --- weighting ----------------------------------------------------------------------------------------
     method: Literal["raking", "linear", "logit"] = Field(
-        "raking", description=_d("Kalibreringsmetod", "Calibration method"))
-    lower: float | None = Field(None, description=_d("Nedre gräns för g-vikter (logit; trunkering annars)",
-                                                     "Lower bound on g-weights (logit; truncation otherwise)"))
+        "raking", description=_d("Kalibreringsmetod", "Calibration method")
+    )
+    lower: float | None = Field(
+        None,
+        description=_d(
+            "Nedre gräns för g-vikter (logit; trunkering annars)",
+            "Lower bound on g-weights (logit; truncation otherwise)",
+        ),
+    )
     upper: float | None = Field(None, description=_d("Övre gräns för g-vikter", "Upper bound on g-weights"))
-    trim_lower: float | None = Field(None, gt=0, description=_d(
-        "Trimma g-vikter nedåt till detta (med omkalibrering)", "Trim g-weights up to this (re-calibrating)"))
-    trim_upper: float | None = Field(None, gt=0, description=_d(
-        "Trimma g-vikter uppåt till detta (med omkalibrering)", "Trim g-weights down to this (re-calibrating)"))
-    trim_mode: Literal["recalibrate", "once"] = Field("recalibrate", description=_d(
-        "Trimning: recalibrate (trimma och kalibrera om tills både marginaler och gränser hålls) eller once "
-        "(R:s trim=: vikterna trimmas en gång efter kalibreringen, marginalerna hålls då inte exakt)",
-        "Trimming: recalibrate (margins and bounds both met) or once (R's trim=: margins no longer met)"))
-    maxit: int = Field(100, ge=1, le=100_000, description=_d("Högsta antal kalibreringsiterationer",
-                                                             "Maximum calibration iterations"))
-    collapse: tuple[str, ...] = Field((), description=_d(
-        "Slå ihop kalibreringsceller med för få svarande med en angränsande kategori, t.ex. age_group eller "
-        "age_group:5 (minsta antal svarande); loggas",
-        "Merge calibration cells with too few respondents into a neighbouring level, e.g. age_group:5"))
+    trim_lower: float | None = Field(
+        None,
+        gt=0,
+        description=_d(
+            "Trimma g-vikter nedåt till detta (med omkalibrering)", "Trim g-weights up to this (re-calibrating)"
+        ),
+    )
+    trim_upper: float | None = Field(
+        None,
+        gt=0,
+        description=_d(
+            "Trimma g-vikter uppåt till detta (med omkalibrering)", "Trim g-weights down to this (re-calibrating)"
+        ),
+    )
+    trim_mode: Literal["recalibrate", "once"] = Field(
+        "recalibrate",
+        description=_d(
+            "Trimning: recalibrate (trimma och kalibrera om tills både marginaler och gränser hålls) eller once "
+            "(R:s trim=: vikterna trimmas en gång efter kalibreringen, marginalerna hålls då inte exakt)",
+            "Trimming: recalibrate (margins and bounds both met) or once (R's trim=: margins no longer met)",
+        ),
+    )
+    maxit: int = Field(
+        100, ge=1, le=100_000, description=_d("Högsta antal kalibreringsiterationer", "Maximum calibration iterations")
+    )
+    collapse: tuple[str, ...] = Field(
+        (),
+        description=_d(
+            "Slå ihop kalibreringsceller med för få svarande med en angränsande kategori, t.ex. age_group eller "
+            "age_group:5 (minsta antal svarande); loggas",
+            "Merge calibration cells with too few respondents into a neighbouring level, e.g. age_group:5",
+        ),
+    )
     lonely_psu: Literal["fail", "certainty", "adjust", "average", "remove"] = Field(
-        "fail", description=_d("Regel för strata med en enda PSU (som R:s survey.lonely.psu)",
-                               "Rule for strata with one PSU (as R's survey.lonely.psu)"))
+        "fail",
+        description=_d(
+            "Regel för strata med en enda PSU (som R:s survey.lonely.psu)",
+            "Rule for strata with one PSU (as R's survey.lonely.psu)",
+        ),
+    )
 
     # --- estimation ---------------------------------------------------------------------------------------
-    min_n: int = Field(30, ge=1, description=_d("Undertryck celler med färre svarande",
-                                                "Suppress cells with fewer respondents"))
-    max_rse: float | None = Field(None, gt=0, description=_d(
-        "Undertryck även celler med relativt standardfel över detta", "Also suppress cells above this RSE"))
+    min_n: int = Field(
+        30, ge=1, description=_d("Undertryck celler med färre svarande", "Suppress cells with fewer respondents")
+    )
+    max_rse: float | None = Field(
+        None,
+        gt=0,
+        description=_d(
+            "Undertryck även celler med relativt standardfel över detta", "Also suppress cells above this RSE"
+        ),
+    )
     level: float = Field(0.95, gt=0, lt=1, description=_d("Konfidensnivå", "Confidence level"))
     adjust: Literal["holm", "fdr_bh", "none"] = Field(
-        "fdr_bh", description=_d("Justering för multipla jämförelser", "Multiple-comparison adjustment"))
-    alpha: float = Field(0.05, gt=0, lt=1, description=_d("Signifikansnivå för jämförelser",
-                                                          "Significance level of comparisons"))
+        "fdr_bh", description=_d("Justering för multipla jämförelser", "Multiple-comparison adjustment")
+    )
+    alpha: float = Field(
+        0.05, gt=0, lt=1, description=_d("Signifikansnivå för jämförelser", "Significance level of comparisons")
+    )
 
-    variance: str = Field("linearisation", pattern=r"^(linearisation|jackknife|bootstrap(:[1-9][0-9]*)?)$",
-                          description=_d(
-        "Variansmetod: linearisation (Taylor, standard), jackknife (JKn) eller bootstrap[:R] (Rao–Wu, R "
-        "replikat, standard 500); replikaten kalibreras om var för sig",
-        "Variance: Taylor linearisation, JKn jackknife or Rao-Wu bootstrap[:R], re-calibrated per replicate"))
-    replicate_seed: int = Field(2026, description=_d("Slumpfrö för bootstrap-replikaten",
-                                                     "Seed of the bootstrap replicates"))
+    variance: str = Field(
+        "linearisation",
+        pattern=r"^(linearisation|jackknife|bootstrap(:[1-9][0-9]*)?)$",
+        description=_d(
+            "Variansmetod: linearisation (Taylor, standard), jackknife (JKn) eller bootstrap[:R] (Rao–Wu, R "
+            "replikat, standard 500); replikaten kalibreras om var för sig",
+            "Variance: Taylor linearisation, JKn jackknife or Rao-Wu bootstrap[:R], re-calibrated per replicate",
+        ),
+    )
+    replicate_seed: int = Field(
+        2026, description=_d("Slumpfrö för bootstrap-replikaten", "Seed of the bootstrap replicates")
+    )
 
     # --- trends ---------------------------------------------------------------------------------------------
-    district_trends: bool = Field(False, description=_d(
-        "Även trend per område (interaktionsmodell) och test av skillnader",
-        "Also per-district trends (interaction model) and a test that they differ"))
+    district_trends: bool = Field(
+        False,
+        description=_d(
+            "Även trend per område (interaktionsmodell) och test av skillnader",
+            "Also per-district trends (interaction model) and a test that they differ",
+        ),
+    )
 
     # --- publishing -----------------------------------------------------------------------------------------
-    publish: bool = Field(True, description=_d("Publicera rapporten (annars bara analysfilerna)",
-                                               "Publish the report (otherwise only the analysis files)"))
-    formats: tuple[Format, ...] = Field(DEFAULT_FORMATS, min_length=1, description=_d(
-        "Publiceringsformat (html, xlsx, csv, png, pdf)", "Publication formats"))
-    charts: Literal["headline", "all", "none"] = Field("headline", description=_d(
-        "Diagram: headline (huvudindikatorn), all (alla indikatorer) eller none",
-        "Charts: the headline indicator, all indicators, or none"))
-    municipality: str | None = Field(None, max_length=200, description=_d("Kommun eller polisområde",
-                                                                          "Municipality or police area"))
+    publish: bool = Field(
+        True,
+        description=_d(
+            "Publicera rapporten (annars bara analysfilerna)", "Publish the report (otherwise only the analysis files)"
+        ),
+    )
+    formats: tuple[Format, ...] = Field(
+        DEFAULT_FORMATS,
+        min_length=1,
+        description=_d("Publiceringsformat (html, xlsx, csv, png, pdf)", "Publication formats"),
+    )
+    charts: Literal["headline", "all", "none"] = Field(
+        "headline",
+        description=_d(
+            "Diagram: headline (huvudindikatorn), all (alla indikatorer) eller none",
+            "Charts: the headline indicator, all indicators, or none",
+        ),
+    )
+    municipality: str | None = Field(
+        None, max_length=200, description=_d("Kommun eller polisområde", "Municipality or police area")
+    )
     title: str | None = Field(None, max_length=300, description=_d("Rapportens titel", "Report title"))
     source: str | None = Field(None, max_length=500, description=_d("Källa i tabellerna", "Source line"))
     contact: str | None = Field(None, max_length=300, description=_d("Kontaktuppgift", "Contact"))
 
     # --- where --------------------------------------------------------------------------------------------
-    db: str | None = Field(None, description=_d(
-        "Databas-URL (standard: $TRYGGHET_DATABASE_URL eller sqlite:///trygghet.db)", "Database URL"))
+    db: str | None = Field(
+        None,
+        description=_d("Databas-URL (standard: $TRYGGHET_DATABASE_URL eller sqlite:///trygghet.db)", "Database URL"),
+    )
     out: Path = Field(Path("out"), description=_d("Utkatalog", "Output folder"))
 
     # --- field normalisation ------------------------------------------------------------------------------
@@ -137,8 +217,10 @@ class RunConfig(BaseModel):
         for item in v:
             name, _, k = item.partition(":")
             if not name or name not in COLLAPSIBLE or (k and not (k.isdigit() and int(k) >= 1)):
-                raise ValueError(f"{item!r}: skriv VARIABEL eller VARIABEL:MINSTA, där VARIABEL är en av "
-                                 f"{', '.join(COLLAPSIBLE)} och MINSTA ett heltal ≥ 1 (t.ex. age_group:5)")
+                raise ValueError(
+                    f"{item!r}: skriv VARIABEL eller VARIABEL:MINSTA, där VARIABEL är en av "
+                    f"{', '.join(COLLAPSIBLE)} och MINSTA ett heltal ≥ 1 (t.ex. age_group:5)"
+                )
         return v
 
     @field_validator("lower", "upper", "trim_lower", "trim_upper", "max_rse")
@@ -152,12 +234,16 @@ class RunConfig(BaseModel):
     def _consistent(self) -> RunConfig:
         if self.method == "logit":
             if self.lower is None or self.upper is None:
-                raise ValueError("--method logit: logit-kalibrering kräver både lower och upper (gränser för "
-                                 "g-vikterna), t.ex. lower: 0.3 och upper: 3")
+                raise ValueError(
+                    "--method logit: logit-kalibrering kräver både lower och upper (gränser för "
+                    "g-vikterna), t.ex. lower: 0.3 och upper: 3"
+                )
             if not (0 <= self.lower < 1 < self.upper):
-                raise ValueError(f"--method logit med --lower/--upper: logit-kalibreringens gränser kan inte "
-                                 f"hållas: lower = {self.lower} och upper = {self.upper}, men det måste gälla "
-                                 f"0 ≤ lower < 1 < upper")
+                raise ValueError(
+                    f"--method logit med --lower/--upper: logit-kalibreringens gränser kan inte "
+                    f"hållas: lower = {self.lower} och upper = {self.upper}, men det måste gälla "
+                    f"0 ≤ lower < 1 < upper"
+                )
         elif self.lower is not None and self.upper is not None and not self.lower < self.upper:
             raise ValueError(f"--lower ({self.lower}) måste vara mindre än upper ({self.upper})")
         tl, tu = self.trim_lower, self.trim_upper
@@ -177,8 +263,10 @@ class RunConfig(BaseModel):
     def trim(self) -> tuple[float, float] | None:
         if self.trim_lower is None and self.trim_upper is None:
             return None
-        return (1e-9 if self.trim_lower is None else self.trim_lower,
-                1e9 if self.trim_upper is None else self.trim_upper)
+        return (
+            1e-9 if self.trim_lower is None else self.trim_lower,
+            1e9 if self.trim_upper is None else self.trim_upper,
+        )
 
     @property
     def collapse_spec(self) -> tuple[tuple[str, int], ...]:
@@ -200,8 +288,12 @@ class RunConfig(BaseModel):
     @property
     def read_opts(self) -> dict[str, str]:
         """The read overrides given (keyword arguments of ``survey.data.ingest.load_wave``)."""
-        opts = {"fmt": self.format, "encoding": self.encoding,
-                "delimiter": "\t" if self.delimiter == "tab" else self.delimiter, "decimal": self.decimal}
+        opts = {
+            "fmt": self.format,
+            "encoding": self.encoding,
+            "delimiter": "\t" if self.delimiter == "tab" else self.delimiter,
+            "decimal": self.decimal,
+        }
         return {k: v for k, v in opts.items() if v is not None}
 
     @property
@@ -235,6 +327,7 @@ def mask_url(url: str) -> str:
     """A database URL with any password replaced by ``***``."""
     try:
         from sqlalchemy.engine import make_url
+
         return make_url(url).render_as_string(hide_password=True)
     except Exception:
         scheme, sep, _ = url.partition("://")
@@ -253,15 +346,24 @@ def _explain(exc: ValidationError) -> ConfigError:
         hint = f" Menade du {close!r}?" if close else ""
         return ConfigError(f"Okänd inställning {loc!r}.{hint} Tillåtna: {', '.join(FIELD_NAMES)}.", option=loc)
     if kind == "literal_error":
-        return ConfigError(f"Ogiltigt värde {err.get('input')!r} för --{option}. Tillåtna värden: "
-                           f"{ctx.get('expected', '')}.".replace("'", "").replace(" or ", " eller "), option=loc)
+        return ConfigError(
+            f"Ogiltigt värde {err.get('input')!r} för --{option}. Tillåtna värden: {ctx.get('expected', '')}.".replace(
+                "'", ""
+            ).replace(" or ", " eller "),
+            option=loc,
+        )
     if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
         rel = {"greater_than": ">", "greater_than_equal": "≥", "less_than": "<", "less_than_equal": "≤"}[kind]
         bound = next(iter(ctx.values()), "")
         return ConfigError(f"--{option} måste vara {rel} {bound}, inte {err.get('input')!r}.", option=loc)
     if kind in ("int_parsing", "float_parsing", "int_from_float", "bool_parsing", "finite_number"):
-        what = {"int_parsing": "ett heltal", "int_from_float": "ett heltal", "float_parsing": "ett tal",
-                "finite_number": "ett ändligt tal", "bool_parsing": "true eller false"}[kind]
+        what = {
+            "int_parsing": "ett heltal",
+            "int_from_float": "ett heltal",
+            "float_parsing": "ett tal",
+            "finite_number": "ett ändligt tal",
+            "bool_parsing": "true eller false",
+        }[kind]
         return ConfigError(f"--{option} måste vara {what}, inte {err.get('input')!r}.", option=loc)
     msg = str(err.get("msg", "")).removeprefix("Value error, ")
     return ConfigError(f"{'--' + option + ': ' if option else ''}{msg}", option=loc or None)
@@ -269,12 +371,14 @@ def _explain(exc: ValidationError) -> ConfigError:
 
 def _close_to(key: str) -> str | None:
     import difflib
+
     hits = difflib.get_close_matches(key.replace("-", "_"), FIELD_NAMES, n=1, cutoff=0.6)
     return hits[0] if hits else None
 
 
-def build_config(file: str | Path | None = None, overrides: dict[str, Any] | None = None,
-                 base: Path | None = None) -> RunConfig:
+def build_config(
+    file: str | Path | None = None, overrides: dict[str, Any] | None = None, base: Path | None = None
+) -> RunConfig:
     """The effective configuration: the YAML ``file`` (if any), then ``overrides`` (CLI flags given).
 
     Relative paths in the file are resolved against the file's folder; relative paths on the command line
@@ -303,8 +407,7 @@ def _read_file(path: Path) -> dict[str, Any]:
     if doc is None:
         return {}
     if not isinstance(doc, dict):
-        raise ConfigError(f"Konfigurationsfilen {path} ska vara en YAML-mappning (nyckel: värde).",
-                          option="config")
+        raise ConfigError(f"Konfigurationsfilen {path} ska vara en YAML-mappning (nyckel: värde).", option="config")
     doc = {str(k).replace("-", "_"): v for k, v in doc.items()}
     return _resolve_paths(doc, path.parent)
 

@@ -4,6 +4,7 @@ Contract CSVs (``shared/spec/data-contract.md``): dot decimal, round-trip-exact 
 ``true``/``false``. ``run.json`` holds the lineage: inputs with sha256, codebook and code version, the
 effective configuration (database password masked), the Prefect flow run when there is one, step timings.
 """
+
 from __future__ import annotations
 
 import json
@@ -45,8 +46,14 @@ def code_version() -> str:
     except metadata.PackageNotFoundError:  # pragma: no cover
         version = "unknown"
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], check=False, cwd=Path(__file__).resolve().parent,
-                                capture_output=True, text=True, timeout=5).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            check=False,
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):  # pragma: no cover
         commit = ""
     return f"{version}+{commit}" if commit else version
@@ -86,10 +93,14 @@ def write_outputs(out_dir: Path, w: WeightingResult, e: EstimationResult, tr: An
         ("index", e.index, "problem_index.csv"),
     ]
     always = {"weights", "estimates", "trend", "estimates_full", "comparisons", "diagnostics", "trend_full"}
-    files = {key: write_csv(frame, out_dir / name) for key, frame, name in frames
-             if frame is not None and (key in always or len(frame))}
-    if e.replicates is not None:     # for analysts: R's svrepdesign reads them (the JSON says how)
+    files = {
+        key: write_csv(frame, out_dir / name)
+        for key, frame, name in frames
+        if frame is not None and (key in always or len(frame))
+    }
+    if e.replicates is not None:  # for analysts: R's svrepdesign reads them (the JSON says how)
         from survey.replicate_estimation import export_replicate_weights
+
         rep, meta = export_replicate_weights(e.replicates, w.weights[["resp_id", "year"]])
         files["replicate_weights"] = write_csv(rep, out_dir / "replicate_weights.csv")
         path = out_dir / "replicate_weights.json"
@@ -100,24 +111,26 @@ def write_outputs(out_dir: Path, w: WeightingResult, e: EstimationResult, tr: An
 
 def run_parameters(config: RunConfig, flow_run: dict[str, Any] | None = None) -> dict[str, Any]:
     """The run's parameters as stored with it: the effective configuration (password masked)."""
-    params: dict[str, Any] = {"config": config.public_dict(),
-                              "process": {"host": socket.gethostname(), "pid": os.getpid()}}
+    params: dict[str, Any] = {
+        "config": config.public_dict(),
+        "process": {"host": socket.gethostname(), "pid": os.getpid()},
+    }
     if flow_run:
         params["prefect"] = flow_run
     return params
 
 
-def report_meta(config: RunConfig, run_id: str, wave: Any, codebook: Codebook, started: datetime
-                ) -> dict[str, Any]:
+def report_meta(config: RunConfig, run_id: str, wave: Any, codebook: Codebook, started: datetime) -> dict[str, Any]:
     """What the report says about the run (title, municipality and source from the configuration)."""
     method = {"raking": "raking", "linear": "linjär kalibrering (GREG)", "logit": "logit-kalibrering"}
     meta: dict[str, Any] = {
-        "run_id": run_id, "date": started.date().isoformat(),
+        "run_id": run_id,
+        "date": started.date().isoformat(),
         "data_source": f"{wave.responses.source.name}, {wave.population.source.name}",
         "codebook_version": f"{codebook.name} {codebook.version}",
         "method": f"Kalibrerade vikter ({method[config.method]} mot kön och ålder per område och år); "
-                  f"Taylorlinjäriserade standardfel; {round(config.level * 100)} % konfidensintervall på "
-                  f"logitskalan",
+        f"Taylorlinjäriserade standardfel; {round(config.level * 100)} % konfidensintervall på "
+        f"logitskalan",
     }
     texts = config.report_texts
     if "source" in texts:
@@ -130,39 +143,82 @@ def report_meta(config: RunConfig, run_id: str, wave: Any, codebook: Codebook, s
     return meta
 
 
-def publish(config: RunConfig, store: Any, run_id: str, wave: Any, codebook: Codebook, e: EstimationResult,
-            tr: Any, started: datetime) -> Any:
+def publish(
+    config: RunConfig,
+    store: Any,
+    run_id: str,
+    wave: Any,
+    codebook: Codebook,
+    e: EstimationResult,
+    tr: Any,
+    started: datetime,
+) -> Any:
     """The report under ``OUT/report/`` and the published-table store (``reports.publish``)."""
     from reports.publish import publish_report
-    pub_est = pd.concat([e.estimates.assign(domain="district", group=None), e.by_group], ignore_index=True) \
-        if len(e.by_group) else e.estimates
-    return publish_report(pub_est, e.comparisons, tr.trend, codebook,
-                          report_meta(config, run_id, wave, codebook, started), Path(config.out) / "report",
-                          store=store, formats=config.formats, min_n=config.min_n,
-                          charts=chart_selection(codebook, config.charts))
+
+    pub_est = (
+        pd.concat([e.estimates.assign(domain="district", group=None), e.by_group], ignore_index=True)
+        if len(e.by_group)
+        else e.estimates
+    )
+    return publish_report(
+        pub_est,
+        e.comparisons,
+        tr.trend,
+        codebook,
+        report_meta(config, run_id, wave, codebook, started),
+        Path(config.out) / "report",
+        store=store,
+        formats=config.formats,
+        min_n=config.min_n,
+        charts=chart_selection(codebook, config.charts),
+    )
 
 
-def lineage(run_id: str, started: datetime, wave: Any, codebook: Codebook, store: Any, load_status: str,
-            parameters: dict[str, Any], w: WeightingResult, e: EstimationResult, notes: list[str],
-            steps: dict[str, float]) -> dict[str, Any]:
+def lineage(
+    run_id: str,
+    started: datetime,
+    wave: Any,
+    codebook: Codebook,
+    store: Any,
+    load_status: str,
+    parameters: dict[str, Any],
+    w: WeightingResult,
+    e: EstimationResult,
+    notes: list[str],
+    steps: dict[str, float],
+) -> dict[str, Any]:
     """The lineage of a run (``run.json`` and the ``runs`` table)."""
     resp = wave.responses.data
     out: dict[str, Any] = {
         "run_id": run_id,
         "started_at": started.isoformat(timespec="seconds"),
-        "inputs": [{"role": r.source.kind, "file": r.source.name, "sha256": r.source.sha256,
-                    "format": r.source.format, "encoding": r.source.encoding, "delimiter": r.source.delimiter,
-                    "rows": r.source.n_rows, "accepted": int(len(r.data)), "quarantined_rows":
-                    int(r.quarantine["source_row"].nunique()) if len(r.quarantine) else 0}
-                   for r in (wave.responses, wave.population)],
+        "inputs": [
+            {
+                "role": r.source.kind,
+                "file": r.source.name,
+                "sha256": r.source.sha256,
+                "format": r.source.format,
+                "encoding": r.source.encoding,
+                "delimiter": r.source.delimiter,
+                "rows": r.source.n_rows,
+                "accepted": int(len(r.data)),
+                "quarantined_rows": int(r.quarantine["source_row"].nunique()) if len(r.quarantine) else 0,
+            }
+            for r in (wave.responses, wave.population)
+        ],
         "codebook": {"name": codebook.name, "version": codebook.version},
         "code_version": code_version(),
         "python": platform.python_version(),
         "database": {"dialect": store.dialect, "load": load_status},
         "parameters": parameters,
-        "counts": {"respondents": int(len(resp)), "strata": int(w.design.n_strata),
-                   "estimates": int(len(e.estimates)), "suppressed": int(e.estimates["suppressed"].sum()),
-                   **calibration_counts(w)},
+        "counts": {
+            "respondents": int(len(resp)),
+            "strata": int(w.design.n_strata),
+            "estimates": int(len(e.estimates)),
+            "suppressed": int(e.estimates["suppressed"].sum()),
+            **calibration_counts(w),
+        },
         "notes": notes,
         "steps": steps,
     }
@@ -175,8 +231,10 @@ def calibration_counts(w: WeightingResult) -> dict[str, float | int]:
     """Iterations and the largest margin error of the calibration (empty when read back from the store)."""
     if w.calibration is None:
         return {}
-    return {"calibration_iterations": int(w.calibration.iterations),
-            "max_margin_error": float(w.calibration.max_margin_error)}
+    return {
+        "calibration_iterations": int(w.calibration.iterations),
+        "max_margin_error": float(w.calibration.max_margin_error),
+    }
 
 
 def write_lineage(out_dir: Path, lineage: dict[str, Any], steps: dict[str, float]) -> Path:

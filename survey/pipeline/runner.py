@@ -11,6 +11,7 @@ The database load is the one step that overlaps others: it runs in a thread with
 (``StepRunner.submit``; Prefect's thread-pool task runner in the flow) while this thread computes. No
 process is forked, so no thread or connection pool is ever duplicated.
 """
+
 from __future__ import annotations
 
 import time
@@ -81,16 +82,29 @@ class RunResult:
 
 
 def weighting_options(config: RunConfig) -> WeightingOptions:
-    return WeightingOptions(method=config.method, bounds=config.bounds, trim=config.trim, trim_mode=config.trim_mode,
-                            maxit=config.maxit,
-                            lonely_psu=config.lonely_psu, collapse=config.collapse_spec)
+    return WeightingOptions(
+        method=config.method,
+        bounds=config.bounds,
+        trim=config.trim,
+        trim_mode=config.trim_mode,
+        maxit=config.maxit,
+        lonely_psu=config.lonely_psu,
+        collapse=config.collapse_spec,
+    )
 
 
 def estimation_options(config: RunConfig) -> EstimationOptions:
     method, replicates = config.variance_method
-    return EstimationOptions(min_n=config.min_n, max_rse=config.max_rse, level=config.level,
-                             adjust=config.adjust, alpha=config.alpha, variance=method,
-                             replicates=replicates or 500, seed=config.replicate_seed)
+    return EstimationOptions(
+        min_n=config.min_n,
+        max_rse=config.max_rse,
+        level=config.level,
+        adjust=config.adjust,
+        alpha=config.alpha,
+        variance=method,
+        replicates=replicates or 500,
+        seed=config.replicate_seed,
+    )
 
 
 # --- the steps (each a plain function of the configuration and the previous steps' results) -------------
@@ -100,6 +114,7 @@ def prepare_step(config: RunConfig) -> Codebook:
     codebook = load_codebook(config.codebook)
     if config.mapping is not None:
         from survey.data.codebook import load_mapping
+
         load_mapping(config.mapping, codebook)
     return codebook
 
@@ -107,21 +122,30 @@ def prepare_step(config: RunConfig) -> Codebook:
 def read_step(config: RunConfig, codebook: Codebook) -> Any:
     """Read and validate a wave (``survey.data.ingest.load_wave``); timings on ``wave.read_seconds``."""
     from survey.data import ingest
-    if config.responses is None or config.population is None:   # prepare_step has said so already
+
+    if config.responses is None or config.population is None:  # prepare_step has said so already
         raise ConfigError("Ange både --responses och --population.", option="responses")
-    return ingest.load_wave(config.responses, config.population, codebook, config.mapping,
-                            max_bad_share=config.max_bad_share, **config.read_opts)  # type: ignore[arg-type]
+    return ingest.load_wave(
+        config.responses,
+        config.population,
+        codebook,
+        config.mapping,
+        max_bad_share=config.max_bad_share,
+        **config.read_opts,
+    )  # type: ignore[arg-type]
 
 
 def open_store(config: RunConfig) -> Any:
     """Open (and migrate) the database before the load thread opens its own connection."""
     from survey.data.store import Store
+
     return Store(config.db)
 
 
 def load_step(db_url: str, wave: Any, replace: bool) -> tuple[Any, float]:
     """Load the wave in one transaction, on a connection of its own; returns ``(report, seconds)``."""
     from survey.data.store import Store
+
     t0 = time.perf_counter()
     store = Store(db_url, migrate=False)
     try:
@@ -141,30 +165,62 @@ def estimate_step(config: RunConfig, wave: Any, w: WeightingResult, codebook: Co
 def trend_step(config: RunConfig, wave: Any, w: WeightingResult, codebook: Codebook) -> Any:
     """Trend models, model-based shares and (``district_trends``) per-district trends (``survey.models``)."""
     from survey.models import trend_outputs
-    return trend_outputs(w.design, wave.responses.data, codebook.indicators,
-                         series_breaks=codebook.series_breaks, level=config.level,
-                         district_trends_model=config.district_trends)
+
+    return trend_outputs(
+        w.design,
+        wave.responses.data,
+        codebook.indicators,
+        series_breaks=codebook.series_breaks,
+        level=config.level,
+        district_trends_model=config.district_trends,
+    )
 
 
-def publish_step(config: RunConfig, store: Any, run_id: str, wave: Any, codebook: Codebook,
-                 w: WeightingResult, e: EstimationResult, tr: Any, started: datetime,
-                 lineage: dict[str, Any]) -> dict[str, Path]:
+def publish_step(
+    config: RunConfig,
+    store: Any,
+    run_id: str,
+    wave: Any,
+    codebook: Codebook,
+    w: WeightingResult,
+    e: EstimationResult,
+    tr: Any,
+    started: datetime,
+    lineage: dict[str, Any],
+) -> dict[str, Path]:
     """Write the contract files and extras, store the run's outputs, and publish the report."""
     out_dir = Path(config.out)
     files = outputs.write_outputs(out_dir, w, e, tr)
-    store.save_run_outputs(run_id, weights=w.weights, diagnostics=w.diagnostics, estimates=e.estimates,
-                           comparisons=e.comparisons, trend=tr.long(), lineage=lineage, finish=False)
+    store.save_run_outputs(
+        run_id,
+        weights=w.weights,
+        diagnostics=w.diagnostics,
+        estimates=e.estimates,
+        comparisons=e.comparisons,
+        trend=tr.long(),
+        lineage=lineage,
+        finish=False,
+    )
     if config.publish:
         pub = outputs.publish(config, store, run_id, wave, codebook, e, tr, started)
         files["report"] = pub.index if pub.index is not None else out_dir / "report"
-        lineage["publish"] = {"tables": len(pub.tables), "files": len(pub.files), "notes": pub.notes,
-                              "seconds": pub.seconds}
+        lineage["publish"] = {
+            "tables": len(pub.tables),
+            "files": len(pub.files),
+            "notes": pub.notes,
+            "seconds": pub.seconds,
+        }
     return files
 
 
 # --- the chain ----------------------------------------------------------------------------------------
-def run(config: RunConfig, *, steps: StepRunner | None = None,
-        progress: Callable[[str], None] | None = None, flow_run: dict[str, Any] | None = None) -> RunResult:
+def run(
+    config: RunConfig,
+    *,
+    steps: StepRunner | None = None,
+    progress: Callable[[str], None] | None = None,
+    flow_run: dict[str, Any] | None = None,
+) -> RunResult:
     """Run the whole pipeline on one wave and write the outputs under ``config.out``.
 
     ``flow_run`` (Prefect's flow-run id, deployment, ...) is recorded in the lineage when given.
@@ -180,6 +236,7 @@ def run(config: RunConfig, *, steps: StepRunner | None = None,
                 return fn(*args)
             finally:
                 clock[name] += time.perf_counter() - t0
+
         step.__name__ = step.__qualname__ = f"{name}_step"
         return step
 
@@ -214,12 +271,10 @@ def run(config: RunConfig, *, steps: StepRunner | None = None,
         raise failure
     notes.extend(w.notes)
     say("publicerar")
-    lineage = outputs.lineage(run_id, started, wave, codebook, store, report.status, parameters, w, e, notes,
-                              clock)
+    lineage = outputs.lineage(run_id, started, wave, codebook, store, report.status, parameters, w, e, notes, clock)
     try:
         t0 = time.perf_counter()
-        files = runner.run("publish", publish_step, config, store, run_id, wave, codebook, w, e, tr, started,
-                           lineage)
+        files = runner.run("publish", publish_step, config, store, run_id, wave, codebook, w, e, tr, started, lineage)
         clock["publish"] = time.perf_counter() - t0
         files["run"] = outputs.write_lineage(Path(config.out), lineage, clock)
         store.finish_run(run_id, lineage)
@@ -229,5 +284,14 @@ def run(config: RunConfig, *, steps: StepRunner | None = None,
     finally:
         if isinstance(runner, PlainSteps) and steps is None:
             runner.close()
-    return RunResult(run_id=run_id, out_dir=Path(config.out), files=files, steps=clock, lineage=lineage,
-                     weighting=w, estimation=e, trend=tr.trend, notes=notes)
+    return RunResult(
+        run_id=run_id,
+        out_dir=Path(config.out),
+        files=files,
+        steps=clock,
+        lineage=lineage,
+        weighting=w,
+        estimation=e,
+        trend=tr.trend,
+        notes=notes,
+    )

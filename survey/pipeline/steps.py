@@ -5,6 +5,7 @@ design stratified by year × district with the design weights; raking within eac
 district × sex and district × age_group; domain shares with calibration-aware linearisation SEs and
 logit CIs; trends by survey-weighted logistic regression. ``survey.run`` wires them to IO.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -45,19 +46,19 @@ class WeightingOptions:
     by: tuple[str, ...] = ("year",)
     bounds: tuple[float, float] | None = None
     trim: tuple[float, float] | None = None
-    trim_mode: TrimMode = "recalibrate"   # or "once": R's one-shot trim= (margins not re-met)
+    trim_mode: TrimMode = "recalibrate"  # or "once": R's one-shot trim= (margins not re-met)
     maxit: int = 100
     epsilon: float = 1e-12
     lonely_psu: LonelyPSU = "fail"
-    collapse: tuple[tuple[str, int], ...] = ()     # e.g. (("age_group", 1),): merge small cells, logged
+    collapse: tuple[tuple[str, int], ...] = ()  # e.g. (("age_group", 1),): merge small cells, logged
 
 
 @dataclass(frozen=True, eq=False)
 class WeightingResult:
     design: Design
-    calibration: CalibrationResult | None   # None when read back from the store (stepwise runs)
-    weights: pd.DataFrame          # resp_id, year, weight (input row order)
-    diagnostics: pd.DataFrame      # per year × district
+    calibration: CalibrationResult | None  # None when read back from the store (stepwise runs)
+    weights: pd.DataFrame  # resp_id, year, weight (input row order)
+    diagnostics: pd.DataFrame  # per year × district
     notes: tuple[str, ...] = ()
 
 
@@ -68,20 +69,22 @@ class EstimationOptions:
     level: float = 0.95
     adjust: str = "fdr_bh"
     alpha: float = 0.05
-    groups: tuple[str, ...] = ("sex", "age_group")   # Totalt per year by these register variables
-    variance: Literal["linearisation", "jackknife", "bootstrap"] = "linearisation"    # or "jackknife" (JKn) or "bootstrap" (Rao-Wu), re-calibrated
-    replicates: int = 500              # bootstrap replicates
-    seed: int = 0                      # bootstrap seed
+    groups: tuple[str, ...] = ("sex", "age_group")  # Totalt per year by these register variables
+    variance: Literal["linearisation", "jackknife", "bootstrap"] = (
+        "linearisation"  # or "jackknife" (JKn) or "bootstrap" (Rao-Wu), re-calibrated
+    )
+    replicates: int = 500  # bootstrap replicates
+    seed: int = 0  # bootstrap seed
 
 
 @dataclass(frozen=True, eq=False)
 class EstimationResult:
-    estimates: pd.DataFrame        # contract columns + df, deff, weighted_base, other CIs
+    estimates: pd.DataFrame  # contract columns + df, deff, weighted_base, other CIs
     comparisons: pd.DataFrame
-    by_group: pd.DataFrame         # Totalt per year by sex / age group: domain, group + estimate columns
-    index: pd.DataFrame            # the mean-score problem index per year × district / Totalt
+    by_group: pd.DataFrame  # Totalt per year by sex / age group: domain, group + estimate columns
+    index: pd.DataFrame  # the mean-score problem index per year × district / Totalt
     tables: ShareTables | None = field(repr=False, default=None)
-    replicates: Any = field(repr=False, default=None)   # the replicate weights (replicate variance only)
+    replicates: Any = field(repr=False, default=None)  # the replicate weights (replicate variance only)
 
 
 def prepare(responses: pd.DataFrame) -> pd.DataFrame:
@@ -113,8 +116,11 @@ def design_weights(responses: pd.DataFrame, population: pd.DataFrame) -> tuple[n
         if np.any(~np.isfinite(dw)) or np.any(dw <= 0):
             i = int(np.flatnonzero(~(np.isfinite(dw) & (dw > 0)))[0])
             row = responses["source_row"].iloc[i] if "source_row" in responses else i + 2
-            raise InputError("design_weight must be a number > 0 for every respondent (or blank for all)",
-                             row=int(row), column="design_weight")
+            raise InputError(
+                "design_weight must be a number > 0 for every respondent (or blank for all)",
+                row=int(row),
+                column="design_weight",
+            )
         return dw, []
     n_h = responses.groupby(["year", "district"], observed=True).size().rename("n_h")
     big_n = population.groupby(["year", "district"])["population"].sum().rename("N_h")
@@ -127,8 +133,9 @@ def design_weights(responses: pd.DataFrame, population: pd.DataFrame) -> tuple[n
     return d, ["design_weight absent: N_h / respondents_h"]
 
 
-def weight(responses: pd.DataFrame, population: pd.DataFrame,
-           options: WeightingOptions = WeightingOptions()) -> WeightingResult:
+def weight(
+    responses: pd.DataFrame, population: pd.DataFrame, options: WeightingOptions = WeightingOptions()
+) -> WeightingResult:
     """Design weights, calibration to register margins, and per-district diagnostics.
 
     The population file's cells are summed to each margin (e.g. year × district × sex). Cells of
@@ -142,33 +149,60 @@ def weight(responses: pd.DataFrame, population: pd.DataFrame,
         tot = population.groupby(cols, as_index=False, sort=True)["population"].sum()
         totals: pd.DataFrame = tot.rename(columns={"population": "total"})  # type: ignore[call-overload]
         margins.append(Margin(tuple(mvars), totals))
-    cal = calibrate(responses, d, margins, by=options.by, method=options.method, bounds=options.bounds,
-                    trim=options.trim, trim_mode=options.trim_mode, maxit=options.maxit, epsilon=options.epsilon,
-                    collapse=dict(options.collapse) or None)
+    cal = calibrate(
+        responses,
+        d,
+        margins,
+        by=options.by,
+        method=options.method,
+        bounds=options.bounds,
+        trim=options.trim,
+        trim_mode=options.trim_mode,
+        maxit=options.maxit,
+        epsilon=options.epsilon,
+        collapse=dict(options.collapse) or None,
+    )
     design = contract_design(responses, d, options.lonely_psu).with_weights(cal.weights, cal.model)
-    weights = pd.DataFrame({"resp_id": responses["resp_id"].to_numpy(), "year": responses["year"].to_numpy(),
-                            "weight": cal.weights})
-    return WeightingResult(design=design, calibration=cal, weights=weights, diagnostics=cal.diagnostics,
-                           notes=tuple(notes) + cal.notes)
+    weights = pd.DataFrame(
+        {"resp_id": responses["resp_id"].to_numpy(), "year": responses["year"].to_numpy(), "weight": cal.weights}
+    )
+    return WeightingResult(
+        design=design, calibration=cal, weights=weights, diagnostics=cal.diagnostics, notes=tuple(notes) + cal.notes
+    )
 
 
 def _groups(responses: pd.DataFrame, options: EstimationOptions) -> list[str]:
     return [g for g in options.groups if g in responses and responses[g].notna().all()]
 
 
-def _group_estimates(design: Design, responses: pd.DataFrame, codebook: Codebook,
-                     options: EstimationOptions, atoms: AtomStats | None = None) -> pd.DataFrame:
+def _group_estimates(
+    design: Design,
+    responses: pd.DataFrame,
+    codebook: Codebook,
+    options: EstimationOptions,
+    atoms: AtomStats | None = None,
+) -> pd.DataFrame:
     """Totalt per year by each register variable in ``options.groups``."""
     groups = _groups(responses, options)
     if not groups:
         return pd.DataFrame()
     labels: dict[str, dict[object, str]] = {"sex": dict(codebook.sexes.items())}
-    return estimate_group_shares(design, responses, codebook.indicators, groups, labels=labels,
-                                 min_n=options.min_n, max_rse=options.max_rse, level=options.level, atoms=atoms)
+    return estimate_group_shares(
+        design,
+        responses,
+        codebook.indicators,
+        groups,
+        labels=labels,
+        min_n=options.min_n,
+        max_rse=options.max_rse,
+        level=options.level,
+        atoms=atoms,
+    )
 
 
-def _index_estimates(design: Design, responses: pd.DataFrame, codebook: Codebook,
-                     options: EstimationOptions) -> pd.DataFrame:
+def _index_estimates(
+    design: Design, responses: pd.DataFrame, codebook: Codebook, options: EstimationOptions
+) -> pd.DataFrame:
     """The codebook's mean-score problem index per year × district and per year (Totalt), a ratio mean."""
     spec = getattr(codebook, "problem_index", None)
     if not spec:
@@ -176,8 +210,7 @@ def _index_estimates(design: Design, responses: pd.DataFrame, codebook: Codebook
     s, b = score_index(responses, spec.items, spec.scores)
     ycode, ykeys = factorize_groups(responses, ["year"])
     out = []
-    for codes, keys in (factorize_groups(responses, ["year", "district"]),
-                        (ycode, ykeys.assign(district=TOTAL_LABEL))):
+    for codes, keys in (factorize_groups(responses, ["year", "district"]), (ycode, ykeys.assign(district=TOTAL_LABEL))):
         res = domain_ratios(design, (s * b)[:, None], b[:, None], codes, len(keys))
         f = keys[["year", "district"]].copy()
         f["estimate"], f["se"], f["n"], f["df"] = res.estimate[:, 0], res.se[:, 0], res.n[:, 0], res.df[:, 0]
@@ -188,40 +221,75 @@ def _index_estimates(design: Design, responses: pd.DataFrame, codebook: Codebook
     return f
 
 
-def estimate(responses: pd.DataFrame, weighting: WeightingResult, codebook: Codebook,
-             options: EstimationOptions = EstimationOptions()) -> EstimationResult:
+def estimate(
+    responses: pd.DataFrame,
+    weighting: WeightingResult,
+    codebook: Codebook,
+    options: EstimationOptions = EstimationOptions(),
+) -> EstimationResult:
     """Every indicator per year × district and Totalt, comparisons, Totalt by group, and the problem index."""
     responses = prepare(responses)
     design = weighting.design
     atoms = None
-    if design.psu is None:   # one pass over the rows serves the district, Totalt and group tables
-        atoms = atom_stats(design, indicator_states(responses, codebook.indicators),
-                           extra=group_codes(responses, _groups(responses, options))[0])
+    if design.psu is None:  # one pass over the rows serves the district, Totalt and group tables
+        atoms = atom_stats(
+            design,
+            indicator_states(responses, codebook.indicators),
+            extra=group_codes(responses, _groups(responses, options))[0],
+        )
     replicates = None
     if options.variance == "linearisation":
-        tables = estimate_shares(design, responses, codebook.indicators, min_n=options.min_n,
-                                 max_rse=options.max_rse, level=options.level, atoms=atoms)
-    else:   # replicate SEs for the district and Totalt tables (groups and the index stay linearised)
-        rep = replicate_share_tables(design, responses, codebook.indicators, method=options.variance,
-                                     replicates=options.replicates, seed=options.seed, min_n=options.min_n,
-                                     max_rse=options.max_rse, level=options.level)
+        tables = estimate_shares(
+            design,
+            responses,
+            codebook.indicators,
+            min_n=options.min_n,
+            max_rse=options.max_rse,
+            level=options.level,
+            atoms=atoms,
+        )
+    else:  # replicate SEs for the district and Totalt tables (groups and the index stay linearised)
+        rep = replicate_share_tables(
+            design,
+            responses,
+            codebook.indicators,
+            method=options.variance,
+            replicates=options.replicates,
+            seed=options.seed,
+            min_n=options.min_n,
+            max_rse=options.max_rse,
+            level=options.level,
+        )
         tables, replicates = rep.tables, rep.replicates
     comparisons = compare(tables, level=options.level, adjust=options.adjust, alpha=options.alpha)
     est = tables.estimates
     supp = est.set_index(["year", "district", "indicator"])["suppressed"]
     key = pd.MultiIndex.from_arrays([comparisons["year"], comparisons["district"], comparisons["indicator"]])
     comparisons["suppressed"] = supp.reindex(key).to_numpy(dtype=bool, na_value=True)
-    other_district = np.where(comparisons["comparison"] == "previous_year", comparisons["district"],
-                              comparisons["other"]).astype(object)
-    other_year = np.where(comparisons["comparison"] == "previous_year", comparisons["other"],
-                          comparisons["year"])
+    other_district = np.where(
+        comparisons["comparison"] == "previous_year", comparisons["district"], comparisons["other"]
+    ).astype(object)
+    other_year = np.where(comparisons["comparison"] == "previous_year", comparisons["other"], comparisons["year"])
     okey = pd.MultiIndex.from_arrays([pd.Series(other_year).astype(int), other_district, comparisons["indicator"]])
     comparisons["suppressed"] |= supp.reindex(okey).to_numpy(dtype=bool, na_value=True)
-    return EstimationResult(estimates=est, comparisons=comparisons,
-                            by_group=_group_estimates(design, responses, codebook, options, atoms),
-                            index=_index_estimates(design, responses, codebook, options), tables=tables,
-                            replicates=replicates)
+    return EstimationResult(
+        estimates=est,
+        comparisons=comparisons,
+        by_group=_group_estimates(design, responses, codebook, options, atoms),
+        index=_index_estimates(design, responses, codebook, options),
+        tables=tables,
+        replicates=replicates,
+    )
 
 
-CONTRACT_ESTIMATE_COLUMNS: Sequence[str] = ("year", "district", "indicator", "estimate", "se", "ci_low",
-                                            "ci_high", "n", "suppressed")
+CONTRACT_ESTIMATE_COLUMNS: Sequence[str] = (
+    "year",
+    "district",
+    "indicator",
+    "estimate",
+    "se",
+    "ci_low",
+    "ci_high",
+    "n",
+    "suppressed",
+)

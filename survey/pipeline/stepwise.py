@@ -7,6 +7,7 @@ under the same run. The step functions are the same as ``trygghet run``'s (:mod:
 so ingest → weight(linear) → estimate → trend gives the numbers of ``trygghet run --method linear``.
 The Prefect step flows (``flows/``) are these functions, each a task.
 """
+
 from __future__ import annotations
 
 import time
@@ -28,10 +29,18 @@ from survey.pipeline.steps import EstimationResult, WeightingResult, estimate, w
 def weighting_specification(config: RunConfig) -> dict[str, Any]:
     """The calibration specification stored with the weights (what made them)."""
     o = weighting_options(config)
-    return {"method": o.method, "margins": [list(m) for m in o.margins], "by": list(o.by),
-            "bounds": None if o.bounds is None else list(o.bounds),
-            "trim": None if o.trim is None else list(o.trim), "collapse": {v: k for v, k in o.collapse},
-            "trim_mode": o.trim_mode, "maxit": o.maxit, "epsilon": o.epsilon, "lonely_psu": o.lonely_psu}
+    return {
+        "method": o.method,
+        "margins": [list(m) for m in o.margins],
+        "by": list(o.by),
+        "bounds": None if o.bounds is None else list(o.bounds),
+        "trim": None if o.trim is None else list(o.trim),
+        "collapse": {v: k for v, k in o.collapse},
+        "trim_mode": o.trim_mode,
+        "maxit": o.maxit,
+        "epsilon": o.epsilon,
+        "lonely_psu": o.lonely_psu,
+    }
 
 
 def weight_run(config: RunConfig, years: Sequence[int] | None = None) -> str:
@@ -43,14 +52,26 @@ def weight_run(config: RunConfig, years: Sequence[int] | None = None) -> str:
         ids = store.active_source_ids(years)
         if not ids:
             raise StoreError("Databasen har ingen inläst våg att vikta: läs in en med trygghet ingest först.")
-        run_id = store.begin_run(outputs.run_parameters(config), outputs.code_version(), codebook.version, ids,
-                                 codebook_name=codebook.name, years=years)
+        run_id = store.begin_run(
+            outputs.run_parameters(config),
+            outputs.code_version(),
+            codebook.version,
+            ids,
+            codebook_name=codebook.name,
+            years=years,
+        )
         try:
             t0 = time.perf_counter()
             w = weight(store.run_responses(run_id), store.run_population(run_id), weighting_options(config))
-            store.save_weights(run_id, w.weights, w.diagnostics, specification=weighting_specification(config),
-                               design=w.design, calibration=_calibration_summary(w),
-                               seconds=time.perf_counter() - t0)
+            store.save_weights(
+                run_id,
+                w.weights,
+                w.diagnostics,
+                specification=weighting_specification(config),
+                design=w.design,
+                calibration=_calibration_summary(w),
+                seconds=time.perf_counter() - t0,
+            )
         except BaseException as exc:
             store.fail_run(run_id, f"{type(exc).__name__}: {exc}")
             raise
@@ -61,8 +82,11 @@ def weight_run(config: RunConfig, years: Sequence[int] | None = None) -> str:
 
 def _calibration_summary(w: WeightingResult) -> dict[str, Any]:
     counts = outputs.calibration_counts(w)
-    return {"iterations": counts.get("calibration_iterations"), "max_margin_error": counts.get("max_margin_error"),
-            "notes": list(w.notes)}
+    return {
+        "iterations": counts.get("calibration_iterations"),
+        "max_margin_error": counts.get("max_margin_error"),
+        "notes": list(w.notes),
+    }
 
 
 def run_config(store: Any, run_id: str, db: str | None) -> RunConfig:
@@ -80,22 +104,26 @@ def _stored_weighting(store: Any, run_id: str) -> tuple[pd.DataFrame, WeightingR
     stored.check_rows(responses)
     if stored.design is None:
         raise StoreError(f"Körning {run_id} har vikter men ingen sparad design; kör viktsteget igen.")
-    w = WeightingResult(design=stored.design, calibration=None, weights=stored.weights,
-                        diagnostics=stored.diagnostics if stored.diagnostics is not None else pd.DataFrame())
+    w = WeightingResult(
+        design=stored.design,
+        calibration=None,
+        weights=stored.weights,
+        diagnostics=stored.diagnostics if stored.diagnostics is not None else pd.DataFrame(),
+    )
     return responses, w
 
 
 def estimate_run(run_id: str, db: str | None = None) -> EstimationResult:
     """Every indicator's estimates and comparisons from the run's stored weights, stored under the run."""
     from survey.data.store import Store
+
     with Store(db, migrate=False) as store:
         config = run_config(store, run_id, db)
         codebook = load_codebook(config.codebook)
         responses, w = _stored_weighting(store, run_id)
         t0 = time.perf_counter()
         e = estimate(responses, w, codebook, estimation_options(config))
-        store.save_estimates(run_id, e.estimates, e.comparisons, e.by_group, e.index,
-                             seconds=time.perf_counter() - t0)
+        store.save_estimates(run_id, e.estimates, e.comparisons, e.by_group, e.index, seconds=time.perf_counter() - t0)
     return e
 
 
@@ -103,6 +131,7 @@ def trend_run(run_id: str, db: str | None = None) -> Any:
     """The trend models from the run's stored weights, stored under the run."""
     from survey.data.store import Store
     from survey.pipeline.runner import trend_step
+
     with Store(db, migrate=False) as store:
         config = run_config(store, run_id, db)
         codebook = load_codebook(config.codebook)
@@ -120,20 +149,22 @@ class _Wave:
         self.responses = type("Part", (), {"data": data})()
 
 
-def publish_run(run_id: str, db: str | None = None, out: str | Path | None = None, *,
-                finish: bool = True) -> Any:
+def publish_run(run_id: str, db: str | None = None, out: str | Path | None = None, *, finish: bool = True) -> Any:
     """Publish a run from what its steps stored (estimates, comparisons, trend): the report under
     ``out/report`` (default: the run's configured folder) and the published-table store; with ``finish``
     the run is then marked succeeded."""
     from reports.publish import publish_report
     from survey.data.store import Store
+
     with Store(db, migrate=False) as store:
         config = run_config(store, run_id, db)
         results = store.run_results(run_id)
         if results.estimates is None:
-            raise StoreError(f"Körning {run_id} har inga skattningar att publicera: kör skattningssteget först "
-                             f"(gjorda steg: {', '.join(results.record.steps_done) or 'inga'}).")
-        codebook = load_codebook(config.codebook)   # the run's configured codebook (name or file)
+            raise StoreError(
+                f"Körning {run_id} har inga skattningar att publicera: kör skattningssteget först "
+                f"(gjorda steg: {', '.join(results.record.steps_done) or 'inga'})."
+            )
+        codebook = load_codebook(config.codebook)  # the run's configured codebook (name or file)
         t0 = time.perf_counter()
         est = results.estimates
         if results.by_group is not None and len(results.by_group):
@@ -142,13 +173,29 @@ def publish_run(run_id: str, db: str | None = None, out: str | Path | None = Non
         if trend is not None and "model" in trend.columns:
             trend = trend[trend["model"] == "trend"].drop(columns=["model", "district"], errors="ignore")
         folder = Path(out) if out is not None else Path(config.out)
-        pub = publish_report(est, results.comparisons, trend, codebook, _meta(config, results, run_id),
-                             folder / "report", store=store, formats=config.formats, min_n=config.min_n,
-                             charts=outputs.chart_selection(codebook, config.charts))
-        if results.record.run.get("status") == "running":   # a finished run is re-published, not changed
-            store.record_step(run_id, "publish", seconds=time.perf_counter() - t0,
-                              meta={"tables": len(pub.tables), "files": len(pub.files),
-                                    "index": str(pub.index) if pub.index else None})
+        pub = publish_report(
+            est,
+            results.comparisons,
+            trend,
+            codebook,
+            _meta(config, results, run_id),
+            folder / "report",
+            store=store,
+            formats=config.formats,
+            min_n=config.min_n,
+            charts=outputs.chart_selection(codebook, config.charts),
+        )
+        if results.record.run.get("status") == "running":  # a finished run is re-published, not changed
+            store.record_step(
+                run_id,
+                "publish",
+                seconds=time.perf_counter() - t0,
+                meta={
+                    "tables": len(pub.tables),
+                    "files": len(pub.files),
+                    "index": str(pub.index) if pub.index else None,
+                },
+            )
             if finish:
                 store.finish_run(run_id)
     return pub

@@ -29,6 +29,7 @@ database is the SQLite file ``<data>/db/<name>.sqlite``.
 :meth:`SurveyConfig.run_config` turns one year of a survey into the :class:`RunConfig` of one
 ``trygghet run``.
 """
+
 from __future__ import annotations
 
 import os
@@ -48,8 +49,18 @@ DATA_DIR_ENV = "TRYGGHET_DATA_DIR"
 INPUT_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xls", ".sav", ".parquet")
 _FILE_STEMS = {"responses": ("responses", "svar"), "population": ("population", "befolkning")}
 # RunConfig fields a survey sets through its own keys, never through ``options``
-_OWN_FIELDS = ("responses", "population", "codebook", "mapping", "db", "out", "municipality", "title",
-               "source", "contact")
+_OWN_FIELDS = (
+    "responses",
+    "population",
+    "codebook",
+    "mapping",
+    "db",
+    "out",
+    "municipality",
+    "title",
+    "source",
+    "contact",
+)
 
 
 def data_dir() -> Path:
@@ -71,6 +82,7 @@ def has_password(url: str) -> bool:
     """Whether a database URL carries a password (``scheme://user:password@host``)."""
     try:
         from sqlalchemy.engine import make_url
+
         return make_url(url).password is not None
     except Exception:
         return re.search(r"://[^/@:]*:[^/@]*@", url) is not None
@@ -116,13 +128,18 @@ class YearInputs(BaseModel):
             raise ConfigError(f"{where}: katalogen {folder} finns inte.", option="folder")
         found = []
         for kind, stems in _FILE_STEMS.items():
-            hits = sorted(p for p in folder.iterdir() if p.is_file() and p.stem.lower() in stems
-                          and p.suffix.lower() in INPUT_SUFFIXES)
+            hits = sorted(
+                p
+                for p in folder.iterdir()
+                if p.is_file() and p.stem.lower() in stems and p.suffix.lower() in INPUT_SUFFIXES
+            )
             if len(hits) != 1:
                 what = "ingen" if not hits else f"{len(hits)} ({', '.join(p.name for p in hits)})"
-                raise ConfigError(f"{where}: katalogen {folder} ska innehålla exakt en {kind}-fil "
-                                  f"({' eller '.join(stems)}.csv/.xlsx/.sav/.parquet), men har {what}.",
-                                  option="folder")
+                raise ConfigError(
+                    f"{where}: katalogen {folder} ska innehålla exakt en {kind}-fil "
+                    f"({' eller '.join(stems)}.csv/.xlsx/.sav/.parquet), men har {what}.",
+                    option="folder",
+                )
             found.append(hits[0])
         return found[0], found[1]
 
@@ -131,29 +148,40 @@ class SurveyConfig(BaseModel):
     """One municipality's or police area's survey: inputs per year, report texts, database, outputs."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$", description=(
-        "Kort namn (a-z, 0-9, -): taggar, kataloger / Short name: tags, folders"))
+    name: str = Field(
+        pattern=r"^[a-z0-9][a-z0-9-]{0,62}$",
+        description=("Kort namn (a-z, 0-9, -): taggar, kataloger / Short name: tags, folders"),
+    )
     report: ReportTexts = Field(ReportTexts.model_validate({}), description="Rapportens texter / Report texts")
     codebook: str | None = Field(None, description="Kodbok (namn eller YAML-fil) / Codebook")
     mapping: Path | None = Field(None, description="Leverantörsmappning (YAML) / Vendor mapping")
     years: dict[int, YearInputs] = Field(min_length=1, description="Indata per år / Input files per year")
-    db: str | None = Field(None, description=(
-        "Databas-URL utan lösenord (standard <data>/db/<name>.sqlite) / Database URL without a password"))
-    db_env: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description=(
-        "Miljövariabel med databas-URL:en / Environment variable holding the database URL"))
-    db_secret: str | None = Field(None, description=(
-        "Prefect Secret-block med databas-URL:en / Prefect Secret block holding the database URL"))
+    db: str | None = Field(
+        None,
+        description=("Databas-URL utan lösenord (standard <data>/db/<name>.sqlite) / Database URL without a password"),
+    )
+    db_env: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description=("Miljövariabel med databas-URL:en / Environment variable holding the database URL"),
+    )
+    db_secret: str | None = Field(
+        None, description=("Prefect Secret-block med databas-URL:en / Prefect Secret block holding the database URL")
+    )
     out: Path | None = Field(None, description="Utkatalog (standard <data>/runs/<name>) / Output folder")
-    options: dict[str, Any] = Field(default_factory=dict, description=(
-        "Övriga inställningar för trygghet run / Other RunConfig options"))
+    options: dict[str, Any] = Field(
+        default_factory=dict, description=("Övriga inställningar för trygghet run / Other RunConfig options")
+    )
 
     @field_validator("db")
     @classmethod
     def _no_password(cls, v: str | None) -> str | None:
         if v is not None and has_password(v):
-            raise ValueError("databas-URL:en innehåller ett lösenord; skriv aldrig lösenordet i konfigurationen: "
-                             "använd db_env (en miljövariabel), db_secret (ett Prefect Secret-block) eller "
-                             "PGPASSWORD/~/.pgpass")
+            raise ValueError(
+                "databas-URL:en innehåller ett lösenord; skriv aldrig lösenordet i konfigurationen: "
+                "använd db_env (en miljövariabel), db_secret (ett Prefect Secret-block) eller "
+                "PGPASSWORD/~/.pgpass"
+            )
         return v
 
     @field_validator("options")
@@ -177,8 +205,9 @@ class SurveyConfig(BaseModel):
         cb = data["codebook"]
         if cb and cb.lower().endswith((".yaml", ".yml")):
             data["codebook"] = str(_absolute(cb, base))
-        data["years"] = {y: {k: (str(_absolute(p, base)) if p else None) for k, p in v.items()}
-                         for y, v in data["years"].items()}
+        data["years"] = {
+            y: {k: (str(_absolute(p, base)) if p else None) for k, p in v.items()} for y, v in data["years"].items()
+        }
         data["db"] = _absolute_sqlite(data["db"], base) if data["db"] else None
         return SurveyConfig.model_validate(data)
 
@@ -200,9 +229,16 @@ class SurveyConfig(BaseModel):
             have = ", ".join(map(str, sorted(self.years)))
             raise ConfigError(f"Enkäten {self.name!r} har inga indata för {year} (har: {have}).", option="years")
         responses, population = self.years[year].files(f"{self.name} {year}")
-        data: dict[str, Any] = {**self.options, "responses": responses, "population": population,
-                                "codebook": self.codebook, "mapping": self.mapping, "out": out,
-                                "db": db or self.database(), **self.report.for_year(year)}
+        data: dict[str, Any] = {
+            **self.options,
+            "responses": responses,
+            "population": population,
+            "codebook": self.codebook,
+            "mapping": self.mapping,
+            "out": out,
+            "db": db or self.database(),
+            **self.report.for_year(year),
+        }
         try:
             return RunConfig.model_validate({k: v for k, v in data.items() if v is not None})
         except ValidationError as exc:
@@ -230,9 +266,13 @@ def _absolute(p: str | os.PathLike[str], base: Path) -> Path:
 def _absolute_sqlite(url: str, base: Path) -> str:
     """``sqlite:///rel.db`` → ``sqlite:////BASE/rel.db``; other URLs unchanged."""
     prefix = "sqlite:///"
-    if url.startswith(prefix) and len(url) > len(prefix) and not url[len(prefix):].startswith("/") \
-            and not url[len(prefix):].startswith(":memory:"):
-        return prefix + str(_absolute(url[len(prefix):], base))
+    if (
+        url.startswith(prefix)
+        and len(url) > len(prefix)
+        and not url[len(prefix) :].startswith("/")
+        and not url[len(prefix) :].startswith(":memory:")
+    ):
+        return prefix + str(_absolute(url[len(prefix) :], base))
     return url
 
 
@@ -256,8 +296,10 @@ def load_surveys(path: str | os.PathLike[str], base: Path | None = None) -> list
         raise ConfigError(f"Enkätkonfigurationen {p} är inte giltig YAML: {exc}", option="surveys") from None
     entries = doc.get("surveys") if isinstance(doc, dict) and set(doc) == {"surveys"} else [doc]
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
-        raise ConfigError(f"Enkätkonfigurationen {p} ska vara en YAML-mappning (eller surveys: en lista av "
-                          f"mappningar).", option="surveys")
+        raise ConfigError(
+            f"Enkätkonfigurationen {p} ska vara en YAML-mappning (eller surveys: en lista av mappningar).",
+            option="surveys",
+        )
     return [parse_survey(e, p) for e in entries]
 
 

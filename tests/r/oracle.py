@@ -4,6 +4,7 @@ Imported by tests/test_{conformance,calibration,variance,estimation}.py (they pu
 ``sys.path``). Live R runs are cached per (script, arguments, input contents) in the system temp folder,
 so the two xdist workers and repeated runs do not call R twice for the same thing.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -46,8 +47,9 @@ def r_available() -> bool:
     if shutil.which("Rscript") is None:
         return False
     try:
-        res = subprocess.run(["Rscript", "-e", "suppressMessages(library(survey)); library(jsonlite)"],
-                             capture_output=True, timeout=60)
+        res = subprocess.run(
+            ["Rscript", "-e", "suppressMessages(library(survey)); library(jsonlite)"], capture_output=True, timeout=60
+        )
     except (OSError, subprocess.TimeoutExpired):
         return False
     return res.returncode == 0
@@ -70,8 +72,9 @@ def _digest(paths: list[Path], args: list[str]) -> str:
     return h.hexdigest()[:24]
 
 
-def run_r(script: Path, args: list, hash_files: list[Path], *, out_name: str = "out.json",
-          timeout: float = 300) -> Path:
+def run_r(
+    script: Path, args: list, hash_files: list[Path], *, out_name: str = "out.json", timeout: float = 300
+) -> Path:
     """Run ``Rscript script *args OUT`` (OUT a file or folder named out_name), cached on the contents of
     the script and ``hash_files``; returns OUT."""
     require_r()
@@ -90,7 +93,7 @@ def run_r(script: Path, args: list, hash_files: list[Path], *, out_name: str = "
         raise AssertionError(f"R failed ({' '.join(cmd)}):\n{res.stdout[-3000:]}\n{res.stderr[-3000:]}")
     try:
         os.replace(out, final)
-    except OSError:          # another worker won the race
+    except OSError:  # another worker won the race
         pass
     return final
 
@@ -101,8 +104,12 @@ def load_json(path: Path) -> dict:
 
 def api_reference() -> dict:
     """Live R results of tests/r/api_checks.R on shared/data/api."""
-    out = run_r(HERE / "api_checks.R", [API], [API / "apiclus1.csv", API / "apistrat.csv", API / "apipop.csv"],
-                out_name="api.json")
+    out = run_r(
+        HERE / "api_checks.R",
+        [API],
+        [API / "apiclus1.csv", API / "apistrat.csv", API / "apipop.csv"],
+        out_name="api.json",
+    )
     return load_json(out)
 
 

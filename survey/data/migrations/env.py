@@ -4,6 +4,7 @@
 ``config.attributes["connection"]`` (inside the caller's transaction). Run standalone, it connects to
 ``sqlalchemy.url`` from the config, or ``$TRYGGHET_DATABASE_URL``.
 """
+
 from __future__ import annotations
 
 import os
@@ -17,8 +18,12 @@ config = context.config
 
 
 def _run(connection: sa.Connection) -> None:
-    context.configure(connection=connection, target_metadata=metadata,
-                      render_as_batch=connection.dialect.name == "sqlite", compare_type=True)
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
     with context.begin_transaction():
         context.run_migrations()
 
@@ -28,8 +33,7 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    url = (config.get_main_option("sqlalchemy.url") or os.environ.get("TRYGGHET_DATABASE_URL")
-           or "sqlite:///trygghet.db")
+    url = config.get_main_option("sqlalchemy.url") or os.environ.get("TRYGGHET_DATABASE_URL") or "sqlite:///trygghet.db"
     engine = sa.create_engine(url)
     with engine.begin() as conn:
         _run(conn)

@@ -25,6 +25,7 @@ module            what
 ``plans``         the hot queries and their query plans (the index test)
 ================  ==========================================================================================
 """
+
 from __future__ import annotations
 
 from .bulk import CopyFailed, copy_out
@@ -50,7 +51,26 @@ class Store(SourceRegistry, WeightStore, PublishedStore, RoleAdmin):
         return self
 
 
-__all__ = ["AccessRefused", "CONTRACT_ITEMS", "CopyFailed", "Database", "LoadReport", "PUBLISHED_VIEWS",
-           "RoleNames", "RolesReport", "RunOutputs", "RunRecord", "RunResults", "STR", "SourceReplacement",
-           "Store", "StoredWeights", "copy_out", "database_url", "head_revision", "mask_url", "metadata",
-           "scrub"]
+__all__ = [
+    "AccessRefused",
+    "CONTRACT_ITEMS",
+    "CopyFailed",
+    "Database",
+    "LoadReport",
+    "PUBLISHED_VIEWS",
+    "RoleNames",
+    "RolesReport",
+    "RunOutputs",
+    "RunRecord",
+    "RunResults",
+    "STR",
+    "SourceReplacement",
+    "Store",
+    "StoredWeights",
+    "copy_out",
+    "database_url",
+    "head_revision",
+    "mask_url",
+    "metadata",
+    "scrub",
+]

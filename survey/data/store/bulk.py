@@ -7,6 +7,7 @@ rows from a raw SQLite cursor, both decoded through Arrow into the canonical pan
 Float64 values survive both paths exactly (Arrow writes the shortest round-trip text; PostgreSQL 12+ prints
 doubles the same way).
 """
+
 from __future__ import annotations
 
 import io
@@ -37,8 +38,12 @@ class CopyFailed(StoreError):
 def object_column(s: pd.Series) -> list[Any]:
     """A column as a list of plain Python values with None for NA (what sqlite3 binds)."""
     if s.dtype == object:
-        return [None if (v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v))) else
-                (v.item() if isinstance(v, np.generic) else v) for v in s.tolist()]
+        return [
+            None
+            if (v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)))
+            else (v.item() if isinstance(v, np.generic) else v)
+            for v in s.tolist()
+        ]
     if s.dtype.kind in "iub" and not s.hasnans:
         return s.tolist()
     return list(s.astype(object).where(s.notna(), None).tolist())
@@ -51,9 +56,16 @@ def arrow_column(s: pd.Series, pa_type: pa.DataType) -> pa.Array:
     return pa.array(s, type=pa_type, from_pandas=True)
 
 
-_SA_TO_ARROW = {sa.SmallInteger: pa.int16(), sa.BigInteger: pa.int64(), sa.Integer: pa.int64(),
-                sa.Double: pa.float64(), sa.Boolean: pa.bool_(), sa.Text: pa.large_string(),
-                sa.String: pa.large_string(), sa.JSON: pa.large_string()}
+_SA_TO_ARROW = {
+    sa.SmallInteger: pa.int16(),
+    sa.BigInteger: pa.int64(),
+    sa.Integer: pa.int64(),
+    sa.Double: pa.float64(),
+    sa.Boolean: pa.bool_(),
+    sa.Text: pa.large_string(),
+    sa.String: pa.large_string(),
+    sa.JSON: pa.large_string(),
+}
 
 
 def arrow_type(col: sa.Column[Any]) -> pa.DataType:
@@ -71,8 +83,12 @@ def arrow_types(table: sa.Table, names: list[str]) -> dict[str, pa.DataType]:
 
 def to_dtypes(table: pa.Table, dtypes: dict[str, Any]) -> pd.DataFrame:
     """An Arrow table as pandas with the given dtypes (nullable ints come back as Int64, not float)."""
-    mapper = {pa.int16(): pd.Int64Dtype(), pa.int32(): pd.Int64Dtype(), pa.int64(): pd.Int64Dtype(),
-              pa.bool_(): pd.BooleanDtype()}.get
+    mapper = {
+        pa.int16(): pd.Int64Dtype(),
+        pa.int32(): pd.Int64Dtype(),
+        pa.int64(): pd.Int64Dtype(),
+        pa.bool_(): pd.BooleanDtype(),
+    }.get
     df = table.to_pandas(types_mapper=mapper)
     for name, dtype in dtypes.items():
         if name in df.columns and str(df[name].dtype) != str(dtype):
@@ -87,8 +103,7 @@ def _copy_error(res: Any) -> CopyFailed:
         return CopyFailed("Läsningen från databasen misslyckades: inget svar från servern.")
     message = res.error_message.decode(errors="replace").strip()
     state = res.error_field(pq.DiagnosticField.SQLSTATE)
-    return CopyFailed(f"Läsningen från databasen misslyckades: {message}",
-                      state.decode() if state else None)
+    return CopyFailed(f"Läsningen från databasen misslyckades: {message}", state.decode() if state else None)
 
 
 def copy_out(dbapi: Any, sql: str) -> io.BytesIO:
@@ -132,16 +147,14 @@ def _copy_in(dbapi: Any, table: sa.Table, names: list[str], atable: pa.Table) ->
     col_sql = ", ".join(quote(c) for c in names)
     with dbapi.cursor() as cur:
         writer = QueuedLibpqWriter(cur)
-        with cur.copy(f"COPY {quote(table.name)} ({col_sql}) FROM STDIN WITH (FORMAT csv)",
-                      writer=writer) as copy:
+        with cur.copy(f"COPY {quote(table.name)} ({col_sql}) FROM STDIN WITH (FORMAT csv)", writer=writer) as copy:
             for batch in atable.to_batches(max_chunksize=100_000):
                 buf = io.BytesIO()
                 pacsv.write_csv(batch, buf, opts)
                 copy.write(buf.getvalue())
 
 
-def bulk_insert(conn: Connection, table: sa.Table, df: pd.DataFrame,
-                constants: dict[str, Any] | None = None) -> int:
+def bulk_insert(conn: Connection, table: sa.Table, df: pd.DataFrame, constants: dict[str, Any] | None = None) -> int:
     """Insert ``df`` (columns named as ``table``'s) plus constant columns, by COPY or executemany."""
     constants = constants or {}
     n = len(df)
@@ -151,16 +164,23 @@ def bulk_insert(conn: Connection, table: sa.Table, df: pd.DataFrame,
     names = [c.name for c in cols]
     dbapi = conn.connection.driver_connection
     if conn.dialect.name == "postgresql":
-        arrays = [pa.array(np.full(n, constants[c.name]) if not isinstance(constants[c.name], str)
-                           else [constants[c.name]] * n, type=arrow_type(c))
-                  if c.name in constants else arrow_column(df[c.name], arrow_type(c)) for c in cols]
+        arrays = [
+            pa.array(
+                np.full(n, constants[c.name]) if not isinstance(constants[c.name], str) else [constants[c.name]] * n,
+                type=arrow_type(c),
+            )
+            if c.name in constants
+            else arrow_column(df[c.name], arrow_type(c))
+            for c in cols
+        ]
         _copy_in(dbapi, table, names, pa.Table.from_arrays(arrays, names=names))
         return n
     if dbapi is None:
         raise StoreError("Databasanslutningen är stängd.")
     columns = [[constants[c]] * n if c in constants else object_column(df[c]) for c in names]
-    sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in names)}) "
-           f"VALUES ({', '.join('?' * len(names))})")
+    sql = (
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in names)}) VALUES ({', '.join('?' * len(names))})"
+    )
     cur = dbapi.cursor()
     try:
         cur.executemany(sql, zip(*columns))
@@ -177,8 +197,13 @@ def _read_copy_csv(buf: io.BytesIO, types: dict[str, pa.DataType]) -> pa.Table:
         read_options=pacsv.ReadOptions(column_names=list(types), block_size=1 << 24),
         parse_options=pacsv.ParseOptions(newlines_in_values=True),
         convert_options=pacsv.ConvertOptions(
-            column_types=types, strings_can_be_null=True,
-            quoted_strings_can_be_null=False, true_values=["t"], false_values=["f"]))
+            column_types=types,
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=False,
+            true_values=["t"],
+            false_values=["f"],
+        ),
+    )
 
 
 def _read_sqlite_rows(dbapi: Any, sql: str, types: dict[str, pa.DataType]) -> pa.Table:
@@ -198,8 +223,9 @@ def _read_sqlite_rows(dbapi: Any, sql: str, types: dict[str, pa.DataType]) -> pa
     return pa.Table.from_batches(batches, schema=schema)
 
 
-def bulk_select(conn: Connection, stmt: sa.Select[Any], types: dict[str, pa.DataType],
-                dtypes: dict[str, Any]) -> pd.DataFrame:
+def bulk_select(
+    conn: Connection, stmt: sa.Select[Any], types: dict[str, pa.DataType], dtypes: dict[str, Any]
+) -> pd.DataFrame:
     """Run ``stmt`` and return a DataFrame with ``dtypes`` (COPY TO STDOUT on PostgreSQL)."""
     sql = str(stmt.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
     dbapi = conn.connection.driver_connection

@@ -18,6 +18,7 @@ Refusals: a PostgreSQL ``permission denied`` (SQLSTATE 42501) anywhere in a stor
 :class:`AccessRefused` with a Swedish message naming the role, the operation and the table; a connection that
 fails becomes a :class:`StoreError` naming the masked URL. Neither carries the driver's traceback.
 """
+
 from __future__ import annotations
 
 import functools
@@ -98,10 +99,15 @@ def _sqlite_engine(u: sa.URL) -> Engine:
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        dbapi_conn.isolation_level = None   # we issue BEGIN ourselves (see _on_begin)
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (see _on_begin)
         cur = dbapi_conn.cursor()
-        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON",
-                       "cache_size=-65536", "temp_store=MEMORY"):
+        for pragma in (
+            "journal_mode=WAL",
+            "synchronous=NORMAL",
+            "foreign_keys=ON",
+            "cache_size=-65536",
+            "temp_store=MEMORY",
+        ):
             cur.execute(f"PRAGMA {pragma}")
         cur.close()
 
@@ -123,18 +129,24 @@ def make_engine(url: str) -> Engine:
         if backend == "sqlite":
             return _sqlite_engine(u)
         if backend != "postgresql":
-            raise StoreError(f"Databasen {shown} stöds inte: trygghet använder SQLite (sqlite:///fil.db) "
-                             f"eller PostgreSQL (postgresql+psycopg://användare@värd:5432/databas).")
+            raise StoreError(
+                f"Databasen {shown} stöds inte: trygghet använder SQLite (sqlite:///fil.db) "
+                f"eller PostgreSQL (postgresql+psycopg://användare@värd:5432/databas)."
+            )
         if u.get_driver_name() in ("psycopg2", "default", ""):
             u = u.set(drivername="postgresql+psycopg")
         return sa.create_engine(u, pool_pre_ping=True)
     except ImportError as exc:
         module = getattr(exc, "name", None) or scrub(str(exc), url)
-        raise StoreError(f"Kan inte använda databasen {shown}: drivrutinen {module!r} är inte installerad. "
-                         f"Använd postgresql+psycopg:// (psycopg 3 följer med trygghet) eller sqlite:///.") from None
+        raise StoreError(
+            f"Kan inte använda databasen {shown}: drivrutinen {module!r} är inte installerad. "
+            f"Använd postgresql+psycopg:// (psycopg 3 följer med trygghet) eller sqlite:///."
+        ) from None
     except (sa.exc.ArgumentError, ValueError) as exc:
-        raise StoreError(f"Kan inte använda databasadressen {shown}: {scrub(str(exc), url)}. Skriv den som "
-                         f"sqlite:///fil.db eller postgresql+psycopg://användare@värd:5432/databas.") from None
+        raise StoreError(
+            f"Kan inte använda databasadressen {shown}: {scrub(str(exc), url)}. Skriv den som "
+            f"sqlite:///fil.db eller postgresql+psycopg://användare@värd:5432/databas."
+        ) from None
 
 
 def alembic_config(connection: Connection | None = None) -> Any:
@@ -163,8 +175,14 @@ def sqlstate(exc: BaseException) -> str | None:
 
 
 _DENIED = re.compile(r"permission denied for (table|view|schema|sequence|function|relation) (\S+)")
-_OBJECT_SV = {"table": "tabellen", "view": "vyn", "schema": "schemat", "sequence": "sekvensen",
-              "function": "funktionen", "relation": "tabellen"}
+_OBJECT_SV = {
+    "table": "tabellen",
+    "view": "vyn",
+    "schema": "schemat",
+    "sequence": "sekvensen",
+    "function": "funktionen",
+    "relation": "tabellen",
+}
 
 
 def _refusal_detail(message: str) -> str:
@@ -192,7 +210,11 @@ class Database:
         self.dbapi_error: type[BaseException] = dbapi.Error
         #: Data that breaks a database rule, raised by SQLAlchemy or (on the bulk paths) by the driver.
         self.data_errors: tuple[type[BaseException], ...] = (
-            sa.exc.IntegrityError, sa.exc.DataError, dbapi.IntegrityError, dbapi.DataError)
+            sa.exc.IntegrityError,
+            sa.exc.DataError,
+            dbapi.IntegrityError,
+            dbapi.DataError,
+        )
         if migrate:
             self.ensure_schema()
 
@@ -230,15 +252,18 @@ class Database:
                 f"Databasrollen {self.current_role()!r} får inte {action} i databasen {self.safe_url} ({detail}). "
                 f"Rollen saknar behörighet för det: report_reader läser bara publicerade tabeller, skattningar "
                 f"och rapportvyerna, trygghet_pipeline läser och skriver data och körningar, och bara "
-                f"trygghet_owner ändrar schemat (se `trygghet db roles`).")
+                f"trygghet_owner ändrar schemat (se `trygghet db roles`)."
+            )
         if isinstance(exc, CopyFailed):
             return None
         orig = getattr(exc, "orig", None)
         if isinstance(exc, sa.exc.OperationalError) or isinstance(orig or exc, self._operational()):
             detail = scrub(" ".join(str(orig or exc).split()), self.url)
-            return StoreError(f"Kan inte {action}: anslutningen till databasen {self.safe_url} misslyckades "
-                              f"({detail}). Kontrollera adressen (--db eller {ENV_URL}), användaren och "
-                              f"lösenordet, och att servern är igång.")
+            return StoreError(
+                f"Kan inte {action}: anslutningen till databasen {self.safe_url} misslyckades "
+                f"({detail}). Kontrollera adressen (--db eller {ENV_URL}), användaren och "
+                f"lösenordet, och att servern är igång."
+            )
         return None
 
     def _operational(self) -> type[BaseException]:
@@ -294,7 +319,8 @@ class Database:
             raise AccessRefused(
                 f"Databasschemat i {self.safe_url} behöver uppgraderas till version {head_revision()}, men "
                 f"rollen {self.current_role()!r} får inte ändra schemat. Öppna databasen en gång som ägarrollen "
-                f"(trygghet_owner), t.ex. med `trygghet db upgrade`, och försök igen. ({exc})") from None
+                f"(trygghet_owner), t.ex. med `trygghet db upgrade`, och försök igen. ({exc})"
+            ) from None
 
     def close(self) -> None:
         """Release the connection pool."""

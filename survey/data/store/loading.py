@@ -15,6 +15,7 @@ A source file is identified by (kind, sha256); its *wave key* is the set of year
 A run that fails later does not roll the load back: the wave stays stored and ``Store.sources()`` shows the
 failed run beside each file it used (``last_run_status`` = ``failed``), see :mod:`survey.data.store.sources`.
 """
+
 from __future__ import annotations
 
 import json
@@ -60,18 +61,20 @@ class LoadReport:
 
 # --- inserting one file's rows (module functions: tests replace them to simulate a failure) -------------------
 
+
 def insert_responses(conn: Connection, sid: int, data: pd.DataFrame) -> int:
     """The accepted rows of a responses file; items outside the contract go to ``extra_items`` (JSON)."""
-    missing = [c for c in ("resp_id", "year", "district", "sex", "age_group", "source_row")
-               if c not in data.columns]
+    missing = [c for c in ("resp_id", "year", "district", "sex", "age_group", "source_row") if c not in data.columns]
     if missing:
         raise StoreError(f"Svarstabellen saknar de kanoniska kolumnerna {', '.join(missing)}.")
     extra = [c for c in data.columns if c.startswith("q_") and c not in CONTRACT_ITEMS]
     df = data
     if extra:
         df = data.copy()
-        df["extra_items"] = [json.dumps({k: py_value(v) for k, v in zip(extra, row)})
-                             for row in data[extra].itertuples(index=False, name=None)]
+        df["extra_items"] = [
+            json.dumps({k: py_value(v) for k, v in zip(extra, row)})
+            for row in data[extra].itertuples(index=False, name=None)
+        ]
     return bulk_insert(conn, responses, df, {"source_file_id": sid})
 
 
@@ -90,8 +93,12 @@ def insert_quarantine(conn: Connection, sid: int, df: pd.DataFrame | None) -> in
     for c in ("source_row", "year"):
         q[c] = pd.to_numeric(q[c], errors="coerce").astype("Int64")
     for c in ("file", "resp_id", "column", "value", "check", "reason", "record"):
-        q[c] = [None if v is None or (not isinstance(v, (str, dict, list)) and pd.isna(v))
-                else (v if isinstance(v, str) else dumps(v)) for v in q[c].tolist()]
+        q[c] = [
+            None
+            if v is None or (not isinstance(v, (str, dict, list)) and pd.isna(v))
+            else (v if isinstance(v, str) else dumps(v))
+            for v in q[c].tolist()
+        ]
     return bulk_insert(conn, quarantine, q, {"source_file_id": sid})
 
 
@@ -108,14 +115,30 @@ def insert_source(conn: Connection, kind: str, part: Any, key: str, version: int
     data: pd.DataFrame = attr(part, "data")
     sf = source_files
     name = attr(src, "name") or str(attr(src, "path") or "?")
-    sid = conn.execute(sf.insert().values(
-        sha256=attr(src, "sha256"), name=name, path=str(attr(src, "path")) if attr(src, "path") else None,
-        kind=kind, format=attr(src, "format"), encoding=attr(src, "encoding"),
-        delimiter=attr(src, "delimiter"), decimal=attr(src, "decimal"),
-        codebook_version=attr(src, "codebook_version"), mapping=dumps(attr(src, "mapping")),
-        n_rows=py_value(attr(src, "n_rows")), years=key, columns=[str(c) for c in data.columns],
-        notes=clean_json(list(attr(part, "notes", None) or [])) or None,
-        loaded_at=now(), active=True, status="active", version=version).returning(sf.c.id)).scalar_one()
+    sid = conn.execute(
+        sf.insert()
+        .values(
+            sha256=attr(src, "sha256"),
+            name=name,
+            path=str(attr(src, "path")) if attr(src, "path") else None,
+            kind=kind,
+            format=attr(src, "format"),
+            encoding=attr(src, "encoding"),
+            delimiter=attr(src, "delimiter"),
+            decimal=attr(src, "decimal"),
+            codebook_version=attr(src, "codebook_version"),
+            mapping=dumps(attr(src, "mapping")),
+            n_rows=py_value(attr(src, "n_rows")),
+            years=key,
+            columns=[str(c) for c in data.columns],
+            notes=clean_json(list(attr(part, "notes", None) or [])) or None,
+            loaded_at=now(),
+            active=True,
+            status="active",
+            version=version,
+        )
+        .returning(sf.c.id)
+    ).scalar_one()
     if kind == "responses":
         insert_responses(conn, sid, data)
         insert_free_text(conn, sid, attr(part, "free_text"))
@@ -125,14 +148,30 @@ def insert_source(conn: Connection, kind: str, part: Any, key: str, version: int
     return int(sid)
 
 
-def set_status(conn: Connection, ids: list[int], status: str, *, by: str | None, reason: str | None = None,
-               superseded_by: int | None = None) -> None:
+def set_status(
+    conn: Connection,
+    ids: list[int],
+    status: str,
+    *,
+    by: str | None,
+    reason: str | None = None,
+    superseded_by: int | None = None,
+) -> None:
     """Change the status of source versions, recording when, by whom and why."""
     if not ids:
         return
-    conn.execute(source_files.update().where(source_files.c.id.in_(ids)).values(
-        status=status, active=status == "active", superseded_by=superseded_by, status_changed_at=now(),
-        status_changed_by=by or os_user(), status_reason=reason))
+    conn.execute(
+        source_files.update()
+        .where(source_files.c.id.in_(ids))
+        .values(
+            status=status,
+            active=status == "active",
+            superseded_by=superseded_by,
+            status_changed_at=now(),
+            status_changed_by=by or os_user(),
+            status_reason=reason,
+        )
+    )
 
 
 def check_part(kind: str, part: Any) -> tuple[str, str, str]:
@@ -144,8 +183,10 @@ def check_part(kind: str, part: Any) -> tuple[str, str, str]:
     if not sha:
         raise StoreError(f"{name}: källfilen saknar sha256 och kan inte sparas.")
     if attr(src, "kind") not in (None, kind):
-        raise StoreError(f"{name}: en {attr(src, 'kind')}-fil angavs som vågens {kind}-fil "
-                         f"(a {attr(src, 'kind')} file was given as the wave's {kind} file).")
+        raise StoreError(
+            f"{name}: en {attr(src, 'kind')}-fil angavs som vågens {kind}-fil "
+            f"(a {attr(src, 'kind')} file was given as the wave's {kind} file)."
+        )
     if data is None:
         raise StoreError(f"{name}: {kind}-filen har ingen datatabell.")
     return name, sha, years_key(frame_years(data, attr(part, "quarantine")))
@@ -155,11 +196,12 @@ def _refuse_overlap(name: str, kind: str, key: str, touching: list[Any], replace
     """The errors of a file whose years meet active files of its kind (see the module docstring)."""
     a = touching[0]
     if not replace:
-        what = ("samma år" if a.years == key else f"år {a.years}, som delvis är samma som filens år {key}")
+        what = "samma år" if a.years == key else f"år {a.years}, som delvis är samma som filens år {key}"
         raise StoreError(
             f"{name}: {kind} för år {key} finns redan från en annan fil, {a.name!r} (källa {a.id}, {what}). "
             f"Ange --replace (replace=True) för att spara filen som ny version; den gamla sparas som "
-            f"ersatt och kan visas med `trygghet sources list`.")
+            f"ersatt och kan visas med `trygghet sources list`."
+        )
     years = key_years(key)
     lost = [t for t in touching if not key_years(t.years) <= years]
     if lost:
@@ -169,7 +211,8 @@ def _refuse_overlap(name: str, kind: str, key: str, touching: list[Any], replace
             f"{name}: filens {kind} för år {key} överlappar den sparade filen {t.name!r} (källa {t.id}, år "
             f"{t.years}) men saknar år {missing}; en ersättning måste täcka alla år i filen den ersätter. "
             f"Dra tillbaka den gamla filen först (`trygghet sources withdraw {t.id}`) eller ersätt den "
-            f"uttryckligen (`trygghet sources replace {t.id} FIL`).")
+            f"uttryckligen (`trygghet sources replace {t.id} FIL`)."
+        )
 
 
 class WaveLoader(Database):
@@ -191,35 +234,44 @@ class WaveLoader(Database):
         notes: list[str] = list(attr(wave, "notes", None) or [])
         try:
             with self.writing("spara vågen") as conn:
-                if self.dialect == "postgresql":   # one load at a time (SQLite: BEGIN IMMEDIATE does it)
+                if self.dialect == "postgresql":  # one load at a time (SQLite: BEGIN IMMEDIATE does it)
                     conn.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext('trygghet.load_wave'))")
                 for kind, part in parts.items():
                     status, sid, old = self.load_part(conn, kind, part, replace, by=by)
                     statuses[kind], ids[kind] = status, sid
                     superseded += old
                     if old:
-                        notes.append(f"{kind}: källa {sid} ersätter källa {', '.join(map(str, old))}, "
-                                     f"som sparas som ersatt")
+                        notes.append(
+                            f"{kind}: källa {sid} ersätter källa {', '.join(map(str, old))}, som sparas som ersatt"
+                        )
         except self.data_errors as exc:
-            raise StoreError(f"Vågen bryter mot en regel i databasen och sparades inte (inget skrevs): "
-                             f"{getattr(exc, 'orig', exc)}") from exc
+            raise StoreError(
+                f"Vågen bryter mot en regel i databasen och sparades inte (inget skrevs): {getattr(exc, 'orig', exc)}"
+            ) from exc
         return _report(parts, statuses, ids, superseded, notes)
 
-    def load_part(self, conn: Connection, kind: str, part: Any, replace: bool, *,
-                  by: str | None = None) -> tuple[str, int, list[int]]:
+    def load_part(
+        self, conn: Connection, kind: str, part: Any, replace: bool, *, by: str | None = None
+    ) -> tuple[str, int, list[int]]:
         """Load one file of a wave inside ``conn``'s transaction; returns (status, source id, superseded)."""
         name, sha, key = check_part(kind, part)
         sf = source_files
-        existing = conn.execute(sa.select(sf.c.id, sf.c.status, sf.c.years)
-                                .where(sf.c.kind == kind, sf.c.sha256 == sha)).first()
+        existing = conn.execute(
+            sa.select(sf.c.id, sf.c.status, sf.c.years).where(sf.c.kind == kind, sf.c.sha256 == sha)
+        ).first()
         if existing is not None and existing.status == "active":
             return "unchanged", existing.id, []
-        actives = conn.execute(sa.select(sf.c.id, sf.c.name, sf.c.years, sf.c.version)
-                               .where(sf.c.kind == kind, sf.c.status == "active").order_by(sf.c.id)).all()
+        actives = conn.execute(
+            sa.select(sf.c.id, sf.c.name, sf.c.years, sf.c.version)
+            .where(sf.c.kind == kind, sf.c.status == "active")
+            .order_by(sf.c.id)
+        ).all()
         if existing is not None and not replace:
             was = "ersatts" if existing.status == "replaced" else "dragits tillbaka"
-            raise StoreError(f"{name}: filen har sparats förut och sedan {was} (källa {existing.id}). Ange "
-                             f"--replace (replace=True) för att göra den till den gällande versionen igen.")
+            raise StoreError(
+                f"{name}: filen har sparats förut och sedan {was} (källa {existing.id}). Ange "
+                f"--replace (replace=True) för att göra den till den gällande versionen igen."
+            )
         years = key_years(key)
         touching = [a for a in actives if a.years == key or key_years(a.years) & years]
         if touching:
@@ -234,18 +286,25 @@ class WaveLoader(Database):
         return ("replaced" if old else "loaded"), sid, old
 
 
-def _report(parts: dict[str, Any], statuses: dict[str, str], ids: dict[str, int], superseded: list[int],
-            notes: list[str]) -> LoadReport:
+def _report(
+    parts: dict[str, Any], statuses: dict[str, str], ids: dict[str, int], superseded: list[int], notes: list[str]
+) -> LoadReport:
     values = set(statuses.values())
-    status = ("unchanged" if values == {"unchanged"} else "replaced" if "replaced" in values else "loaded")
+    status = "unchanged" if values == {"unchanged"} else "replaced" if "replaced" in values else "loaded"
     r, p = parts["responses"], parts["population"]
 
     def rows(df: pd.DataFrame | None) -> int:
         return 0 if df is None else len(df)
 
-    return LoadReport(status=status, responses_source_id=ids["responses"],
-                      population_source_id=ids["population"], statuses=statuses,
-                      rows_accepted=rows(attr(r, "data")),
-                      rows_quarantined=rows(attr(r, "quarantine")) + rows(attr(p, "quarantine")),
-                      population_rows=rows(attr(p, "data")), free_text_rows=rows(attr(r, "free_text")),
-                      superseded=superseded, notes=notes)
+    return LoadReport(
+        status=status,
+        responses_source_id=ids["responses"],
+        population_source_id=ids["population"],
+        statuses=statuses,
+        rows_accepted=rows(attr(r, "data")),
+        rows_quarantined=rows(attr(r, "quarantine")) + rows(attr(p, "quarantine")),
+        population_rows=rows(attr(p, "data")),
+        free_text_rows=rows(attr(r, "free_text")),
+        superseded=superseded,
+        notes=notes,
+    )

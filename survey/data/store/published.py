@@ -46,6 +46,7 @@ the newest publication (latest ``created_at``), whose columns hold every year of
     SELECT year, district, estimate, ci_low, ci_high FROM v_published_estimates
     WHERE indicator = 'unsafe_after_dark' AND NOT suppressed ORDER BY year, district;
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -68,15 +69,47 @@ SIGNALS = ("change", "change_p", "change_significant", "vs_total_p", "vs_total")
 PUBLISHED_VIEWS: dict[str, tuple[str, ...]] = {
     "v_published_estimates": ("year", "district", "indicator", *SHARE, "suppressed", *SIGNALS, *PROVENANCE),
     "v_published_groups": ("year", "district", "indicator", *SHARE, "suppressed", *SIGNALS, *PROVENANCE),
-    "v_published_by_group": ("year", "district", "indicator", "domain", "group", *SHARE, "suppressed",
-                             *PROVENANCE),
-    "v_published_comparisons": ("year", "indicator", "district_a", "district_b",
-                                *[f"{c}_a" for c in SHARE], *[f"{c}_b" for c in SHARE], "difference",
-                                "ci_low", "ci_high", "p_value", "significant", "suppressed", *PROVENANCE),
-    "v_published_trend": ("year", "indicator", "odds_ratio", "ci_low", "ci_high", "p_value", "significant",
-                          *PROVENANCE),
-    "v_published_cells": ("table_id", "kind", "year", "version", "run_id", "published_at", "position",
-                          "row_key", "column_key", "stat", "value", "text", "suppressed"),
+    "v_published_by_group": ("year", "district", "indicator", "domain", "group", *SHARE, "suppressed", *PROVENANCE),
+    "v_published_comparisons": (
+        "year",
+        "indicator",
+        "district_a",
+        "district_b",
+        *[f"{c}_a" for c in SHARE],
+        *[f"{c}_b" for c in SHARE],
+        "difference",
+        "ci_low",
+        "ci_high",
+        "p_value",
+        "significant",
+        "suppressed",
+        *PROVENANCE,
+    ),
+    "v_published_trend": (
+        "year",
+        "indicator",
+        "odds_ratio",
+        "ci_low",
+        "ci_high",
+        "p_value",
+        "significant",
+        *PROVENANCE,
+    ),
+    "v_published_cells": (
+        "table_id",
+        "kind",
+        "year",
+        "version",
+        "run_id",
+        "published_at",
+        "position",
+        "row_key",
+        "column_key",
+        "stat",
+        "value",
+        "text",
+        "suppressed",
+    ),
     "v_published_tables": ("table_id", "year", "version", "kind", "title", "run_id", "published_at"),
 }
 _FLAGS = ("suppressed", "change_significant", "significant")
@@ -88,22 +121,31 @@ def _check_cells(table_id: str, year: int, cells: pd.DataFrame) -> tuple[pd.Seri
     for c in ("row_key", "column_key"):
         if c not in cells.columns:
             raise StoreError(f"Kan inte publicera {table_id} {year}: cellerna saknar kolumnen {c!r}.")
-    value = (pd.to_numeric(cells["value"], errors="raise").astype("float64") if "value" in cells.columns
-             else pd.Series(np.nan, index=cells.index))
-    supp = (cells["suppressed"].fillna(False).astype(bool) if "suppressed" in cells.columns
-            else pd.Series(False, index=cells.index))
+    value = (
+        pd.to_numeric(cells["value"], errors="raise").astype("float64")
+        if "value" in cells.columns
+        else pd.Series(np.nan, index=cells.index)
+    )
+    supp = (
+        cells["suppressed"].fillna(False).astype(bool)
+        if "suppressed" in cells.columns
+        else pd.Series(False, index=cells.index)
+    )
     bad = cells.index[supp.to_numpy() & value.notna().to_numpy()]
     if len(bad):
         first = cells.loc[bad[0]]
         raise StoreError(
             f"Kan inte publicera {table_id} {year}: {len(bad)} undertryckt(a) cell(er) har ett värde "
             f"(suppressed cell; första: rad {first['row_key']!r}, kolumn {first['column_key']!r}). En "
-            f"undertryckt cell ska vara tom; värdet får aldrig nå en publicerad tabell.")
+            f"undertryckt cell ska vara tom; värdet får aldrig nå en publicerad tabell."
+        )
     dup = cells.duplicated(["row_key", "column_key"])
     if dup.any():
         first = cells[dup].iloc[0]
-        raise StoreError(f"Kan inte publicera {table_id} {year}: cellen (rad {first['row_key']!r}, kolumn "
-                         f"{first['column_key']!r}) finns mer än en gång.")
+        raise StoreError(
+            f"Kan inte publicera {table_id} {year}: cellen (rad {first['row_key']!r}, kolumn "
+            f"{first['column_key']!r}) finns mer än en gång."
+        )
     text = cells["text"] if "text" in cells.columns else pd.Series([None] * len(cells), index=cells.index)
     return value, supp, text
 
@@ -111,8 +153,15 @@ def _check_cells(table_id: str, year: int, cells: pd.DataFrame) -> tuple[pd.Seri
 class PublishedStore(Database):
     """Versioned published tables, and the report views over them."""
 
-    def publish_table(self, table_id: str, year: int, run_id: str | None, cells: pd.DataFrame,
-                      title: str, meta: dict[str, Any] | None = None) -> int:
+    def publish_table(
+        self,
+        table_id: str,
+        year: int,
+        run_id: str | None,
+        cells: pd.DataFrame,
+        title: str,
+        meta: dict[str, Any] | None = None,
+    ) -> int:
         """Store a new version of a published table and return its version (1, 2, ...).
 
         ``cells`` is long format: ``row_key``, ``column_key``, ``value`` (number or NA), optional ``text``
@@ -123,28 +172,74 @@ class PublishedStore(Database):
         for attempt in range(3):
             try:
                 with self.writing("publicera tabellen") as conn:
-                    return self._insert_version(conn, table_id, int(year), run_id, title, meta, cells["row_key"],
-                                                cells["column_key"], value, text, supp)
+                    return self._insert_version(
+                        conn,
+                        table_id,
+                        int(year),
+                        run_id,
+                        title,
+                        meta,
+                        cells["row_key"],
+                        cells["column_key"],
+                        value,
+                        text,
+                        supp,
+                    )
             except sa.exc.IntegrityError as exc:
-                if attempt == 2:   # a concurrent publisher took the same version twice over
+                if attempt == 2:  # a concurrent publisher took the same version twice over
                     raise StoreError(f"Kan inte publicera {table_id} {year}: {exc.orig}") from exc
         raise StoreError(f"Kan inte publicera {table_id} {year}.")  # pragma: no cover - the loop returns
 
     @staticmethod
-    def _insert_version(conn: sa.Connection, table_id: str, year: int, run_id: str | None, title: str,
-                        meta: dict[str, Any] | None, rows: pd.Series, columns: pd.Series, value: pd.Series,
-                        text: pd.Series, supp: pd.Series) -> int:
+    def _insert_version(
+        conn: sa.Connection,
+        table_id: str,
+        year: int,
+        run_id: str | None,
+        title: str,
+        meta: dict[str, Any] | None,
+        rows: pd.Series,
+        columns: pd.Series,
+        value: pd.Series,
+        text: pd.Series,
+        supp: pd.Series,
+    ) -> int:
         pt = published_tables
         if run_id is not None and conn.execute(sa.select(runs.c.run_id).where(runs.c.run_id == run_id)).first() is None:
             raise StoreError(f"Kan inte publicera {table_id} {year}: det finns ingen körning {run_id!r}.")
-        version = (conn.execute(sa.select(sa.func.max(pt.c.version))
-                                .where(pt.c.table_id == table_id, pt.c.year == year)).scalar() or 0) + 1
-        conn.execute(pt.insert().values(table_id=table_id, year=year, version=version, run_id=run_id,
-                                        created_at=now(), title=title, meta=clean_json(meta or {})))
-        records = [{"table_id": table_id, "year": year, "version": version, "position": i, "row_key": str(r),
-                    "column_key": str(c), "value": py_value(v), "text": py_value(t), "suppressed": bool(s)}
-                   for i, (r, c, v, t, s) in enumerate(zip(rows.tolist(), columns.tolist(), value.tolist(),
-                                                           text.tolist(), supp.tolist()))]
+        version = (
+            conn.execute(
+                sa.select(sa.func.max(pt.c.version)).where(pt.c.table_id == table_id, pt.c.year == year)
+            ).scalar()
+            or 0
+        ) + 1
+        conn.execute(
+            pt.insert().values(
+                table_id=table_id,
+                year=year,
+                version=version,
+                run_id=run_id,
+                created_at=now(),
+                title=title,
+                meta=clean_json(meta or {}),
+            )
+        )
+        records = [
+            {
+                "table_id": table_id,
+                "year": year,
+                "version": version,
+                "position": i,
+                "row_key": str(r),
+                "column_key": str(c),
+                "value": py_value(v),
+                "text": py_value(t),
+                "suppressed": bool(s),
+            }
+            for i, (r, c, v, t, s) in enumerate(
+                zip(rows.tolist(), columns.tolist(), value.tolist(), text.tolist(), supp.tolist())
+            )
+        ]
         if records:
             conn.execute(published_cells.insert(), records)
         return version
@@ -156,24 +251,29 @@ class PublishedStore(Database):
             rows = conn.execute(sa.select(pt).order_by(pt.c.table_id, pt.c.year, pt.c.version)).mappings().all()
         return pd.DataFrame([dict(r) for r in rows], columns=[c.name for c in pt.columns])
 
-    def published_table(self, table_id: str, year: int, version: int | None = None
-                        ) -> tuple[dict[str, Any], pd.DataFrame]:
+    def published_table(
+        self, table_id: str, year: int, version: int | None = None
+    ) -> tuple[dict[str, Any], pd.DataFrame]:
         """A published table's metadata and cells (latest version unless ``version`` is given)."""
         pt, pc = published_tables, published_cells
         with self.reading("läsa den publicerade tabellen") as conn:
             stmt = sa.select(pt).where(pt.c.table_id == table_id, pt.c.year == int(year))
-            stmt = (stmt.where(pt.c.version == int(version)) if version is not None
-                    else stmt.order_by(pt.c.version.desc()).limit(1))
+            stmt = (
+                stmt.where(pt.c.version == int(version))
+                if version is not None
+                else stmt.order_by(pt.c.version.desc()).limit(1)
+            )
             row = conn.execute(stmt).mappings().first()
             if row is None:
                 what = f"version {version} av " if version is not None else ""
                 raise StoreError(f"Det finns ingen {what}publicerad tabell {table_id!r} för {year}.")
-            rows = conn.execute(sa.select(pc.c.row_key, pc.c.column_key, pc.c.value, pc.c.text, pc.c.suppressed)
-                                .where(pc.c.table_id == table_id, pc.c.year == int(year),
-                                       pc.c.version == row["version"]).order_by(pc.c.position)).all()
+            rows = conn.execute(
+                sa.select(pc.c.row_key, pc.c.column_key, pc.c.value, pc.c.text, pc.c.suppressed)
+                .where(pc.c.table_id == table_id, pc.c.year == int(year), pc.c.version == row["version"])
+                .order_by(pc.c.position)
+            ).all()
         cells = pd.DataFrame(rows, columns=["row_key", "column_key", "value", "text", "suppressed"])
-        cells = cells.astype({"row_key": STR, "column_key": STR, "value": "float64", "text": STR,
-                              "suppressed": "bool"})
+        cells = cells.astype({"row_key": STR, "column_key": STR, "value": "float64", "text": STR, "suppressed": "bool"})
         return dict(row), cells
 
     def published_view(self, name: str, where: Mapping[str, Any] | None = None) -> pd.DataFrame:

@@ -21,6 +21,7 @@ Everything is granted in the current schema (``search_path``) and the function i
 a role that may create roles and change owners (a superuser or the database owner). SQLite has no roles:
 protect the file with file permissions instead.
 """
+
 from __future__ import annotations
 
 import re
@@ -49,8 +50,10 @@ class RoleNames:
     def __post_init__(self) -> None:
         for role in (self.owner, self.pipeline, self.reader):
             if not _NAME.match(role):
-                raise StoreError(f"Ogiltigt rollnamn {role!r}: använd små bokstäver, siffror och _ "
-                                 f"(högst 63 tecken, inte en siffra först).")
+                raise StoreError(
+                    f"Ogiltigt rollnamn {role!r}: använd små bokstäver, siffror och _ "
+                    f"(högst 63 tecken, inte en siffra först)."
+                )
 
 
 @dataclass
@@ -66,12 +69,20 @@ def _ident(name: str) -> str:
 
 
 def _create_role(role: str) -> str:
-    return (f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') THEN "
-            f"CREATE ROLE {_ident(role)} NOLOGIN; END IF; END $$")
+    return (
+        f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') THEN "
+        f"CREATE ROLE {_ident(role)} NOLOGIN; END IF; END $$"
+    )
 
 
-def role_statements(schema: str, tables: Sequence[str], views: Sequence[str], functions: Sequence[str],
-                    names: RoleNames, members: Mapping[str, Sequence[str]] | None = None) -> list[str]:
+def role_statements(
+    schema: str,
+    tables: Sequence[str],
+    views: Sequence[str],
+    functions: Sequence[str],
+    names: RoleNames,
+    members: Mapping[str, Sequence[str]] | None = None,
+) -> list[str]:
     """The SQL of :func:`create_roles` for the tables and views that exist in ``schema``."""
     s, o, p, r = _ident(schema), _ident(names.owner), _ident(names.pipeline), _ident(names.reader)
     ours = set(metadata.tables)
@@ -88,9 +99,11 @@ def role_statements(schema: str, tables: Sequence[str], views: Sequence[str], fu
     sql += [f"REVOKE ALL ON {q(t)} FROM {p}, {r}" for t in (*tables, *views)]
     sql += [f"GRANT SELECT, INSERT, UPDATE ON {q(t)} TO {p}" for t in tables if t in ours]
     sql += [f"GRANT SELECT ON {q(t)} TO {p}" for t in (*views, "alembic_version") if t in (*tables, *views)]
-    sql += [f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {s} TO {p}",
-            f"ALTER DEFAULT PRIVILEGES FOR ROLE {o} IN SCHEMA {s} GRANT SELECT, INSERT, UPDATE ON TABLES TO {p}",
-            f"ALTER DEFAULT PRIVILEGES FOR ROLE {o} IN SCHEMA {s} GRANT USAGE, SELECT ON SEQUENCES TO {p}"]
+    sql += [
+        f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {s} TO {p}",
+        f"ALTER DEFAULT PRIVILEGES FOR ROLE {o} IN SCHEMA {s} GRANT SELECT, INSERT, UPDATE ON TABLES TO {p}",
+        f"ALTER DEFAULT PRIVILEGES FOR ROLE {o} IN SCHEMA {s} GRANT USAGE, SELECT ON SEQUENCES TO {p}",
+    ]
     sql += [f"GRANT SELECT ON {q(t)} TO {r}" for t in (*tables, *views) if t in report]
     for role, users in (members or {}).items():
         group = {"owner": names.owner, "pipeline": names.pipeline, "reader": names.reader}.get(role, role)
@@ -101,21 +114,26 @@ def role_statements(schema: str, tables: Sequence[str], views: Sequence[str], fu
 class RoleAdmin(Database):
     """``create_roles``: the owner, pipeline and report_reader roles of the current schema."""
 
-    def create_roles(self, names: RoleNames = RoleNames(),
-                     members: Mapping[str, Sequence[str]] | None = None) -> RolesReport:
+    def create_roles(
+        self, names: RoleNames = RoleNames(), members: Mapping[str, Sequence[str]] | None = None
+    ) -> RolesReport:
         """Create (or bring up to date) the three roles and their privileges in the current schema, in one
         transaction. ``members`` maps ``owner``/``pipeline``/``reader`` to login users made members."""
         if self.dialect != "postgresql":
-            raise StoreError("Databasroller finns bara i PostgreSQL; en SQLite-fil skyddas med filens "
-                             "rättigheter (t.ex. chmod 600).")
+            raise StoreError(
+                "Databasroller finns bara i PostgreSQL; en SQLite-fil skyddas med filens rättigheter (t.ex. chmod 600)."
+            )
         with self.writing("skapa databasrollerna") as conn:
             schema = conn.exec_driver_sql("SELECT current_schema()").scalar()
             if schema is None:
                 raise StoreError("Databasen har inget aktuellt schema (search_path är tomt).")
             insp = sa.inspect(conn)
             tables, views = insp.get_table_names(schema), insp.get_view_names(schema)
-            functions = [f for f in FUNCTIONS if conn.exec_driver_sql(
-                f"SELECT to_regprocedure('{schema}.{f}')").scalar() is not None]
+            functions = [
+                f
+                for f in FUNCTIONS
+                if conn.exec_driver_sql(f"SELECT to_regprocedure('{schema}.{f}')").scalar() is not None
+            ]
             statements = role_statements(schema, tables, views, functions, names, members)
             for stmt in statements:
                 conn.exec_driver_sql(stmt)

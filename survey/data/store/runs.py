@@ -18,6 +18,7 @@ Frames keep their exact columns and dtypes: fixed columns of each table hold the
 column goes to ``extras`` (JSON, floats written with ``repr``, so they read back exactly), and
 ``runs.outputs_meta`` records every frame's column order and dtypes.
 """
+
 from __future__ import annotations
 
 import json
@@ -43,8 +44,8 @@ class RunRecord:
     """A run's record without its data: what the publish step needs besides the frames."""
 
     run: dict[str, Any]
-    sources: pd.DataFrame               # the source versions the run read: id, kind, name, sha256, years, ...
-    steps: pd.DataFrame                 # step, finished_at, seconds, meta (one row per step done)
+    sources: pd.DataFrame  # the source versions the run read: id, kind, name, sha256, years, ...
+    steps: pd.DataFrame  # step, finished_at, seconds, meta (one row per step done)
 
     @property
     def run_id(self) -> str:
@@ -122,10 +123,15 @@ def direct_columns(table: sa.Table, df: pd.DataFrame) -> list[str]:
 
 def frame_meta(frames: Mapping[str, pd.DataFrame | None]) -> dict[str, Any]:
     """Column order, dtypes and directly stored columns of each frame (what ``read_run_frame`` restores)."""
-    return {name: {"columns": [str(c) for c in df.columns],
-                   "dtypes": {str(c): str(t) for c, t in df.dtypes.items()},
-                   "direct": direct_columns(RUN_FRAMES[name], df)}
-            for name, df in frames.items() if df is not None}
+    return {
+        name: {
+            "columns": [str(c) for c in df.columns],
+            "dtypes": {str(c): str(t) for c, t in df.dtypes.items()},
+            "direct": direct_columns(RUN_FRAMES[name], df),
+        }
+        for name, df in frames.items()
+        if df is not None
+    }
 
 
 def insert_run_frame(conn: Connection, table: sa.Table, run_id: str, name: str, df: pd.DataFrame) -> None:
@@ -138,8 +144,13 @@ def insert_run_frame(conn: Connection, table: sa.Table, run_id: str, name: str, 
     records = []
     for i in range(len(df)):
         rec = {"run_id": run_id, **tag, **{c: py_value(v[i]) for c, v in zip(fixed, fixed_cols)}}
-        rec["extras"] = (json.dumps({str(c): py_value(v[i]) for c, v in zip(extra, extra_cols)},
-                                    default=json_default, ensure_ascii=False) if extra else None)
+        rec["extras"] = (
+            json.dumps(
+                {str(c): py_value(v[i]) for c, v in zip(extra, extra_cols)}, default=json_default, ensure_ascii=False
+            )
+            if extra
+            else None
+        )
         records.append(rec)
     if records:
         conn.execute(table.insert(), records)
@@ -158,8 +169,7 @@ def _restore_dtypes(df: pd.DataFrame, dtypes: Mapping[str, Any]) -> pd.DataFrame
     return df
 
 
-def read_run_frame(conn: Connection, name: str, run_id: str, meta: Mapping[str, Any] | None
-                   ) -> pd.DataFrame | None:
+def read_run_frame(conn: Connection, name: str, run_id: str, meta: Mapping[str, Any] | None) -> pd.DataFrame | None:
     """A frame saved by :func:`insert_run_frame`, with the columns and dtypes of ``meta`` (None when the
     frame was not saved)."""
     table = RUN_FRAMES[name]
@@ -188,8 +198,10 @@ def require_running(conn: Connection, run_id: str) -> dict[str, Any]:
     if row is None:
         raise StoreError(f"Det finns ingen körning {run_id!r} i databasen (there is no run {run_id!r}).")
     if row["status"] != "running":
-        raise StoreError(f"Körning {run_id} är redan {row['status']} (run is already {row['status']}); en "
-                         f"avslutad körnings resultat ändras aldrig. Starta en ny körning i stället.")
+        raise StoreError(
+            f"Körning {run_id} är redan {row['status']} (run is already {row['status']}); en "
+            f"avslutad körnings resultat ändras aldrig. Starta en ny körning i stället."
+        )
     return dict(row)
 
 
@@ -197,8 +209,9 @@ def input_ids(conn: Connection, run_id: str, kind: str | None = None) -> list[in
     """The source versions a run read (optionally of one kind), inside ``conn``."""
     stmt = sa.select(run_inputs.c.source_file_id).where(run_inputs.c.run_id == run_id)
     if kind is not None:
-        stmt = (stmt.join(source_files, source_files.c.id == run_inputs.c.source_file_id)
-                .where(source_files.c.kind == kind))
+        stmt = stmt.join(source_files, source_files.c.id == run_inputs.c.source_file_id).where(
+            source_files.c.kind == kind
+        )
     return sorted(conn.execute(stmt).scalars())
 
 
@@ -207,15 +220,22 @@ def latest_run_query(statuses: Sequence[str], with_estimates: bool) -> sa.Select
     stmt = sa.select(runs.c.run_id).where(runs.c.status.in_(list(statuses)))
     if with_estimates:
         stmt = stmt.where(sa.exists().where(estimates.c.run_id == runs.c.run_id))
-    return stmt.order_by(runs.c.started_at.desc()).limit(1)   # served by ix_runs_started_at
+    return stmt.order_by(runs.c.started_at.desc()).limit(1)  # served by ix_runs_started_at
 
 
 class RunStore(WaveReader):
     """Runs, their steps and output frames (see the module docstring)."""
 
-    def begin_run(self, parameters: dict[str, Any], code_version: str, codebook_version: str,
-                  input_source_ids: Sequence[int], *, codebook_name: str | None = None,
-                  years: Sequence[int] | None = None) -> str:
+    def begin_run(
+        self,
+        parameters: dict[str, Any],
+        code_version: str,
+        codebook_version: str,
+        input_source_ids: Sequence[int],
+        *,
+        codebook_name: str | None = None,
+        years: Sequence[int] | None = None,
+    ) -> str:
         """Record a new run (status "running") and the source versions it reads; returns the run id (uuid4).
 
         ``years`` (default: all years of the sources) is what :meth:`run_responses` returns.
@@ -223,16 +243,25 @@ class RunStore(WaveReader):
         run_id = str(uuid.uuid4())
         ids = sorted({int(i) for i in input_source_ids})
         with self.writing("starta en körning") as conn:
-            found = set(conn.execute(sa.select(source_files.c.id).where(source_files.c.id.in_(ids or [-1])))
-                        .scalars())
+            found = set(conn.execute(sa.select(source_files.c.id).where(source_files.c.id.in_(ids or [-1]))).scalars())
             missing = [i for i in ids if i not in found]
             if missing:
-                raise StoreError(f"Kan inte starta körningen: källfil(er) {', '.join(map(str, missing))} finns "
-                                 f"inte i databasen (source file ids not in the database).")
-            conn.execute(runs.insert().values(
-                run_id=run_id, started_at=now(), status="running", code_version=code_version,
-                codebook_version=codebook_version, codebook_name=codebook_name,
-                years=None if years is None else years_key(years), parameters=clean_json(parameters)))
+                raise StoreError(
+                    f"Kan inte starta körningen: källfil(er) {', '.join(map(str, missing))} finns "
+                    f"inte i databasen (source file ids not in the database)."
+                )
+            conn.execute(
+                runs.insert().values(
+                    run_id=run_id,
+                    started_at=now(),
+                    status="running",
+                    code_version=code_version,
+                    codebook_version=codebook_version,
+                    codebook_name=codebook_name,
+                    years=None if years is None else years_key(years),
+                    parameters=clean_json(parameters),
+                )
+            )
             if ids:
                 conn.execute(run_inputs.insert(), [{"run_id": run_id, "source_file_id": i} for i in ids])
         return run_id
@@ -241,8 +270,11 @@ class RunStore(WaveReader):
         """Mark a running run as failed with a message (the sources it used show the failure)."""
         with self.writing("markera körningen som misslyckad") as conn:
             require_running(conn, run_id)
-            conn.execute(runs.update().where(runs.c.run_id == run_id)
-                         .values(status="failed", finished_at=now(), error=scrub(error, self.url)))
+            conn.execute(
+                runs.update()
+                .where(runs.c.run_id == run_id)
+                .values(status="failed", finished_at=now(), error=scrub(error, self.url))
+            )
 
     def finish_run(self, run_id: str, lineage: dict[str, Any] | None = None) -> None:
         """Mark a running run as succeeded, with its final lineage (``None`` keeps the stored lineage)."""
@@ -255,26 +287,47 @@ class RunStore(WaveReader):
 
     # -- steps ---------------------------------------------------------------------------------------------
 
-    def store_step(self, conn: Connection, run_id: str, step: str, frames: Mapping[str, pd.DataFrame | None],
-                   *, seconds: float | None = None, meta: Mapping[str, Any] | None = None) -> None:
+    def store_step(
+        self,
+        conn: Connection,
+        run_id: str,
+        step: str,
+        frames: Mapping[str, pd.DataFrame | None],
+        *,
+        seconds: float | None = None,
+        meta: Mapping[str, Any] | None = None,
+    ) -> None:
         """Inside ``conn``'s transaction: the frames of a step, their dtypes, and the step marked done."""
         row = require_running(conn, run_id)
-        done = conn.execute(sa.select(run_steps.c.step).where(run_steps.c.run_id == run_id,
-                                                              run_steps.c.step == step)).first()
+        done = conn.execute(
+            sa.select(run_steps.c.step).where(run_steps.c.run_id == run_id, run_steps.c.step == step)
+        ).first()
         if done is not None:
-            raise StoreError(f"Steget {step!r} är redan gjort i körning {run_id}; ett stegs resultat skrivs "
-                             f"bara en gång. Starta en ny körning för att göra om det.")
+            raise StoreError(
+                f"Steget {step!r} är redan gjort i körning {run_id}; ett stegs resultat skrivs "
+                f"bara en gång. Starta en ny körning för att göra om det."
+            )
         for name, df in frames.items():
             if df is not None and len(df):
                 insert_run_frame(conn, RUN_FRAMES[name], run_id, name, df)
         if frames:
             outputs = {**(row["outputs_meta"] or {}), **frame_meta(frames)}
             conn.execute(runs.update().where(runs.c.run_id == run_id).values(outputs_meta=outputs))
-        conn.execute(run_steps.insert().values(run_id=run_id, step=step, finished_at=now(), seconds=seconds,
-                                               meta=clean_json(dict(meta or {}))))
+        conn.execute(
+            run_steps.insert().values(
+                run_id=run_id, step=step, finished_at=now(), seconds=seconds, meta=clean_json(dict(meta or {}))
+            )
+        )
 
-    def save_step(self, run_id: str, step: str, frames: Mapping[str, pd.DataFrame | None], *,
-                  seconds: float | None = None, meta: Mapping[str, Any] | None = None) -> None:
+    def save_step(
+        self,
+        run_id: str,
+        step: str,
+        frames: Mapping[str, pd.DataFrame | None],
+        *,
+        seconds: float | None = None,
+        meta: Mapping[str, Any] | None = None,
+    ) -> None:
         """:meth:`store_step` in its own transaction, data errors as :class:`StoreError`."""
         unknown = [n for n in frames if n not in RUN_FRAMES]
         if unknown:
@@ -283,27 +336,51 @@ class RunStore(WaveReader):
             with self.writing(f"spara steget {step}") as conn:
                 self.store_step(conn, run_id, step, frames, seconds=seconds, meta=meta)
         except self.data_errors as exc:
-            raise StoreError(f"Kan inte spara steget {step} i körning {run_id} (inget skrevs): "
-                             f"{getattr(exc, 'orig', exc)}") from exc
+            raise StoreError(
+                f"Kan inte spara steget {step} i körning {run_id} (inget skrevs): {getattr(exc, 'orig', exc)}"
+            ) from exc
 
-    def save_estimates(self, run_id: str, estimates: pd.DataFrame, comparisons: pd.DataFrame | None = None,
-                       by_group: pd.DataFrame | None = None, index: pd.DataFrame | None = None, *,
-                       seconds: float | None = None) -> None:
+    def save_estimates(
+        self,
+        run_id: str,
+        estimates: pd.DataFrame,
+        comparisons: pd.DataFrame | None = None,
+        by_group: pd.DataFrame | None = None,
+        index: pd.DataFrame | None = None,
+        *,
+        seconds: float | None = None,
+    ) -> None:
         """The ``estimate`` step's frames under ``run_id``."""
         if "indicator" not in estimates.columns:
             raise StoreError(f"Kan inte spara körning {run_id}: skattningarna saknar kolumnen 'indicator'.")
-        self.save_step(run_id, "estimate", {"estimates": estimates, "comparisons": comparisons,
-                                            "by_group": by_group, "index": index}, seconds=seconds)
+        self.save_step(
+            run_id,
+            "estimate",
+            {"estimates": estimates, "comparisons": comparisons, "by_group": by_group, "index": index},
+            seconds=seconds,
+        )
 
-    def save_trend(self, run_id: str, trend: pd.DataFrame, shares: pd.DataFrame | None = None,
-                   districts: pd.DataFrame | None = None, tests: pd.DataFrame | None = None, *,
-                   seconds: float | None = None) -> None:
+    def save_trend(
+        self,
+        run_id: str,
+        trend: pd.DataFrame,
+        shares: pd.DataFrame | None = None,
+        districts: pd.DataFrame | None = None,
+        tests: pd.DataFrame | None = None,
+        *,
+        seconds: float | None = None,
+    ) -> None:
         """The ``trend`` step's frames under ``run_id`` (``survey.models.TrendOutputs``' four frames)."""
-        self.save_step(run_id, "trend", {"trend": trend, "trend_shares": shares, "trend_districts": districts,
-                                         "trend_tests": tests}, seconds=seconds)
+        self.save_step(
+            run_id,
+            "trend",
+            {"trend": trend, "trend_shares": shares, "trend_districts": districts, "trend_tests": tests},
+            seconds=seconds,
+        )
 
-    def record_step(self, run_id: str, step: str, *, seconds: float | None = None,
-                    meta: Mapping[str, Any] | None = None) -> None:
+    def record_step(
+        self, run_id: str, step: str, *, seconds: float | None = None, meta: Mapping[str, Any] | None = None
+    ) -> None:
         """Mark a step without frames (e.g. ``publish``, with the tables and files it wrote in ``meta``)."""
         self.save_step(run_id, step, {}, seconds=seconds, meta=meta)
 
@@ -315,9 +392,11 @@ class RunStore(WaveReader):
     @staticmethod
     def steps_frame(conn: Connection, run_id: str) -> pd.DataFrame:
         """The steps done in a run (inside ``conn``): step, finished_at, seconds, meta."""
-        rows = conn.execute(sa.select(run_steps.c.step, run_steps.c.finished_at, run_steps.c.seconds,
-                                      run_steps.c.meta).where(run_steps.c.run_id == run_id)
-                            .order_by(run_steps.c.finished_at, run_steps.c.step)).all()
+        rows = conn.execute(
+            sa.select(run_steps.c.step, run_steps.c.finished_at, run_steps.c.seconds, run_steps.c.meta)
+            .where(run_steps.c.run_id == run_id)
+            .order_by(run_steps.c.finished_at, run_steps.c.step)
+        ).all()
         return pd.DataFrame(rows, columns=["step", "finished_at", "seconds", "meta"])
 
     # -- reading runs --------------------------------------------------------------------------------------
@@ -327,8 +406,9 @@ class RunStore(WaveReader):
         with self.reading("läsa körningarna") as conn:
             rows = conn.execute(sa.select(runs).order_by(runs.c.started_at)).mappings().all()
             inputs = conn.execute(sa.select(run_inputs)).all()
-            steps = conn.execute(sa.select(run_steps.c.run_id, run_steps.c.step)
-                                 .order_by(run_steps.c.finished_at)).all()
+            steps = conn.execute(
+                sa.select(run_steps.c.run_id, run_steps.c.step).order_by(run_steps.c.finished_at)
+            ).all()
         by_run: dict[str, list[int]] = {}
         for r in inputs:
             by_run.setdefault(r.run_id, []).append(r.source_file_id)
@@ -336,12 +416,19 @@ class RunStore(WaveReader):
         for s in steps:
             done.setdefault(s.run_id, []).append(s.step)
         cols = [c.name for c in runs.columns if c.name != "outputs_meta"] + ["input_source_ids", "steps"]
-        return pd.DataFrame([{**{k: v for k, v in r.items() if k != "outputs_meta"},
-                              "input_source_ids": sorted(by_run.get(r["run_id"], [])),
-                              "steps": done.get(r["run_id"], [])} for r in rows], columns=cols)
+        return pd.DataFrame(
+            [
+                {
+                    **{k: v for k, v in r.items() if k != "outputs_meta"},
+                    "input_source_ids": sorted(by_run.get(r["run_id"], [])),
+                    "steps": done.get(r["run_id"], []),
+                }
+                for r in rows
+            ],
+            columns=cols,
+        )
 
-    def latest_run_id(self, *, statuses: Sequence[str] = ("succeeded",), with_estimates: bool = True
-                      ) -> str | None:
+    def latest_run_id(self, *, statuses: Sequence[str] = ("succeeded",), with_estimates: bool = True) -> str | None:
         """The newest run with one of ``statuses`` that has estimates (what ``compare`` shows), or None."""
         with self.reading("läsa körningarna") as conn:
             return conn.execute(latest_run_query(statuses, with_estimates)).scalar()
@@ -353,8 +440,9 @@ class RunStore(WaveReader):
             raise StoreError(f"Det finns ingen körning {run_id!r} i databasen (there is no run {run_id!r}).")
         return dict(row)
 
-    def run_frames(self, conn: Connection, run_id: str, names: Sequence[str] = tuple(RUN_FRAMES)
-                   ) -> dict[str, pd.DataFrame | None]:
+    def run_frames(
+        self, conn: Connection, run_id: str, names: Sequence[str] = tuple(RUN_FRAMES)
+    ) -> dict[str, pd.DataFrame | None]:
         """Some output frames of a run (inside ``conn``)."""
         meta = self.run_row(conn, run_id)["outputs_meta"] or {}
         return {name: read_run_frame(conn, name, run_id, meta.get(name)) for name in names}
@@ -364,13 +452,26 @@ class RunStore(WaveReader):
         sf = source_files
         with self.reading("läsa körningen") as conn:
             row = self.run_row(conn, run_id)
-            src = conn.execute(sa.select(sf.c.id, sf.c.kind, sf.c.name, sf.c.sha256, sf.c.years, sf.c.version,
-                                         sf.c.status, sf.c.format, sf.c.n_rows)
-                               .join(run_inputs, run_inputs.c.source_file_id == sf.c.id)
-                               .where(run_inputs.c.run_id == run_id).order_by(sf.c.id)).all()
+            src = conn.execute(
+                sa.select(
+                    sf.c.id,
+                    sf.c.kind,
+                    sf.c.name,
+                    sf.c.sha256,
+                    sf.c.years,
+                    sf.c.version,
+                    sf.c.status,
+                    sf.c.format,
+                    sf.c.n_rows,
+                )
+                .join(run_inputs, run_inputs.c.source_file_id == sf.c.id)
+                .where(run_inputs.c.run_id == run_id)
+                .order_by(sf.c.id)
+            ).all()
             steps = self.steps_frame(conn, run_id)
-        sources = pd.DataFrame(src, columns=["id", "kind", "name", "sha256", "years", "version", "status",
-                                             "format", "n_rows"])
+        sources = pd.DataFrame(
+            src, columns=["id", "kind", "name", "sha256", "years", "version", "status", "format", "n_rows"]
+        )
         return RunRecord(run={k: v for k, v in row.items() if k != "outputs_meta"}, sources=sources, steps=steps)
 
     def run_input_ids(self, run_id: str, kind: str | None = None) -> list[int]:
@@ -392,4 +493,3 @@ class RunStore(WaveReader):
     def run_population(self, run_id: str) -> pd.DataFrame:
         """The population the run calibrated to: its own source versions and years."""
         return self.population(self.run_years(run_id), source_ids=self.run_input_ids(run_id, "population"))
-

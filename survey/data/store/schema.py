@@ -16,6 +16,7 @@ The bulk tables (``responses``, ``free_text``, ``quarantine``, ``weights``) go w
 PostgreSQL checks one per row with a trigger, which halves COPY throughput; the store writes them only
 with the id it has just inserted in the same transaction, and never deletes.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -28,10 +29,19 @@ import sqlalchemy as sa
 
 #: Every item of data contract v1, in contract order. Each has its own SMALLINT column.
 CONTRACT_ITEMS: tuple[str, ...] = (
-    "q_safe_after_dark", "q_worry_crime",
-    "q_problem_littering", "q_problem_dark_places", "q_problem_graffiti", "q_problem_vandalism",
-    "q_problem_youth_groups", "q_problem_drug_dealing", "q_problem_drunk_people", "q_problem_traffic",
-    "q_victim_violence", "q_victim_theft", "q_victim_vandalism",
+    "q_safe_after_dark",
+    "q_worry_crime",
+    "q_problem_littering",
+    "q_problem_dark_places",
+    "q_problem_graffiti",
+    "q_problem_vandalism",
+    "q_problem_youth_groups",
+    "q_problem_drug_dealing",
+    "q_problem_drunk_people",
+    "q_problem_traffic",
+    "q_victim_violence",
+    "q_victim_theft",
+    "q_victim_vandalism",
     "q_police_care",
 )
 
@@ -39,18 +49,42 @@ STR = pd.StringDtype(na_value=np.nan)  # pandas 3 default ``str`` dtype
 
 #: Canonical responses columns before the items, with their pandas dtypes.
 RESPONSE_BASE: dict[str, Any] = {
-    "resp_id": STR, "year": "int64", "district": STR, "sex": "int64", "age_group": STR,
-    "born_abroad": "Int64", "design_weight": "float64",
+    "resp_id": STR,
+    "year": "int64",
+    "district": STR,
+    "sex": "int64",
+    "age_group": STR,
+    "born_abroad": "Int64",
+    "design_weight": "float64",
 }
 POPULATION_DTYPES: dict[str, Any] = {
-    "year": "int64", "district": STR, "sex": "int64", "age_group": STR, "population": "int64",
+    "year": "int64",
+    "district": STR,
+    "sex": "int64",
+    "age_group": STR,
+    "population": "int64",
 }
 QUARANTINE_COLUMNS: tuple[str, ...] = (
-    "file", "source_row", "resp_id", "year", "column", "value", "check", "reason", "record",
+    "file",
+    "source_row",
+    "resp_id",
+    "year",
+    "column",
+    "value",
+    "check",
+    "reason",
+    "record",
 )
 QUARANTINE_DTYPES: dict[str, Any] = {
-    "file": STR, "source_row": "Int64", "resp_id": STR, "year": "Int64", "column": STR, "value": STR,
-    "check": STR, "reason": STR, "record": STR,
+    "file": STR,
+    "source_row": "Int64",
+    "resp_id": STR,
+    "year": "Int64",
+    "column": STR,
+    "value": STR,
+    "check": STR,
+    "reason": STR,
+    "record": STR,
 }
 FREE_TEXT_DTYPES: dict[str, Any] = {"resp_id": STR, "year": "Int64", "comment": STR}
 WEIGHT_DTYPES: dict[str, Any] = {"resp_id": STR, "year": "int64", "weight": "float64"}
@@ -58,13 +92,15 @@ KINDS = ("responses", "population")
 
 # --- tables -------------------------------------------------------------------------------------------
 
-metadata = sa.MetaData(naming_convention={
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-})
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
 TS = sa.DateTime(timezone=True)
 DOUBLE: sa.Double[float] = sa.Double()
 
@@ -82,7 +118,8 @@ def run_id_column(primary_key: bool = False, foreign_key: bool = True) -> sa.Col
 
 
 source_files = sa.Table(
-    "source_files", metadata,
+    "source_files",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("sha256", sa.String(64), nullable=False),
     sa.Column("name", sa.Text, nullable=False),
@@ -95,11 +132,11 @@ source_files = sa.Table(
     sa.Column("codebook_version", sa.Text),
     sa.Column("mapping", sa.Text),
     sa.Column("n_rows", sa.Integer),
-    sa.Column("years", sa.Text, nullable=False),        # wave key: sorted years, comma separated
-    sa.Column("columns", sa.JSON),                      # column order of the canonical frame
+    sa.Column("years", sa.Text, nullable=False),  # wave key: sorted years, comma separated
+    sa.Column("columns", sa.JSON),  # column order of the canonical frame
     sa.Column("notes", sa.JSON),
     sa.Column("loaded_at", TS, nullable=False),
-    sa.Column("active", sa.Boolean, nullable=False),    # == (status == 'active'), kept for old readers
+    sa.Column("active", sa.Boolean, nullable=False),  # == (status == 'active'), kept for old readers
     sa.Column("superseded_by", sa.Integer, sa.ForeignKey("source_files.id")),
     sa.Column("status", sa.String(16), nullable=False, server_default="active"),
     sa.Column("version", sa.Integer, nullable=False, server_default="1"),
@@ -113,7 +150,8 @@ source_files = sa.Table(
 )
 
 responses = sa.Table(
-    "responses", metadata,
+    "responses",
+    metadata,
     source_id_column(foreign_key=False),
     sa.Column("source_row", sa.Integer, nullable=False),
     sa.Column("resp_id", sa.Text, nullable=False),
@@ -124,12 +162,13 @@ responses = sa.Table(
     sa.Column("born_abroad", sa.SmallInteger),
     sa.Column("design_weight", DOUBLE),
     *[sa.Column(q, sa.SmallInteger) for q in CONTRACT_ITEMS],
-    sa.Column("extra_items", sa.Text),                  # JSON object of items outside the contract
+    sa.Column("extra_items", sa.Text),  # JSON object of items outside the contract
     sa.PrimaryKeyConstraint("source_file_id", "source_row"),
 )
 
 free_text = sa.Table(
-    "free_text", metadata,
+    "free_text",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     source_id_column(foreign_key=False),
     sa.Column("resp_id", sa.Text),
@@ -139,7 +178,8 @@ free_text = sa.Table(
 )
 
 quarantine = sa.Table(
-    "quarantine", metadata,
+    "quarantine",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     source_id_column(foreign_key=False),
     sa.Column("file", sa.Text),
@@ -155,7 +195,8 @@ quarantine = sa.Table(
 )
 
 population = sa.Table(
-    "population", metadata,
+    "population",
+    metadata,
     source_id_column(),
     sa.Column("row_no", sa.Integer, nullable=False),
     sa.Column("year", sa.Integer, nullable=False),
@@ -164,12 +205,12 @@ population = sa.Table(
     sa.Column("age_group", sa.Text, nullable=False),
     sa.Column("population", sa.BigInteger, nullable=False),
     sa.PrimaryKeyConstraint("source_file_id", "row_no"),
-    sa.UniqueConstraint("source_file_id", "year", "district", "sex", "age_group",
-                        name="uq_population_cell"),
+    sa.UniqueConstraint("source_file_id", "year", "district", "sex", "age_group", name="uq_population_cell"),
 )
 
 runs = sa.Table(
-    "runs", metadata,
+    "runs",
+    metadata,
     sa.Column("run_id", sa.String(36), primary_key=True),
     sa.Column("started_at", TS, nullable=False),
     sa.Column("finished_at", TS),
@@ -178,23 +219,25 @@ runs = sa.Table(
     sa.Column("codebook_version", sa.Text),
     sa.Column("parameters", sa.JSON),
     sa.Column("lineage", sa.JSON),
-    sa.Column("outputs_meta", sa.JSON),                 # column order and dtypes of each output frame
+    sa.Column("outputs_meta", sa.JSON),  # column order and dtypes of each output frame
     sa.Column("error", sa.Text),
     sa.Column("codebook_name", sa.Text),
-    sa.Column("years", sa.Text),                        # the years the run covers ("" or NULL: all)
+    sa.Column("years", sa.Text),  # the years the run covers ("" or NULL: all)
     sa.CheckConstraint("status IN ('running', 'succeeded', 'failed')", name="status"),
     sa.Index("ix_runs_started_at", "started_at"),
 )
 
 run_inputs = sa.Table(
-    "run_inputs", metadata,
+    "run_inputs",
+    metadata,
     run_id_column(primary_key=True),
     sa.Column("source_file_id", sa.Integer, sa.ForeignKey("source_files.id"), primary_key=True),
     sa.Index("ix_run_inputs_source_file_id", "source_file_id"),
 )
 
 run_steps = sa.Table(
-    "run_steps", metadata,
+    "run_steps",
+    metadata,
     run_id_column(primary_key=True),
     sa.Column("step", sa.String(32), primary_key=True),
     sa.Column("finished_at", TS, nullable=False),
@@ -203,19 +246,21 @@ run_steps = sa.Table(
 )
 
 run_designs = sa.Table(
-    "run_designs", metadata,
+    "run_designs",
+    metadata,
     run_id_column(primary_key=True),
-    sa.Column("design", sa.JSON),                      # strata labels, lonely-PSU policy, calibration model
-    sa.Column("calibration", sa.JSON),                 # summary: iterations, margin errors, notes
+    sa.Column("design", sa.JSON),  # strata labels, lonely-PSU policy, calibration model
+    sa.Column("calibration", sa.JSON),  # summary: iterations, margin errors, notes
 )
 
 weights = sa.Table(
-    "weights", metadata,
+    "weights",
+    metadata,
     run_id_column(foreign_key=False),
     sa.Column("resp_id", sa.Text, nullable=False),
     sa.Column("year", sa.Integer, nullable=False),
     sa.Column("weight", DOUBLE),
-    sa.Column("position", sa.Integer),                 # row order of the weighted frame
+    sa.Column("position", sa.Integer),  # row order of the weighted frame
     sa.Column("design_weight", DOUBLE),
     sa.Column("stratum", sa.Integer),
     sa.Column("psu", sa.Integer),
@@ -230,7 +275,8 @@ def _output_table(name: str, *columns: sa.Column[Any]) -> sa.Table:
     """A small run-output table: ``id``, ``run_id``, the fixed columns and ``extras`` (JSON of any other
     column of the frame)."""
     return sa.Table(
-        name, metadata,
+        name,
+        metadata,
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         run_id_column(),
         *columns,
@@ -240,9 +286,16 @@ def _output_table(name: str, *columns: sa.Column[Any]) -> sa.Table:
 
 
 def _estimate_columns() -> list[sa.Column[Any]]:
-    return [sa.Column("estimate", DOUBLE), sa.Column("se", DOUBLE), sa.Column("ci_low", DOUBLE),
-            sa.Column("ci_high", DOUBLE), sa.Column("n", sa.Integer), sa.Column("suppressed", sa.Boolean),
-            sa.Column("df", DOUBLE), sa.Column("deff", DOUBLE)]
+    return [
+        sa.Column("estimate", DOUBLE),
+        sa.Column("se", DOUBLE),
+        sa.Column("ci_low", DOUBLE),
+        sa.Column("ci_high", DOUBLE),
+        sa.Column("n", sa.Integer),
+        sa.Column("suppressed", sa.Boolean),
+        sa.Column("df", DOUBLE),
+        sa.Column("deff", DOUBLE),
+    ]
 
 
 def _domain_columns() -> list[sa.Column[Any]]:
@@ -251,33 +304,59 @@ def _domain_columns() -> list[sa.Column[Any]]:
 
 weight_diagnostics = _output_table(
     "weight_diagnostics",
-    sa.Column("year", sa.Integer), sa.Column("district", sa.Text), sa.Column("n", sa.Integer),
-    sa.Column("sum_weights", DOUBLE), sa.Column("min", DOUBLE), sa.Column("max", DOUBLE),
-    sa.Column("ratio", DOUBLE), sa.Column("kish_deff", DOUBLE), sa.Column("ess", DOUBLE),
-    sa.Column("iterations", sa.Integer), sa.Column("max_margin_error", DOUBLE))
+    sa.Column("year", sa.Integer),
+    sa.Column("district", sa.Text),
+    sa.Column("n", sa.Integer),
+    sa.Column("sum_weights", DOUBLE),
+    sa.Column("min", DOUBLE),
+    sa.Column("max", DOUBLE),
+    sa.Column("ratio", DOUBLE),
+    sa.Column("kish_deff", DOUBLE),
+    sa.Column("ess", DOUBLE),
+    sa.Column("iterations", sa.Integer),
+    sa.Column("max_margin_error", DOUBLE),
+)
 
 estimates = _output_table("estimates", *_domain_columns(), *_estimate_columns())
 
 comparisons = _output_table(
-    "comparisons", *_domain_columns(),
-    sa.Column("comparison", sa.Text), sa.Column("other", sa.Text), sa.Column("difference", DOUBLE),
-    sa.Column("se", DOUBLE), sa.Column("ci_low", DOUBLE), sa.Column("ci_high", DOUBLE),
-    sa.Column("p_value", DOUBLE), sa.Column("p_adjusted", DOUBLE), sa.Column("significant", sa.Boolean))
+    "comparisons",
+    *_domain_columns(),
+    sa.Column("comparison", sa.Text),
+    sa.Column("other", sa.Text),
+    sa.Column("difference", DOUBLE),
+    sa.Column("se", DOUBLE),
+    sa.Column("ci_low", DOUBLE),
+    sa.Column("ci_high", DOUBLE),
+    sa.Column("p_value", DOUBLE),
+    sa.Column("p_adjusted", DOUBLE),
+    sa.Column("significant", sa.Boolean),
+)
 
 trend = _output_table(
     "trend",
-    sa.Column("indicator", sa.Text), sa.Column("term", sa.Text), sa.Column("estimate", DOUBLE),
-    sa.Column("se", DOUBLE), sa.Column("model", sa.Text), sa.Column("district", sa.Text),
-    sa.Column("frame", sa.String(32), nullable=False, server_default="trend"))
+    sa.Column("indicator", sa.Text),
+    sa.Column("term", sa.Text),
+    sa.Column("estimate", DOUBLE),
+    sa.Column("se", DOUBLE),
+    sa.Column("model", sa.Text),
+    sa.Column("district", sa.Text),
+    sa.Column("frame", sa.String(32), nullable=False, server_default="trend"),
+)
 
 estimates_by_group = _output_table(
-    "estimates_by_group", *_domain_columns(), sa.Column("domain", sa.Text), sa.Column("group", sa.Text),
-    *_estimate_columns())
+    "estimates_by_group",
+    *_domain_columns(),
+    sa.Column("domain", sa.Text),
+    sa.Column("group", sa.Text),
+    *_estimate_columns(),
+)
 
 problem_index = _output_table("problem_index", *_domain_columns(), *_estimate_columns())
 
 published_tables = sa.Table(
-    "published_tables", metadata,
+    "published_tables",
+    metadata,
     sa.Column("table_id", sa.Text, nullable=False),
     sa.Column("year", sa.Integer, nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
@@ -290,30 +369,38 @@ published_tables = sa.Table(
 )
 
 published_cells = sa.Table(
-    "published_cells", metadata,
+    "published_cells",
+    metadata,
     sa.Column("table_id", sa.Text, nullable=False),
     sa.Column("year", sa.Integer, nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
-    sa.Column("position", sa.Integer, nullable=False),   # order of the cell in the published frame
+    sa.Column("position", sa.Integer, nullable=False),  # order of the cell in the published frame
     sa.Column("row_key", sa.Text, nullable=False),
     sa.Column("column_key", sa.Text, nullable=False),
     sa.Column("value", DOUBLE),
     sa.Column("text", sa.Text),
     sa.Column("suppressed", sa.Boolean, nullable=False),
     sa.PrimaryKeyConstraint("table_id", "year", "version", "row_key", "column_key"),
-    sa.ForeignKeyConstraint(["table_id", "year", "version"],
-                            ["published_tables.table_id", "published_tables.year",
-                             "published_tables.version"],
-                            name="fk_published_cells_table"),
+    sa.ForeignKeyConstraint(
+        ["table_id", "year", "version"],
+        ["published_tables.table_id", "published_tables.year", "published_tables.version"],
+        name="fk_published_cells_table",
+    ),
     sa.CheckConstraint("NOT (suppressed AND value IS NOT NULL)", name="suppressed_without_value"),
 )
 
 #: A run's output frames and the table each is stored in. Frames of the ``trend`` table are told apart by
 #: its ``frame`` column (the frame's name).
 RUN_FRAMES: dict[str, sa.Table] = {
-    "diagnostics": weight_diagnostics, "estimates": estimates, "comparisons": comparisons,
-    "by_group": estimates_by_group, "index": problem_index,
-    "trend": trend, "trend_shares": trend, "trend_districts": trend, "trend_tests": trend,
+    "diagnostics": weight_diagnostics,
+    "estimates": estimates,
+    "comparisons": comparisons,
+    "by_group": estimates_by_group,
+    "index": problem_index,
+    "trend": trend,
+    "trend_shares": trend,
+    "trend_districts": trend,
+    "trend_tests": trend,
 }
 
 #: Tables holding personal data or respondent-level values: never readable by ``report_reader``.
@@ -321,9 +408,20 @@ PRIVATE_TABLES: tuple[sa.Table, ...] = (responses, free_text, quarantine, weight
 
 #: Tables ``report_reader`` may read (with the SQL views of migration 0003 and ``alembic_version``).
 #: ``source_files`` holds names, hashes and years of the input files, which every published table names.
-REPORT_TABLES: tuple[sa.Table, ...] = (published_tables, published_cells, runs, run_inputs, run_steps,
-                                       estimates, comparisons, trend, estimates_by_group, problem_index,
-                                       weight_diagnostics, source_files)
+REPORT_TABLES: tuple[sa.Table, ...] = (
+    published_tables,
+    published_cells,
+    runs,
+    run_inputs,
+    run_steps,
+    estimates,
+    comparisons,
+    trend,
+    estimates_by_group,
+    problem_index,
+    weight_diagnostics,
+    source_files,
+)
 
 
 def fixed_columns(table: sa.Table) -> list[str]:

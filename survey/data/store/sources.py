@@ -16,6 +16,7 @@ inspected and run again); instead :meth:`SourceRegistry.sources` shows, for ever
 that used it and the status of the latest (``last_run_status``: ``failed`` marks a wave whose run failed,
 ``None`` a wave no run has used yet).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -31,8 +32,16 @@ from .schema import run_inputs, runs, source_files
 from .values import attr, key_years
 
 SOURCE_LIST_COLUMNS: tuple[str, ...] = (
-    "status", "version", "replaces", "status_changed_at", "status_changed_by", "status_reason", "runs",
-    "last_run_id", "last_run_status")
+    "status",
+    "version",
+    "replaces",
+    "status_changed_at",
+    "status_changed_by",
+    "status_reason",
+    "runs",
+    "last_run_id",
+    "last_run_status",
+)
 
 
 @dataclass
@@ -53,14 +62,18 @@ class SourceReplacement:
 
 def _run_summary(conn: sa.Connection) -> pd.DataFrame:
     """Per source id: number of runs that used it, and the id and status of the latest."""
-    rows = conn.execute(sa.select(run_inputs.c.source_file_id, runs.c.run_id, runs.c.status, runs.c.started_at)
-                        .join(runs, runs.c.run_id == run_inputs.c.run_id)).all()
+    rows = conn.execute(
+        sa.select(run_inputs.c.source_file_id, runs.c.run_id, runs.c.status, runs.c.started_at).join(
+            runs, runs.c.run_id == run_inputs.c.run_id
+        )
+    ).all()
     df = pd.DataFrame(rows, columns=["id", "run_id", "status", "started_at"])
     if df.empty:
         return pd.DataFrame(columns=["runs", "last_run_id", "last_run_status"], index=pd.Index([], name="id"))
     last = df.sort_values(["started_at", "run_id"]).groupby("id").tail(1).set_index("id")
-    return pd.DataFrame({"runs": df.groupby("id").size(), "last_run_id": last["run_id"],
-                         "last_run_status": last["status"]})
+    return pd.DataFrame(
+        {"runs": df.groupby("id").size(), "last_run_id": last["run_id"], "last_run_status": last["status"]}
+    )
 
 
 def _one(conn: sa.Connection, source_id: int) -> Any:
@@ -91,8 +104,16 @@ class SourceRegistry(WaveLoader):
         df = df.join(summary, on="id")
         df["runs"] = df["runs"].fillna(0)
         df = df[base + list(SOURCE_LIST_COLUMNS)]
-        return df.astype({"id": "int64", "active": "bool", "superseded_by": "Int64", "n_rows": "Int64",
-                          "version": "int64", "runs": "int64"})
+        return df.astype(
+            {
+                "id": "int64",
+                "active": "bool",
+                "superseded_by": "Int64",
+                "n_rows": "Int64",
+                "version": "int64",
+                "runs": "int64",
+            }
+        )
 
     def source(self, source_id: int) -> dict[str, Any]:
         """One stored source version (its ``source_files`` row: kind, name, years, status, ...)."""
@@ -107,13 +128,14 @@ class SourceRegistry(WaveLoader):
         with self.writing("dra tillbaka källfilen") as conn:
             row = _one(conn, source_id)
             if row.status != "active":
-                now_is = (f"ersatt av källa {row.superseded_by}" if row.status == "replaced" else "tillbakadragen")
+                now_is = f"ersatt av källa {row.superseded_by}" if row.status == "replaced" else "tillbakadragen"
                 raise StoreError(f"Källa {source_id} ({row.name!r}) används redan inte: den är {now_is}.")
             set_status(conn, [int(source_id)], "withdrawn", by=by, reason=reason or "tillbakadragen")
             return dict(_one(conn, source_id)._mapping)
 
-    def replace_source(self, source_id: int, part: Any, *, reason: str | None = None,
-                       by: str | None = None) -> SourceReplacement:
+    def replace_source(
+        self, source_id: int, part: Any, *, reason: str | None = None, by: str | None = None
+    ) -> SourceReplacement:
         """Replace the active source ``source_id`` by a validated file of the same kind (an ``IngestResult``
         of ``survey.data.ingest.read_responses``/``read_population``), in one transaction.
 
@@ -123,35 +145,63 @@ class SourceRegistry(WaveLoader):
         with self.writing("ersätta källfilen") as conn:
             old = _one(conn, source_id)
             if old.status != "active":
-                raise StoreError(f"Källa {source_id} ({old.name!r}) är inte aktiv ({old.status}); bara den "
-                                 f"gällande versionen kan ersättas (se `trygghet sources list`).")
+                raise StoreError(
+                    f"Källa {source_id} ({old.name!r}) är inte aktiv ({old.status}); bara den "
+                    f"gällande versionen kan ersättas (se `trygghet sources list`)."
+                )
             name, sha, key = check_part(old.kind, part)
-            existing = conn.execute(sa.select(source_files.c.id, source_files.c.status).where(
-                source_files.c.kind == old.kind, source_files.c.sha256 == sha)).first()
+            existing = conn.execute(
+                sa.select(source_files.c.id, source_files.c.status).where(
+                    source_files.c.kind == old.kind, source_files.c.sha256 == sha
+                )
+            ).first()
             if existing is not None and existing.id == old.id:
-                return SourceReplacement("unchanged", old.kind, old.id, old.id, old.years, key, 0, 0,
-                                         [f"{name} är redan den sparade versionen av källa {old.id}"])
+                return SourceReplacement(
+                    "unchanged",
+                    old.kind,
+                    old.id,
+                    old.id,
+                    old.years,
+                    key,
+                    0,
+                    0,
+                    [f"{name} är redan den sparade versionen av källa {old.id}"],
+                )
             self._refuse_others(conn, old, name, key)
             if existing is not None:
                 new_id = existing.id
                 set_status(conn, [new_id], "active", by=by, reason=f"ersätter källa {old.id}")
             else:
                 new_id = insert_source(conn, old.kind, part, key, old.version + 1)
-            set_status(conn, [old.id], "replaced", by=by, superseded_by=new_id,
-                       reason=reason or f"ersatt av källa {new_id}")
+            set_status(
+                conn, [old.id], "replaced", by=by, superseded_by=new_id, reason=reason or f"ersatt av källa {new_id}"
+            )
         data, q = attr(part, "data"), attr(part, "quarantine")
-        return SourceReplacement("replaced", old.kind, old.id, new_id, old.years, key,
-                                 0 if data is None else len(data), 0 if q is None else len(q),
-                                 [f"{old.kind}: källa {new_id} ersätter källa {old.id}"])
+        return SourceReplacement(
+            "replaced",
+            old.kind,
+            old.id,
+            new_id,
+            old.years,
+            key,
+            0 if data is None else len(data),
+            0 if q is None else len(q),
+            [f"{old.kind}: källa {new_id} ersätter källa {old.id}"],
+        )
 
     @staticmethod
     def _refuse_others(conn: sa.Connection, old: Any, name: str, key: str) -> None:
         sf = source_files
         years = key_years(key)
-        others = conn.execute(sa.select(sf.c.id, sf.c.name, sf.c.years).where(
-            sf.c.kind == old.kind, sf.c.status == "active", sf.c.id != old.id)).all()
+        others = conn.execute(
+            sa.select(sf.c.id, sf.c.name, sf.c.years).where(
+                sf.c.kind == old.kind, sf.c.status == "active", sf.c.id != old.id
+            )
+        ).all()
         clash = [o for o in others if o.years == key or key_years(o.years) & years]
         if clash:
             o = clash[0]
-            raise StoreError(f"{name}: filens år {key} överlappar en annan aktiv källa, {o.name!r} (källa {o.id}, "
-                             f"år {o.years}). Ersätt den källan i stället, eller dra tillbaka den först.")
+            raise StoreError(
+                f"{name}: filens år {key} överlappar en annan aktiv källa, {o.name!r} (källa {o.id}, "
+                f"år {o.years}). Ersätt den källan i stället, eller dra tillbaka den först."
+            )

@@ -1,5 +1,6 @@
 """Plain-value conversions shared by the store's modules: numpy/pandas scalars to Python and JSON, wave keys,
 and exact binary encoding of small numpy arrays inside JSON documents."""
+
 from __future__ import annotations
 
 import base64

@@ -7,19 +7,28 @@ a future view that needs a later column must first freeze this definition for th
 The published values are already rounded to the precision they are shown with (the publisher stores
 ``reports.formats.shown`` values), so the views pass them through unchanged.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
 
 VIEW_NAMES: tuple[str, ...] = (
-    "v_published_estimates", "v_published_groups", "v_published_by_group", "v_published_comparisons",
-    "v_published_trend", "v_published_cells", "v_published_tables")
+    "v_published_estimates",
+    "v_published_groups",
+    "v_published_by_group",
+    "v_published_comparisons",
+    "v_published_trend",
+    "v_published_cells",
+    "v_published_tables",
+)
 
 #: The current version of each (table_id, year); and the newest publication of each table_id.
 CURRENT_BY_YEAR = "SELECT table_id, year, max(version) AS version FROM published_tables GROUP BY table_id, year"
-NEWEST_BY_TABLE = ("SELECT table_id, year, version FROM (SELECT table_id, year, version, ROW_NUMBER() OVER "
-                   "(PARTITION BY table_id ORDER BY created_at DESC, year DESC, version DESC) AS rn "
-                   "FROM published_tables) newest WHERE rn = 1")
+NEWEST_BY_TABLE = (
+    "SELECT table_id, year, version FROM (SELECT table_id, year, version, ROW_NUMBER() OVER "
+    "(PARTITION BY table_id ORDER BY created_at DESC, year DESC, version DESC) AS rn "
+    "FROM published_tables) newest WHERE rn = 1"
+)
 PROVENANCE = "cl.table_id, cl.version, cl.run_id, cl.published_at"
 GROUP_PROVENANCE = "cl.table_id, cl.table_year, cl.version, cl.run_id, cl.published_at"
 
@@ -50,14 +59,18 @@ class ViewSQL:
 def cells_sql(sql: ViewSQL, current: str) -> str:
     """Cells of the chosen table versions, the column key split, the table's dimensions as text."""
     key, stat = sql.split("c.column_key")
-    dims = {"fixed_indicator": ("dims", "fixed", "indicator"), "fixed_district": ("dims", "fixed", "district"),
-            "district_a": ("dims", "column_districts", "a"), "district_b": ("dims", "column_districts", "b")}
+    dims = {
+        "fixed_indicator": ("dims", "fixed", "indicator"),
+        "fixed_district": ("dims", "fixed", "district"),
+        "district_a": ("dims", "column_districts", "a"),
+        "district_b": ("dims", "column_districts", "b"),
+    }
     extracted = ", ".join(f"{sql.json_text('t.meta', *path)} AS {name}" for name, path in dims.items())
     return f"""
         SELECT c.table_id, t.year AS table_year, c.version, t.run_id, t.created_at AS published_at,
-               {sql.json_text('t.meta', 'kind')} AS kind, c.position, c.row_key, {key} AS column_key,
+               {sql.json_text("t.meta", "kind")} AS kind, c.position, c.row_key, {key} AS column_key,
                {stat} AS stat, c.value, c.text, c.suppressed, {extracted},
-               {sql.json_key('t.meta', 'column_spanners', key)} AS spanner
+               {sql.json_key("t.meta", "column_spanners", key)} AS spanner
         FROM published_cells c
         JOIN ({current}) cur ON cur.table_id = c.table_id AND cur.year = c.year AND cur.version = c.version
         JOIN published_tables t ON t.table_id = c.table_id AND t.year = c.year AND t.version = c.version"""
@@ -74,8 +87,10 @@ def flag(name: str, column: str | None = None) -> str:
 
 
 def share(column: str | None = None, suffix: str = "") -> str:
-    return (f"{stat('est', column)} AS estimate{suffix}, {stat('lo', column)} AS ci_low{suffix}, "
-            f"{stat('hi', column)} AS ci_high{suffix}, CAST({stat('n', column)} AS INTEGER) AS n{suffix}")
+    return (
+        f"{stat('est', column)} AS estimate{suffix}, {stat('lo', column)} AS ci_low{suffix}, "
+        f"{stat('hi', column)} AS ci_high{suffix}, CAST({stat('n', column)} AS INTEGER) AS n{suffix}"
+    )
 
 
 def suppressed(columns: tuple[str, ...] = ()) -> str:
@@ -83,8 +98,10 @@ def suppressed(columns: tuple[str, ...] = ()) -> str:
     return f"max(CASE WHEN cl.stat = 'est'{where} AND cl.suppressed THEN 1 ELSE 0 END) = 1 AS suppressed"
 
 
-SIGNALS = (f"{stat('chg')} AS change, {stat('chg_p')} AS change_p, {flag('chg_sig')} AS change_significant, "
-           f"{stat('tot_p')} AS vs_total_p, CAST({stat('tot_sig')} AS INTEGER) AS vs_total")
+SIGNALS = (
+    f"{stat('chg')} AS change, {stat('chg_p')} AS change_p, {flag('chg_sig')} AS change_significant, "
+    f"{stat('tot_p')} AS vs_total_p, CAST({stat('tot_sig')} AS INTEGER) AS vs_total"
+)
 
 
 def view_bodies(dialect: str) -> dict[str, str]:
@@ -118,15 +135,15 @@ def view_bodies(dialect: str) -> dict[str, str]:
             GROUP BY {GROUP_PROVENANCE}, cl.fixed_district, cl.row_key, cl.spanner, cl.column_key""",
         "v_published_comparisons": f"""
             SELECT cl.table_year AS year, cl.row_key AS indicator, cl.district_a, cl.district_b,
-                   {share('a', '_a')}, {share('b', '_b')}, {stat('diff', 'diff')} AS difference,
-                   {stat('lo', 'diff')} AS ci_low, {stat('hi', 'diff')} AS ci_high, {stat('p', 'diff')} AS p_value,
-                   {flag('sig', 'diff')} AS significant, {suppressed(('a', 'b'))}, {PROVENANCE}
+                   {share("a", "_a")}, {share("b", "_b")}, {stat("diff", "diff")} AS difference,
+                   {stat("lo", "diff")} AS ci_low, {stat("hi", "diff")} AS ci_high, {stat("p", "diff")} AS p_value,
+                   {flag("sig", "diff")} AS significant, {suppressed(("a", "b"))}, {PROVENANCE}
             FROM ({by_year}) cl WHERE cl.kind = 'compare'
             GROUP BY {GROUP_PROVENANCE}, cl.row_key, cl.district_a, cl.district_b""",
         "v_published_trend": f"""
-            SELECT cl.table_year AS year, cl.row_key AS indicator, {stat('or')} AS odds_ratio,
-                   {stat('lo')} AS ci_low, {stat('hi')} AS ci_high, {stat('p')} AS p_value,
-                   {flag('sig')} AS significant, {PROVENANCE}
+            SELECT cl.table_year AS year, cl.row_key AS indicator, {stat("or")} AS odds_ratio,
+                   {stat("lo")} AS ci_low, {stat("hi")} AS ci_high, {stat("p")} AS p_value,
+                   {flag("sig")} AS significant, {PROVENANCE}
             FROM ({by_year}) cl WHERE cl.kind = 'trend'
             GROUP BY {GROUP_PROVENANCE}, cl.row_key""",
     }

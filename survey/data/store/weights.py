@@ -20,6 +20,7 @@ bytes). The ``estimate`` and ``trend`` steps need only ``StoredWeights.design`` 
 (:meth:`survey.data.store.runs.RunStore.run_responses`, in the same row order, checked by
 :meth:`StoredWeights.check_rows`).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -43,29 +44,35 @@ from .values import as_tuple, clean_json, decode_array, encode_array, now
 #: Keys the calibration specification must have (``WeightingOptions`` of ``survey.pipeline.steps``).
 SPECIFICATION_KEYS: tuple[str, ...] = ("method", "margins", "bounds", "trim", "collapse", "by")
 DESIGN_COLUMNS: tuple[str, ...] = ("design_weight", "stratum", "psu", "fpc", "cal_block", "cal_cell")
-WEIGHTS_TABLE = weights   # save_run_outputs has a parameter named ``weights``
+WEIGHTS_TABLE = weights  # save_run_outputs has a parameter named ``weights``
 
 
 @dataclass
 class StoredWeights:
     """A run's weights as the ``weight`` step stored them."""
 
-    weights: pd.DataFrame              # resp_id, year, weight in the weighted frame's row order
+    weights: pd.DataFrame  # resp_id, year, weight in the weighted frame's row order
     diagnostics: pd.DataFrame | None
-    specification: dict[str, Any]      # runs.parameters["weighting"]
-    calibration: dict[str, Any]        # summary: iterations, max_margin_error, notes, ...
+    specification: dict[str, Any]  # runs.parameters["weighting"]
+    calibration: dict[str, Any]  # summary: iterations, max_margin_error, notes, ...
     design: Design | None
 
     def check_rows(self, responses: pd.DataFrame) -> None:
         """A StoreError unless ``responses`` has the weighted rows in the same order (resp_id, year)."""
-        same = (len(responses) == len(self.weights)
-                and np.array_equal(responses["resp_id"].to_numpy(dtype=object),
-                                   self.weights["resp_id"].to_numpy(dtype=object))
-                and np.array_equal(responses["year"].to_numpy(dtype=np.int64),
-                                   self.weights["year"].to_numpy(dtype=np.int64)))
+        same = (
+            len(responses) == len(self.weights)
+            and np.array_equal(
+                responses["resp_id"].to_numpy(dtype=object), self.weights["resp_id"].to_numpy(dtype=object)
+            )
+            and np.array_equal(
+                responses["year"].to_numpy(dtype=np.int64), self.weights["year"].to_numpy(dtype=np.int64)
+            )
+        )
         if not same:
-            raise StoreError(f"Svaren ({len(responses)} rader) är inte de {len(self.weights)} viktade raderna i "
-                             f"samma ordning; läs dem med Store.run_responses(run_id).")
+            raise StoreError(
+                f"Svaren ({len(responses)} rader) är inte de {len(self.weights)} viktade raderna i "
+                f"samma ordning; läs dem med Store.run_responses(run_id)."
+            )
 
 
 #: The per-respondent arrays of the calibration model (stored as ``weights.cal_block`` / ``cal_cell``).
@@ -101,21 +108,36 @@ def design_document(design: Design) -> dict[str, Any]:
     """The small parts of a design as JSON: every field of its calibration model but the per-respondent
     ``block`` and ``cell`` (floats and arrays as exact bytes, so they read back bit for bit)."""
     m = design.calibration
-    cal = None if m is None else {f.name: encode_value(getattr(m, f.name))
-                                  for f in dataclasses.fields(m) if f.name not in MODEL_ROWS}
-    return {"strata_labels": clean_json(list(design.strata_labels)), "lonely_psu": design.lonely_psu,
-            "psu": design.psu is not None, "fpc": design.fpc is not None, "calibration": cal}
+    cal = (
+        None
+        if m is None
+        else {f.name: encode_value(getattr(m, f.name)) for f in dataclasses.fields(m) if f.name not in MODEL_ROWS}
+    )
+    return {
+        "strata_labels": clean_json(list(design.strata_labels)),
+        "lonely_psu": design.lonely_psu,
+        "psu": design.psu is not None,
+        "fpc": design.fpc is not None,
+        "calibration": cal,
+    }
 
 
 def design_rows(design: Design) -> dict[str, np.ndarray | None]:
     """The per-respondent arrays of a design (the ``weights`` table's design columns)."""
     m = design.calibration
-    return {"design_weight": design.design_weights, "stratum": design.strata, "psu": design.psu,
-            "fpc": design.fpc, "cal_block": None if m is None else m.block, "cal_cell": None if m is None else m.cell}
+    return {
+        "design_weight": design.design_weights,
+        "stratum": design.strata,
+        "psu": design.psu,
+        "fpc": design.fpc,
+        "cal_block": None if m is None else m.block,
+        "cal_cell": None if m is None else m.cell,
+    }
 
 
 def build_design(doc: Mapping[str, Any], rows: pd.DataFrame) -> Design:
     """The :class:`Design` of :func:`design_document` and the stored per-respondent columns."""
+
     def ints(name: str) -> np.ndarray:
         return rows[name].to_numpy(dtype=np.int64)
 
@@ -125,12 +147,16 @@ def build_design(doc: Mapping[str, Any], rows: pd.DataFrame) -> Design:
         known = {f.name for f in dataclasses.fields(CalibrationModel)}
         fields = {k: decode_value(v) for k, v in cal.items() if k in known}
         model = CalibrationModel(block=ints("cal_block"), cell=ints("cal_cell"), **fields)
-    return Design(strata=ints("stratum"), strata_labels=as_tuple(doc["strata_labels"]),
-                  design_weights=rows["design_weight"].to_numpy(dtype=np.float64),
-                  weights=rows["weight"].to_numpy(dtype=np.float64),
-                  psu=ints("psu") if doc.get("psu") else None,
-                  fpc=rows["fpc"].to_numpy(dtype=np.float64) if doc.get("fpc") else None,
-                  calibration=model, lonely_psu=doc["lonely_psu"])
+    return Design(
+        strata=ints("stratum"),
+        strata_labels=as_tuple(doc["strata_labels"]),
+        design_weights=rows["design_weight"].to_numpy(dtype=np.float64),
+        weights=rows["weight"].to_numpy(dtype=np.float64),
+        psu=ints("psu") if doc.get("psu") else None,
+        fpc=rows["fpc"].to_numpy(dtype=np.float64) if doc.get("fpc") else None,
+        calibration=model,
+        lonely_psu=doc["lonely_psu"],
+    )
 
 
 def _weights_frame(run_id: str, w: pd.DataFrame, design: Design | None) -> pd.DataFrame:
@@ -141,8 +167,9 @@ def _weights_frame(run_id: str, w: pd.DataFrame, design: Design | None) -> pd.Da
     frame["position"] = np.arange(len(frame), dtype=np.int64)
     if design is not None:
         if design.n != len(frame):
-            raise StoreError(f"Kan inte spara körning {run_id}: designen har {design.n} rader men vikterna "
-                             f"{len(frame)}.")
+            raise StoreError(
+                f"Kan inte spara körning {run_id}: designen har {design.n} rader men vikterna {len(frame)}."
+            )
         for name, values in design_rows(design).items():
             if values is not None:
                 frame[name] = values
@@ -152,58 +179,95 @@ def _weights_frame(run_id: str, w: pd.DataFrame, design: Design | None) -> pd.Da
 class WeightStore(RunStore):
     """The ``weight`` step's outputs, and the whole-run save and read of ``trygghet run``."""
 
-    def save_weights(self, run_id: str, weights_frame: pd.DataFrame, diagnostics: pd.DataFrame | None, *,
-                     specification: Mapping[str, Any] | Any, design: Design | None = None,
-                     calibration: Mapping[str, Any] | None = None, seconds: float | None = None) -> None:
+    def save_weights(
+        self,
+        run_id: str,
+        weights_frame: pd.DataFrame,
+        diagnostics: pd.DataFrame | None,
+        *,
+        specification: Mapping[str, Any] | Any,
+        design: Design | None = None,
+        calibration: Mapping[str, Any] | None = None,
+        seconds: float | None = None,
+    ) -> None:
         """The ``weight`` step: weights (with the design arrays), diagnostics, the calibration
         specification (as ``runs.parameters["weighting"]``) and summary, in one transaction."""
         spec = clean_json(specification)
         missing = [k for k in SPECIFICATION_KEYS if not isinstance(spec, dict) or k not in spec]
         if missing:
-            raise StoreError(f"Kan inte spara vikterna i körning {run_id}: kalibreringsspecifikationen saknar "
-                             f"{', '.join(missing)} (behövs: {', '.join(SPECIFICATION_KEYS)}).")
+            raise StoreError(
+                f"Kan inte spara vikterna i körning {run_id}: kalibreringsspecifikationen saknar "
+                f"{', '.join(missing)} (behövs: {', '.join(SPECIFICATION_KEYS)})."
+            )
         frame = _weights_frame(run_id, weights_frame, design)
         try:
             with self.writing("spara vikterna") as conn:
                 row = require_running(conn, run_id)
                 bulk_insert(conn, weights, frame, {"run_id": run_id})
-                conn.execute(run_designs.insert().values(
-                    run_id=run_id, design=None if design is None else design_document(design),
-                    calibration=clean_json(dict(calibration or {}))))
-                conn.execute(runs.update().where(runs.c.run_id == run_id).values(
-                    parameters={**(row["parameters"] or {}), "weighting": spec}))
+                conn.execute(
+                    run_designs.insert().values(
+                        run_id=run_id,
+                        design=None if design is None else design_document(design),
+                        calibration=clean_json(dict(calibration or {})),
+                    )
+                )
+                conn.execute(
+                    runs.update()
+                    .where(runs.c.run_id == run_id)
+                    .values(parameters={**(row["parameters"] or {}), "weighting": spec})
+                )
                 self.store_step(conn, run_id, "weight", {"diagnostics": diagnostics}, seconds=seconds)
         except self.data_errors as exc:
-            raise StoreError(f"Kan inte spara vikterna i körning {run_id} (inget skrevs): "
-                             f"{getattr(exc, 'orig', exc)}") from exc
+            raise StoreError(
+                f"Kan inte spara vikterna i körning {run_id} (inget skrevs): {getattr(exc, 'orig', exc)}"
+            ) from exc
 
     def run_weights(self, run_id: str) -> StoredWeights:
         """What the ``weight`` step stored, the design rebuilt (see the module docstring)."""
         names = ["resp_id", "year", "weight", *DESIGN_COLUMNS]
-        stmt = (sa.select(*[weights.c[n] for n in names]).where(weights.c.run_id == run_id)
-                .order_by(weights.c.position, weights.c.year, weights.c.resp_id))
+        stmt = (
+            sa.select(*[weights.c[n] for n in names])
+            .where(weights.c.run_id == run_id)
+            .order_by(weights.c.position, weights.c.year, weights.c.resp_id)
+        )
         with self.reading("läsa vikterna") as conn:
             run = self.run_row(conn, run_id)
             design_row = conn.execute(sa.select(run_designs).where(run_designs.c.run_id == run_id)).first()
             if design_row is None:
-                raise StoreError(f"Körning {run_id} har inga sparade vikter: viktsteget är inte gjort (steg: "
-                                 f"{', '.join(self.steps_frame(conn, run_id)['step']) or 'inga'}).")
-            rows = bulk_select(conn, stmt, arrow_types(weights, names),
-                               {**WEIGHT_DTYPES, "design_weight": "float64", "fpc": "float64"})
+                raise StoreError(
+                    f"Körning {run_id} har inga sparade vikter: viktsteget är inte gjort (steg: "
+                    f"{', '.join(self.steps_frame(conn, run_id)['step']) or 'inga'})."
+                )
+            rows = bulk_select(
+                conn, stmt, arrow_types(weights, names), {**WEIGHT_DTYPES, "design_weight": "float64", "fpc": "float64"}
+            )
             diagnostics = read_run_frame(conn, "diagnostics", run_id, (run["outputs_meta"] or {}).get("diagnostics"))
         doc = design_row.design
-        return StoredWeights(weights=rows[["resp_id", "year", "weight"]].copy(), diagnostics=diagnostics,
-                             specification=(run["parameters"] or {}).get("weighting") or {},
-                             calibration=design_row.calibration or {},
-                             design=None if doc is None else build_design(doc, rows))
+        return StoredWeights(
+            weights=rows[["resp_id", "year", "weight"]].copy(),
+            diagnostics=diagnostics,
+            specification=(run["parameters"] or {}).get("weighting") or {},
+            calibration=design_row.calibration or {},
+            design=None if doc is None else build_design(doc, rows),
+        )
 
     # -- a whole run at once (trygghet run) ---------------------------------------------------------------
 
-    def save_run_outputs(self, run_id: str, *, weights: pd.DataFrame, diagnostics: pd.DataFrame,
-                         estimates: pd.DataFrame, comparisons: pd.DataFrame | None = None,
-                         trend: pd.DataFrame | None = None, lineage: dict[str, Any], finish: bool = True,
-                         by_group: pd.DataFrame | None = None, index: pd.DataFrame | None = None,
-                         design: Design | None = None) -> None:
+    def save_run_outputs(
+        self,
+        run_id: str,
+        *,
+        weights: pd.DataFrame,
+        diagnostics: pd.DataFrame,
+        estimates: pd.DataFrame,
+        comparisons: pd.DataFrame | None = None,
+        trend: pd.DataFrame | None = None,
+        lineage: dict[str, Any],
+        finish: bool = True,
+        by_group: pd.DataFrame | None = None,
+        index: pd.DataFrame | None = None,
+        design: Design | None = None,
+    ) -> None:
         """Store a run's outputs and lineage (run.json) in one transaction and mark it succeeded (with
         ``finish=False`` the run stays "running" until ``finish_run`` or ``fail_run``). The steps weight,
         estimate and trend are recorded as done."""
@@ -215,19 +279,24 @@ class WeightStore(RunStore):
                 require_running(conn, run_id)
                 bulk_insert(conn, WEIGHTS_TABLE, frame, {"run_id": run_id})
                 if design is not None:
-                    conn.execute(run_designs.insert().values(run_id=run_id, design=design_document(design),
-                                                             calibration={}))
+                    conn.execute(
+                        run_designs.insert().values(run_id=run_id, design=design_document(design), calibration={})
+                    )
                 self.store_step(conn, run_id, "weight", {"diagnostics": diagnostics})
-                self.store_step(conn, run_id, "estimate", {"estimates": estimates, "comparisons": comparisons,
-                                                           "by_group": by_group, "index": index})
+                self.store_step(
+                    conn,
+                    run_id,
+                    "estimate",
+                    {"estimates": estimates, "comparisons": comparisons, "by_group": by_group, "index": index},
+                )
                 if trend is not None:
                     self.store_step(conn, run_id, "trend", {"trend": trend})
                 done = {"status": "succeeded", "finished_at": now()} if finish else {}
-                conn.execute(runs.update().where(runs.c.run_id == run_id).values(
-                    lineage=clean_json(lineage), **done))
+                conn.execute(runs.update().where(runs.c.run_id == run_id).values(lineage=clean_json(lineage), **done))
         except self.data_errors as exc:
-            raise StoreError(f"Kan inte spara körning {run_id}s resultat (inget skrevs): "
-                             f"{getattr(exc, 'orig', exc)}") from exc
+            raise StoreError(
+                f"Kan inte spara körning {run_id}s resultat (inget skrevs): {getattr(exc, 'orig', exc)}"
+            ) from exc
 
     def run_outputs(self, run_id: str, *, include_weights: bool | None = None) -> RunOutputs:
         """A run's record and outputs, with the columns and dtypes they were saved with. The weights are
@@ -239,9 +308,14 @@ class WeightStore(RunStore):
                 include_weights = self.may_read(conn, weights)
             w = None
             if include_weights:
-                w = bulk_select(conn, sa.select(weights.c.resp_id, weights.c.year, weights.c.weight)
-                                .where(weights.c.run_id == run_id).order_by(weights.c.year, weights.c.resp_id),
-                                arrow_types(weights, ["resp_id", "year", "weight"]), WEIGHT_DTYPES)
+                w = bulk_select(
+                    conn,
+                    sa.select(weights.c.resp_id, weights.c.year, weights.c.weight)
+                    .where(weights.c.run_id == run_id)
+                    .order_by(weights.c.year, weights.c.resp_id),
+                    arrow_types(weights, ["resp_id", "year", "weight"]),
+                    WEIGHT_DTYPES,
+                )
             frames = self.run_frames(conn, run_id)
             steps = self.steps_frame(conn, run_id)["step"].tolist()
         run = {k: v for k, v in row.items() if k != "outputs_meta"}
@@ -255,4 +329,3 @@ class WeightStore(RunStore):
         with self.reading("läsa körningens resultat") as conn:
             frames = self.run_frames(conn, run_id)
         return RunResults(record=record, **frames)
-

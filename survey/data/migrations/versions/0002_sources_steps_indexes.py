@@ -14,6 +14,7 @@
 Revision ID: 0002
 Revises: 0001
 """
+
 from collections.abc import Sequence
 from typing import Any
 
@@ -37,16 +38,20 @@ def _source_files() -> None:
     op.add_column("source_files", sa.Column("status_reason", sa.Text))
     op.execute("UPDATE source_files SET status = 'replaced' WHERE NOT active AND superseded_by IS NOT NULL")
     op.execute("UPDATE source_files SET status = 'withdrawn' WHERE NOT active AND superseded_by IS NULL")
-    op.execute("UPDATE source_files SET version = (SELECT count(*) FROM source_files s2 WHERE s2.kind = "
-               "source_files.kind AND s2.years = source_files.years AND s2.id <= source_files.id)")
+    op.execute(
+        "UPDATE source_files SET version = (SELECT count(*) FROM source_files s2 WHERE s2.kind = "
+        "source_files.kind AND s2.years = source_files.years AND s2.id <= source_files.id)"
+    )
     op.create_index("ix_source_files_kind_status", "source_files", ["kind", "status"])
     if op.get_bind().dialect.name == "postgresql":
         op.create_check_constraint(op.f("ck_source_files_status"), "source_files", STATUSES)
-    else:   # SQLite adds CHECK constraints only by rebuilding the table; triggers do the same job
+    else:  # SQLite adds CHECK constraints only by rebuilding the table; triggers do the same job
         for action in ("INSERT", "UPDATE"):
-            op.execute(f"CREATE TRIGGER source_files_status_{action.lower()} BEFORE {action} ON source_files "
-                       f"WHEN NEW.status NOT IN ('active', 'replaced', 'withdrawn') "
-                       f"BEGIN SELECT RAISE(ABORT, 'source_files.status must be active, replaced or withdrawn'); END")
+            op.execute(
+                f"CREATE TRIGGER source_files_status_{action.lower()} BEFORE {action} ON source_files "
+                f"WHEN NEW.status NOT IN ('active', 'replaced', 'withdrawn') "
+                f"BEGIN SELECT RAISE(ABORT, 'source_files.status must be active, replaced or withdrawn'); END"
+            )
 
 
 def _output_table(name: str, *columns: sa.Column[Any]) -> None:
@@ -67,9 +72,16 @@ def _estimate_columns() -> list[sa.Column[Any]]:
 
 
 def _share_columns() -> list[sa.Column[Any]]:
-    return [sa.Column("estimate", sa.Double), sa.Column("se", sa.Double), sa.Column("ci_low", sa.Double),
-            sa.Column("ci_high", sa.Double), sa.Column("n", sa.Integer), sa.Column("suppressed", sa.Boolean),
-            sa.Column("df", sa.Double), sa.Column("deff", sa.Double)]
+    return [
+        sa.Column("estimate", sa.Double),
+        sa.Column("se", sa.Double),
+        sa.Column("ci_low", sa.Double),
+        sa.Column("ci_high", sa.Double),
+        sa.Column("n", sa.Integer),
+        sa.Column("suppressed", sa.Boolean),
+        sa.Column("df", sa.Double),
+        sa.Column("deff", sa.Double),
+    ]
 
 
 def _runs() -> None:
@@ -96,19 +108,32 @@ def _runs() -> None:
         sa.PrimaryKeyConstraint("run_id", name=op.f("pk_run_designs")),
     )
     for step, table in (("weight", "weight_diagnostics"), ("estimate", "estimates"), ("trend", "trend")):
-        op.execute(f"INSERT INTO run_steps (run_id, step, finished_at) SELECT run_id, '{step}', "
-                   f"COALESCE(finished_at, started_at) FROM runs WHERE EXISTS "
-                   f"(SELECT 1 FROM {table} t WHERE t.run_id = runs.run_id)")
+        op.execute(
+            f"INSERT INTO run_steps (run_id, step, finished_at) SELECT run_id, '{step}', "
+            f"COALESCE(finished_at, started_at) FROM runs WHERE EXISTS "
+            f"(SELECT 1 FROM {table} t WHERE t.run_id = runs.run_id)"
+        )
 
 
 def _outputs() -> None:
-    for name, kind in (("position", sa.Integer), ("design_weight", sa.Double), ("stratum", sa.Integer),
-                       ("psu", sa.Integer), ("fpc", sa.Double), ("cal_block", sa.Integer),
-                       ("cal_cell", sa.Integer)):
+    for name, kind in (
+        ("position", sa.Integer),
+        ("design_weight", sa.Double),
+        ("stratum", sa.Integer),
+        ("psu", sa.Integer),
+        ("fpc", sa.Double),
+        ("cal_block", sa.Integer),
+        ("cal_cell", sa.Integer),
+    ):
         op.add_column("weights", sa.Column(name, kind))
     op.add_column("trend", sa.Column("frame", sa.String(32), nullable=False, server_default="trend"))
-    _output_table("estimates_by_group", *_estimate_columns(), sa.Column("domain", sa.Text),
-                  sa.Column("group", sa.Text), *_share_columns())
+    _output_table(
+        "estimates_by_group",
+        *_estimate_columns(),
+        sa.Column("domain", sa.Text),
+        sa.Column("group", sa.Text),
+        *_share_columns(),
+    )
     _output_table("problem_index", *_estimate_columns(), *_share_columns())
 
 

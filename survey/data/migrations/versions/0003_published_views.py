@@ -7,6 +7,7 @@ recreates them, so a database that ran the first version of this script is broug
 Revision ID: 0003
 Revises: 0002
 """
+
 from collections.abc import Sequence
 
 from alembic import op

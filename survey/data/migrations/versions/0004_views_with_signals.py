@@ -7,6 +7,7 @@ version of 0003 ends with the same views as a new one.
 Revision ID: 0004
 Revises: 0003
 """
+
 from collections.abc import Sequence
 
 from alembic import op
