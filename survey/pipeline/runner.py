@@ -131,8 +131,8 @@ def read_step(config: RunConfig, codebook: Codebook) -> Any:
         codebook,
         config.mapping,
         max_bad_share=config.max_bad_share,
-        **config.read_opts,
-    )  # type: ignore[arg-type]
+        **config.read_opts,  # type: ignore[arg-type]
+    )
 
 
 def open_store(config: RunConfig) -> Any:
