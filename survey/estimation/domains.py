@@ -1,4 +1,5 @@
 """Domain ratios (shares, means) and totals on the full design: the dense reference path."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -19,12 +20,12 @@ class DomainEstimates:
 
     estimate: np.ndarray
     se: np.ndarray
-    n: np.ndarray              # respondents in the domain's base (unweighted n)
-    df: np.ndarray             # PSUs in the domain − strata in the domain
+    n: np.ndarray  # respondents in the domain's base (unweighted n)
+    df: np.ndarray  # PSUs in the domain − strata in the domain
     weighted_base: np.ndarray  # W_D = sum_D w (ratio) or NaN (total)
     deff: np.ndarray
     domain_of_stratum: np.ndarray
-    influence: np.ndarray | None = None   # (n_rows, k): z = w × residualised u of each row's own domain
+    influence: np.ndarray | None = None  # (n_rows, k): z = w × residualised u of each row's own domain
 
 
 def domain_of(units: np.ndarray, domain: np.ndarray, n_units: int, what: str) -> np.ndarray:
@@ -34,14 +35,23 @@ def domain_of(units: np.ndarray, domain: np.ndarray, n_units: int, what: str) ->
     np.minimum.at(lo, units, domain)
     np.maximum.at(hi, units, domain)
     if np.any((hi >= 0) & (lo != hi)):
-        raise DesignError(f"a {what} spans several domains: pass the domain variable that varies within "
-                          f"{what}s as a mask (e.g. sex), and the aligned part (e.g. year × district) as domain")
+        raise DesignError(
+            f"a {what} spans several domains: pass the domain variable that varies within "
+            f"{what}s as a mask (e.g. sex), and the aligned part (e.g. year × district) as domain"
+        )
     return np.where(hi >= 0, hi, -1)
 
 
-def domain_ratios(design: Design, num: np.ndarray, den: np.ndarray | None, domain: np.ndarray,
-                  n_domains: int, *, mask: np.ndarray | None = None,
-                  keep_influence: bool = False) -> DomainEstimates:
+def domain_ratios(
+    design: Design,
+    num: np.ndarray,
+    den: np.ndarray | None,
+    domain: np.ndarray,
+    n_domains: int,
+    *,
+    mask: np.ndarray | None = None,
+    keep_influence: bool = False,
+) -> DomainEstimates:
     """Ratios ``sum_D w num / sum_D w den`` (or totals when ``den`` is None) per domain and column.
 
     ``num``/``den`` are (n, k) (``den`` is usually the 0/1 base indicator and ``num = den × y``).
@@ -77,14 +87,14 @@ def domain_ratios(design: Design, num: np.ndarray, den: np.ndarray | None, domai
         est = top
         u = m[:, None] * num
     z = w[:, None] * calibration_residuals(design, u)
-    var_h = stratum_variances(design, z)                                  # (H, k)
+    var_h = stratum_variances(design, z)  # (H, k)
     used = dom_h >= 0
     var = group_sum(dom_h[used], var_h[used], n_domains)
     n = group_sum(domain, in_base.astype(float), n_domains).round().astype(np.int64)
     # degrees of freedom: PSUs with a domain member minus strata with a domain member
     psu = design.psu_codes()
     psu_stratum, _ = design.psu_strata()
-    psu_in = group_sum(psu, in_base.astype(float), len(psu_stratum)) > 0   # (P, k)
+    psu_in = group_sum(psu, in_base.astype(float), len(psu_stratum)) > 0  # (P, k)
     psu_dom = dom_h[psu_stratum]
     n_psu_d = group_sum(psu_dom, psu_in.astype(float), n_domains)
     strata_in = group_sum(psu_stratum, psu_in.astype(float), design.n_strata) > 0
@@ -104,5 +114,13 @@ def domain_ratios(design: Design, num: np.ndarray, den: np.ndarray | None, domai
     if not is_ratio:
         est = np.where(n > 0, est, np.nan)
     se = np.where(n > 0, se, np.nan)
-    return DomainEstimates(estimate=est, se=se, n=n, df=df, weighted_base=bottom, deff=deff,
-                           domain_of_stratum=dom_h, influence=z if keep_influence else None)
+    return DomainEstimates(
+        estimate=est,
+        se=se,
+        n=n,
+        df=df,
+        weighted_base=bottom,
+        deff=deff,
+        domain_of_stratum=dom_h,
+        influence=z if keep_influence else None,
+    )

@@ -1,4 +1,5 @@
 """Indicator shares per year × district and Totalt, and per register group, with suppression."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -27,7 +28,7 @@ def indicator_matrices(data: pd.DataFrame, indicators: Sequence[Indicator]) -> t
     n, k = len(data), len(indicators)
     y = np.zeros((n, k))
     base = np.zeros((n, k))
-    for j, ind in enumerate(indicators):           # a loop over indicators, vectorised over rows
+    for j, ind in enumerate(indicators):  # a loop over indicators, vectorised over rows
         v = data[ind.item].to_numpy(dtype="float64", na_value=np.nan)
         b = np.isin(v, np.asarray(ind.base, dtype=float))
         base[:, j] = b
@@ -42,10 +43,10 @@ class ShareTables:
     estimates: pd.DataFrame
     district: DomainEstimates
     total: DomainEstimates
-    district_keys: pd.DataFrame   # year, district per district-domain code
-    years: np.ndarray             # year per Totalt-domain code
+    district_keys: pd.DataFrame  # year, district per district-domain code
+    years: np.ndarray  # year per Totalt-domain code
     indicators: tuple[str, ...]
-    cov_district_total: np.ndarray | None   # (G_district, k) Cov(district, its year's Totalt)
+    cov_district_total: np.ndarray | None  # (G_district, k) Cov(district, its year's Totalt)
 
 
 def _suppress(n: np.ndarray, est: np.ndarray, se: np.ndarray, min_n: int, max_rse: float | None) -> np.ndarray:
@@ -57,8 +58,9 @@ def _suppress(n: np.ndarray, est: np.ndarray, se: np.ndarray, min_n: int, max_rs
     return out
 
 
-def _frame(res: DomainEstimates, keys: pd.DataFrame, names: Sequence[str], min_n: int,
-           max_rse: float | None, level: float) -> pd.DataFrame:
+def _frame(
+    res: DomainEstimates, keys: pd.DataFrame, names: Sequence[str], min_n: int, max_rse: float | None, level: float
+) -> pd.DataFrame:
     """Long table (one row per domain × indicator) with every CI and the suppression flag."""
     lo, hi = logit_ci(res.estimate, res.se, res.df, level)
     kg_lo, kg_hi = korn_graubard_ci(res.estimate, res.se, res.n, res.df, level)
@@ -84,10 +86,18 @@ def _partitions(design: Design, data: pd.DataFrame) -> tuple[np.ndarray, pd.Data
     return dcode, dkeys, ycode, ykeys["year"].to_numpy()
 
 
-def estimate_shares(design: Design, data: pd.DataFrame, indicators: Sequence[Indicator], *,
-                    min_n: int = 30, max_rse: float | None = None, level: float = 0.95,
-                    mask: np.ndarray | None = None, with_comparisons: bool = True,
-                    atoms: AtomStats | None = None) -> ShareTables:
+def estimate_shares(
+    design: Design,
+    data: pd.DataFrame,
+    indicators: Sequence[Indicator],
+    *,
+    min_n: int = 30,
+    max_rse: float | None = None,
+    level: float = 0.95,
+    mask: np.ndarray | None = None,
+    with_comparisons: bool = True,
+    atoms: AtomStats | None = None,
+) -> ShareTables:
     """Weighted shares per year × district and per year (``Totalt``) for every indicator.
 
     ``suppressed`` is ``n < min_n`` (contract default 30), or a relative SE above ``max_rse`` when given.
@@ -120,14 +130,23 @@ def estimate_shares(design: Design, data: pd.DataFrame, indicators: Sequence[Ind
             used = dres.domain_of_stratum >= 0
             cov = group_sum(dres.domain_of_stratum[used], cov_h[used], len(dkeys))
     tkeys = pd.DataFrame({"year": years, "district": TOTAL_LABEL})
-    est = pd.concat([_frame(dres, dkeys, names, min_n, max_rse, level),
-                     _frame(tres, tkeys, names, min_n, max_rse, level)], ignore_index=True)
+    est = pd.concat(
+        [_frame(dres, dkeys, names, min_n, max_rse, level), _frame(tres, tkeys, names, min_n, max_rse, level)],
+        ignore_index=True,
+    )
     # contract order: year; districts in code-point order, then Totalt; indicators in codebook order
     est["_t"] = est["district"] == TOTAL_LABEL
     est["_i"] = est["indicator"].map({nm: i for i, nm in enumerate(names)})
     est = est.sort_values(["year", "_t", "district", "_i"], kind="stable").drop(columns=["_t", "_i"])
-    return ShareTables(estimates=est.reset_index(drop=True), district=dres, total=tres, district_keys=dkeys,
-                       years=years, indicators=names, cov_district_total=cov)
+    return ShareTables(
+        estimates=est.reset_index(drop=True),
+        district=dres,
+        total=tres,
+        district_keys=dkeys,
+        years=years,
+        indicators=names,
+        cov_district_total=cov,
+    )
 
 
 def group_codes(data: pd.DataFrame, groups: Sequence[str]) -> tuple[list[np.ndarray], list[list[object]]]:
@@ -140,10 +159,18 @@ def group_codes(data: pd.DataFrame, groups: Sequence[str]) -> tuple[list[np.ndar
     return codes, levels
 
 
-def estimate_group_shares(design: Design, data: pd.DataFrame, indicators: Sequence[Indicator],
-                          groups: Sequence[str], *, labels: dict[str, dict[object, str]] | None = None, min_n: int = 30,
-                          max_rse: float | None = None, level: float = 0.95,
-                          atoms: AtomStats | None = None) -> pd.DataFrame:
+def estimate_group_shares(
+    design: Design,
+    data: pd.DataFrame,
+    indicators: Sequence[Indicator],
+    groups: Sequence[str],
+    *,
+    labels: dict[str, dict[object, str]] | None = None,
+    min_n: int = 30,
+    max_rse: float | None = None,
+    level: float = 0.95,
+    atoms: AtomStats | None = None,
+) -> pd.DataFrame:
     """``Totalt`` per year within each level of each variable in ``groups`` (e.g. sex, age group).
 
     Each level is a domain "year ∩ level" on the full design (rows outside get zero weight). Returns the
