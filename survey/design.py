@@ -198,6 +198,48 @@ def stratified_design(
     )
 
 
+DENSE_KEY_LIMIT = 1 << 25     # integer keys below this are compacted with a bincount, not a hash table
+
+
+def compact_codes(key: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize(key, sort=True)`` for non-negative integer keys below ``size``: a bincount and a lookup
+    when ``size`` is small (no hashing), a hash table otherwise. Returns (codes, the sorted keys present)."""
+    if size <= DENSE_KEY_LIMIT:
+        present = np.flatnonzero(np.bincount(key, minlength=size))
+        remap = np.zeros(size, dtype=np.int64)
+        remap[present] = np.arange(len(present))
+        return remap[key], present
+    code, uniq = pd.factorize(key, sort=True)
+    return code.astype(np.int64), np.asarray(uniq, dtype=np.int64)
+
+
+def combine_codes(parts: list[np.ndarray] | tuple[np.ndarray, ...]) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Code of each row's combination of ``parts`` (non-negative int arrays), combinations in lexicographic
+    order, and each part's value per combination. Combined one part at a time, so the key space stays the
+    number of combinations so far times the next part's levels (nested codes cost a bincount each)."""
+    first = np.asarray(parts[0], dtype=np.int64)
+    code, present = compact_codes(first, int(first.max()) + 1 if len(first) else 1)
+    levels = [present]
+    for part in parts[1:]:
+        part = np.asarray(part, dtype=np.int64)
+        dim = int(part.max()) + 1 if len(part) else 1
+        code, present = compact_codes(code * dim + part, len(levels[0]) * dim)
+        levels = [lv[present // dim] for lv in levels] + [present % dim]
+    return code, levels
+
+
+def sorted_factorize(col: pd.Series) -> tuple[np.ndarray, pd.Index | np.ndarray]:
+    """``pd.factorize(col, sort=True)``; integers without missing values in a small range by a bincount."""
+    if pd.api.types.is_integer_dtype(col.dtype) and not col.hasnans and len(col):
+        v = col.to_numpy(dtype=np.int64)
+        lo, hi = int(v.min()), int(v.max())
+        if hi - lo < DENSE_KEY_LIMIT:
+            code, present = compact_codes(v - lo, hi - lo + 1)
+            return code, present + lo
+    k, u = pd.factorize(col, sort=True)
+    return k.astype(np.int64), u
+
+
 def factorize_groups(frame: pd.DataFrame, cols: list[str] | tuple[str, ...]) -> tuple[np.ndarray, pd.DataFrame]:
     """Group code of every row over ``cols`` (groups in sorted order, code-point for text) and the
     groups' keys, without hashing strings more than once: categoricals use their codes, other columns
@@ -220,14 +262,12 @@ def factorize_groups(frame: pd.DataFrame, cols: list[str] | tuple[str, ...]) -> 
                 codes.append(col.cat.codes.to_numpy().astype(np.int64))
                 uniques.append(cats)
         else:
-            k, u = pd.factorize(col, sort=True)
-            codes.append(k.astype(np.int64))
+            k, u = sorted_factorize(col)
+            codes.append(k)
             uniques.append(u)
     if any((k < 0).any() for k in codes):
         raise DesignError(f"missing values in the grouping column(s) {', '.join(cols)}")
-    dims = [max(len(u), 1) for u in uniques]
-    key, used = pd.factorize(np.ravel_multi_index(tuple(codes), dims), sort=True)
-    parts = np.unravel_index(used, dims)
+    key, parts = combine_codes(codes)
     keys = pd.DataFrame({c: np.asarray(u)[p] for c, u, p in zip(cols, uniques, parts)})
     for c in cols:  # keep the column's own dtype family for ints (years)
         if pd.api.types.is_integer_dtype(frame[c].dtype):

@@ -19,8 +19,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "r"))
 from oracle import SAMPLE_WAVE, read_population, read_responses, rel_err
 
 from survey.data.codebook import load_codebook
+from survey.design import combine_codes
 from survey.estimation import estimate_shares, indicator_matrices, indicator_states
-from survey.estimation.atoms import atom_stats, combine_codes
+from survey.estimation.atoms import atom_stats
 from survey.indicators import Indicator, SeriesBreak
 from survey.models import svyglm
 from survey.models.glm import svyglm_atoms
@@ -137,3 +138,30 @@ def test_atom_stats_general_path_equals_constant_path(wave):
     assert np.array_equal(a.count, b.count)
     for k in ("sw", "sw2", "sd"):
         assert rel_err(getattr(a, k), getattr(b, k)) < 1e-13
+
+
+@pytest.mark.parametrize("jitter", [False, True])
+def test_moment_ratios_equal_dense(wave, jitter):
+    from survey.design import factorize_groups
+    from survey.estimation import domain_ratios, score_index
+
+    r, design, cb = wave
+    design = _jittered(design) if jitter else design
+    s, b = score_index(r, cb.problem_index.items, cb.problem_index.scores)
+    y, base = indicator_matrices(r, cb.indicators[:3])
+    women = (r["sex"] == 2).to_numpy()
+    for cols in (["year", "district"], ["year"]):
+        code, keys = factorize_groups(r, cols)
+        cases = [
+            ((s * b)[:, None], b[:, None], None),
+            (y * base, base, None),
+            (y * base, base, women),
+            (y * base, None, None),
+            (y * base, None, women),
+        ]
+        for num, den, mask in cases:
+            fast = domain_ratios(design, num, den, code, len(keys), mask=mask)
+            dense = domain_ratios(design, num, den, code, len(keys), mask=mask, keep_influence=True)
+            for field in ("estimate", "se", "deff", "weighted_base"):
+                assert rel_err(getattr(fast, field), getattr(dense, field)) < 1e-10, field
+            assert np.array_equal(fast.n, dense.n) and np.array_equal(fast.df, dense.df)

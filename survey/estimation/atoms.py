@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from survey.design import Design
+from survey.design import Design, combine_codes
 from survey.errors import DesignError
 from survey.estimation.domains import DomainEstimates
 from survey.indicators import Indicator
@@ -46,7 +46,7 @@ class AtomStats:
     count: np.ndarray  # (A, 3, k) rows
 
 
-def _item_codes(col: pd.Series) -> tuple[np.ndarray, np.ndarray | None]:
+def item_codes(col: pd.Series) -> tuple[np.ndarray, np.ndarray | None]:
     """The answers of an item as integers and the blank mask, without copies for masked integer arrays
     (``None`` mask: blanks are already ``-1``); codes are non-negative except for blanks."""
     arr = col.array
@@ -64,7 +64,7 @@ def indicator_states(data: pd.DataFrame, indicators: Sequence[Indicator]) -> np.
     codes: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
     for j, ind in enumerate(indicators):
         if ind.item not in codes:  # indicators on the same item share one conversion
-            codes[ind.item] = _item_codes(data[ind.item])
+            codes[ind.item] = item_codes(data[ind.item])
         values, blank = codes[ind.item]
         shift = 0 if blank is not None else 1  # without a mask, blank = -1 sits in slot 0
         top = int(max(max(ind.base, default=0), max(ind.numerator, default=0))) + 2 + shift
@@ -78,33 +78,6 @@ def indicator_states(data: pd.DataFrame, indicators: Sequence[Indicator]) -> np.
             np.take(lut, values, out=out[:, j], mode="clip")
             np.putmask(out[:, j], blank, 0)
     return out
-
-
-def _compact(key: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """``pd.factorize(key, sort=True)`` for non-negative keys below ``size`` (a bincount when it is small)."""
-    if size <= DENSE_KEY_LIMIT:
-        present = np.flatnonzero(np.bincount(key, minlength=size))
-        remap = np.zeros(size, dtype=np.int64)
-        remap[present] = np.arange(len(present))
-        return remap[key], present
-    code, uniq = pd.factorize(key, sort=True)
-    return code.astype(np.int64), np.asarray(uniq, dtype=np.int64)
-
-
-def combine_codes(parts: Sequence[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Code of each row's combination of ``parts`` (non-negative int arrays), combinations in lexicographic
-    order, and each part's value per combination. Combined one part at a time, so the key space stays the
-    number of combinations so far times the next part's levels (nested codes cost a bincount each)."""
-    code = np.asarray(parts[0], dtype=np.int64)
-    levels = [np.arange(int(code.max()) + 1 if len(code) else 1, dtype=np.int64)]
-    code, present = _compact(code, len(levels[0]))
-    levels = [levels[0][present]]
-    for part in parts[1:]:
-        part = np.asarray(part, dtype=np.int64)
-        dim = int(part.max()) + 1 if len(part) else 1
-        code, present = _compact(code * dim + part, len(levels[0]) * dim)
-        levels = [lv[present // dim] for lv in levels] + [present % dim]
-    return code, levels
 
 
 def _constant_within(values: np.ndarray, code: np.ndarray, n_atoms: int) -> np.ndarray | None:
@@ -243,10 +216,8 @@ def atom_partition(
     w_base = (st.sw[:, 1] + st.sw[:, 2]) * sel
     y_tot = st.sw[:, 2] * sel
     da = np.where(dom_a >= 0, dom_a, 0)
-    big_w = np.zeros((n_domains, k))
-    big_y = np.zeros((n_domains, k))
-    np.add.at(big_w, da, w_base)
-    np.add.at(big_y, da, y_tot)
+    big_w = group_sum(da, w_base, n_domains)
+    big_y = group_sum(da, y_tot, n_domains)
     with np.errstate(invalid="ignore", divide="ignore"):
         p = big_y / big_w
         inv = np.where(big_w > 0, 1.0 / big_w, 0.0)
@@ -260,10 +231,8 @@ def atom_partition(
     a1 = np.einsum("ask,ask->ak", st.sw, e) - f * sw_all
     a2 = np.einsum("ask,ask->ak", st.sw2, e * e) - 2 * f * np.einsum("ask,ask->ak", st.sw2, e) + f * f * sw2_all
     n_h, scale = _stratum_scale(design)
-    s1 = np.zeros((design.n_strata, k))
-    s2 = np.zeros((design.n_strata, k))
-    np.add.at(s1, st.stratum, a1)
-    np.add.at(s2, st.stratum, a2)
+    s1 = group_sum(st.stratum, a1, design.n_strata)
+    s2 = group_sum(st.stratum, a2, design.n_strata)
     with np.errstate(invalid="ignore", divide="ignore"):
         centred = s2 - s1 * s1 / np.maximum(n_h, 1)[:, None]
     uncentred = design.stratum_scale()[2]
@@ -273,10 +242,8 @@ def atom_partition(
     used = dom_h >= 0
     var = group_sum(dom_h[used], v_h[used], n_domains)
     cnt_base = (st.count[:, 1] + st.count[:, 2]) * sel
-    n = np.zeros((n_domains, k))
-    np.add.at(n, da, cnt_base)
-    per_stratum = np.zeros((design.n_strata, k))
-    np.add.at(per_stratum, st.stratum, cnt_base)
+    n = group_sum(da, cnt_base, n_domains)
+    per_stratum = group_sum(st.stratum, cnt_base, design.n_strata)
     strata_in = group_sum(dom_h[used], (per_stratum[used] > 0).astype(float), n_domains)
     n = n.round().astype(np.int64)
     df = (n - strata_in.round()).astype(np.int64)
@@ -297,8 +264,7 @@ def atom_cross(design: Design, st: AtomStats, a: AtomPartition, b: AtomPartition
         + a.f * b.f * sw2_all
     )
     n_h, scale = _stratum_scale(design)
-    sab = np.zeros((design.n_strata, st.sw.shape[2]))
-    np.add.at(sab, st.stratum, cross)
+    sab = group_sum(st.stratum, cross, design.n_strata)
     centred = sab - a.s1 * b.s1 / np.maximum(n_h, 1)[:, None]
     uncentred = design.stratum_scale()[2]
     if uncentred.any():

@@ -30,16 +30,14 @@ class DomainEstimates:
 
 def domain_of(units: np.ndarray, domain: np.ndarray, n_units: int, what: str) -> np.ndarray:
     """The single domain of each unit (stratum or calibration block); error when a unit straddles domains."""
-    lo = np.full(n_units, np.iinfo(np.int64).max)
-    hi = np.full(n_units, -1, dtype=np.int64)
-    np.minimum.at(lo, units, domain)
-    np.maximum.at(hi, units, domain)
-    if np.any((hi >= 0) & (lo != hi)):
+    of_unit = np.full(n_units, -1, dtype=np.int64)
+    of_unit[units] = domain  # some row's domain per unit; all rows must agree with it
+    if not np.array_equal(of_unit[units], domain):
         raise DesignError(
             f"a {what} spans several domains: pass the domain variable that varies within "
             f"{what}s as a mask (e.g. sex), and the aligned part (e.g. year × district) as domain"
         )
-    return np.where(hi >= 0, hi, -1)
+    return of_unit
 
 
 def domain_ratios(
@@ -56,6 +54,8 @@ def domain_ratios(
 
     ``num``/``den`` are (n, k) (``den`` is usually the 0/1 base indicator and ``num = den × y``).
     ``domain`` (n,) holds codes ``0..n_domains-1`` of an aligned partition; ``mask`` (n,) restricts it.
+    Element-sampled designs (without ``keep_influence``) take the per-atom moment path
+    (:mod:`survey.estimation.moments`); this function's body is the dense reference.
     """
     num = np.asarray(num, dtype=float)
     if num.ndim == 1:
@@ -65,6 +65,11 @@ def domain_ratios(
     dom_h = domain_of(design.strata, domain, design.n_strata, "stratum")
     if design.calibration is not None:
         domain_of(design.calibration.block, domain, len(design.calibration.block_labels), "calibration block")
+    if design.psu is None and not keep_influence:  # element sampling: per-atom moments, no n × k matrices
+        from survey.estimation.moments import atom_ratios
+
+        den2 = None if den is None else np.asarray(den, dtype=float).reshape(len(w), -1)
+        return atom_ratios(design, num, den2, dom_h, n_domains, mask)
     m = np.ones(len(w)) if mask is None else np.asarray(mask, dtype=float)
     is_ratio = den is not None
     if is_ratio:

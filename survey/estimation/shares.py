@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from survey.design import Design, factorize_groups
+from survey.design import Design, factorize_groups, sorted_factorize
 from survey.estimation.atoms import (
     AtomStats,
     atom_cross,
@@ -66,17 +66,29 @@ def _frame(
     kg_lo, kg_hi = korn_graubard_ci(res.estimate, res.se, res.n, res.df, level)
     wi_lo, wi_hi = wilson_ci(res.estimate, res.se, res.n, res.df, level)
     g_, k_ = res.estimate.shape
-    f = keys.loc[keys.index.repeat(k_)].reset_index(drop=True)
-    f["indicator"] = np.tile(np.asarray(names, dtype=object), g_)
-    f["estimate"], f["se"] = res.estimate.ravel(), res.se.ravel()
-    f["ci_low"], f["ci_high"], f["n"] = lo.ravel(), hi.ravel(), res.n.ravel()
-    f["suppressed"] = _suppress(res.n, res.estimate, res.se, min_n, max_rse).ravel()
-    f["df"], f["deff"], f["weighted_base"] = res.df.ravel(), res.deff.ravel(), res.weighted_base.ravel()
-    f["ci_low_kg"], f["ci_high_kg"] = kg_lo.ravel(), kg_hi.ravel()
-    f["ci_low_wilson"], f["ci_high_wilson"] = wi_lo.ravel(), wi_hi.ravel()
-    empty = f["n"] == 0
-    f.loc[empty, ["estimate", "se", "ci_low", "ci_high", "deff"]] = np.nan
-    return f
+    empty = (res.n == 0).ravel()
+
+    def cell(a: np.ndarray) -> np.ndarray:  # blank where the domain has no respondents
+        return np.where(empty, np.nan, np.asarray(a, dtype=float).ravel())
+
+    cols: dict[str, np.ndarray] = {c: np.repeat(keys[c].to_numpy(), k_) for c in keys.columns}
+    cols["indicator"] = np.tile(np.asarray(names, dtype=object), g_)
+    cols.update(
+        estimate=cell(res.estimate),
+        se=cell(res.se),
+        ci_low=cell(lo),
+        ci_high=cell(hi),
+        n=res.n.ravel(),
+        suppressed=_suppress(res.n, res.estimate, res.se, min_n, max_rse).ravel(),
+        df=res.df.ravel(),
+        deff=cell(res.deff),
+        weighted_base=res.weighted_base.ravel(),
+        ci_low_kg=kg_lo.ravel(),
+        ci_high_kg=kg_hi.ravel(),
+        ci_low_wilson=wi_lo.ravel(),
+        ci_high_wilson=wi_hi.ravel(),
+    )
+    return pd.DataFrame(cols)
 
 
 def _partitions(design: Design, data: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame, np.ndarray, np.ndarray]:
@@ -153,9 +165,16 @@ def group_codes(data: pd.DataFrame, groups: Sequence[str]) -> tuple[list[np.ndar
     """Codes (code-point sorted; missing = 0, never used as a mask value) and levels of each group variable."""
     codes, levels = [], []
     for var in groups:
-        c, u = pd.factorize(data[var], sort=True)
+        col = data[var]
+        if isinstance(col.dtype, pd.CategoricalDtype) and col.cat.categories.is_monotonic_increasing:
+            c, u = col.cat.codes.to_numpy().astype(np.int64), col.cat.categories  # unused levels drop below
+            used = np.bincount(c[c >= 0], minlength=len(u)) > 0
+            if not used.all():
+                c, u = np.where(c >= 0, (np.cumsum(used) - 1)[c], -1), u[used]
+        else:
+            c, u = sorted_factorize(col)
         codes.append(np.where(c < 0, 0, c).astype(np.int64))
-        levels.append(list(u))
+        levels.append(u.tolist() if isinstance(u, np.ndarray) else list(u))
     return codes, levels
 
 
