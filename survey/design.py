@@ -198,7 +198,7 @@ def stratified_design(
     )
 
 
-DENSE_KEY_LIMIT = 1 << 25     # integer keys below this are compacted with a bincount, not a hash table
+DENSE_KEY_LIMIT = 1 << 25  # integer keys below this are compacted with a bincount, not a hash table
 
 
 def compact_codes(key: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
