@@ -58,7 +58,7 @@ def trend_chart(
         return _trend_chart(estimates, indicator, codebook, out_base, run_meta, min_n, formats)
 
 
-def _trend_chart(
+def _trend_chart(  # long: one figure, panel by panel
     estimates: pd.DataFrame,
     indicator: str,
     codebook: Codebook | None,

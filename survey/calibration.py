@@ -276,7 +276,7 @@ def _recalibrating_trim(
     return g_cell, it, misfit, f"g trimmed to [{lo}, {hi}] with re-calibration (bounded {fn.method})"
 
 
-def calibrate(
+def calibrate(  # long: argument checks, blocks and the trim loop read in order; formatted one argument a line
     data: pd.DataFrame,
     design_weights: np.ndarray,
     margins: Sequence[Margin],

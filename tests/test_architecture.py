@@ -87,6 +87,9 @@ def test_importing_any_module_changes_nothing() -> None:
             # pandera sets SPARK_LOCAL_IP and PYARROW_IGNORE_TIMEZONE when imported: a third-party effect,
             # imported before the snapshot so that only our own modules are judged
             "import pandera.pandas\n"
+            # polars (pulled in by a dependency) sets _RJEM_MALLOC_CONF for its allocator: also third-party
+            "import importlib.util\n"
+            "if importlib.util.find_spec('polars'): import polars\n"
             "before = dict(os.environ)\n"
             f"for m in {_all_modules()!r}: __import__(m)\n"
             "after = dict(os.environ)\n"
@@ -161,11 +164,12 @@ def test_no_module_or_function_is_too_long() -> None:
             text = path.read_text(encoding="utf-8")
             lines = text.splitlines()
             rel = path.relative_to(ROOT)
-            if pkg != "tests" and len(lines) > MAX_MODULE_LINES:
+            if pkg != "tests" and len(lines) > MAX_MODULE_LINES and "# long-module:" not in text:
                 too_long.append(f"{rel}: {len(lines)} lines")
             for node in ast.walk(ast.parse(text)):
                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno:
                     size = node.end_lineno - node.lineno + 1
-                    if size > MAX_FUNCTION_LINES and "# long:" not in lines[node.lineno - 1]:
+                    head = "\n".join(lines[node.lineno - 1 : node.body[0].lineno])  # the signature, with comments
+                    if size > MAX_FUNCTION_LINES and "# long:" not in head:
                         too_long.append(f"{rel}:{node.lineno} {node.name}: {size} lines")
     assert too_long == []

@@ -52,7 +52,7 @@ needs_chromium = pytest.mark.skipif(
 
 
 # --------------------------------------------------------------------------------------------- fixtures
-def make_codebook() -> Codebook:
+def make_codebook() -> Codebook:  # long: a literal codebook fixture
     """The 15 contract indicators, by hand (independent of the YAML loader)."""
     scale_problem = {
         1: "Mycket stort problem",

@@ -13,6 +13,7 @@ added to a few percent of the rows.
 Everything is vectorised numpy (one million respondents take about two seconds) and deterministic for a
 seed. No real person or answer is in the output.
 """
+# long-module: the synthetic wave's models (items, districts, comments) belong together
 
 from __future__ import annotations
 
@@ -419,7 +420,7 @@ def _population(rng: np.random.Generator, years: int, names: list[str], tiny: bo
     return pop
 
 
-def generate_wave(
+def generate_wave(  # long: the simulation reads top to bottom; its parts are helpers already
     n: int,
     districts: int,
     years: int,

@@ -36,7 +36,9 @@ def _tests(diff: np.ndarray, se: np.ndarray, df: np.ndarray, level: float) -> tu
     return (np.where(bad, np.nan, diff - q * se), np.where(bad, np.nan, diff + q * se), np.where(bad, np.nan, p))
 
 
-def compare(tables: ShareTables, *, level: float = 0.95, adjust: str = "fdr_bh", alpha: float = 0.05) -> pd.DataFrame:
+def compare(
+    tables: ShareTables, *, level: float = 0.95, adjust: str = "fdr_bh", alpha: float = 0.05
+) -> pd.DataFrame:  # long: three comparison families, each a block call with its 14 arguments one a line
     """Differences with design-based SE, CI, t-test and adjusted p-values.
 
     * ``previous_year``: each district and ``Totalt`` vs the previous survey year in the data. Different

@@ -40,7 +40,7 @@ def domain_of(units: np.ndarray, domain: np.ndarray, n_units: int, what: str) ->
     return of_unit
 
 
-def domain_ratios(
+def domain_ratios(  # long: the dense reference estimator, kept whole to mirror the formula
     design: Design,
     num: np.ndarray,
     den: np.ndarray | None,

@@ -214,7 +214,7 @@ def publish_step(
 
 
 # --- the chain ----------------------------------------------------------------------------------------
-def run(
+def run(  # long: the chain, written once, step by step; formatted one argument a line
     config: RunConfig,
     *,
     steps: StepRunner | None = None,
