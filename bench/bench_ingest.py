@@ -153,16 +153,24 @@ def database(url: str) -> Iterator[str]:
         admin.dispose()
 
 
-def default_urls() -> list[str]:
-    urls = ["sqlite"]
-    engine = sa.create_engine(DEFAULT_PG)
+def reachable(url: str = DEFAULT_PG) -> bool:
+    """True when a connection to ``url`` can be opened."""
+    engine = sa.create_engine(url)
     try:
         with engine.connect():
-            urls.append(DEFAULT_PG)
+            return True
     except sa.exc.OperationalError:
-        print(f"PostgreSQL not reachable at {DEFAULT_PG}: skipped")
+        return False
     finally:
         engine.dispose()
+
+
+def default_urls() -> list[str]:
+    urls = ["sqlite"]
+    if reachable(DEFAULT_PG):
+        urls.append(DEFAULT_PG)
+    else:
+        print(f"PostgreSQL not reachable at {DEFAULT_PG}: skipped")
     return urls
 
 
@@ -249,8 +257,12 @@ def main() -> None:  # pragma: no cover
     ap.add_argument("--n", type=int, default=1_000_000)
     ap.add_argument("--url", action="append", help='database URL, or "sqlite" for a temp file (repeatable)')
     ap.add_argument("--no-full", action="store_true", help="skip the CSV read + validate + store measurement")
+    ap.add_argument("--out", type=Path, help="also write the JSON list to this file")
     args = ap.parse_args()
-    print(json.dumps(run(args.n, args.url, full=not args.no_full), indent=1))
+    text = json.dumps(run(args.n, args.url, full=not args.no_full), indent=1)
+    print(text)
+    if args.out:
+        args.out.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,4 +1,5 @@
-"""Tests of the benchmark harness's own logic (bench/run.py, bench/peers.py); the peers are not run here."""
+"""Tests of the benchmark harness's own logic (bench/run.py, measure.py, report.py, peers.py); the peers and
+`trygghet run` are not run here, and no test asserts a time."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bench import peers
-from bench.run import agreement, estimate_seconds, run_measured
+from bench import peers, report
+from bench.measure import fit_exponent, machine
+from bench.run import agreement, estimate_seconds, parse, run_measured
 
 
 def _result(tool: str, shares: list[float], ses: list[float], coef: float = 0.1) -> dict:
@@ -55,3 +57,101 @@ def test_run_measured_reports_exit_code_and_peak_memory(tmp_path: Path) -> None:
 
 def test_peers_usage_error() -> None:
     assert peers.main(["nosuchtool", "a", "b", "c"]) == 2
+
+
+def test_run_measured_counts_the_whole_process_tree(tmp_path: Path) -> None:
+    # the parent stays small; a child it starts holds 200 MB for a second: the tree's peak includes it
+    child = "x = bytearray(200_000_000); import time; time.sleep(1.0)"
+    parent = f"import subprocess, sys; subprocess.run([sys.executable, '-c', {child!r}], check=True)"
+    m = run_measured([sys.executable, "-c", parent], timeout=120, cwd=tmp_path)
+    assert m["code"] == 0
+    assert m["peak_mb"] > 190
+    assert isinstance(m["load_before"], float) and isinstance(m["load_after"], float)
+
+
+def test_fit_exponent_recovers_power_law() -> None:
+    sizes = [1e5, 1e6, 5e6]
+    e = fit_exponent(sizes, [3.0 * (n / 1e5) ** 0.9 for n in sizes])
+    assert e["b"] == pytest.approx(0.9, abs=1e-12) and e["a"] == pytest.approx(3.0 / 1e5**0.9, rel=1e-9)
+    assert e["max_abs_log_residual"] < 1e-12 and e["points"] == 3
+    assert fit_exponent([1e5], [2.0]) is None
+    assert fit_exponent([1e5, 1e6], [2.0, None]) is None  # a failed run leaves one point
+
+
+def test_machine_describes_cores_memory_cpu_and_load() -> None:
+    m = machine()
+    assert m["cores_logical"] >= 1 and m["memory_gb"] > 0 and m["cpu_model"]
+    assert len(m["load_average"]) == 3
+
+
+def test_markdown_report_tables() -> None:
+    runs = [
+        {
+            "n": 100_000,
+            "wall": 10.0,
+            "peak_mb": 500.0,
+            "statistics": 0.5,
+            "load_before": 1.0,
+            "load_after": 2.0,
+            "status": "ok",
+            "steps": {
+                "read": 0.1,
+                "validate": 0.2,
+                "store": 1.0,
+                "weight": 0.2,
+                "estimate": 0.2,
+                "trend": 0.1,
+                "publish": 2.0,
+            },
+        },
+        {
+            "n": 1_000_000,
+            "wall": 80.0,
+            "peak_mb": 1400.0,
+            "statistics": 4.0,
+            "load_before": 1.0,
+            "load_after": 1.5,
+            "status": "ok",
+            "steps": {},
+        },
+    ]
+    rep = {
+        "started": "20260101T000000Z",
+        "machine": {
+            "cpu_model": "Test CPU",
+            "cores_logical": 2,
+            "cores_physical": 2,
+            "memory_gb": 24.0,
+            "python": "3.11",
+            "platform": "Linux",
+            "load_average": [1.0, 2.0, 3.0],
+        },
+        "wave": {"districts": 20, "years": 5, "seed": 1},
+        "growth": {"runs": runs, "exponent_wall": fit_exponent([1e5, 1e6], [10.0, 80.0]), "exponent_statistics": None},
+        "steps": [dict(runs[0], label="sqlite")],
+        "store": [
+            {
+                "db": "sqlite",
+                "step": "store load_wave",
+                "rows": 1000,
+                "seconds": 0.5,
+                "rows_per_s": 2000,
+                "load_avg": 1.2,
+            }
+        ],
+        "notes": ["a note"],
+    }
+    md = report.markdown(rep)
+    assert "Test CPU, 2 logical cores (2 physical), 24.0 GB memory" in md
+    assert "load average at the start 1.00, 2.00, 3.00" in md
+    assert "| 1,000,000 | 80.00 | 1400 | 4.00 | 1.00 → 1.50 | ok |" in md
+    assert "b = 0.903 over 2 sizes" in md  # log(8) / log(10)
+    assert "| sqlite | 0.10 | 0.20 | 1.00 | 0.20 | 0.20 | 0.10 | 2.00 | 0.50 | 10.00 | 500 | 1.00 → 2.00 |" in md
+    assert "| sqlite | store load_wave | 1,000 | 0.50 | 2,000 | 1.20 |" in md
+    assert "- a note" in md
+
+
+def test_sizes_are_configurable() -> None:
+    a = parse(["--sizes", "20000,50000", "--step-size", "50000", "--peers", "none"])
+    assert a.sizes == "20000,50000" and a.step_size == 50000 and a.peers == "none"
+    assert parse([]).sizes == "100000,1000000,5000000"

@@ -1,0 +1,186 @@
+"""The figures of one ``make bench`` run as JSON and as Markdown tables (``bench/results/latest.*``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+STEPS = ("read", "validate", "store", "weight", "estimate", "trend", "publish")
+STATISTICS = ("weight", "estimate", "trend")
+
+
+def _f(x: Any, fmt: str = "{:.2f}") -> str:
+    return fmt.format(x) if isinstance(x, (int, float)) and x == x else "–"
+
+
+def _load(r: dict[str, Any]) -> str:
+    return f"{_f(r.get('load_before'))} → {_f(r.get('load_after'))}"
+
+
+def machine_line(m: dict[str, Any]) -> str:
+    la = ", ".join(_f(x) for x in m.get("load_average", []))
+    return (
+        f"{m.get('cpu_model')}, {m.get('cores_logical')} logical cores ({m.get('cores_physical')} physical), "
+        f"{m.get('memory_gb')} GB memory, Python {m.get('python')}, {m.get('platform')}; "
+        f"load average at the start {la} (1, 5, 15 min)"
+    )
+
+
+def _table(head: list[str], rows: list[list[str]]) -> list[str]:
+    out = ["| " + " | ".join(head) + " |", "|" + "|".join("---:" if i else "---" for i in range(len(head))) + "|"]
+    return out + ["| " + " | ".join(r) + " |" for r in rows]
+
+
+def _exponent(e: dict[str, Any] | None) -> str:
+    if not e:
+        return "– (needs two sizes)"
+    return f"b = {e['b']:.3f} over {e['points']} sizes (largest log residual {e['max_abs_log_residual']:.3f})"
+
+
+def growth_lines(g: dict[str, Any]) -> list[str]:
+    rows = [
+        [
+            f"{r['n']:,}",
+            _f(r.get("wall")),
+            _f(r.get("peak_mb"), "{:.0f}"),
+            _f(r.get("statistics")),
+            _load(r),
+            r.get("status", ""),
+        ]
+        for r in g["runs"]
+    ]
+    lines = _table(
+        ["respondents", "wall s", "peak MB (process tree)", "statistics s", "load before → after", "status"], rows
+    )
+    return lines + [
+        "",
+        f"Fitted exponent, wall time ≈ a·n^b: {_exponent(g.get('exponent_wall'))}.",
+        f"Statistics (weight + estimate + trend) ≈ a·n^b: {_exponent(g.get('exponent_statistics'))}.",
+    ]
+
+
+def steps_lines(runs: list[dict[str, Any]]) -> list[str]:
+    rows = []
+    for r in runs:
+        st = r.get("steps", {})
+        rows.append(
+            [
+                r["label"],
+                *(_f(st.get(s)) for s in STEPS),
+                _f(r.get("statistics")),
+                _f(r.get("wall")),
+                _f(r.get("peak_mb"), "{:.0f}"),
+                _load(r),
+            ]
+        )
+    return _table(["run", *STEPS, "statistics", "wall", "peak MB", "load"], rows)
+
+
+def store_lines(store: list[dict[str, Any]]) -> list[str]:
+    rows = [
+        [
+            s["db"],
+            s["step"],
+            f"{s['rows']:,}",
+            _f(s.get("seconds")),
+            f"{s.get('rows_per_s') or 0:,}",
+            _f(s.get("load_avg")),
+        ]
+        for s in store
+    ]
+    return _table(["database", "step", "rows", "s", "rows/s", "load"], rows)
+
+
+def peer_lines(peers: dict[str, Any]) -> list[str]:
+    tools = peers.get("tools", [])
+    base = next((t for t in tools if t["tool"] == "trygghet" and t.get("status") == "ok"), None)
+    rows = []
+    for t in tools:
+        if t.get("status") != "ok":
+            rows.append([t["tool"], *(["–"] * 7), t.get("status", "")])
+            continue
+        st = t.get("steps", {})
+        ratio = f"{t['compute'] / base['compute']:.1f}" if base and base.get("compute") else "–"
+        rows.append(
+            [
+                t["tool"],
+                _f(st.get("weight")),
+                _f(st.get("estimate")),
+                _f(st.get("model")),
+                _f(t["compute"]),
+                _f(t["wall"]),
+                _f(t["peak_mb"], "{:.0f}"),
+                ratio,
+                _load(t),
+            ]
+        )
+    lines = _table(
+        ["tool", "weight", "estimate", "model", "compute", "wall", "peak MB", "compute × trygghet", "load"], rows
+    )
+    ag = peers.get("agreement", {})
+    for p in ag.get("estimates", []):
+        lines.append(f"- shares {p['a']} vs {p['b']}: max |Δ| = {p['max_abs_diff']:.1e} over {p['domains']} domains")
+    for s in ag.get("se", []):
+        lines.append(f"- SE {s['tool']} vs {s['reference']}: max |ratio − 1| = {s['max_rel_diff_se']:.1e}")
+    for c in ag.get("model", []):
+        lines.append(
+            f"- model {c['tool']} vs {c['reference']}: max |Δ coef| = {c['max_abs_diff_coef']:.1e}, "
+            f"max |SE ratio − 1| = {c['max_rel_diff_se']:.1e}"
+        )
+    return lines
+
+
+def markdown(report: dict[str, Any]) -> str:
+    """The whole report as Markdown: machine, growth, steps, store, peers, notes."""
+    w = report["wave"]
+    out = [
+        f"# trygghet benchmark, {report['started']}",
+        "",
+        f"Machine: {machine_line(report['machine'])}.",
+        "",
+        f"Synthetic waves (`survey.data.synth`): {w['districts']} districts × {w['years']} years, seed {w['seed']}, "
+        "all 15 indicators. Seconds are wall time; a busy machine (load above its core count) inflates them.",
+        "",
+    ]
+    if report.get("growth"):
+        out += [
+            "## Growth: the whole `trygghet run` (SQLite, default outputs)",
+            "",
+            *growth_lines(report["growth"]),
+            "",
+        ]
+    if report.get("steps"):
+        n = report["steps"][0].get("n", 0)
+        out += [
+            f"## Steps at {n:,} respondents (from run.json; store runs in a thread beside the statistics)",
+            "",
+            *steps_lines(report["steps"]),
+            "",
+        ]
+    if report.get("store"):
+        out += ["## Store throughput (bench.bench_ingest)", "", *store_lines(report["store"]), ""]
+    if report.get("peers"):
+        out += [
+            f"## Peers: one indicator at {report['peers']['n']:,} respondents",
+            "",
+            "Task (bench/peers.py): raking, `unsafe_after_dark` per year × district with SEs, a logistic trend "
+            "model; each tool in its own process.",
+            "",
+            *peer_lines(report["peers"]),
+            "",
+        ]
+    if report.get("notes"):
+        out += ["## Notes", "", *(f"- {n}" for n in report["notes"]), ""]
+    return "\n".join(out)
+
+
+def write(report: dict[str, Any], results: Path) -> tuple[Path, Path]:
+    """``latest.json`` and ``latest.md`` (and a time-stamped copy of the JSON) under ``results``."""
+    results.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(report, indent=2, default=float)
+    (results / f"bench-{report['started']}.json").write_text(text, encoding="utf-8")
+    js, md = results / "latest.json", results / "latest.md"
+    js.write_text(text, encoding="utf-8")
+    md.write_text(markdown(report), encoding="utf-8")
+    return js, md
