@@ -206,6 +206,8 @@ def compact_codes(key: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
     when ``size`` is small (no hashing), a hash table otherwise. Returns (codes, the sorted keys present)."""
     if size <= DENSE_KEY_LIMIT:
         present = np.flatnonzero(np.bincount(key, minlength=size))
+        if len(present) == size:  # every key is there: the keys are their own codes
+            return np.asarray(key, dtype=np.int64), present
         remap = np.zeros(size, dtype=np.int64)
         remap[present] = np.arange(len(present))
         return remap[key], present

@@ -27,7 +27,7 @@ from survey.design import Design, combine_codes
 from survey.errors import DesignError
 from survey.estimation.domains import DomainEstimates
 from survey.indicators import Indicator
-from survey.variance import greg_projector, group_sum
+from survey.variance import greg_projector
 
 DENSE_KEY_LIMIT = 1 << 25  # atom keys below this are compacted with a bincount, not a hash table
 
@@ -78,6 +78,16 @@ def indicator_states(data: pd.DataFrame, indicators: Sequence[Indicator]) -> np.
             np.take(lut, values, out=out[:, j], mode="clip")
             np.putmask(out[:, j], blank, 0)
     return out
+
+
+def group_sum(codes: np.ndarray, values: np.ndarray, n_groups: int) -> np.ndarray:
+    """``out[g] = sum_{i: codes_i = g} values_i`` for atom-sized (A,) or (A, k) arrays: one bincount over the
+    flattened array (``survey.variance.group_sum`` builds a sparse matrix, the better choice for n rows)."""
+    if values.ndim == 1:
+        return np.bincount(codes, weights=values, minlength=n_groups)
+    k = values.shape[1]
+    idx = (np.asarray(codes, dtype=np.int64)[:, None] * k + np.arange(k)).ravel()
+    return np.bincount(idx, weights=values.ravel(), minlength=n_groups * k).reshape(n_groups, k)
 
 
 def _constant_within(values: np.ndarray, code: np.ndarray, n_atoms: int) -> np.ndarray | None:

@@ -22,9 +22,8 @@ from __future__ import annotations
 import numpy as np
 
 from survey.design import Design, combine_codes
-from survey.estimation.atoms import calibration_fit
+from survey.estimation.atoms import calibration_fit, group_sum
 from survey.estimation.domains import DomainEstimates
-from survey.variance import group_sum
 
 
 def design_atoms(design: Design) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:

@@ -59,7 +59,13 @@ def _suppress(n: np.ndarray, est: np.ndarray, se: np.ndarray, min_n: int, max_rs
 
 
 def _frame(
-    res: DomainEstimates, keys: pd.DataFrame, names: Sequence[str], min_n: int, max_rse: float | None, level: float
+    res: DomainEstimates,
+    keys: pd.DataFrame,
+    names: Sequence[str],
+    min_n: int,
+    max_rse: float | None,
+    level: float,
+    lead: dict[str, object] | None = None,
 ) -> pd.DataFrame:
     """Long table (one row per domain × indicator) with every CI and the suppression flag."""
     lo, hi = logit_ci(res.estimate, res.se, res.df, level)
@@ -72,6 +78,8 @@ def _frame(
         return np.where(empty, np.nan, np.asarray(a, dtype=float).ravel())
 
     cols: dict[str, np.ndarray] = {c: np.repeat(keys[c].to_numpy(), k_) for c in keys.columns}
+    for c, value in (lead or {}).items():  # constant columns after the keys (e.g. domain, group)
+        cols[c] = np.full(g_ * k_, value, dtype=object)
     cols["indicator"] = np.tile(np.asarray(names, dtype=object), g_)
     cols.update(
         estimate=cell(res.estimate),
@@ -213,8 +221,6 @@ def estimate_group_shares(
             else:
                 y, base = indicator_matrices(data, indicators)
                 res = domain_ratios(design, y * base, base, ycode, len(years), mask=codes[j] == v)
-            f = _frame(res, tkeys, names, min_n, max_rse, level)
-            f.insert(2, "domain", var)
-            f.insert(3, "group", labels.get(var, {}).get(level_value, str(level_value)))
-            frames.append(f)
+            label = labels.get(var, {}).get(level_value, str(level_value))
+            frames.append(_frame(res, tkeys, names, min_n, max_rse, level, lead={"domain": var, "group": label}))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
