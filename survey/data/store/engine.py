@@ -24,6 +24,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -193,6 +194,15 @@ def _refusal_detail(message: str) -> str:
     return " ".join(message.split()).removeprefix("ERROR:").strip()
 
 
+#: SQLite's OperationalErrors that are about reaching the file, not about a statement.
+_SQLITE_CONNECTION = ("unable to open database", "database is locked", "disk I/O error", "readonly database")
+
+#: Alembic's ``context`` and ``op`` are process-wide proxies: two threads migrating two databases at once
+#: would run each other's operations. Migrations in one process therefore take turns (the lock is taken
+#: before the database's own write lock, so no thread waits for one while holding the other).
+_ALEMBIC_LOCK = threading.Lock()
+
+
 class Database:
     """One database: the engine, its dialect, guarded connections and migrations.
 
@@ -259,6 +269,8 @@ class Database:
         orig = getattr(exc, "orig", None)
         if isinstance(exc, sa.exc.OperationalError) or isinstance(orig or exc, self._operational()):
             detail = scrub(" ".join(str(orig or exc).split()), self.url)
+            if self.dialect == "sqlite" and not any(m in detail for m in _SQLITE_CONNECTION):
+                return StoreError(f"Kan inte {action} i databasen {self.safe_url}: {detail}.")
             return StoreError(
                 f"Kan inte {action}: anslutningen till databasen {self.safe_url} misslyckades "
                 f"({detail}). Kontrollera adressen (--db eller {ENV_URL}), användaren och "
@@ -311,7 +323,7 @@ class Database:
         from alembic import command
 
         try:
-            with self.writing("uppgradera databasschemat") as conn:
+            with _ALEMBIC_LOCK, self.writing("uppgradera databasschemat") as conn:
                 if self.dialect == "postgresql":
                     conn.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext(current_schema()))")
                 command.upgrade(alembic_config(conn), revision)
