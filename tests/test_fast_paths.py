@@ -165,3 +165,16 @@ def test_moment_ratios_equal_dense(wave, jitter):
             for field in ("estimate", "se", "deff", "weighted_base"):
                 assert rel_err(getattr(fast, field), getattr(dense, field)) < 1e-10, field
             assert np.array_equal(fast.n, dense.n) and np.array_equal(fast.df, dense.df)
+
+
+def test_trend_from_the_estimation_atoms(wave):
+    from survey.estimation import group_codes
+    from survey.models import trend_outputs
+
+    r, design, cb = wave
+    shared = atom_stats(design, indicator_states(r, cb.indicators), extra=group_codes(r, ["sex", "age_group"])[0])
+    a = trend_outputs(design, r, cb.indicators, district_trends_model=True, atoms=shared)
+    b = trend_outputs(design, r, cb.indicators, district_trends_model=True)
+    for x, y in ((a.trend, b.trend), (a.shares, b.shares)):
+        assert rel_err(x["estimate"], y["estimate"]) < 1e-10 and rel_err(x["se"], y["se"]) < 1e-9
+    assert rel_err(a.tests["F"], b.tests["F"]) < 1e-5  # the interaction models (see above)

@@ -142,11 +142,11 @@ def _row_sums(design: Design, data: pd.DataFrame, prep: TrendCells, indicator: I
     return RowSums(design=design, prep=prep, domain=base & (design.weights != 0), y=y)
 
 
-def _glm_atoms(st: AtomStats, j: int) -> GLMAtoms:
+def _glm_atoms(st: AtomStats, j: int, cell: np.ndarray) -> GLMAtoms:
     return GLMAtoms(
         stratum=st.stratum,
         cal_cell=st.cell,
-        cell=st.extra[:, 0],
+        cell=cell,
         sw=st.sw[:, :, j],
         sw2=st.sw2[:, :, j],
         sd=st.sd[:, :, j],
@@ -154,23 +154,48 @@ def _glm_atoms(st: AtomStats, j: int) -> GLMAtoms:
     )
 
 
+def _cell_of_stratum(design: Design, prep: TrendCells) -> np.ndarray | None:
+    """The model cell of each stratum when every stratum lies in one cell (the contract's year × district
+    strata), else None."""
+    of = np.full(design.n_strata, -1, dtype=np.int64)
+    of[design.strata] = prep.cell
+    return of if np.array_equal(of[design.strata], prep.cell) else None
+
+
 def trend_sources(
-    design: Design, data: pd.DataFrame, prep: TrendCells, indicators: Sequence[Indicator]
+    design: Design,
+    data: pd.DataFrame,
+    prep: TrendCells,
+    indicators: Sequence[Indicator],
+    atoms: AtomStats | None = None,
 ) -> list[RowSums | AtomSums]:
     """Per indicator, what its trend model is fitted from: atom sums from one shared pass over the rows
-    (element sampling, no zero weights, base codes given), else the rows themselves."""
+    (element sampling, no zero weights, base codes given), else the rows themselves.
+
+    ``atoms`` may be the estimation step's ``atom_stats`` of the same ``indicators`` (in the same order) on
+    the same design: when every stratum lies in one model cell they serve the trend models as they are.
+    """
     for ind in indicators:
         if ind.item not in data.columns:
             raise ModelError(f"indicator {ind.name}: data has no column {ind.item!r}")
     fast = [j for j, ind in enumerate(indicators) if ind.base]
-    st = None
+    st, cell = None, None
     if fast and design.psu is None and not np.any(design.weights == 0):
-        chosen = [indicators[j] for j in fast]
-        st = atom_stats(design, indicator_states(data, chosen), extra=[prep.cell])
+        per_stratum = _cell_of_stratum(design, prep)
+        if atoms is not None and per_stratum is not None and atoms.sw.shape[2] == len(indicators):
+            st, cell, fast = atoms, per_stratum[atoms.stratum], list(range(len(indicators)))
+        else:
+            chosen = [indicators[j] for j in fast]
+            if per_stratum is not None:  # the strata carry the model cell: no extra code to combine
+                st = atom_stats(design, indicator_states(data, chosen))
+                cell = per_stratum[st.stratum]
+            else:
+                st = atom_stats(design, indicator_states(data, chosen), extra=[prep.cell])
+                cell = st.extra[:, 0]
     out: list[RowSums | AtomSums] = []
     for j, ind in enumerate(indicators):
-        if st is not None and j in fast:
-            out.append(AtomSums(design=design, prep=prep, atoms=_glm_atoms(st, fast.index(j))))
+        if st is not None and cell is not None and j in fast:
+            out.append(AtomSums(design=design, prep=prep, atoms=_glm_atoms(st, fast.index(j), cell)))
         else:
             out.append(_row_sums(design, data, prep, ind))
     return out

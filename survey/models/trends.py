@@ -15,6 +15,7 @@ from scipy.special import expit
 
 from survey.design import Design
 from survey.errors import ModelError
+from survey.estimation.atoms import AtomStats
 from survey.indicators import Indicator, SeriesBreak
 from survey.models.glm import SurveyGLMResult, WaldTestResult, wald_test
 from survey.models.trend_sums import AtomSums, RowSums, TrendCells, trend_cells, trend_sources
@@ -133,10 +134,11 @@ def _fits(
     indicators: Sequence[Indicator],
     series_breaks: Sequence[SeriesBreak],
     interactions: Sequence[bool],
+    atoms: AtomStats | None = None,
 ) -> list[list[TrendFit]]:
     """The trend fits of every indicator, once per entry of ``interactions``, from one set of sources."""
     prep = trend_cells(design, data)
-    sources = trend_sources(design, data, prep, indicators)
+    sources = trend_sources(design, data, prep, indicators, atoms)
     return [
         [_fit_one(prep, src, ind, series_breaks, inter) for src, ind in zip(sources, indicators)]
         for inter in interactions
@@ -424,11 +426,16 @@ def trend_outputs(
     series_breaks: Sequence[SeriesBreak] = (),
     level: float = 0.95,
     district_trends_model: bool = False,
+    atoms: AtomStats | None = None,
 ) -> TrendOutputs:
     """Contract trend rows and the model-based shares of the main-effects models (one fit per indicator);
     with ``district_trends_model`` also the district × year interaction models' per-district trends and the
-    Wald test that the district trends differ."""
-    fits = _fits(design, data, indicators, series_breaks, [False, True] if district_trends_model else [False])
+    Wald test that the district trends differ.
+
+    ``atoms``: the estimation step's ``survey.estimation.atom_stats`` of the same indicators on the same
+    design (optional): the trend models then need no pass over the rows of their own."""
+    inter = [False, True] if district_trends_model else [False]
+    fits = _fits(design, data, indicators, series_breaks, inter, atoms)
     main = fits[0]
     trend = _stack([_trend_columns(f) for f in main], TREND_COLUMNS)
     shares = [_share_columns(f, level) for f in main if f.result is not None]
