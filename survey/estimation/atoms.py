@@ -85,6 +85,11 @@ def group_sum(codes: np.ndarray, values: np.ndarray, n_groups: int) -> np.ndarra
     flattened array (``survey.variance.group_sum`` builds a sparse matrix, the better choice for n rows)."""
     if values.ndim == 1:
         return np.bincount(codes, weights=values, minlength=n_groups)
+    if len(codes) and np.all(codes[1:] >= codes[:-1]):  # sorted (atoms come in stratum order): segment sums
+        starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+        out = np.zeros((n_groups, *values.shape[1:]))
+        out[codes[starts]] = np.add.reduceat(values, starts, axis=0)
+        return out
     k = values.shape[1]
     idx = (np.asarray(codes, dtype=np.int64)[:, None] * k + np.arange(k)).ravel()
     return np.bincount(idx, weights=values.ravel(), minlength=n_groups * k).reshape(n_groups, k)
