@@ -77,6 +77,18 @@ def steps_lines(runs: list[dict[str, Any]]) -> list[str]:
     return _table(["run", *STEPS, "statistics", "wall", "peak MB", "load"], rows)
 
 
+def statistics_lines(st: dict[str, Any]) -> list[str]:
+    if st.get("status") != "ok":
+        return [f"statistics alone: {st.get('status')}"]
+    names = ("weight", "estimate", "trend", "statistics", "trend_shared")
+    rows = [[k, *(_f(st[k].get(s)) for s in names)] for k in ("wall", "cpu")]
+    return _table(["seconds", "weight", "estimate", "trend", "statistics", "trend with the estimation atoms"], rows) + [
+        "",
+        f"Load average {_f(st.get('load_before'))} → {_f(st.get('load_after'))}; "
+        f"peak {_f(st.get('peak_mb'), '{:.0f}')} MB (including the read and validation before the clock starts).",
+    ]
+
+
 def store_lines(store: list[dict[str, Any]]) -> list[str]:
     rows = [
         [
@@ -131,6 +143,21 @@ def peer_lines(peers: dict[str, Any]) -> list[str]:
     return lines
 
 
+def versus_svy(report: dict[str, Any]) -> list[str]:
+    """All indicators' statistics alone against svy doing one indicator (the issue's goal: 15× faster)."""
+    st = report.get("statistics", {})
+    svy = next(
+        (t for t in report.get("peers", {}).get("tools", []) if t["tool"] == "svy" and t.get("status") == "ok"), None
+    )
+    if st.get("status") != "ok" or svy is None:
+        return []
+    mine = st["wall"]["statistics"]
+    return [
+        f"- all 15 indicators' statistics alone ({mine:.2f} s) against svy's one indicator "
+        f"({svy['compute']:.2f} s): {svy['compute'] / mine:.1f}× faster"
+    ]
+
+
 def markdown(report: dict[str, Any]) -> str:
     """The whole report as Markdown: machine, growth, steps, store, peers, notes."""
     w = report["wave"]
@@ -158,6 +185,15 @@ def markdown(report: dict[str, Any]) -> str:
             *steps_lines(report["steps"]),
             "",
         ]
+    if report.get("statistics"):
+        n = report["statistics"].get("n", 0)
+        out += [
+            f"## Statistics alone at {n:,} respondents (bench.statistics: no database thread beside them, "
+            "modules imported before the clock)",
+            "",
+            *statistics_lines(report["statistics"]),
+            "",
+        ]
     if report.get("store"):
         out += ["## Store throughput (bench.bench_ingest)", "", *store_lines(report["store"]), ""]
     if report.get("peers"):
@@ -168,6 +204,7 @@ def markdown(report: dict[str, Any]) -> str:
             "model; each tool in its own process.",
             "",
             *peer_lines(report["peers"]),
+            *versus_svy(report),
             "",
         ]
     if report.get("notes"):

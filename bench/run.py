@@ -107,6 +107,20 @@ def postgres_run(n: int, args: argparse.Namespace, work: Path, log: list[str]) -
     return r
 
 
+def statistics_alone(n: int, args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    """weight + estimate + trend on their own (bench.statistics: no database thread beside them, no imports)."""
+    resp, pop = ensure_wave(n, args.districts, args.years, args.seed, args.data_dir)
+    out = work / "statistics.json"
+    print(f"statistics alone, {n:,} respondents ...", end=" ", flush=True)
+    m = run_measured([sys.executable, "-m", "bench.statistics", str(resp), str(pop), str(out)], args.timeout)
+    if m["code"] != 0 or not out.exists():
+        print("failed", flush=True)
+        return {"n": n, "status": f"failed: {m['output'].strip().splitlines()[-1:]}"}
+    res = {**json.loads(out.read_text(encoding="utf-8")), "status": "ok", "peak_mb": m["peak_mb"]}
+    print(f"{res['wall']['statistics']:.2f} s", flush=True)
+    return res
+
+
 def store(n: int, args: argparse.Namespace, work: Path) -> list[dict[str, Any]]:
     """Store throughput on SQLite and PostgreSQL (bench.bench_ingest in a child process)."""
     out = work / "store.json"
@@ -187,6 +201,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_postgres:
             pg = postgres_run(args.step_size, args, work, report["notes"])
             report["steps"] += [pg] if pg else []
+        report["statistics"] = statistics_alone(args.step_size, args, work)
         if not args.no_store:
             report["store"] = store(args.step_size, args, work)
         if names:

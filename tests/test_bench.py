@@ -141,7 +141,41 @@ def test_markdown_report_tables() -> None:
         ],
         "notes": ["a note"],
     }
+    rep["statistics"] = {
+        "n": 1_000_000,
+        "status": "ok",
+        "load_before": 0.1,
+        "load_after": 0.2,
+        "peak_mb": 900.0,
+        "wall": {"weight": 0.5, "estimate": 1.0, "trend": 0.5, "statistics": 2.0, "trend_shared": 0.3},
+        "cpu": {"weight": 0.5, "estimate": 1.0, "trend": 0.5, "statistics": 2.0, "trend_shared": 0.3},
+    }
+    rep["peers"] = {
+        "n": 1_000_000,
+        "agreement": {},
+        "tools": [
+            {
+                "tool": "trygghet",
+                "status": "ok",
+                "compute": 1.0,
+                "wall": 5.0,
+                "peak_mb": 700.0,
+                "steps": {"weight": 0.5, "estimate": 0.3, "model": 0.2},
+            },
+            {
+                "tool": "svy",
+                "status": "ok",
+                "compute": 40.0,
+                "wall": 45.0,
+                "peak_mb": 2000.0,
+                "steps": {"weight": 4.0, "estimate": 30.0, "model": 6.0},
+            },
+        ],
+    }
     md = report.markdown(rep)
+    assert "| wall | 0.50 | 1.00 | 0.50 | 2.00 | 0.30 |" in md
+    assert "| svy | 4.00 | 30.00 | 6.00 | 40.00 | 45.00 | 2000 | 40.0 |" in md
+    assert "against svy's one indicator (40.00 s): 20.0× faster" in md
     assert "Test CPU, 2 logical cores (2 physical), 24.0 GB memory" in md
     assert "load average at the start 1.00, 2.00, 3.00" in md
     assert "| 1,000,000 | 80.00 | 1400 | 4.00 | 1.00 → 1.50 | ok |" in md
