@@ -296,13 +296,14 @@ def tables_export(
     commands.tables_export(year, table, fmt, out, db, version)
 
 
-@app.command()
+@app.command(context_settings={"allow_extra_args": True})
 @friendly
 def compare(
+    ctx: typer.Context,
     a: str = typer.Argument(..., help="Område A, t.ex. Rissne"),
     b: str = typer.Argument(..., help="Område B, t.ex. Hallonbergen"),
     indicator: list[str] = typer.Option(None, "--indicator", help="Indikator (kan upprepas)"),
-    years: list[int] = typer.Option(None, "--years", help="År (kan upprepas)"),
+    years: list[str] = typer.Option(None, "--years", help="År: --years 2024 2025, 2024,2025 eller 2023-2025"),
     db: str = typer.Option(None, help="Databas-URL eller en utkatalog från trygghet run"),
     out: Path = typer.Option(None, help="Skriv också en HTML-sida hit"),
     run_id: str = typer.Option(None, "--run", help="Körning (standard: senaste)"),
@@ -311,7 +312,8 @@ def compare(
     """Jämför två områden över alla indikatorer: andelar, skillnad i procentenheter med KI och signifikans."""
     from survey.pipeline import commands
 
-    commands.compare(a, b, indicator or None, years or None, db, out, run_id=run_id, min_n=min_n)
+    more = [str(v) for v in ctx.args]  # the values after the first one: --years 2024 2025
+    commands.compare(a, b, indicator or None, [*(years or []), *more] or None, db, out, run_id=run_id, min_n=min_n)
 
 
 def main() -> None:  # pragma: no cover

@@ -186,3 +186,15 @@ def test_variance_option_is_checked() -> None:
         build_config(None, {"variance": "bootstrap:0"})
     assert build_config(None, {"variance": "bootstrap"}).variance_method == ("bootstrap", 500)
     assert build_config(None, {"variance": "jackknife"}).variance_method == ("jackknife", 0)
+
+
+def test_compare_takes_several_years_after_one_flag_and_totalt_in_any_case(tmp_path: Path) -> None:
+    res, db = _run(tmp_path, "--no-publish")
+    assert res.exit_code == 0, res.output
+    out = CliRunner().invoke(
+        app, ["compare", "Rissne", "totalt", "--years", "2023", "2024", "--db", f"sqlite:///{db}"], terminal_width=200
+    )
+    assert out.exit_code == 0, out.output
+    text = " ".join(out.output.split())
+    assert "Rissne jämfört med Totalt, 2023" in text and "Rissne jämfört med Totalt, 2024" in text
+    assert "2025" not in text

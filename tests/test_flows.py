@@ -86,6 +86,11 @@ def test_step_flows_chain_through_the_database(tmp_path: Path, prefect_api) -> N
     raking = pd.read_csv(EXPECTED / "estimates.csv").merge(stored.estimates, on=["year", "district", "indicator"])
     assert np.nanmax(np.abs(raking["estimate_x"] - raking["estimate_y"])) > 1e-6
     assert whole.run_id != run_id
+    # a finished `trygghet run` is published later from its run id alone (by-group and index stored too)
+    from survey.pipeline import stepwise
+
+    pub = stepwise.publish_run(whole.run_id, f"sqlite:///{tmp_path / 'whole.sqlite'}", tmp_path / "later")
+    assert (tmp_path / "later" / "report" / "index.html").exists() and len(pub.tables) > 0
 
 
 def test_a_step_without_its_predecessor_is_a_clear_error(tmp_path: Path) -> None:

@@ -62,7 +62,7 @@ def compare(
     a: str,
     b: str,
     indicators: Sequence[str] | None,
-    years: Sequence[int] | None,
+    years: Sequence[int | str] | None,
     db: str | None,
     out: Path | None,
     *,

@@ -131,6 +131,10 @@ def report_meta(config: RunConfig, run_id: str, wave: Any, codebook: Codebook, s
         "method": f"Kalibrerade vikter ({method[config.method]} mot kön och ålder per område och år); "
         f"Taylorlinjäriserade standardfel; {round(config.level * 100)} % konfidensintervall på "
         f"logitskalan",
+        # the significance rule the report states and applies (markers ⇔ adjusted p < alpha)
+        "alpha": config.alpha,
+        "adjust": config.adjust,
+        "level": config.level,
     }
     texts = config.report_texts
     if "source" in texts:

@@ -200,6 +200,9 @@ def publish_step(
         trend=tr.long(),
         lineage=lineage,
         finish=False,
+        by_group=e.by_group,
+        index=e.index,
+        design=w.design,
     )
     if config.publish:
         pub = outputs.publish(config, store, run_id, wave, codebook, e, tr, started)

@@ -164,7 +164,8 @@ def weight(
     )
     design = contract_design(responses, d, options.lonely_psu).with_weights(cal.weights, cal.model)
     weights = pd.DataFrame(
-        {"resp_id": responses["resp_id"].to_numpy(), "year": responses["year"].to_numpy(), "weight": cal.weights}
+        # .array keeps the Arrow strings (to_numpy would build 1M Python objects and convert them back: 0.2 s)
+        {"resp_id": responses["resp_id"].array, "year": responses["year"].to_numpy(), "weight": cal.weights}
     )
     return WeightingResult(
         design=design, calibration=cal, weights=weights, diagnostics=cal.diagnostics, notes=tuple(notes) + cal.notes

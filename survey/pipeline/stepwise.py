@@ -205,7 +205,14 @@ def _meta(config: RunConfig, results: Any, run_id: str) -> dict[str, Any]:
     sources = results.record.sources
     names = ", ".join(str(n) for n in sources["name"]) if len(sources) else ""
     started = results.record.run.get("started_at") or datetime.now(UTC)
-    meta = {"run_id": run_id, "date": str(started)[:10], "data_source": names}
+    meta: dict[str, Any] = {
+        "run_id": run_id,
+        "date": str(started)[:10],
+        "data_source": names,
+        "alpha": config.alpha,
+        "adjust": config.adjust,
+        "level": config.level,
+    }
     for key, value in config.report_texts.items():
         meta["data_source" if key == "source" else key] = value
     return meta
