@@ -441,6 +441,7 @@ def test_upgrade_from_0001_keeps_data_and_derives_status_and_versions(db_url: st
 def test_threads_migrating_different_databases_do_not_mix(tmp_path) -> None:
     """Alembic's proxies are process-wide: eight threads creating four databases at once all end at head."""
     import threading
+
     errors: list[str] = []
 
     def open_store(i: int) -> None:
