@@ -316,6 +316,77 @@ def compare(
     commands.compare(a, b, indicator or None, [*(years or []), *more] or None, db, out, run_id=run_id, min_n=min_n)
 
 
+sources_app = typer.Typer(help="Källfiler i databasen: versioner, återkallande och ersättning")
+app.add_typer(sources_app, name="sources")
+
+
+@sources_app.command("list")
+@friendly
+def sources_list(db: str = typer.Option(None, help="Databas-URL")) -> None:
+    """Alla källfilsversioner med status, version, ersättningar och körningar."""
+    from rich.table import Table
+
+    from survey.pipeline import commands
+
+    df = commands.sources(db)
+    cols = ("id", "kind", "name", "version", "status", "years", "replaces", "runs", "last_run_status")
+    t = Table("id", "typ", "fil", "version", "status", "år", "ersätter", "körningar", "senaste körning")
+    for rec in df.to_dict(orient="records"):
+        t.add_row(*("" if rec.get(k) is None or rec.get(k) != rec.get(k) else str(rec.get(k)) for k in cols))
+    console.print(t)
+
+
+@sources_app.command("withdraw")
+@friendly
+def sources_withdraw(
+    source: int = typer.Argument(..., help="Källfil-id (se sources list)"),
+    reason: str = typer.Option(None, help="Skäl (sparas i historiken)"),
+    db: str = typer.Option(None, help="Databas-URL"),
+) -> None:
+    """Återkalla en källfil: raderna och historiken finns kvar, men nya körningar använder den inte."""
+    from survey.pipeline import commands
+
+    row = commands.withdraw_source(db, source, reason)
+    console.print(f"Källfil {source} ({row.get('name')}) har status {row.get('status')}.")
+
+
+@sources_app.command("replace")
+@friendly
+def sources_replace(
+    source: int = typer.Argument(..., help="Källfil-id som ersätts"),
+    file: str = typer.Argument(..., help="Den rättade filen"),
+    reason: str = typer.Option(None, help="Skäl (sparas i historiken)"),
+    db: str = typer.Option(None, help="Databas-URL"),
+    codebook: str = typer.Option(None, help="Kodbok"),
+    mapping: str = typer.Option(None, help="Leverantörsmappning (YAML)"),
+) -> None:
+    """Ersätt en källfil med en validerad fil av samma slag; den gamla versionen sparas."""
+    from survey.pipeline import commands
+    from survey.pipeline.config import build_config
+
+    config = build_config(None, {"db": db, "codebook": codebook, "mapping": mapping})
+    rep = commands.replace_source(config, source, file, reason)
+    console.print(f"Källfil {rep.old_id} ersatt av {rep.new_id} ({rep.status}).")
+
+
+db_app = typer.Typer(help="Databasen: roller och behörigheter (PostgreSQL)")
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("roles")
+@friendly
+def db_roles(
+    db: str = typer.Option(None, help="Databas-URL (som administratör)"),
+    reader: list[str] = typer.Option(None, "--reader", help="Användare som får läsrollen report_reader"),
+    pipeline: list[str] = typer.Option(None, "--pipeline", help="Användare som får pipeline-rollen"),
+) -> None:
+    """Skapa ägar-, pipeline- och läsrollen (report_reader) och deras behörigheter; kör igen efter uppgradering."""
+    from survey.pipeline import commands
+
+    report = commands.create_roles(db, reader or [], pipeline or [])
+    console.print(f"Roller klara: {report}")
+
+
 def main() -> None:  # pragma: no cover
     app()
 

@@ -198,3 +198,30 @@ def test_compare_takes_several_years_after_one_flag_and_totalt_in_any_case(tmp_p
     text = " ".join(out.output.split())
     assert "Rissne jämfört med Totalt, 2023" in text and "Rissne jämfört med Totalt, 2024" in text
     assert "2025" not in text
+
+
+def test_sources_list_withdraw_and_replace_through_the_cli(tmp_path: Path) -> None:
+    """A truncated file loaded by mistake is replaced by the complete one; every version stays listed."""
+    db = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    runner = CliRunner()
+    lines = RESP.read_text(encoding="utf-8").splitlines(keepends=True)
+    short = tmp_path / "svar_kort.csv"
+    short.write_text("".join(lines[:-50]), encoding="utf-8")
+    first = runner.invoke(app, ["ingest", str(short), "--population", str(POP), "--db", db])
+    assert first.exit_code == 0, first.output
+    listed = runner.invoke(app, ["sources", "list", "--db", db], terminal_width=250)
+    assert listed.exit_code == 0 and "svar" in listed.output and "nan" not in listed.output
+    from survey.pipeline import commands
+
+    src = commands.sources(db)
+    rid = int(src.loc[src["kind"] == "responses", "id"].iloc[0])
+    rep = runner.invoke(app, ["sources", "replace", str(rid), str(RESP), "--db", db, "--reason", "trunkerad"])
+    assert rep.exit_code == 0, rep.output
+    after = commands.sources(db)
+    resp = after[after["kind"] == "responses"].sort_values("id")
+    assert list(resp["status"]) == ["replaced", "active"] and len(resp) == 2
+    pid = int(after.loc[after["kind"] == "population", "id"].iloc[0])
+    wd = runner.invoke(app, ["sources", "withdraw", str(pid), "--db", db])
+    assert wd.exit_code == 0 and "withdrawn" in wd.output
+    bad = runner.invoke(app, ["sources", "withdraw", "999", "--db", db])
+    assert bad.exit_code == 2 and "Traceback" not in bad.output

@@ -72,3 +72,53 @@ def compare(
     from reports.publish import compare_command
 
     return compare_command(a, b, indicators, years, db, out, run_id=run_id, min_n=min_n)
+
+
+def sources(db: str | None) -> pd.DataFrame:
+    """``trygghet sources list``: every stored source version with its status, lineage and runs."""
+    from survey.data.store import Store
+
+    with Store(db) as store:
+        return store.sources()
+
+
+def withdraw_source(db: str | None, source_id: int, reason: str | None) -> dict[str, Any]:
+    """``trygghet sources withdraw ID``: take a source version out of use (its rows and lineage stay)."""
+    from survey.data.store import Store
+
+    with Store(db) as store:
+        return store.withdraw_source(source_id, reason=reason, by=_who())
+
+
+def replace_source(config: RunConfig, source_id: int, file: str | Path, reason: str | None) -> Any:
+    """``trygghet sources replace ID FILE``: a validated file of the same kind replaces the source."""
+    from survey.data import ingest
+    from survey.data.codebook import load_codebook
+    from survey.data.store import Store
+
+    codebook = load_codebook(config.codebook)
+    with Store(config.db) as store:
+        kind = store.source(source_id)["kind"]
+        part = (
+            ingest.read_responses(file, codebook, config.mapping, **config.read_opts)  # type: ignore[arg-type]
+            if kind == "responses"
+            else ingest.read_population(file, codebook)
+        )
+        return store.replace_source(source_id, part, reason=reason, by=_who())
+
+
+def create_roles(db: str | None, readers: Sequence[str], pipeline: Sequence[str]) -> Any:
+    """``trygghet db roles``: the owner, pipeline and read-only ``report_reader`` roles (PostgreSQL)."""
+    from survey.data.store import Store
+
+    with Store(db) as store:
+        return store.create_roles(members={"reader": list(readers), "pipeline": list(pipeline)})
+
+
+def _who() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # pragma: no cover - no user name in a container
+        return "okänd"
