@@ -84,7 +84,7 @@ def test_machine_describes_cores_memory_cpu_and_load() -> None:
     assert len(m["load_average"]) == 3
 
 
-def test_markdown_report_tables() -> None:
+def test_markdown_report_tables() -> None:  # long: one literal report, compared table by table
     runs = [
         {
             "n": 100_000,

@@ -43,9 +43,14 @@ def _counts(db: Path) -> dict[str, int]:
 
 
 def _statuses(db: Path) -> list[str]:
+    """Run statuses, oldest first ([] while the database or its runs table does not exist yet)."""
+    if not db.exists():
+        return []
     eng = sa.create_engine(f"sqlite:///{db}")
     try:
         with eng.connect() as c:
+            if "runs" not in sa.inspect(c).get_table_names():
+                return []
             return [r[0] for r in c.execute(sa.text("select status from runs order by started_at"))]
     finally:
         eng.dispose()
