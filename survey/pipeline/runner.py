@@ -26,6 +26,7 @@ import pandas as pd
 
 from survey.data.codebook import Codebook, load_codebook
 from survey.errors import ConfigError
+from survey.models import trend_outputs  # at import: statsmodels' own import is not the trend step's time
 from survey.pipeline import outputs
 from survey.pipeline.config import RunConfig
 from survey.pipeline.steps import (
@@ -164,8 +165,6 @@ def estimate_step(config: RunConfig, wave: Any, w: WeightingResult, codebook: Co
 
 def trend_step(config: RunConfig, wave: Any, w: WeightingResult, codebook: Codebook) -> Any:
     """Trend models, model-based shares and (``district_trends``) per-district trends (``survey.models``)."""
-    from survey.models import trend_outputs
-
     return trend_outputs(
         w.design,
         wave.responses.data,
