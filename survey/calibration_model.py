@@ -24,9 +24,11 @@ no calibration can meet both), and bounds that one cell alone cannot meet.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from survey.design import factorize_groups
@@ -61,20 +63,20 @@ class CalibrationModel:
     :func:`survey.calibration.calibrate`), so the calibrated weights are ``w = d prescale g``.
     """
 
-    block: np.ndarray  # (n,) block code per row
-    cell: np.ndarray  # (n,) cell code per row
-    cell_block: np.ndarray  # (C,) block code of each cell
-    cell_x: np.ndarray  # (C, p) model-matrix row of each cell (block-local columns)
-    block_labels: tuple  # label (tuple of block-variable values) of each block
+    block: npt.NDArray[np.int64]  # (n,) block code per row
+    cell: npt.NDArray[np.int64]  # (n,) cell code per row
+    cell_block: npt.NDArray[np.int64]  # (C,) block code of each cell
+    cell_x: npt.NDArray[np.float64]  # (C, p) model-matrix row of each cell (block-local columns)
+    block_labels: tuple[tuple[Any, ...], ...]  # label (tuple of block-variable values) of each block
     block_vars: tuple[str, ...]
     columns: tuple[str, ...]  # names of the p block-local columns, e.g. "sex=2"
     method: str
     bounds: tuple[float, float] | None
-    targets: np.ndarray | None = None  # (B, p) population totals
-    column_margin: np.ndarray | None = None  # (p,) margin index of each column
-    margin_names: tuple[str, ...] = ()
-    numeric: np.ndarray | None = None  # (p,) True for the columns of numeric auxiliaries
-    prescale: np.ndarray | None = None  # (B,) factor on the design weights of each block
+    targets: npt.NDArray[np.float64]  # (B, p) population totals
+    column_margin: npt.NDArray[np.int64]  # (p,) margin index of each column
+    margin_names: tuple[str, ...]
+    numeric: npt.NDArray[np.bool_]  # (p,) True for the columns of numeric auxiliaries
+    prescale: npt.NDArray[np.float64] | None = None  # (B,) factor on the design weights of each block
     maxit: int = 100
     epsilon: float = 1e-12
     trim: tuple[float, float] | None = None
@@ -92,18 +94,16 @@ class CalibrationModel:
             text = (text + ", " if text else "") + self.columns[col].replace("=", " ")
         return text
 
-    def start_weights(self, design_weights: np.ndarray) -> np.ndarray:
+    def start_weights(self, design_weights: npt.ArrayLike) -> npt.NDArray[np.float64]:
         """``d prescale``: the weights calibration starts from."""
         d = np.asarray(design_weights, dtype=float)
         return d if self.prescale is None else d * self.prescale[self.block]
 
-    def with_settings(self, **changes) -> CalibrationModel:
-        from dataclasses import replace
-
+    def with_settings(self, **changes: Any) -> CalibrationModel:
         return replace(self, **changes)
 
 
-def cell_label(keys: Mapping) -> str:
+def cell_label(keys: Mapping[str, Any]) -> str:
     """``{"year": 2022, "district": "Rissne"}`` → ``year 2022, district Rissne``."""
     return ", ".join(f"{k} {v}" for k, v in keys.items())
 
@@ -121,9 +121,9 @@ class _MarginColumns:
 
 @dataclass(frozen=True, eq=False)
 class _Blocks:
-    codes: np.ndarray
+    codes: npt.NDArray[np.int64]
     keys: pd.DataFrame
-    labels: tuple
+    labels: tuple[tuple[Any, ...], ...]
     variables: list[str]
     notes: list[str] = field(default_factory=list)
 
@@ -225,7 +225,7 @@ class CalibrationProblem:
     notes: tuple[str, ...]
 
     @property
-    def targets(self) -> np.ndarray:
+    def targets(self) -> npt.NDArray[np.float64]:
         return self.model.targets
 
 
@@ -457,7 +457,7 @@ def collapse_levels(
     tot_block: np.ndarray,
     tot_level: np.ndarray,
     totals: np.ndarray,
-    levels: list,
+    levels: list[Any],
     min_respondents: int,
 ) -> tuple[np.ndarray, np.ndarray, list[tuple[int, object, object, int]]]:
     """The collapsing rule for small calibration cells, block by block.
@@ -522,12 +522,12 @@ def margins_from_population(
     out = []
     for mvars in categorical:
         cols = list(by) + [v for v in mvars if v not in by]
-        tot = population.groupby(cols, as_index=False, sort=True)[count].sum()
+        tot = population.groupby(cols, as_index=False, sort=True)[[count]].sum()
         out.append(Margin(tuple(mvars), tot.rename(columns={count: "total"})))
     for value, mvars in (numeric or {}).items():
         if value not in population.columns:
             raise CalibrationError(f"populationsfilen har ingen kolumn {value!r} med totaler för hjälpvariabeln")
         cols = list(by) + [v for v in mvars if v not in by]
-        tot = population.groupby(cols, as_index=False, sort=True)[value].sum()
+        tot = population.groupby(cols, as_index=False, sort=True)[[value]].sum()
         out.append(Margin(tuple(mvars), tot.rename(columns={value: "total"}), value=value))
     return out
