@@ -20,9 +20,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from survey.errors import ConfigError
 
-Format = Literal["html", "xlsx", "csv", "png", "pdf"]
-FORMATS: tuple[str, ...] = ("html", "xlsx", "csv", "png", "pdf")
-DEFAULT_FORMATS: tuple[Format, ...] = ("html", "xlsx", "csv")
+Format = Literal["html", "xlsx", "csv", "px", "jsonstat", "png", "pdf"]
+FORMATS: tuple[str, ...] = ("html", "xlsx", "csv", "px", "jsonstat", "png", "pdf")
+DEFAULT_FORMATS: tuple[Format, ...] = ("html", "xlsx", "csv", "px", "jsonstat")
+Lang = Literal["sv", "en"]
 
 
 def _d(sv: str, en: str) -> str:
@@ -177,7 +178,10 @@ class RunConfig(BaseModel):
     formats: tuple[Format, ...] = Field(
         DEFAULT_FORMATS,
         min_length=1,
-        description=_d("Publiceringsformat (html, xlsx, csv, png, pdf)", "Publication formats"),
+        description=_d(
+            "Publiceringsformat (html, xlsx, csv, px, jsonstat, png, pdf); csv skriver också en fil för svensk Excel",
+            "Publication formats (csv also writes a file for Swedish Excel)",
+        ),
     )
     charts: Literal["headline", "all", "none"] = Field(
         "headline",
@@ -192,6 +196,13 @@ class RunConfig(BaseModel):
     title: str | None = Field(None, max_length=300, description=_d("Rapportens titel", "Report title"))
     source: str | None = Field(None, max_length=500, description=_d("Källa i tabellerna", "Source line"))
     contact: str | None = Field(None, max_length=300, description=_d("Kontaktuppgift", "Contact"))
+    lang: Lang = Field(
+        "sv",
+        description=_d(
+            "Språk för tabeller, rapport och meddelanden: sv (svenska) eller en (engelska)",
+            "Language of tables, report and messages: sv (Swedish) or en (English)",
+        ),
+    )
 
     # --- where --------------------------------------------------------------------------------------------
     db: str | None = Field(
