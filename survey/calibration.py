@@ -29,9 +29,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from survey.calibration_model import (
@@ -237,7 +238,15 @@ def trim_once(
     return np.where(outside, new, new + add[block]), int(outside.sum())
 
 
-def _check_args(method: str, bounds, trim, trim_mode: str, d: np.ndarray, n: int, maxit: int) -> CalibrationFunction:
+def _check_args(
+    method: str,
+    bounds: tuple[float, float] | None,
+    trim: tuple[float, float] | None,
+    trim_mode: str,
+    d: npt.NDArray[np.float64],
+    n: int,
+    maxit: int,
+) -> CalibrationFunction:
     fn = calibration_function(method, bounds)
     if trim is not None and not (0 < trim[0] < trim[1]):
         raise CalibrationError(f"trim must satisfy 0 < lower < upper, got {trim}")
@@ -260,12 +269,13 @@ def _recalibrating_trim(
     trim: tuple[float, float],
     maxit: int,
     epsilon: float,
-) -> tuple[np.ndarray, int, np.ndarray | None, str | None]:
+) -> tuple[npt.NDArray[np.float64], int, npt.NDArray[np.float64], str] | None:
     """When ``g`` leaves ``trim``, calibrate again with ``F`` truncated to ``trim`` (∩ ``bounds``): the margins
-    are met to ``epsilon`` and every ``g`` is within the bounds, or the bounds are infeasible and it raises."""
+    are met to ``epsilon`` and every ``g`` is within the bounds, or the bounds are infeasible and it raises.
+    None when every ``g`` is already within ``trim``; else (g per cell, iterations, misfit, the note)."""
     lo, hi = trim
     if not (np.any(g_cell < lo * (1 - 1e-9)) or np.any(g_cell > hi * (1 + 1e-9))):
-        return g_cell, 0, None, None
+        return None
     if fn.method == "logit":
         raise CalibrationError("trim= with logit calibration: pass the bounds of the logit instead")
     lb = (max(lo, fn.lower), min(hi, fn.upper))
@@ -329,9 +339,10 @@ def calibrate(  # long: argument checks, blocks and the trim loop read in order;
     notes = list(problem.notes)
     g = g_cell[model.cell]
     if trim is not None and trim_mode == "recalibrate":
-        g_cell, it_b, mis_b, note = _recalibrating_trim(model, d0, g_cell, fn, trim, int(maxit), epsilon)
-        if note:
-            g, iterations, misfit = g_cell[model.cell], iterations + it_b, mis_b
+        trimmed = _recalibrating_trim(model, d0, g_cell, fn, trim, int(maxit), epsilon)
+        if trimmed is not None:
+            g_cell, it_b, misfit, note = trimmed
+            g, iterations = g_cell[model.cell], iterations + it_b
             notes.append(note)
     elif trim is not None:
         g, n_trim = trim_once(g, d0, model.block, *trim)
@@ -438,7 +449,7 @@ def kish_deff(w: np.ndarray) -> float:
 
 
 def weight_diagnostics(
-    w: np.ndarray, d: np.ndarray, groups: np.ndarray, labels: tuple, names: Sequence[str]
+    w: np.ndarray, d: np.ndarray, groups: np.ndarray, labels: tuple[tuple[Any, ...], ...], names: Sequence[str]
 ) -> pd.DataFrame:
     """Per group: n, sum of weights, min, max, max/min, Kish deff, effective n, min and max of g = w/d."""
     groups = np.asarray(groups)
