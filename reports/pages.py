@@ -31,7 +31,16 @@ SECTION_OF_KIND = {
     "trend": "Trend",
     "compare": "Jämförelser mellan områden",
 }
-FORMAT_LINKS = {"html": "Tabell (HTML)", "png": "PNG", "pdf": "PDF", "csv": "CSV", "xlsx": "Excel"}
+FORMAT_LINKS = {
+    "html": "Tabell (HTML)",
+    "png": "PNG",
+    "pdf": "PDF",
+    "csv": "CSV",
+    "csv-sv": "CSV (svensk Excel)",
+    "px": "PC-Axis",
+    "jsonstat": "JSON-stat",
+    "xlsx": "Excel",
+}
 
 
 def _wide(tables: Sequence[TableData]) -> bool:
