@@ -33,7 +33,7 @@ Single-PSU strata that are not a census ("lonely PSUs") follow an explicit polic
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -64,14 +64,14 @@ class Design:
     """
 
     strata: np.ndarray
-    strata_labels: tuple
+    strata_labels: tuple[Any, ...]
     design_weights: np.ndarray
     weights: np.ndarray
     psu: np.ndarray | None = None
     fpc: np.ndarray | None = None
     calibration: CalibrationModel | None = None
     lonely_psu: LonelyPSU = "fail"
-    _cache: dict = field(default_factory=dict, repr=False, compare=False)
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         n = len(self.strata)
@@ -91,6 +91,16 @@ class Design:
     @property
     def n_strata(self) -> int:
         return len(self.strata_labels)
+
+    def calibration_model(self, what: str) -> CalibrationModel:
+        """The calibration model of the weights; ``what`` (the step that needs it) is named in the
+        :class:`~survey.errors.DesignError` raised when the design is not calibrated."""
+        if self.calibration is None:
+            raise DesignError(
+                f"{what} behöver designens kalibreringsmodell, men vikterna är inte kalibrerade "
+                f"(Design.calibration är None); kalibrera vikterna först eller använd den okalibrerade skattningen"
+            )
+        return self.calibration
 
     def psu_codes(self) -> np.ndarray:
         """PSU code per row (each row its own PSU when ``psu`` is None)."""
@@ -168,7 +178,7 @@ class Design:
 
 
 def stratified_design(
-    strata_keys: np.ndarray | list,
+    strata_keys: np.ndarray | list[Any],
     design_weights: np.ndarray,
     *,
     psu: np.ndarray | None = None,
@@ -249,7 +259,8 @@ def factorize_groups(frame: pd.DataFrame, cols: list[str] | tuple[str, ...]) -> 
     """
     if not cols:
         return np.zeros(len(frame), dtype=np.int64), pd.DataFrame(index=[0])
-    codes, uniques = [], []
+    codes: list[np.ndarray] = []
+    uniques: list[pd.Index | np.ndarray] = []
     for c in cols:
         col = frame[c]
         if isinstance(col.dtype, pd.CategoricalDtype):
