@@ -158,6 +158,16 @@ class RunConfig(BaseModel):
     replicate_seed: int = Field(
         2026, description=_d("Slumpfrö för bootstrap-replikaten", "Seed of the bootstrap replicates")
     )
+    pool: int = Field(
+        1,
+        ge=1,
+        le=10,
+        description=_d(
+            "Sammanslagna år: skatta varje område över så många på varandra följande undersökningsår (som Brå "
+            "för små områden); raden för år t gäller åren t-k+1..t och märks i years_pooled; 1 = varje år för sig",
+            "Pooled years: estimate each district over k consecutive waves (labelled in years_pooled)",
+        ),
+    )
 
     # --- trends ---------------------------------------------------------------------------------------------
     district_trends: bool = Field(
@@ -257,6 +267,11 @@ class RunConfig(BaseModel):
                 )
         elif self.lower is not None and self.upper is not None and not self.lower < self.upper:
             raise ValueError(f"--lower ({self.lower}) måste vara mindre än upper ({self.upper})")
+        if self.pool > 1 and self.variance != "linearisation":
+            raise ValueError(
+                f"--pool {self.pool} med --variance {self.variance}: sammanslagna år skattas bara med "
+                f"Taylorlinjärisering; ange --variance linearisation eller --pool 1"
+            )
         tl, tu = self.trim_lower, self.trim_upper
         if tl is not None and tl >= 1 or tu is not None and tu <= 1:
             raise ValueError("--trim-lower/--trim-upper: trimgränserna måste omsluta 1: trim_lower < 1 < trim_upper")

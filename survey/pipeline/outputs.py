@@ -22,7 +22,7 @@ import pandas as pd
 
 from survey.data.codebook import Codebook
 from survey.pipeline.config import RunConfig
-from survey.pipeline.steps import CONTRACT_ESTIMATE_COLUMNS, EstimationResult, WeightingResult
+from survey.pipeline.steps import CONTRACT_ESTIMATE_COLUMNS, POOL_LABEL, EstimationResult, WeightingResult
 
 # `trygghet run` charts the headline indicator by default: a 21-panel chart costs ~1.3 s
 HEADLINE_INDICATORS: tuple[str, ...] = ("unsafe_after_dark",)
@@ -75,12 +75,19 @@ def write_csv(frame: pd.DataFrame, path: Path) -> Path:
     return path
 
 
+def contract_columns(estimates: pd.DataFrame) -> list[str]:
+    """The contract's columns of ``estimates.csv``, with ``years_pooled`` (the pooled years, e.g.
+    ``2023–2024``) after ``year`` when the run pooled years (``--pool``)."""
+    cols = list(CONTRACT_ESTIMATE_COLUMNS)
+    return cols[:1] + [POOL_LABEL] + cols[1:] if POOL_LABEL in estimates.columns else cols
+
+
 def write_outputs(out_dir: Path, w: WeightingResult, e: EstimationResult, tr: Any) -> dict[str, Path]:
     """``weights.csv``, ``estimates.csv``, ``trend.csv`` and the extras (those with rows)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     frames: list[tuple[str, pd.DataFrame | None, str]] = [
         ("weights", w.weights, "weights.csv"),
-        ("estimates", e.estimates[list(CONTRACT_ESTIMATE_COLUMNS)], "estimates.csv"),
+        ("estimates", e.estimates[contract_columns(e.estimates)], "estimates.csv"),
         ("trend", tr.contract_rows(), "trend.csv"),
         ("estimates_full", e.estimates, "estimates_full.csv"),
         ("comparisons", e.comparisons, "comparisons.csv"),
@@ -120,17 +127,43 @@ def run_parameters(config: RunConfig, flow_run: dict[str, Any] | None = None) ->
     return params
 
 
-def report_meta(config: RunConfig, run_id: str, wave: Any, codebook: Codebook, started: datetime) -> dict[str, Any]:
-    """What the report says about the run (title, municipality and source from the configuration)."""
+def method_text(config: RunConfig, estimates: pd.DataFrame | None = None) -> str:
+    """The report's method line: calibration, variance, interval and, with ``--pool``, the pooled years
+    (the periods of ``estimates``' ``years_pooled``)."""
     method = {"raking": "raking", "linear": "linjär kalibrering (GREG)", "logit": "logit-kalibrering"}
+    text = (
+        f"Kalibrerade vikter ({method[config.method]} mot kön och ålder per område och år); "
+        f"Taylorlinjäriserade standardfel; {round(config.level * 100)} % konfidensintervall på "
+        f"logitskalan"
+    )
+    if config.pool > 1:
+        periods = ""
+        if estimates is not None and POOL_LABEL in estimates.columns:
+            pairs = estimates[["year", POOL_LABEL]].drop_duplicates().sort_values("year")
+            periods = " (" + ", ".join(f"{lab} under {y}" for y, lab in pairs.itertuples(index=False)) + ")"
+        text += (
+            f"; sammanslagna år: varje område skattas över {config.pool} på varandra följande "
+            f"undersökningsår och redovisas under periodens sista år{periods}; jämförelsen med föregående "
+            f"period gäller perioden som slutar {config.pool} undersökningsår tidigare"
+        )
+    return text
+
+
+def report_meta(
+    config: RunConfig,
+    run_id: str,
+    wave: Any,
+    codebook: Codebook,
+    started: datetime,
+    estimates: pd.DataFrame | None = None,
+) -> dict[str, Any]:
+    """What the report says about the run (title, municipality and source from the configuration)."""
     meta: dict[str, Any] = {
         "run_id": run_id,
         "date": started.date().isoformat(),
         "data_source": f"{wave.responses.source.name}, {wave.population.source.name}",
         "codebook_version": f"{codebook.name} {codebook.version}",
-        "method": f"Kalibrerade vikter ({method[config.method]} mot kön och ålder per område och år); "
-        f"Taylorlinjäriserade standardfel; {round(config.level * 100)} % konfidensintervall på "
-        f"logitskalan",
+        "method": method_text(config, estimates),
         # the significance rule the report states and applies (markers ⇔ adjusted p < alpha)
         "alpha": config.alpha,
         "adjust": config.adjust,
@@ -170,7 +203,7 @@ def publish(
         e.comparisons,
         tr.trend,
         codebook,
-        report_meta(config, run_id, wave, codebook, started),
+        report_meta(config, run_id, wave, codebook, started, e.estimates),
         Path(config.out) / "report",
         store=store,
         formats=config.formats,

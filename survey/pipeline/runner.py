@@ -105,6 +105,7 @@ def estimation_options(config: RunConfig) -> EstimationOptions:
         variance=method,
         replicates=replicates or 500,
         seed=config.replicate_seed,
+        pool=config.pool,
     )
 
 

@@ -26,12 +26,14 @@ from survey.estimation import (
     atom_stats,
     compare,
     domain_ratios,
+    estimate_distributions,
     estimate_group_shares,
     estimate_shares,
     group_codes,
     indicator_states,
     score_index,
 )
+from survey.pooling import pooled_windows, window_label
 from survey.replicate_estimation import replicate_share_tables
 
 DEFAULT_MARGINS: tuple[tuple[str, ...], ...] = (("district", "sex"), ("district", "age_group"))
@@ -75,13 +77,14 @@ class EstimationOptions:
     )
     replicates: int = 500  # bootstrap replicates
     seed: int = 0  # bootstrap seed
+    pool: int = 1  # estimate over windows of this many consecutive waves (pooled years)
 
 
 @dataclass(frozen=True, eq=False)
 class EstimationResult:
     estimates: pd.DataFrame  # contract columns + df, deff, weighted_base, other CIs
     comparisons: pd.DataFrame
-    by_group: pd.DataFrame  # Totalt per year by sex / age group: domain, group + estimate columns
+    by_group: pd.DataFrame  # Totalt and each district per year by sex / age group, answer distributions
     index: pd.DataFrame  # the mean-score problem index per year × district / Totalt
     tables: ShareTables | None = field(repr=False, default=None)
     replicates: Any = field(repr=False, default=None)  # the replicate weights (replicate variance only)
@@ -183,22 +186,33 @@ def _group_estimates(
     options: EstimationOptions,
     atoms: AtomStats | None = None,
 ) -> pd.DataFrame:
-    """Totalt per year by each register variable in ``options.groups``."""
+    """Totalt per year, then every year × district, by each register variable in ``options.groups``; then
+    the answer distribution of every item (domain ``answer``, :func:`estimate_distributions`)."""
     groups = _groups(responses, options)
-    if not groups:
-        return pd.DataFrame()
     labels: dict[str, dict[object, str]] = {"sex": dict(codebook.sexes.items())}
-    return estimate_group_shares(
-        design,
-        responses,
-        codebook.indicators,
-        groups,
-        labels=labels,
-        min_n=options.min_n,
-        max_rse=options.max_rse,
-        level=options.level,
-        atoms=atoms,
+    frames = [
+        estimate_group_shares(
+            design,
+            responses,
+            codebook.indicators,
+            groups,
+            labels=labels,
+            min_n=options.min_n,
+            max_rse=options.max_rse,
+            level=options.level,
+            atoms=atoms,
+            within=within,
+        )
+        for within in (("year", "district") if groups else ())
+    ]
+    items = [(it.name, tuple(it.codes)) for it in codebook.items if it.name in responses]
+    frames.append(
+        estimate_distributions(
+            design, responses, items, min_n=options.min_n, max_rse=options.max_rse, level=options.level
+        )
     )
+    frames = [f for f in frames if len(f)]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
 def _index_estimates(
@@ -228,9 +242,18 @@ def estimate(
     codebook: Codebook,
     options: EstimationOptions = EstimationOptions(),
 ) -> EstimationResult:
-    """Every indicator per year × district and Totalt, comparisons, Totalt by group, and the problem index."""
+    """Every indicator per year × district and Totalt, comparisons, Totalt by group, and the problem index;
+    with ``options.pool`` > 1 over windows of consecutive waves (:func:`pooled_estimate`)."""
     responses = prepare(responses)
-    design = weighting.design
+    if options.pool > 1:
+        return pooled_estimate(responses, weighting.design, codebook, options)
+    return _estimate(responses, weighting.design, codebook, options)
+
+
+def _estimate(
+    responses: pd.DataFrame, design: Design, codebook: Codebook, options: EstimationOptions
+) -> EstimationResult:
+    """:func:`estimate` on a prepared frame and its design."""
     atoms = None
     if design.psu is None:  # one pass over the rows serves the district, Totalt and group tables
         atoms = atom_stats(
@@ -280,6 +303,62 @@ def estimate(
         index=_index_estimates(design, responses, codebook, options),
         tables=tables,
         replicates=replicates,
+    )
+
+
+POOL_LABEL = "years_pooled"
+
+
+def pooled_estimate(
+    responses: pd.DataFrame, design: Design, codebook: Codebook, options: EstimationOptions
+) -> EstimationResult:
+    """Pooled years (``--pool k``): every output of :func:`estimate` over each window of ``k`` consecutive
+    waves (:func:`survey.pooling.pooled_windows`), labelled by the window's last year (``year``) and its
+    label (``years_pooled``, e.g. ``"2023–2024"``).
+
+    As :mod:`survey.pooling`: the design keeps its strata (year × district) and per-wave calibration, the
+    weights are divided by ``k``, and a window's district is the domain of its rows in the window, so the
+    linearised variance is that of the stacked waves (R: ``svydesign(strata = ~year:district, weights =
+    ~w / k)`` on the stacked rows, calibrated per wave). The rows of a window get ``year`` = its last year
+    and every other row the placeholder year 0 (a stratum lies wholly inside or outside a window, so the
+    domains stay aligned with the strata and calibration blocks). Comparisons: districts against each
+    other and against Totalt within the window, and ``previous_year`` against the previous window that
+    does not overlap (ending ``k`` waves earlier; disjoint waves are independent, so the covariance is 0).
+    The by-group table and the problem index are pooled the same way.
+    """
+    k = options.pool
+    years = responses["year"].to_numpy(np.int64)
+    windows = pooled_windows(years.tolist(), k)
+    pooled = design.with_weights(design.weights / k, design.calibration)
+    parts: dict[str, list[pd.DataFrame]] = {"estimates": [], "comparisons": [], "by_group": [], "index": []}
+    for j, window in enumerate(windows):
+        end = window[-1]
+        label = np.zeros(len(years), dtype=np.int64)
+        label[np.isin(years, window)] = end
+        prev = windows[j - k] if j >= k else None
+        if prev is not None:
+            label[np.isin(years, prev)] = prev[-1]
+        res = _estimate(responses.assign(year=label), pooled, codebook, options)
+        c = res.comparisons
+        keep = (c["year"] == end) & ((c["comparison"] != "previous_year") | (prev is not None))
+        c = c[keep].copy()
+        c["other_years_pooled"] = np.where(
+            c["comparison"] == "previous_year", window_label(prev) if prev is not None else "", ""
+        )
+        parts["comparisons"].append(c)
+        for name in ("estimates", "by_group", "index"):
+            f = getattr(res, name)
+            if len(f):
+                parts[name].append(f[f["year"] == end])
+    labels = {w[-1]: window_label(w) for w in windows}
+    out = {}
+    for name, frames in parts.items():
+        f = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        if len(f):
+            f.insert(list(f.columns).index("year") + 1, POOL_LABEL, f["year"].map(labels))
+        out[name] = f
+    return EstimationResult(
+        estimates=out["estimates"], comparisons=out["comparisons"], by_group=out["by_group"], index=out["index"]
     )
 
 

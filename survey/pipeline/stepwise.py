@@ -213,6 +213,8 @@ def _meta(config: RunConfig, results: Any, run_id: str) -> dict[str, Any]:
         "adjust": config.adjust,
         "level": config.level,
     }
+    if config.pool > 1:  # the pooled years are stated as in trygghet run's report
+        meta["method"] = outputs.method_text(config, results.estimates)
     for key, value in config.report_texts.items():
         meta["data_source" if key == "source" else key] = value
     return meta
