@@ -45,7 +45,7 @@ def greg_projector(design: Design) -> tuple[np.ndarray, np.ndarray]:
     (``D`` = the design weights; a factor constant within a block, such as the pre-scaling, cancels in ``B``)."""
     key = "greg_projector"
     if key not in design._cache:
-        m = design.calibration
+        m = design.calibration_model("GREG-justeringen av variansen")
         dc = np.bincount(m.cell, weights=design.design_weights, minlength=len(m.cell_block))
         n_blocks = len(m.block_labels)
         p = m.cell_x.shape[1]
