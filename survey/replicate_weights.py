@@ -38,7 +38,7 @@ Bootstrap factors are stored as PSU × R draw counts (``uint8``) with a per-PSU 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -49,6 +49,18 @@ from survey.errors import DesignError
 
 BootstrapMethod = Literal["rao_wu", "canty_davison"]
 CHUNK_ELEMENTS = 4_000_000  # size of a dense (rows or PSUs) × replicates chunk, in values
+_T = TypeVar("_T")
+
+
+def _present(value: _T | None, name: str, kind: str) -> _T:
+    """``value``, or a :class:`~survey.errors.DesignError` naming the field ``name`` that the replicate
+    scheme ``kind`` needs (only a hand-built :class:`ReplicateWeights` can lack it)."""
+    if value is None:
+        raise DesignError(
+            f"replikatvikterna ({kind}) saknar fältet {name!r}, som de behöver; bygg dem med "
+            f"jackknife_replicates, bootstrap_replicates eller recalibrate"
+        )
+    return value
 
 
 @dataclass(frozen=True, eq=False)
@@ -115,22 +127,25 @@ class ReplicateWeights:
             dele = self.deleted[start:stop]
             h = self.psu_stratum[dele]
             same = self.psu_stratum[:, None] == h[None, :]
-            a = np.where(same, self.jk_factor[:, None], 1.0)
+            a = np.where(same, _present(self.jk_factor, "jk_factor", self.kind)[:, None], 1.0)
             a[dele, np.arange(len(dele))] = 0.0
             return a
-        return self.alpha[:, None] + self.beta[:, None] * self.counts[:, start:stop].astype(np.float64)
+        alpha = _present(self.alpha, "alpha", self.kind)
+        beta = _present(self.beta, "beta", self.kind)
+        counts = _present(self.counts, "counts", self.kind)
+        return alpha[:, None] + beta[:, None] * counts[:, start:stop].astype(np.float64)
 
     def full_weights(self) -> np.ndarray:
         """Full-sample weights ``d * g_full`` (``d`` when not re-calibrated)."""
         if self.full_cell_g is None:
             return self.design_weights.copy()
-        return self.design_weights * self.full_cell_g[self.calibration.cell]
+        return self.design_weights * self.full_cell_g[_present(self.calibration, "calibration", self.kind).cell]
 
     def replicate_weights(self, start: int, stop: int) -> np.ndarray:
         """Replicate weights of rows (n, stop - start) for replicates ``start..stop-1`` (one chunk)."""
         w = self.design_weights[:, None] * self.psu_factors(start, stop)[self.psu]
         if self.cell_g is not None:
-            w *= self.cell_g[self.calibration.cell, start:stop]
+            w *= self.cell_g[_present(self.calibration, "calibration", self.kind).cell, start:stop]
         return w
 
     def row_factors_frame(self, start: int = 0, stop: int | None = None) -> pd.DataFrame:
@@ -254,7 +269,7 @@ def bootstrap_replicates(
     else:
         beta = np.where(lonely[psu_stratum], 0.0, 1.0)
         alpha = 1.0 - beta
-        nbar = 1.0 / np.mean(1.0 / n_h[n_h > 0])
+        nbar = float(1.0 / np.mean(1.0 / n_h[n_h > 0]))
         scale = factor * nbar / ((nbar - 1.0) * (replicates - 1))
         kind = "canty_davison"
     return ReplicateWeights(

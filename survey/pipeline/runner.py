@@ -37,6 +37,7 @@ from survey.pipeline.steps import (
     estimate,
     weight,
 )
+from survey.replicate_estimation import BlockRunner
 
 STEPS = ("read", "validate", "store", "weight", "estimate", "trend", "publish")
 
@@ -94,7 +95,8 @@ def weighting_options(config: RunConfig) -> WeightingOptions:
     )
 
 
-def estimation_options(config: RunConfig) -> EstimationOptions:
+def estimation_options(config: RunConfig, blocks: BlockRunner | None = None) -> EstimationOptions:
+    """The estimation options of ``config``; ``blocks``: how replicate variance is run (the flows' Dask)."""
     method, replicates = config.variance_method
     return EstimationOptions(
         min_n=config.min_n,
@@ -105,6 +107,7 @@ def estimation_options(config: RunConfig) -> EstimationOptions:
         variance=method,
         replicates=replicates or 500,
         seed=config.replicate_seed,
+        replicate_blocks=blocks,
         pool=config.pool,
     )
 
@@ -160,8 +163,10 @@ def weight_step(config: RunConfig, wave: Any) -> WeightingResult:
     return weight(wave.responses.data, wave.population.data, weighting_options(config))
 
 
-def estimate_step(config: RunConfig, wave: Any, w: WeightingResult, codebook: Codebook) -> EstimationResult:
-    return estimate(wave.responses.data, w, codebook, estimation_options(config))
+def estimate_step(
+    config: RunConfig, wave: Any, w: WeightingResult, codebook: Codebook, blocks: BlockRunner | None = None
+) -> EstimationResult:
+    return estimate(wave.responses.data, w, codebook, estimation_options(config, blocks))
 
 
 def trend_step(config: RunConfig, wave: Any, w: WeightingResult, codebook: Codebook) -> Any:
@@ -259,7 +264,8 @@ def run(  # long: the chain, written once, step by step; formatted one argument 
         say("viktar")
         w = runner.run("weight", timed("weight", weight_step), config, wave)
         say("skattar andelar")
-        e = runner.run("estimate", timed("estimate", estimate_step), config, wave, w, codebook)
+        blocks = getattr(runner, "replicate_blocks", None)  # the flows' Dask blocks of replicates
+        e = runner.run("estimate", timed("estimate", estimate_step), config, wave, w, codebook, blocks)
         say("skattar trender")
         tr = runner.run("trend", timed("trend", trend_step), config, wave, w, codebook)
         failure: BaseException | None = None

@@ -34,7 +34,7 @@ from survey.estimation import (
     score_index,
 )
 from survey.pooling import pooled_windows, window_label
-from survey.replicate_estimation import replicate_share_tables
+from survey.replicate_estimation import BlockRunner, replicate_share_tables
 
 DEFAULT_MARGINS: tuple[tuple[str, ...], ...] = (("district", "sex"), ("district", "age_group"))
 
@@ -77,6 +77,7 @@ class EstimationOptions:
     )
     replicates: int = 500  # bootstrap replicates
     seed: int = 0  # bootstrap seed
+    replicate_blocks: BlockRunner | None = None  # how the replicates are run (blocks, Dask); never the numbers
     pool: int = 1  # estimate over windows of this many consecutive waves (pooled years)
 
 
@@ -283,6 +284,7 @@ def _estimate(
             min_n=options.min_n,
             max_rse=options.max_rse,
             level=options.level,
+            blocks=options.replicate_blocks,
         )
         tables, replicates = rep.tables, rep.replicates
     comparisons = compare(tables, level=options.level, adjust=options.adjust, alpha=options.alpha)
