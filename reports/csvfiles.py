@@ -1,12 +1,23 @@
-"""The long, machine-readable CSV of a table: UTF-8, comma, dot decimal, one line per row × column ×
-statistic; ``value`` empty for a hidden cell, ``text`` the Swedish display text; every value already rounded
-to its display precision. Text columns are neutralised against formula injection (:mod:`reports.safe`);
-the numeric ``value`` column is never touched."""
+"""The long CSV of a table, in two dialects with the same columns and rows (one line per row × column ×
+statistic; ``value`` empty for a hidden cell, ``text`` the display text; every value already rounded to its
+display precision):
+
+- ``tables/<id>.csv``, machine-readable: UTF-8, comma, dot decimal;
+- ``tables/<id>_excel.csv``, for Swedish Excel (which opens a double-clicked CSV with the regional list
+  separator and decimal mark): UTF-8 with BOM (so Excel reads å, ä, ö right), semicolon, decimal comma,
+  numbers written without exponent (``0,00001``, not ``1e-05``).
+
+Text columns are neutralised against formula injection (:mod:`reports.safe`) in both; the numeric ``value``
+column is never touched.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+
+import numpy as np
+import pandas as pd
 
 from reports.results import PublishedFile
 from reports.safe import safe_text_columns
@@ -25,19 +36,39 @@ TEXT_COLUMNS = (
     "group",
     "text",
 )
+EXCEL_SUFFIX = "_excel"  # tables/<id>_excel.csv beside tables/<id>.csv
+
+
+def _frame(t: TableData, number: Callable[[float], str]) -> pd.DataFrame:
+    df = safe_text_columns(t.long_frame(), TEXT_COLUMNS)
+    df["value"] = [("" if v is None or v != v else number(float(v))) for v in df["value"]]
+    df["suppressed"] = df["suppressed"].map(lambda b: "true" if b else "false")
+    return df
 
 
 def long_csv(t: TableData, path: Path) -> Path:
-    """Write one table as long CSV to ``path``."""
-    df = safe_text_columns(t.long_frame(), TEXT_COLUMNS)
-    df["value"] = [("" if v is None or v != v else repr(float(v))) for v in df["value"]]
-    df["suppressed"] = df["suppressed"].map(lambda b: "true" if b else "false")
-    df.to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
+    """Write one table as machine-readable long CSV to ``path`` (UTF-8, comma, dot decimal)."""
+    _frame(t, repr).to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
+    return path
+
+
+def swedish_decimal(v: float) -> str:
+    """``0.274`` → ``0,274``; ``1e-05`` → ``0,00001``; ``30.0`` → ``30`` (no exponent, no thousands separator)."""
+    return str(np.format_float_positional(v, trim="-")).replace(".", ",")
+
+
+def excel_csv(t: TableData, path: Path) -> Path:
+    """Write one table as long CSV for Swedish Excel to ``path`` (UTF-8 with BOM, semicolon, decimal comma)."""
+    _frame(t, swedish_decimal).to_csv(path, index=False, sep=";", encoding="utf-8-sig", lineterminator="\r\n")
     return path
 
 
 def write_csv(tables: Sequence[TableData], out_dir: Path) -> list[PublishedFile]:
-    """``out_dir/tables/<table_id>.csv`` for every table."""
+    """``out_dir/tables/<table_id>.csv`` and ``<table_id>_excel.csv`` (format ``csv-sv``) for every table."""
     d = Path(out_dir) / "tables"
     d.mkdir(parents=True, exist_ok=True)
-    return [PublishedFile("table", t.table_id, "csv", long_csv(t, d / f"{t.table_id}.csv")) for t in tables]
+    files = []
+    for t in tables:
+        files.append(PublishedFile("table", t.table_id, "csv", long_csv(t, d / f"{t.table_id}.csv")))
+        files.append(PublishedFile("table", t.table_id, "csv-sv", excel_csv(t, d / f"{t.table_id}{EXCEL_SUFFIX}.csv")))
+    return files

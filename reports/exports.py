@@ -12,9 +12,12 @@ from typing import Any
 import pandas as pd
 
 from reports.compare import compare_districts, compare_page
-from reports.csvfiles import long_csv
+from reports.csvfiles import excel_csv, long_csv
 from reports.images import chrome_env, render_image
+from reports.jsonstat import SUFFIX as JSONSTAT_SUFFIX
+from reports.jsonstat import jsonstat_file
 from reports.labels import slugify
+from reports.pxweb import px_file
 from reports.signals import SignalRule
 from reports.tabledata import TableData
 from reports.terminal import print_table
@@ -22,7 +25,10 @@ from reports.xlsx import write_xlsx
 from survey.data.codebook import Codebook
 from survey.errors import CodebookError, PublishError
 
-EXPORT_FORMATS = ("html", "xlsx", "csv", "png", "pdf", "json")
+EXPORT_FORMATS = ("html", "xlsx", "csv", "csv-sv", "px", "jsonstat", "png", "pdf", "json")
+# the file name ending of each format (``<table_id>_<year><ending>`` when --out is a folder)
+RUN_STATUSES = ("succeeded", "running", "failed")  # load_run: a run's estimates count once they are stored
+EXPORT_ENDINGS = {"csv-sv": "_excel.csv", "jsonstat": JSONSTAT_SUFFIX}
 
 
 def open_store(db: str | None) -> Any:
@@ -42,22 +48,33 @@ def table_from_store(store: Any, table_id: str, year: int, version: int | None =
     return TableData.from_store(meta, cells)
 
 
-def export_table(store: Any, table_id: str, year: int, fmt: str, out: Path, *, version: int | None = None) -> Path:
-    """Write a published table (latest version unless ``version``) as html/xlsx/csv/png/pdf/json.
+def export_table(
+    store: Any, table_id: str, year: int, fmt: str, out: Path, *, version: int | None = None, lang: str = "sv"
+) -> Path:
+    """Write a published table (latest version unless ``version``) as html/xlsx/csv/csv-sv (Swedish Excel)/
+    px (PC-Axis)/jsonstat (JSON-stat 2)/png/pdf/json; ``lang`` is the language of the PX/JSON-stat metadata.
 
-    ``out`` is a file path or a directory (then ``<table_id>_<year>.<fmt>``).
+    ``out`` is a file path or a directory (then ``<table_id>_<year>.<fmt>``, ``_excel.csv`` for csv-sv,
+    ``.jsonstat.json`` for jsonstat).
     """
     fmt = fmt.lower().lstrip(".")
     if fmt not in EXPORT_FORMATS:
         raise PublishError(f"Okänt format ”{fmt}” för --format; välj ett av {', '.join(EXPORT_FORMATS)}.")
     t = table_from_store(store, table_id, year, version)
     out = Path(out)
-    path = out / f"{table_id}_{year}.{fmt}" if (out.is_dir() or not out.suffix) else out
+    ending = EXPORT_ENDINGS.get(fmt, f".{fmt}")
+    path = out / f"{table_id}_{year}{ending}" if (out.is_dir() or not out.suffix) else out
     path.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "html":
         path.write_text(t.standalone_html(back_link=None), encoding="utf-8")
     elif fmt == "csv":
         long_csv(t, path)
+    elif fmt == "csv-sv":
+        excel_csv(t, path)
+    elif fmt == "px":
+        px_file(t, path, lang=lang)
+    elif fmt == "jsonstat":
+        jsonstat_file(t, path, lang=lang)
     elif fmt == "xlsx":
         write_xlsx([t], path)
     elif fmt == "json":
@@ -211,15 +228,11 @@ def load_run(
             codebook,
         )
     store = open_store(db)
-    if run_id is None:
-        for rid in reversed(store.runs()["run_id"].tolist()):
-            outs = store.run_outputs(rid)
-            if outs.estimates is not None and not outs.estimates.empty:
-                run_id = rid
-                break
-        else:
+    if run_id is None:  # the newest run with stored estimates, whatever its status (one indexed query)
+        run_id = store.latest_run_id(statuses=RUN_STATUSES, with_estimates=True)
+        if run_id is None:
             raise PublishError("Databasen har ingen körning med skattningar; kör trygghet run först.")
-    outs = store.run_outputs(run_id)
+    outs = store.run_outputs(run_id, include_weights=False)  # compare never needs the respondents' weights
     started = outs.run.get("started_at")
     meta = {"run_id": run_id, "date": str(started)[:10] if started else "", **rule_meta(outs.run.get("parameters"))}
     return outs.estimates, outs.comparisons, meta, codebook

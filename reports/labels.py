@@ -6,9 +6,10 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from reports.formats import TOTAL
+from reports.formats import STAT_LABELS, TOTAL
 from survey.data.codebook import Codebook, Indicator
 
 GROUP_LABELS = {
@@ -136,3 +137,89 @@ def source_line(run_meta: Mapping[str, Any], codebook: Codebook | None) -> str:
     if run_meta.get("run_id", ""):
         parts.append(f"körning {run_meta['run_id']}")
     return "; ".join(parts) + "."
+
+
+# --- the open-data formats' dimension, statistic and unit labels (reports.cube), Swedish and English ---------
+CUBE_TEXTS: dict[str, dict[str, dict[str, str]]] = {
+    "sv": {
+        "dim": {
+            "district": "Område",
+            "year": "År",
+            "indicator": "Indikator",
+            "group": "Kön och åldersgrupp",
+            "measure": "Mått",
+            "stat": "Uppgift",
+        },
+        "stat": {**STAT_LABELS, "n": "Antal svarande (n)"},
+        "unit": {
+            "share": "procent",
+            "pp": "procentenheter",
+            "count": "antal",
+            "p": "p-värde",
+            "ratio": "oddskvot",
+            "flag": "markering (1 = statistiskt säkerställd, 0 = inte)",
+            "direction": "markering (1 = högre, -1 = lägre än Totalt, 0 = ingen skillnad)",
+        },
+    },
+    "en": {
+        "dim": {
+            "district": "District",
+            "year": "Year",
+            "indicator": "Indicator",
+            "group": "Sex and age group",
+            "measure": "Measure",
+            "stat": "Statistic",
+        },
+        "stat": {
+            "est": "Share",
+            "lo": "CI lower",
+            "hi": "CI upper",
+            "n": "Respondents (n)",
+            "chg": "Change (percentage points)",
+            "chg_p": "Adjusted p (change)",
+            "chg_sig": "Significant change",
+            "tot_p": "Adjusted p (vs Totalt)",
+            "tot_sig": "vs Totalt",
+            "sig": "Significant",
+            "diff": "Difference (percentage points)",
+            "p": "Adjusted p",
+            "or": "Odds ratio",
+        },
+        "unit": {
+            "share": "per cent",
+            "pp": "percentage points",
+            "count": "number",
+            "p": "p-value",
+            "ratio": "odds ratio",
+            "flag": "marker (1 = statistically significant, 0 = not)",
+            "direction": "marker (1 = higher, -1 = lower than Totalt, 0 = no difference)",
+        },
+    },
+}
+
+
+@dataclass(frozen=True)
+class CubeTexts:
+    """The labels of one language for :mod:`reports.cube` (unknown keys fall back to the key itself)."""
+
+    lang: str
+
+    def _get(self, part: str, key: str) -> str:
+        return CUBE_TEXTS.get(self.lang, CUBE_TEXTS["sv"])[part].get(key, key)
+
+    @property
+    def stat_dim(self) -> str:
+        return self._get("dim", "stat")
+
+    def dim_label(self, dim: str) -> str:
+        return self._get("dim", dim.removesuffix("_column"))
+
+    def stat_label(self, stat: str) -> str:
+        return self._get("stat", stat)
+
+    def unit(self, kind: str) -> str:
+        return self._get("unit", kind)
+
+
+def cube_texts(lang: str = "sv") -> CubeTexts:
+    return CubeTexts(lang if lang in CUBE_TEXTS else "sv")

@@ -33,8 +33,10 @@ from reports.exports import (
 )
 from reports.formats import MINUS, NBSP, SUPPRESSED, swedish_number, swedish_p, swedish_percent, swedish_pp
 from reports.images import chromium_available, chromium_wrapper, write_images
+from reports.jsonstat import write_jsonstat
 from reports.labels import indicator_order
 from reports.pages import write_index
+from reports.pxweb import write_px
 from reports.results import PublishedFile, PublishResult
 from reports.scan import DisclosureFinding, scan_disclosure
 from reports.signals import SignalRule
@@ -64,6 +66,8 @@ __all__ = [
     "write_html",
     "write_xlsx",
     "write_csv",
+    "write_px",
+    "write_jsonstat",
     "write_images",
     "write_charts",
     "write_index",
@@ -194,7 +198,13 @@ def publish_to_store(store: Any, tables: Sequence[TableData], run_id: str | None
 
 
 def _write_formats(
-    res: PublishResult, tables: list[TableData], out_dir: Path, formats: Sequence[str], lap: Any, alpha: float
+    res: PublishResult,
+    tables: list[TableData],
+    out_dir: Path,
+    formats: Sequence[str],
+    lap: Any,
+    alpha: float,
+    run_meta: Mapping[str, Any],
 ) -> None:
     if "html" in formats:
         res.files += write_html(tables, out_dir)
@@ -207,6 +217,13 @@ def _write_formats(
             PublishedFile("workbook", "tabeller", "xlsx", write_xlsx(tables, out_dir / "tabeller.xlsx", alpha=alpha))
         )
         lap("xlsx")
+    lang, updated = str(run_meta.get("lang", "sv")), run_meta.get("date") or None
+    if "px" in formats:
+        res.files += write_px(tables, out_dir, lang=lang, updated=updated)
+        lap("px")
+    if "jsonstat" in formats:
+        res.files += write_jsonstat(tables, out_dir, lang=lang, updated=updated)
+        lap("jsonstat")
     img = [f for f in ("png", "pdf") if f in formats]
     if img:
         if chromium_available():
@@ -233,7 +250,7 @@ def publish_report(
     """Write the publication: tables in ``formats``, charts, ``out_dir/index.html``; publish to ``store``.
 
     ``run_meta`` keys used: ``run_id``, ``date``, ``data_source``, ``codebook_version`` (when no codebook),
-    ``method``, ``title``, ``description``, ``alpha``, ``adjust``, ``level``. PNG/PDF need Chromium; without
+    ``method``, ``title``, ``description``, ``alpha``, ``adjust``, ``level``, ``lang``. PNG/PDF need Chromium; without
     it they are skipped with a note. ``res.suppression`` lists the hidden estimates with their reason.
     """
     unknown = sorted(set(formats) - set(EXPORT_FORMATS))
@@ -257,7 +274,7 @@ def publish_report(
     tables = build_tables(prot, comparisons, trend, codebook, run_meta, min_n=min_n, compare=compare, notes=res.notes)
     res.tables = [t.table_id for t in tables]
     lap("build")
-    _write_formats(res, tables, out_dir, formats, lap, rule.alpha)
+    _write_formats(res, tables, out_dir, formats, lap, rule.alpha, run_meta)
     if charts:  # True: every indicator; a sequence: those indicators (matplotlib costs ~1–3 s per chart)
         res.files += write_charts(
             prot, codebook, run_meta, out_dir, min_n=min_n, indicators=None if charts is True else list(charts)

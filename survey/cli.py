@@ -285,7 +285,9 @@ def tables_list(db: str = typer.Option(None, help="Databas-URL")) -> None:
 def tables_export(
     year: int = typer.Option(..., "--year", help="År"),
     table: str = typer.Option(..., "--table", help="Tabell-id (se tables list)"),
-    fmt: str = typer.Option("xlsx", "--format", help="xlsx, csv, html, png, pdf eller json"),
+    fmt: str = typer.Option(
+        "xlsx", "--format", help="xlsx, csv, csv-sv (svensk Excel), px (PC-Axis), jsonstat, html, png, pdf eller json"
+    ),
     out: Path = typer.Option(Path("."), help="Utfil eller katalog"),
     version: int = typer.Option(None, help="Version (standard: senaste)"),
     db: str = typer.Option(None, help="Databas-URL"),
