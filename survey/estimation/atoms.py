@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol, cast
 
 import numpy as np
 import pandas as pd
@@ -46,14 +47,23 @@ class AtomStats:
     count: np.ndarray  # (A, 3, k) rows
 
 
+class _MaskedStorage(Protocol):
+    """What :func:`item_codes` reads of a pandas masked array: its values and blank mask (attributes of
+    ``BaseMaskedArray`` that pandas-stubs leaves out, being private), read without a copy."""
+
+    _data: np.ndarray
+    _mask: np.ndarray
+
+
 def item_codes(col: pd.Series) -> tuple[np.ndarray, np.ndarray | None]:
     """The answers of an item as integers and the blank mask, without copies for masked integer arrays
     (``None`` mask: blanks are already ``-1``); codes are non-negative except for blanks."""
     arr = col.array
-    if isinstance(arr, pd.arrays.IntegerArray) and arr._data.dtype.kind in "iu":
-        data = arr._data
-        if not (len(data) and data.min() < 0):
-            return data, arr._mask
+    if isinstance(arr, pd.arrays.IntegerArray):
+        masked = cast(_MaskedStorage, arr)
+        data = masked._data
+        if data.dtype.kind in "iu" and not (len(data) and data.min() < 0):
+            return data, masked._mask
     return col.to_numpy(dtype="int64", na_value=-1), None
 
 
@@ -71,7 +81,7 @@ def indicator_states(data: pd.DataFrame, indicators: Sequence[Indicator]) -> np.
         lut = np.zeros(top, dtype=np.int8)  # slot c + shift = code c; the last slot = any higher code
         lut[np.asarray(ind.base, dtype=np.int64) + shift] = 1
         lut[np.asarray([c for c in ind.numerator if c in ind.base], dtype=np.int64) + shift] = 2
-        if shift:
+        if blank is None:  # shift 1
             lut[0] = 0
             np.take(lut, values + 1, out=out[:, j], mode="clip")
         else:
@@ -135,7 +145,7 @@ def atom_stats(design: Design, states: np.ndarray, extra: Sequence[np.ndarray] =
             sw[:, :, j] = np.bincount(key_j, weights=w, minlength=size).reshape(n_atoms, 3)
             sw2[:, :, j] = np.bincount(key_j, weights=w2, minlength=size).reshape(n_atoms, 3)
             sd[:, :, j] = np.bincount(key_j, weights=d, minlength=size).reshape(n_atoms, 3)
-    if constant:
+    if wa is not None and da is not None:  # constant
         sw, sw2, sd = wa[:, None, None] * cnt, (wa * wa)[:, None, None] * cnt, da[:, None, None] * cnt
     extra_arr = np.stack(levels[1 + cal :], axis=1) if len(levels) > 1 + cal else np.zeros((n_atoms, 0), dtype=np.int64)
     return AtomStats(
@@ -147,7 +157,7 @@ def _blocks(design: Design) -> list[tuple[int, np.ndarray, np.ndarray]]:
     """Per calibration block: its cells and their model-matrix rows, cached on the design."""
     key = "atoms.blocks"
     if key not in design._cache:
-        m = design.calibration
+        m = design.calibration_model("atomvägens kalibreringsanpassning")
         order = np.argsort(m.cell_block, kind="stable")
         cuts = np.flatnonzero(np.diff(m.cell_block[order])) + 1
         design._cache[key] = [
