@@ -24,13 +24,14 @@ the full-sample weight and the ``R`` replicate weights (re-calibrated, ``combine
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
+from survey.calibration_model import CalibrationModel
 from survey.design import Design, factorize_groups
 from survey.errors import DesignError
 from survey.estimation import (
@@ -57,18 +58,140 @@ ReplicateMethod = Literal["jackknife", "bootstrap"]
 REPLICATE_METHODS: tuple[str, ...] = ("jackknife", "bootstrap")
 
 
-def design_replicates(
+def replicate_scheme(
     design: Design, method: ReplicateMethod = "bootstrap", replicates: int = 500, seed: int | None = 0
 ) -> ReplicateWeights:
-    """JKn or Rao–Wu bootstrap replicates of ``design``, re-calibrated with ``design.calibration`` when the
-    design is calibrated; an uncalibrated design's replicates start from its final weights."""
+    """JKn or Rao–Wu bootstrap replicates of ``design`` before re-calibration: from the design weights when
+    the design is calibrated (re-calibrated by :func:`recalibrate_model` with ``design.calibration``), from
+    its final weights when it is not."""
     if method not in REPLICATE_METHODS:
         raise DesignError(f"okänd replikatmetod {method!r}; välj en av {REPLICATE_METHODS}")
     base = design if design.calibration is not None else replace(design, design_weights=design.weights, _cache={})
-    reps = jackknife_replicates(base) if method == "jackknife" else bootstrap_replicates(base, replicates, seed)
+    return jackknife_replicates(base) if method == "jackknife" else bootstrap_replicates(base, replicates, seed)
+
+
+def design_replicates(
+    design: Design, method: ReplicateMethod = "bootstrap", replicates: int = 500, seed: int | None = 0
+) -> ReplicateWeights:
+    """JKn or Rao–Wu bootstrap replicates of ``design`` (:func:`replicate_scheme`), re-calibrated with
+    ``design.calibration`` when the design is calibrated."""
+    reps = replicate_scheme(design, method, replicates, seed)
     if design.calibration is not None:
         reps = recalibrate_model(reps, design.calibration, infeasible="collapse")
     return reps
+
+
+# --- replicates in blocks ------------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class ReplicateInputs:
+    """What every block of replicates shares: the calibration model (None: not re-calibrated), the
+    indicator matrices ``num = y * base`` and ``den = base`` (n, k), and the domain codes of each table,
+    ``(codes (n,), number of domains)``."""
+
+    model: CalibrationModel | None
+    num: np.ndarray
+    den: np.ndarray
+    domains: tuple[tuple[np.ndarray, int], ...]
+
+
+@dataclass(frozen=True, eq=False)
+class ReplicateBlock:
+    """One block's results: replicate estimates per table (``replicates`` (b, G, k)), the block's cell
+    ``g`` (C, b) and the full sample's (C,), or None without re-calibration, and the solver's counts."""
+
+    estimates: tuple[ReplicateEstimates, ...]
+    cell_g: np.ndarray | None
+    full_cell_g: np.ndarray | None
+    iterations: int
+    collapsed: int
+
+
+BlockFunction = Callable[[ReplicateInputs, ReplicateWeights], ReplicateBlock]
+# How blocks are run: ``map_blocks(fn, inputs, parts)`` returns ``[fn(inputs, p) for p in parts]`` in order
+# (in this process by default; the flows send the parts to Dask workers, ``flows.common``).
+BlockMap = Callable[[BlockFunction, ReplicateInputs, list[ReplicateWeights]], list[ReplicateBlock]]
+
+
+def map_in_process(fn: BlockFunction, inputs: ReplicateInputs, parts: list[ReplicateWeights]) -> list[ReplicateBlock]:
+    """The default :data:`BlockMap`: the blocks one after another in this process."""
+    return [fn(inputs, p) for p in parts]
+
+
+@dataclass(frozen=True)
+class BlockRunner:
+    """How the replicates are computed: blocks of ``block_size`` replicates (None: one block), run by
+    ``map`` (a :data:`BlockMap`)."""
+
+    block_size: int | None = None
+    map: BlockMap = map_in_process
+
+
+def replicate_parts(reps: ReplicateWeights, block_size: int | None = None) -> list[ReplicateWeights]:
+    """``reps`` cut into blocks of ``block_size`` consecutive replicates (None: one block), each a
+    self-contained :class:`ReplicateWeights` of its replicates (draw counts or deleted PSUs, ``rscales``;
+    the same ``scale``)."""
+    n_rep = reps.n_replicates
+    size = n_rep if block_size is None else max(1, int(block_size))
+    parts = []
+    for r0 in range(0, n_rep, size):
+        r1 = min(n_rep, r0 + size)
+        parts.append(
+            replace(
+                reps,
+                rscales=reps.rscales[r0:r1],
+                counts=None if reps.counts is None else reps.counts[:, r0:r1],
+                deleted=None if reps.deleted is None else reps.deleted[r0:r1],
+                cell_g=None if reps.cell_g is None else reps.cell_g[:, r0:r1],
+            )
+        )
+    return parts
+
+
+def replicate_block(inputs: ReplicateInputs, part: ReplicateWeights) -> ReplicateBlock:
+    """Re-calibrate the replicates of one block and estimate every domain ratio with them: for each
+    replicate ``r`` of the block and each table, ``theta_r(g, k) = sum_{i in g} w_ir num_ik / sum_{i in g}
+    w_ir den_ik`` with ``w_ir = d*_i a_{p(i) r} g_{c(i) r}`` (:func:`survey.replication.recalibrate_model`,
+    :func:`survey.replication.domain_replicates`). Each replicate's calibration and estimates depend on that
+    replicate alone, so any cut into blocks gives the replicates of the uncut computation.
+    A pure function of its arguments (no IO), the unit of work of a Dask worker."""
+    reps = part if inputs.model is None else recalibrate_model(part, inputs.model, infeasible="collapse")
+    estimates = tuple(domain_replicates(reps, inputs.num, inputs.den, codes, n) for codes, n in inputs.domains)
+    return ReplicateBlock(
+        estimates=estimates,
+        cell_g=reps.cell_g if inputs.model is not None else None,
+        full_cell_g=reps.full_cell_g if inputs.model is not None else None,
+        iterations=reps.iterations,
+        collapsed=reps.collapsed,
+    )
+
+
+def combine_blocks(
+    reps: ReplicateWeights, model: CalibrationModel | None, blocks: list[ReplicateBlock]
+) -> tuple[ReplicateWeights, tuple[ReplicateEstimates, ...]]:
+    """The blocks (in replicate order) put together: the re-calibrated replicate weights of all replicates
+    and, per table, the replicate estimates of all replicates with the scheme's ``scale`` and ``rscales``."""
+    tables = []
+    for t in range(len(blocks[0].estimates)):
+        parts = [b.estimates[t] for b in blocks]
+        tables.append(
+            ReplicateEstimates(
+                estimate=parts[0].estimate,
+                replicates=np.concatenate([p.replicates for p in parts], axis=0),
+                scale=reps.scale,
+                rscales=np.asarray(reps.rscales, dtype=float),
+            )
+        )
+    if model is not None:
+        reps = replace(
+            reps,
+            design_weights=model.start_weights(reps.design_weights),
+            calibration=model,
+            cell_g=np.concatenate([b.cell_g for b in blocks if b.cell_g is not None], axis=1),
+            full_cell_g=blocks[0].full_cell_g,
+            iterations=max(b.iterations for b in blocks),
+            collapsed=sum(b.collapsed for b in blocks),
+        )
+    return reps, tuple(tables)
 
 
 def _replicate_covariance(a: ReplicateEstimates, b: ReplicateEstimates, a_of_b: np.ndarray, mse: bool) -> np.ndarray:
@@ -143,16 +266,25 @@ def replicate_share_tables(
     min_n: int = 30,
     max_rse: float | None = None,
     level: float = 0.95,
+    blocks: BlockRunner | None = None,
 ) -> ReplicateShareTables:
     """Shares per year × district and per year (Totalt) for every indicator with replicate SEs (module
-    docstring). ``replicates`` and ``seed`` are for the bootstrap (JKn has one replicate per PSU)."""
+    docstring). ``replicates`` and ``seed`` are for the bootstrap (JKn has one replicate per PSU).
+
+    The replicates are computed by :func:`replicate_block` in the blocks of ``blocks`` (default: one block
+    in this process; the flows' Dask runner sends them to workers); the draws are made once, here, so the
+    numbers do not depend on how the replicates are cut or who runs the blocks."""
     lin = estimate_shares(design, data, indicators, min_n=min_n, max_rse=max_rse, level=level, with_comparisons=False)
-    reps = design_replicates(design, method, replicates, seed)
+    scheme = replicate_scheme(design, method, replicates, seed)
     y, base = indicator_matrices(data, indicators)
     dcode, dkeys = factorize_groups(data, ["year", "district"])
     ycode, ykeys = factorize_groups(data, ["year"])
-    rd = domain_replicates(reps, y * base, base, dcode, len(dkeys))
-    rt = domain_replicates(reps, y * base, base, ycode, len(ykeys))
+    inputs = ReplicateInputs(
+        model=design.calibration, num=y * base, den=base, domains=((dcode, len(dkeys)), (ycode, len(ykeys)))
+    )
+    runner = blocks or BlockRunner()
+    done = runner.map(replicate_block, inputs, replicate_parts(scheme, runner.block_size))
+    reps, (rd, rt) = combine_blocks(scheme, design.calibration, done)
     se_d, se_t = np.sqrt(replicate_variance(rd, mse=mse)), np.sqrt(replicate_variance(rt, mse=mse))
     names = [ind.name for ind in indicators]
     keys = pd.concat(
