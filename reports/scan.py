@@ -37,7 +37,7 @@ _NUM_RE = re.compile(
     r"(?<![\d.,])[+\-\u2212]?\d{1,3}(?:[ \u00a0\u202f]\d{3})*(?:[.,]\d+)|"
     r"(?<![\d.,])[+\-\u2212]?\d+[.,]\d+"
 )
-_SCANNED_TEXT = {".html", ".htm", ".svg", ".csv", ".json", ".md", ".txt", ".xml"}
+_SCANNED_TEXT = {".html", ".htm", ".svg", ".csv", ".json", ".md", ".txt", ".xml", ".px"}
 # SVG geometry (coordinates of rounded plotted values, text positions) is not text a reader sees: a position
 # like x="8.208" must not be taken for a hidden share of 8,208 %.
 _SVG_GEOMETRY = re.compile(
@@ -317,7 +317,10 @@ def _scan_csv(path: Path, text: str, sens: _Sensitive, entities: set[str]) -> li
     import io
 
     found = []
-    rows = list(csv.reader(io.StringIO(text)))
+    text = text.lstrip("\ufeff")
+    first = text.split("\n", 1)[0]
+    excel = first.count(";") > first.count(",")  # the Swedish-Excel dialect: semicolon, decimal comma
+    rows = list(csv.reader(io.StringIO(text), delimiter=";" if excel else ","))
     if not rows:
         return found
     header = rows[0]
@@ -327,6 +330,7 @@ def _scan_csv(path: Path, text: str, sens: _Sensitive, entities: set[str]) -> li
             if rec.get("value", "").strip() or rec.get("text", SUPPRESSED).strip() != SUPPRESSED:
                 found.append(DisclosureFinding(str(path), "suppressed_with_value", f"line {k}: {row}"))
         for v in row:
+            v = v.replace(",", ".") if excel else v
             try:
                 x = float(v)
             except ValueError:

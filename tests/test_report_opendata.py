@@ -329,3 +329,23 @@ def test_load_run_takes_the_newest_run_with_estimates(tmp_path):
     assert set(got["year"]) == {2024} and len(got) == int((est["year"] == 2024).sum())
     got_old, _, meta_old, _ = load_run(url, old)
     assert meta_old["run_id"] == old and set(got_old["year"]) == {2023}
+
+
+def test_disclosure_scanner_reads_the_open_data_files(pub, tmp_path):
+    from reports.publish import scan_disclosure
+
+    res, est, _, _ = pub
+    files = [*res.paths(fmt="csv-sv"), *res.paths(fmt="px"), *res.paths(fmt="jsonstat")]
+    assert scan_disclosure(files, est) == []
+    # a hidden share planted in an Excel CSV (decimal comma) and in a PX file is found
+    hidden = est[(est["district"] == "Ursvik") & (est["year"] == 2022)].iloc[0]
+    x = tmp_path / "leak_excel.csv"
+    src = res.out_dir / "tables" / f"district_{hidden['indicator']}_excel.csv"
+    text = src.read_text(encoding="utf-8-sig").replace(
+        ";;..;true", f";{str(hidden['estimate']).replace('.', ',')};..;true", 1
+    )
+    x.write_text(text, encoding="utf-8-sig")
+    assert {f.kind for f in scan_disclosure([x], est)} >= {"suppressed_with_value", "hidden_value"}
+    px = tmp_path / "leak.px"
+    px.write_text(f"DATA=\n{hidden['estimate'] * 100:.2f} ;\n", encoding="utf-8")  # procent, 2 decimals
+    assert any(f.kind == "hidden_value" for f in scan_disclosure([px], est))
