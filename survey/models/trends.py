@@ -175,8 +175,9 @@ def _trend_columns(fit: TrendFit) -> dict[str, np.ndarray]:
         terms, est, se, t, p = list(r.terms), list(r.coef), list(r.se), list(r.t), list(r.p_value)
         df = [float(r.df_residual)] * len(terms)
         if not fit.has_year:  # the unestimable year row, after the intercept
-            for col, v in ((terms, "year"), (est, np.nan), (se, np.nan), (t, np.nan), (p, np.nan), (df, np.nan)):
-                col.insert(1, v)
+            terms.insert(1, "year")
+            for col in (est, se, t, p, df):
+                col.insert(1, np.nan)
     n = len(terms)
     return {
         "indicator": np.full(n, fit.indicator, dtype=object),
