@@ -21,7 +21,8 @@ first and last wave, ``pooled`` the number of waves ``k``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import SupportsInt
 
 import numpy as np
 import pandas as pd
@@ -33,7 +34,7 @@ from survey.indicators import Indicator
 from survey.replicate_estimation import with_intervals
 
 
-def pooled_windows(years: Sequence[int], k: int) -> list[tuple[int, ...]]:
+def pooled_windows(years: Iterable[SupportsInt], k: int) -> list[tuple[int, ...]]:
     """Windows of ``k`` consecutive waves (the waves present, sorted): ``[2022, 2023, 2024]``, k = 2 →
     ``[(2022, 2023), (2023, 2024)]``. ``k = 1`` gives every wave alone."""
     ys = sorted({int(y) for y in years})
