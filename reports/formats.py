@@ -73,7 +73,7 @@ def swedish_number(x: float | int | None, decimals: int = 0, *, sign: bool = Fal
     Negative numbers get U+2212 MINUS SIGN; ``sign=True`` adds ``+`` to positive ones. A value that rounds to
     zero has no sign. ``None``/NaN give ``missing`` (default ``..``).
     """
-    if is_missing(x):
+    if x is None or is_missing(x):  # None spelt out: narrows the type
         return missing
     body = f"{abs(float(x)):,.{decimals}f}"
     rounded_zero = float(body.replace(",", "")) == 0.0
@@ -87,14 +87,14 @@ def swedish_number(x: float | int | None, decimals: int = 0, *, sign: bool = Fal
 
 def swedish_percent(x: float | None, decimals: int = 1, *, missing: str = SUPPRESSED) -> str:
     """A share (0–1) as Swedish per cent: ``0.274`` → ``27,4 %`` (U+00A0 before ``%``)."""
-    if is_missing(x):
+    if x is None or is_missing(x):
         return missing
     return swedish_number(float(x) * 100.0, decimals) + NBSP + "%"
 
 
 def swedish_pp(x: float | None, decimals: int = 1, *, missing: str = SUPPRESSED) -> str:
     """A difference of shares in procentenheter, signed: ``0.032`` → ``+3,2``, ``-0.032`` → ``−3,2``."""
-    if is_missing(x):
+    if x is None or is_missing(x):
         return missing
     return swedish_number(float(x) * 100.0, decimals, sign=True)
 
@@ -110,7 +110,7 @@ def p_decimals(p: float, alpha: float = 0.05) -> int:
 
 def swedish_p(p: float | None, *, alpha: float = 0.05, missing: str = NOT_AVAILABLE) -> str:
     """A p-value: ``0,032``; below 0.001 ``<0,001``; see :func:`p_decimals` near ``alpha``."""
-    if is_missing(p):
+    if p is None or is_missing(p):
         return missing
     p = float(p)
     return "<0,001" if p < 0.001 else swedish_number(p, p_decimals(p, alpha))
@@ -118,7 +118,7 @@ def swedish_p(p: float | None, *, alpha: float = 0.05, missing: str = NOT_AVAILA
 
 def shown(stat: str, value: float | None, *, alpha: float = 0.05) -> float | None:
     """``value`` rounded to the precision it is displayed with (see the module docstring)."""
-    if is_missing(value):
+    if value is None or is_missing(value):
         return None
     v = float(value)
     kind = STAT_KIND[stat]
