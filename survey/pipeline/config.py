@@ -360,8 +360,9 @@ def mask_url(url: str) -> str:
         return f"{scheme}{sep}***" if sep else "***"
 
 
-def _explain(exc: ValidationError) -> ConfigError:
-    """The first pydantic error as one Swedish paragraph naming the option and the allowed values."""
+def explain_validation(exc: ValidationError) -> ConfigError:
+    """The first pydantic error of a run configuration (or a survey configuration) as one Swedish paragraph
+    naming the option and the allowed values."""
     err = exc.errors()[0]
     loc = ".".join(str(p) for p in err.get("loc", ()) if not isinstance(p, int))
     option = loc.replace("_", "-") if loc else ""
@@ -415,33 +416,41 @@ def build_config(
         data = _read_file(Path(file))
     given = {k.replace("-", "_"): v for k, v in (overrides or {}).items() if v is not None}
     if base is not None:
-        given = _resolve_paths(given, base)
+        given = resolve_paths(given, base)
     data.update(given)
     try:
         return RunConfig.model_validate(data)
     except ValidationError as exc:
-        raise _explain(exc) from None
+        raise explain_validation(exc) from None
+
+
+def read_yaml(path: Path, what: str, option: str) -> Any:
+    """The YAML document of ``path`` (UTF-8, a BOM allowed); a missing file or invalid YAML is a
+    :class:`ConfigError` naming ``what`` (e.g. ``Konfigurationsfilen``), the file and ``option``."""
+    if not path.is_file():
+        raise ConfigError(f"{what} {path} finns inte.", option=option)
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{what} {path} är inte giltig YAML: {exc}", option=option) from None
 
 
 def _read_file(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise ConfigError(f"Konfigurationsfilen {path} finns inte.", option="config")
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"Konfigurationsfilen {path} är inte giltig YAML: {exc}", option="config") from None
+    doc = read_yaml(path, "Konfigurationsfilen", "config")
     if doc is None:
         return {}
     if not isinstance(doc, dict):
         raise ConfigError(f"Konfigurationsfilen {path} ska vara en YAML-mappning (nyckel: värde).", option="config")
     doc = {str(k).replace("-", "_"): v for k, v in doc.items()}
-    return _resolve_paths(doc, path.parent)
+    return resolve_paths(doc, path.parent)
 
 
 _PATH_FIELDS = ("responses", "population", "mapping", "out")
 
 
-def _resolve_paths(doc: dict[str, Any], base: Path) -> dict[str, Any]:
+def resolve_paths(doc: dict[str, Any], base: Path) -> dict[str, Any]:
+    """``doc`` (run configuration keys) with its relative file paths (inputs, mapping, out, a codebook file)
+    taken against ``base``."""
     out = dict(doc)
     for key in _PATH_FIELDS:
         v = out.get(key)

@@ -39,11 +39,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from survey.errors import ConfigError
-from survey.pipeline.config import RunConfig, _explain
+from survey.pipeline.config import RunConfig, explain_validation, read_yaml
 
 DATA_DIR_ENV = "TRYGGHET_DATA_DIR"
 INPUT_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xls", ".sav", ".parquet")
@@ -194,7 +193,7 @@ class SurveyConfig(BaseModel):
         try:
             RunConfig.model_validate(opts)
         except ValidationError as exc:
-            raise ValueError(str(_explain(exc))) from None
+            raise ValueError(str(explain_validation(exc))) from None
         return opts
 
     def resolved(self, base: Path) -> SurveyConfig:
@@ -242,7 +241,7 @@ class SurveyConfig(BaseModel):
         try:
             return RunConfig.model_validate({k: v for k, v in data.items() if v is not None})
         except ValidationError as exc:
-            raise _explain(exc) from None
+            raise explain_validation(exc) from None
 
     def checked(self, years: list[int]) -> list[RunConfig]:
         """Every year's configuration with its input files checked (before any work starts)."""
@@ -288,12 +287,7 @@ def load_surveys(path: str | os.PathLike[str], base: Path | None = None) -> list
         if not files:
             raise ConfigError(f"Katalogen {p} innehåller ingen enkätkonfiguration (*.yaml).", option="surveys")
         return [s for f in files for s in load_surveys(f)]
-    if not p.is_file():
-        raise ConfigError(f"Enkätkonfigurationen {p} finns inte.", option="surveys")
-    try:
-        doc = yaml.safe_load(p.read_text(encoding="utf-8-sig"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"Enkätkonfigurationen {p} är inte giltig YAML: {exc}", option="surveys") from None
+    doc = read_yaml(p, "Enkätkonfigurationen", "surveys")
     entries = doc.get("surveys") if isinstance(doc, dict) and set(doc) == {"surveys"} else [doc]
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
         raise ConfigError(
@@ -309,7 +303,7 @@ def parse_survey(doc: dict[str, Any], file: Path | None = None) -> SurveyConfig:
     try:
         survey = SurveyConfig.model_validate(doc)
     except ValidationError as exc:
-        err = _explain(exc)
+        err = explain_validation(exc)
         raise ConfigError(f"{where}: {err}", option=err.option) from None
     return survey.resolved(file.parent if file else data_dir())
 
