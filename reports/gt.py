@@ -9,7 +9,7 @@ labels, row names and notes are escaped by great-tables itself.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from great_tables import GT
@@ -17,6 +17,9 @@ from great_tables import GT
 from reports.formats import EN_DASH, NBSP, NOT_AVAILABLE, SUPPRESSED, swedish_number, swedish_pp
 from reports.tabledata import TableData
 from reports.templating import environment, resource_text
+
+if TYPE_CHECKING:  # pragma: no cover
+    from great_tables._text import BaseText
 
 FONTS = ["Source Sans 3", "Segoe UI", "Helvetica Neue", "Arial", "Liberation Sans", "sans-serif"]
 MAIN_STATS = ("est", "diff", "or")
@@ -115,7 +118,8 @@ def to_gt(t: TableData) -> GT:
     gt = gt.with_id(css_id(t.table_id))
     gt = gt.fmt(lambda v: v, columns=[c for c, _ in t.columns])  # cells are autoescaped Jinja output
     gt = gt.tab_header(title=t.title, subtitle=t.subtitle or None)
-    gt = gt.cols_label(**{c: lab for c, lab in t.columns})
+    labels: dict[str, str | BaseText] = {c: lab for c, lab in t.columns}
+    gt = gt.cols_label(cases=labels)
     if t.stub_label:
         gt = gt.tab_stubhead(label=t.stub_label)
     for spanner in dict.fromkeys(t.column_spanners.values()):

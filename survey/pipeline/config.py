@@ -127,6 +127,23 @@ class RunConfig(BaseModel):
         ),
     )
 
+    gross_sample: Path | None = Field(
+        None,
+        description=_d(
+            "Bruttourvalet (alla urvalspersoner: resp_id, year, district, sex, age_group, responded 0/1, valfritt "
+            "design_weight): svarsandelar per område × kön × ålder till response_rates.csv",
+            "Gross sample (respondents and non-respondents): response rates per district × sex × age",
+        ),
+    )
+    nonresponse: Literal["cell", "propensity", "none"] = Field(
+        "none",
+        description=_d(
+            "Bortfallsjustering före kalibreringen (kräver --gross-sample): cell (viktningsklasser område × kön × "
+            "ålder), propensity (1 / skattad svarsbenägenhet, logistisk regression) eller none",
+            "Non-response adjustment before calibration (needs --gross-sample): cell, propensity or none",
+        ),
+    )
+
     # --- estimation ---------------------------------------------------------------------------------------
     min_n: int = Field(
         30, ge=1, description=_d("Undertryck celler med färre svarande", "Suppress cells with fewer respondents")
@@ -267,6 +284,11 @@ class RunConfig(BaseModel):
                 )
         elif self.lower is not None and self.upper is not None and not self.lower < self.upper:
             raise ValueError(f"--lower ({self.lower}) måste vara mindre än upper ({self.upper})")
+        if self.nonresponse != "none" and self.gross_sample is None:
+            raise ValueError(
+                f"--nonresponse {self.nonresponse} kräver --gross-sample FIL (bruttourvalet med både svarande och "
+                f"bortfall); utan bruttourval går det bara med --nonresponse none"
+            )
         if self.pool > 1 and self.variance != "linearisation":
             raise ValueError(
                 f"--pool {self.pool} med --variance {self.variance}: sammanslagna år skattas bara med "
@@ -331,7 +353,7 @@ class RunConfig(BaseModel):
         for name in ("responses", "population"):
             if getattr(self, name) is None:
                 raise ConfigError(f"Ange --{name}: filen saknas i konfigurationen.", option=name)
-        for name in ("responses", "population", "mapping"):
+        for name in ("responses", "population", "mapping", "gross_sample"):
             path = getattr(self, name)
             if path is not None and not Path(path).is_file():
                 raise ConfigError(f"Filen {path} finns inte (eller är ingen fil).", option=name)
@@ -445,7 +467,7 @@ def _read_file(path: Path) -> dict[str, Any]:
     return resolve_paths(doc, path.parent)
 
 
-_PATH_FIELDS = ("responses", "population", "mapping", "out")
+_PATH_FIELDS = ("responses", "population", "mapping", "gross_sample", "out")
 
 
 def resolve_paths(doc: dict[str, Any], base: Path) -> dict[str, Any]:

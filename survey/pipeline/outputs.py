@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from survey.data.codebook import Codebook
+from survey.pipeline.adjustment import NonresponseResult
 from survey.pipeline.config import RunConfig
 from survey.pipeline.steps import CONTRACT_ESTIMATE_COLUMNS, POOL_LABEL, EstimationResult, WeightingResult
 
@@ -105,6 +106,15 @@ def write_outputs(out_dir: Path, w: WeightingResult, e: EstimationResult, tr: An
         for key, frame, name in frames
         if frame is not None and (key in always or len(frame))
     }
+    if w.nonresponse is not None:  # --gross-sample: rates, adjustment diagnostics and balance
+        nr = w.nonresponse
+        for key, frame, name in (
+            ("response_rates", nr.rates, "response_rates.csv"),
+            ("nonresponse_diagnostics", nr.diagnostics, "nonresponse_diagnostics.csv"),
+            ("nonresponse_balance", nr.balance, "nonresponse_balance.csv"),
+        ):
+            if len(frame):
+                files[key] = write_csv(frame, out_dir / name)
     if e.replicates is not None:  # for analysts: R's svrepdesign reads them (the JSON says how)
         from survey.replicate_estimation import export_replicate_weights
 
@@ -127,9 +137,25 @@ def run_parameters(config: RunConfig, flow_run: dict[str, Any] | None = None) ->
     return params
 
 
-def method_text(config: RunConfig, estimates: pd.DataFrame | None = None) -> str:
-    """The report's method line: calibration, variance, interval and, with ``--pool``, the pooled years
-    (the periods of ``estimates``' ``years_pooled``)."""
+def _percent(x: float) -> str:
+    return f"{100 * x:.1f}".replace(".", ",") + " %"
+
+
+def nonresponse_text(nr: NonresponseResult) -> str:
+    """The method line's part on the gross sample: the response rate per year and the adjustment."""
+    rates = ", ".join(f"{y}: {_percent(v['rate'])}" for y, v in nr.year_rates().items())
+    how = {
+        "cell": "bortfallsjusterade designvikter (viktningsklasser område × kön × ålder) före kalibreringen",
+        "propensity": "bortfallsjusterade designvikter (1 / skattad svarsbenägenhet, logistisk regression på "
+        "område, kön och ålder) före kalibreringen",
+        "none": "ingen bortfallsjustering före kalibreringen",
+    }[nr.method]
+    return f"svarsandel i bruttourvalet {rates} (per område, kön och ålder i response_rates.csv); {how}"
+
+
+def method_text(config: RunConfig, estimates: pd.DataFrame | None = None, nr: NonresponseResult | None = None) -> str:
+    """The report's method line: calibration, variance, interval, with ``--pool`` the pooled years (the
+    periods of ``estimates``' ``years_pooled``) and with ``--gross-sample`` the response rates."""
     method = {"raking": "raking", "linear": "linjär kalibrering (GREG)", "logit": "logit-kalibrering"}
     text = (
         f"Kalibrerade vikter ({method[config.method]} mot kön och ålder per område och år); "
@@ -146,6 +172,8 @@ def method_text(config: RunConfig, estimates: pd.DataFrame | None = None) -> str
             f"undersökningsår och redovisas under periodens sista år{periods}; jämförelsen med föregående "
             f"period gäller perioden som slutar {config.pool} undersökningsår tidigare"
         )
+    if nr is not None:
+        text += "; " + nonresponse_text(nr)
     return text
 
 
@@ -156,6 +184,7 @@ def report_meta(
     codebook: Codebook,
     started: datetime,
     estimates: pd.DataFrame | None = None,
+    nr: NonresponseResult | None = None,
 ) -> dict[str, Any]:
     """What the report says about the run (title, municipality and source from the configuration)."""
     meta: dict[str, Any] = {
@@ -163,12 +192,14 @@ def report_meta(
         "date": started.date().isoformat(),
         "data_source": f"{wave.responses.source.name}, {wave.population.source.name}",
         "codebook_version": f"{codebook.name} {codebook.version}",
-        "method": method_text(config, estimates),
+        "method": method_text(config, estimates, nr),
         # the significance rule the report states and applies (markers ⇔ adjusted p < alpha)
         "alpha": config.alpha,
         "adjust": config.adjust,
         "level": config.level,
     }
+    if nr is not None:  # the rates per year × district × sex × age group, for the report's method section
+        meta["response_rates"] = nr.rates.to_dict(orient="records")
     texts = config.report_texts
     if "source" in texts:
         meta["data_source"] = texts["source"]
@@ -189,6 +220,7 @@ def publish(
     e: EstimationResult,
     tr: Any,
     started: datetime,
+    nr: NonresponseResult | None = None,
 ) -> Any:
     """The report under ``OUT/report/`` and the published-table store (``reports.publish``)."""
     from reports.publish import publish_report
@@ -203,7 +235,7 @@ def publish(
         e.comparisons,
         tr.trend,
         codebook,
-        report_meta(config, run_id, wave, codebook, started, e.estimates),
+        report_meta(config, run_id, wave, codebook, started, e.estimates, nr),
         Path(config.out) / "report",
         store=store,
         formats=config.formats,
@@ -243,7 +275,8 @@ def lineage(
                 "quarantined_rows": int(r.quarantine["source_row"].nunique()) if len(r.quarantine) else 0,
             }
             for r in (wave.responses, wave.population)
-        ],
+        ]
+        + ([w.nonresponse.source] if w.nonresponse is not None and w.nonresponse.source else []),
         "codebook": {"name": codebook.name, "version": codebook.version},
         "code_version": code_version(),
         "python": platform.python_version(),
@@ -259,6 +292,8 @@ def lineage(
         "notes": notes,
         "steps": steps,
     }
+    if w.nonresponse is not None:
+        out["nonresponse"] = w.nonresponse.summary()
     if "prefect" in parameters:
         out["prefect"] = parameters["prefect"]
     return out

@@ -28,6 +28,7 @@ from survey.data.codebook import Codebook, load_codebook
 from survey.errors import ConfigError
 from survey.models import trend_outputs  # at import: statsmodels' own import is not the trend step's time
 from survey.pipeline import outputs
+from survey.pipeline.adjustment import NonresponseResult, nonresponse
 from survey.pipeline.config import RunConfig
 from survey.pipeline.steps import (
     EstimationOptions,
@@ -159,8 +160,20 @@ def load_step(db_url: str, wave: Any, replace: bool) -> tuple[Any, float]:
         store.close()
 
 
-def weight_step(config: RunConfig, wave: Any) -> WeightingResult:
-    return weight(wave.responses.data, wave.population.data, weighting_options(config))
+def nonresponse_step(
+    config: RunConfig, codebook: Codebook, responses: pd.DataFrame, population: pd.DataFrame
+) -> NonresponseResult | None:
+    """Read the gross sample (``--gross-sample``) and compute the response rates and the adjustment."""
+    if config.gross_sample is None:
+        return None
+    from survey.data.gross import read_gross_sample
+
+    gross = read_gross_sample(config.gross_sample, codebook)
+    return nonresponse(responses, population, gross.data, config.nonresponse, file=gross.name, source=gross.lineage())
+
+
+def weight_step(config: RunConfig, wave: Any, nr: NonresponseResult | None = None) -> WeightingResult:
+    return weight(wave.responses.data, wave.population.data, weighting_options(config), nr)
 
 
 def estimate_step(
@@ -210,7 +223,7 @@ def publish_step(
         design=w.design,
     )
     if config.publish:
-        pub = outputs.publish(config, store, run_id, wave, codebook, e, tr, started)
+        pub = outputs.publish(config, store, run_id, wave, codebook, e, tr, started, w.nonresponse)
         files["report"] = pub.index if pub.index is not None else out_dir / "report"
         lineage["publish"] = {
             "tables": len(pub.tables),
@@ -255,6 +268,16 @@ def run(  # long: the chain, written once, step by step; formatted one argument 
     read_s = float(getattr(wave, "read_seconds", 0.0) or 0.0)
     clock["read"], clock["validate"] = read_s, clock["validate"] - read_s
     notes = list(wave.notes)
+    nr = None
+    if config.gross_sample is not None:  # read and checked before the database is touched
+        nr = runner.run(
+            "nonresponse",
+            timed("validate", nonresponse_step),
+            config,
+            codebook,
+            wave.responses.data,
+            wave.population.data,
+        )
     say("sparar i databasen")
     store = runner.run("open-store", open_store, config)
     for stale in outputs.reap_interrupted_runs(store):
@@ -262,7 +285,7 @@ def run(  # long: the chain, written once, step by step; formatted one argument 
     loading = runner.submit("store", load_step, store.url, wave, config.replace)
     try:
         say("viktar")
-        w = runner.run("weight", timed("weight", weight_step), config, wave)
+        w = runner.run("weight", timed("weight", weight_step), config, wave, nr)
         say("skattar andelar")
         blocks = getattr(runner, "replicate_blocks", None)  # the flows' Dask blocks of replicates
         e = runner.run("estimate", timed("estimate", estimate_step), config, wave, w, codebook, blocks)

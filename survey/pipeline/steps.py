@@ -33,6 +33,7 @@ from survey.estimation import (
     indicator_states,
     score_index,
 )
+from survey.pipeline.adjustment import NonresponseResult
 from survey.pooling import pooled_windows, window_label
 from survey.replicate_estimation import BlockRunner, replicate_share_tables
 
@@ -62,6 +63,7 @@ class WeightingResult:
     weights: pd.DataFrame  # resp_id, year, weight (input row order)
     diagnostics: pd.DataFrame  # per year × district
     notes: tuple[str, ...] = ()
+    nonresponse: NonresponseResult | None = None  # the gross sample's rates and adjustment (--gross-sample)
 
 
 @dataclass(frozen=True)
@@ -138,15 +140,24 @@ def design_weights(responses: pd.DataFrame, population: pd.DataFrame) -> tuple[n
 
 
 def weight(
-    responses: pd.DataFrame, population: pd.DataFrame, options: WeightingOptions = WeightingOptions()
+    responses: pd.DataFrame,
+    population: pd.DataFrame,
+    options: WeightingOptions = WeightingOptions(),
+    nonresponse: NonresponseResult | None = None,
 ) -> WeightingResult:
     """Design weights, calibration to register margins, and per-district diagnostics.
 
     The population file's cells are summed to each margin (e.g. year × district × sex). Cells of
     year × district without respondents are ignored with a note; infeasible cells are errors naming them.
+    With ``nonresponse`` (``--gross-sample``) carrying adjusted start weights, those are the design weights
+    that are calibrated (and that the variance's calibration residuals use).
     """
     responses = prepare(responses)
-    d, notes = design_weights(responses, population)
+    if nonresponse is not None and nonresponse.start_weights is not None:
+        d, notes = nonresponse.start_weights, list(nonresponse.notes)
+    else:
+        d, notes = design_weights(responses, population)
+        notes += list(nonresponse.notes) if nonresponse is not None else []
     margins = []
     for mvars in options.margins:
         cols = list(options.by) + [v for v in mvars if v not in options.by]
@@ -172,7 +183,12 @@ def weight(
         {"resp_id": responses["resp_id"].array, "year": responses["year"].to_numpy(), "weight": cal.weights}
     )
     return WeightingResult(
-        design=design, calibration=cal, weights=weights, diagnostics=cal.diagnostics, notes=tuple(notes) + cal.notes
+        design=design,
+        calibration=cal,
+        weights=weights,
+        diagnostics=cal.diagnostics,
+        notes=tuple(notes) + cal.notes,
+        nonresponse=nonresponse,
     )
 
 

@@ -22,7 +22,7 @@ from survey.data.codebook import load_codebook
 from survey.errors import StoreError
 from survey.pipeline import outputs
 from survey.pipeline.config import RunConfig
-from survey.pipeline.runner import estimation_options, open_store, weighting_options
+from survey.pipeline.runner import estimation_options, nonresponse_step, open_store, weighting_options
 from survey.pipeline.steps import EstimationResult, WeightingResult, estimate, weight
 
 
@@ -40,7 +40,7 @@ def weighting_specification(config: RunConfig) -> dict[str, Any]:
         "maxit": o.maxit,
         "epsilon": o.epsilon,
         "lonely_psu": o.lonely_psu,
-    }
+    } | ({"nonresponse": config.nonresponse, "gross_sample": str(config.gross_sample)} if config.gross_sample else {})
 
 
 def weight_run(config: RunConfig, years: Sequence[int] | None = None) -> str:
@@ -62,7 +62,9 @@ def weight_run(config: RunConfig, years: Sequence[int] | None = None) -> str:
         )
         try:
             t0 = time.perf_counter()
-            w = weight(store.run_responses(run_id), store.run_population(run_id), weighting_options(config))
+            responses, population = store.run_responses(run_id), store.run_population(run_id)
+            nr = nonresponse_step(config, codebook, responses, population)  # --gross-sample, read from its file
+            w = weight(responses, population, weighting_options(config), nr)
             store.save_weights(
                 run_id,
                 w.weights,
