@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 import pandas as pd
@@ -26,8 +26,11 @@ from reports.results import PublishedFile
 from reports.tables import district_estimates
 from survey.data.codebook import Codebook
 
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.typing import RcKeyType
+
 # Applied per chart with rc_context (never globally): no backend is selected, pyplot is never imported.
-CHART_RC = {
+CHART_RC: dict[RcKeyType, Any] = {
     "svg.fonttype": "none",
     "svg.hashsalt": "trygghet",
     "font.size": 9,
