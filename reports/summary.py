@@ -37,10 +37,12 @@ def _cap(s: str) -> str:
     return s[:1].upper() + s[1:]
 
 
-def _visible(prot: pd.DataFrame) -> dict[tuple[int, str, str], pd.Series]:
+def _visible(prot: pd.DataFrame) -> dict[tuple[int, str, str], Any]:
+    """The shown district estimates by (year, district, indicator), each a row (named tuple) of the frame."""
     est = district_estimates(prot)
     est = est[~est["hidden"].astype(bool)]
-    return {(int(r.year), str(r.district), str(r.indicator)): r for r in est.itertuples(index=False)}
+    keys = zip(est["year"].tolist(), est["district"].tolist(), est["indicator"].tolist())
+    return {(int(y), str(d), str(i)): r for (y, d, i), r in zip(keys, est.itertuples(index=False))}
 
 
 def _comparisons(comparisons: pd.DataFrame | None, kind: str) -> pd.DataFrame:
@@ -118,11 +120,14 @@ def totalt_sentences(
         tot = vis.get((year, TOTAL, i))
         if tot is None:
             continue
-        parts = {"högre": [], "lägre": []}
-        for r in c[c["indicator"] == i].itertuples(index=False):
-            e = vis.get((year, str(r.district), i))
-            if e is not None and rule.significant(r.p_adjusted):
-                parts["högre" if r.difference > 0 else "lägre"].append((str(r.district), e.estimate))
+        parts: dict[str, list[tuple[str, Any]]] = {"högre": [], "lägre": []}
+        ci = c[c["indicator"] == i]
+        for district, difference, p_adj in zip(
+            ci["district"].tolist(), ci["difference"].tolist(), ci["p_adjusted"].tolist()
+        ):
+            e = vis.get((year, str(district), i))
+            if e is not None and rule.significant(p_adj):
+                parts["högre" if difference > 0 else "lägre"].append((str(district), e.estimate))
         for word, found in parts.items():
             if found:
                 names = [f"{d} ({swedish_percent(v)})" for d, v in sorted(found)]
@@ -190,9 +195,10 @@ def respondents(prot: pd.DataFrame, min_n: int) -> dict[str, Any]:
     est = district_estimates(prot)
     n = est.groupby(["district", "year"])["n"].max().unstack("year")
     years = [int(y) for y in n.columns]
+    by_district = dict(zip(n.index, n.to_numpy().tolist()))  # each district's row, in the order of n.columns
     rows = []
     for d in district_order(n.index):
-        vals = [n.loc[d, y] for y in n.columns]
+        vals = by_district[d]
         rows.append(
             (d, [("" if pd.isna(v) else (f"färre än {min_n}" if v < min_n else swedish_number(v, 0))) for v in vals])
         )
