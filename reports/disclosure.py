@@ -8,7 +8,8 @@ Secondary suppression. Within one year × indicator the published ``Totalt`` sha
 district shares, ``p_T = Σ_d N_d p_d / Σ_d N_d`` (the calibrated weights reproduce the district
 populations, which are public), so with one district hidden and all others published its share follows by
 differencing: ``p_h = (N_T p_T − Σ_{d≠h} N_d p_d) / N_h``; in the same way ``n`` of the hidden district is
-``n_T − Σ n_d``. The same holds for the groups of a domain (sex, age group) within a district or ``Totalt``.
+``n_T − Σ n_d``. The same holds for the groups of a domain (sex, age group) within a district or ``Totalt``,
+and for the districts' cells of one group (Kvinna in every district) with that group's ``Totalt``.
 The rule applied (the classic one for a one-dimensional table with a published margin; Hundepool et al.,
 *Statistical Disclosure Control*, 2012, ch. 4; τ-ARGUS "singleton" protection): in every such relation —
 members (districts, or the groups of one domain) and a published margin (``Totalt``, or the district) — the
@@ -84,7 +85,9 @@ def _relations(est: pd.DataFrame, dom: pd.Series) -> list[tuple[np.ndarray, int 
     """Every relation ``(member row positions, margin row position or None)``.
 
     Districts of a year × indicator with ``Totalt`` as margin; groups of one domain within a year × district ×
-    indicator with the district-level row as margin.
+    indicator with the district-level row as margin; and, for a group (e.g. Kvinna) of a year × indicator,
+    the districts' cells of that group with the group's ``Totalt`` cell as margin (a two-way table
+    district × group has both margins).
     """
     pos = pd.Series(np.arange(len(est)), index=est.index)
     year = est["year"].astype(int)
@@ -99,6 +102,17 @@ def _relations(est: pd.DataFrame, dom: pd.Series) -> list[tuple[np.ndarray, int 
     groups = ~is_dist
     for (y, d, i, _), idx in pos[groups].groupby([year[groups], district[groups], indicator[groups], dom[groups]]):
         rel.append((idx.to_numpy(), margin_of.get((int(y), str(d), str(i)))))
+    if groups.any():  # the districts' cells of one group (e.g. Kvinna) with the group's Totalt as margin
+        group = est["group"].astype("object").where(est["group"].notna(), "").astype(str)
+        is_total = groups & (district == TOTAL)
+        total_of = {
+            (y, i, m, g): p
+            for y, i, m, g, p in zip(year[is_total], indicator[is_total], dom[is_total], group[is_total], pos[is_total])
+        }
+        cross = groups & (district != TOTAL)
+        keys = [year[cross], indicator[cross], dom[cross], group[cross]]
+        for (y, i, m, g), idx in pos[cross].groupby(keys):
+            rel.append((idx.to_numpy(), total_of.get((int(y), str(i), str(m), str(g)))))
     return rel
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from reports.disclosure import protect
-from reports.formats import SUPPRESSED, TOTAL
+from reports.formats import STAT_KIND, SUPPRESSED, TOTAL
 
 
 @dataclass(frozen=True)
@@ -93,6 +93,10 @@ class _Grids(HTMLParser):
             self._cell.append(data)
 
 
+_P_STATS = frozenset(k for k, kind in STAT_KIND.items() if kind in ("p", "flag", "direction"))
+_P_TEXT = re.compile(r"\bp\s*(?:=|<|>|\u2264|\u2265)\s*[\u2212-]?\d+(?:[.,]\d+)?", re.IGNORECASE)  # "p = 0,952"
+
+
 def _numbers(text: str) -> list[float]:
     """Decimal numbers in a display text (Swedish or English notation; integers are ignored)."""
     out = []
@@ -104,6 +108,12 @@ def _numbers(text: str) -> list[float]:
         except ValueError:
             pass
     return out
+
+
+def _informative(v: float) -> bool:
+    """A hidden value whose full-precision appearance would identify it: not 0 or 1 up to 1e-9 and not a
+    decimal with at most three digits (``0.5``, ``0.25``), which rounded published values also are."""
+    return abs(v) > 1e-9 and abs(v - 1.0) > 1e-9 and abs(v - round(v, 3)) > 1e-12
 
 
 class _Sensitive:
@@ -120,7 +130,10 @@ class _Sensitive:
         est = estimates.copy()
         if "domain" in est.columns and "group" in est.columns:
             dom = est["domain"].astype("object").where(est["domain"].notna(), "district")
-            est["_entity"] = est["district"].astype(str).where(dom == "district", est["group"].astype(str))
+            # Totalt by sex / age group: the group's label; a district's groups and answer distributions: the
+            # district (their tables label rows with the district)
+            by_group = (dom != "district") & (dom != "answer") & (est["district"].astype(str) == TOTAL)
+            est["_entity"] = est["district"].astype(str).where(~by_group, est["group"].astype(str))
         else:
             est["_entity"] = est["district"].astype(str)
         hid = protect(est, min_n)["hidden"].astype(bool)
@@ -152,7 +165,9 @@ class _Sensitive:
                     (oy, od, str(r.indicator)), False
                 ):
                     self.hidden_diffs += [float(v) for v in (r.difference, r.se, r.ci_low, r.ci_high) if not pd.isna(v)]
-        self.hidden_values = [v for v in self.hidden_values if v not in (0.0, 1.0)]
+        # 0 and 1 up to float noise (CI bounds of empty answer codes) and short decimals (0.5 of a tiny
+        # district) cannot be told apart from published rounded values at full precision
+        self.hidden_values = [v for v in self.hidden_values if _informative(v)]
         self.hidden_diffs = [v for v in self.hidden_diffs if v != 0.0]
         self.fingerprints = self._fingerprints()
         ids = sorted(
@@ -226,7 +241,12 @@ def _scan_text(path: str, text: str, sens: _Sensitive) -> list[DisclosureFinding
             while i >= 0:
                 before = t[i - 1] if i > 0 else ""
                 after = t[i + len(fp)] if i + len(fp) < len(t) else ""
-                if not before.isdigit() and not after.isdigit():
+                then = t[i + len(fp) + 1 : i + len(fp) + 2]
+                ahead = t[i - 2 : i - 1] if i > 1 else ""
+                in_range = (after in ("-", "\u2013") and then.isdigit()) or (  # "25-34,25-34": age groups
+                    before in ("-", "\u2013") and ahead.isdigit()
+                )
+                if not before.isdigit() and not after.isdigit() and not in_range:
                     found.append(DisclosureFinding(path, "hidden_value", f"{fp!r} renders hidden value {v!r}"))
                     break
                 i = t.find(fp, i + 1)
@@ -253,7 +273,7 @@ def _scan_grid(
             xs = (
                 [float(cell)]
                 if isinstance(cell, (int, float)) and not isinstance(cell, bool)
-                else [x / 100.0 for x in _numbers(str(cell))]
+                else [x / 100.0 for x in _numbers(_P_TEXT.sub(" ", str(cell)))]
             )
             for x in xs:
                 for e in ents:
@@ -338,6 +358,8 @@ def _scan_csv(path: Path, text: str, sens: _Sensitive, entities: set[str]) -> li
             if "." in v and sens.numeric_hit(x) is not None:
                 found.append(DisclosureFinding(str(path), "hidden_value", f"line {k}: {v}"))
         ents = {v for v in row if v in entities}
+        if any(v in _P_STATS for v in row):  # p-values and flags are not shares
+            ents = set()
         for e in ents:
             for v in row:
                 for x in _numbers(v):

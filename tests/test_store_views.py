@@ -103,7 +103,7 @@ def test_views_read_back_what_was_published(store: Store, tmp_path: Path) -> Non
     )
     b = store.published_view("v_published_by_group")
     assert set(b["domain"]) == {"Kön", "Åldersgrupp"} and set(b["district"]) == {"Totalt"}
-    byg = e.by_group.set_index(["year", "indicator", "group"])
+    byg = e.by_group[e.by_group["district"] == "Totalt"].set_index(["year", "indicator", "group"])
     ok = b[~b["suppressed"].astype(bool)].set_index(["year", "indicator", "group"])
     np.testing.assert_array_equal(ok["estimate"].to_numpy(float), _shown(byg.loc[ok.index, "estimate"]).to_numpy())
     t = store.published_view("v_published_trend")

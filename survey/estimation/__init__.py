@@ -37,6 +37,7 @@ from survey.estimation.index import score_index
 from survey.estimation.intervals import korn_graubard_ci, logit_ci, wilson_ci
 from survey.estimation.shares import (
     ShareTables,
+    estimate_distributions,
     estimate_group_shares,
     estimate_shares,
     group_codes,
@@ -54,6 +55,7 @@ __all__ = [
     "atom_stats",
     "compare",
     "domain_ratios",
+    "estimate_distributions",
     "estimate_group_shares",
     "estimate_shares",
     "group_codes",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -197,30 +198,71 @@ def estimate_group_shares(
     max_rse: float | None = None,
     level: float = 0.95,
     atoms: AtomStats | None = None,
+    within: Literal["year", "district"] = "year",
 ) -> pd.DataFrame:
-    """``Totalt`` per year within each level of each variable in ``groups`` (e.g. sex, age group).
+    """``Totalt`` per year (``within="year"``) or every year × district (``within="district"``) within each
+    level of each variable in ``groups`` (e.g. sex, age group).
 
-    Each level is a domain "year ∩ level" on the full design (rows outside get zero weight). Returns the
-    estimate columns plus ``domain`` (the variable) and ``group`` (the level's label).
+    Each level is a domain "year ∩ level" (or "year × district ∩ level") on the full design (rows outside
+    get zero weight; the same ratio linearisation with GREG residuals as every other domain, i.e.
+    ``svyby(~y, ~district + sex, subset(cal, year == Y & answered), svymean)``). Returns the estimate
+    columns plus ``domain`` (the variable) and ``group`` (the level's label).
     """
     names = tuple(ind.name for ind in indicators)
-    _, _, ycode, years = _partitions(design, data)
+    dcode, dkeys, ycode, years = _partitions(design, data)
     labels = labels or {}
     codes, levels = group_codes(data, groups)
     frames = []
-    tkeys = pd.DataFrame({"year": years, "district": TOTAL_LABEL})
+    pcode, keys = (
+        (ycode, pd.DataFrame({"year": years, "district": TOTAL_LABEL})) if within == "year" else (dcode, dkeys)
+    )
     if design.psu is None:
         st = atoms if atoms is not None else atom_stats(design, indicator_states(data, indicators), extra=codes)
         if st.extra.shape[1] != len(groups):
             raise ValueError("atoms were built without the group codes: use atom_stats(..., extra=group_codes(...)[0])")
-        dom_y = domain_of(design.strata, ycode, design.n_strata, "stratum")
+        dom = domain_of(design.strata, pcode, design.n_strata, "stratum")
     for j, var in enumerate(groups):
         for v, level_value in enumerate(levels[j]):
             if design.psu is None:
-                res = atom_partition(design, st, dom_y, len(years), st.extra[:, j] == v).res
+                res = atom_partition(design, st, dom, len(keys), st.extra[:, j] == v).res
             else:
                 y, base = indicator_matrices(data, indicators)
-                res = domain_ratios(design, y * base, base, ycode, len(years), mask=codes[j] == v)
+                res = domain_ratios(design, y * base, base, pcode, len(keys), mask=codes[j] == v)
             label = labels.get(var, {}).get(level_value, str(level_value))
-            frames.append(_frame(res, tkeys, names, min_n, max_rse, level, lead={"domain": var, "group": label}))
+            frames.append(_frame(res, keys, names, min_n, max_rse, level, lead={"domain": var, "group": label}))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def estimate_distributions(
+    design: Design,
+    data: pd.DataFrame,
+    items: Sequence[tuple[str, Sequence[int]]],
+    *,
+    min_n: int = 30,
+    max_rse: float | None = None,
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """The full answer distribution of each item per year × district and per year (``Totalt``): for every
+    code ``c`` of ``item`` (``items`` = ``(item, codes)``, "vet ej" included) the share
+    ``p_c = Σ w [answer = c] / Σ w [answer in codes]`` among those who answered, with the same
+    linearisation SE and CI as every indicator (R: ``svymean(~factor(item), subset(cal, year == Y &
+    district == k & answered))``). Returns the estimate columns with ``indicator`` = the item, ``domain`` =
+    ``"answer"`` and ``group`` = the code (a string).
+    """
+    codes_of = {item: tuple(int(c) for c in codes) for item, codes in items}
+    pseudo = [
+        Indicator(name=f"{item}\x1f{c}", item=item, numerator=(c,), base=codes)
+        for item, codes in codes_of.items()
+        for c in codes
+    ]
+    if not pseudo:
+        return pd.DataFrame()
+    est = estimate_shares(
+        design, data, pseudo, min_n=min_n, max_rse=max_rse, level=level, with_comparisons=False
+    ).estimates
+    item_code = est["indicator"].str.split("\x1f", n=1, expand=True)
+    est = est.drop(columns="indicator")
+    est.insert(2, "indicator", item_code[0].to_numpy())
+    est.insert(3, "domain", "answer")
+    est.insert(4, "group", item_code[1].to_numpy())
+    return est
