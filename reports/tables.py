@@ -372,18 +372,28 @@ def comparison_table(
     df = compared[compared["year"].astype(int) == int(year)]
     cb = CellBuilder(rule.alpha)
     rows, groups = [], {}
-    for r in df.itertuples(index=False):
-        ind = str(r.indicator)
+    for r in df.to_dict("records"):  # Python values (float64 and bool columns), as itertuples gives them
+        ind = str(r["indicator"])
         rows.append((ind, indicator_label(codebook, ind)))
         groups[ind] = GROUP_LABELS.get(indicator_group(codebook, ind), indicator_group(codebook, ind))
-        cb.add(ind, "a", {"est": r.estimate_a, "lo": r.ci_low_a, "hi": r.ci_high_a, "n": r.n_a}, r.hidden_a)
-        cb.add(ind, "b", {"est": r.estimate_b, "lo": r.ci_low_b, "hi": r.ci_high_b, "n": r.n_b}, r.hidden_b)
-        p = r.p_adjusted if not pd.isna(r.p_adjusted) else r.p_value
+        cb.add(
+            ind, "a", {"est": r["estimate_a"], "lo": r["ci_low_a"], "hi": r["ci_high_a"], "n": r["n_a"]}, r["hidden_a"]
+        )
+        cb.add(
+            ind, "b", {"est": r["estimate_b"], "lo": r["ci_low_b"], "hi": r["ci_high_b"], "n": r["n_b"]}, r["hidden_b"]
+        )
+        p = r["p_adjusted"] if not pd.isna(r["p_adjusted"]) else r["p_value"]
         cb.add(
             ind,
             "diff",
-            {"diff": r.difference, "lo": r.ci_low, "hi": r.ci_high, "p": p, "sig": 1.0 if rule.significant(p) else 0.0},
-            r.hidden_a or r.hidden_b,
+            {
+                "diff": r["difference"],
+                "lo": r["ci_low"],
+                "hi": r["ci_high"],
+                "p": p,
+                "sig": 1.0 if rule.significant(p) else 0.0,
+            },
+            r["hidden_a"] or r["hidden_b"],
             kinds={"lo": "diff", "hi": "diff"},
         )
     notes = [
