@@ -173,6 +173,7 @@ def estimate_shares(
 def group_codes(data: pd.DataFrame, groups: Sequence[str]) -> tuple[list[np.ndarray], list[list[object]]]:
     """Codes (code-point sorted; missing = 0, never used as a mask value) and levels of each group variable."""
     codes, levels = [], []
+    u: pd.Index | np.ndarray  # the levels: a categorical's categories or sorted_factorize's uniques
     for var in groups:
         col = data[var]
         if isinstance(col.dtype, pd.CategoricalDtype) and col.cat.categories.is_monotonic_increasing:
