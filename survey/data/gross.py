@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from survey.data.codebook import Codebook
+from survey.data.ingest import require_columns
 from survey.data.readers import ReadInfo, read_table
 from survey.data.validate import convert
 from survey.errors import InputError
@@ -116,15 +117,14 @@ def read_gross_sample(path: str | Path, codebook: Codebook, **read_opts: Any) ->
     """Read and validate a gross sample (module docstring); ``read_opts`` as :func:`read_table`'s."""
     raw, info = read_table(path, **read_opts)
     name = Path(path).name
-    missing = [c for c in GROSS_COLUMNS if c not in raw.columns]
-    if missing:
-        raise InputError(
-            f"bruttourvalet saknar kolumnerna {', '.join(missing)} (det ska ha {', '.join(GROSS_COLUMNS)} och "
-            f"valfritt design_weight); filen har {', '.join(map(str, raw.columns))}",
-            name,
-            info.header_row,
-            missing[0],
-        )
+    require_columns(
+        raw.columns,
+        GROSS_COLUMNS,
+        "bruttourvalet saknar kolumnerna {missing} (det ska ha " + ", ".join(GROSS_COLUMNS) + " och valfritt "
+        "design_weight); filen har {have}",
+        name,
+        info.header_row,
+    )
     spec = {"resp_id": "id", "year": "int", "district": "text", "sex": "int", "age_group": "text"}
     spec |= {"responded": "int", "design_weight": "weight"}
     conv = convert(raw, spec, info.decimal)

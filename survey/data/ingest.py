@@ -151,6 +151,15 @@ def _read_mapped(
     return raw, text, map_fail, info, info.notes
 
 
+def require_columns(have: Any, wanted: Any, message: str, name: str, row: int) -> None:
+    """An :class:`InputError` at the header ``row`` naming the first column of ``wanted`` missing from
+    ``have``; ``message`` may use ``{col}`` (that column), ``{missing}`` (all missing) and ``{have}``."""
+    missing = [str(c) for c in wanted if c not in set(have)]
+    if missing:
+        text = message.format(col=missing[0], missing=", ".join(missing), have=", ".join(map(str, have)))
+        raise InputError(text, name, row, missing[0])
+
+
 def _source(path: str | Path, info: ReadInfo, kind: str, cb: Codebook, mapping: VendorMapping | None) -> SourceFile:
     p = Path(path)
     return SourceFile(
@@ -241,13 +250,16 @@ def _read_responses(
     totals: pd.Series | None,
     population_file: str,
     max_weight_ratio: float = MAX_WEIGHT_RATIO,
+    aux: tuple[str, ...] = (),
 ) -> IngestResult:
     """``read_responses``; with ``totals`` (population by year, district) unknown districts and design weights
-    above the population fail too."""
+    above the population fail too. ``aux``: numeric auxiliaries (``--aux``) kept beside the canonical columns
+    (a blank or non-numeric value quarantines the row; ``born_abroad`` stays the codebook's 0/1 code)."""
     mp = _resolve_mapping(mapping, cb)
     raw, text, map_fail, info, notes = _read_mapped(path, cb, mp, RESPONSE_BASE_COLUMNS + cb.item_names, read_opts)
     name = Path(path).name
-    ignored = [c for c in text.columns if c not in cb.response_columns]
+    extra = tuple(a for a in aux if a not in cb.response_columns)
+    ignored = [c for c in text.columns if c not in cb.response_columns and c not in extra]
     if ignored:
         notes.append(
             f"{name}: kolumnerna {', '.join(map(str, ignored))} finns inte i kodboken {cb.label} och lästes inte"
@@ -261,7 +273,16 @@ def _read_responses(
         "born_abroad": "code",
         "design_weight": "weight",
         **{q: "code" for q in cb.item_names},
+        **{a: "number" for a in extra},
     }
+    require_columns(
+        text.columns,
+        aux,
+        "saknar kolumnen {col} för hjälpvariabeln (--aux {col}): numeriska hjälpvariabler behöver ett värde "
+        "för varje svarande",
+        name,
+        info.header_row,
+    )
     conv = convert(text, spec, info.decimal)
     frame = conv.frame
     frame["source_row"] = frame.index.to_numpy(dtype=np.int64)
@@ -272,7 +293,7 @@ def _read_responses(
     fails = [
         map_fail,
         *conv.failures,
-        validate(frame, schema, cb, name, "resp_id, year"),
+        validate(frame.drop(columns=list(extra)), schema, cb, name, "resp_id, year"),
         _duplicates(frame),
         bad_names(frame, "district"),
     ]
@@ -290,13 +311,14 @@ def _read_responses(
     if weights:
         check_weights(frame, ok, name, max_weight_ratio)
     notes += formula_like_note(frame[ok], "district", name)
-    data = _canonical_responses(frame[ok], cb)
+    data = _canonical_responses(frame[ok], cb, extra)
     free = _free_text(text.loc[ok], data)
     return IngestResult(_source(path, info, "responses", cb, mp), data, quarantine, free, notes)
 
 
-def _canonical_responses(frame: pd.DataFrame, cb: Codebook) -> pd.DataFrame:
-    """Accepted rows in canonical column order and dtypes, RangeIndex."""
+def _canonical_responses(frame: pd.DataFrame, cb: Codebook, extra: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Accepted rows in canonical column order and dtypes (numeric auxiliaries ``extra`` before
+    ``source_row``), RangeIndex."""
     cols = [
         "resp_id",
         "year",
@@ -306,6 +328,7 @@ def _canonical_responses(frame: pd.DataFrame, cb: Codebook) -> pd.DataFrame:
         "born_abroad",
         "design_weight",
         *cb.item_names,
+        *extra,
         "source_row",
     ]
     out = frame[cols].reset_index(drop=True)
@@ -320,6 +343,7 @@ def _canonical_responses(frame: pd.DataFrame, cb: Codebook) -> pd.DataFrame:
             "design_weight": "float64",
             "source_row": "int64",
             **{q: "Int64" for q in cb.item_names},
+            **{a: "float64" for a in extra},
         }
     )
 
@@ -364,14 +388,27 @@ def read_population(
     path: str | Path,
     codebook: Codebook | str | Path | None = None,
     mapping: VendorMapping | str | Path | None = None,
+    *,
+    aux: tuple[str, ...] = (),
     **read_opts: Any,
 ) -> IngestResult:
-    """Read a population file (register counts); any bad row rejects the file with :class:`InputError`."""
+    """Read a population file (register counts); any bad row rejects the file with :class:`InputError`.
+    ``aux``: columns with each cell's total of a numeric auxiliary (``--aux``, e.g. ``born_abroad`` = people
+    born abroad), required and kept as float64 after ``population``."""
     cb = _resolve_codebook(codebook)
     mp = _resolve_mapping(mapping, cb)
     raw, text, map_fail, info, notes = _read_mapped(path, cb, mp, POPULATION_COLUMNS, read_opts)
     name = Path(path).name
+    require_columns(
+        text.columns,
+        aux,
+        "befolkningsfilen saknar kolumnen {col} med totaler per cell för hjälpvariabeln (--aux {col}); filen "
+        "har {have}",
+        name,
+        info.header_row,
+    )
     spec = {"year": "int", "district": "text", "sex": "int", "age_group": "text", "population": "count"}
+    spec |= {a: "number" for a in aux}
     conv = convert(text, spec, info.decimal)
     frame = conv.frame
     frame["source_row"] = frame.index.to_numpy(dtype=np.int64)
@@ -379,18 +416,25 @@ def read_population(
         map_fail,
         *conv.failures,
         bad_names(frame, "district"),
-        validate(frame, population_schema(cb, nullable_keys=True), cb, name, "year, district, sex, age_group"),
+        validate(
+            frame.drop(columns=list(aux)),  # the auxiliaries' totals are checked by convert (finite numbers)
+            population_schema(cb, nullable_keys=True),
+            cb,
+            name,
+            "year, district, sex, age_group",
+        ),
     ]
     fails = [f for f in fails if len(f)]
     if fails:
         raise _population_error(pd.concat(fails, ignore_index=True), raw, name)
     data = frame.reset_index(drop=True).astype(
         {"year": "int64", "district": "str", "sex": "int64", "age_group": "str", "population": "int64"}
+        | {a: "float64" for a in aux}
     )
     empty_q = quarantine_frame(no_failures(), raw, text, {}, name, None, ())
     return IngestResult(
         _source(path, info, "population", cb, mp),
-        data[list(POPULATION_COLUMNS)],
+        data[[*POPULATION_COLUMNS, *aux]],
         empty_q,
         pd.DataFrame({"resp_id": pd.Series(dtype="str")}),
         notes,
@@ -409,6 +453,7 @@ def load_wave(
     max_bad_share: float = 0.05,
     population_mapping: VendorMapping | str | Path | None = None,
     max_weight_ratio: float = MAX_WEIGHT_RATIO,
+    aux: tuple[str, ...] = (),
     **read_opts: Any,
 ) -> Wave:
     """Read responses and population and check them against each other.
@@ -417,14 +462,14 @@ def load_wave(
     population, are quarantined; a year x district with respondents but a missing sex x age cell rejects
     the population file; population cells of year x districts without respondents are kept and noted.
     ``mapping`` and ``read_opts`` apply to the responses file, ``population_mapping`` to the population
-    file (canonical when None).
+    file (canonical when None). ``aux``: numeric auxiliaries (``--aux``), columns of both files.
     """
     cb = _resolve_codebook(codebook)
-    pop = read_population(population_path, cb, population_mapping)
+    pop = read_population(population_path, cb, population_mapping, aux=tuple(aux))
     p = pop.data
     totals = p.groupby(["year", "district"], sort=False)["population"].sum()
     resp = _read_responses(
-        responses_path, cb, mapping, max_bad_share, read_opts, totals, pop.source.name, max_weight_ratio
+        responses_path, cb, mapping, max_bad_share, read_opts, totals, pop.source.name, max_weight_ratio, tuple(aux)
     )
     d = resp.data
     notes = [*resp.notes, *pop.notes]

@@ -128,7 +128,7 @@ def convert(df: pd.DataFrame, spec: dict[str, str], decimal: str) -> Converted:
 
     Kinds: ``text`` (required, trimmed, NFC), ``id`` (required, trimmed), ``int`` (required whole number),
     ``code`` (whole number or blank), ``weight`` (number; blank only when the whole column is blank),
-    ``count`` (required whole number).
+    ``count`` (required whole number), ``number`` (required finite number, e.g. a numeric auxiliary).
     """
     out: dict[str, Any] = {}
     fails: list[pd.DataFrame] = []
@@ -145,15 +145,16 @@ def convert(df: pd.DataFrame, spec: dict[str, str], decimal: str) -> Converted:
             t = _text(s) if kind == "text" else s.str.strip()
             out[col] = t.where(t != "", None)
             continue
-        fast = _fast_numbers(s, integer=kind != "weight", decimal=decimal)
+        real = kind in ("weight", "number")
+        fast = _fast_numbers(s, integer=not real, decimal=decimal)
         if fast is not None:
             (values, blank), bad = fast, np.zeros(len(s), dtype=bool)
         else:
-            values, blank, bad = _parse_numbers(s, integer=kind != "weight", decimal=decimal)
+            values, blank, bad = _parse_numbers(s, integer=not real, decimal=decimal)
         if bad.any():
-            what = "ett ändligt tal" if kind == "weight" else "ett heltal"
+            what = "ett ändligt tal" if real else "ett heltal"
             fails.append(failures(idx[bad], col, s[bad], "type", [f"{v!r} är inte {what}" for v in s[bad]]))
-        if kind in ("int", "count") and blank.any():
+        if kind in ("int", "count", "number") and blank.any():
             fails.append(failures(idx[blank], col, s[blank], "blank", f"{col} är tomt"))
         if kind == "weight":
             if blank.all():
@@ -163,6 +164,8 @@ def convert(df: pd.DataFrame, spec: dict[str, str], decimal: str) -> Converted:
                 fails.append(
                     failures(idx[blank], col, s[blank], "blank", "design_weight är tomt fast andra rader har en vikt")
                 )
+            out[col] = values
+        elif kind == "number":
             out[col] = values
         else:
             out[col] = _to_int64(values)
