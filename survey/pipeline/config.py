@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -117,6 +118,14 @@ class RunConfig(BaseModel):
             "Slå ihop kalibreringsceller med för få svarande med en angränsande kategori, t.ex. age_group eller "
             "age_group:5 (minsta antal svarande); loggas",
             "Merge calibration cells with too few respondents into a neighbouring level, e.g. age_group:5",
+        ),
+    )
+    aux: tuple[str, ...] = Field(
+        (),
+        description=_d(
+            "Numeriska hjälpvariabler att kalibrera mot (t.ex. born_abroad): en kolumn i svarsfilen med "
+            "personens värde och i befolkningsfilen med cellens total; totalen hålls per område och år",
+            "Numeric auxiliaries calibrated to their totals per district and year (columns of both files)",
         ),
     )
     lonely_psu: Literal["fail", "certainty", "adjust", "average", "remove"] = Field(
@@ -239,7 +248,7 @@ class RunConfig(BaseModel):
     out: Path = Field(Path("out"), description=_d("Utkatalog", "Output folder"))
 
     # --- field normalisation ------------------------------------------------------------------------------
-    @field_validator("formats", "collapse", mode="before")
+    @field_validator("formats", "collapse", "aux", mode="before")
     @classmethod
     def _split_commas(cls, v: Any) -> Any:
         """``"html,xlsx"`` (a CLI value) or ``["html", "xlsx"]`` (YAML) alike."""
@@ -259,6 +268,20 @@ class RunConfig(BaseModel):
                     f"{item!r}: skriv VARIABEL eller VARIABEL:MINSTA, där VARIABEL är en av "
                     f"{', '.join(COLLAPSIBLE)} och MINSTA ett heltal ≥ 1 (t.ex. age_group:5)"
                 )
+        return v
+
+    @field_validator("aux")
+    @classmethod
+    def _aux_names(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for name in v:
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) or name in RESERVED_COLUMNS or name.startswith("q_"):
+                raise ValueError(
+                    f"{name!r} kan inte vara en hjälpvariabel: ange namnet på en numerisk kolumn som finns i både "
+                    f"svarsfilen och befolkningsfilen (t.ex. born_abroad), inte {', '.join(RESERVED_COLUMNS)} eller "
+                    f"en fråga q_*"
+                )
+        if len(set(v)) < len(v):
+            raise ValueError("samma hjälpvariabel är angiven två gånger")
         return v
 
     @field_validator("lower", "upper", "trim_lower", "trim_upper", "max_rse")
@@ -368,6 +391,17 @@ class RunConfig(BaseModel):
 
 
 COLLAPSIBLE: tuple[str, ...] = ("age_group", "sex")
+RESERVED_COLUMNS: tuple[str, ...] = (
+    "resp_id",
+    "year",
+    "district",
+    "sex",
+    "age_group",
+    "population",
+    "design_weight",
+    "source_row",
+    "comment",
+)
 FIELD_NAMES: tuple[str, ...] = tuple(RunConfig.model_fields)
 
 

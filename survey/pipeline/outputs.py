@@ -157,8 +157,9 @@ def method_text(config: RunConfig, estimates: pd.DataFrame | None = None, nr: No
     """The report's method line: calibration, variance, interval, with ``--pool`` the pooled years (the
     periods of ``estimates``' ``years_pooled``) and with ``--gross-sample`` the response rates."""
     method = {"raking": "raking", "linear": "linjär kalibrering (GREG)", "logit": "logit-kalibrering"}
+    aux = f" och totalen av {', '.join(config.aux)} per område och år" if config.aux else ""
     text = (
-        f"Kalibrerade vikter ({method[config.method]} mot kön och ålder per område och år); "
+        f"Kalibrerade vikter ({method[config.method]} mot kön och ålder per område och år{aux}); "
         f"Taylorlinjäriserade standardfel; {round(config.level * 100)} % konfidensintervall på "
         f"logitskalan"
     )

@@ -93,6 +93,7 @@ def weighting_options(config: RunConfig) -> WeightingOptions:
         maxit=config.maxit,
         lonely_psu=config.lonely_psu,
         collapse=config.collapse_spec,
+        aux=config.aux,
     )
 
 
@@ -137,6 +138,7 @@ def read_step(config: RunConfig, codebook: Codebook) -> Any:
         codebook,
         config.mapping,
         max_bad_share=config.max_bad_share,
+        aux=config.aux,
         **config.read_opts,  # type: ignore[arg-type]
     )
 

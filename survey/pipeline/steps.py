@@ -15,7 +15,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from survey.calibration import CalibrationResult, Margin, Method, TrimMode, calibrate
+from survey.calibration import CalibrationResult, Method, TrimMode, calibrate, margins_from_population
 from survey.data.codebook import Codebook
 from survey.design import Design, LonelyPSU, factorize_groups
 from survey.errors import CalibrationError, InputError
@@ -38,6 +38,7 @@ from survey.pooling import pooled_windows, window_label
 from survey.replicate_estimation import BlockRunner, replicate_share_tables
 
 DEFAULT_MARGINS: tuple[tuple[str, ...], ...] = (("district", "sex"), ("district", "age_group"))
+AUX_WITHIN: tuple[str, ...] = ("district",)  # a numeric auxiliary's total is met per (year ×) district
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class WeightingOptions:
     epsilon: float = 1e-12
     lonely_psu: LonelyPSU = "fail"
     collapse: tuple[tuple[str, int], ...] = ()  # e.g. (("age_group", 1),): merge small cells, logged
+    aux: tuple[str, ...] = ()  # numeric auxiliaries: columns of responses and population, totals per district
 
 
 @dataclass(frozen=True, eq=False)
@@ -147,7 +149,9 @@ def weight(
 ) -> WeightingResult:
     """Design weights, calibration to register margins, and per-district diagnostics.
 
-    The population file's cells are summed to each margin (e.g. year × district × sex). Cells of
+    The population file's cells are summed to each margin (e.g. year × district × sex), and each numeric
+    auxiliary of ``options.aux`` (a population column of cell totals, e.g. people born abroad) to its total per
+    year × district, met beside the categorical margins (GREG variance through the same residuals). Cells of
     year × district without respondents are ignored with a note; infeasible cells are errors naming them.
     With ``nonresponse`` (``--gross-sample``) carrying adjusted start weights, those are the design weights
     that are calibrated (and that the variance's calibration residuals use).
@@ -158,12 +162,8 @@ def weight(
     else:
         d, notes = design_weights(responses, population)
         notes += list(nonresponse.notes) if nonresponse is not None else []
-    margins = []
-    for mvars in options.margins:
-        cols = list(options.by) + [v for v in mvars if v not in options.by]
-        tot = population.groupby(cols, as_index=False, sort=True)["population"].sum()
-        totals: pd.DataFrame = tot.rename(columns={"population": "total"})  # type: ignore[call-overload]
-        margins.append(Margin(tuple(mvars), totals))
+    numeric = {a: AUX_WITHIN for a in options.aux}  # --aux: each total met per year × district
+    margins = margins_from_population(population, options.margins, numeric or None, by=options.by)
     cal = calibrate(
         responses,
         d,

@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from survey.data.codebook import load_codebook
-from survey.errors import StoreError
+from survey.errors import ConfigError, StoreError
 from survey.pipeline import outputs
 from survey.pipeline.config import RunConfig
 from survey.pipeline.runner import estimation_options, nonresponse_step, open_store, weighting_options
@@ -47,6 +47,12 @@ def weight_run(config: RunConfig, years: Sequence[int] | None = None) -> str:
     """Start a run on the wave in the database (the active sources of ``years``, default all), calibrate
     it and store the weights, the design and the specification; returns the run id."""
     codebook = load_codebook(config.codebook)
+    if config.aux:
+        raise ConfigError(
+            f"--aux {','.join(config.aux)}: stegvisa körningar viktar befolkningen ur databasen, som inte sparar "
+            f"hjälpvariablernas totaler; kör trygghet run (eller flödet trygghet_run) med --aux",
+            option="aux",
+        )
     store = open_store(config)
     try:
         ids = store.active_source_ids(years)

@@ -1,17 +1,21 @@
 #!/usr/bin/env Rscript
-# Pooled years (issue 9) in R `survey`: the waves of a window stacked, calibrated wave by wave.
+# Pooled years and numeric auxiliaries (issue 9) in R `survey`: the waves of YEARS stacked, calibrated wave
+# by wave.
 #
-#   Rscript pooled.R RESPONSES.csv POPULATION.csv YEARS OUT.json      (YEARS e.g. 2023,2024)
+#   Rscript pooled.R RESPONSES.csv POPULATION.csv YEARS K AUX OUT.json     (YEARS e.g. 2023,2024; K the
+#                                                                          divisor of the weights; AUX a column or -)
 #
 # The rows of the waves in YEARS, svydesign(id = ~1, strata = ~stratum (year x district),
 # weights = ~design_weight / k), raked with calibrate(calfun = "raking") to reference.R's full-rank
 # matrix per stratum (1[h], 1[h] woman, 1[h] age a for a != 16-24) with the population totals / k
-# (each wave's own margins: the columns of a stratum belong to one wave), then for every indicator of
+# (each wave's own margins: the columns of a stratum belong to one wave); with AUX also, per stratum, the
+# column 1[h] * AUX with the stratum's total of the population file's AUX (a numeric auxiliary's total per
+# year x district, as trygghet run --aux AUX); then for every indicator of
 # the data contract svymean(~y, subset(cal, answered & district)) per district and for all districts
 # ("Totalt"). Writes {indicator: {district: [..], estimate: [..], se: [..], n: [..]}}.
 suppressPackageStartupMessages({library(survey); library(jsonlite)})
 args <- commandArgs(trailingOnly = TRUE)
-years <- as.integer(strsplit(args[3], ",")[[1]]); k <- length(years)
+years <- as.integer(strsplit(args[3], ",")[[1]]); k <- as.numeric(args[4]); aux <- args[5]
 r <- read.csv(args[1], colClasses = c(resp_id = "character"), encoding = "UTF-8", stringsAsFactors = FALSE)
 p <- read.csv(args[2], encoding = "UTF-8", stringsAsFactors = FALSE)
 r <- r[r$year %in% years, ]; p <- p[p$year %in% years, ]
@@ -27,6 +31,7 @@ for (h in seq_along(keys)) {
     cols[[paste0("x", h, "_a", j)]] <- inh * (r$age_group == AGE[j])
     pop <- c(pop, sum(ph$population[ph$age_group == AGE[j]]))
   }
+  if (aux != "-") { cols[[paste0("x", h, "_aux")]] <- inh * r[[aux]]; pop <- c(pop, sum(ph[[aux]])) }
 }
 x <- as.data.frame(cols); r <- cbind(r, x)
 d <- svydesign(id = ~1, strata = ~stratum, weights = ~I(design_weight / k), data = r)
@@ -53,4 +58,5 @@ for (name in names(IND)) {
   }
   res[[name]] <- list(district = dists, estimate = unname(est), se = unname(se), n = n)
 }
-writeLines(toJSON(res, digits = NA, auto_unbox = FALSE), args[4])
+res[["_weights"]] <- list(resp_id = r$resp_id, year = r$year, weight = unname(weights(cal)))
+writeLines(toJSON(res, digits = NA, auto_unbox = FALSE), args[6])
