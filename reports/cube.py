@@ -93,8 +93,10 @@ def value_decimals(v: float) -> int:
     return len(s.split(".")[1]) if "." in s else 0
 
 
-def to_cube(t: TableData, *, lang: str = "sv") -> Cube:
-    """The cube of a table (see the module docstring)."""
+def to_cube(t: TableData, *, lang: str | None = None) -> Cube:
+    """The cube of a table (see the module docstring), labelled in ``lang`` (default: the table's language,
+    ``dims["lang"]``, Swedish unless :func:`reports.translate.translate_table` made it English)."""
+    lang = lang or str(t.dims.get("lang", "sv"))
     tx = cube_texts(lang)
     idx = t.index()
     column_stats = t.column_stats()

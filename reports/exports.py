@@ -21,12 +21,21 @@ from reports.pxweb import px_file
 from reports.signals import SignalRule
 from reports.tabledata import TableData
 from reports.terminal import print_table
+from reports.translate import translate_table
 from reports.xlsx import write_xlsx
 from survey.data.codebook import Codebook
 from survey.errors import CodebookError, PublishError
 
 EXPORT_FORMATS = ("html", "xlsx", "csv", "csv-sv", "px", "jsonstat", "png", "pdf", "json")
 # the file name ending of each format (``<table_id>_<year><ending>`` when --out is a folder)
+TEXTS = {  # the commands' own words; the tables themselves are translated by reports.translate
+    "sv": {
+        "title": "Publicerade tabeller",
+        "heads": "Tabell|År|Version|Körning|Publicerad|Rubrik",
+        "wrote": "Skrev {path}",
+    },
+    "en": {"title": "Published tables", "heads": "Table|Year|Version|Run|Published|Title", "wrote": "Wrote {path}"},
+}
 RUN_STATUSES = ("succeeded", "running", "failed")  # load_run: a run's estimates count once they are stored
 EXPORT_ENDINGS = {"csv-sv": "_excel.csv", "jsonstat": JSONSTAT_SUFFIX}
 
@@ -49,10 +58,11 @@ def table_from_store(store: Any, table_id: str, year: int, version: int | None =
 
 
 def export_table(
-    store: Any, table_id: str, year: int, fmt: str, out: Path, *, version: int | None = None, lang: str = "sv"
+    store: Any, table_id: str, year: int, fmt: str, out: Path, *, version: int | None = None, lang: str | None = None
 ) -> Path:
     """Write a published table (latest version unless ``version``) as html/xlsx/csv/csv-sv (Swedish Excel)/
-    px (PC-Axis)/jsonstat (JSON-stat 2)/png/pdf/json; ``lang`` is the language of the PX/JSON-stat metadata.
+    px (PC-Axis)/jsonstat (JSON-stat 2)/png/pdf/json; ``lang="en"`` writes the table in English
+    (:func:`reports.translate.translate_table`), otherwise in the language it was published in.
 
     ``out`` is a file path or a directory (then ``<table_id>_<year>.<fmt>``, ``_excel.csv`` for csv-sv,
     ``.jsonstat.json`` for jsonstat).
@@ -61,6 +71,8 @@ def export_table(
     if fmt not in EXPORT_FORMATS:
         raise PublishError(f"Okänt format ”{fmt}” för --format; välj ett av {', '.join(EXPORT_FORMATS)}.")
     t = table_from_store(store, table_id, year, version)
+    if lang:
+        t = translate_table(t, lang)
     out = Path(out)
     ending = EXPORT_ENDINGS.get(fmt, f".{fmt}")
     path = out / f"{table_id}_{year}{ending}" if (out.is_dir() or not out.suffix) else out
@@ -72,9 +84,9 @@ def export_table(
     elif fmt == "csv-sv":
         excel_csv(t, path)
     elif fmt == "px":
-        px_file(t, path, lang=lang)
+        px_file(t, path)
     elif fmt == "jsonstat":
-        jsonstat_file(t, path, lang=lang)
+        jsonstat_file(t, path)
     elif fmt == "xlsx":
         write_xlsx([t], path)
     elif fmt == "json":
@@ -86,15 +98,16 @@ def export_table(
     return path
 
 
-def tables_list_command(db: str | None = None) -> pd.DataFrame:
+def tables_list_command(db: str | None = None, *, lang: str = "sv") -> pd.DataFrame:
     """``trygghet tables list``: every published table with its versions (printed with Rich)."""
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
     df = open_store(db).published_tables()
-    rt = Table(title="Publicerade tabeller")
-    for c in ("Tabell", "År", "Version", "Körning", "Publicerad", "Rubrik"):
+    tx = TEXTS.get(lang, TEXTS["sv"])
+    rt = Table(title=tx["title"])
+    for c in tx["heads"].split("|"):
         rt.add_column(c)
     for r in df.itertuples(index=False):
         rt.add_row(
@@ -108,14 +121,15 @@ def tables_list_command(db: str | None = None) -> pd.DataFrame:
 
 
 def tables_export_command(
-    year: int, table: str, fmt: str, out: Path, db: str | None = None, version: int | None = None
+    year: int, table: str, fmt: str, out: Path, db: str | None = None, version: int | None = None, *, lang: str = "sv"
 ) -> Path:
-    """``trygghet tables export``: write a published table from the store; prints the path."""
+    """``trygghet tables export``: write a published table from the store (in English when ``lang="en"``);
+    prints the path."""
     from rich.console import Console
     from rich.text import Text
 
-    path = export_table(open_store(db), table, year, fmt, Path(out), version=version)
-    Console().print(Text(f"Skrev {path}"))
+    path = export_table(open_store(db), table, year, fmt, Path(out), version=version, lang=lang)
+    Console().print(Text(TEXTS.get(lang, TEXTS["sv"])["wrote"].format(path=path)))
     return path
 
 
@@ -148,6 +162,7 @@ def compare_command(
     *,
     run_id: str | None = None,
     min_n: int = 30,
+    lang: str = "sv",
 ) -> pd.DataFrame:
     """``trygghet compare A B`` (B may be ``Totalt``): the two over all indicators, from a run in the store
     (the latest run with estimates unless ``run_id``) or from a directory with ``estimates.csv`` and
@@ -164,7 +179,7 @@ def compare_command(
     a, b = str(cmp["district_a"].iloc[0]), str(cmp["district_b"].iloc[0])  # the known spellings
     page, tables = compare_page(cmp, codebook, a, b, meta, min_n=min_n, back_link=None, rule=rule)
     for t in tables:
-        print_table(t)
+        print_table(translate_table(t, lang))  # the terminal in English with --lang en (the page stays Swedish)
     if out is not None:
         out = Path(out)
         path = out / f"compare_{slugify(a)}_{slugify(b)}.html" if (out.is_dir() or not out.suffix) else out

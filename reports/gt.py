@@ -84,6 +84,18 @@ def cell_parts(idx: Mapping[tuple[str, str, str], tuple[Any, str, bool]], rk: st
     return {"hidden": False, "missing": False, "main": text, "mark": mark, "lines": lines}
 
 
+def table_cell_parts(
+    t: TableData, idx: Mapping[tuple[str, str, str], tuple[Any, str, bool]], rk: str, ck: str
+) -> dict[str, Any]:
+    """:func:`cell_parts` in the table's language (English lines for a table of ``--lang en``)."""
+    c = cell_parts(idx, rk, ck)
+    if t.dims.get("lang") == "en":
+        from reports.translate import english_parts
+
+        c = english_parts(c)
+    return c
+
+
 def display_frame(t: TableData) -> pd.DataFrame:
     """Wide frame of HTML cell contents (one column per display column), for great-tables."""
     idx = t.index()
@@ -92,7 +104,7 @@ def display_frame(t: TableData) -> pd.DataFrame:
     if t.row_groups:
         data["_group"] = [t.row_groups.get(k, "") for k, _ in t.rows]
     for ck, _ in t.columns:
-        data[ck] = [tpl.render(c=cell_parts(idx, rk, ck)) for rk, _ in t.rows]
+        data[ck] = [tpl.render(c=table_cell_parts(t, idx, rk, ck)) for rk, _ in t.rows]
     return pd.DataFrame(data)
 
 

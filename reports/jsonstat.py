@@ -34,7 +34,7 @@ def _dimension(cube: Cube, k: int) -> dict[str, Any]:
     return {"label": d.label, "category": category}
 
 
-def jsonstat_doc(t: TableData, *, lang: str = "sv", updated: str | None = None) -> dict[str, Any]:
+def jsonstat_doc(t: TableData, *, lang: str | None = None, updated: str | None = None) -> dict[str, Any]:
     """The JSON-stat 2.0 dataset of one table (see the module docstring)."""
     cube = to_cube(t, lang=lang)
     role: dict[str, list[str]] = {"metric": ["stat"]}
@@ -52,14 +52,14 @@ def jsonstat_doc(t: TableData, *, lang: str = "sv", updated: str | None = None) 
         "dimension": {d.id: _dimension(cube, k) for k, d in enumerate(cube.dims)},
         "value": cube.values,
         "status": {str(k): s for k, s in enumerate(cube.status) if s is not None},
-        "extension": {"table_id": cube.table_id, "lang": lang},
+        "extension": {"table_id": cube.table_id, "lang": cube.lang},
     }
     if cube.notes:
         doc["note"] = cube.notes
     return doc
 
 
-def jsonstat_file(t: TableData, path: Path, *, lang: str = "sv", updated: str | None = None) -> Path:
+def jsonstat_file(t: TableData, path: Path, *, lang: str | None = None, updated: str | None = None) -> Path:
     """Write one table's JSON-stat dataset to ``path`` (UTF-8)."""
     text = json.dumps(jsonstat_doc(t, lang=lang, updated=updated), ensure_ascii=False, indent=1, allow_nan=False)
     Path(path).write_text(text + "\n", encoding="utf-8")
@@ -67,7 +67,7 @@ def jsonstat_file(t: TableData, path: Path, *, lang: str = "sv", updated: str | 
 
 
 def write_jsonstat(
-    tables: Sequence[TableData], out_dir: Path, *, lang: str = "sv", updated: str | None = None
+    tables: Sequence[TableData], out_dir: Path, *, lang: str | None = None, updated: str | None = None
 ) -> list[PublishedFile]:
     """``out_dir/tables/<table_id>.jsonstat.json`` for every table."""
     return write_each(tables, out_dir, "jsonstat", SUFFIX, jsonstat_file, lang=lang, updated=updated)

@@ -52,6 +52,7 @@ from reports.tables import (
     trend_table,
 )
 from reports.terminal import print_table, rich_table
+from reports.translate import translate_table
 from reports.xlsx import COUNT_FORMAT, P_FORMAT, PP_FORMAT, RATIO_FORMAT, SHARE_FORMAT, write_xlsx
 from survey.data.codebook import Codebook
 from survey.errors import PublishError
@@ -126,7 +127,7 @@ def build_tables(
     table, and one comparison table per requested district pair (latest year).
 
     ``estimates`` may be raw or already :func:`reports.disclosure.protect`-ed. Skipped tables are explained
-    in ``notes`` (appended to).
+    in ``notes`` (appended to). ``run_meta["lang"] == "en"``: the tables in English (:mod:`reports.translate`).
     """
     notes = notes if notes is not None else []
     _check_estimates(estimates)
@@ -174,7 +175,8 @@ def build_tables(
                 rule=rule,
             )
         )
-    return tables
+    lang = str(run_meta.get("lang", "sv"))
+    return [translate_table(t, lang) for t in tables] if lang != "sv" else tables
 
 
 def write_html(tables: Sequence[TableData], out_dir: Path) -> list[PublishedFile]:
@@ -217,12 +219,12 @@ def _write_formats(
             PublishedFile("workbook", "tabeller", "xlsx", write_xlsx(tables, out_dir / "tabeller.xlsx", alpha=alpha))
         )
         lap("xlsx")
-    lang, updated = str(run_meta.get("lang", "sv")), run_meta.get("date") or None
+    updated = run_meta.get("date") or None  # the tables carry their language (reports.translate)
     if "px" in formats:
-        res.files += write_px(tables, out_dir, lang=lang, updated=updated)
+        res.files += write_px(tables, out_dir, updated=updated)
         lap("px")
     if "jsonstat" in formats:
-        res.files += write_jsonstat(tables, out_dir, lang=lang, updated=updated)
+        res.files += write_jsonstat(tables, out_dir, updated=updated)
         lap("jsonstat")
     img = [f for f in ("png", "pdf") if f in formats]
     if img:

@@ -97,9 +97,10 @@ def _data_lines(cube: Cube) -> list[str]:
     return lines
 
 
-def px_text(t: TableData, *, lang: str = "sv", updated: str | None = None) -> str:
+def px_text(t: TableData, *, lang: str | None = None, updated: str | None = None) -> str:
     """The PX file of one table (see the module docstring)."""
     cube = to_cube(t, lang=lang)
+    lang = cube.lang
     stamp = px_timestamp(updated)
     row, col, stat = cube.dims
     kw: list[tuple[str, str]] = [
@@ -140,14 +141,14 @@ def px_text(t: TableData, *, lang: str = "sv", updated: str | None = None) -> st
     return "\r\n".join([*body, "DATA=", *_data_lines(cube)]) + ";\r\n"
 
 
-def px_file(t: TableData, path: Path, *, lang: str = "sv", updated: str | None = None) -> Path:
+def px_file(t: TableData, path: Path, *, lang: str | None = None, updated: str | None = None) -> Path:
     """Write one table's PX file to ``path`` (UTF-8, no BOM, CRLF line ends)."""
     Path(path).write_bytes(px_text(t, lang=lang, updated=updated).encode("utf-8"))
     return Path(path)
 
 
 def write_px(
-    tables: Sequence[TableData], out_dir: Path, *, lang: str = "sv", updated: str | None = None
+    tables: Sequence[TableData], out_dir: Path, *, lang: str | None = None, updated: str | None = None
 ) -> list[PublishedFile]:
     """``out_dir/tables/<table_id>.px`` for every table."""
     return write_each(tables, out_dir, "px", ".px", px_file, lang=lang, updated=updated)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reports.gt import cell_parts
+from reports.gt import table_cell_parts
 from reports.tabledata import TableData
 
 
@@ -23,7 +23,7 @@ def rich_table(t: TableData) -> Any:
     for rk, rlab in t.rows:
         cells = []
         for ck, _ in t.columns:
-            c = cell_parts(idx, rk, ck)
+            c = table_cell_parts(t, idx, rk, ck)
             txt = Text(c["main"])
             if c["mark"]:
                 txt.append(c["mark"], style="bold red")

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from reports.formats import NOT_AVAILABLE, STAT_LABELS, SUPPRESSED, TOTAL, p_decimals
+from reports.labels import CUBE_TEXTS
 from reports.safe import put_text
 from reports.tabledata import TableData
 
@@ -28,6 +29,8 @@ P_FORMAT = '[<0.001]"<0,001";0.000'
 RATIO_FORMAT = "0.000"
 FORMATS = {"share": SHARE_FORMAT, "count": COUNT_FORMAT, "pp": PP_FORMAT, "p": P_FORMAT, "ratio": RATIO_FORMAT}
 HEAD_LABELS = {"diff": "Skillnad", "p": "Justerat p", "chg": "Förändring (pe)"}
+EN_HEAD_LABELS = {**CUBE_TEXTS["en"]["stat"], "diff": "Difference", "p": "Adjusted p", "chg": "Change (pp)", "n": "n"}
+EN_P_FORMAT = '[<0.001]"<0.001";0.000'
 
 
 def xlsx_value(kind: str, value: float | None) -> float | None:
@@ -39,12 +42,13 @@ def xlsx_value(kind: str, value: float | None) -> float | None:
     return value * 100.0 if kind == "pp" else value
 
 
-def number_format(kind: str, value: float, alpha: float = 0.05) -> str:
-    """The cell's number format; a p-value near alpha gets the decimals it is printed with."""
+def number_format(kind: str, value: float, alpha: float = 0.05, lang: str = "sv") -> str:
+    """The cell's number format; a p-value near alpha gets the decimals it is printed with (the text shown
+    below 0.001 is ``<0,001``, in English ``<0.001``)."""
     if kind == "p" and value >= 0.001:
         d = p_decimals(value, alpha)
         return "0." + "0" * d
-    return FORMATS[kind]
+    return EN_P_FORMAT if (kind == "p" and lang == "en") else FORMATS[kind]
 
 
 def sheet_name(name: str, used: set[str]) -> str:
@@ -112,11 +116,12 @@ def _header(ws: Any, t: TableData, layout: list[tuple[str, str, list[str]]], h1:
         if not stats:
             continue
         spanner = t.column_spanners.get(ck)
-        put_text(ws.cell(h1, col), f"{spanner} {lab}" if spanner and spanner != "År" else lab)
+        put_text(ws.cell(h1, col), f"{spanner} {lab}" if spanner and spanner not in ("År", "Year") else lab)
         if len(stats) > 1:
             ws.merge_cells(start_row=h1, start_column=col, end_row=h1, end_column=col + len(stats) - 1)
         for j, s in enumerate(stats):
-            put_text(ws.cell(h2, col + j), HEAD_LABELS.get(s, STAT_LABELS[s]))
+            head = EN_HEAD_LABELS.get(s, s) if t.dims.get("lang") == "en" else HEAD_LABELS.get(s, STAT_LABELS[s])
+            put_text(ws.cell(h2, col + j), head)
         col += len(stats)
     st = _styles()
     for r in (h1, h2):
@@ -129,7 +134,7 @@ def _header(ws: Any, t: TableData, layout: list[tuple[str, str, list[str]]], h1:
     return col - 1
 
 
-def _put(cell: Any, kind: str, entry: tuple[Any, str, bool], alpha: float) -> None:
+def _put(cell: Any, kind: str, entry: tuple[Any, str, bool], alpha: float, lang: str = "sv") -> None:
     value, text, hidden = entry
     if hidden or (value is None and kind not in ("flag", "direction")):
         put_text(cell, SUPPRESSED if hidden else (text if text in (NOT_AVAILABLE, SUPPRESSED) else NOT_AVAILABLE))
@@ -140,7 +145,7 @@ def _put(cell: Any, kind: str, entry: tuple[Any, str, bool], alpha: float) -> No
         cell.alignment = _styles()["flag"]
     else:
         cell.value = xlsx_value(kind, float(value))
-        cell.number_format = number_format(kind, float(value), alpha)
+        cell.number_format = number_format(kind, float(value), alpha, lang)
 
 
 def write_sheet(ws: Any, t: TableData, *, alpha: float = 0.05) -> None:
@@ -169,6 +174,7 @@ def write_sheet(ws: Any, t: TableData, *, alpha: float = 0.05) -> None:
                     t.stat_kind(ck, s, column_stats),
                     idx.get((rk, ck, s), (None, NOT_AVAILABLE, False)),
                     alpha,
+                    str(t.dims.get("lang", "sv")),
                 )
                 col += 1
         row += 1

@@ -20,7 +20,7 @@ from survey.errors import TrygghetError
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
-    help="trygghet: Swedish safety surveys from vendor files to published tables.",
+    help="trygghet: trygghetsundersökningar från leverantörsfiler till publicerade tabeller.",
 )
 console = Console()
 err_console = Console(stderr=True)
@@ -34,10 +34,48 @@ def friendly(fn: Callable) -> Callable:
         try:
             return fn(*args, **kwargs)
         except TrygghetError as exc:
-            err_console.print(f"[bold red]Fel:[/bold red] {exc}", soft_wrap=True, highlight=False)
-            sys.exit(2)
+            _fail(exc)
 
     return wrapper
+
+
+def _fail(exc: TrygghetError) -> None:
+    """The one-paragraph error in the current language (see :mod:`survey.pipeline.i18n`), exit code 2."""
+    from rich.text import Text
+
+    from survey.pipeline.i18n import msg, say
+
+    line = Text(msg("error") + " ", style="bold red")
+    line.append(say(str(exc)))
+    err_console.print(line, soft_wrap=True, highlight=False)
+    sys.exit(2)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from survey.pipeline.i18n import msg, package_version
+
+        console.print(msg("version", version=package_version()), highlight=False, markup=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: bool = typer.Option(
+        False, "--version", callback=_show_version, is_eager=True, help="Visa trygghets version och avsluta"
+    ),
+    lang: str = typer.Option(
+        None, "--lang", help="Språk för meddelanden och tabeller: sv (standard) eller en (engelska)"
+    ),
+) -> None:
+    """trygghet: trygghetsundersökningar från leverantörsfiler till publicerade tabeller."""
+    from survey.pipeline.i18n import set_lang
+
+    set_lang("sv")  # the messages of a bad --lang are Swedish
+    try:
+        set_lang(lang)
+    except TrygghetError as exc:
+        _fail(exc)
 
 
 # --- commands (each area adds its own block below) -------------------------------------------------
@@ -90,10 +128,14 @@ def with_run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(fn)
     def wrapper(**kwargs: Any) -> Any:
         from survey.pipeline.config import build_config
+        from survey.pipeline.i18n import current, set_lang
 
         given = {n: kwargs.pop(n) for n in FIELD_NAMES if n in kwargs}
         given = {k: v for k, v in given.items() if v is not None and v not in ([], ())}
+        if "lang" not in given and current() != "sv":  # trygghet --lang en run ...
+            given["lang"] = current()
         config = build_config(kwargs.pop("config_file"), given, base=Path.cwd())
+        set_lang(config.lang)
         return fn(config=config, **kwargs)
 
     params = own + extra
@@ -107,8 +149,10 @@ def _terminate_cleanly() -> None:
     a started run is recorded as failed, instead of the process vanishing mid-step."""
     import signal
 
+    from survey.pipeline.i18n import msg
+
     def stop(signum: int, _frame: object) -> None:
-        err_console.print("[bold red]Avbruten[/bold red] (SIGTERM): körningen markeras som misslyckad.")
+        err_console.print(msg("aborted"))
         raise SystemExit(128 + signum)
 
     signal.signal(signal.SIGTERM, stop)
@@ -119,25 +163,33 @@ def _terminate_cleanly() -> None:
 @with_run_options
 def run(config: Any = None) -> None:
     """Kör hela kedjan: läs, validera, spara, vikta, skatta, trender, publicera."""
+    from rich.text import Text
+
+    from survey.pipeline.i18n import msg, say
     from survey.pipeline.runner import run as run_pipeline
 
     _terminate_cleanly()
 
     with _progress() as prog:
-        task = prog.add_task("startar", total=None)
-        res = run_pipeline(config, progress=lambda msg: prog.update(task, description=msg))
+        task = prog.add_task(msg("starting"), total=None)
+        res = run_pipeline(config, progress=lambda text: prog.update(task, description=say(text)))
     steps = ", ".join(f"{k} {v:.2f} s" for k, v in res.steps.items())
     counts = res.lineage["counts"]
     console.print(
-        f"[bold green]Klart.[/bold green] Körning {res.run_id}: {counts['respondents']} svarande, "
-        f"{counts['estimates']} skattningar ({counts['suppressed']} undertryckta)."
+        msg(
+            "done",
+            run_id=res.run_id,
+            respondents=counts["respondents"],
+            estimates=counts["estimates"],
+            suppressed=counts["suppressed"],
+        )
     )
-    console.print(f"Steg: {steps}")
+    console.print(msg("steps", steps=steps))
     for note in res.notes:
-        console.print(f"  [dim]{note}[/dim]")
-    console.print(f"Analysfiler: {res.out_dir.resolve()}")
+        console.print(Text("  " + say(note), style="dim"))
+    console.print(msg("analysis_files", path=res.out_dir.resolve()), highlight=False)
     if "report" in res.files:
-        console.print(f"Rapport: [bold]{Path(res.files['report']).resolve()}[/bold]")
+        console.print(msg("report", path=Path(res.files["report"]).resolve()), highlight=False)
 
 
 config_app = typer.Typer(help="Körningens konfiguration")
@@ -166,9 +218,10 @@ def synth(
 ) -> None:
     """Skriv en syntetisk våg (svar + befolkning) på kanonisk form."""
     from survey.pipeline import commands
+    from survey.pipeline.i18n import current, msg
 
-    commands.synth(n, districts, years, seed, out, tiny_district)
-    console.print(f"Syntetisk våg skriven till {out.resolve()}")
+    commands.synth(n, districts, years, seed, out, tiny_district, lang=current())
+    console.print(msg("synth_written", path=out.resolve()), highlight=False)
 
 
 @app.command()
@@ -206,22 +259,35 @@ def ingest(
             "format": fmt,
         },
     )
+    from rich.text import Text
+
+    from survey.pipeline.i18n import msg, say
+
     with _progress() as prog:
-        prog.add_task("läser och validerar", total=None)
+        prog.add_task(msg("reading"), total=None)
         wave, report = commands.ingest(config)
     r = wave.responses
     console.print(
-        f"{r.source.name}: {r.source.format}, {r.source.encoding or '-'}, "
-        f"avgränsare {r.source.delimiter!r}; {r.source.n_rows} rader, {len(r.data)} godkända, "
-        f"{r.quarantine['source_row'].nunique() if len(r.quarantine) else 0} i karantän. "
-        f"Databas: {report.status}."
+        Text(
+            msg(
+                "ingested",
+                name=r.source.name,
+                format=r.source.format,
+                encoding=r.source.encoding or "-",
+                delimiter=repr(r.source.delimiter),
+                rows=r.source.n_rows,
+                accepted=len(r.data),
+                quarantined=r.quarantine["source_row"].nunique() if len(r.quarantine) else 0,
+                status=report.status,
+            )
+        )
     )
     if len(r.quarantine):
         counts = r.quarantine.groupby("reason").size().sort_values(ascending=False)
         for reason, k in counts.items():
-            console.print(f"  {k:>6}  {reason}")
+            console.print(Text(f"  {k:>6}  {say(str(reason))}"))
     for note in wave.notes:
-        console.print(f"  [dim]{note}[/dim]")
+        console.print(Text("  " + say(note), style="dim"))
 
 
 quarantine_app = typer.Typer(help="Rader i karantän")
@@ -235,12 +301,13 @@ def quarantine_list(db: str = typer.Option(None, help="Databas-URL")) -> None:
     from rich.table import Table
 
     from survey.pipeline import commands
+    from survey.pipeline.i18n import msg
 
     q = commands.quarantine(db)
     if q.empty:
-        console.print("Karantänen är tom.")
+        console.print(msg("quarantine_empty"))
         return
-    t = Table("källfil-id", "fil", "skäl", "rader")
+    t = Table(*msg("quarantine_heads").split("|"))
     for row in q.groupby(["source_file_id", "file", "reason"]).size().reset_index(name="rows").itertuples():
         t.add_row(str(row.source_file_id), str(row.file), str(row.reason), str(row.rows))
     console.print(t)
@@ -257,14 +324,15 @@ def quarantine_show(
     from rich.table import Table
 
     from survey.pipeline import commands
+    from survey.pipeline.i18n import msg
 
     q = commands.quarantine(db, source)
-    t = Table("fil", "rad", "kolumn", "värde", "kontroll", "skäl")
+    t = Table(*msg("quarantine_show_heads").split("|"))
     for r in q.head(limit).itertuples(index=False):
         t.add_row(str(r.file), str(r.source_row), str(r.column), str(r.value), str(r.check), str(r.reason))
     console.print(t)
     if len(q) > limit:
-        console.print(f"... {len(q) - limit} rader till")
+        console.print(msg("more_rows", k=len(q) - limit))
 
 
 tables_app = typer.Typer(help="Publicerade tabeller (versionerade i databasen)")
@@ -276,8 +344,9 @@ app.add_typer(tables_app, name="tables")
 def tables_list(db: str = typer.Option(None, help="Databas-URL")) -> None:
     """Alla publicerade tabeller med år, version och körning."""
     from survey.pipeline import commands
+    from survey.pipeline.i18n import current
 
-    commands.tables_list(db)
+    commands.tables_list(db, lang=current())
 
 
 @tables_app.command("export")
@@ -294,8 +363,9 @@ def tables_export(
 ) -> None:
     """Exportera en publicerad tabell ur databasen."""
     from survey.pipeline import commands
+    from survey.pipeline.i18n import current
 
-    commands.tables_export(year, table, fmt, out, db, version)
+    commands.tables_export(year, table, fmt, out, db, version, lang=current())
 
 
 @app.command(context_settings={"allow_extra_args": True})
@@ -315,7 +385,11 @@ def compare(
     from survey.pipeline import commands
 
     more = [str(v) for v in ctx.args]  # the values after the first one: --years 2024 2025
-    commands.compare(a, b, indicator or None, [*(years or []), *more] or None, db, out, run_id=run_id, min_n=min_n)
+    from survey.pipeline.i18n import current
+
+    commands.compare(
+        a, b, indicator or None, [*(years or []), *more] or None, db, out, run_id=run_id, min_n=min_n, lang=current()
+    )
 
 
 sources_app = typer.Typer(help="Källfiler i databasen: versioner, återkallande och ersättning")
@@ -329,10 +403,11 @@ def sources_list(db: str = typer.Option(None, help="Databas-URL")) -> None:
     from rich.table import Table
 
     from survey.pipeline import commands
+    from survey.pipeline.i18n import msg
 
     df = commands.sources(db)
     cols = ("id", "kind", "name", "version", "status", "years", "replaces", "runs", "last_run_status")
-    t = Table("id", "typ", "fil", "version", "status", "år", "ersätter", "körningar", "senaste körning")
+    t = Table(*msg("sources_heads").split("|"))
     for rec in df.to_dict(orient="records"):
         t.add_row(*("" if rec.get(k) is None or rec.get(k) != rec.get(k) else str(rec.get(k)) for k in cols))
     console.print(t)
@@ -347,9 +422,10 @@ def sources_withdraw(
 ) -> None:
     """Återkalla en källfil: raderna och historiken finns kvar, men nya körningar använder den inte."""
     from survey.pipeline import commands
+    from survey.pipeline.i18n import msg
 
     row = commands.withdraw_source(db, source, reason)
-    console.print(f"Källfil {source} ({row.get('name')}) har status {row.get('status')}.")
+    console.print(msg("withdrawn", source=source, name=row.get("name"), status=row.get("status")))
 
 
 @sources_app.command("replace")
@@ -367,8 +443,10 @@ def sources_replace(
     from survey.pipeline.config import build_config
 
     config = build_config(None, {"db": db, "codebook": codebook, "mapping": mapping})
+    from survey.pipeline.i18n import msg
+
     rep = commands.replace_source(config, source, file, reason)
-    console.print(f"Källfil {rep.old_id} ersatt av {rep.new_id} ({rep.status}).")
+    console.print(msg("replaced", old=rep.old_id, new=rep.new_id, status=rep.status))
 
 
 db_app = typer.Typer(help="Databasen: roller och behörigheter (PostgreSQL)")

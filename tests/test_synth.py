@@ -122,7 +122,7 @@ def test_feasible_with_small_n_and_tiny_district(seed: int) -> None:
 def test_feasible_at_the_minimum_n() -> None:
     resp, pop = generate_wave(8 * 4 * 2, 4, 2, 1)  # 8 respondents per stratum
     _assert_feasible(resp, pop)
-    with pytest.raises(InputError, match="too small"):
+    with pytest.raises(InputError, match="för litet"):
         generate_wave(8 * 4 * 2 - 1, 4, 2, 1)
 
 
@@ -234,4 +234,4 @@ def test_csv_round_trip(tmp_path: Path, small_tiny: tuple[pd.DataFrame, pd.DataF
 def test_synth_command_writes_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     synth_command(n=1_500, districts=5, years=2, seed=1, out=tmp_path / "out", tiny_district=True)
     assert (tmp_path / "out" / "responses.csv").exists() and (tmp_path / "out" / "population.csv").exists()
-    assert "1,500 respondents" in capsys.readouterr().out
+    assert "1\u00a0500 svarande" in capsys.readouterr().out

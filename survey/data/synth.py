@@ -447,7 +447,10 @@ def generate_wave(  # long: the simulation reads top to bottom; its parts are he
     ``population`` (int64), one row per cell.
     """
     if min(n, districts, years) < 1:
-        raise InputError(f"synth: n, districts and years must be positive (got {n}, {districts}, {years})")
+        raise InputError(
+            f"synth: antal svarande, områden och år måste vara minst 1 (fick --n {n}, --districts {districts}, "
+            f"--years {years})"
+        )
     rng = np.random.default_rng(seed)
     names = _district_names(districts) + ([TINY_DISTRICT] if tiny_district else [])
     n_d = len(names)
@@ -456,8 +459,8 @@ def generate_wave(  # long: the simulation reads top to bottom; its parts are he
     n_main = n - int(tiny_n.sum())
     if n_main < min_per_stratum * years * districts:
         raise InputError(
-            f"synth: n = {n} is too small for {years} years × {n_d} districts: every year × "
-            f"district needs at least {min_per_stratum} respondents for a feasible calibration"
+            f"synth: --n {n} är för litet för {years} år × {n_d} områden: varje år och område behöver "
+            f"minst {min_per_stratum} svarande för att kalibreringen ska gå att lösa"
         )
 
     # district levels: a 'trouble' score z (drives every indicator), response rate, born-abroad share
@@ -650,14 +653,21 @@ def write_wave(responses: pd.DataFrame, population: pd.DataFrame, out_dir: str |
     return rpath, ppath
 
 
-def synth_command(n: int, districts: int, years: int, seed: int, out: Path, tiny_district: bool) -> None:
-    """``trygghet synth``: generate a wave and write ``OUT/responses.csv`` and ``OUT/population.csv``."""
+def synth_command(
+    n: int, districts: int, years: int, seed: int, out: Path, tiny_district: bool, *, lang: str = "sv"
+) -> None:
+    """``trygghet synth``: generate a wave and write ``OUT/responses.csv`` and ``OUT/population.csv``; prints
+    a one-line summary in Swedish (``lang="en"``: English)."""
     responses, population = generate_wave(n, districts, years, seed, tiny_district=tiny_district)
     rpath, ppath = write_wave(responses, population, out)
     n_years = responses["year"].nunique()
     n_dist = responses["district"].nunique()
-    print(
-        f"synth: {len(responses):,} respondents, {n_years} years × {n_dist} districts "
-        f"({len(population):,} population cells), seed {seed}"
-    )
+    if lang == "en":
+        print(
+            f"synth: {len(responses):,} respondents, {n_years} years × {n_dist} districts "
+            f"({len(population):,} population cells), seed {seed}"
+        )
+    else:
+        nr, npop = (f"{k:,}".replace(",", "\u00a0") for k in (len(responses), len(population)))
+        print(f"synth: {nr} svarande, {n_years} år × {n_dist} områden ({npop} befolkningsceller), slumpfrö {seed}")
     print(f"  {rpath}\n  {ppath}")

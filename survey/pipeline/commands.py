@@ -16,11 +16,11 @@ from survey.pipeline.config import RunConfig
 from survey.pipeline.runner import load_step, open_store, prepare_step, read_step
 
 
-def synth(n: int, districts: int, years: int, seed: int, out: Path, tiny_district: bool) -> None:
-    """``trygghet synth``: a synthetic wave in canonical form under ``out``."""
+def synth(n: int, districts: int, years: int, seed: int, out: Path, tiny_district: bool, *, lang: str = "sv") -> None:
+    """``trygghet synth``: a synthetic wave in canonical form under ``out`` (summary in ``lang``)."""
     from survey.data.synth import synth_command
 
-    synth_command(n, districts, years, seed, out, tiny_district)
+    synth_command(n, districts, years, seed, out, tiny_district, lang=lang)
 
 
 def ingest(config: RunConfig) -> tuple[Any, Any]:
@@ -46,16 +46,18 @@ def quarantine(db: str | None, source: int | None = None) -> pd.DataFrame:
         store.close()
 
 
-def tables_list(db: str | None) -> pd.DataFrame:
+def tables_list(db: str | None, *, lang: str = "sv") -> pd.DataFrame:
     from reports.publish import tables_list_command
 
-    return tables_list_command(db)
+    return tables_list_command(db, lang=lang)
 
 
-def tables_export(year: int, table: str, fmt: str, out: Path, db: str | None, version: int | None) -> Path:
+def tables_export(
+    year: int, table: str, fmt: str, out: Path, db: str | None, version: int | None, *, lang: str = "sv"
+) -> Path:
     from reports.publish import tables_export_command
 
-    return tables_export_command(year, table, fmt, out, db, version)
+    return tables_export_command(year, table, fmt, out, db, version, lang=lang)
 
 
 def compare(
@@ -68,10 +70,11 @@ def compare(
     *,
     run_id: str | None = None,
     min_n: int = 30,
+    lang: str = "sv",
 ) -> pd.DataFrame:
     from reports.publish import compare_command
 
-    return compare_command(a, b, indicators, years, db, out, run_id=run_id, min_n=min_n)
+    return compare_command(a, b, indicators, years, db, out, run_id=run_id, min_n=min_n, lang=lang)
 
 
 def sources(db: str | None) -> pd.DataFrame:

@@ -198,6 +198,7 @@ def report_meta(
         "alpha": config.alpha,
         "adjust": config.adjust,
         "level": config.level,
+        "lang": config.lang,  # the tables' language (reports.translate)
     }
     if nr is not None:  # the rates per year × district × sex × age group, for the report's method section
         meta["response_rates"] = nr.rates.to_dict(orient="records")

@@ -220,6 +220,7 @@ def _meta(config: RunConfig, results: Any, run_id: str) -> dict[str, Any]:
         "alpha": config.alpha,
         "adjust": config.adjust,
         "level": config.level,
+        "lang": config.lang,  # the tables' language (reports.translate)
     }
     if config.pool > 1:  # the pooled years are stated as in trygghet run's report
         meta["method"] = outputs.method_text(config, results.estimates)

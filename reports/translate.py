@@ -1,0 +1,226 @@
+"""English tables (``--lang en``): :func:`translate_table` turns a table built in Swedish into its English
+form, and :func:`english_text` a Swedish display text into English notation.
+
+What is translated: title, subtitle, stub and spanner labels, column and row labels (indicators by their
+codebook name, groups, sexes), row groups, footnotes (the standard notes of :mod:`reports.tables` and
+:mod:`reports.signals`, the default method line, question footnotes), the source line, the XLSX sheet name,
+and every cell text: ``27,4 %`` → ``27.4%``, ``−3,2`` → ``−3.2``, ``1 843`` → ``1,843``, ``<0,001`` →
+``<0.001`` (``..``, ``.``, ``*``, ▲ and ▼ stay). Values are never touched. A text without an English form
+(a codebook's Swedish question wording, a method line a run sets) stays Swedish. The table records its
+language in ``dims["lang"]`` (kept by the table store), so the XLSX, PX and JSON-stat writers label it in
+English too. The Swedish table is never changed: Swedish output stays byte-identical.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from typing import Any
+
+from reports.formats import NBSP
+from reports.labels import DEFAULT_METHOD, GROUP_LABELS
+from reports.tabledata import TableData
+
+# English labels of the trygghet-v1 indicators: (label, short column label)
+EN_INDICATORS: dict[str, tuple[str, str]] = {
+    "unsafe_after_dark": ("Share feeling unsafe outdoors alone late in the evening", "Unsafe after dark"),
+    "safe_after_dark": ("Share feeling safe outdoors alone late in the evening", "Safe after dark"),
+    "worried_crime": ("Share worried about crime in society", "Worried about crime"),
+    "problem_littering": ("Share who see littering as a big problem", "Littering"),
+    "problem_dark_places": ("Share who see badly lit places as a big problem", "Badly lit places"),
+    "problem_graffiti": ("Share who see graffiti as a big problem", "Graffiti"),
+    "problem_vandalism": ("Share who see vandalism as a big problem", "Vandalism"),
+    "problem_youth_groups": ("Share who see disruptive youth gangs as a big problem", "Disruptive youth gangs"),
+    "problem_drug_dealing": ("Share who see drug dealing as a big problem", "Drug dealing"),
+    "problem_drunk_people": ("Share who see disruptive drunk people as a big problem", "Disruptive drunk people"),
+    "problem_traffic": ("Share who see traffic as a big problem", "Traffic"),
+    "victim_violence": ("Share exposed to violence or threats in the last 12 months", "Violence or threats"),
+    "victim_theft": ("Share exposed to theft in the last 12 months", "Theft"),
+    "victim_vandalism": ("Share exposed to vandalism in the last 12 months", "Vandalism (exposed)"),
+    "police_care": ("Share who agree that the police care about local problems", "Police care"),
+}
+EN_GROUPS = {
+    "Trygghet": "Safety",
+    "Oro": "Worry",
+    "Problem i bostadsområdet": "Problems in the neighbourhood",
+    "Utsatthet för brott": "Victimisation",
+    "Polisen": "The police",
+}
+EN_FIXED = {
+    **EN_GROUPS,
+    "Område": "District",
+    "Indikator": "Indicator",
+    "År": "Year",
+    "Kön": "Sex",
+    "Åldersgrupp": "Age group",
+    "Man": "Men",
+    "Kvinna": "Women",
+    "Skillnad (procentenheter)": "Difference (percentage points)",
+    "Oddskvot per år": "Odds ratio per year",
+    "Andel i procent": "Share in per cent",
+    "Andel i procent och skillnad i procentenheter": "Share in per cent and difference in percentage points",
+    "Oddskvot per år från vägd logistisk regression (indikator ~ år + område)": (
+        "Odds ratio per year from a weighted logistic regression (indicator ~ year + district)"
+    ),
+    "Problem i bostadsområdet: andel som anser att det är ett mycket eller ganska stort problem": (
+        "Problems in the neighbourhood: share who consider it a very or fairly big problem"
+    ),
+    "Utsatthet för brott de senaste 12 månaderna": "Victimisation in the last 12 months",
+    "Förtroende: polisen bryr sig om de lokala problemen": "Trust: the police care about local problems",
+    "Förtroende för polisen": "Trust in the police",
+    "Kön och åldersgrupp": "Sex and age group",
+    "Trend: förändring per år": "Trend: change per year",
+    "Trend": "Trend",
+    "Metod: " + DEFAULT_METHOD + ".": (
+        "Method: weighted shares; weights calibrated (raking) to the population by district × sex and "
+        "district × age group; standard errors by Taylor linearisation accounting for the calibration; "
+        "confidence intervals on the logit scale."
+    ),
+}
+_CRIT = r"\((.+?) < ([\d,]+)\)"
+EN_PATTERNS: list[tuple[str, str]] = [
+    (r"^Andel i procent, (.+)$", r"Share in per cent, \1"),
+    (r"^Samtliga områden efter kön och åldersgrupp, (\d+)$", r"All districts by sex and age group, \1"),
+    (r"^(.+) jämfört med (.+), (\d+)$", r"\1 compared with \2, \3"),
+    (r"^(.+) mot (.+) (\d+)$", r"\1 vs \2 \3"),
+    (
+        rf"^Andel i procent\. Under varje andel: (\d+)[ {NBSP}]?% konfidensintervall inom parentes och ovägt antal "
+        r"svarande \(n\)\.$",
+        r"Share in per cent. Below each share: \1% confidence interval in brackets and the unweighted number of "
+        r"respondents (n).",
+    ),
+    (
+        r"^Bas: alla som besvarat frågan, inklusive ”vet ej”/”ingen uppfattning”; obesvarade frågor ingår inte\.$",
+        r"Base: everyone who answered the question, including ”don't know”/”no opinion”; unanswered questions are "
+        r"not included.",
+    ),
+    (
+        r"^Förändring sedan föregående år i procentenheter; \* statistiskt säkerställd förändring "
+        + _CRIT
+        + r"\. Det p-värde som anges är det justerade\. \(just\. p = (.+)\.\)$",
+        r"Change since the previous year in percentage points; * statistically significant change (\1 < \2). "
+        r"The p-value shown is the adjusted one (adj. p = \3).",
+    ),
+    (
+        r"^▲/▼ Statistiskt säkerställt högre/lägre än Totalt samma år "
+        + _CRIT
+        + rf"\. Raden ”jfr{NBSP}Totalt{NBSP}p” anger det justerade p-värdet\.$",
+        rf"▲/▼ Statistically significantly higher/lower than Totalt the same year (\1 < \2). The line "
+        rf"”vs{NBSP}Totalt{NBSP}p” gives the adjusted p-value.",
+    ),
+    (
+        r"^\.\. Uppgiften redovisas inte: för få svarande \(färre än (\d+)\), för osäker, eller dold för att en annan "
+        r"dold uppgift inte ska kunna räknas fram; då redovisas inte heller förändringar och skillnader som bygger "
+        r"på den\.$",
+        r".. Not published: too few respondents (fewer than \1), too uncertain, or hidden so that another hidden "
+        r"figure cannot be derived; changes and differences based on it are not published either.",
+    ),
+    (
+        r"^\.\. Uppgiften redovisas inte: för få svarande \(färre än (\d+)\), för osäker eller dold för att skydda en "
+        r"annan dold uppgift; då redovisas inte heller skillnaden\.$",
+        r".. Not published: too few respondents (fewer than \1), too uncertain, or hidden to protect another "
+        r"hidden figure; the difference is not published either.",
+    ),
+    (
+        rf"^Andel i procent med (\d+)[ {NBSP}]?% konfidensintervall och ovägt antal svarande \(n\)\. Skillnad = (.+) "
+        rf"minus (.+), i procentenheter, med ojusterat (\d+)[ {NBSP}]?% konfidensintervall och (.+) \(”just\. p”\)\.$",
+        r"Share in per cent with \1% confidence interval and the unweighted number of respondents (n). Difference "
+        r"= \2 minus \3, in percentage points, with an unadjusted \4% confidence interval and \5 (”adj. p”).",
+    ),
+    (r"^\* Statistiskt säkerställd skillnad " + _CRIT + r"\.$", r"* Statistically significant difference (\1 < \2)."),
+    (
+        r"^\* Statistiskt säkerställd trend \((.+?) < ([\d,]+), justerat över indikatorerna i tabellen\)\.$",
+        r"* Statistically significant trend (\1 < \2, adjusted over the indicators of the table).",
+    ),
+    (
+        rf"^Oddskvot över 1 = andelen ökar över tid, under 1 = minskar\. (\d+)[ {NBSP}]?% konfidensintervall och "
+        r"Waldtest från designbaserade standardfel \(normalapproximation\); (.+)\.$",
+        r"An odds ratio above 1 = the share increases over time, below 1 = decreases. \1% confidence interval and "
+        r"Wald test from design-based standard errors (normal approximation); \2.",
+    ),
+    (r"^Fråga: (.+?) Andelen avser svaren (.+)\.$", r"Question (Swedish wording): \1 The share counts the answers \2."),
+    (r"^Fråga: ", "Question (Swedish wording): "),
+    (r"^Metod: ", "Method: "),
+    (r"^Källa: (.+?); kodbok (.+?)(; körning (.+))?\.$", r"Source: \1; codebook \2; run \4."),
+    (r"; run \.$", "."),
+    # the wording of the significance rule inside any note
+    (r"justerat p \((.+?)\)", r"adjusted p (\1)"),
+    (r"p \(ojusterat\)", "p (unadjusted)"),
+    (r"ingen justering", "no adjustment"),
+    (r"(\d),(\d)", r"\1.\2"),
+]
+_COMPILED = [(re.compile(p), r) for p, r in EN_PATTERNS]
+
+
+def english_sentence(text: str) -> str:
+    """A Swedish table text (title, note, label) in English, or unchanged when there is no English form."""
+    if text in EN_FIXED:
+        return EN_FIXED[text]
+    out = text
+    for pat, rep in _COMPILED:
+        out = pat.sub(rep, out)
+    return out
+
+
+def english_text(text: str) -> str:
+    """A Swedish display text in English notation: ``27,4 %`` → ``27.4%``, ``1 843`` → ``1,843``."""
+    return str(text).replace(NBSP + "%", "%").replace(",", ".").replace(NBSP, ",")
+
+
+LINE_WORDS = (
+    (f"just.{NBSP}p", f"adj.{NBSP}p"),
+    (f"jfr{NBSP}Totalt{NBSP}p", f"vs{NBSP}Totalt{NBSP}p"),
+    (f"{NBSP}pe", f"{NBSP}pp"),
+    (" till ", " to "),
+)
+
+
+def english_line(text: str) -> str:
+    """A small line of an HTML/terminal cell in English: ``(16,8–30,3)``, ``just. p = 0,032``, ``+3,2 pe``."""
+    for sv, en in LINE_WORDS:
+        text = text.replace(sv, en)
+    text = re.sub(r"(\d),(\d)", r"\1.\2", text)
+    return re.sub(rf"(\d){NBSP}(\d{{3}})", r"\1,\2", text)
+
+
+def english_parts(parts: dict[str, Any]) -> dict[str, Any]:
+    """:func:`reports.gt.cell_parts` of an English table: the small lines in English (the main text already is)."""
+    return {**parts, "lines": [(cls, english_line(text), mark) for cls, text, mark in parts["lines"]]}
+
+
+def _label(kind: str, key: str, label: str, *, short: bool) -> str:
+    if kind == "indicator" and key in EN_INDICATORS:
+        return EN_INDICATORS[key][1 if short else 0]
+    return EN_FIXED.get(label, label)
+
+
+def translate_table(t: TableData, lang: str = "en") -> TableData:
+    """``t`` in ``lang`` (only ``en`` changes anything; see the module docstring)."""
+    if lang != "en" or t.dims.get("lang") == "en":
+        return t
+    row_kind, col_kind = str(t.dims.get("row")), str(t.dims.get("column"))
+    cells = t.cells.copy()
+    cells["text"] = [english_text(x) for x in cells["text"].astype(str).tolist()]
+    title = t.title
+    fixed = t.dims.get("fixed", {})
+    if t.kind == "district" and fixed.get("indicator") in EN_INDICATORS:
+        title = EN_INDICATORS[fixed["indicator"]][0] + ", by district and year"
+        sheet = EN_INDICATORS[fixed["indicator"]][1]
+    else:
+        title = english_sentence(title)
+        sheet = english_sentence(t.sheet_name) if t.sheet_name else ""
+    return replace(
+        t,
+        title=title,
+        subtitle=english_sentence(t.subtitle) if t.subtitle else "",
+        rows=[(k, _label(row_kind, k, lab, short=False)) for k, lab in t.rows],
+        columns=[(k, _label(col_kind, k, lab, short=True)) for k, lab in t.columns],
+        dims={**t.dims, "lang": "en"},
+        cells=cells,
+        stub_label=EN_FIXED.get(t.stub_label, t.stub_label),
+        row_groups={k: EN_GROUPS.get(v, GROUP_LABELS.get(v, v)) for k, v in t.row_groups.items()},
+        column_spanners={k: EN_FIXED.get(v, v) for k, v in t.column_spanners.items()},
+        footnotes=[english_sentence(n) for n in t.footnotes],
+        source_note=english_sentence(t.source_note) if t.source_note else "",
+        sheet_name=sheet,
+    )

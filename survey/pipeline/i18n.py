@@ -1,0 +1,199 @@
+"""The CLI's language: Swedish by default, English with ``--lang en`` (``trygghet --lang en run …`` or
+``trygghet run --lang en``, the run configuration's ``lang``).
+
+Two parts:
+
+- :data:`MESSAGES`, the CLI's own texts (progress, summaries, table headings) by key, in Swedish and English;
+  :func:`msg` gives the text of the current language. The Swedish texts are the ones the CLI always printed.
+- :data:`EN_PATTERNS`, English renderings of the Swedish texts that come from the library (typed errors,
+  notes, progress): :func:`english` rewrites a whole Swedish message when a pattern matches, and the
+  location words of every input error (``rad`` → ``row``, ``kolumn`` → ``column``). Texts without a
+  pattern stay Swedish. Covered errors: the CLI's frame (``Fel:``), missing or unreadable files, missing
+  required columns, empty files, a wave rejected for too many bad rows, every bad option or value of the run
+  configuration (unknown key, value not allowed, out of range, wrong type), a wave already loaded (needs
+  ``--replace``), an unknown database URL, no run with estimates, unknown run, unknown district/indicator
+  (with "did you mean"), unknown year, unknown export format and bad ``--years``.
+
+The language is process state (one CLI command is one process): :func:`set_lang` at the start of a
+command, :func:`current` wherever a text is chosen.
+"""
+
+from __future__ import annotations
+
+import re
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from survey.errors import ConfigError
+
+LANGS = ("sv", "en")
+_STATE = {"lang": "sv"}
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    "error": ("Fel:", "Error:"),
+    "aborted": (
+        "[bold red]Avbruten[/bold red] (SIGTERM): körningen markeras som misslyckad.",
+        "[bold red]Aborted[/bold red] (SIGTERM): the run is marked as failed.",
+    ),
+    "starting": ("startar", "starting"),
+    "done": (
+        "[bold green]Klart.[/bold green] Körning {run_id}: {respondents} svarande, {estimates} skattningar "
+        "({suppressed} undertryckta).",
+        "[bold green]Done.[/bold green] Run {run_id}: {respondents} respondents, {estimates} estimates "
+        "({suppressed} suppressed).",
+    ),
+    "steps": ("Steg: {steps}", "Steps: {steps}"),
+    "analysis_files": ("Analysfiler: {path}", "Analysis files: {path}"),
+    "report": ("Rapport: [bold]{path}[/bold]", "Report: [bold]{path}[/bold]"),
+    "synth_written": ("Syntetisk våg skriven till {path}", "Synthetic wave written to {path}"),
+    "reading": ("läser och validerar", "reading and validating"),
+    "ingested": (
+        "{name}: {format}, {encoding}, avgränsare {delimiter}; {rows} rader, {accepted} godkända, "
+        "{quarantined} i karantän. Databas: {status}.",
+        "{name}: {format}, {encoding}, delimiter {delimiter}; {rows} rows, {accepted} accepted, "
+        "{quarantined} quarantined. Database: {status}.",
+    ),
+    "quarantine_empty": ("Karantänen är tom.", "The quarantine is empty."),
+    "quarantine_heads": ("källfil-id|fil|skäl|rader", "source id|file|reason|rows"),
+    "quarantine_show_heads": ("fil|rad|kolumn|värde|kontroll|skäl", "file|row|column|value|check|reason"),
+    "more_rows": ("... {k} rader till", "... {k} more rows"),
+    "sources_heads": (
+        "id|typ|fil|version|status|år|ersätter|körningar|senaste körning",
+        "id|kind|file|version|status|years|replaces|runs|last run",
+    ),
+    "withdrawn": ("Källfil {source} ({name}) har status {status}.", "Source {source} ({name}) has status {status}."),
+    "replaced": ("Källfil {old} ersatt av {new} ({status}).", "Source {old} replaced by {new} ({status})."),
+    "version": ("trygghet {version}", "trygghet {version}"),
+    "unknown": ("okänd", "unknown"),
+}
+
+# (Swedish pattern, English replacement), tried in order; a pattern may rewrite part of a message.
+EN_PATTERNS: list[tuple[str, str]] = [
+    # progress and notes of a run
+    (r"^läser och validerar$", "reading and validating"),
+    (r"^sparar i databasen$", "saving to the database"),
+    (r"^viktar$", "weighting"),
+    (r"^skattar andelar$", "estimating shares"),
+    (r"^skattar trender$", "estimating trends"),
+    (r"^publicerar$", "publishing"),
+    (r"^databas: ", "database: "),
+    (r"^körning (\S+) hade avbrutits och är markerad som misslyckad$", r"run \1 had been aborted and is marked failed"),
+    (
+        r"PNG och PDF av tabellerna saknas: Chromium finns inte på datorn\.",
+        "PNG and PDF of the tables are missing: Chromium is not installed.",
+    ),
+    (
+        r"^Trendtabellen saknas: ingen trendmodell i körningen\.$",
+        "The trend table is missing: no trend model in the run.",
+    ),
+    # files
+    (r"filen finns inte \(eller är en mapp\)", "the file does not exist (or is a folder)"),
+    (r"^Filen (.+) finns inte \(eller är ingen fil\)\.$", r"The file \1 does not exist (or is not a file)."),
+    (r"^Ange --(\S+): filen saknas i konfigurationen\.$", r"Give --\1: the file is missing from the configuration."),
+    (r"har en rubrikrad men inga datarader", "has a header row but no data rows"),
+    (r": är tom \(ingen rubrikrad med kolumnnamn\)$", ": is empty (no header row with column names)"),
+    (r": är tom$", ": is empty"),
+    (
+        r"saknar obligatoriska kolumner (.+?); filen har (.+?)( \(avgränsare (.+?): är det rätt avgränsare\?\))?$",
+        r"lacks the required columns \1; the file has \2 (delimiter \4: is it the right delimiter?)",
+    ),
+    (r"\(delimiter : is it the right delimiter\?\)$", ""),
+    (
+        r"vågen avvisas: (\d+) av (\d+) rader \((.+?)\) klarade inte radkontrollerna, fler än de (.+?) som tillåts "
+        r"\(--max-bad-share\)\. Fel per kontroll och kolumn: (.*)\. Första exemplen: (.*)\.$",
+        r"the wave is rejected: \1 of \2 rows (\3) failed the row checks, more than the \4 allowed "
+        r"(--max-bad-share). Failures by check and column: \5. First examples: \6.",
+    ),
+    # the run configuration
+    (r"^Okänd inställning (.+?)\.( Menade du (.+?)\?)? Tillåtna: (.*)\.$", r"Unknown setting \1.\2 Allowed: \4."),
+    (r" Menade du (.+?)\? Allowed", r" Did you mean \1? Allowed"),
+    (r"^Ogiltigt värde (.*) för (--\S+)\. Tillåtna värden: (.*)\.$", r"Invalid value \1 for \2. Allowed values: \3."),
+    (r"(Allowed values: .*) eller ", r"\1 or "),
+    (r"^(--\S+) måste vara ett heltal, inte (.*)\.$", r"\1 must be an integer, not \2."),
+    (r"^(--\S+) måste vara ett ändligt tal, inte (.*)\.$", r"\1 must be a finite number, not \2."),
+    (r"^(--\S+) måste vara ett tal, inte (.*)\.$", r"\1 must be a number, not \2."),
+    (r"^(--\S+) måste vara true eller false, inte (.*)\.$", r"\1 must be true or false, not \2."),
+    (r"^(--\S+) måste vara (\S+) (\S+), inte (.*)\.$", r"\1 must be \2 \3, not \4."),
+    # the database
+    (
+        r"^(.+?): (\S+) för år (.+?) finns redan från en annan fil, (.+?) \(källa (\d+), (samma år|.+?)\)\. Ange "
+        r"--replace .*$",
+        r"\1: \2 for year \3 already comes from another file, \4 (source \5). Give --replace (replace=True) to "
+        r"store the file as a new version; the old one is kept as replaced and listed by `trygghet sources list`.",
+    ),
+    (
+        r"^Databasen (.+?) stöds inte: .*$",
+        r"The database \1 is not supported: trygghet uses SQLite (sqlite:///file.db) or PostgreSQL (postgresql+psycopg://user@host:5432/database).",
+    ),
+    (
+        r"^Databasen har ingen körning med skattningar; kör trygghet run först\.$",
+        "The database has no run with estimates; run trygghet run first.",
+    ),
+    (r"^Det finns ingen körning (.+?) i databasen \(there is no run .+?\)\.$", r"There is no run \1 in the database."),
+    # compare, tables export
+    (r"^Okänt (område|indikator) ”(.+?)”\.( Menade du (.+?)\?)? Kända: (.*)\.$", r"Unknown \1 ”\2”.\3 Known: \5."),
+    (r"^Unknown område", "Unknown district"),
+    (r"^Unknown indikator", "Unknown indicator"),
+    (r"\. Menade du (.+?)\? Known:", r". Did you mean \1? Known:"),
+    (r"” eller ”", "” or ”"),
+    (r"^År (.+?) finns inte i skattningarna; det finns (.*)\.$", r"Year \1 is not in the estimates; there are \2."),
+    (r"^Inga skattningar för (.+?) och (.+?) de valda åren\.$", r"No estimates for \1 and \2 in the chosen years."),
+    (
+        r"^Välj två olika områden att jämföra \(båda är ”(.+?)”\)\.$",
+        r"Choose two different districts to compare (both are ”\1”).",
+    ),
+    (
+        r"^Okänt format ”(.+?)” för --format; välj ett av (.*)\.$",
+        r"Unknown format ”\1” for --format; choose one of \2.",
+    ),
+    (
+        r"^Ogiltigt år ”(.+?)” för --years; skriv t\.ex\. .*$",
+        r"Invalid year ”\1” for --years; write e.g. --years 2024 2025, 2024,2025 or 2023-2025.",
+    ),
+    # where an input error is (InputError: "file, rad N, kolumn C: message")
+    (r", rad (\d+)(?=[,:])", r", row \1"),
+    (r", kolumn (\S+?):", r", column \1:"),
+    (r" rad (\d+), kolumn ", r" row \1, column "),
+    (r"^(\S+): rad (\d+)", r"\1: row \2"),
+]
+_COMPILED = [(re.compile(p), r) for p, r in EN_PATTERNS]
+
+
+def set_lang(lang: str | None) -> str:
+    """Set the language of this process's messages (``sv`` or ``en``); returns it."""
+    lang = (lang or "sv").strip().lower()
+    if lang not in LANGS:
+        raise ConfigError(f"Ogiltigt värde {lang} för --lang. Tillåtna värden: sv eller en.", option="lang")
+    _STATE["lang"] = lang
+    return lang
+
+
+def current() -> str:
+    return _STATE["lang"]
+
+
+def msg(key: str, **values: Any) -> str:
+    """The CLI text ``key`` in the current language, formatted with ``values``."""
+    sv, en = MESSAGES[key]
+    return (en if current() == "en" else sv).format(**values)
+
+
+def english(text: str) -> str:
+    """An English rendering of a Swedish library message (see the module docstring); unknown texts unchanged."""
+    out = str(text)
+    for pat, rep in _COMPILED:
+        out = pat.sub(rep, out)
+    return out
+
+
+def say(text: str) -> str:
+    """A library text (error, note, progress) in the current language."""
+    return english(text) if current() == "en" else str(text)
+
+
+def package_version() -> str:
+    """trygghet's installed version (``importlib.metadata``), or ``okänd``/``unknown`` when not installed."""
+    try:
+        return version("trygghet")
+    except PackageNotFoundError:  # pragma: no cover - a source tree without the package metadata
+        return msg("unknown")
