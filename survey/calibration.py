@@ -249,15 +249,17 @@ def _check_args(
 ) -> CalibrationFunction:
     fn = calibration_function(method, bounds)
     if trim is not None and not (0 < trim[0] < trim[1]):
-        raise CalibrationError(f"trim must satisfy 0 < lower < upper, got {trim}")
+        raise CalibrationError(
+            f"trimgränserna måste uppfylla 0 < lower < upper (--trim-lower/--trim-upper), fick {trim}"
+        )
     if trim_mode not in TRIM_MODES:
         raise CalibrationError(f"okänt trimningssätt {trim_mode!r}; välj ett av {TRIM_MODES}")
     if int(maxit) < 1:
         raise CalibrationError(f"maxit måste vara minst 1, fick {maxit}")
     if len(d) != n:
-        raise CalibrationError(f"{len(d)} design weights for {n} rows")
+        raise CalibrationError(f"{len(d)} designvikter för {n} rader")
     if not np.all(np.isfinite(d)) or np.any(d <= 0):
-        raise CalibrationError("design weights must be finite and > 0")
+        raise CalibrationError("designvikterna måste vara ändliga tal > 0")
     return fn
 
 
@@ -277,13 +279,19 @@ def _recalibrating_trim(
     if not (np.any(g_cell < lo * (1 - 1e-9)) or np.any(g_cell > hi * (1 + 1e-9))):
         return None
     if fn.method == "logit":
-        raise CalibrationError("trim= with logit calibration: pass the bounds of the logit instead")
+        raise CalibrationError(
+            "trimning med logit-kalibrering: ange logit-gränserna (--lower/--upper) i stället för "
+            "--trim-lower/--trim-upper"
+        )
     lb = (max(lo, fn.lower), min(hi, fn.upper))
     try:
         g_cell, it, misfit = _solve_all(model, d0, calibration_function(fn.method, lb), maxit, epsilon)
     except CalibrationError as exc:
-        raise CalibrationError(f"trimming to g in [{lo}, {hi}] with re-calibration is infeasible: {exc}") from exc
-    return g_cell, it, misfit, f"g trimmed to [{lo}, {hi}] with re-calibration (bounded {fn.method})"
+        raise CalibrationError(
+            f"trimning till g i [{lo}, {hi}] med omkalibrering är omöjlig: {exc}; vidga trimgränserna "
+            f"(--trim-lower/--trim-upper) eller trimma en gång (--trim-mode once)"
+        ) from exc
+    return g_cell, it, misfit, f"g trimmade till [{lo}, {hi}] med omkalibrering ({fn.method} med gränser)"
 
 
 def calibrate(  # long: argument checks, blocks and the trim loop read in order; formatted one argument a line
@@ -352,8 +360,8 @@ def calibrate(  # long: argument checks, blocks and the trim loop read in order;
             np.add.at(tot, model.block, w_tmp[:, None] * model.cell_x[model.cell])
             misfit = model.targets - tot
             notes.append(
-                f"g trimmed once to [{trim[0]}, {trim[1]}] ({n_trim} weights; margins not re-met, as R's "
-                f"calibrate(trim=))"
+                f"g trimmade en gång till [{trim[0]}, {trim[1]}] ({n_trim} vikter; marginalerna hålls inte längre, "
+                f"som med R:s calibrate(trim=))"
             )
     w = d0 * g
     scale = 1.0 + np.abs(model.targets)
@@ -412,7 +420,10 @@ def nonresponse_adjust(design_weights: np.ndarray, cells: np.ndarray, respondent
     rtot = np.bincount(codes, weights=d * resp, minlength=len(tot))
     if np.any(rtot == 0):
         bad = uniq[np.flatnonzero(rtot == 0)[0]]
-        raise CalibrationError(f"non-response adjustment: cell {bad!r} has sampled units but no respondents")
+        raise CalibrationError(
+            f"bortfallsjustering: cellen {bad!r} har urvalspersoner men inga svarande; slå ihop den med en "
+            f"angränsande cell"
+        )
     return np.where(resp, d * (tot / rtot)[codes], 0.0)
 
 
@@ -424,10 +435,13 @@ def trim_weights(weights: np.ndarray, lower: float, upper: float, *, maxit: int 
     """
     w = np.asarray(weights, dtype=float).copy()
     if not lower < upper:
-        raise CalibrationError(f"trim bounds must satisfy lower < upper, got ({lower}, {upper})")
+        raise CalibrationError(f"trimgränserna måste uppfylla lower < upper, fick ({lower}, {upper})")
     total = w.sum()
     if not len(w) * lower <= total <= len(w) * upper:
-        raise CalibrationError(f"cannot trim {len(w)} weights summing to {total:g} into [{lower}, {upper}]")
+        raise CalibrationError(
+            f"kan inte trimma {len(w)} vikter med summan {total:g} till [{lower}, {upper}]: summan måste ligga "
+            f"mellan {len(w)} × lower och {len(w)} × upper"
+        )
     for _ in range(maxit):
         outside = (w < lower) | (w > upper)
         if not outside.any():
@@ -438,7 +452,8 @@ def trim_weights(weights: np.ndarray, lower: float, upper: float, *, maxit: int 
         new[~outside] += (w - new).sum() / (~outside).sum()
         w = new
     raise CalibrationError(
-        f"trimming {len(w)} weights summing to {w.sum():g} into [{lower}, {upper}] did not converge in {maxit} rounds"
+        f"trimningen av {len(w)} vikter med summan {w.sum():g} till [{lower}, {upper}] konvergerade inte på "
+        f"{maxit} varv; vidga gränserna"
     )
 
 

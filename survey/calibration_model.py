@@ -130,15 +130,15 @@ class _Blocks:
 
 def _validate(data: pd.DataFrame, margins: Sequence[Margin], by: list[str]) -> None:
     if not margins:
-        raise CalibrationError("calibration needs at least one margin")
+        raise CalibrationError("kalibreringen behöver minst en marginal")
     for m in margins:
         cols = list(m.variables) + by + ([m.value] if m.value else [])
         missing = [v for v in cols if v not in data.columns]
         if missing:
-            raise CalibrationError(f"margin {m.variables}: the data have no column {missing[0]!r}")
+            raise CalibrationError(f"marginalen {m.name}: svaren har ingen kolumn {missing[0]!r}")
         missing = [v for v in list(m.variables) + by + ["total"] if v not in m.totals.columns]
         if missing:
-            raise CalibrationError(f"margin {m.variables}: the totals have no column {missing[0]!r}")
+            raise CalibrationError(f"marginalen {m.name}: totalerna har ingen kolumn {missing[0]!r}")
         if m.value:
             v = pd.to_numeric(data[m.value], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
             bad = ~np.isfinite(v)
@@ -170,7 +170,9 @@ def _totals_blocks(m: Margin, blocks: _Blocks) -> tuple[pd.DataFrame, np.ndarray
     notes = []
     if unknown.any():
         n_unk = tot.loc[unknown, blocks.variables].drop_duplicates().shape[0]
-        notes.append(f"margin {m.name}: totals of {n_unk} {'×'.join(blocks.variables)} without respondents ignored")
+        notes.append(
+            f"marginalen {m.name}: totaler för {n_unk} {'×'.join(blocks.variables)} utan svarande används inte"
+        )
     return tot.loc[~unknown], tb[~unknown].astype(np.int64), notes
 
 
@@ -200,7 +202,7 @@ def _margin_columns(data: pd.DataFrame, m: Margin, blocks: _Blocks) -> tuple[_Ma
         names = [m.value if m.value else "(" + "×".join(m.variables) + ")"]
     tvals = pd.to_numeric(tot["total"], errors="coerce").to_numpy(float)
     if np.any(~np.isfinite(tvals)) or (m.value is None and np.any(tvals < 0)):
-        raise CalibrationError(f"margin {m.name}: totals must be finite" + ("" if m.value else " and >= 0"))
+        raise CalibrationError(f"marginalen {m.name}: totalerna måste vara ändliga tal" + ("" if m.value else " ≥ 0"))
     value = code = None
     if m.value:
         value = pd.to_numeric(data[m.value], errors="coerce").to_numpy(dtype=float)
@@ -265,8 +267,8 @@ def build_model(
             )
             cols = _MarginColumns(cols.names, rl, cols.tot_block, tl, cols.totals)
             notes.extend(
-                f"{cell_label(dict(zip(blocks.variables, blocks.labels[b])))}: {rest[0]} {a} merged "
-                f"with {b2} ({k} respondent(s) < {int(collapse[rest[0]])})"
+                f"{cell_label(dict(zip(blocks.variables, blocks.labels[b])))}: {rest[0]} {a} slogs ihop "
+                f"med {b2} ({k} svarande < {int(collapse[rest[0]])})"
                 for b, a, b2, k in merged
             )
         parts.append(cols)
@@ -275,8 +277,8 @@ def build_model(
         unknown_vars = sorted(set(collapse) - within)
         if unknown_vars:
             raise CalibrationError(
-                f"collapse: {unknown_vars[0]!r} is not a variable of a margin within "
-                f"{'×'.join(blocks.variables) or 'the population'} (margins: "
+                f"--collapse: {unknown_vars[0]!r} är inte en variabel i någon marginal inom "
+                f"{'×'.join(blocks.variables) or 'populationen'} (marginaler: "
                 f"{', '.join(m.name for m in margins)})"
             )
     model = _assemble(blocks, parts, margins, method, bounds)
@@ -357,7 +359,8 @@ def _check_totals_present(model: CalibrationModel, has_target: np.ndarray) -> No
     if no_total.any():
         b, c = np.argwhere(no_total)[0]
         raise CalibrationError(
-            f"no population total for {model.where(b, c)}, which has {int(counts[b, c])} respondents"
+            f"populationstotal saknas för {model.where(b, c)}, som har {int(counts[b, c])} svarande; lägg till "
+            f"cellen i populationsfilen"
         )
 
 
@@ -373,9 +376,9 @@ def check_feasible(model: CalibrationModel, n_cell: np.ndarray, positive: np.nda
         pre = f"{what}: " if what else ""
         if cat[c]:
             raise CalibrationError(
-                f"{pre}calibration infeasible: {model.where(b, c)} has population {targets[b, c]:g} but no "
-                f"respondents ({int(empty.sum())} such cell(s)); merge it with a neighbouring category "
-                f"(trygghet run --collapse {model.columns[c].split('=')[0]}) or drop the margin"
+                f"{pre}kalibreringen är omöjlig: {model.where(b, c)} har populationen {targets[b, c]:g} men inga "
+                f"svarande ({int(empty.sum())} sådana celler); slå ihop den med en angränsande kategori "
+                f"(trygghet run --collapse {model.columns[c].split('=')[0]}) eller ta bort marginalen"
             )
         raise CalibrationError(
             f"{pre}kalibreringen är omöjlig: {model.where(b, c)} har populationstotalen {targets[b, c]:g} men "
@@ -384,7 +387,10 @@ def check_feasible(model: CalibrationModel, n_cell: np.ndarray, positive: np.nda
     zero_pop = (targets == 0) & (support > 0) & cat[None, :]
     if zero_pop.any():
         b, c = np.argwhere(zero_pop)[0]
-        raise CalibrationError(f"{model.where(b, c)} has {int(support[b, c])} respondent(s) but population 0")
+        raise CalibrationError(
+            f"{model.where(b, c)} har {int(support[b, c])} svarande men populationen 0; rätta populationsfilen "
+            f"eller slå ihop cellen med en angränsande kategori (--collapse)"
+        )
 
 
 def check_consistent(model: CalibrationModel, rel: float = 1e-9) -> None:

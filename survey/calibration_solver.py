@@ -115,15 +115,15 @@ class CalibrationFunction:
 def calibration_function(method: str, bounds: tuple[float, float] | None = None) -> CalibrationFunction:
     """The calibration function of ``method`` with ``bounds`` on ``g`` (required, ``L < 1 < U``, for logit)."""
     if method not in METHODS:
-        raise CalibrationError(f"unknown calibration method {method!r}; use one of {METHODS}")
+        raise CalibrationError(f"okänd kalibreringsmetod {method!r} (--method); välj en av {', '.join(METHODS)}")
     lo, hi = (-np.inf, np.inf) if bounds is None else (float(bounds[0]), float(bounds[1]))
     if not lo < hi:
-        raise CalibrationError(f"bounds must satisfy lower < upper, got {bounds}")
+        raise CalibrationError(f"gränserna måste uppfylla lower < upper (--lower/--upper), fick {bounds}")
     if method == "logit":
         if not (np.isfinite(lo) and np.isfinite(hi)):
-            raise CalibrationError("logit calibration needs finite bounds (lower < 1 < upper)")
+            raise CalibrationError("logit-kalibrering kräver ändliga gränser lower < 1 < upper (--lower/--upper)")
         if not lo < 1.0 < hi:
-            raise CalibrationError(f"logit calibration needs lower < 1 < upper, got {bounds}")
+            raise CalibrationError(f"logit-kalibrering kräver lower < 1 < upper (--lower/--upper), fick {bounds}")
     return CalibrationFunction(method, lo, hi)
 
 

@@ -150,7 +150,7 @@ def test_trim_weights_contract(api):
         assert abs(t.sum() - w.sum()) < 1e-9 * w.sum()
         assert t.min() >= lo * (1 - 1e-12) and t.max() <= hi * (1 + 1e-12)
     assert np.array_equal(trim_weights(w, 1, 100), w)
-    with pytest.raises(CalibrationError, match=r"cannot trim 183 weights"):
+    with pytest.raises(CalibrationError, match=r"kan inte trimma 183 vikter"):
         trim_weights(w, 40, 45)  # 183 * 40 > sum = 6194
 
 
@@ -173,7 +173,7 @@ def test_trim_with_recalibration_contract(api, method, trim):
 
 def test_trim_too_tight_raises(api):
     c1, _, margins, _, _ = api
-    with pytest.raises(CalibrationError, match=r"trimming to g in \[0\.99, 1\.2\]"):
+    with pytest.raises(CalibrationError, match=r"trimning till g i \[0\.99, 1\.2\] med omkalibrering är omöjlig"):
         calibrate(c1, c1["pw"].to_numpy(), margins, trim=(0.99, 1.2))
 
 
@@ -201,8 +201,8 @@ def test_infeasible_cell_named(wave):
     r2 = r[~((r["year"] == 2022) & (r["district"] == "Rissne") & (r["age_group"] == "75-84"))]
     with pytest.raises(
         CalibrationError,
-        match=r"infeasible: year 2022, district Rissne, age_group 75-84 has population \d+ "
-        r"but no respondents",
+        match=r"omöjlig: year 2022, district Rissne, age_group 75-84 har populationen \d+ "
+        r"men inga svarande",
     ):
         weight(r2, pop)
 
@@ -214,20 +214,20 @@ def test_zero_population_with_respondents_named(wave):
     n = int(((r["year"] == 2023) & (r["district"] == "Duvbo") & (r["age_group"] == "16-24")).sum())
     assert n > 0
     with pytest.raises(
-        CalibrationError, match=rf"year 2023, district Duvbo, age_group 16-24 has {n} respondent\(s\) but population 0"
+        CalibrationError, match=rf"year 2023, district Duvbo, age_group 16-24 har {n} svarande men populationen 0"
     ):
         weight(r, p2)
 
 
 def test_unknown_method(wave):
     r, pop = wave
-    with pytest.raises(CalibrationError, match=r"unknown calibration method 'foo'"):
+    with pytest.raises(CalibrationError, match=r"okänd kalibreringsmetod 'foo'"):
         weight(r, pop, WeightingOptions(method="foo"))
 
 
 def test_logit_needs_bounds(wave):
     r, pop = wave
-    with pytest.raises(CalibrationError, match=r"logit calibration needs finite bounds"):
+    with pytest.raises(CalibrationError, match=r"logit-kalibrering kräver ändliga gränser"):
         weight(r, pop, WeightingOptions(method="logit"))
     with pytest.raises(CalibrationError, match=r"lower < 1 < upper"):
         weight(r, pop, WeightingOptions(method="logit", bounds=(1.1, 3.0)))
@@ -268,7 +268,7 @@ def test_population_of_district_without_respondents_is_a_note(wave):
     extra = pop[(pop["year"] == 2022) & (pop["district"] == "Duvbo")].assign(district="Zzz-ingen")
     w0 = weight(r, pop)
     w1 = weight(r, pd.concat([pop, extra], ignore_index=True))
-    assert any("without respondents ignored" in n for n in w1.notes)
+    assert any("utan svarande används inte" in n for n in w1.notes)
     assert np.max(np.abs(w1.calibration.weights - w0.calibration.weights)) == 0.0
 
 
@@ -286,7 +286,7 @@ def test_nonresponse_adjust_hand_computed():
     # cell a: 30 / 20 = 1.5; cell b: 45 / 25 = 1.8
     np.testing.assert_allclose(w, [15.0, 0.0, 15.0, 36.0, 0.0, 9.0], rtol=1e-15)
     assert w.sum() == pytest.approx(d.sum(), rel=1e-15)  # the gross sample's weight is kept
-    with pytest.raises(CalibrationError, match="cell 'b' has sampled units but no respondents"):
+    with pytest.raises(CalibrationError, match="cellen 'b' har urvalspersoner men inga svarande"):
         nonresponse_adjust(d, cells, np.array([True, True, True, False, False, False]))
 
 
@@ -335,9 +335,7 @@ def test_collapse_equals_recoding_by_hand():
     with pytest.raises(CE, match="year 2023, district Duvbo, age_group 75-84.*--collapse age_group"):
         weight(r, p)
     w = weight(r, p, WeightingOptions(collapse=(("age_group", 1),)))
-    assert any(
-        "year 2023, district Duvbo: age_group 75-84 merged with 65-74 (0 respondent(s) < 1)" in n for n in w.notes
-    )
+    assert any("year 2023, district Duvbo: age_group 75-84 slogs ihop med 65-74 (0 svarande < 1)" in n for n in w.notes)
     p2 = p.copy()
     sel = (p2["year"] == 2023) & (p2["district"] == "Duvbo") & (p2["age_group"] == "75-84")
     p2.loc[sel, "age_group"] = "65-74"

@@ -210,7 +210,7 @@ def test_trim_once_matches_R(calfun, trim):
     )
     once = calibrate(c1, c1["pw"].to_numpy(), margins, method=calfun, trim=trim, trim_mode="once", prescale=False)
     assert rel_err(once.weights, r["w"]) < 1e-12
-    assert any("trimmed once" in n for n in once.notes)
+    assert any("trimmade en gång" in n for n in once.notes)
     assert abs(once.weights.sum() - 6194) < 1e-9  # the total is kept ...
     got = pd.Series(once.weights).groupby(c1["stype"].to_numpy()).sum()
     assert np.max(np.abs(got.to_numpy() - t1["total"].to_numpy())) > 1.0  # ... the margins are not

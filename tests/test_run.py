@@ -211,7 +211,7 @@ def test_infeasible_calibration_names_the_cell(tmp_path: Path) -> None:
             publish=False,
         )
     msg = str(err.value)
-    assert "year 2023" in msg and "district Duvbo" in msg and "age_group 75-84" in msg and "no respondents" in msg
+    assert "year 2023" in msg and "district Duvbo" in msg and "age_group 75-84" in msg and "inga svarande" in msg
 
 
 def _pg_schema_url() -> tuple[str, str] | None:

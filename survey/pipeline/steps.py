@@ -125,7 +125,7 @@ def design_weights(responses: pd.DataFrame, population: pd.DataFrame) -> tuple[n
             i = int(np.flatnonzero(~(np.isfinite(dw) & (dw > 0)))[0])
             row = responses["source_row"].iloc[i] if "source_row" in responses else i + 2
             raise InputError(
-                "design_weight must be a number > 0 for every respondent (or blank for all)",
+                "design_weight måste vara ett tal > 0 för varje svarande (eller tomt för alla)",
                 row=int(row),
                 column="design_weight",
             )
@@ -135,10 +135,10 @@ def design_weights(responses: pd.DataFrame, population: pd.DataFrame) -> tuple[n
     both = pd.concat([n_h, big_n], axis=1).dropna(subset=["n_h"])
     if both["N_h"].isna().any():
         y, dname = both.index[both["N_h"].isna()][0]
-        raise CalibrationError(f"no population for year {y}, district {dname}")
+        raise CalibrationError(f"ingen befolkning för år {y}, område {dname} i befolkningsfilen")
     ratio = (both["N_h"] / both["n_h"]).rename("d").reset_index()
     d = responses[["year", "district"]].merge(ratio, on=["year", "district"], how="left")["d"].to_numpy(float)
-    return d, ["design_weight absent: N_h / respondents_h"]
+    return d, ["design_weight saknas: designvikten är N_h / antal svarande_h"]
 
 
 def weight(
