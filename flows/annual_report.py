@@ -16,7 +16,6 @@ trend → publish, as Prefect flows.
 
 from __future__ import annotations
 
-import os
 import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, cast
@@ -33,6 +32,7 @@ from flows.common import (
     run_markdown,
     survey_database,
 )
+from flows.dask_runner import dask_task_runner, runner_setting
 from survey.errors import ConfigError
 from survey.pipeline.runner import PlainSteps, run
 from survey.pipeline.surveys import SurveyConfig, data_dir, load_surveys, run_key, unique_names
@@ -171,7 +171,7 @@ def annual_report(
 def _mode(fan_out: FanOut) -> str:
     if fan_out != "auto":
         return fan_out
-    if os.environ.get("TRYGGHET_TASK_RUNNER", "").strip().lower() == "dask":
+    if runner_setting() == "dask":
         return "dask"
     from prefect.runtime import deployment
 
@@ -237,26 +237,6 @@ def _child_runs(final: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 # --- Dask: one task per survey and year ----------------------------------------------------------------
-def dask_task_runner() -> Any:
-    """prefect-dask's ``DaskTaskRunner``: the scheduler at ``$TRYGGHET_DASK_ADDRESS``, or a local cluster of
-    ``$TRYGGHET_DASK_WORKERS`` (default 2) one-thread workers (processes unless
-    ``$TRYGGHET_DASK_PROCESSES=false``)."""
-    from prefect_dask.task_runners import DaskTaskRunner
-
-    address = os.environ.get("TRYGGHET_DASK_ADDRESS")
-    if address:
-        return DaskTaskRunner(address=address)
-    processes = os.environ.get("TRYGGHET_DASK_PROCESSES", "true").strip().lower() not in ("0", "false", "no")
-    return DaskTaskRunner(
-        cluster_kwargs={
-            "n_workers": int(os.environ.get("TRYGGHET_DASK_WORKERS", "2")),
-            "threads_per_worker": 1,
-            "processes": processes,
-            "dashboard_address": None,
-        }
-    )
-
-
 @task(name="survey-year", cache_policy=NO_CACHE, timeout_seconds=YEAR_TIMEOUT_S)
 def survey_year_task(survey: SurveyConfig, year: int, db: str, info: dict[str, Any]) -> dict[str, Any]:
     """One year of one survey as one task (its steps inline): the unit of work sent to a Dask worker."""

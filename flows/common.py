@@ -6,7 +6,9 @@ costs more than the step (shared/notes/stack.md). One task per step, never per i
 
 Every task has a timeout; the database steps retry on connection errors only (bounded, with backoff); the
 load of a wave holds a Prefect global concurrency limit of one slot per database, so a second run that
-would load or replace a wave of the same database waits until the first has committed.
+would load or replace a wave of the same database waits until the first has committed; it logs the first
+run (flow run name and id, recorded by the holder in a Prefect variable named as the limit) and, when it
+has waited ``$TRYGGHET_LOAD_WAIT_S`` (default an hour), fails with a message naming that run.
 """
 
 from __future__ import annotations
@@ -14,16 +16,25 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from flows.dask_runner import replicate_runner
 from survey.errors import ConfigError
 from survey.pipeline.config import RunConfig, mask_url
-from survey.pipeline.surveys import SurveyConfig, has_password
+from survey.pipeline.surveys import (
+    SurveyConfig,
+    data_dir,
+    flow_config,
+    flow_database,
+    has_password,
+    run_key,
+)
 
 # Every task has a timeout (seconds): a step that hangs fails the flow run instead of holding a worker.
 TASK_TIMEOUT_S = 3600.0
@@ -34,7 +45,8 @@ REPORT_TIMEOUT_S = 12 * 3600.0
 # The steps that talk to the database, and their retries on connection errors: 3 retries after 2, 10, 30 s.
 DB_STEPS = frozenset({"open-store", "store"})
 RETRY_DELAYS_S: tuple[float, ...] = (2.0, 10.0, 30.0)
-# How long a load waits for another run's load of the same database before it fails.
+# How long a load waits for another run's load of the same database before it fails (default; the
+# environment's TRYGGHET_LOAD_WAIT_S overrides it).
 LOAD_WAIT_S = 3600.0
 
 
@@ -69,26 +81,71 @@ def load_limit_name(db_url: str) -> str:
     return "trygghet-load-" + hashlib.sha256(mask_url(db_url).encode()).hexdigest()[:12]
 
 
+def load_wait_s() -> float:
+    """How long a load waits for another run's load of the same database: ``$TRYGGHET_LOAD_WAIT_S`` seconds,
+    default :data:`LOAD_WAIT_S`."""
+    raw = os.environ.get("TRYGGHET_LOAD_WAIT_S", "").strip()
+    try:
+        return float(raw) if raw else LOAD_WAIT_S
+    except ValueError:
+        raise ConfigError(
+            f"Miljövariabeln TRYGGHET_LOAD_WAIT_S ska vara ett antal sekunder, inte {raw!r}.",
+            option="TRYGGHET_LOAD_WAIT_S",
+        ) from None
+
+
+def load_holder(name: str) -> dict[str, Any] | None:
+    """The run holding the load limit ``name`` (as it recorded itself in the Prefect variable of the same
+    name: flow run id and name, flow, since when; ``{}`` when the holder did not record itself), or None
+    when no run holds it."""
+    from prefect.client.orchestration import get_client
+    from prefect.variables import Variable
+
+    with get_client(sync_client=True) as client:
+        try:
+            busy = client.read_global_concurrency_limit_by_name(name).active_slots > 0
+        except Exception:  # no limit yet: nobody holds it
+            busy = False
+    value = Variable.get(name, default=None) if busy else None
+    return value if isinstance(value, dict) else ({} if busy else None)  # {}: held, by a run that did not say
+
+
+def describe_holder(holder: dict[str, Any] | None) -> str:
+    """``Prefect-körningen NAME (id ID, flödet FLOW, sedan TIME)`` for messages and logs."""
+    if not holder:
+        return "en annan körning"
+    labels = {"flow_run_id": "id", "flow": "flödet", "since": "sedan"}
+    extra = ", ".join(f"{label} {holder[k]}" for k, label in labels.items() if holder.get(k))
+    return f"Prefect-körningen {holder.get('flow_run_name') or '?'}" + (f" ({extra})" if extra else "")
+
+
 def _exclusive(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """``fn(db_url, ...)`` holding the one slot of the database's load limit (created when missing)."""
+    """``fn(db_url, ...)`` holding the one slot of the database's load limit (created when missing). The
+    holder records itself (flow run id and name) in the Prefect variable of the limit's name, so a second
+    run that would load into the same database logs whom it waits for, and, when the wait is over
+    (:func:`load_wait_s`), fails with a message naming that run."""
 
     def store_step(db_url: str, *args: Any) -> Any:
         from prefect.client.orchestration import get_client
         from prefect.concurrency.sync import concurrency
         from prefect.logging import get_run_logger
 
-        name = load_limit_name(db_url)
+        name, wait_s, log = load_limit_name(db_url), load_wait_s(), get_run_logger()
         # (created at the same moment by another run: then it exists, and that is all we need)
         with get_client(sync_client=True) as client, contextlib.suppress(Exception):
             client.upsert_global_concurrency_limit_by_name(name, limit=1)
-        get_run_logger().info("Laddar under gränsen %s: en laddning åt gången per databas, en andra väntar", name)
+        first = load_holder(name)
+        if first is not None:
+            log.info("Databasen laddas av %s; väntar högst %.0f s (gränsen %s)", describe_holder(first), wait_s, name)
         try:
-            with concurrency(name, occupy=1, timeout_seconds=LOAD_WAIT_S, strict=True):
+            with concurrency(name, occupy=1, timeout_seconds=wait_s, strict=True), _holding(name):
                 return fn(db_url, *args)
         except TimeoutError:
+            holder = load_holder(name) or first
             raise ConfigError(
-                f"En annan körning har laddat in en våg i samma databas i över {LOAD_WAIT_S:.0f} s "
-                f"(gränsen {name} i Prefect, fliken Concurrency); försök igen när den är klar.",
+                f"{describe_holder(holder)} laddar in en våg i samma databas; den här körningen har väntat "
+                f"i {wait_s:.0f} s ($TRYGGHET_LOAD_WAIT_S) på gränsen {name} (Prefect, fliken Concurrency) "
+                f"och laddar inte samtidigt. Försök igen när den körningen är klar.",
                 option="db",
             ) from None
 
@@ -96,12 +153,34 @@ def _exclusive(fn: Callable[..., Any]) -> Callable[..., Any]:
     return store_step
 
 
+@contextlib.contextmanager
+def _holding(name: str) -> Iterator[None]:
+    """Record this flow run as the holder of the load limit ``name`` (Prefect variable ``name``) while
+    it loads; the record is removed afterwards (a run that died leaves one that the next holder replaces)."""
+    from prefect.variables import Variable
+
+    info = flow_run_info()
+    me = {
+        "flow_run_id": info.get("flow_run_id", ""),
+        "flow_run_name": info.get("flow_run_name", ""),
+        "flow": info.get("flow", ""),
+        "since": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+    }
+    Variable.set(name, me, overwrite=True)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(Exception):
+            Variable.unset(name)
+
+
 class PrefectSteps:
     """:class:`survey.pipeline.runner.StepRunner` for flows: each step a task of the running flow.
 
     ``tags`` go on every task (e.g. ``kommun:solna``); every task has ``timeout_s``; the database steps
     (:data:`DB_STEPS`) retry after each of ``retry_delays_s`` on connection errors only; the load of a wave
-    holds the database's load limit (:func:`load_limit_name`) unless ``exclusive_load`` is false.
+    holds the database's load limit (:func:`load_limit_name`) unless ``exclusive_load`` is false. Replicate
+    variance runs in blocks on Dask when ``$TRYGGHET_TASK_RUNNER=dask`` (:mod:`flows.dask_runner`).
     """
 
     def __init__(
@@ -116,6 +195,7 @@ class PrefectSteps:
         self.timeout_s = timeout_s
         self.retry_delays_s = tuple(retry_delays_s)
         self.exclusive_load = exclusive_load
+        self.replicate_blocks = replicate_runner()
 
     def run(self, name: str, fn: Callable[..., Any], *args: Any) -> Any:
         return self._task(name, fn)(*args)
@@ -189,7 +269,11 @@ def survey_database(survey: SurveyConfig) -> str:
         return secret_value(survey.db_secret)
     if survey.db_env:
         return env_value(survey.db_env)
-    url = survey.database() or ""
+    return sqlite_folder(survey.database() or "")
+
+
+def sqlite_folder(url: str) -> str:
+    """``url``, with the folder of its SQLite file created (other databases: unchanged)."""
     if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     return url
@@ -197,8 +281,9 @@ def survey_database(survey: SurveyConfig) -> str:
 
 def database_url(db: str | None, db_secret: str | None) -> str | None:
     """A flow's database from its parameters: ``db_secret`` (a Secret block's name) or ``db`` (a URL without
-    a password; a password must come from a Secret block or ``$TRYGGHET_DATABASE_URL``), else None (the
-    store then uses ``$TRYGGHET_DATABASE_URL``)."""
+    a password; a password must come from a Secret block or ``$TRYGGHET_DATABASE_URL``), else
+    :func:`survey.pipeline.surveys.flow_database` (a relative SQLite file in the data folder; none given:
+    ``$TRYGGHET_DATABASE_URL``, or ``<data>/db/trygghet.sqlite``; never a file in the checkout)."""
     if db is not None and has_password(db):
         raise ConfigError(
             "Databas-URL:en i parametern db innehåller ett lösenord; en parameter sparas och visas "
@@ -206,13 +291,34 @@ def database_url(db: str | None, db_secret: str | None) -> str | None:
             "$TRYGGHET_DATABASE_URL hos arbetaren.",
             option="db",
         )
-    return secret_value(db_secret) if db_secret else db
+    if db_secret:
+        return secret_value(db_secret)
+    url = flow_database(db)
+    return sqlite_folder(url) if url is not None else None
 
 
 def with_database(config: RunConfig, db_secret: str | None) -> RunConfig:
     """``config`` with its database from ``db_secret`` (a RunConfig parameter never carries a password)."""
     url = database_url(config.db, db_secret)
     return config if url == config.db else config.model_copy(update={"db": url})
+
+
+def in_data_folder(config: RunConfig, db_secret: str | None = None) -> RunConfig:
+    """A flow's run configuration: its database (:func:`with_database`), relative paths against the data
+    folder and a relative ``out`` as ``<data>/runs/<out>/<flow-run id>`` (:func:`survey.pipeline.surveys.
+    flow_config`), never the checkout the worker runs in."""
+    config = flow_config(with_database(config, db_secret), flow_run_info().get("flow_run_id") or run_key())
+    if config.db is not None:
+        sqlite_folder(config.db)
+    return config
+
+
+def output_folder(out: str | None, run_id: str) -> str | None:
+    """A flow's ``out`` parameter for the run ``run_id``: an absolute folder as given, a relative one as
+    ``<data>/runs/<out>/<run_id>``; None stays None (the run's own folder)."""
+    if out is None or Path(out).is_absolute():
+        return out
+    return str(data_dir() / "runs" / out / run_id)
 
 
 # --- artifacts (counts and links, never a cell's value) ------------------------------------------------

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from prefect import flow
 
-from flows.common import PrefectSteps, ingest_artifact, with_database
+from flows.common import YEAR_TIMEOUT_S, PrefectSteps, in_data_folder, ingest_artifact
 from survey.pipeline import commands
 from survey.pipeline.config import RunConfig
 
 
-@flow(name="ingest_wave", log_prints=True)
+@flow(name="ingest_wave", log_prints=True, timeout_seconds=YEAR_TIMEOUT_S)
 def ingest_wave(config: RunConfig, db_secret: str | None = None) -> dict:
     """Read → validate (quarantine bad rows) → store. Returns the load status and row counts."""
-    config = with_database(config, db_secret)
+    config = in_data_folder(config, db_secret)
     wave, report = PrefectSteps().run("ingest", commands.ingest, config)
     ingest_artifact(wave, report.status)
     q = wave.responses.quarantine

@@ -115,3 +115,65 @@ def test_a_step_without_its_predecessor_is_a_clear_error(tmp_path: Path) -> None
     with eng.connect() as c:
         assert c.execute(sa.text("select count(*) from estimates")).scalar_one() == 0
     eng.dispose()
+
+
+# --- a flow's relative paths: the data folder, never the checkout ---------------------------------------
+def test_flow_config_takes_relative_paths_against_the_data_folder(tmp_path: Path, monkeypatch) -> None:
+    from survey.pipeline.surveys import flow_config
+
+    monkeypatch.setenv("TRYGGHET_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("TRYGGHET_DATABASE_URL", raising=False)
+    data = tmp_path / "data"
+    given = build_config(None, {"responses": "in/svar.csv", "population": "in/bef.csv", "codebook": "kb/egen.yaml"})
+    c = flow_config(given, "run-1")
+    assert (c.responses, c.population, c.codebook) == (
+        data / "in/svar.csv",
+        data / "in/bef.csv",
+        str(data / "kb/egen.yaml"),
+    )
+    assert c.out == data / "runs" / "out" / "run-1" and flow_config(given, "run-2").out == data / "runs/out/run-2"
+    assert c.db == f"sqlite:///{data / 'db' / 'trygghet.sqlite'}"
+    assert flow_config(given.model_copy(update={"db": "sqlite:///mine.db"}), "k").db == f"sqlite:///{data / 'mine.db'}"
+    monkeypatch.setenv("TRYGGHET_DATABASE_URL", "postgresql+psycopg://trygghet@db/x")
+    kept = flow_config(given.model_copy(update={"out": tmp_path / "abs", "responses": tmp_path / "a.csv"}), "k")
+    assert kept.db is None and kept.out == tmp_path / "abs" and kept.responses == tmp_path / "a.csv"
+
+
+@pytest.mark.slow
+def test_flows_with_a_relative_out_write_under_the_data_folder_one_folder_per_run(
+    tmp_path: Path, prefect_api, monkeypatch
+) -> None:
+    """trygghet_run with the default ``out`` and relative inputs, run twice from another folder (the
+    worker's checkout): each run in ``<data>/runs/out/<flow-run id>/``, the database in ``<data>/db``,
+    nothing in the current folder; publish-tables with a relative ``out`` → ``<data>/runs/<out>/<run id>``."""
+    import json
+    import shutil
+
+    from flows.publish_tables import publish_tables
+    from flows.run_wave import trygghet_run
+
+    data, checkout = tmp_path / "data", tmp_path / "checkout"
+    (data / "in").mkdir(parents=True)
+    checkout.mkdir()
+    for name in ("responses.csv", "population.csv"):
+        shutil.copy(SAMPLE_WAVE / name, data / "in" / name)
+    monkeypatch.setenv("TRYGGHET_DATA_DIR", str(data))
+    monkeypatch.delenv("TRYGGHET_DATABASE_URL", raising=False)
+    monkeypatch.chdir(checkout)
+    config = build_config(None, {"responses": "in/responses.csv", "population": "in/population.csv", "publish": False})
+    runs = [trygghet_run(config), trygghet_run(config)]
+    folders = [Path(r["files"]["run"]).parent for r in runs]
+    assert folders[0] != folders[1] and list(checkout.iterdir()) == []
+    for res, folder in zip(runs, folders, strict=True):
+        lineage = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+        assert folder == data / "runs" / "out" / lineage["prefect"]["flow_run_id"]
+        assert lineage["run_id"] == res["run_id"] and (folder / "estimates.csv").is_file()
+    db = f"sqlite:///{data / 'db' / 'trygghet.sqlite'}"
+    eng = sa.create_engine(db)
+    with eng.connect() as c:
+        ids = set(c.execute(sa.text("select run_id from runs where status = 'succeeded'")).scalars())
+    eng.dispose()
+    assert ids == {r["run_id"] for r in runs}
+    pub = publish_tables(runs[0]["run_id"], out="published")
+    assert Path(pub["index"]).is_relative_to(data / "runs" / "published" / runs[0]["run_id"])
+    assert list(checkout.iterdir()) == []

@@ -11,7 +11,7 @@ The Prefect step flows (``flows/``) are these functions, each a task.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from survey.pipeline import outputs
 from survey.pipeline.config import RunConfig
 from survey.pipeline.runner import estimation_options, nonresponse_step, open_store, weighting_options
 from survey.pipeline.steps import EstimationResult, WeightingResult, estimate, weight
+from survey.replicate_estimation import BlockRunner
 
 
 def weighting_specification(config: RunConfig) -> dict[str, Any]:
@@ -121,8 +122,15 @@ def _stored_weighting(store: Any, run_id: str) -> tuple[pd.DataFrame, WeightingR
     return responses, w
 
 
-def estimate_run(run_id: str, db: str | None = None) -> EstimationResult:
-    """Every indicator's estimates and comparisons from the run's stored weights, stored under the run."""
+def replicate_blocks(block_size: int | None, map_blocks: Callable[..., Any]) -> BlockRunner:
+    """How replicate variance is run: blocks of ``block_size`` replicates, run by ``map_blocks``
+    (:data:`survey.replicate_estimation.BlockMap`; the flows' Dask runner). Never changes the numbers."""
+    return BlockRunner(block_size=block_size, map=map_blocks)
+
+
+def estimate_run(run_id: str, db: str | None = None, blocks: BlockRunner | None = None) -> EstimationResult:
+    """Every indicator's estimates and comparisons from the run's stored weights, stored under the run
+    (``blocks``: how replicate variance is run, see :func:`replicate_blocks`)."""
     from survey.data.store import Store
 
     with Store(db, migrate=False) as store:
@@ -130,7 +138,7 @@ def estimate_run(run_id: str, db: str | None = None) -> EstimationResult:
         codebook = load_codebook(config.codebook)
         responses, w = _stored_weighting(store, run_id)
         t0 = time.perf_counter()
-        e = estimate(responses, w, codebook, estimation_options(config))
+        e = estimate(responses, w, codebook, estimation_options(config, blocks))
         store.save_estimates(run_id, e.estimates, e.comparisons, e.by_group, e.index, seconds=time.perf_counter() - t0)
     return e
 

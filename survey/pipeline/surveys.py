@@ -42,7 +42,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from survey.errors import ConfigError
-from survey.pipeline.config import RunConfig, explain_validation, read_yaml
+from survey.pipeline.config import RunConfig, explain_validation, read_yaml, resolve_paths
 
 DATA_DIR_ENV = "TRYGGHET_DATA_DIR"
 INPUT_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xls", ".sav", ".parquet")
@@ -70,6 +70,31 @@ def data_dir() -> Path:
         return Path(given).expanduser().resolve()
     xdg = os.environ.get("XDG_DATA_HOME")
     return (Path(xdg).expanduser() if xdg else Path.home() / ".local" / "share") / "trygghet"
+
+
+def flow_config(config: RunConfig, key: str) -> RunConfig:
+    """A run configuration as a flow runs it, never against the code checkout (the worker's current folder):
+    relative input files (responses, population, mapping, a codebook file) are taken against the data
+    folder (:func:`data_dir`); a relative ``out`` (the default ``out`` too) becomes
+    ``<data>/runs/<out>/<key>`` (``key``: the flow run's id, so two runs never write one folder); without
+    ``db`` and ``$TRYGGHET_DATABASE_URL`` the database is ``<data>/db/trygghet.sqlite`` (a relative SQLite
+    file is taken against the data folder: :func:`flow_database`). An absolute ``out`` is used as given."""
+    base = data_dir()
+    data = {k: v for k, v in config.model_dump().items() if v is not None}
+    out = Path(config.out)
+    data = resolve_paths({**data, "out": out if out.is_absolute() else Path("runs") / out / key}, base)
+    data["db"] = flow_database(config.db)
+    return RunConfig.model_validate({k: v for k, v in data.items() if v is not None})
+
+
+def flow_database(db: str | None) -> str | None:
+    """A flow's database: ``db`` with a relative SQLite file taken against the data folder; none given:
+    None when ``$TRYGGHET_DATABASE_URL`` is set (the store reads it), else ``<data>/db/trygghet.sqlite``."""
+    from survey.data.store.engine import ENV_URL
+
+    if db is not None:
+        return _absolute_sqlite(db, data_dir())
+    return None if os.environ.get(ENV_URL) else f"sqlite:///{data_dir() / 'db' / 'trygghet.sqlite'}"
 
 
 def run_key() -> str:

@@ -1,0 +1,100 @@
+"""Dask for the heavy statistics, through prefect-dask's ``DaskTaskRunner``, chosen by a setting.
+
+``TRYGGHET_TASK_RUNNER=dask`` (where the flow runs: the worker's environment) sends
+
+- the annual report's surveys × years to Dask workers (``flows.annual_report``, one task per survey and
+  year), and
+- the replicate variance of a run (``--variance bootstrap:R`` or ``jackknife``) in blocks of
+  ``TRYGGHET_REPLICATE_BLOCK`` replicates (default 50): each block is
+  :func:`survey.replicate_estimation.replicate_block`, a pure function, run as a Prefect task on a Dask
+  worker; the shared inputs (calibration model, indicator matrices) are scattered to every worker once.
+
+The cluster: the scheduler at ``TRYGGHET_DASK_ADDRESS``, or a local cluster of ``TRYGGHET_DASK_WORKERS``
+(default 2) one-thread workers, processes unless ``TRYGGHET_DASK_PROCESSES=false``. The bootstrap draws are
+made before the blocks are cut, so the numbers are those of the default runner whatever runs the blocks.
+Without the setting (or ``TRYGGHET_TASK_RUNNER=default``) everything runs in the flow's own process.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+from typing import TYPE_CHECKING, Any
+
+from survey.errors import ConfigError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+RUNNER_ENV = "TRYGGHET_TASK_RUNNER"
+BLOCK_ENV = "TRYGGHET_REPLICATE_BLOCK"
+DEFAULT_BLOCK = 50
+# Connecting to the scheduler and a worker's start on a busy machine take longer than Dask's 30 s default.
+DASK_TIMEOUTS = {"distributed.comm.timeouts.connect": "300s", "distributed.comm.timeouts.tcp": "300s"}
+BLOCK_TIMEOUT_S = 3600.0
+
+
+def runner_setting() -> str:
+    """``dask`` or ``default``, from ``$TRYGGHET_TASK_RUNNER`` (ConfigError naming the variable otherwise)."""
+    value = os.environ.get(RUNNER_ENV, "").strip().lower() or "default"
+    if value not in ("dask", "default"):
+        raise ConfigError(
+            f"Miljövariabeln {RUNNER_ENV} har värdet {value!r}; tillåtna värden: dask, default.", option=RUNNER_ENV
+        )
+    return value
+
+
+def block_size() -> int:
+    """Replicates per block, from ``$TRYGGHET_REPLICATE_BLOCK`` (default 50)."""
+    raw = os.environ.get(BLOCK_ENV, "").strip()
+    if not raw:
+        return DEFAULT_BLOCK
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigError(
+            f"Miljövariabeln {BLOCK_ENV} ska vara ett heltal ≥ 1 (replikat per block), inte {raw!r}.", option=BLOCK_ENV
+        )
+    return int(raw)
+
+
+def dask_task_runner() -> Any:
+    """prefect-dask's ``DaskTaskRunner`` on the cluster of the module docstring (patient timeouts)."""
+    import dask
+    from prefect_dask.task_runners import DaskTaskRunner
+
+    dask.config.set(DASK_TIMEOUTS)
+    address = os.environ.get("TRYGGHET_DASK_ADDRESS")
+    if address:
+        return DaskTaskRunner(address=address)
+    processes = os.environ.get("TRYGGHET_DASK_PROCESSES", "true").strip().lower() not in ("0", "false", "no")
+    return DaskTaskRunner(
+        cluster_kwargs={
+            "n_workers": int(os.environ.get("TRYGGHET_DASK_WORKERS", "2")),
+            "threads_per_worker": 1,
+            "processes": processes,
+            "dashboard_address": None,
+        }
+    )
+
+
+def dask_blocks(fn: Callable[[Any, Any], Any], inputs: Any, parts: list[Any]) -> list[Any]:
+    """A :data:`survey.replicate_estimation.BlockMap` on Dask: ``inputs`` scattered to every worker once,
+    each part a ``replicate-block`` task of ``fn`` on the ``DaskTaskRunner``; the results in part order."""
+    from prefect import task
+    from prefect.cache_policies import NO_CACHE
+
+    names = list(inspect.signature(fn).parameters)[:2]
+    block_task = task(name="replicate-block", cache_policy=NO_CACHE, timeout_seconds=BLOCK_TIMEOUT_S)(fn)
+    with dask_task_runner() as runner:
+        shared = runner.client.scatter(inputs, broadcast=True)
+        futures = [runner.submit(block_task, {names[0]: shared, names[1]: part}) for part in parts]
+        return [f.result() for f in futures]
+
+
+def replicate_runner() -> Any:
+    """The :class:`survey.replicate_estimation.BlockRunner` the setting asks for: Dask blocks, or None
+    (the default: one block in this process)."""
+    if runner_setting() != "dask":
+        return None
+    from survey.pipeline.stepwise import replicate_blocks
+
+    return replicate_blocks(block_size(), dask_blocks)
