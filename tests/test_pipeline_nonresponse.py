@@ -17,6 +17,7 @@ is ~1e-11 for weights and ~1e-14 for estimates; the propensity fit adds glm's co
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -122,6 +123,14 @@ def test_response_rates_by_hand(tmp_path: Path, gross) -> None:
     np.testing.assert_allclose(m["rate"], m["sum"] / m["size"], rtol=1e-15)
     # the design weight is constant within year × district, so the weighted rate is the rate
     np.testing.assert_allclose(m["weighted_rate"], m["rate"], rtol=1e-12)
+    lineage = json.loads((tmp_path / "out" / "run.json").read_text(encoding="utf-8"))
+    assert [i["role"] for i in lineage["inputs"]][-1] == "gross_sample"
+    assert lineage["inputs"][-1]["rows"] == len(g)
+    y22 = lineage["nonresponse"]["years"]["2022"]
+    assert (y22["sampled"], y22["responded"]) == (
+        int((g["year"] == 2022).sum()),
+        int(g[g["year"] == 2022]["responded"].sum()),
+    )
     one = rates[(rates["year"] == 2022) & (rates["district"] == "Duvbo") & (rates["sex"] == 1)].iloc[0]
     assert (one["age_group"], one["sampled"], one["responded"]) == ("16-24", 17, 6)  # 6 respondents + 11
     # without adjustment the weights are those of the run without a gross sample
