@@ -165,7 +165,7 @@ def run(config: Any = None) -> None:
     """Kör hela kedjan: läs, validera, spara, vikta, skatta, trender, publicera."""
     from rich.text import Text
 
-    from survey.pipeline.i18n import msg, say
+    from survey.pipeline.i18n import msg, say, steps_line
     from survey.pipeline.runner import run as run_pipeline
 
     _terminate_cleanly()
@@ -173,7 +173,7 @@ def run(config: Any = None) -> None:
     with _progress() as prog:
         task = prog.add_task(msg("starting"), total=None)
         res = run_pipeline(config, progress=lambda text: prog.update(task, description=say(text)))
-    steps = ", ".join(f"{k} {v:.2f} s" for k, v in res.steps.items())
+    steps = steps_line(res.steps)
     counts = res.lineage["counts"]
     console.print(
         msg(
@@ -261,7 +261,7 @@ def ingest(
     )
     from rich.text import Text
 
-    from survey.pipeline.i18n import msg, say
+    from survey.pipeline.i18n import msg, say, status_word
 
     with _progress() as prog:
         prog.add_task(msg("reading"), total=None)
@@ -278,7 +278,7 @@ def ingest(
                 rows=r.source.n_rows,
                 accepted=len(r.data),
                 quarantined=r.quarantine["source_row"].nunique() if len(r.quarantine) else 0,
-                status=report.status,
+                status=status_word(report.status),
             )
         )
     )

@@ -78,12 +78,14 @@ def test_run_speaks_swedish_by_default_and_english_with_lang_en(tmp_path):
     assert "Klart. Körning" in sv.output and "svarande" in sv.output and "Steg: " in sv.output
     assert "Analysfiler: " in sv.output and "Rapport: " in sv.output
     assert "Done." not in sv.output
+    assert "databas: inläst" in sv.output and re.search(r"Steg: läsa \d+,\d\d s, validera ", sv.output)
     en = _cli("--lang", "en", *_run_args(tmp_path / "en"))
     assert en.exit_code == 0, en.output
     assert "Done. Run" in en.output and "respondents" in en.output and "estimates" in en.output
     assert "Steps: " in en.output and "Analysis files: " in en.output and "Report: " in en.output
     assert "Klart" not in en.output and "svarande" not in en.output
-    assert "database: " in en.output  # a runner note, translated
+    assert "database: loaded" in en.output  # a runner note, translated
+    assert re.search(r"Steps: read \d+\.\d\d s, validate ", en.output)
     # the tables of the English run are English; the numbers are the Swedish run's
     sv_csv = pd.read_csv(tmp_path / "sv" / "out" / "report" / "tables" / "district_unsafe_after_dark.csv")
     en_csv = pd.read_csv(tmp_path / "en" / "out" / "report" / "tables" / "district_unsafe_after_dark.csv")

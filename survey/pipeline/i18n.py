@@ -157,6 +157,21 @@ EN_PATTERNS: list[tuple[str, str]] = [
     (r"^(\S+): rad (\d+)", r"\1: row \2"),
 ]
 _COMPILED = [(re.compile(p), r) for p, r in EN_PATTERNS]
+# the store's load status and the run's step names (machine words in lineage and run.json), for display
+STATUS_WORDS: dict[str, tuple[str, str]] = {
+    "loaded": ("inläst", "loaded"),
+    "unchanged": ("oförändrad (redan inläst)", "unchanged (already loaded)"),
+    "replaced": ("ersatt av den nya filen", "replaced by the new file"),
+}
+STEP_WORDS: dict[str, tuple[str, str]] = {
+    "read": ("läsa", "read"),
+    "validate": ("validera", "validate"),
+    "store": ("spara", "store"),
+    "weight": ("vikta", "weight"),
+    "estimate": ("skatta", "estimate"),
+    "trend": ("trender", "trend"),
+    "publish": ("publicera", "publish"),
+}
 
 
 def set_lang(lang: str | None) -> str:
@@ -186,9 +201,30 @@ def english(text: str) -> str:
     return out
 
 
+def _word(words: dict[str, tuple[str, str]], key: str) -> str:
+    sv, en = words.get(key, (key, key))
+    return en if current() == "en" else sv
+
+
+def status_word(status: str) -> str:
+    """The store's load status (``loaded``, ``unchanged``, ``replaced``) as a word of the current language."""
+    return _word(STATUS_WORDS, str(status))
+
+
+def steps_line(seconds: dict[str, float]) -> str:
+    """``läsa 0,11 s, validera 1,78 s, …`` (English: ``read 0.11 s, …``) from the run's step timings."""
+    sep = "." if current() == "en" else ","
+    return ", ".join(f"{_word(STEP_WORDS, k)} {v:.2f}".replace(".", sep) + " s" for k, v in seconds.items())
+
+
 def say(text: str) -> str:
-    """A library text (error, note, progress) in the current language."""
-    return english(text) if current() == "en" else str(text)
+    """A library text (error, note, progress) in the current language; the runner's ``databas: <status>``
+    note with the status in words."""
+    text = str(text)
+    m = re.fullmatch(r"databas: (\w+)", text)
+    if m and m.group(1) in STATUS_WORDS:
+        text = f"databas: {status_word(m.group(1))}"
+    return english(text) if current() == "en" else text
 
 
 def package_version() -> str:
