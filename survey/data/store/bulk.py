@@ -1,13 +1,13 @@
 """Bulk write and read paths of the store (responses, quarantine, free text, weights).
 
-Writes: PostgreSQL uses ``COPY ... FROM STDIN`` fed by Arrow's CSV writer (a queued writer sends from a thread,
-so encoding the next batch overlaps the server's work; COPY BINARY was measured too and saves no server time:
-the server's time goes to the heap, the primary key and the WAL, not to parsing); SQLite uses multi-row
-``INSERT ... VALUES (...), (...)`` statements of 200 rows on the raw DBAPI cursor, their parameters laid out by
-numpy a block of rows at a time (:class:`PythonValues`). Reads: ``COPY (SELECT ...) TO STDOUT`` on PostgreSQL, read with libpq directly, or batches of
-rows from a raw SQLite cursor, both decoded through Arrow into the canonical pandas dtypes of ARCHITECTURE.md.
-Float64 values survive both paths exactly (Arrow writes the shortest round-trip text; PostgreSQL 12+ prints
-doubles the same way).
+Writes: PostgreSQL uses ``COPY ... FROM STDIN`` fed by Arrow's CSV writer (a queued writer sends from a thread, so
+encoding the next batch overlaps the server's work; COPY BINARY was measured too and saves no server time: the
+server's time goes to the heap, the primary key and the WAL, not to parsing); SQLite uses multi-row ``INSERT ...
+VALUES (...), (...)`` statements of 200 rows on the raw DBAPI cursor, their parameters laid out by numpy a block
+of rows at a time (:class:`PythonValues`). Reads: ``COPY (SELECT ...) TO STDOUT`` on PostgreSQL, read with libpq
+directly, or batches of rows from a raw SQLite cursor, both decoded through Arrow into the canonical pandas dtypes
+of ARCHITECTURE.md. Float64 values survive both paths exactly (Arrow writes the shortest round-trip text;
+PostgreSQL 12+ prints doubles the same way).
 """
 
 from __future__ import annotations

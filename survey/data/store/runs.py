@@ -33,10 +33,11 @@ from sqlalchemy.engine import Connection
 
 from survey.errors import StoreError
 
+from .bulk import bulk_insert
 from .engine import scrub
 from .reads import WaveReader
 from .schema import RUN_FRAMES, estimates, fixed_columns, run_inputs, run_steps, runs, source_files
-from .values import clean_json, json_default, now, py_value, years_key
+from .values import clean_json, json_records, now, years_key
 
 
 @dataclass
@@ -135,25 +136,16 @@ def frame_meta(frames: Mapping[str, pd.DataFrame | None]) -> dict[str, Any]:
 
 
 def insert_run_frame(conn: Connection, table: sa.Table, run_id: str, name: str, df: pd.DataFrame) -> None:
-    """Insert a small output frame into its run table (fixed columns direct, the rest to ``extras``)."""
+    """Insert a small output frame into its run table (fixed columns direct, the rest to ``extras``, one JSON
+    object per row built a column at a time), by the bulk path of the large tables."""
+    if not len(df):
+        return
     fixed = direct_columns(table, df)
     extra = [c for c in df.columns if c not in fixed]
     tag = {"frame": name} if "frame" in table.c else {}
-    fixed_cols = [df[c].tolist() for c in fixed]
-    extra_cols = [df[c].tolist() for c in extra]
-    records = []
-    for i in range(len(df)):
-        rec = {"run_id": run_id, **tag, **{c: py_value(v[i]) for c, v in zip(fixed, fixed_cols)}}
-        rec["extras"] = (
-            json.dumps(
-                {str(c): py_value(v[i]) for c, v in zip(extra, extra_cols)}, default=json_default, ensure_ascii=False
-            )
-            if extra
-            else None
-        )
-        records.append(rec)
-    if records:
-        conn.execute(table.insert(), records)
+    frame = df[fixed].reset_index(drop=True)
+    frame["extras"] = pd.Series(json_records(df[extra]) if extra else [None] * len(df), dtype=object)
+    bulk_insert(conn, table, frame, {"run_id": run_id, **tag})
 
 
 def _restore_dtypes(df: pd.DataFrame, dtypes: Mapping[str, Any]) -> pd.DataFrame:

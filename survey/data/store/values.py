@@ -10,6 +10,7 @@ import json
 import math
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from json.encoder import encode_basestring  # the C function json.dumps uses (ensure_ascii=False)
 from typing import Any
 
 import numpy as np
@@ -62,6 +63,57 @@ def dumps(value: Any) -> str | None:
     if isinstance(value, str):
         return value
     return json.dumps(value, default=json_default, ensure_ascii=False)
+
+
+def json_column(s: pd.Series) -> list[str]:
+    """Each value of a column as JSON text, as ``json.dumps(py_value(v), default=json_default,
+    ensure_ascii=False)`` writes it: NA as ``null``, floats by ``repr`` (exact), numbers and text converted by
+    the C functions ``json.dumps`` itself uses. Only ``object`` columns take the per-value ``json.dumps``."""
+    dtype = s.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        return json_column(s.astype(object))
+    if dtype.kind in "iufb" and not pd.api.types.is_object_dtype(dtype):
+        mask = s.isna().to_numpy()
+        if dtype.kind == "b":
+            text = np.where(s.to_numpy(dtype=bool, na_value=False), "true", "false").tolist()
+        elif dtype.kind == "f":
+            values = s.to_numpy(dtype=np.float64, na_value=np.nan)
+            text = list(map(float.__repr__, values.tolist()))
+            inf = np.isinf(values)
+            if inf.any():
+                for i in np.flatnonzero(inf).tolist():  # json.dumps writes them so (not standard JSON)
+                    text[i] = "Infinity" if values[i] > 0 else "-Infinity"
+        else:
+            ints = (
+                s.to_numpy()
+                if isinstance(dtype, np.dtype)
+                else s.to_numpy(dtype=np.dtype(dtype.kind + "8"), na_value=0)
+            )
+            text = list(map(int.__repr__, ints.tolist()))
+    elif pd.api.types.is_string_dtype(dtype) and not pd.api.types.is_object_dtype(dtype):
+        mask = s.isna().to_numpy()
+        text = list(map(encode_basestring, s.to_numpy(dtype=object, na_value="").tolist()))
+    else:
+        return [json.dumps(py_value(v), default=json_default, ensure_ascii=False) for v in s.tolist()]
+    if mask.any():
+        for i in np.flatnonzero(mask).tolist():
+            text[i] = "null"
+    return text
+
+
+def json_records(df: pd.DataFrame) -> list[str]:
+    """Each row of ``df`` as a JSON object ``{"column": value, ...}`` in column order, byte for byte what
+    ``json.dumps({str(c): py_value(v) ...}, default=json_default, ensure_ascii=False)`` writes per row, built
+    one column at a time."""
+    if not len(df.columns):
+        return ["{}"] * len(df)
+    keys = [encode_basestring(str(c)) + ": " for c in df.columns]
+    columns = [json_column(df[c]) for c in df.columns]
+    parts = [f"{'{' if j == 0 else ', '}{k}" for j, k in enumerate(keys)]
+    out = [parts[0] + v for v in columns[0]]
+    for part, col in zip(parts[1:], columns[1:]):
+        out = [a + part + b for a, b in zip(out, col)]
+    return [r + "}" for r in out]
 
 
 def clean_json(value: Any) -> Any:

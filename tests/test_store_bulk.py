@@ -1,0 +1,88 @@
+"""The store's bulk paths on larger frames than the other store tests use: multi-row SQLite INSERTs over
+several blocks with a remainder, dictionary-coded text, NA in every dtype, and the run frames' JSON extras
+(compared with the standard library's ``json.dumps`` of each row)."""
+
+# ruff: noqa: F811  (the pytest fixtures db_url and store come from tests.store_support)
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+
+from survey.data.store import STR, Store
+from survey.data.store import bulk as store_bulk
+from survey.data.store.values import json_default, json_records, py_value
+from tests.store_support import db_url, make_wave, store  # noqa: F401
+
+
+def test_large_wave_round_trips_exactly(store: Store, monkeypatch) -> None:
+    # 9,011 rows: blocks of 1,000 rows (set below), 200-row statements and a remainder of 11 rows; more than
+    # 4,096 rows, so districts and age groups take the dictionary-coded path
+    monkeypatch.setattr(store_bulk, "SQLITE_BLOCK", 1_000)
+    wave = make_wave([2022, 2023, 2024], n=9_011)
+    data = wave.responses.data
+    data.loc[data.index % 17 == 0, "district"] = 'O\'Brien "citat"; ;'  # quotes survive the literal path
+    report = store.load_wave(wave)
+    assert report.rows_accepted == 9_011
+    got = store.responses()
+    pd.testing.assert_frame_equal(got, data, check_exact=True)
+    weights = data[["resp_id", "year"]].copy()
+    weights["weight"] = data["design_weight"].fillna(1.0) * np.pi
+    run_id = store.begin_run({"test": True}, "test", "1.0", report.source_ids)
+    store.save_run_outputs(
+        run_id,
+        weights=weights,
+        diagnostics=pd.DataFrame({"year": [2022]}),
+        estimates=pd.DataFrame({"indicator": ["x"], "estimate": [0.5]}),
+        lineage={},
+    )
+    back = store.run_outputs(run_id).weights
+    expected = weights.sort_values(["year", "resp_id"]).reset_index(drop=True)
+    np.testing.assert_array_equal(back["weight"].to_numpy(), expected["weight"].to_numpy())  # bit for bit
+    assert back["resp_id"].tolist() == expected["resp_id"].tolist()
+
+
+def _mixed_frame() -> pd.DataFrame:
+    df = pd.DataFrame(
+        {
+            "a": [1.0, np.nan, 0.1, 1e-7, np.inf, -np.inf, 2.0, 1 / 3],
+            "b": pd.array([1, None, 3, 4, 5, 6, 7, 8], dtype="Int64"),
+            "c": pd.Series(["x", None, 'q"uo\\te', "Ä", "\n", "", "a", "b"], dtype=STR),
+            "d": [True, False, True, False, True, False, True, False],
+            "e": pd.array([True, None, False, True, True, True, True, True], dtype="boolean"),
+            "f": [2022, "Rissne", None, np.int64(3), np.float64(np.nan), 1.5, [1, 2], {"k": 1}],
+            "g": np.arange(8, dtype=np.int64),
+            "h": pd.Categorical(["u", "v", None, "u", "v", "u", "v", "u"]),
+            "i": np.array([1.5, 2, 3, 4, 5, 6, 7, np.nan], dtype=np.float32),
+            "j": pd.to_datetime(["2024-01-01"] * 7 + [None]),
+            "k": np.arange(8, dtype=np.uint64) + np.uint64(2**63),
+        }
+    )
+    df.index = range(10, 18)
+    return df
+
+
+def test_json_records_are_what_json_dumps_writes_per_row() -> None:
+    df = _mixed_frame()
+    expected = [
+        json.dumps({str(c): py_value(v) for c, v in zip(df.columns, row)}, default=json_default, ensure_ascii=False)
+        for row in df.itertuples(index=False, name=None)
+    ]
+    assert json_records(df) == expected
+    assert json_records(df.iloc[:, :0]) == ["{}"] * len(df)
+
+
+def test_run_frame_with_every_dtype_round_trips(store: Store) -> None:
+    report = store.load_wave(make_wave([2022], n=20))
+    run_id = store.begin_run({"test": True}, "test", "1.0", report.source_ids)
+    est = _mixed_frame().drop(columns=["f", "j"]).reset_index(drop=True)
+    est.insert(0, "indicator", [f"ind{i}" for i in range(len(est))])
+    est["estimate"] = np.linspace(0.1, 0.9, len(est)) / 3
+    est["suppressed"] = [True, False] * 4
+    est.index = range(100, 100 + len(est))
+    store.save_run_outputs(
+        run_id, weights=pd.DataFrame(columns=["resp_id", "year", "weight"]), diagnostics=None, estimates=est, lineage={}
+    )
+    got = store.run_outputs(run_id).estimates
+    pd.testing.assert_frame_equal(got, est.reset_index(drop=True), check_exact=True)
