@@ -39,6 +39,24 @@ EN_INDICATORS: dict[str, tuple[str, str]] = {
     "victim_vandalism": ("Share exposed to vandalism in the last 12 months", "Vandalism (exposed)"),
     "police_care": ("Share who agree that the police care about local problems", "Police care"),
 }
+# the v1 codebook's Swedish labels (label_sv), so that a label inside any title is translated too
+SV_LABELS: dict[str, str] = {
+    "unsafe_after_dark": "Andel otrygga ute ensam sent en kväll",
+    "safe_after_dark": "Andel trygga ute ensam sent en kväll",
+    "worried_crime": "Andel oroliga över brottsligheten i samhället",
+    "problem_littering": "Andel som ser nedskräpning som ett stort problem",
+    "problem_dark_places": "Andel som ser dåligt upplysta platser som ett stort problem",
+    "problem_graffiti": "Andel som ser klotter som ett stort problem",
+    "problem_vandalism": "Andel som ser skadegörelse som ett stort problem",
+    "problem_youth_groups": "Andel som ser störande ungdomsgäng som ett stort problem",
+    "problem_drug_dealing": "Andel som ser narkotikaförsäljning som ett stort problem",
+    "problem_drunk_people": "Andel som ser störande berusade personer som ett stort problem",
+    "problem_traffic": "Andel som ser trafiken som ett stort problem",
+    "victim_violence": "Andel utsatta för våld eller hot om våld senaste 12 månaderna",
+    "victim_theft": "Andel utsatta för stöld senaste 12 månaderna",
+    "victim_vandalism": "Andel utsatta för skadegörelse senaste 12 månaderna",
+    "police_care": "Andel som instämmer i att polisen bryr sig om de lokala problemen",
+}
 EN_GROUPS = {
     "Trygghet": "Safety",
     "Oro": "Worry",
@@ -71,6 +89,11 @@ EN_FIXED = {
     "Kön och åldersgrupp": "Sex and age group",
     "Trend: förändring per år": "Trend: change per year",
     "Trend": "Trend",
+    "Andel i procent per svarsalternativ": "Share in per cent per answer option",
+    "Andel i procent, modellskattning – inte direkt skattning": (
+        "Share in per cent, model estimate – not a direct estimate"
+    ),
+    "Små områden (modell)": "Small areas (model)",
     "Metod: " + DEFAULT_METHOD + ".": (
         "Method: weighted shares; weights calibrated (raking) to the population by district × sex and "
         "district × age group; standard errors by Taylor linearisation accounting for the calibration; "
@@ -82,6 +105,12 @@ EN_PATTERNS: list[tuple[str, str]] = [
     (r"^Andel i procent, (.+)$", r"Share in per cent, \1"),
     (r"^Samtliga områden efter kön och åldersgrupp, (\d+)$", r"All districts by sex and age group, \1"),
     (r"^(.+) jämfört med (.+), (\d+)$", r"\1 compared with \2, \3"),
+    (r"^(.+), per område och år$", r"\1, by district and year"),
+    (r"^(.+), efter kön och åldersgrupp per område, (\d+)$", r"\1, by sex and age group per district, \2"),
+    (r"^Svarsfördelning: (.+), (\d+)$", r"Answer distribution: \1, \2"),
+    (r"^Små områden: (.+), (\d+)$", r"Small areas: \1, \2"),
+    (r"^Svar (\S+)$", r"Answers \1"),
+    (r"^Kön, ålder – (.+)$", r"Sex, age – \1"),
     (r"^(.+) mot (.+) (\d+)$", r"\1 vs \2 \3"),
     (
         rf"^Andel i procent\. Under varje andel: (\d+)[ {NBSP}]?% konfidensintervall inom parentes och ovägt antal "
@@ -157,6 +186,9 @@ def english_sentence(text: str) -> str:
     if text in EN_FIXED:
         return EN_FIXED[text]
     out = text
+    for name, sv in SV_LABELS.items():  # a codebook label anywhere in the text
+        if sv in out:
+            out = out.replace(sv, EN_INDICATORS[name][0])
     for pat, rep in _COMPILED:
         out = pat.sub(rep, out)
     return out
