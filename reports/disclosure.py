@@ -31,7 +31,7 @@ The result of :func:`protect` marks each hidden estimate with ``suppressed_reaso
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -97,10 +97,13 @@ def _relations(est: pd.DataFrame, dom: pd.Series) -> list[tuple[np.ndarray, int 
     margin_of = {(y, d, i): p for y, d, i, p in zip(year[is_dist], district[is_dist], indicator[is_dist], pos[is_dist])}
     rel: list[tuple[np.ndarray, int | None]] = []
     members = is_dist & (district != TOTAL)
-    for (y, i), idx in pos[members].groupby([year[members], indicator[members]]):
+    # group keys come back as Hashable in pandas-stubs; they are the int year and str columns grouped on
+    for key, idx in pos[members].groupby([year[members], indicator[members]]):
+        y, i = cast(tuple[int, str], key)
         rel.append((idx.to_numpy(), margin_of.get((int(y), TOTAL, str(i)))))
     groups = ~is_dist
-    for (y, d, i, _), idx in pos[groups].groupby([year[groups], district[groups], indicator[groups], dom[groups]]):
+    for key, idx in pos[groups].groupby([year[groups], district[groups], indicator[groups], dom[groups]]):
+        y, d, i, _ = cast(tuple[int, str, str, Any], key)
         rel.append((idx.to_numpy(), margin_of.get((int(y), str(d), str(i)))))
     if groups.any():  # the districts' cells of one group (e.g. Kvinna) with the group's Totalt as margin
         group = est["group"].astype("object").where(est["group"].notna(), "").astype(str)
@@ -111,7 +114,8 @@ def _relations(est: pd.DataFrame, dom: pd.Series) -> list[tuple[np.ndarray, int 
         }
         cross = groups & (district != TOTAL)
         keys = [year[cross], indicator[cross], dom[cross], group[cross]]
-        for (y, i, m, g), idx in pos[cross].groupby(keys):
+        for key, idx in pos[cross].groupby(keys):
+            y, i, m, g = cast(tuple[int, str, Any, str], key)
             rel.append((idx.to_numpy(), total_of.get((int(y), str(i), str(m), str(g)))))
     return rel
 
