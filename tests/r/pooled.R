@@ -12,7 +12,8 @@
 # column 1[h] * AUX with the stratum's total of the population file's AUX (a numeric auxiliary's total per
 # year x district, as trygghet run --aux AUX); then for every indicator of
 # the data contract svymean(~y, subset(cal, answered & district)) per district and for all districts
-# ("Totalt"). Writes {indicator: {district: [..], estimate: [..], se: [..], n: [..]}}.
+# ("Totalt"). Writes {indicator: {district: [..], estimate: [..], se: [..], n: [..]}, _weights: {resp_id: [..],
+# year: [..], weight: [..]}} (the calibrated weights of the stacked rows, divided by K).
 suppressPackageStartupMessages({library(survey); library(jsonlite)})
 args <- commandArgs(trailingOnly = TRUE)
 years <- as.integer(strsplit(args[3], ",")[[1]]); k <- as.numeric(args[4]); aux <- args[5]
