@@ -39,16 +39,23 @@ TEXT_COLUMNS = (
 EXCEL_SUFFIX = "_excel"  # tables/<id>_excel.csv beside tables/<id>.csv
 
 
-def _frame(t: TableData, number: Callable[[float], str]) -> pd.DataFrame:
+def _base(t: TableData) -> pd.DataFrame:
+    """The long frame with its text columns neutralised (shared by both dialects)."""
     df = safe_text_columns(t.long_frame(), TEXT_COLUMNS)
-    df["value"] = [("" if v is None or v != v else number(float(v))) for v in df["value"]]
     df["suppressed"] = df["suppressed"].map(lambda b: "true" if b else "false")
     return df
 
 
-def long_csv(t: TableData, path: Path) -> Path:
+def _with_values(df: pd.DataFrame, number: Callable[[float], str]) -> pd.DataFrame:
+    out = df.copy()
+    out["value"] = [("" if v is None or v != v else number(float(v))) for v in df["value"]]
+    return out
+
+
+def long_csv(t: TableData, path: Path, base: pd.DataFrame | None = None) -> Path:
     """Write one table as machine-readable long CSV to ``path`` (UTF-8, comma, dot decimal)."""
-    _frame(t, repr).to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
+    frame = _with_values(_base(t) if base is None else base, repr)
+    frame.to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
     return path
 
 
@@ -57,9 +64,10 @@ def swedish_decimal(v: float) -> str:
     return str(np.format_float_positional(v, trim="-")).replace(".", ",")
 
 
-def excel_csv(t: TableData, path: Path) -> Path:
+def excel_csv(t: TableData, path: Path, base: pd.DataFrame | None = None) -> Path:
     """Write one table as long CSV for Swedish Excel to ``path`` (UTF-8 with BOM, semicolon, decimal comma)."""
-    _frame(t, swedish_decimal).to_csv(path, index=False, sep=";", encoding="utf-8-sig", lineterminator="\r\n")
+    frame = _with_values(_base(t) if base is None else base, swedish_decimal)
+    frame.to_csv(path, index=False, sep=";", encoding="utf-8-sig", lineterminator="\r\n")
     return path
 
 
@@ -69,6 +77,9 @@ def write_csv(tables: Sequence[TableData], out_dir: Path) -> list[PublishedFile]
     d.mkdir(parents=True, exist_ok=True)
     files = []
     for t in tables:
-        files.append(PublishedFile("table", t.table_id, "csv", long_csv(t, d / f"{t.table_id}.csv")))
-        files.append(PublishedFile("table", t.table_id, "csv-sv", excel_csv(t, d / f"{t.table_id}{EXCEL_SUFFIX}.csv")))
+        base = _base(t)
+        files.append(PublishedFile("table", t.table_id, "csv", long_csv(t, d / f"{t.table_id}.csv", base)))
+        files.append(
+            PublishedFile("table", t.table_id, "csv-sv", excel_csv(t, d / f"{t.table_id}{EXCEL_SUFFIX}.csv", base))
+        )
     return files
