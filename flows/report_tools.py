@@ -91,7 +91,7 @@ def export_task(year: int, table: str, fmt: str, out: Path, db: str | None, vers
 def tables_export(
     year: int,
     table: str,
-    format: Literal["html", "xlsx", "csv", "png", "pdf", "json"] = "xlsx",
+    format: Literal["html", "xlsx", "csv", "csv-sv", "px", "jsonstat", "png", "pdf", "json"] = "xlsx",
     version: int | None = None,
     db: str | None = None,
     db_secret: str | None = None,

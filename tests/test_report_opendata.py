@@ -287,6 +287,12 @@ def test_jsonstat_reads_back_with_pyjstat_and_matches_the_px(pub):
     assert doc["value"][k] is None and doc["status"][str(k)] == ".."
 
 
+def _same(a: dict, b: dict) -> bool:
+    """The same cells (NaN equal to NaN: both suppressed)."""
+    nan = lambda v: isinstance(v, float) and math.isnan(v)  # noqa: E731
+    return a.keys() == b.keys() and all((nan(a[k]) and nan(b[k])) or a[k] == b[k] for k in a)
+
+
 # --- tables export ---------------------------------------------------------------------------------------------
 
 
@@ -295,10 +301,7 @@ def test_tables_export_px_jsonstat_csv_sv_match_the_published_files(pub, tmp_pat
     tid = "district_unsafe_after_dark"
     px = export_table(store, tid, 2024, "px", tmp_path)
     assert px.name == f"{tid}_2024.px"
-    a, b = _px_cells(px)[1], _px_cells(res.out_dir / "tables" / f"{tid}.px")[1]
-    assert a.keys() == b.keys() and all(
-        (isinstance(a[k], float) and math.isnan(a[k]) and math.isnan(b[k])) or a[k] == b[k] for k in a
-    )
+    assert _same(_px_cells(px)[1], _px_cells(res.out_dir / "tables" / f"{tid}.px")[1])
     js = export_table(store, tid, 2024, "jsonstat", tmp_path)
     assert js.name == f"{tid}_2024.jsonstat.json"
     exported = json.loads(js.read_text(encoding="utf-8"))
@@ -350,3 +353,65 @@ def test_disclosure_scanner_reads_the_open_data_files(pub, tmp_path):
     px = tmp_path / "leak.px"
     px.write_text(f"DATA=\n{hidden['estimate'] * 100:.2f} ;\n", encoding="utf-8")  # procent, 2 decimals
     assert any(f.kind == "hidden_value" for f in scan_disclosure([px], est))
+
+
+def test_cli_tables_export_px_jsonstat_csv_sv_and_in_english(pub, tmp_path):
+    from typer.testing import CliRunner
+
+    from survey.cli import app
+
+    res, _, _, store = pub
+    tid = "district_unsafe_after_dark"
+    for fmt, name in (
+        ("px", f"{tid}_2024.px"),
+        ("jsonstat", f"{tid}_2024.jsonstat.json"),
+        ("csv-sv", f"{tid}_2024_excel.csv"),
+    ):
+        out = CliRunner().invoke(
+            app,
+            [
+                "tables",
+                "export",
+                "--year",
+                "2024",
+                "--table",
+                tid,
+                "--format",
+                fmt,
+                "--db",
+                store.url,
+                "--out",
+                str(tmp_path),
+            ],
+        )
+        assert out.exit_code == 0, out.output
+        assert "Skrev" in out.output and (tmp_path / name).exists()
+    en = CliRunner().invoke(
+        app,
+        [
+            "--lang",
+            "en",
+            "tables",
+            "export",
+            "--year",
+            "2024",
+            "--table",
+            tid,
+            "--format",
+            "px",
+            "--db",
+            store.url,
+            "--out",
+            str(tmp_path / "en.px"),
+        ],
+    )
+    assert en.exit_code == 0 and "Wrote" in en.output, en.output
+    meta, cells = _px_cells(tmp_path / "en.px")
+    assert meta["LANGUAGE"] == ["en"] and meta["STUB"] == ["District"] and meta["HEADING"] == ["Year", "Statistic"]
+    assert meta["TITLE"][0].startswith("Share feeling unsafe outdoors alone late in the evening, by district and year")
+    assert _same(cells, _px_cells(tmp_path / f"{tid}_2024.px")[1])  # the same codes and values as the Swedish file
+    bad = CliRunner().invoke(
+        app,
+        ["--lang", "en", "tables", "export", "--year", "2024", "--table", tid, "--format", "docx", "--db", store.url],
+    )
+    assert bad.exit_code == 2 and " ".join(bad.output.split()).startswith("Error: Unknown format ”docx” for --format")
