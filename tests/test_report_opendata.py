@@ -362,56 +362,24 @@ def test_cli_tables_export_px_jsonstat_csv_sv_and_in_english(pub, tmp_path):
 
     res, _, _, store = pub
     tid = "district_unsafe_after_dark"
+
+    def export(fmt: str, out: Path, *lang: str):
+        args = [*lang, "tables", "export", "--year", "2024", "--table", tid, "--format", fmt, "--db", store.url]
+        return CliRunner().invoke(app, [*args, "--out", str(out)])
+
     for fmt, name in (
         ("px", f"{tid}_2024.px"),
         ("jsonstat", f"{tid}_2024.jsonstat.json"),
         ("csv-sv", f"{tid}_2024_excel.csv"),
     ):
-        out = CliRunner().invoke(
-            app,
-            [
-                "tables",
-                "export",
-                "--year",
-                "2024",
-                "--table",
-                tid,
-                "--format",
-                fmt,
-                "--db",
-                store.url,
-                "--out",
-                str(tmp_path),
-            ],
-        )
+        out = export(fmt, tmp_path)
         assert out.exit_code == 0, out.output
         assert "Skrev" in out.output and (tmp_path / name).exists()
-    en = CliRunner().invoke(
-        app,
-        [
-            "--lang",
-            "en",
-            "tables",
-            "export",
-            "--year",
-            "2024",
-            "--table",
-            tid,
-            "--format",
-            "px",
-            "--db",
-            store.url,
-            "--out",
-            str(tmp_path / "en.px"),
-        ],
-    )
+    en = export("px", tmp_path / "en.px", "--lang", "en")
     assert en.exit_code == 0 and "Wrote" in en.output, en.output
     meta, cells = _px_cells(tmp_path / "en.px")
     assert meta["LANGUAGE"] == ["en"] and meta["STUB"] == ["District"] and meta["HEADING"] == ["Year", "Statistic"]
     assert meta["TITLE"][0].startswith("Share feeling unsafe outdoors alone late in the evening, by district and year")
     assert _same(cells, _px_cells(tmp_path / f"{tid}_2024.px")[1])  # the same codes and values as the Swedish file
-    bad = CliRunner().invoke(
-        app,
-        ["--lang", "en", "tables", "export", "--year", "2024", "--table", tid, "--format", "docx", "--db", store.url],
-    )
+    bad = export("docx", tmp_path, "--lang", "en")
     assert bad.exit_code == 2 and " ".join(bad.output.split()).startswith("Error: Unknown format ”docx” for --format")
