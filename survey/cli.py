@@ -459,12 +459,15 @@ def db_roles(
     db: str = typer.Option(None, help="Databas-URL (som administratör)"),
     reader: list[str] = typer.Option(None, "--reader", help="Användare som får läsrollen report_reader"),
     pipeline: list[str] = typer.Option(None, "--pipeline", help="Användare som får pipeline-rollen"),
+    owner_role: str = typer.Option("trygghet_owner", help="Ägarrollens namn"),
+    pipeline_role: str = typer.Option("trygghet_pipeline", help="Pipeline-rollens namn"),
+    reader_role: str = typer.Option("report_reader", help="Läsrollens namn"),
 ) -> None:
     """Skapa ägar-, pipeline- och läsrollen (report_reader) och deras behörigheter; kör igen efter uppgradering."""
     from survey.pipeline import commands
 
-    report = commands.create_roles(db, reader or [], pipeline or [])
-    console.print(f"Roller klara: {report}")
+    names = (owner_role, pipeline_role, reader_role)
+    console.print(commands.create_roles(db, reader or [], pipeline or [], names))
 
 
 def main() -> None:  # pragma: no cover

@@ -159,3 +159,38 @@ def test_roles_need_postgresql(tmp_path) -> None:
         s.create_roles()
     with pytest.raises(StoreError, match="Ogiltigt rollnamn"):
         RoleNames(reader="Robert'); DROP TABLE x;--")
+
+
+def test_db_roles_command_creates_the_roles_and_members(tmp_path) -> None:
+    """``trygghet db roles`` through the CLI: a Swedish summary, the report reader then reads published tables
+    and is refused responses with a message, not a traceback; on SQLite a one-paragraph error and exit 2."""
+    from typer.testing import CliRunner
+
+    from survey.cli import app
+
+    runner = CliRunner()
+    with pg_schema() as schema, _roles(schema) as (names, logins):
+        url = schema_url(schema)
+        _filled(url)
+        res = runner.invoke(
+            app,
+            ["db", "roles", "--db", url, "--reader", logins["reader"], "--pipeline", logins["pipeline"],
+             "--owner-role", names.owner, "--pipeline-role", names.pipeline, "--reader-role", names.reader],
+            terminal_width=250,
+        )  # fmt: skip
+        assert res.exit_code == 0, res.output
+        said = " ".join(res.output.split())  # Rich wraps at its own width
+        assert f"Roller klara i schemat {schema}" in said and "Traceback" not in said
+        assert f"{logins['reader']} → {names.reader}" in said and f"{logins['pipeline']} → {names.pipeline}" in said
+        with Store(_login_url(logins["reader"], schema)) as reader:
+            assert reader.published_tables()["table_id"].tolist() == ["district_unsafe_after_dark"]
+            _refused(reader.responses)
+        again = runner.invoke(
+            app, ["db", "roles", "--db", url, "--owner-role", names.owner, "--pipeline-role", names.pipeline,
+                  "--reader-role", names.reader],
+        )  # fmt: skip
+        assert again.exit_code == 0, again.output  # idempotent
+    lite = runner.invoke(app, ["db", "roles", "--db", f"sqlite:///{tmp_path / 'x.db'}"])
+    assert lite.exit_code == 2 and "bara i PostgreSQL" in lite.output and "Traceback" not in lite.output
+    bad = runner.invoke(app, ["db", "roles", "--db", f"sqlite:///{tmp_path / 'x.db'}", "--reader-role", "Bad-Name"])
+    assert bad.exit_code == 2 and "Ogiltigt rollnamn" in bad.output

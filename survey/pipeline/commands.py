@@ -110,12 +110,25 @@ def replace_source(config: RunConfig, source_id: int, file: str | Path, reason: 
         return store.replace_source(source_id, part, reason=reason, by=_who())
 
 
-def create_roles(db: str | None, readers: Sequence[str], pipeline: Sequence[str]) -> Any:
-    """``trygghet db roles``: the owner, pipeline and read-only ``report_reader`` roles (PostgreSQL)."""
-    from survey.data.store import Store
+def create_roles(
+    db: str | None,
+    readers: Sequence[str],
+    pipeline: Sequence[str],
+    names: tuple[str, str, str] | None = None,
+) -> str:
+    """``trygghet db roles``: the owner, pipeline and read-only ``report_reader`` roles (PostgreSQL), with
+    ``names`` = (owner, pipeline, reader) when not the documented defaults. Returns a Swedish summary."""
+    from survey.data.store import RoleNames, Store
 
+    roles = RoleNames(*names) if names else RoleNames()
     with Store(db) as store:
-        return store.create_roles(members={"reader": list(readers), "pipeline": list(pipeline)})
+        report = store.create_roles(roles, members={"reader": list(readers), "pipeline": list(pipeline)})
+    members = [f"{u} → {roles.reader}" for u in readers] + [f"{u} → {roles.pipeline}" for u in pipeline]
+    return (
+        f"Roller klara i schemat {report.schema}: {roles.owner} (ägare), {roles.pipeline} (pipeline), "
+        f"{roles.reader} (läsroll); {len(report.statements)} SQL-satser."
+        + (f" Medlemmar: {', '.join(members)}." if members else "")
+    )
 
 
 def _who() -> str:
