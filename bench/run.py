@@ -30,6 +30,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from bench import dask_replicates
 from bench import report as rep
 from bench.measure import DEFAULT_DATA, ROOT, ensure_wave, fit_exponent, machine, run_measured
 from bench.tools import TOOLS, agreement, available, estimate_seconds, run_tool
@@ -206,6 +207,8 @@ def main(argv: list[str] | None = None) -> int:
             report["store"] = store(args.step_size, args, work)
         if names:
             report["peers"] = peers(args.step_size, names, args, work, report["notes"])
+        report["dask_replicates"] = dask_replicates.measure(args.step_size, args, work)  # bench/dask_replicates.py
+        report["notes"] += dask_replicates.lines(report["dask_replicates"])
     report["finished"] = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     report["machine"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     js, md = rep.write(report, args.results)

@@ -1,0 +1,23 @@
+"""bench/dask_replicates.py's report line (the measurement itself runs in ``make bench``, never in tests)."""
+
+from __future__ import annotations
+
+from bench.dask_replicates import lines
+
+
+def test_the_dask_figure_names_both_runners_and_whether_the_numbers_agree() -> None:
+    res = {
+        "status": "ok",
+        "n": 200_000,
+        "replicates": 500,
+        "block": 50,
+        "wall": {"default": 30.0, "dask": 60.0, "start": 4.0},
+        "identical": True,
+        "load_before": 5.1,
+        "load_after": 8.4,
+        "peak_mb": 3306.0,
+    }
+    (line,) = lines(res)
+    assert "200,000 respondents: default runner 30.0 s, two-worker local cluster 60.0 s in blocks of 50" in line
+    assert "speed-up 0.50×, SEs identical" in line
+    assert lines({"status": "failed: boom", "n": 10}) == ["Dask replicate variance at 10: failed: boom"]
