@@ -120,3 +120,22 @@ def test_stepwise_refuses_aux_clearly(tmp_path: Path, aux_run) -> None:
     commands.ingest(config)
     with pytest.raises(ConfigError, match="--aux born_abroad: stegvisa körningar"):
         stepwise.weight_run(config)
+
+
+def test_an_auxiliary_outside_the_codebook_is_read_from_both_files(tmp_path: Path) -> None:
+    """``income`` (kSEK, one decimal) in the responses and its cell totals in the population: the totals are
+    met per year × district (summed by hand from the files)."""
+    r = pd.read_csv(RESPONSES, dtype=str, keep_default_na=False)
+    r["income"] = (180 + 3.5 * (r["resp_id"].astype(int) % 17)).map(lambda v: f"{v:.1f}")
+    r.to_csv(tmp_path / "svar.csv", index=False)
+    p = pd.read_csv(POPULATION).assign(income=lambda f: f["population"] * 209.0)
+    p.to_csv(tmp_path / "befolkning.csv", index=False)
+    args = ["run", "--responses", str(tmp_path / "svar.csv"), "--population", str(tmp_path / "befolkning.csv")]
+    args += ["--out", str(tmp_path / "out"), "--db", f"sqlite:///{tmp_path / 'db.sqlite'}", "--no-publish"]
+    res = CliRunner().invoke(app, [*args, "--aux", "income"])
+    assert res.exit_code == 0, res.output
+    w = pd.read_csv(tmp_path / "out" / "weights.csv", dtype={"resp_id": str})
+    m = w.merge(r.astype({"year": int, "income": float}), on=["resp_id", "year"], validate="one_to_one")
+    got = (m["weight"] * m["income"]).groupby([m["year"], m["district"]]).sum()
+    want = p.groupby(["year", "district"])["income"].sum().reindex(got.index)
+    np.testing.assert_allclose(got.to_numpy(), want.to_numpy(), rtol=1e-12)
