@@ -100,7 +100,7 @@ def _cli_option(name: str, field: Any) -> tuple[Any, Any]:
         return bool | None, typer.Option(
             None, f"{flag}/--no-{name.replace('_', '-')}", help=help_sv, show_default=False
         )
-    if name == "collapse":
+    if name in ("collapse", "aux"):
         return list[str] | None, typer.Option(None, flag, help=help_sv + " (kan upprepas)")
     return str | None, typer.Option(None, flag, help=help_sv, show_default=False)
 

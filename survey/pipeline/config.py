@@ -254,8 +254,13 @@ class RunConfig(BaseModel):
         """``"html,xlsx"`` (a CLI value) or ``["html", "xlsx"]`` (YAML) alike."""
         if isinstance(v, str):
             return tuple(s.strip() for s in v.split(",") if s.strip())
-        if isinstance(v, (list, tuple)):
-            return tuple(s.strip() if isinstance(s, str) else s for s in v)
+        if isinstance(v, (list, tuple)):  # a repeated flag may carry a list too: --aux a,b --aux c
+            return tuple(
+                p.strip() if isinstance(s, str) else s
+                for s in v
+                for p in (s.split(",") if isinstance(s, str) else [s])
+                if not isinstance(p, str) or p.strip()
+            )
         return v
 
     @field_validator("collapse")
