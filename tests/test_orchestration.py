@@ -534,3 +534,110 @@ def _check_annual_report(
         )
         assert done.state.is_completed(), done.state.message
         assert any((tmp_path / "published").rglob("index.html"))
+
+
+@pytest.mark.slow
+def test_workers_get_the_code_by_a_git_clone_pull_step(tmp_path: Path) -> None:
+    """The production pull step: a deployment whose code reaches the worker by ``git_clone`` (here from a bare
+    clone of this repository at its commit) instead of the deployer's path; the worker runs in a folder of its
+    own, and trygghet_run from the clone writes the CLI's numbers under the data folder."""
+    if subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, check=False).returncode != 0:
+        pytest.skip("not a git checkout")
+    # the deployed commit: this repository's HEAD plus one commit of its own, so the run shows which code ran
+    work, repo = tmp_path / "deployed", tmp_path / "trygghet.git"
+    git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.invalid"]
+    subprocess.run([*git, "clone", "--quiet", str(ROOT), str(work)], check=True, timeout=600)
+    subprocess.run([*git, "commit", "--quiet", "--allow-empty", "-m", "deployed"], cwd=work, check=True, timeout=60)
+    sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=work, capture_output=True, text=True, check=True).stdout
+    subprocess.run([*git, "clone", "--quiet", "--bare", str(work), str(repo)], check=True, timeout=600)
+    doc = yaml.safe_load((ROOT / "prefect.yaml").read_text(encoding="utf-8"))
+    doc["pull"] = [
+        {
+            "prefect.deployments.steps.git_clone": {
+                "repository": str(repo),
+                "commit_sha": sha.strip(),
+                "clone_directory_name": "trygghet-clone",
+            }
+        }
+    ]
+    doc["deployments"] = [d for d in doc["deployments"] if d["name"] == "trygghet-run"]
+    (tmp_path / "prefect-git.yaml").write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    worker_dir = tmp_path / "worker"
+    worker_dir.mkdir()
+    port = _free_port()
+    api = f"http://127.0.0.1:{port}/api"
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(tmp_path / "prefect"),
+        "PREFECT_API_URL": api,
+        "PREFECT_API_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{tmp_path / 'prefect.db'}",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+        "TRYGGHET_DATA_DIR": str(tmp_path / "data"),
+    }
+    for var in ("TRYGGHET_TASK_RUNNER", "TRYGGHET_DATABASE_URL"):
+        env.pop(var, None)
+    prefect = str(Path(sys.executable).parent / "prefect")
+    server_log = tmp_path / "server.log"
+    server = _start([prefect, "server", "start", "--host", "127.0.0.1", "--port", str(port)], env, server_log)
+    worker: subprocess.Popen | None = None
+    try:
+        _wait(lambda: _healthy(api), "Prefect server", 300, server, server_log)
+        for cmd in (
+            ["work-pool", "create", "trygghet", "--type", "process"],
+            ["--no-prompt", "deploy", "--prefect-file", str(tmp_path / "prefect-git.yaml"), "--all"],
+        ):
+            done = subprocess.run(
+                [prefect, *cmd], env=env, cwd=ROOT, capture_output=True, text=True, timeout=1200, check=False
+            )
+            assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        log = tmp_path / "worker.log"
+        worker = subprocess.Popen(
+            [prefect, "worker", "start", "--pool", "trygghet", "--name", "git-worker"],
+            env=env,
+            cwd=worker_dir,
+            stdout=log.open("wb"),
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        _check_cloned_run(tmp_path, api, worker, log, sha.strip())
+    finally:
+        if worker is not None:  # the worker first, then the server
+            _stop(worker)
+        _stop(server)
+
+
+def _check_cloned_run(tmp_path: Path, api: str, worker: subprocess.Popen, log: Path, sha: str) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from tests.conftest import SAMPLE_WAVE
+
+    config = {
+        "responses": str(SAMPLE_WAVE / "responses.csv"),
+        "population": str(SAMPLE_WAVE / "population.csv"),
+        "min_n": 25,
+        "method": "linear",
+        "publish": False,
+        "out": "cloned",
+    }
+    with temporary_settings(updates={PREFECT_API_URL: api}), get_client(sync_client=True) as client:
+        dep = client.read_deployment_by_name("trygghet_run/trygghet-run")
+        assert dep.pull_steps and "prefect.deployments.steps.git_clone" in dep.pull_steps[0]
+        fr = client.create_flow_run_from_deployment(dep.id, parameters={"config": config})
+        final = _wait(
+            lambda: (r := client.read_flow_run(fr.id)).state.is_final() and r, "trygghet_run", 1800, worker, log
+        )
+        assert final.state.is_completed(), final.state.message
+    assert "Deployment step 'git_clone' completed successfully" in log.read_text(errors="replace")
+    out = tmp_path / "data" / "runs" / "cloned" / str(fr.id)
+    lineage = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    commit = lineage["code_version"].rpartition("+")[2]
+    assert len(commit) >= 7 and sha.startswith(commit)  # the cloned commit ran, not the deployer's checkout
+    assert list((tmp_path / "worker").iterdir()) == []  # nothing left in the worker's folder
+    wave = tmp_path / "waves" / "sample"
+    wave.mkdir(parents=True)
+    for name in ("responses.csv", "population.csv"):
+        (wave / name).write_bytes((SAMPLE_WAVE / name).read_bytes())
+    assert (out / "estimates.csv").read_bytes() == cli_estimates(tmp_path, "sample", tmp_path)
