@@ -78,11 +78,13 @@ class Design:
         for name in ("design_weights", "weights"):
             arr = getattr(self, name)
             if len(arr) != n:
-                raise DesignError(f"{name} has {len(arr)} values for {n} rows")
+                raise DesignError(f"{name} har {len(arr)} värden för {n} rader")
         if not np.all(np.isfinite(self.design_weights)) or np.any(self.design_weights <= 0):
-            raise DesignError("design weights must be finite and > 0")
+            raise DesignError("designvikterna måste vara ändliga och större än 0")
         if self.lonely_psu not in LONELY_POLICIES:
-            raise DesignError(f"unknown lonely-PSU policy {self.lonely_psu!r}; use one of {LONELY_POLICIES}")
+            raise DesignError(
+                f"okänd regel för ensamma PSU:er (lonely-PSU policy) {self.lonely_psu!r}; välj en av {LONELY_POLICIES}"
+            )
 
     @property
     def n(self) -> int:
@@ -120,7 +122,7 @@ class Design:
                 np.minimum.at(lo, psu, self.strata)
                 np.maximum.at(hi, psu, self.strata)
                 if np.any((hi >= 0) & (lo != hi)):
-                    raise DesignError("a PSU belongs to more than one stratum; PSU ids must be nested in strata")
+                    raise DesignError("en PSU hör till mer än ett stratum; PSU-id:n måste vara nästlade i strata")
             used = psu_stratum >= 0
             n_h = np.bincount(psu_stratum[used], minlength=self.n_strata)
             self._cache["psu_strata"] = (psu_stratum, n_h)
@@ -137,7 +139,7 @@ class Design:
             f = np.where(n_pop > 0, n_h / n_pop, 0.0)
         if np.any(f > 1 + 1e-12):
             h = int(np.flatnonzero(f > 1 + 1e-12)[0])
-            raise DesignError(f"stratum {self.strata_labels[h]!r}: more sampled PSUs than the population size (fpc)")
+            raise DesignError(f"stratum {self.strata_labels[h]!r}: fler urvalda PSU:er än populationens storlek (fpc)")
         return np.minimum(f, 1.0)
 
     def lonely_strata(self) -> np.ndarray:
@@ -159,9 +161,9 @@ class Design:
                 if self.lonely_psu == "fail":
                     h = int(np.flatnonzero(lonely)[0])
                     raise DesignError(
-                        f"stratum {self.strata_labels[h]!r} has a single PSU; its variance cannot be "
-                        f"estimated (lonely-PSU policy 'fail'; choose 'certainty', 'remove', "
-                        f"'adjust' or 'average')"
+                        f"stratum {self.strata_labels[h]!r} har en enda PSU (single PSU); dess varians kan inte "
+                        f"skattas (lonely-PSU policy 'fail'; välj 'certainty', 'remove', "
+                        f"'adjust' eller 'average')"
                     )
                 if self.lonely_psu == "adjust":
                     scale = np.where(lonely, 1.0, scale)
@@ -279,7 +281,7 @@ def factorize_groups(frame: pd.DataFrame, cols: list[str] | tuple[str, ...]) -> 
             codes.append(k)
             uniques.append(u)
     if any((k < 0).any() for k in codes):
-        raise DesignError(f"missing values in the grouping column(s) {', '.join(cols)}")
+        raise DesignError(f"saknade värden i grupperingskolumnen/-kolumnerna {', '.join(cols)}")
     key, parts = combine_codes(codes)
     keys = pd.DataFrame({c: np.asarray(u)[p] for c, u, p in zip(cols, uniques, parts)})
     for c in cols:  # keep the column's own dtype family for ints (years)

@@ -318,7 +318,7 @@ def export_replicate_weights(
     ``svrepdesign(data = d, weights = ~weight, repweights = "rep[0-9]+", type = ..., scale = ...,
     rscales = ..., combined.weights = TRUE, mse = ...)``."""
     if len(ids) != replicates.n:
-        raise DesignError(f"{len(ids)} id rows for a replicate design of {replicates.n} rows")
+        raise DesignError(f"{len(ids)} id-rader för en replikatdesign med {replicates.n} rader")
     n_rep = replicates.n_replicates
     w = np.empty((replicates.n, n_rep))
     step = replicates.chunk_size()

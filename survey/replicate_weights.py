@@ -170,12 +170,12 @@ def _lonely(design: Design, n_h: np.ndarray, scheme: str) -> tuple[np.ndarray, f
     if lonely.any() and design.lonely_psu in ("fail", "adjust"):
         h = int(np.flatnonzero(lonely)[0])
         what = (
-            "its variance cannot be estimated (lonely-PSU policy 'fail'; choose 'certainty', 'remove' or 'average')"
+            "dess varians kan inte skattas (lonely-PSU policy 'fail'; välj 'certainty', 'remove' eller 'average')"
             if design.lonely_psu == "fail"
-            else f"the lonely-PSU policy 'adjust' is not implemented for {scheme} replicates "
-            f"(use 'certainty', 'remove', 'average' or linearisation)"
+            else f"regeln 'adjust' för ensamma PSU:er (lonely-PSU policy 'adjust') finns inte för {scheme}-replikat "
+            f"(använd 'certainty', 'remove', 'average' eller linjärisering)"
         )
-        raise DesignError(f"stratum {design.strata_labels[h]!r} has a single PSU; {what}")
+        raise DesignError(f"stratum {design.strata_labels[h]!r} har en enda PSU (single PSU); {what}")
     factor = 1.0
     if lonely.any() and design.lonely_psu == "average":
         factor = design.n_strata / (design.n_strata - int(lonely.sum()))
@@ -200,7 +200,7 @@ def jackknife_replicates(design: Design) -> ReplicateWeights:
     order = np.lexsort((np.arange(len(psu_stratum)), psu_stratum))
     deleted = order[keep[order]].astype(np.int64)
     if len(deleted) == 0:
-        raise DesignError("no jackknife replicates: every stratum is a census or has a single PSU")
+        raise DesignError("inga jackknife-replikat: varje stratum är en totalundersökning eller har en enda PSU")
     with np.errstate(divide="ignore", invalid="ignore"):
         jk = np.where(n_ps > 1, n_ps / np.maximum(n_ps - 1, 1), 1.0)
     hd = psu_stratum[deleted]
@@ -229,14 +229,14 @@ def bootstrap_replicates(
     The draws come from ``numpy.random.default_rng(seed)``.
     """
     if replicates < 2:
-        raise DesignError(f"the bootstrap needs at least 2 replicates, got {replicates}")
+        raise DesignError(f"bootstrap behöver minst 2 replikat, fick {replicates}")
     if method not in ("rao_wu", "canty_davison"):
-        raise DesignError(f"unknown bootstrap method {method!r}; use 'rao_wu' or 'canty_davison'")
+        raise DesignError(f"okänd bootstrapmetod {method!r}; välj 'rao_wu' eller 'canty_davison'")
     psu_stratum, n_h = design.psu_strata()
     lonely, factor = _lonely(design, n_h, "bootstrap")
     f = design.sampling_fractions()
     if method == "canty_davison" and design.fpc is not None:
-        raise DesignError("the canty_davison bootstrap is implemented without fpc; use method='rao_wu'")
+        raise DesignError("bootstrapmetoden canty_davison finns bara utan fpc; använd method='rao_wu'")
     n_psu = len(psu_stratum)
     m_h = np.where(lonely, 0, n_h - 1 if method == "rao_wu" else n_h).astype(np.int64)
     order = np.lexsort((np.arange(n_psu), psu_stratum))  # PSUs grouped by stratum
@@ -256,7 +256,7 @@ def bootstrap_replicates(
         key = psu * (r1 - r0) + np.arange(r1 - r0)[:, None]
         c = np.bincount(key.ravel(), minlength=n_psu * (r1 - r0)).reshape(n_psu, r1 - r0)
         if c.max(initial=0) > 255:
-            raise DesignError("a PSU was drawn more than 255 times in one bootstrap replicate")
+            raise DesignError("en PSU drogs mer än 255 gånger i ett bootstrapreplikat")
         counts[:, r0:r1] = c
     if method == "rao_wu":
         lam = np.sqrt(1.0 - f)[psu_stratum]

@@ -137,9 +137,9 @@ def _solve_replicates(
     if empty.any() and rc.infeasible == "error":
         k, c = np.argwhere(empty)[0]
         raise CalibrationError(
-            f"replicate {r0 + int(rk[k]) + 1}: calibration infeasible: {m.where(int(bk[k]), int(c))} has "
-            f"population {m.targets[bk[k], c]:g} but no respondent with a positive weight; collapse the "
-            f"category or use infeasible='collapse'"
+            f"replikat {r0 + int(rk[k]) + 1}: kalibreringen går inte att lösa: {m.where(int(bk[k]), int(c))} "
+            f"har populationen {m.targets[bk[k], c]:g} men ingen svarande med positiv vikt; slå ihop "
+            f"kategorin eller använd infeasible='collapse'"
         )
     for k, c in np.argwhere(empty):  # rare: a loop over the infeasible (replicate, cell) pairs
         merge_column(m, x, target, tol, support, int(k), int(c))
@@ -163,7 +163,7 @@ def _solve_replicates(
     if not conv.all():
         k = int(np.flatnonzero(~conv)[0])
         final = NewtonSolution(g=g, lam=lam, iterations=iters, converged=conv, misfit=mis)
-        raise nonconvergence_error(m, pr, final, bk, rc.fn, m.maxit, what=f"replicate {r0 + int(rk[k]) + 1}")
+        raise nonconvergence_error(m, pr, final, bk, rc.fn, m.maxit, what=f"replikat {r0 + int(rk[k]) + 1}")
     if m.trim is not None and m.trim_mode == "once":
         g = _trim_once_cells(g, dcp, m.trim)
     return g, int(iters.max(initial=0)), collapsed
@@ -193,7 +193,7 @@ def recalibrate_model(
     """
     if len(model.cell) != replicates.n:
         raise CalibrationError(
-            f"a calibration model of {len(model.cell)} rows for a replicate design of {replicates.n} rows"
+            f"en kalibreringsmodell med {len(model.cell)} rader för en replikatdesign med {replicates.n} rader"
         )
     d0 = model.start_weights(replicates.design_weights)
     n_cells, n_blocks = len(model.cell_block), model.n_blocks
@@ -205,7 +205,7 @@ def recalibrate_model(
     all_b = np.arange(n_blocks)
     full = solve_calibration(problems.x, problems.pad(dc_full), problems.target, problems.tol, fn, maxit=model.maxit)
     if not full.converged.all():
-        raise nonconvergence_error(model, problems, full, all_b, fn, model.maxit, what="full sample")
+        raise nonconvergence_error(model, problems, full, all_b, fn, model.maxit, what="hela urvalet")
     g_full = (
         full.g
         if model.trim is None or model.trim_mode != "once"
@@ -265,7 +265,7 @@ def recalibrate(
     re-calibrate the full sample and every replicate with it (:func:`recalibrate_model`; the arguments as
     :func:`survey.calibration.calibrate`, whose ``prescale`` default it shares)."""
     if len(data) != replicates.n:
-        raise CalibrationError(f"{len(data)} data rows for a replicate design of {replicates.n} rows")
+        raise CalibrationError(f"{len(data)} datarader för en replikatdesign med {replicates.n} rader")
     calibration_function(method, bounds)
     model = build_model(data, margins, by, replicates.design_weights, method, bounds).model
     model = model.with_settings(maxit=int(maxit), epsilon=float(epsilon))
@@ -326,7 +326,7 @@ def domain_replicates(
     num = num[:, None] if num.ndim == 1 else num
     n, k = num.shape
     if n != replicates.n:
-        raise DesignError(f"{n} rows of values for a replicate design of {replicates.n} rows")
+        raise DesignError(f"{n} rader med värden för en replikatdesign med {replicates.n} rader")
     domain = np.asarray(domain, dtype=np.int64)
     m = np.ones(n) if mask is None else np.asarray(mask, dtype=float)
     m = m * (domain >= 0)

@@ -181,7 +181,7 @@ def lonely(data):
 
 def test_lonely_psu_fail_names_stratum(lonely):
     d = stratified_design(lonely["stype"].to_numpy(), lonely["pw"].to_numpy())
-    with pytest.raises(DesignError, match=r"stratum 'H' has a single PSU"):
+    with pytest.raises(DesignError, match=r"stratum 'H' har en enda PSU"):
         mean_se(d, lonely["api00"].to_numpy(float))
 
 

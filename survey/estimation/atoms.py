@@ -120,7 +120,7 @@ def atom_stats(design: Design, states: np.ndarray, extra: Sequence[np.ndarray] =
     a single unweighted bincount per indicator.
     """
     if design.psu is not None:
-        raise DesignError("the atom path needs element sampling (no PSUs); use domain_ratios")
+        raise DesignError("atomvägen kräver elementurval (inga PSU:er); använd domain_ratios")
     parts = [design.strata]
     if design.calibration is not None:
         parts.append(design.calibration.cell)

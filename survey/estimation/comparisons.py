@@ -17,7 +17,7 @@ def adjust_pvalues(p: np.ndarray, method: str = "fdr_bh") -> np.ndarray:
     """Holm (1979) step-down or Benjamini–Hochberg (1995) step-up adjusted p-values over the non-missing
     ``p`` (NaN kept), by statsmodels' ``multipletests``; ``none`` returns ``p``."""
     if method not in ADJUST_METHODS:
-        raise ValueError(f"unknown adjustment {method!r}; use one of {ADJUST_METHODS}")
+        raise ValueError(f"okänd justering {method!r}; välj en av {ADJUST_METHODS}")
     p = np.asarray(p, dtype=float)
     ok = ~np.isnan(p)
     if method == "none" or not ok.any():

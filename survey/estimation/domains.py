@@ -34,8 +34,8 @@ def domain_of(units: np.ndarray, domain: np.ndarray, n_units: int, what: str) ->
     of_unit[units] = domain  # some row's domain per unit; all rows must agree with it
     if not np.array_equal(of_unit[units], domain):
         raise DesignError(
-            f"a {what} spans several domains: pass the domain variable that varies within "
-            f"{what}s as a mask (e.g. sex), and the aligned part (e.g. year × district) as domain"
+            f"en {what} spänner över flera domäner: ange domänvariabeln som varierar inom "
+            f"{what} som mask (t.ex. kön) och den sammanfallande delen (t.ex. år × område) som domän"
         )
     return of_unit
 
@@ -64,7 +64,7 @@ def domain_ratios(  # long: the dense reference estimator, kept whole to mirror 
     domain = np.asarray(domain, dtype=np.int64)
     dom_h = domain_of(design.strata, domain, design.n_strata, "stratum")
     if design.calibration is not None:
-        domain_of(design.calibration.block, domain, len(design.calibration.block_labels), "calibration block")
+        domain_of(design.calibration.block, domain, len(design.calibration.block_labels), "kalibreringsblock")
     if design.psu is None and not keep_influence:  # element sampling: per-atom moments, no n × k matrices
         from survey.estimation.moments import atom_ratios
 

@@ -134,7 +134,7 @@ def estimate_shares(
         dom_d = domain_of(design.strata, dcode, design.n_strata, "stratum")
         dom_y = domain_of(design.strata, ycode, design.n_strata, "stratum")
         if design.calibration is not None:
-            domain_of(design.calibration.block, dcode, len(design.calibration.block_labels), "calibration block")
+            domain_of(design.calibration.block, dcode, len(design.calibration.block_labels), "kalibreringsblock")
         pd_ = atom_partition(design, st, dom_d, len(dkeys), None)
         pt_ = atom_partition(design, st, dom_y, len(years), None)
         dres, tres = pd_.res, pt_.res
@@ -220,7 +220,7 @@ def estimate_group_shares(
     if design.psu is None:
         st = atoms if atoms is not None else atom_stats(design, indicator_states(data, indicators), extra=codes)
         if st.extra.shape[1] != len(groups):
-            raise ValueError("atoms were built without the group codes: use atom_stats(..., extra=group_codes(...)[0])")
+            raise ValueError("atomerna byggdes utan gruppkoderna: använd atom_stats(..., extra=group_codes(...)[0])")
         dom = domain_of(design.strata, pcode, design.n_strata, "stratum")
     for j, var in enumerate(groups):
         for v, level_value in enumerate(levels[j]):

@@ -104,7 +104,7 @@ class SurveyGLMResult:
         try:
             return self.terms.index(term)
         except ValueError:
-            raise ModelError(f"term {term!r} is not in the model (terms: {', '.join(self.terms)})") from None
+            raise ModelError(f"termen {term!r} finns inte i modellen (termer: {', '.join(self.terms)})") from None
 
     def table(self) -> pd.DataFrame:
         """Coefficient table: ``term, estimate, se, t, p_value, df``."""
@@ -218,7 +218,7 @@ def svyglm(
         matrix or a response outside the family's range.
     """
     if family not in FAMILIES:
-        raise ModelError(f"unknown family {family!r}; use one of {FAMILIES}")
+        raise ModelError(f"okänd familj {family!r}; välj en av {FAMILIES}")
     terms = tuple(terms)
     dom, wz, yz = _domain_response(design, y, x, terms, domain, family)
     cells = _collapse(design.n, x, dom, wz, yz, cell, family)
@@ -278,16 +278,16 @@ def svyglm_atoms(
     Requires element sampling and no zero weights (a zero-weight row is outside every domain).
     """
     if family not in FAMILIES:
-        raise ModelError(f"unknown family {family!r}; use one of {FAMILIES}")
+        raise ModelError(f"okänd familj {family!r}; välj en av {FAMILIES}")
     if design.psu is not None:
-        raise ModelError("svyglm_atoms needs element sampling (no PSUs); use svyglm")
+        raise ModelError("svyglm_atoms kräver elementurval (inga PSU:er); använd svyglm")
     terms = tuple(terms)
     x = np.asarray(x, dtype=float)
     if x.ndim != 2 or x.shape[1] != len(terms):
         raise ModelError(f"model matrix of shape {x.shape} for {len(terms)} terms")
     n_dom = int(round(float(atoms.count[:, 1:].sum())))
     if n_dom == 0:
-        raise ModelError("the model's domain has no respondents")
+        raise ModelError("modellens domän har inga svarande")
     n_cells = x.shape[0]
     s0 = np.bincount(atoms.cell, weights=atoms.sw[:, 1] + atoms.sw[:, 2], minlength=n_cells)
     s1 = np.bincount(atoms.cell, weights=atoms.sw[:, 2], minlength=n_cells)
@@ -337,8 +337,8 @@ def _solve(cells: _CellTotals, terms: tuple[str, ...], family: str, centre: bool
     xcc = cells.x - c
     if np.linalg.matrix_rank(xcc * np.sqrt(cells.s0 / cells.s0.max())[:, None]) < p:
         raise ModelError(
-            f"the model matrix is rank deficient on the domain (terms: {', '.join(terms)}); "
-            f"a level without respondents or a constant covariate?"
+            f"modellmatrisen har inte full rang på domänen (termer: {', '.join(terms)}); "
+            f"en nivå utan svarande eller en konstant kovariat?"
         )
     bc, mu, a_inv, iters, converged = _fit_cells(xcc, cells, family, tol, maxiter)
     return _Fit(c=c, icpt=icpt, xcc=xcc, bc=bc, mu=mu, a_inv=a_inv, iterations=iters, converged=converged)
@@ -405,21 +405,21 @@ def _domain_response(
     y = np.asarray(y, dtype=float)
     x = np.asarray(x, dtype=float)
     if len(y) != n:
-        raise ModelError(f"y has {len(y)} values for a design of {n} rows")
+        raise ModelError(f"y har {len(y)} värden för en design med {n} rader")
     if x.ndim != 2 or x.shape[1] != len(terms):
         raise ModelError(f"model matrix of shape {x.shape} for {len(terms)} terms")
     dom = np.ones(n, dtype=bool) if domain is None else np.asarray(domain, dtype=bool)
     if len(dom) != n:
-        raise ModelError(f"domain has {len(dom)} values for a design of {n} rows")
+        raise ModelError(f"domänen har {len(dom)} värden för en design med {n} rader")
     dom = dom & (design.weights != 0)
     if not dom.any():
-        raise ModelError("the model's domain has no respondents")
+        raise ModelError("modellens domän har inga svarande")
     wz = np.where(dom, design.weights, 0.0)
     yz = np.where(dom, y, 0.0)
     if not np.all(np.isfinite(yz)):
-        raise ModelError("the response is missing (NaN) for some respondents in the domain")
+        raise ModelError("svaret saknas (NaN) för några svarande i domänen")
     if family == "quasibinomial" and (yz.min() < 0 or yz.max() > 1):
-        raise ModelError("quasibinomial needs a response in [0, 1]")
+        raise ModelError("quasibinomial kräver ett svar i [0, 1]")
     return dom, wz, yz
 
 
@@ -443,16 +443,16 @@ def _collapse(
     x = np.asarray(x, dtype=float)
     if cell is None:  # rows are their own cells
         if x.shape[0] != n:
-            raise ModelError(f"model matrix has {x.shape[0]} rows for a design of {n} rows (give cell=)")
+            raise ModelError(f"modellmatrisen har {x.shape[0]} rader för en design med {n} rader (ange cell=)")
         cell = np.arange(n, dtype=np.int64)
     else:
         cell = np.asarray(cell, dtype=np.int64)
         if len(cell) != n:
-            raise ModelError(f"cell has {len(cell)} codes for a design of {n} rows")
+            raise ModelError(f"cell har {len(cell)} koder för en design med {n} rader")
         if cell.min() < 0:
             cell = np.where(dom, cell, 0)
         if cell.max() >= x.shape[0] or cell.min() < 0:
-            raise ModelError("cell codes of domain rows must index the rows of x")
+            raise ModelError("domänradernas cellkoder måste peka på rader i x")
     n_cells = x.shape[0]
     wy = wz * yz
     s0 = np.bincount(cell, weights=wz, minlength=n_cells)
@@ -524,7 +524,7 @@ def _match_terms(result: SurveyGLMResult, terms: str | Sequence[str]) -> list[in
     for t in wanted:
         hit = [j for j, name in enumerate(result.terms) if name == t or name.startswith(t + "[")]
         if not hit:
-            raise ModelError(f"no coefficient matches {t!r} (terms: {', '.join(result.terms)})")
+            raise ModelError(f"ingen koefficient matchar {t!r} (termer: {', '.join(result.terms)})")
         idx.extend(j for j in hit if j not in idx)
     return idx
 

@@ -89,7 +89,7 @@ def fay_herriot(
             a = new
         a_var = float(2.0 / np.sum(1.0 / (a + psi) ** 2))
     else:
-        raise ModelError(f"unknown Fay–Herriot method {method!r}; use 'REML' or 'PR'")
+        raise ModelError(f"okänd Fay–Herriot-metod {method!r}; välj 'REML' eller 'PR'")
     vinv = 1.0 / (a + psi)
     bv = np.linalg.inv(xm.T @ (xm * vinv[:, None]))
     beta = bv @ (xm.T @ (vinv * th))
@@ -163,7 +163,7 @@ def small_area_shares(
         raise ModelError(f"small_area_shares needs columns {sorted(need)}")
     est = estimates[estimates["district"] != "Totalt"].copy()
     if scale not in _SCALES:
-        raise ModelError(f"unknown scale {scale!r}; use 'logit' or 'arcsine'")
+        raise ModelError(f"okänd skala {scale!r}; välj 'logit' eller 'arcsine'")
     fwd, inv, dinv, vfwd = _SCALES[scale]
     parts = []
     for (_, _), g in est.groupby(["year", "indicator"], sort=True):

@@ -46,10 +46,10 @@ def _codes(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 def trend_cells(design: Design, data: pd.DataFrame) -> TrendCells:
     if len(data) != design.n:
-        raise ModelError(f"data has {len(data)} rows for a design of {design.n} rows (same rows, same order)")
+        raise ModelError(f"data har {len(data)} rader för en design med {design.n} rader (samma rader i samma ordning)")
     for col in ("year", "district"):
         if col not in data.columns:
-            raise ModelError(f"data has no column {col!r}")
+            raise ModelError(f"data saknar kolumnen {col!r}")
     year = data["year"].to_numpy(dtype=np.int64)
     ycode, yuniq = pd.factorize(year, sort=True)
     dcode, duniq = _codes(data["district"])
@@ -177,7 +177,7 @@ def trend_sources(
     """
     for ind in indicators:
         if ind.item not in data.columns:
-            raise ModelError(f"indicator {ind.name}: data has no column {ind.item!r}")
+            raise ModelError(f"indikator {ind.name}: data saknar kolumnen {ind.item!r}")
     fast = [j for j, ind in enumerate(indicators) if ind.base]
     st, cell = None, None
     if fast and design.psu is None and not np.any(design.weights == 0):

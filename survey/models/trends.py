@@ -262,7 +262,7 @@ def _share_columns(fit: TrendFit, level: float) -> dict[str, np.ndarray]:
     """:func:`predicted_shares` as columns."""
     r = fit.result
     if r is None:
-        raise ModelError(f"{fit.indicator}: the trend model could not be fitted ({fit.note})")
+        raise ModelError(f"{fit.indicator}: trendmodellen gick inte att skatta ({fit.note})")
     years, districts = fit.cells["year"].to_numpy(), fit.cells["district"].to_numpy()
     x = _cell_matrix(fit, years, districts)
     eta = x @ r.coef
@@ -288,7 +288,7 @@ def _cell_matrix(fit: TrendFit, years: np.ndarray, districts: np.ndarray) -> np.
     """Model-matrix rows for (year, district) pairs in the fit's parametrisation."""
     r = fit.result
     if r is None:
-        raise ModelError(f"{fit.indicator}: the trend model could not be fitted ({fit.note})")
+        raise ModelError(f"{fit.indicator}: trendmodellen gick inte att skatta ({fit.note})")
     x = np.zeros((len(years), len(r.terms)))
     x[:, 0] = 1.0
     yrs = np.asarray(years, dtype=float)
