@@ -5,7 +5,7 @@
 # Running it again reuses a server and worker that are still up (and deploys again).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
-WAIT_S="${TRYGGHET_SERVE_WAIT:-180}"
+WAIT_S="${TRYGGHET_SERVE_WAIT:-300}"
 mkdir -p "$RUN_DIR" "$TRYGGHET_DATA_DIR/surveys" "$TRYGGHET_DATA_DIR/examples"
 cd "$ROOT"
 
