@@ -30,6 +30,9 @@ SECTION_OF_KIND = {
     "domain": "Sammanställningar senaste året",
     "trend": "Trend",
     "compare": "Jämförelser mellan områden",
+    "district_domain": "Kön och åldersgrupp per område",
+    "distribution": "Svarsfördelningar per fråga (alla svarsalternativ)",
+    "small_area": "Små områden: modellskattning (Fay–Herriot)",
 }
 FORMAT_LINKS = {
     "html": "Tabell (HTML)",

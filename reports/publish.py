@@ -23,6 +23,8 @@ from reports.charts import write_charts
 from reports.compare import COMPARE_COLUMNS, compare_districts, compare_page, resolve_name
 from reports.csvfiles import write_csv
 from reports.disclosure import protect, suppression_list
+from reports.distributions import distribution_tables
+from reports.domains import district_domain_tables
 from reports.exports import (
     EXPORT_FORMATS,
     compare_command,
@@ -40,6 +42,7 @@ from reports.pxweb import write_px
 from reports.results import PublishedFile, PublishResult
 from reports.scan import DisclosureFinding, scan_disclosure
 from reports.signals import SignalRule
+from reports.smallarea import small_area_table
 from reports.summary import respondents, summary_blocks
 from reports.tabledata import TableData
 from reports.tables import (
@@ -156,6 +159,10 @@ def build_tables(
         )
     else:
         tables.append(dt)
+    tables += district_domain_tables(prot, codebook, year, run_meta, min_n=min_n)
+    tables += distribution_tables(prot, codebook, year, run_meta, min_n=min_n)
+    small = small_area_table(prot, codebook, year, run_meta, min_n=min_n)
+    tables += [small] if small is not None else []
     tt = trend_table(trend, codebook, year, run_meta, rule=rule) if trend is not None else None
     if tt is None:
         notes.append("Trendtabellen saknas: ingen trendmodell i körningen.")

@@ -332,14 +332,29 @@ def _scan_xlsx(path: Path, sens: _Sensitive, entities: set[str]) -> list[Disclos
     return found
 
 
+def _csv_dialect(text: str) -> tuple[str, bool]:
+    """The text without BOM and whether it is the Swedish-Excel dialect (semicolon, decimal comma)."""
+    text = text.lstrip("\ufeff")
+    first = text.split("\n", 1)[0]
+    return text, first.count(";") > first.count(",")
+
+
+def _csv_fields(text: str) -> str:
+    """A CSV's fields one per line: fingerprints are searched within fields, so the delimiter of ``3,458``
+    (code 3, n 458) is not read as a decimal comma."""
+    import csv
+    import io
+
+    text, excel = _csv_dialect(text)
+    return "\n".join(v for row in csv.reader(io.StringIO(text), delimiter=";" if excel else ",") for v in row)
+
+
 def _scan_csv(path: Path, text: str, sens: _Sensitive, entities: set[str]) -> list[DisclosureFinding]:
     import csv
     import io
 
     found = []
-    text = text.lstrip("\ufeff")
-    first = text.split("\n", 1)[0]
-    excel = first.count(";") > first.count(",")  # the Swedish-Excel dialect: semicolon, decimal comma
+    text, excel = _csv_dialect(text)
     rows = list(csv.reader(io.StringIO(text), delimiter=";" if excel else ","))
     if not rows:
         return found
@@ -363,7 +378,7 @@ def _scan_csv(path: Path, text: str, sens: _Sensitive, entities: set[str]) -> li
         for e in ents:
             for v in row:
                 for x in _numbers(v):
-                    xx = x / 100.0 if ("%" in v or "," in v) else x
+                    xx = x / 100.0 if ("%" in v or ("," in v and not excel)) else x  # Excel dialect: decimal comma
                     if sens.display_hit(e, xx) is not None:
                         found.append(DisclosureFinding(str(path), "hidden_value", f"line {k}: {v!r} ({e})"))
     return found
@@ -427,7 +442,7 @@ def scan_disclosure(
             text = f.read_text(encoding="utf-8", errors="replace")
             if suf == ".svg":
                 text = _SVG_GEOMETRY.sub(" ", text)
-            found += _scan_text(str(f), text, sens)
+            found += _scan_text(str(f), _csv_fields(text) if suf == ".csv" else text, sens)
             if suf in (".html", ".htm"):
                 parser = _Grids()
                 parser.feed(text)
