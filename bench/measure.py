@@ -110,18 +110,20 @@ def machine() -> dict[str, Any]:
     }
 
 
-def ensure_wave(n: int, districts: int, years: int, seed: int, data_dir: Path = DEFAULT_DATA) -> tuple[Path, Path]:
+def ensure_wave(
+    n: int, districts: int, years: int, seed: int, data_dir: Path = DEFAULT_DATA, first_year: int = 2022
+) -> tuple[Path, Path]:
     """``responses.csv`` and ``population.csv`` of the wave (generated in a child process when not yet on disk)."""
-    folder = Path(data_dir) / f"wave-n{n}-d{districts}-y{years}-s{seed}"
+    year = "" if first_year == 2022 else f"-from{first_year}"
+    folder = Path(data_dir) / f"wave-n{n}-d{districts}-y{years}-s{seed}{year}"
     resp, pop = folder / "responses.csv", folder / "population.csv"
     if not (resp.exists() and pop.exists() and (folder / "complete").exists()):
         code = (
-            "import sys; from survey.data.synth import generate_wave, write_wave; "
-            "r, p = generate_wave(int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])); "
-            "write_wave(r, p, sys.argv[5])"
+            "import sys; from survey.data.synth import generate_wave, write_wave; a = [int(x) for x in sys.argv[1:6]]; "
+            "r, p = generate_wave(*a[:4], first_year=a[4]); write_wave(r, p, sys.argv[6])"
         )
         subprocess.run(
-            [sys.executable, "-c", code, str(n), str(districts), str(years), str(seed), str(folder)],
+            [sys.executable, "-c", code, str(n), str(districts), str(years), str(seed), str(first_year), str(folder)],
             check=True,
             cwd=ROOT,
             env={**os.environ, "PYTHONPATH": str(ROOT)},

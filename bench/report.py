@@ -97,11 +97,46 @@ def store_lines(store: list[dict[str, Any]]) -> list[str]:
             f"{s['rows']:,}",
             _f(s.get("seconds")),
             f"{s.get('rows_per_s') or 0:,}",
+            _f(s.get("cpu_s")),
             _f(s.get("load_avg")),
         ]
         for s in store
     ]
-    return _table(["database", "step", "rows", "s", "rows/s", "load"], rows)
+    return _table(["database", "step", "rows", "s", "rows/s", "cpu s (this process)", "load"], rows)
+
+
+def _case_label(case: str, waves: int) -> str:
+    return "empty store" if case == "empty" else f"store with {waves} waves"
+
+
+def load_lines(load: dict[str, Any]) -> list[str]:
+    """The large wave (peak memory against the goal) and the run on a store of many waves (bench.load)."""
+    out: list[str] = []
+    big = load.get("big")
+    if big:
+        verdict = "within" if big.get("within_goal") else "above"
+        out += [
+            f"Large wave: `trygghet run` on {big['n']:,} respondents (SQLite, default outputs): "
+            f"{big.get('status')}, wall {_f(big.get('wall'))} s, peak {_f(big.get('peak_mb'), '{:.0f}')} MB of the "
+            f"process tree ({verdict} the goal of {big['goal_mb']:,} MB).",
+            "",
+            *steps_lines([{**big, "label": f"{big['n']:,}"}]),
+            "",
+        ]
+    many = load.get("many")
+    if many:
+        pre = many.get("preload", {})
+        ratio = many.get("ratio")
+        out += [
+            f"Many waves: {many['waves']} one-year waves of {many['n']:,} respondents loaded into a SQLite store "
+            f"({pre.get('status')}, {_f(pre.get('wall'))} s), then `trygghet run` on the newest wave "
+            f"({many['year']}, {many['n']:,} respondents) on that store and on an empty one"
+            + (f": preloaded / empty wall = {ratio:.2f}." if ratio else "."),
+            "",
+            *steps_lines([{**r, "label": _case_label(r["case"], many["waves"])} for r in many["runs"]]),
+            "",
+        ]
+    return out
 
 
 def peer_lines(peers: dict[str, Any]) -> list[str]:
@@ -196,6 +231,8 @@ def markdown(report: dict[str, Any]) -> str:
         ]
     if report.get("store"):
         out += ["## Store throughput (bench.bench_ingest)", "", *store_lines(report["store"]), ""]
+    if report.get("load"):
+        out += ["## Load (bench.load, issue 11)", "", *load_lines(report["load"])]
     if report.get("peers"):
         out += [
             f"## Peers: one indicator at {report['peers']['n']:,} respondents",

@@ -11,11 +11,15 @@
 3. **Store** rows/s on SQLite and PostgreSQL (``bench.bench_ingest`` in a child process, own schema).
 4. **Peers** at the step size (``--peers``, default trygghet, svy and R survey; ``--peers all`` adds samplics
    and balance): one indicator, each tool in its own process, and whether they compute the same numbers.
+5. **Load** (issue 11, :mod:`bench.load`): ``trygghet run`` on a ``--big-size`` wave (default 2,000,000) with the
+   peak memory against 3 GB, and on the newest of ``--load-waves`` one-year waves (default 20 of
+   ``--load-wave-size`` = 100,000) on an empty store and on a store holding the others.
 
 Everything goes to ``bench/results/latest.json`` and ``bench/results/latest.md`` (Markdown tables) with the
 machine (cores, memory, CPU model, load average) and the load average before and after every measurement.
 The waves are written once into ``--data-dir`` (default ``$TMPDIR/trygghet-bench``; never the checkout).
-A quick run: ``python -m bench.run --sizes 20000,50000 --step-size 50000 --peers trygghet``.
+A quick run: ``python -m bench.run --sizes 20000,50000 --step-size 50000 --peers trygghet --big-size 100000
+--load-waves 3 --load-wave-size 20000``.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench import dask_replicates
+from bench import dask_replicates, load
 from bench import report as rep
 from bench.measure import DEFAULT_DATA, ROOT, ensure_wave, fit_exponent, machine, run_measured
 from bench.tools import TOOLS, agreement, available, estimate_seconds, run_tool
@@ -168,6 +172,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--timeout", type=float, default=3600.0, help="limit for one `trygghet run`")
     ap.add_argument("--no-postgres", action="store_true", help="leave out the PostgreSQL run")
     ap.add_argument("--no-store", action="store_true", help="leave out bench.bench_ingest")
+    ap.add_argument("--big-size", type=int, default=2_000_000, help="the large wave of bench.load (0: leave out)")
+    ap.add_argument("--load-waves", type=int, default=20, help="waves in the store of bench.load (0: leave out)")
+    ap.add_argument("--load-wave-size", type=int, default=100_000, help="respondents of each bench.load wave")
     ap.add_argument("--data-dir", type=Path, default=DEFAULT_DATA, help="where the synthetic waves are kept")
     ap.add_argument("--keep-data", action="store_true", help="keep each run's output folder")
     ap.add_argument("--results", type=Path, default=RESULTS, help="where latest.json and latest.md are written")
@@ -205,6 +212,7 @@ def main(argv: list[str] | None = None) -> int:
         report["statistics"] = statistics_alone(args.step_size, args, work)
         if not args.no_store:
             report["store"] = store(args.step_size, args, work)
+        report["load"] = load.measure(args, work)  # bench/load.py: the large wave, the store of many waves
         if names:
             report["peers"] = peers(args.step_size, names, args, work, report["notes"])
         report["dask_replicates"] = dask_replicates.measure(args.step_size, args, work)  # bench/dask_replicates.py

@@ -136,6 +136,7 @@ def test_markdown_report_tables() -> None:  # long: one literal report, compared
                 "rows": 1000,
                 "seconds": 0.5,
                 "rows_per_s": 2000,
+                "cpu_s": 0.4,
                 "load_avg": 1.2,
             }
         ],
@@ -181,8 +182,33 @@ def test_markdown_report_tables() -> None:  # long: one literal report, compared
     assert "| 1,000,000 | 80.00 | 1400 | 4.00 | 1.00 → 1.50 | ok |" in md
     assert "b = 0.903 over 2 sizes" in md  # log(8) / log(10)
     assert "| sqlite | 0.10 | 0.20 | 1.00 | 0.20 | 0.20 | 0.10 | 2.00 | 0.50 | 10.00 | 500 | 1.00 → 2.00 |" in md
-    assert "| sqlite | store load_wave | 1,000 | 0.50 | 2,000 | 1.20 |" in md
+    assert "| sqlite | store load_wave | 1,000 | 0.50 | 2,000 | 0.40 | 1.20 |" in md
     assert "- a note" in md
+
+
+def test_markdown_load_section() -> None:
+    steps = {"read": 1.0, "validate": 2.0, "store": 3.0, "weight": 1.0, "estimate": 1.0, "trend": 1.0, "publish": 2.0}
+    big = {"n": 2_000_000, "wall": 30.0, "peak_mb": 2500.0, "statistics": 3.0, "status": "ok", "steps": steps}
+    many = {
+        "n": 100_000,
+        "waves": 20,
+        "year": 2021,
+        "preload": {"status": "ok", "wall": 60.0},
+        "ratio": 1.05,
+        "runs": [
+            {"case": "empty", "wall": 10.0, "peak_mb": 400.0, "status": "ok", "steps": steps},
+            {"case": "preloaded", "wall": 10.5, "peak_mb": 410.0, "status": "ok", "steps": steps},
+        ],
+    }
+    lines = report.load_lines({"big": {**big, "goal_mb": 3072, "within_goal": True}, "many": many})
+    md = "\n".join(lines)
+    assert "peak 2500 MB of the process tree (within the goal of 3,072 MB)" in md
+    assert "| 2,000,000 | 1.00 | 2.00 | 3.00 | 1.00 | 1.00 | 1.00 | 2.00 | 3.00 | 30.00 | 2500 |" in md
+    assert "20 one-year waves of 100,000 respondents" in md and "preloaded / empty wall = 1.05." in md
+    assert "| empty store | 1.00 |" in md and "| store with 20 waves | 1.00 |" in md
+    a = parse(["--big-size", "0", "--load-waves", "3", "--load-wave-size", "20000"])
+    assert (a.big_size, a.load_waves, a.load_wave_size) == (0, 3, 20000)
+    assert (parse([]).big_size, parse([]).load_waves) == (2_000_000, 20)
 
 
 def test_sizes_are_configurable() -> None:
