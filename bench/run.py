@@ -160,6 +160,22 @@ def peers(n: int, names: list[str], args: argparse.Namespace, work: Path, log: l
     }
 
 
+#: The sections of the report, in order; ``--only`` measures some of them and keeps the others' figures.
+SECTIONS = ("growth", "steps", "statistics", "store", "load", "peers", "dask_replicates")
+
+
+def carry_over(report: dict[str, Any], only: set[str], previous: Path) -> None:
+    """The sections left out by ``--only`` taken from the previous ``latest.json``, each with a note saying
+    from which run (and so which machine load) its figures are."""
+    if only >= set(SECTIONS) or not previous.exists():
+        return
+    prev = json.loads(previous.read_text(encoding="utf-8"))
+    for key in SECTIONS:
+        if key not in only and prev.get(key):
+            report[key] = prev[key]
+            report["notes"].append(f"{key}: figures of the run of {prev.get('started')} (not measured again)")
+
+
 def parse(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", default="100000,1000000,5000000", help="growth sizes (respondents), comma separated")
@@ -175,6 +191,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--big-size", type=int, default=2_000_000, help="the large wave of bench.load (0: leave out)")
     ap.add_argument("--load-waves", type=int, default=20, help="waves in the store of bench.load (0: leave out)")
     ap.add_argument("--load-wave-size", type=int, default=100_000, help="respondents of each bench.load wave")
+    ap.add_argument(
+        "--only", default="", help="measure only these sections (" + ", ".join(SECTIONS) + "); keep the others"
+    )
     ap.add_argument("--data-dir", type=Path, default=DEFAULT_DATA, help="where the synthetic waves are kept")
     ap.add_argument("--keep-data", action="store_true", help="keep each run's output folder")
     ap.add_argument("--results", type=Path, default=RESULTS, help="where latest.json and latest.md are written")
@@ -199,23 +218,32 @@ def main(argv: list[str] | None = None) -> int:
         "wave": {"districts": args.districts, "years": args.years, "seed": args.seed},
     }
     print(rep.machine_line(report["machine"]), flush=True)
+    only = set(SECTIONS) if not args.only else {x.strip() for x in args.only.split(",") if x.strip()}
     with tempfile.TemporaryDirectory(prefix="trygghet-bench-run-") as tmp:
         work = Path(tmp)
-        report["growth"] = growth(sizes, args, work)
-        step = next((r for r in report["growth"]["runs"] if r["n"] == args.step_size), None)
-        if step is None:
-            step = growth([args.step_size], args, work)["runs"][0]
-        report["steps"] = [step]
-        if not args.no_postgres:
-            pg = postgres_run(args.step_size, args, work, report["notes"])
-            report["steps"] += [pg] if pg else []
-        report["statistics"] = statistics_alone(args.step_size, args, work)
-        if not args.no_store:
+        if "growth" in only:
+            report["growth"] = growth(sizes, args, work)
+        if "steps" in only:
+            runs = report.get("growth", {}).get("runs", [])
+            step = next((r for r in runs if r["n"] == args.step_size), None)
+            if step is None:
+                step = growth([args.step_size], args, work)["runs"][0]
+            report["steps"] = [step]
+            if not args.no_postgres:
+                pg = postgres_run(args.step_size, args, work, report["notes"])
+                report["steps"] += [pg] if pg else []
+        if "statistics" in only:
+            report["statistics"] = statistics_alone(args.step_size, args, work)
+        if "store" in only and not args.no_store:
             report["store"] = store(args.step_size, args, work)
-        report["load"] = load.measure(args, work)  # bench/load.py: the large wave, the store of many waves
-        if names:
+        if "load" in only:
+            report["load"] = load.measure(args, work)  # bench/load.py: the large wave, the store of many waves
+        if "peers" in only and names:
             report["peers"] = peers(args.step_size, names, args, work, report["notes"])
-        report["dask_replicates"] = dask_replicates.measure(args.step_size, args, work)  # bench/dask_replicates.py
+        if "dask_replicates" in only:
+            report["dask_replicates"] = dask_replicates.measure(args.step_size, args, work)  # bench/dask_replicates.py
+    carry_over(report, only, args.results / "latest.json")
+    if report.get("dask_replicates"):
         report["notes"] += dask_replicates.lines(report["dask_replicates"])
     report["finished"] = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     report["machine"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -209,6 +210,18 @@ def test_markdown_load_section() -> None:
     a = parse(["--big-size", "0", "--load-waves", "3", "--load-wave-size", "20000"])
     assert (a.big_size, a.load_waves, a.load_wave_size) == (0, 3, 20000)
     assert (parse([]).big_size, parse([]).load_waves) == (2_000_000, 20)
+
+
+def test_only_some_sections_keeps_the_others_from_the_previous_run(tmp_path: Path) -> None:
+    from bench.run import carry_over
+
+    previous = tmp_path / "latest.json"
+    previous.write_text(json.dumps({"started": "20260101T000000Z", "growth": {"runs": []}, "peers": {"n": 1}}))
+    report: dict = {"notes": [], "store": [{"db": "sqlite"}]}
+    carry_over(report, {"store", "load"}, previous)
+    assert report["peers"] == {"n": 1} and report["store"] == [{"db": "sqlite"}] and "growth" in report
+    assert "peers: figures of the run of 20260101T000000Z (not measured again)" in report["notes"]
+    assert parse(["--only", "store,load"]).only == "store,load"
 
 
 def test_sizes_are_configurable() -> None:
