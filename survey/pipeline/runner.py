@@ -26,6 +26,7 @@ import pandas as pd
 
 from survey.data.codebook import Codebook, load_codebook
 from survey.errors import ConfigError
+from survey.estimation import AtomStats
 from survey.models import trend_outputs  # at import: statsmodels' own import is not the trend step's time
 from survey.pipeline import outputs
 from survey.pipeline.adjustment import NonresponseResult, nonresponse
@@ -36,6 +37,8 @@ from survey.pipeline.steps import (
     WeightingOptions,
     WeightingResult,
     estimate,
+    estimation_atoms,
+    prepare,
     weight,
 )
 from survey.replicate_estimation import BlockRunner
@@ -184,8 +187,14 @@ def estimate_step(
     return estimate(wave.responses.data, w, codebook, estimation_options(config, blocks))
 
 
-def trend_step(config: RunConfig, wave: Any, w: WeightingResult, codebook: Codebook) -> Any:
-    """Trend models, model-based shares and (``district_trends``) per-district trends (``survey.models``)."""
+def trend_step(
+    config: RunConfig, wave: Any, w: WeightingResult, codebook: Codebook, atoms: AtomStats | None = None
+) -> Any:
+    """Trend models, model-based shares and (``district_trends``) per-district trends (``survey.models``),
+    fitted from the estimation step's atom sums: ``atoms`` when the run hands them over (``trygghet run``),
+    else computed here the same way (the stepwise ``trend`` step), so both give the same bits."""
+    if atoms is None:
+        atoms = estimation_atoms(w.design, prepare(wave.responses.data), codebook, estimation_options(config))
     return trend_outputs(
         w.design,
         wave.responses.data,
@@ -193,6 +202,7 @@ def trend_step(config: RunConfig, wave: Any, w: WeightingResult, codebook: Codeb
         series_breaks=codebook.series_breaks,
         level=config.level,
         district_trends_model=config.district_trends,
+        atoms=atoms,
     )
 
 
@@ -292,7 +302,7 @@ def run(  # long: the chain, written once, step by step; formatted one argument 
         blocks = getattr(runner, "replicate_blocks", None)  # the flows' Dask blocks of replicates
         e = runner.run("estimate", timed("estimate", estimate_step), config, wave, w, codebook, blocks)
         say("skattar trender")
-        tr = runner.run("trend", timed("trend", trend_step), config, wave, w, codebook)
+        tr = runner.run("trend", timed("trend", trend_step), config, wave, w, codebook, e.atoms)
         failure: BaseException | None = None
     except BaseException as exc:  # the load still finishes (or fails) before the run is recorded as failed
         failure = exc

@@ -93,6 +93,8 @@ class EstimationResult:
     index: pd.DataFrame  # the mean-score problem index per year × district / Totalt
     tables: ShareTables | None = field(repr=False, default=None)
     replicates: Any = field(repr=False, default=None)  # the replicate weights (replicate variance only)
+    #: the atom sums of :func:`estimation_atoms` (element designs, years not pooled): the trend step's input
+    atoms: AtomStats | None = field(repr=False, default=None)
 
 
 def prepare(responses: pd.DataFrame) -> pd.DataFrame:
@@ -271,13 +273,7 @@ def _estimate(
     responses: pd.DataFrame, design: Design, codebook: Codebook, options: EstimationOptions
 ) -> EstimationResult:
     """:func:`estimate` on a prepared frame and its design."""
-    atoms = None
-    if design.psu is None:  # one pass over the rows serves the district, Totalt and group tables
-        atoms = atom_stats(
-            design,
-            indicator_states(responses, codebook.indicators),
-            extra=group_codes(responses, _groups(responses, options))[0],
-        )
+    atoms = estimation_atoms(design, responses, codebook, options)
     replicates = None
     if options.variance == "linearisation":
         tables = estimate_shares(
@@ -321,6 +317,22 @@ def _estimate(
         index=_index_estimates(design, responses, codebook, options),
         tables=tables,
         replicates=replicates,
+        atoms=atoms,
+    )
+
+
+def estimation_atoms(
+    design: Design, responses: pd.DataFrame, codebook: Codebook, options: EstimationOptions
+) -> AtomStats | None:
+    """Per-atom sums (stratum × calibration cell × register group × answer state) of every indicator on an
+    element design (None with PSUs): one pass over the rows serves the district, Totalt and group tables and
+    the trend models (``survey.estimation.atoms``; ``responses`` as :func:`prepare` returns them)."""
+    if design.psu is not None:
+        return None
+    return atom_stats(
+        design,
+        indicator_states(responses, codebook.indicators),
+        extra=group_codes(responses, _groups(responses, options))[0],
     )
 
 
