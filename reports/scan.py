@@ -375,10 +375,13 @@ def _scan_csv(path: Path, text: str, sens: _Sensitive, entities: set[str]) -> li
         ents = {v for v in row if v in entities}
         if any(v in _P_STATS for v in row):  # p-values and flags are not shares
             ents = set()
+        value_col = header.index("value") if "value" in header else -1
         for e in ents:
-            for v in row:
+            for j, v in enumerate(row):
                 for x in _numbers(v):
-                    xx = x / 100.0 if ("%" in v or ("," in v and not excel)) else x  # Excel dialect: decimal comma
+                    # display texts ("27,4 %", "+0,5" pe) are per cent; the value column (a decimal comma in the
+                    # Excel dialect) is the number itself
+                    xx = x / 100.0 if (j != value_col and ("%" in v or "," in v)) else x
                     if sens.display_hit(e, xx) is not None:
                         found.append(DisclosureFinding(str(path), "hidden_value", f"line {k}: {v!r} ({e})"))
     return found
