@@ -403,13 +403,15 @@ def sources_list(db: str = typer.Option(None, help="Databas-URL")) -> None:
     from rich.table import Table
 
     from survey.pipeline import commands
-    from survey.pipeline.i18n import msg
+    from survey.pipeline.i18n import msg, value_word
 
     df = commands.sources(db)
     cols = ("id", "kind", "name", "version", "status", "years", "replaces", "runs", "last_run_status")
+    words = {"kind", "status", "last_run_status"}
     t = Table(*msg("sources_heads").split("|"))
     for rec in df.to_dict(orient="records"):
-        t.add_row(*("" if rec.get(k) is None or rec.get(k) != rec.get(k) else str(rec.get(k)) for k in cols))
+        cells = ("" if rec.get(k) is None or rec.get(k) != rec.get(k) else str(rec.get(k)) for k in cols)
+        t.add_row(*(value_word(c) if k in words else c for k, c in zip(cols, cells)))
     console.print(t)
 
 
@@ -422,10 +424,10 @@ def sources_withdraw(
 ) -> None:
     """Återkalla en källfil: raderna och historiken finns kvar, men nya körningar använder den inte."""
     from survey.pipeline import commands
-    from survey.pipeline.i18n import msg
+    from survey.pipeline.i18n import msg, value_word
 
     row = commands.withdraw_source(db, source, reason)
-    console.print(msg("withdrawn", source=source, name=row.get("name"), status=row.get("status")))
+    console.print(msg("withdrawn", source=source, name=row.get("name"), status=value_word(row.get("status"))))
 
 
 @sources_app.command("replace")
@@ -443,10 +445,10 @@ def sources_replace(
     from survey.pipeline.config import build_config
 
     config = build_config(None, {"db": db, "codebook": codebook, "mapping": mapping})
-    from survey.pipeline.i18n import msg
+    from survey.pipeline.i18n import msg, status_word
 
     rep = commands.replace_source(config, source, file, reason)
-    console.print(msg("replaced", old=rep.old_id, new=rep.new_id, status=rep.status))
+    console.print(msg("replaced", old=rep.old_id, new=rep.new_id, status=status_word(rep.status)))
 
 
 db_app = typer.Typer(help="Databasen: roller och behörigheter (PostgreSQL)")

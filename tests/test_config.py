@@ -222,6 +222,6 @@ def test_sources_list_withdraw_and_replace_through_the_cli(tmp_path: Path) -> No
     assert list(resp["status"]) == ["replaced", "active"] and len(resp) == 2
     pid = int(after.loc[after["kind"] == "population", "id"].iloc[0])
     wd = runner.invoke(app, ["sources", "withdraw", str(pid), "--db", db])
-    assert wd.exit_code == 0 and "withdrawn" in wd.output
+    assert wd.exit_code == 0 and "återkallad" in wd.output  # the status in Swedish words
     bad = runner.invoke(app, ["sources", "withdraw", "999", "--db", db])
     assert bad.exit_code == 2 and "Traceback" not in bad.output

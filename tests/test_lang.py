@@ -249,3 +249,21 @@ def test_english_tables_in_every_format(published):
     sws = swb[swb.sheetnames[0]]
     rows = lambda sheet: [[c.value for c in r][1:] for r in sheet.iter_rows(min_row=6, max_row=12)]  # noqa: E731
     assert rows(ws) == rows(sws)  # the same numbers and markers
+
+
+def test_stored_words_shown_in_the_language():
+    try:
+        assert i18n.set_lang("sv") == "sv"
+        assert [i18n.value_word(w) for w in ("responses", "active", "withdrawn", "succeeded")] == [
+            "svar",
+            "aktiv",
+            "återkallad",
+            "lyckad",
+        ]
+        assert i18n.status_word("unchanged") == "oförändrad (redan inläst)"
+        assert i18n.steps_line({"read": 0.125, "publish": 12.5}) == "läsa 0,12 s, publicera 12,50 s"
+        i18n.set_lang("en")
+        assert i18n.value_word("withdrawn") == "withdrawn" and i18n.status_word("loaded") == "loaded"
+        assert i18n.steps_line({"read": 0.125}) == "read 0.12 s"
+    finally:
+        i18n.set_lang("sv")

@@ -163,6 +163,16 @@ STATUS_WORDS: dict[str, tuple[str, str]] = {
     "unchanged": ("oförändrad (redan inläst)", "unchanged (already loaded)"),
     "replaced": ("ersatt av den nya filen", "replaced by the new file"),
 }
+VALUE_WORDS: dict[str, tuple[str, str]] = {  # the store's kinds and statuses of sources and runs
+    "responses": ("svar", "responses"),
+    "population": ("befolkning", "population"),
+    "active": ("aktiv", "active"),
+    "replaced": ("ersatt", "replaced"),
+    "withdrawn": ("återkallad", "withdrawn"),
+    "succeeded": ("lyckad", "succeeded"),
+    "failed": ("misslyckad", "failed"),
+    "running": ("pågår", "running"),
+}
 STEP_WORDS: dict[str, tuple[str, str]] = {
     "read": ("läsa", "read"),
     "validate": ("validera", "validate"),
@@ -209,6 +219,12 @@ def _word(words: dict[str, tuple[str, str]], key: str) -> str:
 def status_word(status: str) -> str:
     """The store's load status (``loaded``, ``unchanged``, ``replaced``) as a word of the current language."""
     return _word(STATUS_WORDS, str(status))
+
+
+def value_word(value: object) -> str:
+    """A stored kind or status (``responses``, ``active``, ``succeeded`` …) as a word of the current language;
+    anything else as its text."""
+    return _word(VALUE_WORDS, str(value))
 
 
 def steps_line(seconds: dict[str, float]) -> str:
