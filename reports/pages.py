@@ -157,6 +157,7 @@ def write_index(
     for f in files:
         by_table.setdefault(f.table_id, {})[f.fmt] = f.path
     workbook = next((f.path for f in files if f.kind == "workbook"), None)
+    interactive = next((f.path for f in files if f.kind == "interactive"), None)
     years = sorted(
         {int(c) for t in tables if t.kind == "district" for c, _ in t.columns} | {int(t.year) for t in tables}
     )
@@ -178,6 +179,7 @@ def write_index(
         municipality=str(run_meta.get("municipality") or ""),
         contact=str(run_meta.get("contact") or ""),
         workbook=_rel(workbook, out_dir) if workbook else None,
+        interactive=_rel(interactive, out_dir) if interactive else None,
         sections=_sections(tables, by_table, out_dir, codebook),
         charts=_charts(by_table, out_dir, codebook),
         legend=legend(rule, min_n),

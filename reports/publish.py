@@ -35,6 +35,7 @@ from reports.exports import (
 )
 from reports.formats import MINUS, NBSP, SUPPRESSED, swedish_number, swedish_p, swedish_percent, swedish_pp
 from reports.images import chromium_available, chromium_wrapper, write_images
+from reports.interactive import write_interactive
 from reports.jsonstat import write_jsonstat
 from reports.labels import indicator_order
 from reports.pages import write_index
@@ -289,6 +290,10 @@ def publish_report(
             prot, codebook, run_meta, out_dir, min_n=min_n, indicators=None if charts is True else list(charts)
         )
         lap("charts")
+    if "html" in formats:  # the interactive comparison page (self-contained, offline)
+        page = write_interactive(prot, comparisons, codebook, run_meta, out_dir, min_n=min_n, rule=rule)
+        res.files.append(PublishedFile("interactive", "jamfor", "html", page))
+        lap("interactive")
     if store is not None:
         res.versions = publish_to_store(store, tables, run_meta.get("run_id"))
         lap("store")

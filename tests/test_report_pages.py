@@ -49,7 +49,11 @@ def test_hostile_names_are_escaped_in_every_page(hostile_run):
     assert len(pages) >= 8 and res.index in pages
     for p in pages:
         text = p.read_text(encoding="utf-8")
-        assert "<script" not in text, p
+        if p.name == "jamfor.html":  # its own two scripts (data, code); the name only as JSON text
+            assert text.count("<script") == 2 and text.count("</script") == 2, p
+            assert '\\u003cscript\\u003ealert(\\"x\\")\\u003c/script\\u003e \\u0026 Co' in text
+        else:
+            assert "<script" not in text, p
         assert "<b>i</b>" not in text and "r<1>" not in text, p
     index = res.index.read_text(encoding="utf-8")
     assert "Trygghet &lt;b&gt;i&lt;/b&gt; kommunen" in index and "r&lt;1&gt;" in index

@@ -36,7 +36,7 @@ def test_summary_is_first_and_every_number_is_published(wave):  # noqa: F811
     est = pd.read_csv(run_dir / "estimates_full.csv")
     prot = protect(est, 30)
     page = res.index.read_text(encoding="utf-8")
-    assert page.index("Sammanfattning") < page.index("<h2>Tabeller</h2>")
+    assert page.index("Sammanfattning") < page.index('<h2 id="tabeller">Tabeller</h2>')
     sentences = _summary(page)
     assert len(sentences) >= 5
     labels = {}
