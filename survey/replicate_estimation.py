@@ -347,6 +347,8 @@ def export_replicate_weights(
         "mse": mse,
         "combined_weights": True,
         "replicates": n_rep,
+        # (replicate, cell) pairs whose re-calibration was infeasible and merged with a neighbouring cell
+        "collapsed_cells": int(replicates.collapsed),
         "r_call": call,
     }
     return out, meta

@@ -177,6 +177,10 @@ def test_run_with_bootstrap_500_is_within_monte_carlo_error_of_the_linearised_se
     assert set(full["variance"]) == {"bootstrap:500"}
     meta = json.loads((tmp_path / "out" / "replicate_weights.json").read_text(encoding="utf-8"))
     assert meta["type"] == "bootstrap" and meta["replicates"] == 500
+    # the sample wave's single-respondent cells are left out of some replicates: collapsed, counted, no stop
+    run = json.loads((tmp_path / "out" / "run.json").read_text(encoding="utf-8"))["replicate_variance"]
+    assert run == {"kind": "bootstrap", "replicates": 500, "collapsed_cells": meta["collapsed_cells"]}
+    assert meta["collapsed_cells"] > 0
     rep = pd.read_csv(tmp_path / "out" / "replicate_weights.csv", nrows=5)
     assert list(rep.columns[:3]) == ["resp_id", "year", "weight"] and "rep500" in rep.columns
 

@@ -296,6 +296,12 @@ def lineage(
     }
     if w.nonresponse is not None:
         out["nonresponse"] = w.nonresponse.summary()
+    if e.replicates is not None:  # the infeasible-replicate rule: empty cells merged, counted here
+        out["replicate_variance"] = {
+            "kind": e.replicates.kind,
+            "replicates": int(e.replicates.n_replicates),
+            "collapsed_cells": int(e.replicates.collapsed),
+        }
     if "prefect" in parameters:
         out["prefect"] = parameters["prefect"]
     return out
