@@ -12,7 +12,9 @@ Two parts:
   required columns, empty files, a wave rejected for too many bad rows, every bad option or value of the run
   configuration (unknown key, value not allowed, out of range, wrong type), a wave already loaded (needs
   ``--replace``), an unknown database URL, no run with estimates, unknown run, unknown district/indicator
-  (with "did you mean"), unknown year, unknown export format and bad ``--years``.
+  (with "did you mean"), unknown year, unknown export format and bad ``--years``. Not covered: the ``--help``
+  texts (Swedish in both languages) and Click's own words (``Usage``, ``Show this message and exit.``, a
+  misspelt flag), which stay as Click writes them.
 
 The language is process state (one CLI command is one process): :func:`set_lang` at the start of a
 command, :func:`current` wherever a text is chosen.
