@@ -154,17 +154,19 @@ class _Sensitive:
                 (int(y), str(d), str(i)): bool(h)
                 for (y, d, i), h in zip(est[["year", "district", "indicator"]].itertuples(index=False), hid)
             }
-            for r in comparisons.itertuples(index=False):
-                other = str(r.other)
+            cols = ("other", "district", "comparison", "year", "indicator", "difference", "se", "ci_low", "ci_high")
+            # column values as Python scalars (Series.tolist), not named-tuple fields typed as any scalar
+            for other_v, district, comparison, year, indicator, *diffs in zip(*(comparisons[c].tolist() for c in cols)):
+                other = str(other_v)
                 oy, od = (
-                    (int(float(other)), str(r.district))
-                    if r.comparison == "previous_year"
-                    else (int(r.year), TOTAL if r.comparison == "vs_totalt" else other)
+                    (int(float(other)), str(district))
+                    if comparison == "previous_year"
+                    else (int(year), TOTAL if comparison == "vs_totalt" else other)
                 )
-                if key.get((int(r.year), str(r.district), str(r.indicator)), False) or key.get(
-                    (oy, od, str(r.indicator)), False
+                if key.get((int(year), str(district), str(indicator)), False) or key.get(
+                    (oy, od, str(indicator)), False
                 ):
-                    self.hidden_diffs += [float(v) for v in (r.difference, r.se, r.ci_low, r.ci_high) if not pd.isna(v)]
+                    self.hidden_diffs += [float(v) for v in diffs if not pd.isna(v)]
         # 0 and 1 up to float noise (CI bounds of empty answer codes) and short decimals (0.5 of a tiny
         # district) cannot be told apart from published rounded values at full precision
         self.hidden_values = [v for v in self.hidden_values if _informative(v)]
@@ -353,7 +355,7 @@ def _scan_csv(path: Path, text: str, sens: _Sensitive, entities: set[str]) -> li
     import csv
     import io
 
-    found = []
+    found: list[DisclosureFinding] = []
     text, excel = _csv_dialect(text)
     rows = list(csv.reader(io.StringIO(text), delimiter=";" if excel else ","))
     if not rows:
