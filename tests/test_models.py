@@ -308,7 +308,7 @@ def test_series_break_fits_only_after_the_break(wave):
     out = fit_trends(design, r, inds, series_breaks=[brk])
     plain = fit_trends(design, r, inds)
     hit = out.indicator.isin(["unsafe_after_dark", "safe_after_dark"])
-    assert out.loc[hit, "note"].str.contains("series break 2023 \\(new question wording\\)").all()
+    assert out.loc[hit, "note"].str.contains("serieavbrott 2023 \\(new question wording\\)").all()
     assert (out.loc[~hit, "note"] == "").all()
     pd.testing.assert_frame_equal(out[~hit].reset_index(drop=True), plain[~hit].reset_index(drop=True))
     # equals the model fitted on the 2023-2024 respondents' domain (rows kept in the design)
@@ -335,7 +335,7 @@ def test_series_break_leaving_one_year_gives_no_trend(wave):
     rows = trend_rows(fit)
     yr = rows[rows.term == "year"].iloc[0]
     assert np.isnan(yr.estimate) and np.isnan(yr.se)
-    assert "only one year (2024)" in yr.note and "series break 2024" in yr.note
+    assert "bara ett år (2024)" in yr.note and "serieavbrott 2024" in yr.note
     assert rows.term.tolist()[:2] == ["(Intercept)", "year"]
     assert district_trends(fit).empty
     # breaks outside the data's years change nothing

@@ -64,12 +64,12 @@ def _fit_one(
     if brk is not None:
         source = source.from_year(int(brk.year))
         notes.append(
-            f"series break {int(brk.year)} ({brk.reason}): no trend across the break; "
-            f"fitted on {int(brk.year)} onwards only"
+            f"serieavbrott {int(brk.year)} ({brk.reason}): ingen trend över avbrottet; "
+            f"skattad på {int(brk.year)} och senare"
         )
     cn, cw, cy1 = source.cell_sums()
     if not cn.any():
-        notes.append("no respondents in the domain: no model")
+        notes.append("inga svarande i domänen: ingen modell")
         return TrendFit(
             indicator=indicator.name,
             result=None,
@@ -87,7 +87,7 @@ def _fit_one(
     reference = districts[0]
     has_year = len(years) > 1
     if not has_year:
-        notes.append(f"only one year ({years[0]}) in the domain: no year trend")
+        notes.append(f"bara ett år ({years[0]}) i domänen: ingen årstrend")
     others = districts[1:]
     terms = ["(Intercept)"] + (["year"] if has_year else []) + [f"district[{d}]" for d in others]
     if interaction and has_year:
@@ -113,7 +113,7 @@ def _fit_one(
     )
     res = source.fit(x, terms)
     if not res.converged:
-        notes.append("the logistic fit did not converge (separation: a share of 0 or 1?)")
+        notes.append("den logistiska skattningen konvergerade inte (separation: en andel 0 eller 1?)")
     return TrendFit(
         indicator=indicator.name,
         result=res,
