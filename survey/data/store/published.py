@@ -58,9 +58,10 @@ import sqlalchemy as sa
 
 from survey.errors import StoreError
 
+from .bulk import bulk_insert
 from .engine import Database
 from .schema import STR, published_cells, published_tables, runs
-from .values import clean_json, now, py_value
+from .values import clean_json, now
 
 #: The views and their columns, in order (the contract report tools rely on).
 PROVENANCE = ("table_id", "version", "run_id", "published_at")
@@ -185,9 +186,9 @@ class PublishedStore(Database):
                         text,
                         supp,
                     )
-            except sa.exc.IntegrityError as exc:
+            except (sa.exc.IntegrityError, self.engine.dialect.loaded_dbapi.IntegrityError) as exc:
                 if attempt == 2:  # a concurrent publisher took the same version twice over
-                    raise StoreError(f"Kan inte publicera {table_id} {year}: {exc.orig}") from exc
+                    raise StoreError(f"Kan inte publicera {table_id} {year}: {getattr(exc, 'orig', exc)}") from exc
         raise StoreError(f"Kan inte publicera {table_id} {year}.")  # pragma: no cover - the loop returns
 
     @staticmethod
@@ -224,24 +225,18 @@ class PublishedStore(Database):
                 meta=clean_json(meta or {}),
             )
         )
-        records = [
-            {
-                "table_id": table_id,
-                "year": year,
-                "version": version,
-                "position": i,
-                "row_key": str(r),
-                "column_key": str(c),
-                "value": py_value(v),
-                "text": py_value(t),
-                "suppressed": bool(s),
-            }
-            for i, (r, c, v, t, s) in enumerate(
-                zip(rows.tolist(), columns.tolist(), value.tolist(), text.tolist(), supp.tolist())
+        if len(rows):  # the cells by the bulk path (ids as constants; NA values and texts as NULL)
+            cells = pd.DataFrame(
+                {
+                    "position": np.arange(len(rows), dtype=np.int64),
+                    "row_key": [str(r) for r in rows.tolist()],
+                    "column_key": [str(c) for c in columns.tolist()],
+                    "value": value.to_numpy(dtype=np.float64),
+                    "text": text.reset_index(drop=True),
+                    "suppressed": supp.to_numpy(dtype=bool),
+                }
             )
-        ]
-        if records:
-            conn.execute(published_cells.insert(), records)
+            bulk_insert(conn, published_cells, cells, {"table_id": table_id, "year": year, "version": version})
         return version
 
     def published_tables(self) -> pd.DataFrame:
