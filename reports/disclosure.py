@@ -180,7 +180,9 @@ def suppression_rule_text(min_n: int) -> str:
     return (
         f"Röjandekontroll: en andel redovisas inte (..) när färre än {min_n} har besvarat frågan eller när "
         "skattningen är för osäker (primär undertryckning). Eftersom Totalt är ett vägt medelvärde av "
-        "områdenas andelar (och kön och åldersgrupper av Totalt) döljs alltid minst två uppgifter i samma "
+        "områdenas andelar (på samma sätt är ett områdes andel ett vägt medelvärde av dess köns- och "
+        "åldersgruppers, och Totalt för en grupp av gruppens andelar i områdena) döljs alltid minst två "
+        "uppgifter i samma "
         "år och indikator: är bara en uppgift dold, döljs också det minsta område (eller den minsta grupp) "
         "som är minst lika stort (sekundär undertryckning), så att den dolda uppgiften inte kan räknas fram "
         "ur Totalt och de andra områdena. Förändringar och skillnader som bygger på en dold uppgift "

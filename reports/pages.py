@@ -92,6 +92,13 @@ def method_paragraphs(run_meta: Mapping[str, Any], rule: SignalRule, min_n: int)
         "Andelar beräknas bland dem som besvarat frågan; ”vet ej” ingår i basen. Skillnader anges i procentenheter.",
         rule.method_text(),
         suppression_rule_text(min_n),
+        "Svarsfördelningarna visar varje svarsalternativ, även ”vet ej” och ”ingen uppfattning”, som andel "
+        "av dem som besvarat frågan. En fördelning redovisas inte alls för ett område där någon andel eller "
+        "någon indikator för frågan är dold, och samma regel om minst två dolda områden gäller.",
+        "För områden med för få svarande erbjuds i en egen tabell en modellskattning (Fay–Herriot): ett vägt "
+        "medel av områdets egna svar och medelvärdet för alla områden, med ett intervall från modellens "
+        "medelkvadratfel. Den ges bara när modellen vilar till mindre än hälften på områdets egna svar, och "
+        "den ersätter aldrig den direkta skattningen.",
     ]
 
 

@@ -30,7 +30,16 @@ from scipy.stats import norm
 
 from reports.disclosure import REASON, ensure_protected
 from reports.formats import TOTAL
-from reports.labels import district_order, indicator_label, indicator_order, method_note, short_label, source_line
+from reports.labels import (
+    GROUP_LABELS,
+    district_order,
+    indicator_group,
+    indicator_label,
+    indicator_order,
+    method_note,
+    short_label,
+    source_line,
+)
 from reports.signals import SignalRule
 from reports.tabledata import CellBuilder, TableData
 from reports.tables import district_estimates
@@ -127,7 +136,7 @@ def small_area_table(
         dims={"row": "district", "column": "indicator", "fixed": {"year": int(year), "estimate_type": LABEL}},
         cells=cb.frame(),
         stub_label="Område",
-        column_spanners={i: "Modellskattning (Fay–Herriot)" for i in inds},
+        column_spanners={i: GROUP_LABELS.get(indicator_group(codebook, i), indicator_group(codebook, i)) for i in inds},
         footnotes=notes,
         source_note=source_line(run_meta, codebook),
         sheet_name="Små områden (modell)",
