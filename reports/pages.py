@@ -102,6 +102,31 @@ def method_paragraphs(run_meta: Mapping[str, Any], rule: SignalRule, min_n: int)
     ]
 
 
+COLLECTIONS = {  # kind -> (file at the report's root, page title): every table of the kind on one page
+    "distribution": ("svarsfordelningar.html", "Svarsfördelningar per fråga, alla svarsalternativ"),
+    "district_domain": ("kon_och_alder.html", "Kön och åldersgrupp per område"),
+}
+
+
+def write_collections(tables: Sequence[TableData], out_dir: Path) -> list[PublishedFile]:
+    """``out_dir/<file>`` of :data:`COLLECTIONS`: the tables of one kind on one page (when there are any)."""
+    files = []
+    for kind, (name, title) in COLLECTIONS.items():
+        ts = [t for t in tables if t.kind == kind]
+        if ts:
+            page = render(
+                "compare.html",
+                title=title,
+                back_link="index.html",
+                wide=_wide(ts),
+                tables=[Markup(table_html(t)) for t in ts],
+            )
+            p = Path(out_dir) / name
+            p.write_text(page, encoding="utf-8")
+            files.append(PublishedFile("collection", kind, "html", p))
+    return files
+
+
 def _rel(p: Path, out_dir: Path) -> str:
     return os.path.relpath(p, out_dir).replace(os.sep, "/")
 
@@ -110,7 +135,10 @@ def _sections(
     tables: Sequence[TableData], by_table: Mapping[str, Mapping[str, Path]], out_dir: Path, codebook: Codebook | None
 ) -> list[dict[str, Any]]:
     sections: dict[str, list[dict[str, Any]]] = {}
+    pages: dict[str, str] = {}
     for t in tables:
+        if t.kind in COLLECTIONS and "html" in by_table.get(t.kind, {}):
+            pages[SECTION_OF_KIND[t.kind]] = _rel(by_table[t.kind]["html"], out_dir)
         if t.kind == "district":
             sec = GROUP_LABELS.get(indicator_group(codebook, t.dims["fixed"]["indicator"]), "Övrigt")
         else:
@@ -123,7 +151,7 @@ def _sections(
                 "links": [(lab, _rel(fm[k], out_dir)) for k, lab in FORMAT_LINKS.items() if k in fm],
             }
         )
-    return [{"title": k, "entries": v} for k, v in sections.items()]
+    return [{"title": k, "entries": v, "page": pages.get(k)} for k, v in sections.items()]
 
 
 def _charts(

@@ -38,7 +38,7 @@ from reports.images import chromium_available, chromium_wrapper, write_images
 from reports.interactive import write_interactive
 from reports.jsonstat import write_jsonstat
 from reports.labels import indicator_order
-from reports.pages import write_index
+from reports.pages import write_collections, write_index
 from reports.pxweb import write_px
 from reports.results import PublishedFile, PublishResult
 from reports.scan import DisclosureFinding, scan_disclosure
@@ -293,6 +293,7 @@ def publish_report(
     if "html" in formats:  # the interactive comparison page (self-contained, offline)
         page = write_interactive(prot, comparisons, codebook, run_meta, out_dir, min_n=min_n, rule=rule)
         res.files.append(PublishedFile("interactive", "jamfor", "html", page))
+        res.files += write_collections(tables, out_dir)
         lap("interactive")
     if store is not None:
         res.versions = publish_to_store(store, tables, run_meta.get("run_id"))

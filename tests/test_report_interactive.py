@@ -298,6 +298,11 @@ def test_index_shows_the_summary_first_and_every_link_exists(run_dir):
     assert {f.resolve() for f in (report / "tables").glob("*.csv")} <= targets
     assert {f.resolve() for f in (report / "charts").glob("*.png")} <= targets
     assert (report / "jamfor.html").resolve() in targets and (report / "tabeller.xlsx").resolve() in targets
+    assert (report / "svarsfordelningar.html").resolve() in targets and (
+        report / "kon_och_alder.html"
+    ).resolve() in targets
+    collection = (report / "svarsfordelningar.html").read_text(encoding="utf-8")
+    assert collection.count("Svarsfördelning:") == len(list((report / "tables").glob("answers_*.html")))
     kinds = {f.name.split("_")[0] for f in targets if f.suffix == ".html"}
     assert {"district", "groups", "answers", "jamfor.html"} <= kinds | {"jamfor.html"}
     # every linked page links back to the index
