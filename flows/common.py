@@ -136,7 +136,9 @@ def _exclusive(fn: Callable[..., Any]) -> Callable[..., Any]:
             client.upsert_global_concurrency_limit_by_name(name, limit=1)
         first = load_holder(name)
         if first is not None:
-            log.info("Databasen laddas av %s; väntar högst %.0f s (gränsen %s)", describe_holder(first), wait_s, name)
+            log.warning(
+                "Databasen laddas av %s; väntar högst %.0f s (gränsen %s)", describe_holder(first), wait_s, name
+            )
         try:
             with concurrency(name, occupy=1, timeout_seconds=wait_s, strict=True), _holding(name):
                 return fn(db_url, *args)

@@ -574,6 +574,7 @@ def test_workers_get_the_code_by_a_git_clone_pull_step(tmp_path: Path) -> None:
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "DO_NOT_TRACK": "1",
         "TRYGGHET_DATA_DIR": str(tmp_path / "data"),
+        "PREFECT_LOGGING_LEVEL": "INFO",  # the worker's pull-step line is INFO (make test sets WARNING)
     }
     for var in ("TRYGGHET_TASK_RUNNER", "TRYGGHET_DATABASE_URL"):
         env.pop(var, None)
