@@ -232,11 +232,13 @@ def _sqlite_insert(dbapi: Any, table: sa.Table, names: list[str], constants: dic
     head = f"INSERT INTO {quote(table.name)} ({', '.join(quote(x) for x in fixed + varying)}) VALUES "
     row = "(" + "".join(sql_literal(constants[x]) + ", " for x in fixed) + ", ".join("?" * k) + ")"
 
+    buffer = np.empty((min(n, SQLITE_BLOCK), k), dtype=object)  # reused: the lists below copy it
+
     def params(start: int, stop: int) -> list[list[Any]]:
-        block = np.empty((stop - start, k), dtype=object)
+        values = buffer[: stop - start]
         for j, col in enumerate(columns):
-            col.put(block[:, j], start, stop)
-        return list(block.reshape(-1, per * k).tolist()) if stop - start >= per else [block.ravel().tolist()]
+            col.put(values[:, j], start, stop)
+        return list(values.reshape(-1, per * k).tolist()) if stop - start >= per else [values.ravel().tolist()]
 
     block = SQLITE_BLOCK - SQLITE_BLOCK % per
     full = n - n % per
