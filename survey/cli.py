@@ -14,10 +14,55 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
 
 from survey.errors import TrygghetError
 
+
+def _help_lang(args: list[str]) -> str:
+    """The language ``--help`` is shown in: the last ``--lang X`` (or ``--lang=X``) of the command line, else the
+    environment's ``TRYGGHET_LANG``, else Swedish (help is printed while the arguments are parsed, before
+    the ``--lang`` option's value reaches :func:`main_options`)."""
+    import os
+
+    lang = os.environ.get("TRYGGHET_LANG") or "sv"
+    for i, arg in enumerate(args):
+        if arg == "--lang" and i + 1 < len(args):
+            lang = args[i + 1]
+        elif arg.startswith("--lang="):
+            lang = arg.split("=", 1)[1]
+    return lang.strip().lower()
+
+
+def _english_help(cmd: Any) -> None:
+    """Put the English help texts (:func:`survey.pipeline.i18n.help_en`) on ``cmd``, its options and arguments,
+    and every subcommand; Click's own words (Usage, Options, Show this message and exit.) stay English."""
+    from survey.pipeline.config import RunConfig
+    from survey.pipeline.i18n import help_en, split_description
+
+    run_options = dict(split_description(f.description) for f in RunConfig.model_fields.values())
+    todo = [cmd]
+    while todo:
+        c = todo.pop()
+        c.help = help_en(c.help, run_options)
+        c.short_help = help_en(c.short_help, run_options)
+        for p in c.params:
+            if hasattr(p, "help"):
+                p.help = help_en(p.help, run_options)
+        todo.extend(getattr(c, "commands", {}).values())
+
+
+class LangGroup(TyperGroup):
+    """The root command: with ``--lang en`` (or ``TRYGGHET_LANG=en``) its ``--help`` texts are English."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if _help_lang(args) == "en":
+            _english_help(self)
+        return super().parse_args(ctx, args)
+
+
 app = typer.Typer(
+    cls=LangGroup,
     add_completion=False,
     no_args_is_help=True,
     help="trygghet: trygghetsundersökningar från leverantörsfiler till publicerade tabeller.",
@@ -65,7 +110,11 @@ def main_options(
         False, "--version", callback=_show_version, is_eager=True, help="Visa trygghets version och avsluta"
     ),
     lang: str = typer.Option(
-        None, "--lang", help="Språk för meddelanden och tabeller: sv (standard) eller en (engelska)"
+        None,
+        "--lang",
+        envvar="TRYGGHET_LANG",
+        show_envvar=False,
+        help="Språk för meddelanden och tabeller: sv (standard) eller en (engelska)",
     ),
 ) -> None:
     """trygghet: trygghetsundersökningar från leverantörsfiler till publicerade tabeller."""
@@ -95,7 +144,9 @@ def _cli_option(name: str, field: Any) -> tuple[Any, Any]:
     """The Typer annotation and option of one :class:`RunConfig` field (values are checked by pydantic,
     so that every mistake gets the same Swedish message, whether it comes from a flag or the file)."""
     flag = "--" + name.replace("_", "-")
-    help_sv = (field.description or "").split(" / ")[0]
+    from survey.pipeline.i18n import split_description
+
+    help_sv = split_description(field.description)[0]
     if field.annotation is bool:
         return bool | None, typer.Option(
             None, f"{flag}/--no-{name.replace('_', '-')}", help=help_sv, show_default=False

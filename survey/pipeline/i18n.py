@@ -12,9 +12,13 @@ Two parts:
   required columns, empty files, a wave rejected for too many bad rows, every bad option or value of the run
   configuration (unknown key, value not allowed, out of range, wrong type), a wave already loaded (needs
   ``--replace``), an unknown database URL, no run with estimates, unknown run, unknown district/indicator
-  (with "did you mean"), unknown year, unknown export format and bad ``--years``. Not covered: the ``--help``
-  texts (Swedish in both languages) and Click's own words (``Usage``, ``Show this message and exit.``, a
-  misspelt flag), which stay as Click writes them.
+  (with "did you mean"), unknown year, unknown export format and bad ``--years``.
+- :data:`HELP_EN`, the ``--help`` texts of every command, argument and option in English (:func:`help_en`; the
+  options of ``trygghet run`` take the English half of their RunConfig description), shown with
+  ``trygghet --lang en <cmd> --help``, ``trygghet run --lang en --help`` or ``TRYGGHET_LANG=en``
+  (the environment variable sets the language of every command, like ``--lang``). Not covered: Click's own
+  words (``Usage``, ``Options``, ``Show this message and exit.``, ``[required]``, a misspelt flag), which stay
+  English in both languages.
 
 The language is process state (one CLI command is one process): :func:`set_lang` at the start of a
 command, :func:`current` wherever a text is chosen.
@@ -251,3 +255,124 @@ def package_version() -> str:
         return version("trygghet")
     except PackageNotFoundError:  # pragma: no cover - a source tree without the package metadata
         return msg("unknown")
+
+
+# --- --help in English -------------------------------------------------------------------------------------------
+# The Swedish help texts of the CLI's commands, groups, arguments and options (survey/cli.py) with their English
+# forms; the options of ``trygghet run`` take the English half of their RunConfig description (:func:`help_en`).
+HELP_EN: dict[str, str] = {
+    "trygghet: trygghetsundersökningar från leverantörsfiler till publicerade tabeller.": (
+        "trygghet: safety surveys from vendor files to published tables."
+    ),
+    "Visa trygghets version och avsluta": "Show trygghet's version and exit",
+    "Språk för meddelanden och tabeller: sv (standard) eller en (engelska)": (
+        "Language of messages and tables: sv (default) or en (English); also TRYGGHET_LANG"
+    ),
+    "Konfigurationsfil (YAML) med körningens inställningar; flaggor går före filen": (
+        "Configuration file (YAML) with the run's settings; flags take precedence over the file"
+    ),
+    "Kör hela kedjan: läs, validera, spara, vikta, skatta, trender, publicera.": (
+        "Run the whole chain: read, validate, store, weight, estimate, trends, publish."
+    ),
+    "Körningens konfiguration": "The run's configuration",
+    "Skriv ut den gällande konfigurationen (filen och flaggorna tillsammans) som YAML.": (
+        "Print the effective configuration (the file and the flags together) as YAML."
+    ),
+    "Antal svarande": "Number of respondents",
+    "Antal områden": "Number of districts",
+    "Antal år": "Number of years",
+    "Slumpfrö": "Random seed",
+    "Utkatalog": "Output folder",
+    "Lägg till ett område med < 30 svar/år": "Add a district with < 30 responses/year",
+    "Skriv en syntetisk våg (svar + befolkning) på kanonisk form.": (
+        "Write a synthetic wave (responses + population) in canonical form."
+    ),
+    "Svarsfil": "Responses file",
+    "Befolkningsfil": "Population file",
+    "Databas-URL": "Database URL",
+    "Kodbok": "Codebook",
+    "Leverantörsmappning (YAML)": "Vendor mapping (YAML)",
+    "Ersätt en redan inläst våg": "Replace a wave already loaded",
+    "Största andel karantänrader innan vågen avvisas (0,05)": (
+        "Largest share of quarantined rows before the wave is rejected (0.05)"
+    ),
+    "Teckenkodning om gissningen är fel (t.ex. cp1252)": "Character encoding if the guess is wrong (e.g. cp1252)",
+    "Avgränsare i CSV (',', ';' eller 'tab')": "CSV delimiter (',', ';' or 'tab')",
+    "Decimaltecken i CSV ('.' eller ',')": "CSV decimal mark ('.' or ',')",
+    "Filformat: csv, xlsx, sav eller parquet": "File format: csv, xlsx, sav or parquet",
+    "Läs in och validera en våg och spara den i databasen (karantän för felaktiga rader).": (
+        "Read and validate a wave and store it in the database (quarantine for bad rows)."
+    ),
+    "Rader i karantän": "Quarantined rows",
+    "Antal karantänrader per fil och skäl.": "Number of quarantined rows per file and reason.",
+    "Källfil-id (standard: alla)": "Source file id (default: all)",
+    "Högst så många rader": "At most this many rows",
+    "Visa karantänrader: fil, rad, kolumn, värde och kontroll.": (
+        "Show quarantined rows: file, row, column, value and check."
+    ),
+    "Publicerade tabeller (versionerade i databasen)": "Published tables (versioned in the database)",
+    "Alla publicerade tabeller med år, version och körning.": "Every published table with year, version and run.",
+    "År": "Year",
+    "Tabell-id (se tables list)": "Table id (see tables list)",
+    "xlsx, csv, csv-sv (svensk Excel), px (PC-Axis), jsonstat, html, png, pdf eller json": (
+        "xlsx, csv, csv-sv (Swedish Excel), px (PC-Axis), jsonstat, html, png, pdf or json"
+    ),
+    "Utfil eller katalog": "Output file or folder",
+    "Version (standard: senaste)": "Version (default: latest)",
+    "Exportera en publicerad tabell ur databasen.": "Export a published table from the database.",
+    "Område A, t.ex. Rissne": "District A, e.g. Rissne",
+    "Område B, t.ex. Hallonbergen": "District B, e.g. Hallonbergen",
+    "Indikator (kan upprepas)": "Indicator (repeatable)",
+    "År: --years 2024 2025, 2024,2025 eller 2023-2025": "Years: --years 2024 2025, 2024,2025 or 2023-2025",
+    "Databas-URL eller en utkatalog från trygghet run": "Database URL or an output folder of trygghet run",
+    "Skriv också en HTML-sida hit": "Also write an HTML page here",
+    "Körning (standard: senaste)": "Run (default: latest)",
+    "Undertryckningsgräns": "Suppression threshold",
+    "Jämför två områden över alla indikatorer: andelar, skillnad i procentenheter med KI och signifikans.": (
+        "Compare two districts over every indicator: shares, difference in percentage points with CI and significance."
+    ),
+    "Källfiler i databasen: versioner, återkallande och ersättning": (
+        "Source files in the database: versions, withdrawal and replacement"
+    ),
+    "Alla källfilsversioner med status, version, ersättningar och körningar.": (
+        "Every source file version with status, version, replacements and runs."
+    ),
+    "Källfil-id (se sources list)": "Source file id (see sources list)",
+    "Skäl (sparas i historiken)": "Reason (kept in the history)",
+    "Återkalla en källfil: raderna och historiken finns kvar, men nya körningar använder den inte.": (
+        "Withdraw a source file: its rows and history are kept, but new runs do not use it."
+    ),
+    "Källfil-id som ersätts": "Source file id to replace",
+    "Den rättade filen": "The corrected file",
+    "Ersätt en källfil med en validerad fil av samma slag; den gamla versionen sparas.": (
+        "Replace a source file with a validated file of the same kind; the old version is kept."
+    ),
+    "Databasen: roller och behörigheter (PostgreSQL)": "The database: roles and privileges (PostgreSQL)",
+    "Databas-URL (som administratör)": "Database URL (as administrator)",
+    "Användare som får läsrollen report_reader": "Users given the reader role report_reader",
+    "Användare som får pipeline-rollen": "Users given the pipeline role",
+    "Ägarrollens namn": "Name of the owner role",
+    "Pipeline-rollens namn": "Name of the pipeline role",
+    "Läsrollens namn": "Name of the reader role",
+    "Skapa ägar-, pipeline- och läsrollen (report_reader) och deras behörigheter; kör igen efter uppgradering.": (
+        "Create the owner, pipeline and reader (report_reader) roles and their privileges; run again after an upgrade."
+    ),
+}
+REPEATABLE = (" (kan upprepas)", " (repeatable)")
+
+
+def split_description(description: str | None) -> tuple[str, str]:
+    """The Swedish and English halves of a RunConfig description ``"sv / en"`` (the Swedish half may hold a
+    ``/`` of its own, the English one does not)."""
+    sv, _, en = (description or "").rpartition(" / ")
+    return (sv, en) if sv else (en, en)
+
+
+def help_en(text: str | None, run_options: dict[str, str]) -> str | None:
+    """The English form of a Swedish ``--help`` text (:data:`HELP_EN`, then ``run_options``: the Swedish → English
+    halves of the RunConfig descriptions); a text without one stays Swedish."""
+    if not text:
+        return text
+    body, tail = (text[: -len(REPEATABLE[0])], REPEATABLE[1]) if text.endswith(REPEATABLE[0]) else (text, "")
+    body = body.strip()
+    return HELP_EN.get(body, run_options.get(body, body)) + tail
