@@ -1,6 +1,8 @@
 """Trend charts: one figure per indicator, one panel per district (and ``Totalt``), share with 95 % CI band.
 
-Swedish labels and decimal comma on the axes. Hidden estimates (primary or secondary suppression,
+Swedish labels and decimal comma on the axes; English labels (title, legend, notes, ``27%`` on the axis, the
+source line) with ``run_meta["lang"] == "en"`` (:data:`CHART_TEXTS`, :mod:`reports.translate`).
+Hidden estimates (primary or secondary suppression,
 :mod:`reports.disclosure`) are never plotted: no point, no band, no tick label; a panel whose every year is
 hidden says so. Plotted values are rounded to 0,1 procent like every published share, so the SVG path
 coordinates carry no more precision than the tables. SVG keeps its text
@@ -24,6 +26,7 @@ from reports.formats import TOTAL, swedish_number
 from reports.labels import district_order, indicator_label, indicator_order, source_line
 from reports.results import PublishedFile
 from reports.tables import district_estimates
+from reports.translate import EN_INDICATORS, english_sentence
 from survey.data.codebook import Codebook
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -37,6 +40,29 @@ CHART_RC: dict[RcKeyType, Any] = {
     "axes.spines.top": False,
     "axes.spines.right": False,
     "font.family": ["DejaVu Sans"],
+}
+
+# the charts' words in each language (``run_meta["lang"]``); the indicator label and the source line are
+# translated by reports.translate, the district names (Totalt too) stay as the tables show them
+CHART_TEXTS: dict[str, dict[str, str]] = {
+    "sv": {
+        "band": "95 % konfidensintervall",
+        "share": "Andel",
+        "hidden": "Redovisas inte\n(för få svarande)",
+        "some_hidden": "Vissa år redovisas inte",
+        "title": "{label}: andel per område och år, med 95 % konfidensintervall",
+        "few": " Andelar med färre än {min_n} svarande redovisas inte.",
+        "percent": "\u00a0%",
+    },
+    "en": {
+        "band": "95% confidence interval",
+        "share": "Share",
+        "hidden": "Not published\n(too few respondents)",
+        "some_hidden": "Some years not published",
+        "title": "{label}: share by district and year, with 95% confidence interval",
+        "few": " Shares with fewer than {min_n} respondents are not published.",
+        "percent": "%",
+    },
 }
 
 ACCENT = "#1f5f9f"
@@ -70,6 +96,8 @@ def _trend_chart(  # long: one figure, panel by panel
     min_n: int,
     formats: tuple[str, ...],
 ) -> list[Path]:
+    lang = "en" if run_meta.get("lang") == "en" else "sv"
+    words = CHART_TEXTS[lang]
     est = district_estimates(ensure_protected(estimates, min_n))
     est = est[est["indicator"] == indicator].copy()
     for c in ("estimate", "ci_low", "ci_high"):
@@ -82,7 +110,7 @@ def _trend_chart(  # long: one figure, panel by panel
 
     ystep = 10 if ymax <= 50 else 20
     yticks = list(range(0, int(ymax) + 1, ystep))
-    ylabels = [swedish_number(v, 0) + "\u00a0%" for v in yticks]
+    ylabels = [swedish_number(v, 0) + words["percent"] for v in yticks]
     xstep = max(1, math.ceil(len(years) / 6))
     xticks = years[::xstep]
     xlabels = [str(y) for y in xticks]
@@ -103,7 +131,7 @@ def _trend_chart(  # long: one figure, panel by panel
                 color=color,
                 alpha=0.18,
                 linewidth=0,
-                label="95 % konfidensintervall",
+                label=words["band"],
             )
             ax.plot(
                 x,
@@ -112,13 +140,13 @@ def _trend_chart(  # long: one figure, panel by panel
                 marker="o",
                 markersize=3.5,
                 linewidth=1.6,
-                label="Andel",
+                label=words["share"],
             )
         if vis.empty:
             ax.text(
                 0.5,
                 0.5,
-                "Redovisas inte\n(för få svarande)",
+                words["hidden"],
                 transform=ax.transAxes,
                 ha="center",
                 va="center",
@@ -126,7 +154,7 @@ def _trend_chart(  # long: one figure, panel by panel
                 color="#8a949c",
             )
         elif len(vis) < len(sub):
-            ax.text(0.02, 0.04, "Vissa år redovisas inte", transform=ax.transAxes, fontsize=7, color="#8a949c")
+            ax.text(0.02, 0.04, words["some_hidden"], transform=ax.transAxes, fontsize=7, color="#8a949c")
         ax.set_title(d, fontsize=10, fontweight="bold" if d == TOTAL else "normal", loc="left")
         ax.grid(axis="y", color="#e5e9ef", linewidth=0.8)
         ax.set_ylim(0, ymax)
@@ -141,8 +169,12 @@ def _trend_chart(  # long: one figure, panel by panel
         if k + ncol >= len(districts):  # nothing below it: show its year labels
             ax.tick_params(labelbottom=True)
     label = indicator_label(codebook, indicator)
+    source = source_line(run_meta, codebook)
+    if lang == "en":
+        label = EN_INDICATORS[indicator][0] if indicator in EN_INDICATORS else english_sentence(label)
+        source = english_sentence(source)
     fig.suptitle(
-        f"{label}: andel per område och år, med 95 % konfidensintervall",
+        words["title"].format(label=label),
         x=0.01,
         ha="left",
         fontsize=12,
@@ -152,7 +184,7 @@ def _trend_chart(  # long: one figure, panel by panel
     fig.text(
         0.01,
         0.01,
-        source_line(run_meta, codebook) + f" Andelar med färre än {min_n} svarande redovisas inte.",
+        source + words["few"].format(min_n=min_n),
         fontsize=7,
         color="#5b6770",
         ha="left",
