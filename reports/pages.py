@@ -19,6 +19,7 @@ from reports.disclosure import suppression_rule_text
 from reports.formats import NOT_AVAILABLE, SUPPRESSED, swedish_number
 from reports.gt import table_html
 from reports.labels import DEFAULT_METHOD, DEFAULT_SOURCE, GROUP_LABELS, codebook_name, indicator_group, indicator_label
+from reports.page_texts import english_legend, english_method, english_respondents, english_summary, page_word, texts
 from reports.results import PublishedFile
 from reports.signals import SignalRule
 from reports.tabledata import TableData
@@ -52,24 +53,43 @@ def _wide(tables: Sequence[TableData]) -> bool:
     return any(sum(widths(t)[1]) + widths(t)[0] > 1100 for t in tables)
 
 
+def _lang(tables: Sequence[TableData]) -> str:
+    """The language of the tables (``dims["lang"]``, :mod:`reports.translate`): ``sv`` or ``en``."""
+    return "en" if tables and tables[0].dims.get("lang") == "en" else "sv"
+
+
 def table_page(t: TableData, *, back_link: str | None = "index.html") -> str:
     """A complete offline HTML page (no external CSS, JS or fonts) with one table."""
-    return render("table.html", title=t.title, back_link=back_link, wide=_wide([t]), tables=[Markup(table_html(t))])
+    lang = _lang([t])
+    return render(
+        "table.html",
+        title=t.title,
+        back_link=back_link,
+        wide=_wide([t]),
+        tables=[Markup(table_html(t))],
+        lang=lang,
+        back_text=texts(lang)["back"],
+    )
 
 
 def compare_html(tables: Sequence[TableData], a: str, b: str, *, back_link: str | None = "../index.html") -> str:
     """A standalone page comparing two districts (one table per year)."""
+    lang = _lang(tables)
     return render(
         "compare.html",
-        title=f"{a} jämfört med {b}",
+        title=f"{a} compared with {b}" if lang == "en" else f"{a} jämfört med {b}",
+        lang=lang,
+        back_text=texts(lang)["back"],
         back_link=back_link,
         wide=_wide(tables),
         tables=[Markup(table_html(t)) for t in tables],
     )
 
 
-def legend(rule: SignalRule, min_n: int) -> list[tuple[str, str]]:
+def legend(rule: SignalRule, min_n: int, lang: str = "sv") -> list[tuple[str, str]]:
     """The teckenförklaring: symbols of the tables with their meaning."""
+    if lang == "en":
+        return english_legend(rule, min_n)
     return [
         (
             SUPPRESSED,
@@ -84,8 +104,10 @@ def legend(rule: SignalRule, min_n: int) -> list[tuple[str, str]]:
     ]
 
 
-def method_paragraphs(run_meta: Mapping[str, Any], rule: SignalRule, min_n: int) -> list[str]:
+def method_paragraphs(run_meta: Mapping[str, Any], rule: SignalRule, min_n: int, lang: str = "sv") -> list[str]:
     """The method section: estimation, the comparison rule, suppression and rounding."""
+    if lang == "en":
+        return english_method(run_meta, rule, min_n, DEFAULT_METHOD)
     method = str(run_meta.get("method", DEFAULT_METHOD)).rstrip(".")
     return [
         method[:1].upper() + method[1:] + ".",
@@ -114,9 +136,12 @@ def write_collections(tables: Sequence[TableData], out_dir: Path) -> list[Publis
     for kind, (name, title) in COLLECTIONS.items():
         ts = [t for t in tables if t.kind == kind]
         if ts:
+            lang = _lang(ts)
             page = render(
                 "compare.html",
-                title=title,
+                title=page_word(title, lang),
+                lang=lang,
+                back_text=texts(lang)["back"],
                 back_link="index.html",
                 wide=_wide(ts),
                 tables=[Markup(table_html(t)) for t in ts],
@@ -136,27 +161,30 @@ def _sections(
 ) -> list[dict[str, Any]]:
     sections: dict[str, list[dict[str, Any]]] = {}
     pages: dict[str, str] = {}
+    lang = _lang(tables)
     for t in tables:
         if t.kind in COLLECTIONS and "html" in by_table.get(t.kind, {}):
-            pages[SECTION_OF_KIND[t.kind]] = _rel(by_table[t.kind]["html"], out_dir)
+            pages[page_word(SECTION_OF_KIND[t.kind], lang)] = _rel(by_table[t.kind]["html"], out_dir)
         if t.kind == "district":
             sec = GROUP_LABELS.get(indicator_group(codebook, t.dims["fixed"]["indicator"]), "Övrigt")
         else:
             sec = SECTION_OF_KIND.get(t.kind, "Övrigt")
         fm = by_table.get(t.table_id, {})
-        sections.setdefault(sec, []).append(
+        sections.setdefault(page_word(sec, lang), []).append(
             {
                 "title": t.title,
                 "href": _rel(fm["html"], out_dir) if "html" in fm else None,
-                "links": [(lab, _rel(fm[k], out_dir)) for k, lab in FORMAT_LINKS.items() if k in fm],
+                "links": [(page_word(lab, lang), _rel(fm[k], out_dir)) for k, lab in FORMAT_LINKS.items() if k in fm],
             }
         )
     return [{"title": k, "entries": v, "page": pages.get(k)} for k, v in sections.items()]
 
 
 def _charts(
-    by_table: Mapping[str, Mapping[str, Path]], out_dir: Path, codebook: Codebook | None
+    by_table: Mapping[str, Mapping[str, Path]], out_dir: Path, codebook: Codebook | None, lang: str = "sv"
 ) -> list[dict[str, Any]]:
+    from reports.translate import EN_INDICATORS
+
     out = []
     for tid, fm in by_table.items():
         if "png" in fm and tid.startswith("trend_"):
@@ -164,7 +192,9 @@ def _charts(
                 {
                     "png": _rel(fm["png"], out_dir),
                     "svg": _rel(fm["svg"], out_dir) if "svg" in fm else None,
-                    "label": indicator_label(codebook, tid[len("trend_") :]),
+                    "label": EN_INDICATORS[tid[6:]][0]
+                    if lang == "en" and tid[6:] in EN_INDICATORS
+                    else indicator_label(codebook, tid[len("trend_") :]),
                 }
             )
     return out
@@ -196,12 +226,19 @@ def write_index(
     years = sorted(
         {int(c) for t in tables if t.kind == "district" for c, _ in t.columns} | {int(t.year) for t in tables}
     )
+    lang = "en" if run_meta.get("lang") == "en" else "sv"
+    word = "Results" if lang == "en" else "Resultat"
     lead = run_meta.get("description") or (
-        f"Resultat {years[0]}–{years[-1]}" if len(years) > 1 else f"Resultat {years[0] if years else ''}"
+        f"{word} {years[0]}–{years[-1]}" if len(years) > 1 else f"{word} {years[0] if years else ''}"
     )
+    if lang == "en":
+        summary, respondents = english_summary(summary), english_respondents(respondents)
     page = render(
         "index.html",
-        title=str(run_meta.get("title", "Trygghetsundersökning: resultat per område")),
+        lang=lang,
+        t=texts(lang),
+        back_text=texts(lang)["back"],
+        title=page_word(str(run_meta.get("title", "Trygghetsundersökning: resultat per område")), lang),
         back_link=None,
         wide=False,
         lead=str(lead),
@@ -216,9 +253,9 @@ def write_index(
         workbook=_rel(workbook, out_dir) if workbook else None,
         interactive=_rel(interactive, out_dir) if interactive else None,
         sections=_sections(tables, by_table, out_dir, codebook),
-        charts=_charts(by_table, out_dir, codebook),
-        legend=legend(rule, min_n),
-        method=method_paragraphs(run_meta, rule, min_n),
+        charts=_charts(by_table, out_dir, codebook, lang),
+        legend=legend(rule, min_n, lang),
+        method=method_paragraphs(run_meta, rule, min_n, lang),
         notes=list(notes),
     )
     p = out_dir / "index.html"
