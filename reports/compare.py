@@ -20,6 +20,7 @@ from reports.pages import compare_html
 from reports.signals import SignalRule
 from reports.tabledata import TableData
 from reports.tables import comparison_table, district_estimates
+from reports.translate import translate_table
 from survey.data.codebook import Codebook
 from survey.errors import PublishError
 
@@ -178,8 +179,11 @@ def compare_page(
     back_link: str | None = "../index.html",
     rule: SignalRule | None = None,
 ) -> tuple[str, list[TableData]]:
-    """A standalone HTML page comparing two districts (one table per year, latest first) and its tables."""
+    """A standalone HTML page comparing two districts (one table per year, latest first) and its tables; in
+    English when ``run_meta["lang"] == "en"``."""
     rule = rule or SignalRule.from_run(run_meta)
     years = sorted({int(y) for y in compared["year"]}, reverse=True)
     tables = [comparison_table(compared, codebook, a, b, y, run_meta, min_n=min_n, rule=rule) for y in years]
+    if run_meta.get("lang") == "en":  # the page in English (reports.translate; the page words: reports.pages)
+        tables = [translate_table(t, "en") for t in tables]
     return compare_html(tables, a, b, back_link=back_link), tables

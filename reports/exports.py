@@ -177,9 +177,9 @@ def compare_command(
     if cmp.empty:
         raise PublishError(f"Inga skattningar för {a} och {b} de valda åren.")
     a, b = str(cmp["district_a"].iloc[0]), str(cmp["district_b"].iloc[0])  # the known spellings
-    page, tables = compare_page(cmp, codebook, a, b, meta, min_n=min_n, back_link=None, rule=rule)
+    page, tables = compare_page(cmp, codebook, a, b, {**meta, "lang": lang}, min_n=min_n, back_link=None, rule=rule)
     for t in tables:
-        print_table(translate_table(t, lang))  # the terminal in English with --lang en (the page stays Swedish)
+        print_table(translate_table(t, lang))  # the terminal and the page in English with --lang en
     if out is not None:
         out = Path(out)
         path = out / f"compare_{slugify(a)}_{slugify(b)}.html" if (out.is_dir() or not out.suffix) else out
