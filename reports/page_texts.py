@@ -267,3 +267,34 @@ def english_respondents(resp: Mapping[str, Any] | None) -> dict[str, Any] | None
         return None
     rows = [(d, [english_text(str(v)).replace("färre än", "fewer than") for v in vals]) for d, vals in resp["rows"]]
     return {**resp, "rows": rows}
+
+
+NOTE_PATTERNS: list[tuple[str, str]] = [
+    (
+        r"^Tabellen för gruppen ”(.+?)” saknas: inga sådana indikatorer i skattningarna\.$",
+        r"The table of the group ”\1” is missing: no such indicators in the estimates.",
+    ),
+    (
+        r"^Tabellen efter kön och åldersgrupp saknas: skattningarna har inga sådana domäner \(kolumnerna (.+?)\)\.$",
+        r"The table by sex and age group is missing: the estimates have no such domains (the columns \1).",
+    ),
+    (
+        r"^Trendtabellen saknas: ingen trendmodell i körningen\.$",
+        "The trend table is missing: no trend model in the run.",
+    ),
+    (
+        r"^PNG och PDF av tabellerna saknas: Chromium finns inte på datorn\.$",
+        "PNG and PDF of the tables are missing: Chromium is not installed.",
+    ),
+]
+_NOTES = [(re.compile(p), r) for p, r in NOTE_PATTERNS]
+
+
+def english_notes(notes: Sequence[str]) -> list[str]:
+    """The index's notes (:func:`reports.publish.build_tables`' missing tables) in English; others unchanged."""
+    out = []
+    for note in notes:
+        for pat, rep in _NOTES:
+            note = pat.sub(rep, note)
+        out.append(note)
+    return out

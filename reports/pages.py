@@ -19,7 +19,15 @@ from reports.disclosure import suppression_rule_text
 from reports.formats import NOT_AVAILABLE, SUPPRESSED, swedish_number
 from reports.gt import table_html
 from reports.labels import DEFAULT_METHOD, DEFAULT_SOURCE, GROUP_LABELS, codebook_name, indicator_group, indicator_label
-from reports.page_texts import english_legend, english_method, english_respondents, english_summary, page_word, texts
+from reports.page_texts import (
+    english_legend,
+    english_method,
+    english_notes,
+    english_respondents,
+    english_summary,
+    page_word,
+    texts,
+)
 from reports.results import PublishedFile
 from reports.signals import SignalRule
 from reports.tabledata import TableData
@@ -233,6 +241,7 @@ def write_index(
     )
     if lang == "en":
         summary, respondents = english_summary(summary), english_respondents(respondents)
+        notes = english_notes(notes)
     page = render(
         "index.html",
         lang=lang,
