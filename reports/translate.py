@@ -102,6 +102,63 @@ EN_FIXED = {
 }
 _CRIT = r"\((.+?) < ([\d,]+)\)"
 EN_PATTERNS: list[tuple[str, str]] = [
+    # the small-area table (reports.smallarea)
+    (
+        r"^Andel i procent, modellskattning \(Fay–Herriot\), med (\d+) % intervall från modellens medelkvadratfel "
+        r"\(MSE\)\. Erbjuds bara för områden vars direkta skattning inte redovisas för att för få har svarat \(färre "
+        r"än (\d+)\) eller för att den är för osäker; den ersätter inte direktskattningen och jämförs inte med andra "
+        r"områden\.$",
+        r"Share in per cent, model estimate (Fay–Herriot), with a \1% interval from the model's mean squared error "
+        r"(MSE). Offered only for districts whose direct estimate is not published because too few answered (fewer "
+        r"than \2) or because it is too uncertain; it does not replace the direct estimate and is not compared with "
+        r"other districts.",
+    ),
+    (
+        r"^Modell: Fay–Herriot \(områdesnivå\), per år och indikator, .*$",
+        r"Model: Fay–Herriot (area level), per year and indicator, with the districts as small areas on the logit "
+        r"scale and a common mean; the between-area variance is estimated by REML and the MSE by the Prasad–Rao "
+        r"approximation (Rao & Molina 2015, ch. 6). The estimate is a weighted mean of the district's direct "
+        r"estimate and the common mean, with less weight on the district's own answers the fewer they are.",
+    ),
+    (
+        r"^\.\. Ingen modellskattning: direktskattningen redovisas i områdestabellen, .*$",
+        r".. No model estimate: the direct estimate is published in the district table, or is hidden to protect "
+        r"another district, or the model rests more than half on the district's own few answers (the model "
+        r"estimate would then in practice be the hidden direct estimate).",
+    ),
+    (r"modellskattning \(Fay–Herriot\)", "model estimate (Fay–Herriot)"),
+    # the answer distributions (reports.distributions) and sex and age per district (reports.domains)
+    (
+        r"^Andel i procent av dem som besvarat frågan \(alla svarsalternativ, även ”vet ej”\), med (\d+) % "
+        r"konfidensintervall; n = ovägt antal som besvarat frågan i området\. Andelarna summerar till 100 %\.$",
+        r"Share in per cent of those who answered the question (every answer option, ”don't know” too), with \1% "
+        r"confidence interval; n = unweighted number who answered the question in the district. The shares add up "
+        r"to 100%.",
+    ),
+    (
+        r"^\.\. Fördelningen redovisas inte: för få svarande \(färre än (\d+)\), någon andel för osäker, en "
+        r"indikator för frågan dold i området, eller dold för att en annan dold fördelning inte ska kunna räknas "
+        r"fram ur Totalt\.$",
+        r".. The distribution is not published: too few respondents (fewer than \1), a share too uncertain, an "
+        r"indicator of the question hidden in the district, or hidden so that another hidden distribution cannot "
+        r"be derived from Totalt.",
+    ),
+    (
+        r"^Dolda uppgifter \(\.\.\) skyddas i båda riktningarna: varken områdets andel eller gruppens andel i "
+        r"Totalt gör det möjligt att räkna fram en dold cell\.$",
+        r"Hidden figures (..) are protected both ways: neither the district's share nor the group's share in "
+        r"Totalt makes it possible to derive a hidden cell.",
+    ),
+    # the run's method line (survey.pipeline.outputs.method_text; --pool and --gross-sample parts stay Swedish)
+    (r" och totalen av (.+?) per område och år\)", r" and the total of \1 per district and year)"),
+    (
+        r"Kalibrerade vikter \((raking|linjär kalibrering \(GREG\)|logit-kalibrering) mot kön och ålder per område "
+        r"och år(.*?)\); Taylorlinjäriserade standardfel; (\d+) % konfidensintervall på logitskalan",
+        r"Calibrated weights (\1 to sex and age per district and year\2); Taylor-linearised standard errors; \3% "
+        r"confidence intervals on the logit scale",
+    ),
+    (r"\(linjär kalibrering \(GREG\) to", "(linear calibration (GREG) to"),
+    (r"\(logit-kalibrering to", "(logit calibration to"),
     (r"^Andel i procent, (.+)$", r"Share in per cent, \1"),
     (r"^Samtliga områden efter kön och åldersgrupp, (\d+)$", r"All districts by sex and age group, \1"),
     (r"^(.+) jämfört med (.+), (\d+)$", r"\1 compared with \2, \3"),
@@ -223,6 +280,8 @@ def english_parts(parts: dict[str, Any]) -> dict[str, Any]:
 def _label(kind: str, key: str, label: str, *, short: bool) -> str:
     if kind == "indicator" and key in EN_INDICATORS:
         return EN_INDICATORS[key][1 if short else 0]
+    if label.endswith(" (modell)"):  # a small-area row (reports.smallarea.ROW_SUFFIX)
+        return label.removesuffix(" (modell)") + " (model)"
     return EN_FIXED.get(label, label)
 
 

@@ -4,11 +4,20 @@ the Swedish report unchanged."""
 from __future__ import annotations
 
 import re
+from html.parser import HTMLParser
 from pathlib import Path
 from xml.etree import ElementTree
 
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
 from reports.charts import trend_chart
+from survey.cli import app
+from tests.conftest import SAMPLE_WAVE
 from tests.test_publish import RUN_META, load_estimates, make_codebook
+
+RESP, POP = SAMPLE_WAVE / "responses.csv", SAMPLE_WAVE / "population.csv"
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
 # Swedish UI words that must not be left in an English page or chart (codebook question texts aside)
@@ -81,3 +90,143 @@ def test_chart_swedish_unchanged_with_or_without_the_option(tmp_path):
     assert "Andel otrygga ute ensam sent en kväll: andel per område och år, med 95 % konfidensintervall" in sv
     assert "20\u00a0%" in sv and "Vissa år redovisas inte" in sv
     assert any(t.startswith("Källa: ") and t.endswith("Andelar med färre än 30 svarande redovisas inte.") for t in sv)
+
+
+# --- trygghet --lang en run on the sample wave: every page -------------------------------------------------------
+
+
+class _Text(HTMLParser):
+    """The visible text nodes of a page (no script, no style), and the ``title``/``alt``/``aria-label``
+    attributes a reader meets."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.nodes: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._skip += tag in ("script", "style")
+        self.nodes += [str(v) for k, v in attrs if k in ("alt", "aria-label", "title") and v]
+
+    def handle_endtag(self, tag: str) -> None:
+        self._skip -= tag in ("script", "style")
+
+    def handle_data(self, data: str) -> None:
+        text = " ".join(data.split())
+        if text and not self._skip:
+            self.nodes.append(text)
+
+
+def _nodes(path: Path) -> list[str]:
+    p = _Text()
+    p.feed(path.read_text(encoding="utf-8"))
+    return p.nodes
+
+
+def _ui_nodes(path: Path) -> list[str]:
+    """The text nodes outside quoted codebook wordings (a question footnote keeps its Swedish question)."""
+    return [t for t in _nodes(path) if not t.startswith("Question (Swedish wording)")]
+
+
+def _cli(*args: str):
+    return CliRunner().invoke(app, list(args), terminal_width=200)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """The sample wave run in Swedish and in English (HTML and CSV, the headline chart), and the compare page."""
+    out = {}
+    for lang in ("sv", "en"):
+        d = tmp_path_factory.mktemp(lang)
+        db = f"sqlite:///{d / 'db.sqlite'}"
+        pre = ["--lang", "en"] if lang == "en" else []
+        args = ["run", "--responses", str(RESP), "--population", str(POP), "--out", str(d / "out"), "--db", db]
+        res = _cli(*pre, *args, "--formats", "html,csv")
+        assert res.exit_code == 0, res.output
+        cmp = _cli(*pre, "compare", "Rissne", "Hallonbergen", "--db", db, "--out", str(d / "compare.html"))
+        assert cmp.exit_code == 0, cmp.output
+        out[lang] = d
+    return out
+
+
+def _pages(d: Path) -> list[Path]:
+    report = d / "out" / "report"
+    return sorted(report.rglob("*.html")) + [d / "compare.html"]
+
+
+@pytest.mark.slow
+def test_english_run_has_no_swedish_ui_words_on_any_page(runs):
+    en = runs["en"]
+    pages = _pages(en)
+    names = {p.name for p in pages}
+    assert {"index.html", "compare.html", "svarsfordelningar.html", "kon_och_alder.html"} <= names, names
+    assert len([p for p in pages if p.parent.name == "tables"]) >= 10  # every table page
+    for page in pages:
+        if page.name == "jamfor.html":
+            continue  # the interactive page is not translated yet (see reports/page_texts.py)
+        html = page.read_text(encoding="utf-8")
+        assert '<html lang="en">' in html, page
+        for node in _ui_nodes(page):
+            assert not SWEDISH_RE.search(node), (page.name, node)
+            assert not re.search(r"\d,\d(?!\d\d)|\d\u00a0%", node), (page.name, node)  # 27.4%, not 27,4 %
+    index = _nodes(en / "out" / "report" / "index.html")
+    for heading in ("Summary", "Tables", "Charts", "Downloads", "Key to symbols", "Method", "Notes"):
+        assert heading in index, heading
+    assert any(t.startswith("Source: ") for t in index)
+    assert any(" was " in t and " in Totalt " in t for t in index)  # the summary's sentences
+    compare = _nodes(en / "compare.html")
+    assert "Rissne compared with Hallonbergen" in compare
+    charts = sorted((en / "out" / "report" / "charts").glob("*.svg"))
+    assert charts
+    for chart in charts:
+        for t in _svg_texts(chart):
+            if not t.startswith("Source: "):
+                assert not SWEDISH_RE.search(t), (chart.name, t)
+
+
+SWEDISH_HEADINGS = ["Sammanfattning", "Jämför områden", "Tabeller", "Diagram", "Ladda ner", "Teckenförklaring", "Metod"]
+
+
+@pytest.mark.slow
+def test_swedish_run_keeps_its_swedish_pages(runs):
+    sv = runs["sv"]
+    index = _nodes(sv / "out" / "report" / "index.html")
+    html = (sv / "out" / "report" / "index.html").read_text(encoding="utf-8")
+    assert '<html lang="sv">' in html
+    for heading in SWEDISH_HEADINGS + ["Anmärkningar", "Antal svarande per område och år"]:
+        assert heading in index, heading
+    assert any(t.startswith("Källa: ") for t in index)
+    assert "Summary" not in index and "Key to symbols" not in index
+    assert "Rissne jämfört med Hallonbergen" in _nodes(sv / "compare.html")
+    assert "← Till rapportens startsida" in _nodes(sv / "out" / "report" / "tables" / "district_unsafe_after_dark.html")
+    # the same files in both languages
+    rel = lambda d: sorted(p.relative_to(d) for p in (d / "out" / "report").rglob("*") if p.is_file())  # noqa: E731
+    assert rel(sv) == rel(runs["en"])
+
+
+def test_swedish_report_byte_identical_with_or_without_lang_sv(tmp_path):
+    """Index, table pages, collections, compare pages and the chart: lang sv writes the bytes of no option."""
+    from reports.publish import publish_report
+    from tests.test_publish import SAMPLE, make_comparisons
+
+    est = load_estimates()
+    cmp = make_comparisons(est)
+    trend = pd.read_csv(SAMPLE / "expected" / "trend.csv")
+    dirs = {}
+    for name, extra in (("plain", {}), ("sv", {"lang": "sv"})):
+        res = publish_report(
+            est,
+            cmp,
+            trend,
+            make_codebook(),
+            {**RUN_META, "run_id": "r1", **extra},
+            tmp_path / name,
+            formats=("html", "csv"),
+            charts=["unsafe_after_dark"],
+            compare=[("Rissne", "Hallonbergen")],
+        )
+        dirs[name] = res.out_dir
+    files = sorted(p.relative_to(dirs["plain"]) for p in dirs["plain"].rglob("*") if p.is_file())
+    assert any(f.suffix == ".svg" for f in files) and any(f.name == "index.html" for f in files)
+    for f in files:
+        assert (dirs["plain"] / f).read_bytes() == (dirs["sv"] / f).read_bytes(), f
