@@ -25,6 +25,7 @@ from markupsafe import Markup
 from reports.disclosure import ensure_protected
 from reports.formats import EN_DASH, TOTAL, cell_text, shown, swedish_number
 from reports.labels import GROUP_LABELS, district_order, indicator_group, indicator_label, indicator_order
+from reports.page_texts import english_interactive_data, texts
 from reports.signals import SignalRule
 from reports.tables import district_estimates
 from reports.templating import render
@@ -130,10 +131,17 @@ def _script_json(data: Mapping[str, Any]) -> Markup:
 def interactive_page(
     data: Mapping[str, Any], run_meta: Mapping[str, Any], *, back_link: str | None = "index.html"
 ) -> str:
-    """The complete page (template ``interactive.html`` with its script ``interactive.js`` inlined)."""
+    """The complete page (template ``interactive.html`` with its script ``interactive.js`` inlined); in English
+    when ``run_meta["lang"] == "en"`` (:func:`reports.page_texts.english_interactive_data`)."""
+    lang = "en" if run_meta.get("lang") == "en" else "sv"
+    if lang == "en":
+        data = english_interactive_data(data)
     return render(
         "interactive.html",
-        title="Jämför områden",
+        lang=lang,
+        t=texts(lang),
+        back_text=texts(lang)["back"],
+        title=texts(lang)["compare"],
         back_link=back_link,
         wide=True,
         data_json=_script_json(data),

@@ -298,3 +298,106 @@ def english_notes(notes: Sequence[str]) -> list[str]:
             note = pat.sub(rep, note)
         out.append(note)
     return out
+
+
+# the interactive comparison page (reports/templates/interactive.html and interactive.js)
+PAGE_TEXTS["sv"].update(
+    {
+        "ia_intro": "Välj områden, en indikator och år. Sidan fungerar utan internetanslutning; alla uppgifter finns "
+        "i filen. Dolda uppgifter (..) finns inte i sidans data.",
+        "ia_districts": "Områden",
+        "ia_indicator": "Indikator",
+        "ia_years": "År",
+        "ia_shares": "Andelar",
+        "ia_diff": "Skillnad mellan två områden",
+        "ia_year": "År",
+        "ia_diff_pp": "Skillnad (procentenheter)",
+        "ia_ci_unadjusted": "konfidensintervall (ojusterat)",
+        "ia_adj_p": "Justerat p",
+        "ia_significant": "Signifikant",
+        "ia_diff_note": "Skillnad = första valda området minus det andra, i procentenheter. * = skillnaden är "
+        "statistiskt säker: {p_label} under signifikansnivån. Uppgiften saknas (.) när ingen jämförelse beräknats, "
+        "och redovisas inte (..) när någon av andelarna är dold.",
+        "ia_trend": "Utveckling över tid",
+        "ia_ranking": "Rangordning",
+        "ia_place": "Plats",
+        "ia_district": "Område",
+        "ia_share": "Andel",
+        "ia_ci": "Konfidensintervall",
+        "ia_source": "Källa: {source}; körning {run_id}. Andelar med {level}",
+        "ia_source_end": " konfidensintervall; .. = uppgiften redovisas inte (för få svarande, för osäker eller dold "
+        "för att skydda en annan uppgift).",
+    }
+)
+PAGE_TEXTS["en"].update(
+    {
+        "ia_intro": "Pick districts, an indicator and years. The page works without an internet connection; every "
+        "figure is in the file. Hidden figures (..) are not in the page's data.",
+        "ia_districts": "Districts",
+        "ia_indicator": "Indicator",
+        "ia_years": "Years",
+        "ia_shares": "Shares",
+        "ia_diff": "Difference between two districts",
+        "ia_year": "Year",
+        "ia_diff_pp": "Difference (percentage points)",
+        "ia_ci_unadjusted": "confidence interval (unadjusted)",
+        "ia_adj_p": "Adjusted p",
+        "ia_significant": "Significant",
+        "ia_diff_note": "Difference = the first district chosen minus the second, in percentage points. * = the "
+        "difference is statistically significant: {p_label} below the significance level. Not available (.) when "
+        "no comparison was computed, and not published (..) when either share is hidden.",
+        "ia_trend": "Over time",
+        "ia_ranking": "Ranking",
+        "ia_place": "Rank",
+        "ia_district": "District",
+        "ia_share": "Share",
+        "ia_ci": "Confidence interval",
+        "ia_source": "Source: {source}; run {run_id}. Shares with {level}",
+        "ia_source_end": " confidence intervals; .. = not published (too few respondents, too uncertain or hidden "
+        "to protect another figure).",
+    }
+)
+# the script's words (interactive.js reads them from the page data's "words"; Swedish when absent)
+IA_SCRIPT_WORDS_EN = {
+    "district": "District",
+    "choose_two": "Choose two districts to see the difference.",
+    "first_two": " (the two districts chosen first)",
+    "yes": "Yes",
+    "no": "No",
+    "chart_label": "Share per year for the chosen districts",
+    "rank_title": "The districts by share {year}, highest first; .. = not published.",
+    "percent": "%",
+}
+
+
+def english_interactive_data(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The interactive page's data in English: texts in English notation (``27.4%``, ``+3.2``), indicator
+    labels and groups, the p-value label, and the script's words (``words``). Values are unchanged."""
+
+    def est(row: list[Any]) -> list[Any]:
+        return [row[0], english_text(row[1]), row[2], row[3], english_text(row[4]), row[5]]
+
+    def cmp(row: list[Any]) -> list[Any]:
+        return [row[0], *(english_text(x) for x in row[1:5]), row[5]]
+
+    return {
+        **data,
+        "indicators": [
+            {
+                **i,
+                "label": EN_INDICATORS[i["id"]][0] if i["id"] in EN_INDICATORS else english_sentence(i["label"]),
+                "group": EN_GROUPS.get(i["group"], i["group"]),
+            }
+            for i in data["indicators"]
+        ],
+        "estimates": {
+            ind: {d: {y: est(r) for y, r in by_y.items()} for d, by_y in by_d.items()}
+            for ind, by_d in data["estimates"].items()
+        },
+        "comparisons": {
+            ind: {y: {k: cmp(r) for k, r in by_k.items()} for y, by_k in by_y.items()}
+            for ind, by_y in data["comparisons"].items()
+        },
+        "p_label": english_sentence(str(data["p_label"])),
+        "words": IA_SCRIPT_WORDS_EN,
+    }

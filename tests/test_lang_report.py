@@ -16,6 +16,7 @@ from reports.charts import trend_chart
 from survey.cli import app
 from tests.conftest import SAMPLE_WAVE
 from tests.test_publish import RUN_META, load_estimates, make_codebook
+from tests.test_report_interactive import _open, browser  # noqa: F401 (the headless Chromium fixture)
 
 RESP, POP = SAMPLE_WAVE / "responses.csv", SAMPLE_WAVE / "population.csv"
 
@@ -162,8 +163,6 @@ def test_english_run_has_no_swedish_ui_words_on_any_page(runs):
     assert {"index.html", "compare.html", "svarsfordelningar.html", "kon_och_alder.html"} <= names, names
     assert len([p for p in pages if p.parent.name == "tables"]) >= 10  # every table page
     for page in pages:
-        if page.name == "jamfor.html":
-            continue  # the interactive page is not translated yet (see reports/page_texts.py)
         html = page.read_text(encoding="utf-8")
         assert '<html lang="en">' in html, page
         for node in _ui_nodes(page):
@@ -230,3 +229,20 @@ def test_swedish_report_byte_identical_with_or_without_lang_sv(tmp_path):
     assert any(f.suffix == ".svg" for f in files) and any(f.name == "index.html" for f in files)
     for f in files:
         assert (dirs["plain"] / f).read_bytes() == (dirs["sv"] / f).read_bytes(), f
+
+
+@pytest.mark.slow
+def test_interactive_page_in_english_in_the_browser(runs, browser):  # noqa: F811 (the imported fixture)
+    """jamfor.html of the English run, drawn by headless Chromium: the page's and its script's words English,
+    the numbers in English notation (the same values as the Swedish page's data)."""
+    _open(browser, runs["en"] / "out", ("Rissne", "Hallonbergen"), "unsafe_after_dark")
+    text = str(browser.execute_script("return document.body.innerText;"))
+    for line in text.splitlines():
+        assert not SWEDISH_RE.search(line), line
+        assert not re.search(r"\d,\d(?!\d\d)|\d\u00a0%", line), line
+    for words in ("Compare districts", "Difference between two districts", "Ranking", "Rissne minus Hallonbergen"):
+        assert words in text, words
+    assert re.search(r"\b\d{1,2}\.\d%", text) and re.search(r"\b(Yes|No)\b", text)
+    assert "Share feeling unsafe outdoors alone late in the evening" in text
+    sv = (runs["sv"] / "out" / "report" / "jamfor.html").read_text(encoding="utf-8")
+    assert '"words"' not in sv and "Jämför områden" in sv  # the Swedish page carries no English words

@@ -4,6 +4,8 @@
   "use strict";
   var D = JSON.parse(document.getElementById("data").textContent);
   var MINUS = "\u2212", NBSP = "\u00a0", DOTS = "..", NA = ".";
+  var WORDS = D.words || {};  // an English page's words (reports/page_texts.py); Swedish when absent
+  function word(key, sv) { return WORDS[key] || sv; }
   var COLORS = ["#1f5f9f", "#c2410c", "#15803d", "#7e22ce", "#b91c1c", "#0e7490", "#a16207", "#4d4d4d"];
   var order = [];  // selected districts in the order they were picked (difference = first minus second)
 
@@ -24,7 +26,7 @@
     if (t.charAt(0) === MINUS) { return "+" + t.slice(1); }
     return t;
   }
-  function pct(v) { return (Math.round(v * 1000) / 10).toFixed(0) + NBSP + "%"; }
+  function pct(v) { return (Math.round(v * 1000) / 10).toFixed(0) + word("percent", NBSP + "%"); }
   function cell(ind, d, y) {
     var a = D.estimates[ind] || {};
     return (a[d] || {})[String(y)];
@@ -77,7 +79,7 @@
     var head = t.tHead, body = t.tBodies[0];
     head.textContent = ""; body.textContent = "";
     var hr = el("tr");
-    hr.appendChild(el("th", {}, "Område"));
+    hr.appendChild(el("th", {}, word("district", "Område")));
     ys.forEach(function (y) { hr.appendChild(el("th", {}, String(y))); });
     head.appendChild(hr);
     order.forEach(function (d) {
@@ -104,9 +106,9 @@
     var body = document.getElementById("diff").tBodies[0];
     var title = document.getElementById("diff-title");
     body.textContent = "";
-    if (order.length < 2) { title.textContent = "Välj två områden för att se skillnaden."; return; }
+    if (order.length < 2) { title.textContent = word("choose_two", "Välj två områden för att se skillnaden."); return; }
     var a = order[0], b = order[1];
-    title.textContent = a + " minus " + b + (order.length > 2 ? " (de två först valda områdena)" : "");
+    title.textContent = a + " minus " + b + (order.length > 2 ? word("first_two", " (de två först valda områdena)") : "");
     ys.forEach(function (y) {
       var by = (D.comparisons[ind] || {})[String(y)] || {};
       var r = by[a + "|" + b], flip = false;
@@ -123,7 +125,7 @@
         tr.appendChild(el("td", { "class": "diff" + (r[5] ? " significant" : "") }, d + (r[5] ? " *" : "")));
         tr.appendChild(el("td", { "class": "ci" }, "(" + lo + "\u2013" + hi + ")"));
         tr.appendChild(el("td", { "class": "p" }, r[4]));
-        tr.appendChild(el("td", { "class": "sig" }, r[5] ? "Ja" : "Nej"));
+        tr.appendChild(el("td", { "class": "sig" }, r[5] ? word("yes", "Ja") : word("no", "Nej")));
       }
       body.appendChild(tr);
     });
@@ -137,7 +139,7 @@
     order.forEach(function (d) { ys.forEach(function (y) { var c = cell(ind, d, y); if (c) { pts.push(c[3]); } }); });
     var top = Math.min(1, Math.max(0.1, Math.ceil((Math.max.apply(null, pts.concat([0])) + 0.05) * 10) / 10));
     var s = svg("svg", { width: W, height: H, viewBox: "0 0 " + W + " " + H, role: "img", id: "trend-svg",
-                         "aria-label": "Andel per år för de valda områdena" });
+                         "aria-label": word("chart_label", "Andel per år för de valda områdena") });
     function x(k) { return L + (ys.length > 1 ? k * (W - L - R) / (ys.length - 1) : (W - L - R) / 2); }
     function yv(v) { return T + (1 - v / top) * (H - T - B); }
     for (var g = 0; g <= 4; g++) {
@@ -168,7 +170,8 @@
     body.textContent = "";
     if (!ys.length) { return; }
     var y = ys[ys.length - 1];
-    document.getElementById("rank-title").textContent = "Områdena efter andel " + y + ", högst först; .. = redovisas inte.";
+    document.getElementById("rank-title").textContent = WORDS.rank_title ? WORDS.rank_title.replace("{year}", String(y))
+      : "Områdena efter andel " + y + ", högst först; .. = redovisas inte.";
     var shown = [], hidden = [];
     D.districts.forEach(function (d) {
       if (d === "Totalt") { return; }
