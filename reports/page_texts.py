@@ -208,7 +208,7 @@ SUMMARY_PATTERNS: list[tuple[str, str]] = [
     (r"^Områden som skiljer sig från Totalt$", "Districts that differ from Totalt"),
     (
         r"^(.+) var ([^ ]+) i Totalt (\d+) \(95 % konfidensintervall (.+?)\)\.$",
-        r"\1 was \2 in Totalt \3 (95% confidence interval \4).",
+        r"\1 was \2 in Totalt in \3 (95% confidence interval \4).",
     ),
     (
         r"^(.+) i (.+?) (ökade|minskade) från ([^ ]+) (\d+) till ([^ ]+) (\d+) \(([^ ]+) procentenheter, (.+)\)\.$",
