@@ -246,3 +246,22 @@ def test_interactive_page_in_english_in_the_browser(runs, browser):  # noqa: F81
     assert "Share feeling unsafe outdoors alone late in the evening" in text
     sv = (runs["sv"] / "out" / "report" / "jamfor.html").read_text(encoding="utf-8")
     assert '"words"' not in sv and "Jämför områden" in sv  # the Swedish page carries no English words
+
+
+@pytest.mark.parametrize("adjust", ["fdr_bh", "holm", "none"])
+def test_legend_and_method_in_english_for_every_adjustment(adjust):
+    from reports.pages import legend, method_paragraphs
+    from reports.signals import SignalRule
+
+    rule = SignalRule(alpha=0.05, adjust=adjust, level=0.95)
+    meta = {"method": "Kalibrerade vikter (raking mot kön och ålder per område och år); Taylorlinjäriserade "
+            "standardfel; 95 % konfidensintervall på logitskalan"}  # fmt: skip
+    en = [text for _, text in legend(rule, 30, "en")] + method_paragraphs(meta, rule, 30, "en")
+    for text in en:
+        assert not SWEDISH_RE.search(text) and not re.search(r"[åäöÅÄÖ]", text), text
+    crit = {"fdr_bh": "adjusted p (Benjamini–Hochberg) < 0.05", "holm": "adjusted p (Holm) < 0.05"}
+    assert (crit.get(adjust) or "p (unadjusted) < 0.05") in " ".join(en)
+    assert en[len(legend(rule, 30, "en"))].startswith("Calibrated weights (raking to sex and age per district")
+    sv = [text for _, text in legend(rule, 30)] + method_paragraphs(meta, rule, 30)
+    assert sv == [text for _, text in legend(rule, 30, "sv")] + method_paragraphs(meta, rule, 30, "sv")
+    assert any("konfidensintervall" in t for t in sv)
