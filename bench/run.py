@@ -166,14 +166,21 @@ SECTIONS = ("growth", "steps", "statistics", "store", "load", "peers", "dask_rep
 
 def carry_over(report: dict[str, Any], only: set[str], previous: Path) -> None:
     """The sections left out by ``--only`` taken from the previous ``latest.json``, each with a note saying
-    from which run (and so which machine load) its figures are."""
+    from which run (``measured``: section → run and CPU) its figures are."""
+    here = {"run": report.get("started"), "cpu": report.get("machine", {}).get("cpu_model")}
+    report["measured"] = {key: here for key in SECTIONS if key in only and report.get(key)}
     if only >= set(SECTIONS) or not previous.exists():
         return
     prev = json.loads(previous.read_text(encoding="utf-8"))
+    there = {"run": prev.get("started"), "cpu": prev.get("machine", {}).get("cpu_model")}
     for key in SECTIONS:
         if key not in only and prev.get(key):
             report[key] = prev[key]
-            report["notes"].append(f"{key}: figures of the run of {prev.get('started')} (not measured again)")
+            origin = prev.get("measured", {}).get(key, there)
+            report["measured"][key] = origin
+            report["notes"].append(
+                f"{key}: figures of the run of {origin['run']} on {origin['cpu']} (not measured again)"
+            )
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:

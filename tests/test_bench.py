@@ -216,11 +216,24 @@ def test_only_some_sections_keeps_the_others_from_the_previous_run(tmp_path: Pat
     from bench.run import carry_over
 
     previous = tmp_path / "latest.json"
-    previous.write_text(json.dumps({"started": "20260101T000000Z", "growth": {"runs": []}, "peers": {"n": 1}}))
-    report: dict = {"notes": [], "store": [{"db": "sqlite"}]}
+    old = {"run": "20250101T000000Z", "cpu": "Old CPU"}
+    previous.write_text(
+        json.dumps(
+            {
+                "started": "20260101T000000Z",
+                "machine": {"cpu_model": "Test CPU"},
+                "growth": {"runs": []},
+                "peers": {"n": 1},
+                "measured": {"peers": old},
+            }
+        )
+    )
+    report: dict = {"started": "20260202T000000Z", "machine": {"cpu_model": "New CPU"}, "notes": [], "store": [{}]}
     carry_over(report, {"store", "load"}, previous)
-    assert report["peers"] == {"n": 1} and report["store"] == [{"db": "sqlite"}] and "growth" in report
-    assert "peers: figures of the run of 20260101T000000Z (not measured again)" in report["notes"]
+    assert report["peers"] == {"n": 1} and report["store"] == [{}] and "growth" in report
+    assert "peers: figures of the run of 20250101T000000Z on Old CPU (not measured again)" in report["notes"]
+    assert "growth: figures of the run of 20260101T000000Z on Test CPU (not measured again)" in report["notes"]
+    assert report["measured"]["store"] == {"run": "20260202T000000Z", "cpu": "New CPU"}
     assert parse(["--only", "store,load"]).only == "store,load"
 
 
