@@ -157,6 +157,29 @@ EN_PATTERNS: list[tuple[str, str]] = [
         r"Calibrated weights (\1 to sex and age per district and year\2); Taylor-linearised standard errors; \3% "
         r"confidence intervals on the logit scale",
     ),
+    (
+        r"; sammanslagna år: varje område skattas över (\d+) på varandra följande undersökningsår och redovisas "
+        r"under periodens sista år( \(.+?\))?; jämförelsen med föregående period gäller perioden som slutar (\d+) "
+        r"undersökningsår tidigare",
+        r"; pooled years: each district is estimated over \1 consecutive survey years and shown under the period's "
+        r"last year\2; the comparison with the previous period is with the period ending \3 survey years earlier",
+    ),
+    (
+        r"; svarsandel i bruttourvalet (.+?) \(per område, kön och ålder i response_rates\.csv\); ",
+        r"; response "
+        r"rate in the gross sample \1 (per district, sex and age in response_rates.csv); ",
+    ),  # fmt: skip
+    (
+        r"bortfallsjusterade designvikter \(viktningsklasser område × kön × ålder\) före kalibreringen",
+        "non-response adjusted design weights (weighting classes district × sex × age) before calibration",
+    ),
+    (
+        r"bortfallsjusterade designvikter \(1 / skattad svarsbenägenhet, logistisk regression på område, kön och "
+        r"ålder\) före kalibreringen",
+        "non-response adjusted design weights (1 / estimated response propensity, logistic regression on "
+        "district, sex and age) before calibration",
+    ),
+    (r"ingen bortfallsjustering före kalibreringen", "no non-response adjustment before calibration"),
     (r"\(linjär kalibrering \(GREG\) to", "(linear calibration (GREG) to"),
     (r"\(logit-kalibrering to", "(logit calibration to"),
     (r"^Andel i procent, (.+)$", r"Share in per cent, \1"),
@@ -234,6 +257,7 @@ EN_PATTERNS: list[tuple[str, str]] = [
     (r"p \(ojusterat\)", "p (unadjusted)"),
     (r"ingen justering", "no adjustment"),
     (r"(\d),(\d)", r"\1.\2"),
+    (r"(\d) %(?=[,;) ]|$)", r"\1%"),
 ]
 _COMPILED = [(re.compile(p), r) for p, r in EN_PATTERNS]
 

@@ -265,3 +265,24 @@ def test_legend_and_method_in_english_for_every_adjustment(adjust):
     sv = [text for _, text in legend(rule, 30)] + method_paragraphs(meta, rule, 30)
     assert sv == [text for _, text in legend(rule, 30, "sv")] + method_paragraphs(meta, rule, 30, "sv")
     assert any("konfidensintervall" in t for t in sv)
+
+
+def test_the_runs_method_line_with_pooling_and_nonresponse_in_english():
+    from reports.translate import english_sentence
+
+    sv = (
+        "Metod: Kalibrerade vikter (linjär kalibrering (GREG) mot kön och ålder per område och år och totalen av "
+        "income per område och år); Taylorlinjäriserade standardfel; 95 % konfidensintervall på logitskalan; "
+        "sammanslagna år: varje område skattas över 2 på varandra följande undersökningsår och redovisas under "
+        "periodens sista år (2023–2024 under 2024); jämförelsen med föregående period gäller perioden som slutar 2 "
+        "undersökningsår tidigare; svarsandel i bruttourvalet 2024: 41,2 % (per område, kön och ålder i "
+        "response_rates.csv); ingen bortfallsjustering före kalibreringen."
+    )
+    assert english_sentence(sv) == (
+        "Method: Calibrated weights (linear calibration (GREG) to sex and age per district and year and the total "
+        "of income per district and year); Taylor-linearised standard errors; 95% confidence intervals on the "
+        "logit scale; pooled years: each district is estimated over 2 consecutive survey years and shown under "
+        "the period's last year (2023–2024 under 2024); the comparison with the previous period is with the period "
+        "ending 2 survey years earlier; response rate in the gross sample 2024: 41.2% (per district, sex and age "
+        "in response_rates.csv); no non-response adjustment before calibration."
+    )
