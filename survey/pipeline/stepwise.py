@@ -47,13 +47,13 @@ def weighting_specification(config: RunConfig) -> dict[str, Any]:
 def weight_run(config: RunConfig, years: Sequence[int] | None = None) -> str:
     """Start a run on the wave in the database (the active sources of ``years``, default all), calibrate
     it and store the weights, the design and the specification; returns the run id."""
-    codebook = load_codebook(config.codebook)
     if config.aux:
         raise ConfigError(
             f"--aux {','.join(config.aux)}: stegvisa körningar viktar befolkningen ur databasen, som inte sparar "
             f"hjälpvariablernas totaler; kör trygghet run (eller flödet trygghet_run) med --aux",
             option="aux",
         )
+    codebook = load_codebook(config.codebook)
     store = open_store(config)
     try:
         ids = store.active_source_ids(years)
