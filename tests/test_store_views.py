@@ -102,10 +102,15 @@ def test_views_read_back_what_was_published(store: Store, tmp_path: Path) -> Non
         _stat(gc, "est", ["table_id", "row_key", "column_key"]).sort_index().to_numpy(),
     )
     b = store.published_view("v_published_by_group")
-    assert set(b["domain"]) == {"Kön", "Åldersgrupp"} and set(b["district"]) == {"Totalt"}
-    byg = e.by_group[e.by_group["district"] == "Totalt"].set_index(["year", "indicator", "group"])
-    ok = b[~b["suppressed"].astype(bool)].set_index(["year", "indicator", "group"])
-    np.testing.assert_array_equal(ok["estimate"].to_numpy(float), _shown(byg.loc[ok.index, "estimate"]).to_numpy())
+    assert set(b["domain"]) == {"Kön", "Åldersgrupp"} and "Totalt" in set(b["district"])
+    keys = ["year", "district", "indicator", "group"]
+    assert not b.duplicated(keys).any()  # Totalt once: from the groups table, not again from groups_<indicator>
+    assert set(b.loc[b["district"] == "Totalt", "table_id"]) == {"groups"}
+    byg = e.by_group[e.by_group["year"] == e.by_group["year"].max()]  # the tables are of the latest year
+    sex_age = byg[byg["domain"].isin(["sex", "age_group"])].set_index(keys)
+    assert len(b) == len(sex_age)
+    ok = b[~b["suppressed"].astype(bool)].set_index(keys)
+    np.testing.assert_array_equal(ok["estimate"].to_numpy(float), _shown(sex_age.loc[ok.index, "estimate"]).to_numpy())
     t = store.published_view("v_published_trend")
     tc = _cells(tables, "trend")
     np.testing.assert_array_equal(
@@ -198,3 +203,174 @@ def test_views_pick_current_versions_split_keys_and_hide_suppressed(store: Store
         store.published_view("v_responses")
     with pytest.raises(StoreError, match="ingen kolumn 'resp_id'"):
         store.published_view("v_published_estimates", {"resp_id": "R1"})
+
+
+# --- a whole run: every view against the published CSV files ---------------------------------------------------
+
+#: view column <- the statistic of the published cell (``<column>|<stat>``); values compared exactly
+SHARE_STATS = {"estimate": "est", "ci_low": "lo", "ci_high": "hi", "n": "n"}
+SIGNAL_STATS = {
+    "change": "chg",
+    "change_p": "chg_p",
+    "change_significant": "chg_sig",
+    "vs_total_p": "tot_p",
+    "vs_total": "tot_sig",
+}
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def run_store(request, tmp_path_factory):
+    """``trygghet run`` (through the library) on a synthetic wave with a tiny district, into a fresh SQLite file
+    or PostgreSQL schema: ``(store, report directory, estimates.csv)``."""
+    from survey.pipeline.config import build_config
+    from survey.pipeline.runner import run
+    from tests.store_support import pg_schema, schema_url
+
+    d = tmp_path_factory.mktemp(f"views_{request.param}")
+    r, p = synth.generate_wave(3000, 5, 3, 11, tiny_district=True)
+    responses, population = synth.write_wave(r, p, d / "input")
+
+    def go(url: str):
+        options = {"responses": responses, "population": population, "out": d / "out", "db": url}
+        run(build_config(None, {**options, "formats": ["html", "csv"], "charts": "none"}))
+        return Store(url), d / "out" / "report", pd.read_csv(d / "out" / "estimates.csv")
+
+    if request.param == "sqlite":
+        store, report, est = go(f"sqlite:///{d / 'run.db'}")
+        yield store, report, est
+        store.close()
+        return
+    with pg_schema() as schema:
+        store, report, est = go(schema_url(schema))
+        yield store, report, est
+        store.close()
+
+
+def _published_csv(report: Path) -> pd.DataFrame:
+    """Every published table's machine CSV (``tables/<id>.csv``), one frame."""
+    files = sorted(f for f in (report / "tables").glob("*.csv") if not f.name.endswith("_excel.csv"))
+    frames = [pd.read_csv(f, dtype={"row_key": str, "column_key": str, "text": str}) for f in files]
+    return pd.concat(frames, ignore_index=True)
+
+
+def _cells_by_key(csv: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+    """The CSV's values wide by statistic, and the share's ``suppressed`` flag, both indexed by
+    ``(table_id, row_key, column_key)``."""
+    key = ["table_id", "row_key", "column_key"]
+    values = csv.pivot_table(index=key, columns="stat", values="value", aggfunc="first", dropna=False)
+    main = csv[csv["stat"].isin(["est", "or"])].set_index(key)["suppressed"].astype(bool)
+    return values, main
+
+
+def _check_view(view: pd.DataFrame, keys: pd.MultiIndex, csv: pd.DataFrame, columns: dict[str, str]) -> None:
+    """Each row of ``view`` (at ``keys``) has the published CSV's value of every mapped statistic, cell by cell;
+    a suppressed row has NULL in every value column."""
+    values, supp = _cells_by_key(csv)
+    assert keys.is_unique and keys.isin(values.index).all()
+    for col, stat in columns.items():
+        want = values[stat].reindex(keys).astype(float).to_numpy()
+        got = view[col].astype("Float64").astype(float).to_numpy()
+        np.testing.assert_array_equal(got, want, err_msg=col)
+    if "suppressed" in view.columns:
+        flag = view["suppressed"].astype(bool).to_numpy()
+        np.testing.assert_array_equal(flag, supp.reindex(keys).to_numpy(bool))
+        assert view.loc[flag, list(columns)].isna().all().all()
+
+
+def test_every_view_matches_the_published_csv_files(run_store) -> None:
+    store, report, est = run_store
+    csv = _published_csv(report)
+    kinds = {t: k for t, k in store.published_view("v_published_tables")[["table_id", "kind"]].itertuples(index=False)}
+    csv["kind"] = csv["table_id"].map(kinds)
+    assert csv["kind"].notna().all()  # every published file is a table of the store, and the other way round
+    assert set(kinds) == set(csv["table_id"])
+    family = {k: csv[csv["kind"] == k] for k in csv["kind"].unique()}
+    assert set(family) >= {"district", "group", "domain", "district_domain", "distribution", "small_area", "trend"}
+
+    def display_cells(kind: str, exclude_total: bool = False) -> int:
+        f = family[kind]
+        f = f[f["row_key"] != "Totalt"] if exclude_total else f
+        return len(f[f["stat"].isin(["est", "or"])])
+
+    # district tables: year, district, indicator
+    v = store.published_view("v_published_estimates")
+    assert len(v) == display_cells("district")
+    keys = pd.MultiIndex.from_arrays([v["table_id"], v["district"], v["year"].astype(str)])
+    assert (v["table_id"] == "district_" + v["indicator"]).all()
+    _check_view(v, keys, family["district"], {**SHARE_STATS, **SIGNAL_STATS})
+    assert v["suppressed"].any() and v["change"].notna().any() and v["vs_total"].notna().any()
+    # ... and the shares are estimates.csv's, rounded as shown (0.1 percentage points)
+    e = est.set_index(["year", "district", "indicator"])
+    shown = v[~v["suppressed"].astype(bool)].set_index(["year", "district", "indicator"])
+    np.testing.assert_allclose(
+        shown["estimate"].astype(float), e.loc[shown.index, "estimate"].round(3), atol=5e-4 + 1e-12
+    )
+
+    # indicator-group tables: district × indicator
+    g = store.published_view("v_published_groups")
+    assert len(g) == display_cells("group") and set(g["table_id"]) == {"problems", "victimisation", "trust"}
+    _check_view(
+        g, pd.MultiIndex.from_arrays([g["table_id"], g["district"], g["indicator"]]), family["group"], SHARE_STATS
+    )
+
+    # sex and age group: Totalt from `groups`, every district from `groups_<indicator>`
+    b = store.published_view("v_published_by_group")
+    assert len(b) == display_cells("domain") + display_cells("district_domain", exclude_total=True)
+    tot = b["table_id"] == "groups"
+    assert (b.loc[tot, "district"] == "Totalt").all() and (b.loc[~tot, "district"] != "Totalt").all()
+    assert (b.loc[~tot, "table_id"] == "groups_" + b.loc[~tot, "indicator"]).all()
+    rows = np.where(tot, b["indicator"], b["district"])
+    keys = pd.MultiIndex.from_arrays([b["table_id"], rows, b["group"]])
+    _check_view(b, keys, pd.concat([family["domain"], family["district_domain"]]), SHARE_STATS)
+    assert set(b["domain"]) == {"Kön", "Åldersgrupp"} and b["suppressed"].any()
+    # the Totalt rows of groups_<indicator> are the groups table's (so leaving them out loses nothing)
+    dd = family["district_domain"]
+    dd_tot = dd[dd["row_key"] == "Totalt"].assign(indicator=lambda f: f["table_id"].str.removeprefix("groups_"))
+    dom = family["domain"].rename(columns={"row_key": "indicator_key"})
+    m = dd_tot.merge(dom, left_on=["indicator", "column_key", "stat"], right_on=["indicator_key", "column_key", "stat"])
+    assert len(m) == len(dd_tot) and (m["text_x"] == m["text_y"]).all()
+
+    # answer distributions: district × item × answer code, with the answer's label
+    a = store.published_view("v_published_answers")
+    assert len(a) == display_cells("distribution")
+    assert (a["table_id"] == "answers_" + a["item"]).all()
+    _check_view(
+        a, pd.MultiIndex.from_arrays([a["table_id"], a["district"], a["code"]]), family["distribution"], SHARE_STATS
+    )
+    labels = family["distribution"].drop_duplicates(["table_id", "column_key"])
+    labels = labels.set_index(["table_id", "column_key"])["column_label"]
+    assert (a["answer"].to_numpy() == labels.reindex(pd.MultiIndex.from_arrays([a["table_id"], a["code"]]))).all()
+    assert a["suppressed"].any() and "Vet ej" in set(a["answer"])
+    sums = a[~a["suppressed"].astype(bool)].groupby(["item", "district"])["estimate"].sum()
+    assert ((sums - 1).abs() < 0.01).all()  # a shown distribution sums to 100 % (each share rounded)
+
+    # small areas: the model estimate of a district, keyed by the district's own name
+    s = store.published_view("v_published_small_area")
+    assert len(s) == display_cells("small_area") > 0
+    assert set(s["estimate_type"]) == {"modellskattning (Fay–Herriot)"}
+    keys = pd.MultiIndex.from_arrays([s["table_id"], s["district"] + " (modell)", s["indicator"]])
+    _check_view(s, keys, family["small_area"], {"model_estimate": "est", "ci_low": "lo", "ci_high": "hi"})
+    direct = v.set_index(["year", "district", "indicator"])
+    assert direct.loc[pd.MultiIndex.from_frame(s[["year", "district", "indicator"]]), "suppressed"].all()
+
+    # trend: odds ratio per year per indicator
+    t = store.published_view("v_published_trend")
+    assert len(t) == display_cells("trend")
+    _check_view(
+        t,
+        pd.MultiIndex.from_arrays([t["table_id"], t["indicator"], pd.Series("or", index=t.index)]),
+        family["trend"],
+        {"odds_ratio": "or", "ci_low": "lo", "ci_high": "hi", "p_value": "p", "significant": "sig"},
+    )
+
+    # every cell: value, text and flag as in the files; a suppressed cell never has a value
+    c = store.published_view("v_published_cells")
+    assert len(c) == len(csv)
+    got = c.set_index(["table_id", "row_key", "column_key", "stat"]).sort_index()
+    want = csv.set_index(["table_id", "row_key", "column_key", "stat"]).reindex(got.index)
+    np.testing.assert_array_equal(got["value"].astype(float), want["value"].astype(float))
+    # the files' texts are formula-safe (a leading ' before + - = @) and a blank text reads as NaN
+    stored, written = got["text"].fillna(""), want["text"].fillna("")
+    assert ((written == stored) | ((written == "'" + stored) & stored.str.match(r"^[+\-=@]"))).all()
+    assert (got["suppressed"].astype(bool) == want["suppressed"].astype(bool)).all()
+    assert got.loc[got["suppressed"].astype(bool), "value"].isna().all() and got["suppressed"].any()

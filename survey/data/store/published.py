@@ -6,37 +6,37 @@ Tables: ``published_tables`` (one row per version of a table and year: ``table_i
 as printed, ``suppressed``). Versions are never overwritten: publishing again creates version + 1, and
 database triggers refuse UPDATE and DELETE of published rows. A suppressed cell has no value (CHECK).
 
-Views (``survey/data/store/views.py``, created by migrations 0003/0004; stable: columns are only ever
-added). Values are as published: the publisher stores every value rounded to the precision it is shown with
-(shares and procentenheter to 0.1 percentage points, odds ratios to 3 decimals, p-values as printed), and the
-views pass them through. Shares, changes and differences are proportions (0.274 = 27,4 %). ``n`` is the
-unweighted count. A row is ``suppressed`` when its share is; its values are then NULL, and so is every change
-or comparison that involves a suppressed cell. Every view ends with ``table_id``, ``version``, ``run_id``,
+Views (``survey/data/store/views.py``, created by migrations 0003–0005; stable: columns are only ever
+added), one per table family, documented column by column in ``docs/table-store.md``. Values are as
+published: the publisher stores every value rounded to the precision it is shown with (shares and
+procentenheter to 0.1 percentage points, odds ratios to 3 decimals, p-values as printed), and the views pass
+them through. Shares, changes and differences are proportions (0.274 = 27,4 %). ``n`` is the unweighted
+count. A row is ``suppressed`` when its share is; its values are then NULL, and so is every change or
+comparison that involves a suppressed cell. Every view ends with ``table_id``, ``version``, ``run_id``,
 ``published_at``.
 
 =========================== ===============================================================================
-view                        rows and columns
+view                        rows (tables) and key
 =========================== ===============================================================================
 ``v_published_estimates``   district tables (``district_<indicator>``), the newest publication of each:
-                            ``year, district, indicator, estimate, ci_low, ci_high, n, suppressed, change``
-                            (since the previous year), ``change_p`` (adjusted p), ``change_significant``,
-                            ``vs_total_p`` (adjusted p against Totalt), ``vs_total`` (1 above, -1 below,
-                            0 not significantly different; NULL for Totalt itself)
+                            ``year, district, indicator``; share, CI, ``n``, ``suppressed``, ``change``
+                            (since the previous year), ``change_p``, ``change_significant``, ``vs_total_p``,
+                            ``vs_total`` (1 above, -1 below, 0 not significantly different Totalt)
 ``v_published_groups``      indicator-group tables per year (``problems``, ``victimisation``, ``trust``):
-                            the same columns as ``v_published_estimates``
-``v_published_by_group``    ``Totalt`` by sex and age group per year (``groups``): ``year, district,
-                            indicator, domain`` (Kön / Åldersgrupp), ``group, estimate, ci_low, ci_high, n,
-                            suppressed``
+                            ``table_id, district, indicator``; the columns of ``v_published_estimates``
+``v_published_by_group``    sex and age group per year: ``Totalt`` from ``groups``, every other district
+                            from ``groups_<indicator>``: ``year, district, indicator, domain`` (Kön /
+                            Åldersgrupp), ``group``; share, CI, ``n``, ``suppressed``
+``v_published_answers``     answer distributions (``answers_<item>``): ``year, district, item, code``;
+                            ``answer`` (label), share, CI, ``n`` (the item's base), ``suppressed``
+``v_published_small_area``  Fay–Herriot model estimates (``small_area``): ``year, district, indicator``;
+                            ``model_estimate``, CI, ``suppressed`` (none offered), ``estimate_type``
 ``v_published_comparisons`` two districts compared per year (``cmp_*``): ``year, indicator, district_a,
-                            district_b, estimate_a, ci_low_a, ci_high_a, n_a, estimate_b, ..., n_b,
-                            difference, ci_low, ci_high, p_value, significant, suppressed``
-``v_published_trend``       trend per year (``trend``): ``year, indicator, odds_ratio, ci_low, ci_high,
-                            p_value, significant``
-``v_published_cells``       every cell of the current version of each table and year: ``table_id, kind,
-                            year, version, run_id, published_at, position, row_key, column_key, stat,
-                            value, text, suppressed``
-``v_published_tables``      the current version of each table and year: ``table_id, year, version, kind,
-                            title, run_id, published_at``
+                            district_b``; both shares, ``difference``, its CI, ``p_value``, ``significant``
+``v_published_trend``       trend per year (``trend``): ``year, indicator``; ``odds_ratio``, CI,
+                            ``p_value``, ``significant``
+``v_published_cells``       every cell of the current version of each table and year
+``v_published_tables``      the current version of each table and year, with its ``kind``
 =========================== ===============================================================================
 
 "Current" is the highest version of a (table, year); ``v_published_estimates`` takes, per district table,
@@ -96,6 +96,18 @@ PUBLISHED_VIEWS: dict[str, tuple[str, ...]] = {
         "significant",
         *PROVENANCE,
     ),
+    "v_published_answers": ("year", "district", "item", "code", "answer", *SHARE, "suppressed", *PROVENANCE),
+    "v_published_small_area": (
+        "year",
+        "district",
+        "indicator",
+        "model_estimate",
+        "ci_low",
+        "ci_high",
+        "suppressed",
+        "estimate_type",
+        *PROVENANCE,
+    ),
     "v_published_cells": (
         "table_id",
         "kind",
@@ -113,6 +125,8 @@ PUBLISHED_VIEWS: dict[str, tuple[str, ...]] = {
     ),
     "v_published_tables": ("table_id", "year", "version", "kind", "title", "run_id", "published_at"),
 }
+#: The row order of :meth:`PublishedStore.published_view` (the columns a view has, in this order).
+VIEW_ORDER = ("table_id", "year", "indicator", "item", "district", "domain", "group", "code", "row_key", "position")
 _FLAGS = ("suppressed", "change_significant", "significant")
 _INTEGERS = ("year", "version", "n", "n_a", "n_b", "position", "vs_total")
 
@@ -283,7 +297,7 @@ class PublishedStore(Database):
             if col not in columns:
                 raise StoreError(f"Vyn {name} har ingen kolumn {col!r}; kolumnerna är {', '.join(columns)}.")
             stmt = stmt.where(view.c[col] == val)
-        order = [c for c in ("table_id", "year", "indicator", "district", "row_key", "position") if c in columns]
+        order = [c for c in VIEW_ORDER if c in columns]
         with self.reading(f"läsa rapportvyn {name}") as conn:
             rows = conn.execute(stmt.order_by(*[view.c[c] for c in order])).all()
         df = pd.DataFrame(rows, columns=list(columns))

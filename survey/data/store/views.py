@@ -18,6 +18,8 @@ VIEW_NAMES: tuple[str, ...] = (
     "v_published_by_group",
     "v_published_comparisons",
     "v_published_trend",
+    "v_published_answers",
+    "v_published_small_area",
     "v_published_cells",
     "v_published_tables",
 )
@@ -31,6 +33,8 @@ NEWEST_BY_TABLE = (
 )
 PROVENANCE = "cl.table_id, cl.version, cl.run_id, cl.published_at"
 GROUP_PROVENANCE = "cl.table_id, cl.table_year, cl.version, cl.run_id, cl.published_at"
+TOTAL = "Totalt"  # the row of all districts (reports.formats.TOTAL)
+MODEL_SUFFIX = " (modell)"  # a small-area row's key: "<district> (modell)" (reports.smallarea.ROW_SUFFIX)
 
 
 class ViewSQL:
@@ -49,6 +53,15 @@ class ViewSQL:
             return f"({col} -> '{obj}' ->> {key})"
         return f"(SELECT j.value FROM json_each({col}, '$.{obj}') j WHERE j.key = {key})"
 
+    def pair_label(self, col: str, array: str, key: str) -> str:
+        """The second element of the ``[key, label]`` pair of the JSON array ``col.array`` whose first is ``key``."""
+        if self.pg:
+            return f"(SELECT e.value ->> 1 FROM json_array_elements({col} -> '{array}') e WHERE e.value ->> 0 = {key})"
+        return (
+            f"(SELECT json_extract(j.value, '$[1]') FROM json_each({col}, '$.{array}') j "
+            f"WHERE json_extract(j.value, '$[0]') = {key})"
+        )
+
     def split(self, col: str) -> tuple[str, str]:
         if self.pg:
             return f"regexp_replace({col}, '\\|[^|]*$', '')", f"substring({col} from '[^|]*$')"
@@ -56,24 +69,29 @@ class ViewSQL:
         return f"substr({col}, 1, length({head}) - 1)", f"substr({col}, length({head}) + 1)"
 
 
-def cells_sql(sql: ViewSQL, current: str) -> str:
-    """Cells of the chosen table versions, the column key split, the table's dimensions as text."""
+def cells_sql(sql: ViewSQL, current: str, *, kinds: tuple[str, ...] = (), labels: bool = False) -> str:
+    """Cells of the chosen table versions, the column key split, the table's dimensions as text; only the
+    tables of ``kinds`` when given; ``labels``: also the column's label (``column_label``) from the layout."""
     key, stat = sql.split("c.column_key")
     dims = {
         "fixed_indicator": ("dims", "fixed", "indicator"),
         "fixed_district": ("dims", "fixed", "district"),
+        "estimate_type": ("dims", "fixed", "estimate_type"),
         "district_a": ("dims", "column_districts", "a"),
         "district_b": ("dims", "column_districts", "b"),
     }
     extracted = ", ".join(f"{sql.json_text('t.meta', *path)} AS {name}" for name, path in dims.items())
+    label = f", {sql.pair_label('t.meta', 'columns', key)} AS column_label" if labels else ""
+    kind = sql.json_text("t.meta", "kind")
+    where = f"\n        WHERE {kind} IN (" + ", ".join(f"'{k}'" for k in kinds) + ")" if kinds else ""
     return f"""
         SELECT c.table_id, t.year AS table_year, c.version, t.run_id, t.created_at AS published_at,
                {sql.json_text("t.meta", "kind")} AS kind, c.position, c.row_key, {key} AS column_key,
                {stat} AS stat, c.value, c.text, c.suppressed, {extracted},
-               {sql.json_key("t.meta", "column_spanners", key)} AS spanner
+               {sql.json_key("t.meta", "column_spanners", key)} AS spanner{label}
         FROM published_cells c
         JOIN ({current}) cur ON cur.table_id = c.table_id AND cur.year = c.year AND cur.version = c.version
-        JOIN published_tables t ON t.table_id = c.table_id AND t.year = c.year AND t.version = c.version"""
+        JOIN published_tables t ON t.table_id = c.table_id AND t.year = c.year AND t.version = c.version{where}"""
 
 
 def stat(name: str, column: str | None = None) -> str:
@@ -108,6 +126,9 @@ def view_bodies(dialect: str) -> dict[str, str]:
     """``{view name: SELECT ...}`` in the SQL of ``dialect``."""
     sql = ViewSQL(dialect)
     by_year, newest = cells_sql(sql, CURRENT_BY_YEAR), cells_sql(sql, NEWEST_BY_TABLE)
+    groups = cells_sql(sql, CURRENT_BY_YEAR, kinds=("domain", "district_domain"))
+    answers = cells_sql(sql, CURRENT_BY_YEAR, kinds=("distribution",), labels=True)
+    small = cells_sql(sql, CURRENT_BY_YEAR, kinds=("small_area",))
     kind = sql.json_text("t.meta", "kind")
     return {
         "v_published_tables": f"""
@@ -129,10 +150,13 @@ def view_bodies(dialect: str) -> dict[str, str]:
             FROM ({by_year}) cl WHERE cl.kind = 'group'
             GROUP BY {GROUP_PROVENANCE}, cl.row_key, cl.column_key""",
         "v_published_by_group": f"""
-            SELECT cl.table_year AS year, cl.fixed_district AS district, cl.row_key AS indicator,
+            SELECT cl.table_year AS year,
+                   CASE WHEN cl.kind = 'domain' THEN cl.fixed_district ELSE cl.row_key END AS district,
+                   CASE WHEN cl.kind = 'domain' THEN cl.row_key ELSE cl.fixed_indicator END AS indicator,
                    cl.spanner AS domain, cl.column_key AS "group", {share()}, {suppressed()}, {PROVENANCE}
-            FROM ({by_year}) cl WHERE cl.kind = 'domain'
-            GROUP BY {GROUP_PROVENANCE}, cl.fixed_district, cl.row_key, cl.spanner, cl.column_key""",
+            FROM ({groups}) cl WHERE cl.kind = 'domain' OR cl.row_key <> '{TOTAL}'
+            GROUP BY {GROUP_PROVENANCE}, cl.kind, cl.fixed_district, cl.fixed_indicator, cl.row_key, cl.spanner,
+                     cl.column_key""",
         "v_published_comparisons": f"""
             SELECT cl.table_year AS year, cl.row_key AS indicator, cl.district_a, cl.district_b,
                    {share("a", "_a")}, {share("b", "_b")}, {stat("diff", "diff")} AS difference,
@@ -146,6 +170,20 @@ def view_bodies(dialect: str) -> dict[str, str]:
                    {flag("sig")} AS significant, {PROVENANCE}
             FROM ({by_year}) cl WHERE cl.kind = 'trend'
             GROUP BY {GROUP_PROVENANCE}, cl.row_key""",
+        "v_published_answers": f"""
+            SELECT cl.table_year AS year, cl.row_key AS district, cl.fixed_indicator AS item, cl.column_key AS code,
+                   max(cl.column_label) AS answer, {share()}, {suppressed()}, {PROVENANCE}
+            FROM ({answers}) cl
+            GROUP BY {GROUP_PROVENANCE}, cl.row_key, cl.fixed_indicator, cl.column_key""",
+        "v_published_small_area": f"""
+            SELECT cl.table_year AS year,
+                   CASE WHEN cl.row_key LIKE '%{MODEL_SUFFIX}'
+                        THEN substr(cl.row_key, 1, length(cl.row_key) - {len(MODEL_SUFFIX)}) ELSE cl.row_key END
+                        AS district,
+                   cl.column_key AS indicator, {stat("est")} AS model_estimate, {stat("lo")} AS ci_low,
+                   {stat("hi")} AS ci_high, {suppressed()}, cl.estimate_type, {PROVENANCE}
+            FROM ({small}) cl
+            GROUP BY {GROUP_PROVENANCE}, cl.row_key, cl.column_key, cl.estimate_type""",
     }
 
 
