@@ -21,7 +21,7 @@ from oracle import SAMPLE_WAVE, read_population, read_responses, rel_err
 from survey.data.codebook import load_codebook
 from survey.design import combine_codes
 from survey.estimation import estimate_shares, indicator_matrices, indicator_states
-from survey.estimation.atoms import atom_stats
+from survey.estimation.atoms import answer_atom_stats, atom_stats
 from survey.indicators import Indicator, SeriesBreak
 from survey.models import svyglm
 from survey.models.glm import svyglm_atoms
@@ -138,6 +138,27 @@ def test_atom_stats_general_path_equals_constant_path(wave):
     assert np.array_equal(a.count, b.count)
     for k in ("sw", "sw2", "sd"):
         assert rel_err(getattr(a, k), getattr(b, k)) < 1e-13
+
+
+@pytest.mark.parametrize("jitter", [False, True])
+def test_answer_atoms_equal_the_per_code_states(wave, jitter):
+    """One bincount per item gives the counts (and sums) of the per-code pseudo-indicators' states exactly,
+    blanks and a code outside the item's list included."""
+    r, design, cb = wave
+    design = _jittered(design) if jitter else design
+    r = r.copy()
+    col = r["q_safe_after_dark"].astype("Int64")
+    col.iloc[:40] = pd.NA
+    col.iloc[40:45] = 9  # outside the listed codes: state 0 of every code
+    r["q_safe_after_dark"] = col
+    items = [(it.name, tuple(it.codes)) for it in cb.items if it.name in r][:4]
+    pseudo = [Indicator(f"{i}:{c}", i, (c,), cs) for i, cs in items for c in cs]
+    direct = atom_stats(design, indicator_states(r, pseudo))
+    fast = answer_atom_stats(design, r, items)
+    assert np.array_equal(fast.code, direct.code) and np.array_equal(fast.count, direct.count)
+    for k in ("sw", "sw2", "sd"):
+        assert np.array_equal(getattr(fast, k), getattr(direct, k)), k
+    assert fast.count[:, 0].sum() > 0
 
 
 @pytest.mark.parametrize("jitter", [False, True])

@@ -112,6 +112,17 @@ def _constant_within(values: np.ndarray, code: np.ndarray, n_atoms: int) -> np.n
     return per if np.array_equal(per[code], values) else None
 
 
+def _atom_keys(design: Design, extra: Sequence[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Each row's atom (stratum × calibration cell × extra codes) and each part's value per atom."""
+    if design.psu is not None:
+        raise DesignError("atomvägen kräver elementurval (inga PSU:er); använd domain_ratios")
+    parts = [design.strata]
+    if design.calibration is not None:
+        parts.append(design.calibration.cell)
+    parts.extend(np.asarray(e, dtype=np.int64) for e in extra)
+    return combine_codes(parts)
+
+
 def atom_stats(design: Design, states: np.ndarray, extra: Sequence[np.ndarray] = ()) -> AtomStats:
     """Per-atom, per-state sums of w, w^2, d and counts (see the note above).
 
@@ -119,13 +130,7 @@ def atom_stats(design: Design, states: np.ndarray, extra: Sequence[np.ndarray] =
     stratum, calibration factors per cell: the contract's design), ``sum w = w_a n`` and the row-level work is
     a single unweighted bincount per indicator.
     """
-    if design.psu is not None:
-        raise DesignError("atomvägen kräver elementurval (inga PSU:er); använd domain_ratios")
-    parts = [design.strata]
-    if design.calibration is not None:
-        parts.append(design.calibration.cell)
-    parts.extend(np.asarray(e, dtype=np.int64) for e in extra)
-    code, levels = combine_codes(parts)
+    code, levels = _atom_keys(design, extra)
     n_atoms = len(levels[0])
     cal = design.calibration is not None
     w, d = design.weights, design.design_weights
@@ -150,6 +155,66 @@ def atom_stats(design: Design, states: np.ndarray, extra: Sequence[np.ndarray] =
     extra_arr = np.stack(levels[1 + cal :], axis=1) if len(levels) > 1 + cal else np.zeros((n_atoms, 0), dtype=np.int64)
     return AtomStats(
         code=code, stratum=levels[0], cell=levels[1] if cal else None, extra=extra_arr, sw=sw, sw2=sw2, sd=sd, count=cnt
+    )
+
+
+def answer_atom_stats(
+    design: Design, data: pd.DataFrame, items: Sequence[tuple[str, Sequence[int]]], like: AtomStats | None = None
+) -> AtomStats:
+    """The atom sums of the pseudo-indicators "answer = c among the answers in ``codes``" of every item
+    (columns in ``items`` order, each item's codes in order), as :func:`atom_stats` would build them from
+    their answer states, with one bincount per item instead of one per code.
+
+    With item codes ``c_1..c_K`` and per-atom counts ``m_a(c)`` of each answer (``m_a(out)``: blank or outside
+    the codes), the states of "answer = c" are 2: ``m_a(c)``, 1: ``sum_j m_a(c_j) - m_a(c)``, 0: ``m_a(out)``;
+    integers, so exactly the counts of the direct path. ``like`` (atoms of the same design, e.g. the
+    estimation step's) lends its atom codes. When the weights are not constant within atoms the direct
+    path is taken (sums of weights by subtraction would not be bit-identical)."""
+    if like is not None:
+        code, stratum, cell, extra_arr = like.code, like.stratum, like.cell, like.extra
+    else:
+        code, levels = _atom_keys(design, ())
+        cal = design.calibration is not None
+        stratum, cell = levels[0], levels[1] if cal else None
+        extra_arr = np.zeros((len(stratum), 0), dtype=np.int64)
+    n_atoms = len(stratum)
+    wa = _constant_within(design.weights, code, n_atoms)
+    da = _constant_within(design.design_weights, code, n_atoms)
+    if wa is None or da is None:
+        pseudo = [
+            Indicator(name=f"{it}\x1f{c}", item=it, numerator=(int(c),), base=tuple(cs)) for it, cs in items for c in cs
+        ]
+        extra = [extra_arr[:, j][code] for j in range(extra_arr.shape[1])]
+        return atom_stats(design, indicator_states(data, pseudo), extra=extra)
+    blocks = []
+    for item, codes in items:
+        cs = np.asarray([int(c) for c in codes], dtype=np.int64)
+        k = len(cs)
+        values, blank = item_codes(data[item])
+        shift = 0 if blank is not None else 1  # without a mask, blank = -1 sits in slot 0
+        lut = np.full(int(cs.max(initial=0)) + 2 + shift, k, dtype=np.int64)  # last slot: any higher code
+        lut[cs + shift] = np.arange(k)
+        if blank is None:
+            lut[0] = k
+        slot = np.take(lut, values + shift if shift else values, mode="clip")
+        if blank is not None:
+            np.putmask(slot, blank, k)
+        m = np.bincount(code * (k + 1) + slot, minlength=n_atoms * (k + 1)).reshape(n_atoms, k + 1).astype(float)
+        cnt = np.empty((n_atoms, 3, k))
+        cnt[:, 0] = m[:, k : k + 1]
+        cnt[:, 2] = m[:, :k]
+        cnt[:, 1] = m[:, :k].sum(axis=1, keepdims=True) - m[:, :k]
+        blocks.append(cnt)
+    cnt = np.concatenate(blocks, axis=2) if blocks else np.zeros((n_atoms, 3, 0))
+    return AtomStats(
+        code=code,
+        stratum=stratum,
+        cell=cell,
+        extra=extra_arr,
+        sw=wa[:, None, None] * cnt,
+        sw2=(wa * wa)[:, None, None] * cnt,
+        sd=da[:, None, None] * cnt,
+        count=cnt,
     )
 
 

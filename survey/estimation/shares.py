@@ -12,6 +12,7 @@ import pandas as pd
 from survey.design import Design, factorize_groups, sorted_factorize
 from survey.estimation.atoms import (
     AtomStats,
+    answer_atom_stats,
     atom_cross,
     atom_partition,
     atom_stats,
@@ -242,13 +243,15 @@ def estimate_distributions(
     min_n: int = 30,
     max_rse: float | None = None,
     level: float = 0.95,
+    atoms: AtomStats | None = None,
 ) -> pd.DataFrame:
     """The full answer distribution of each item per year × district and per year (``Totalt``): for every
     code ``c`` of ``item`` (``items`` = ``(item, codes)``, "vet ej" included) the share
     ``p_c = Σ w [answer = c] / Σ w [answer in codes]`` among those who answered, with the same
     linearisation SE and CI as every indicator (R: ``svymean(~factor(item), subset(cal, year == Y &
     district == k & answered))``). Returns the estimate columns with ``indicator`` = the item, ``domain`` =
-    ``"answer"`` and ``group`` = the code (a string).
+    ``"answer"`` and ``group`` = the code (a string). On an element design the atom sums come from one
+    bincount per item (:func:`answer_atom_stats`; ``atoms``, e.g. the estimation step's, lend their atom codes).
     """
     codes_of = {item: tuple(int(c) for c in codes) for item, codes in items}
     pseudo = [
@@ -258,8 +261,9 @@ def estimate_distributions(
     ]
     if not pseudo:
         return pd.DataFrame()
+    st = answer_atom_stats(design, data, list(codes_of.items()), like=atoms) if design.psu is None else None
     est = estimate_shares(
-        design, data, pseudo, min_n=min_n, max_rse=max_rse, level=level, with_comparisons=False
+        design, data, pseudo, min_n=min_n, max_rse=max_rse, level=level, with_comparisons=False, atoms=st
     ).estimates
     item_code = est["indicator"].str.split("\x1f", n=1, expand=True)
     est = est.drop(columns="indicator")

@@ -227,7 +227,7 @@ def _group_estimates(
     items = [(it.name, tuple(it.codes)) for it in codebook.items if it.name in responses]
     frames.append(
         estimate_distributions(
-            design, responses, items, min_n=options.min_n, max_rse=options.max_rse, level=options.level
+            design, responses, items, min_n=options.min_n, max_rse=options.max_rse, level=options.level, atoms=atoms
         )
     )
     frames = [f for f in frames if len(f)]
