@@ -80,9 +80,10 @@ def steps_lines(runs: list[dict[str, Any]]) -> list[str]:
 def statistics_lines(st: dict[str, Any]) -> list[str]:
     if st.get("status") != "ok":
         return [f"statistics alone: {st.get('status')}"]
-    names = ("weight", "estimate", "trend", "statistics", "trend_shared")
+    names = ("weight", "estimate", "trend", "statistics", "trend_rows")
     rows = [[k, *(_f(st[k].get(s)) for s in names)] for k in ("wall", "cpu")]
-    return _table(["seconds", "weight", "estimate", "trend", "statistics", "trend with the estimation atoms"], rows) + [
+    heads = ["seconds", "weight", "estimate", "trend (on the estimation atoms)", "statistics", "trend from rows"]
+    return _table(heads, rows) + [
         "",
         f"Load average {_f(st.get('load_before'))} → {_f(st.get('load_after'))}; "
         f"peak {_f(st.get('peak_mb'), '{:.0f}')} MB (including the read and validation before the clock starts).",

@@ -4,8 +4,9 @@ Reads and validates the wave (``survey.data.ingest.load_wave``, not timed), impo
 need, then times weight, estimate (all indicators, comparisons, groups, the index) and trend (the trend
 models of every indicator) as ``trygghet run`` calls them, without the database load that runs beside
 them in a ``trygghet run`` (a thread of the same process: it competes for the two cores and the GIL) and
-without import time. ``trend_shared`` is the trend step fed with the estimation step's atom sums
-(``trend_outputs(atoms=...)``). Wall and CPU seconds per step, and the load average, go to OUT.json.
+without import time. ``trend`` is the trend step fed with the estimation step's atom sums, as in a run;
+``trend_rows`` the stepwise flow's trend step, which builds its atoms from the rows.
+Wall and CPU seconds per step, and the load average, go to OUT.json.
 """
 
 from __future__ import annotations
@@ -25,9 +26,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from survey.data.codebook import load_codebook
     from survey.data.ingest import load_wave
-    from survey.estimation import atom_stats, group_codes, indicator_states
     from survey.models import trend_outputs
-    from survey.pipeline.steps import EstimationOptions, WeightingOptions, estimate, prepare, weight
+    from survey.pipeline.steps import EstimationOptions, WeightingOptions, estimate, weight
 
     codebook = load_codebook()
     wave = load_wave(args[0], args[1], codebook)
@@ -42,16 +42,16 @@ def main(argv: list[str] | None = None) -> int:
         return res
 
     w = timed("weight", lambda: weight(data, pop, WeightingOptions()))
-    timed("estimate", lambda: estimate(data, w, codebook, EstimationOptions()))
-    timed("trend", lambda: trend_outputs(w.design, data, codebook.indicators, series_breaks=codebook.series_breaks))
-    # what a runner that hands the estimation step's atoms to the trend step would spend on the trend
-    prepared = prepare(data)
-    atoms = atom_stats(
-        w.design, indicator_states(prepared, codebook.indicators), extra=group_codes(prepared, ["sex", "age_group"])[0]
-    )
+    e = timed("estimate", lambda: estimate(data, w, codebook, EstimationOptions()))
+    # as ``trygghet run`` does: the trend step fed with the estimation step's atom sums
     timed(
-        "trend_shared",
-        lambda: trend_outputs(w.design, data, codebook.indicators, series_breaks=codebook.series_breaks, atoms=atoms),
+        "trend",
+        lambda: trend_outputs(w.design, data, codebook.indicators, series_breaks=codebook.series_breaks, atoms=e.atoms),
+    )
+    # the stepwise ``trend`` flow, which has no estimation atoms: it builds them from the rows
+    timed(
+        "trend_rows",
+        lambda: trend_outputs(w.design, data, codebook.indicators, series_breaks=codebook.series_breaks),
     )
     for key in ("wall", "cpu"):
         out[key]["statistics"] = sum(out[key][s] for s in ("weight", "estimate", "trend"))

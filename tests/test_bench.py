@@ -149,8 +149,8 @@ def test_markdown_report_tables() -> None:  # long: one literal report, compared
         "load_before": 0.1,
         "load_after": 0.2,
         "peak_mb": 900.0,
-        "wall": {"weight": 0.5, "estimate": 1.0, "trend": 0.5, "statistics": 2.0, "trend_shared": 0.3},
-        "cpu": {"weight": 0.5, "estimate": 1.0, "trend": 0.5, "statistics": 2.0, "trend_shared": 0.3},
+        "wall": {"weight": 0.5, "estimate": 1.0, "trend": 0.5, "statistics": 2.0, "trend_rows": 0.3},
+        "cpu": {"weight": 0.5, "estimate": 1.0, "trend": 0.5, "statistics": 2.0, "trend_rows": 0.3},
     }
     rep["peers"] = {
         "n": 1_000_000,
