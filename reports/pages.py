@@ -19,6 +19,7 @@ from reports.disclosure import suppression_rule_text
 from reports.formats import NOT_AVAILABLE, SUPPRESSED, swedish_number
 from reports.gt import table_html
 from reports.labels import DEFAULT_METHOD, DEFAULT_SOURCE, GROUP_LABELS, codebook_name, indicator_group, indicator_label
+from reports.method_section import fieldwork_paragraph, population_paragraph, response_rate_table
 from reports.page_texts import (
     english_legend,
     english_method,
@@ -222,8 +223,10 @@ def write_index(
     respondents: Mapping[str, Any] | None = None,
 ) -> Path:
     """``out_dir/index.html``: the summary first, then every table (all formats), the charts, the legend,
-    the method section (with respondents per district and year) and the notes. ``run_meta`` may carry the
-    report texts ``title``, ``municipality``, ``data_source``, ``contact``, ``description``."""
+    the method section (population and ages, fieldwork, the run's method, respondents per district and year,
+    with a gross sample the sample and response rates; :mod:`reports.method_section`) and the notes.
+    ``run_meta`` may carry the report texts ``title``, ``municipality``, ``data_source``, ``contact``,
+    ``description``, ``fieldwork``, and the run's ``population`` and ``response_rates`` records."""
     out_dir = Path(out_dir)
     rule = rule or SignalRule.from_run(run_meta)
     by_table: dict[str, dict[str, Path]] = {}
@@ -264,7 +267,12 @@ def write_index(
         sections=_sections(tables, by_table, out_dir, codebook),
         charts=_charts(by_table, out_dir, codebook, lang),
         legend=legend(rule, min_n, lang),
-        method=method_paragraphs(run_meta, rule, min_n, lang),
+        method=[
+            *([pop] if (pop := population_paragraph(run_meta, codebook, lang)) else []),
+            fieldwork_paragraph(run_meta, years, lang),
+            *method_paragraphs(run_meta, rule, min_n, lang),
+        ],
+        rates=response_rate_table(run_meta, min_n, lang),
         notes=list(notes),
     )
     p = out_dir / "index.html"

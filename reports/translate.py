@@ -153,10 +153,19 @@ EN_PATTERNS: list[tuple[str, str]] = [
     (r" och totalen av (.+?) per område och år\)", r" and the total of \1 per district and year)"),
     (
         r"Kalibrerade vikter \((raking|linjär kalibrering \(GREG\)|logit-kalibrering) mot kön och ålder per område "
-        r"och år(.*?)\); Taylorlinjäriserade standardfel; (\d+) % konfidensintervall på logitskalan",
-        r"Calibrated weights (\1 to sex and age per district and year\2); Taylor-linearised standard errors; \3% "
-        r"confidence intervals on the logit scale",
+        r"och år(.*?)\); (Taylorlinjäriserade standardfel|standardfel med [^;]+); (\d+) % konfidensintervall på "
+        r"logitskalan",
+        r"Calibrated weights (\1 to sex and age per district and year\2); \3; \4% confidence intervals on the logit "
+        r"scale",
     ),
+    (r"\bTaylorlinjäriserade standardfel\b", "Taylor-linearised standard errors"),
+    (  # --variance jackknife | bootstrap:R (survey.pipeline.outputs.variance_text)
+        r"standardfel med (jackknife \(JKn|bootstrap \(Rao–Wu, (\d+) replikat), varje replikat kalibrerat för sig\) "
+        r"för områden och Totalt, Taylorlinjäriserade för kön, ålder, svarsfördelningar och trender",
+        r"\1, each replicate calibrated on its own) standard errors for districts and Totalt, Taylor-linearised for "
+        r"sex, age, answer distributions and trends",
+    ),
+    (r"\(Rao–Wu, (\d+) replikat,", r"(Rao–Wu, \1 replicates,"),
     (
         r"; sammanslagna år: varje område skattas över (\d+) på varandra följande undersökningsår och redovisas "
         r"under periodens sista år( \(.+?\))?; jämförelsen med föregående period gäller perioden som slutar (\d+) "

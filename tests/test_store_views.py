@@ -277,7 +277,9 @@ def _check_view(view: pd.DataFrame, keys: pd.MultiIndex, csv: pd.DataFrame, colu
         assert view.loc[flag, list(columns)].isna().all().all()
 
 
-def test_every_view_matches_the_published_csv_files(run_store) -> None:
+@pytest.fixture(scope="module")
+def run_files(run_store):
+    """``(store, published CSV cells with their table's kind, {kind: cells}, estimates.csv)`` of the run."""
     store, report, est = run_store
     csv = _published_csv(report)
     kinds = {t: k for t, k in store.published_view("v_published_tables")[["table_id", "kind"]].itertuples(index=False)}
@@ -286,15 +288,21 @@ def test_every_view_matches_the_published_csv_files(run_store) -> None:
     assert set(kinds) == set(csv["table_id"])
     family = {k: csv[csv["kind"] == k] for k in csv["kind"].unique()}
     assert set(family) >= {"district", "group", "domain", "district_domain", "distribution", "small_area", "trend"}
+    return store, csv, family, est
 
-    def display_cells(kind: str, exclude_total: bool = False) -> int:
-        f = family[kind]
-        f = f[f["row_key"] != "Totalt"] if exclude_total else f
-        return len(f[f["stat"].isin(["est", "or"])])
 
+def _display_cells(family: dict[str, pd.DataFrame], kind: str, exclude_total: bool = False) -> int:
+    """The number of display cells (one main statistic each) of a family's published files."""
+    f = family[kind]
+    f = f[f["row_key"] != "Totalt"] if exclude_total else f
+    return len(f[f["stat"].isin(["est", "or"])])
+
+
+def test_district_and_group_views_match_the_published_csv_files(run_files) -> None:
+    store, _, family, est = run_files
     # district tables: year, district, indicator
     v = store.published_view("v_published_estimates")
-    assert len(v) == display_cells("district")
+    assert len(v) == _display_cells(family, "district")
     keys = pd.MultiIndex.from_arrays([v["table_id"], v["district"], v["year"].astype(str)])
     assert (v["table_id"] == "district_" + v["indicator"]).all()
     _check_view(v, keys, family["district"], {**SHARE_STATS, **SIGNAL_STATS})
@@ -305,17 +313,19 @@ def test_every_view_matches_the_published_csv_files(run_store) -> None:
     np.testing.assert_allclose(
         shown["estimate"].astype(float), e.loc[shown.index, "estimate"].round(3), atol=5e-4 + 1e-12
     )
-
     # indicator-group tables: district × indicator
     g = store.published_view("v_published_groups")
-    assert len(g) == display_cells("group") and set(g["table_id"]) == {"problems", "victimisation", "trust"}
+    assert len(g) == _display_cells(family, "group") and set(g["table_id"]) == {"problems", "victimisation", "trust"}
     _check_view(
         g, pd.MultiIndex.from_arrays([g["table_id"], g["district"], g["indicator"]]), family["group"], SHARE_STATS
     )
 
-    # sex and age group: Totalt from `groups`, every district from `groups_<indicator>`
+
+def test_by_group_view_matches_the_published_csv_files(run_files) -> None:
+    """Sex and age group: Totalt from ``groups``, every district from ``groups_<indicator>``."""
+    store, _, family, _ = run_files
     b = store.published_view("v_published_by_group")
-    assert len(b) == display_cells("domain") + display_cells("district_domain", exclude_total=True)
+    assert len(b) == _display_cells(family, "domain") + _display_cells(family, "district_domain", exclude_total=True)
     tot = b["table_id"] == "groups"
     assert (b.loc[tot, "district"] == "Totalt").all() and (b.loc[~tot, "district"] != "Totalt").all()
     assert (b.loc[~tot, "table_id"] == "groups_" + b.loc[~tot, "indicator"]).all()
@@ -330,9 +340,12 @@ def test_every_view_matches_the_published_csv_files(run_store) -> None:
     m = dd_tot.merge(dom, left_on=["indicator", "column_key", "stat"], right_on=["indicator_key", "column_key", "stat"])
     assert len(m) == len(dd_tot) and (m["text_x"] == m["text_y"]).all()
 
-    # answer distributions: district × item × answer code, with the answer's label
+
+def test_answers_view_matches_the_published_csv_files(run_files) -> None:
+    """Answer distributions: district × item × answer code, with the answer's label."""
+    store, _, family, _ = run_files
     a = store.published_view("v_published_answers")
-    assert len(a) == display_cells("distribution")
+    assert len(a) == _display_cells(family, "distribution")
     assert (a["table_id"] == "answers_" + a["item"]).all()
     _check_view(
         a, pd.MultiIndex.from_arrays([a["table_id"], a["district"], a["code"]]), family["distribution"], SHARE_STATS
@@ -344,18 +357,20 @@ def test_every_view_matches_the_published_csv_files(run_store) -> None:
     sums = a[~a["suppressed"].astype(bool)].groupby(["item", "district"])["estimate"].sum()
     assert ((sums - 1).abs() < 0.01).all()  # a shown distribution sums to 100 % (each share rounded)
 
+
+def test_small_area_and_trend_views_match_the_published_csv_files(run_files) -> None:
+    store, _, family, _ = run_files
     # small areas: the model estimate of a district, keyed by the district's own name
     s = store.published_view("v_published_small_area")
-    assert len(s) == display_cells("small_area") > 0
+    assert len(s) == _display_cells(family, "small_area") > 0
     assert set(s["estimate_type"]) == {"modellskattning (Fay–Herriot)"}
     keys = pd.MultiIndex.from_arrays([s["table_id"], s["district"] + " (modell)", s["indicator"]])
     _check_view(s, keys, family["small_area"], {"model_estimate": "est", "ci_low": "lo", "ci_high": "hi"})
-    direct = v.set_index(["year", "district", "indicator"])
+    direct = store.published_view("v_published_estimates").set_index(["year", "district", "indicator"])
     assert direct.loc[pd.MultiIndex.from_frame(s[["year", "district", "indicator"]]), "suppressed"].all()
-
     # trend: odds ratio per year per indicator
     t = store.published_view("v_published_trend")
-    assert len(t) == display_cells("trend")
+    assert len(t) == _display_cells(family, "trend")
     _check_view(
         t,
         pd.MultiIndex.from_arrays([t["table_id"], t["indicator"], pd.Series("or", index=t.index)]),
@@ -363,7 +378,10 @@ def test_every_view_matches_the_published_csv_files(run_store) -> None:
         {"odds_ratio": "or", "ci_low": "lo", "ci_high": "hi", "p_value": "p", "significant": "sig"},
     )
 
-    # every cell: value, text and flag as in the files; a suppressed cell never has a value
+
+def test_cells_view_matches_the_published_csv_files(run_files) -> None:
+    """Every cell: value, text and flag as in the files; a suppressed cell never has a value."""
+    store, csv, _, _ = run_files
     c = store.published_view("v_published_cells")
     assert len(c) == len(csv)
     got = c.set_index(["table_id", "row_key", "column_key", "stat"]).sort_index()

@@ -232,6 +232,14 @@ class RunConfig(BaseModel):
     title: str | None = Field(None, max_length=300, description=_d("Rapportens titel", "Report title"))
     source: str | None = Field(None, max_length=500, description=_d("Källa i tabellerna", "Source line"))
     contact: str | None = Field(None, max_length=300, description=_d("Kontaktuppgift", "Contact"))
+    fieldwork: str | None = Field(
+        None,
+        max_length=300,
+        description=_d(
+            "Insamling i rapportens metoddel, t.ex. ”postenkät med webbsvar, september–oktober”",
+            "Fieldwork in the report's method section, e.g. postal questionnaire with web option, Sept–Oct",
+        ),
+    )
     lang: Lang = Field(
         "sv",
         description=_d(
@@ -374,7 +382,7 @@ class RunConfig(BaseModel):
 
     @property
     def report_texts(self) -> dict[str, str]:
-        return {k: v for k in ("municipality", "title", "source", "contact") if (v := getattr(self, k))}
+        return {k: v for k in ("municipality", "title", "source", "contact", "fieldwork") if (v := getattr(self, k))}
 
     def check_inputs(self) -> None:
         """The input files exist and are files (raises :class:`ConfigError` naming the first that is not)."""

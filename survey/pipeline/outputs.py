@@ -153,6 +153,19 @@ def nonresponse_text(nr: NonresponseResult) -> str:
     return f"svarsandel i bruttourvalet {rates} (per område, kön och ålder i response_rates.csv); {how}"
 
 
+def variance_text(config: RunConfig) -> str:
+    """The method line's standard errors: Taylor, or the replicates of ``--variance`` for the district and
+    Totalt tables (the groups, answer distributions and trend models stay linearised)."""
+    kind, replicates = config.variance_method
+    if kind == "linearisation":
+        return "Taylorlinjäriserade standardfel"
+    how = "jackknife (JKn" if kind == "jackknife" else f"bootstrap (Rao–Wu, {replicates} replikat"
+    return (
+        f"standardfel med {how}, varje replikat kalibrerat för sig) för områden och Totalt, "
+        "Taylorlinjäriserade för kön, ålder, svarsfördelningar och trender"
+    )
+
+
 def method_text(config: RunConfig, estimates: pd.DataFrame | None = None, nr: NonresponseResult | None = None) -> str:
     """The report's method line: calibration, variance, interval, with ``--pool`` the pooled years (the
     periods of ``estimates``' ``years_pooled``) and with ``--gross-sample`` the response rates."""
@@ -160,8 +173,7 @@ def method_text(config: RunConfig, estimates: pd.DataFrame | None = None, nr: No
     aux = f" och totalen av {', '.join(config.aux)} per område och år" if config.aux else ""
     text = (
         f"Kalibrerade vikter ({method[config.method]} mot kön och ålder per område och år{aux}); "
-        f"Taylorlinjäriserade standardfel; {round(config.level * 100)} % konfidensintervall på "
-        f"logitskalan"
+        f"{variance_text(config)}; {round(config.level * 100)} % konfidensintervall på logitskalan"
     )
     if config.pool > 1:
         periods = ""
@@ -207,9 +219,11 @@ def report_meta(
         meta["data_source"] = texts["source"]
     if "title" in texts:
         meta["title"] = texts["title"]
-    for key in ("municipality", "contact"):
+    for key in ("municipality", "contact", "fieldwork"):
         if key in texts:
             meta[key] = texts[key]
+    pop = wave.population.data  # the method section's population per year and district (register totals)
+    meta["population"] = pop.groupby(["year", "district"], as_index=False)["population"].sum().to_dict("records")
     return meta
 
 

@@ -120,6 +120,7 @@ class ReportTexts(BaseModel):
     title: str | None = Field(None, max_length=300, description="Rapportens titel / Report title")
     source: str | None = Field(None, max_length=500, description="Källa i tabellerna / Source line")
     contact: str | None = Field(None, max_length=300, description="Kontaktuppgift / Contact")
+    fieldwork: str | None = Field(None, max_length=300, description="Insamling / Fieldwork (method section)")
 
     def for_year(self, year: int) -> dict[str, str]:
         return {k: v.replace("{year}", str(year)) for k, v in self.model_dump().items() if v}
