@@ -1,8 +1,8 @@
 """``make bench`` / ``python -m bench.run``: how fast trygghet is, how it grows, and against its peers.
 
 1. **Growth** — the whole ``trygghet run`` (SQLite, default outputs) on synthetic waves of ``--sizes``
-   respondents (default 100,000, 1,000,000 and 5,000,000; 20 districts × 5 years, one seed; add 10,000,000
-   with ``--sizes 100000,1000000,5000000,10000000``), each in its own process: wall time and the peak
+   respondents (default 100,000, 1,000,000, 5,000,000 and 10,000,000; 20 districts × 5 years, one seed;
+   ``--sizes 100000,1000000,5000000`` leaves out the largest), each in its own process: wall time and the peak
    resident memory of the process tree (psutil, :mod:`bench.measure`), and the fitted exponent ``b`` of
    ``time ≈ a n^b`` (least squares on log-log).
 2. **Steps** at ``--step-size`` (default 1,000,000): read, validate, store, weight, estimate, trend, publish
@@ -185,7 +185,9 @@ def carry_over(report: dict[str, Any], only: set[str], previous: Path) -> None:
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--sizes", default="100000,1000000,5000000", help="growth sizes (respondents), comma separated")
+    ap.add_argument(
+        "--sizes", default="100000,1000000,5000000,10000000", help="growth sizes (respondents), comma separated"
+    )
     ap.add_argument("--step-size", type=int, default=1_000_000, help="size of the step, store and peer figures")
     ap.add_argument("--districts", type=int, default=20)
     ap.add_argument("--years", type=int, default=5)

@@ -240,4 +240,4 @@ def test_only_some_sections_keeps_the_others_from_the_previous_run(tmp_path: Pat
 def test_sizes_are_configurable() -> None:
     a = parse(["--sizes", "20000,50000", "--step-size", "50000", "--peers", "none"])
     assert a.sizes == "20000,50000" and a.step_size == 50000 and a.peers == "none"
-    assert parse([]).sizes == "100000,1000000,5000000"
+    assert parse([]).sizes == "100000,1000000,5000000,10000000"
