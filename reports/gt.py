@@ -8,13 +8,17 @@ labels, row names and notes are escaped by great-tables itself.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import warnings
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from great_tables import GT
 
 from reports.formats import EN_DASH, NBSP, NOT_AVAILABLE, SUPPRESSED, swedish_number, swedish_pp
+from reports.gt_body import splice_body
 from reports.tabledata import TableData
 from reports.templating import environment, resource_text
 
@@ -96,16 +100,30 @@ def table_cell_parts(
     return c
 
 
-def display_frame(t: TableData) -> pd.DataFrame:
-    """Wide frame of HTML cell contents (one column per display column), for great-tables."""
+CELL_SEP = "<!--cell-->"  # between the cells rendered by one cell.html call; escaped text never has a "<"
+
+
+def display_cells(t: TableData) -> dict[str, list[str]]:
+    """The HTML content of every display cell, ``{column_key: [cell of each row]}``, rendered by one call of
+    the ``cell.html`` template (autoescaped) for the whole table."""
     idx = t.index()
-    tpl = environment().get_template("cell.html")
-    data: dict[str, list[str]] = {"_row": [lab for _, lab in t.rows]}
+    parts = [table_cell_parts(t, idx, rk, ck) for ck, _ in t.columns for rk, _ in t.rows]
+    flat = environment().get_template("cell.html").render(cells=parts, sep=CELL_SEP).split(CELL_SEP) if parts else []
+    n = len(t.rows)
+    return {ck: flat[j * n : (j + 1) * n] for j, (ck, _) in enumerate(t.columns)}
+
+
+def display_frame(t: TableData, cells: Mapping[str, list[str]] | None = None, rows: int | None = None) -> pd.DataFrame:
+    """Wide frame of HTML cell contents (one column per display column), for great-tables; ``rows``: only the
+    first ones (the frame of :func:`table_html`'s frame-only render)."""
+    cells = display_cells(t) if cells is None else cells
+    k = len(t.rows) if rows is None else rows
+    data: dict[str, list[str]] = {"_row": [lab for _, lab in t.rows[:k]]}
     if t.row_groups:
-        data["_group"] = [t.row_groups.get(k, "") for k, _ in t.rows]
+        data["_group"] = [t.row_groups.get(key, "") for key, _ in t.rows[:k]]
     for ck, _ in t.columns:
-        data[ck] = [tpl.render(c=table_cell_parts(t, idx, rk, ck)) for rk, _ in t.rows]
-    return pd.DataFrame(data)
+        data[ck] = cells[ck][:k]
+    return pd.DataFrame(data, dtype=object)
 
 
 def widths(t: TableData) -> tuple[int, list[int]]:
@@ -124,9 +142,11 @@ def widths(t: TableData) -> tuple[int, list[int]]:
     return stub_w, col_w
 
 
-def to_gt(t: TableData) -> GT:
-    """The great-tables object (Swedish headings, footnotes and source line)."""
-    gt = GT(display_frame(t), rowname_col="_row", groupname_col="_group" if t.row_groups else None)
+def to_gt(t: TableData, frame: Any = None) -> GT:
+    """The great-tables object (Swedish headings, footnotes and source line); ``frame``: the display frame
+    when not every row of :func:`display_frame`."""
+    frame = display_frame(t) if frame is None else frame
+    gt = GT(frame, rowname_col="_row", groupname_col="_group" if t.row_groups else None)
     gt = gt.with_id(css_id(t.table_id))
     gt = gt.fmt(lambda v: v, columns=[c for c, _ in t.columns])  # cells are autoescaped Jinja output
     gt = gt.tab_header(title=t.title, subtitle=t.subtitle or None)
@@ -164,6 +184,54 @@ def to_gt(t: TableData) -> GT:
     return gt.opt_css(resource_text("cell.css").replace("#ID", "#" + css_id(t.table_id)))
 
 
+_HTML_CACHE: ContextVar[dict[int, tuple[TableData, str]] | None] = ContextVar("table_html_cache", default=None)
+
+
+@contextmanager
+def render_once() -> Iterator[None]:
+    """Within the block, :func:`table_html` renders each table object once (a publication embeds a table in
+    its own page and in a collection page); the tables must not change inside the block."""
+    token = _HTML_CACHE.set({})
+    try:
+        yield
+    finally:
+        _HTML_CACHE.reset(token)
+
+
 def table_html(t: TableData) -> str:
-    """The table's HTML fragment (great-tables output without external references)."""
-    return strip_external(to_gt(t).as_raw_html())
+    """The table's HTML fragment (great-tables output without external references), as
+    ``strip_external(to_gt(t).as_raw_html())`` (:func:`fast_html`)."""
+    cache = _HTML_CACHE.get()
+    hit = cache.get(id(t)) if cache is not None else None
+    if hit is not None and hit[0] is t:
+        return hit[1]
+    out = strip_external(fast_html(t))
+    if cache is not None:
+        cache[id(t)] = (t, out)
+    return out
+
+
+def fast_html(t: TableData) -> str:
+    """great-tables' HTML of the table: great-tables renders the table with its first row, every row is
+    written into it by :func:`reports.gt_body.splice_body` (the whole table by great-tables when the first
+    row does not come out the same)."""
+    cells = display_cells(t)
+    if not t.rows or not t.columns:
+        return to_gt(t, display_frame(t, cells)).as_raw_html()
+    import pyarrow as pa
+
+    first = display_frame(t, cells, rows=1)
+    frame = pa.table({c: pa.array(first[c].tolist(), pa.string()) for c in first.columns})
+    with warnings.catch_warnings():  # great-tables' pyarrow backend: one row, the same HTML as pandas'
+        warnings.filterwarnings("ignore", message="PyArrow Table support is currently experimental")
+        skeleton = to_gt(t, frame).as_raw_html()
+    groups = [t.row_groups.get(k, "") for k, _ in t.rows] if t.row_groups else None
+    out = splice_body(
+        skeleton, css_id(t.table_id), [lab for _, lab in t.rows], groups, [c for c, _ in t.columns], cells
+    )
+    return out if out is not None else to_gt(t, display_frame(t, cells)).as_raw_html()
+
+
+def full_html(t: TableData) -> str:
+    """great-tables' rendering of the whole table, cell by cell (the reference of :func:`fast_html`)."""
+    return to_gt(t).as_raw_html()

@@ -34,6 +34,7 @@ from reports.exports import (
     tables_list_command,
 )
 from reports.formats import MINUS, NBSP, SUPPRESSED, swedish_number, swedish_p, swedish_percent, swedish_pp
+from reports.gt import render_once
 from reports.images import chromium_available, chromium_wrapper, write_images
 from reports.interactive import write_interactive
 from reports.jsonstat import write_jsonstat
@@ -284,20 +285,21 @@ def publish_report(
     tables = build_tables(prot, comparisons, trend, codebook, run_meta, min_n=min_n, compare=compare, notes=res.notes)
     res.tables = [t.table_id for t in tables]
     lap("build")
-    _write_formats(res, tables, out_dir, formats, lap, rule.alpha, run_meta)
-    if charts:  # True: every indicator; a sequence: those indicators (matplotlib costs ~1–3 s per chart)
-        res.files += write_charts(
-            prot, codebook, run_meta, out_dir, min_n=min_n, indicators=None if charts is True else list(charts)
-        )
-        lap("charts")
-    if "html" in formats:  # the interactive comparison page (self-contained, offline)
-        page = write_interactive(prot, comparisons, codebook, run_meta, out_dir, min_n=min_n, rule=rule)
-        res.files.append(PublishedFile("interactive", "jamfor", "html", page))
-        res.files += write_collections(tables, out_dir)
-        lap("interactive")
-    if store is not None:
-        res.versions = publish_to_store(store, tables, run_meta.get("run_id"))
-        lap("store")
+    with render_once():  # a table's HTML is embedded in its page and in a collection page: rendered once
+        _write_formats(res, tables, out_dir, formats, lap, rule.alpha, run_meta)
+        if charts:  # True: every indicator; a sequence: those indicators (matplotlib costs ~1–3 s per chart)
+            res.files += write_charts(
+                prot, codebook, run_meta, out_dir, min_n=min_n, indicators=None if charts is True else list(charts)
+            )
+            lap("charts")
+        if "html" in formats:  # the interactive comparison page (self-contained, offline)
+            page = write_interactive(prot, comparisons, codebook, run_meta, out_dir, min_n=min_n, rule=rule)
+            res.files.append(PublishedFile("interactive", "jamfor", "html", page))
+            res.files += write_collections(tables, out_dir)
+            lap("interactive")
+        if store is not None:
+            res.versions = publish_to_store(store, tables, run_meta.get("run_id"))
+            lap("store")
     trend_t = next((t for t in tables if t.kind == "trend"), None)
     res.index = write_index(
         tables,

@@ -1,0 +1,105 @@
+"""The report's table HTML: :func:`reports.gt.table_html` writes the rows into great-tables' rendering of
+the first row (:mod:`reports.gt_body`); the page must be byte for byte what great-tables writes when it
+renders every cell itself (:func:`reports.gt.full_html`), for every kind of table, in both languages,
+with row groups, escaping and repeated ids; a first row that does not match falls back to great-tables."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from reports import gt
+from reports.gt_body import splice_body
+from reports.publish import build_tables
+from reports.tabledata import CellBuilder, TableData
+from tests.test_publish import SAMPLE, load_estimates, make_codebook, make_comparisons, pipeline_wave
+
+
+@pytest.fixture(scope="module")
+def wave():
+    return pipeline_wave(6000, 6, 2, 11)
+
+
+def _same(tables: list[TableData]) -> None:
+    for t in tables:
+        assert gt.fast_html(t) == gt.full_html(t), t.table_id
+
+
+@pytest.mark.parametrize("lang", ["sv", "en"])
+def test_every_pipeline_table_as_great_tables_renders_it(wave, lang):
+    est, e, _, cb = wave
+    districts = sorted(set(est["district"]) - {"Totalt"})
+    meta = {"run_id": "r1", "date": "2026-12-01", "lang": lang}
+    tables = build_tables(est, e.comparisons, None, cb, meta, compare=[(districts[0], districts[1])])
+    kinds = {t.kind for t in tables}
+    assert {"district", "group", "domain", "district_domain", "distribution", "compare"} <= kinds
+    assert any(t.row_groups for t in tables)  # the comparison table groups its rows
+    _same(tables)
+
+
+def test_sample_wave_tables_with_trend_and_hidden_cells():
+    est = load_estimates()
+    trend = pd.read_csv(SAMPLE / "expected" / "trend.csv")
+    meta = {"run_id": "r1", "date": "2026-11-20"}
+    tables = build_tables(est, make_comparisons(est), trend, make_codebook(), meta, compare=[("Rissne", "Totalt")])
+    assert "trend" in {t.kind for t in tables}
+    html = {t.table_id: gt.table_html(t) for t in tables}
+    assert '<span class="v sup">..</span>' in html["district_unsafe_after_dark"]  # Ursvik 2022: n = 25
+    _same(tables)
+
+
+def _table(rows, groups, columns, label="Område") -> TableData:
+    cb = CellBuilder()
+    for rk, _ in rows:
+        for ck, _ in columns:
+            cb.add(rk, ck, {"est": 0.274, "lo": 0.25, "hi": 0.3, "n": 1843.0}, rk == "hid")
+    return TableData(
+        table_id='odd<id> & "x"',
+        year=2024,
+        title="Titel <b>&</b>",
+        subtitle="",
+        kind="district",
+        rows=rows,
+        columns=columns,
+        stats=["est", "lo", "hi", "n"],
+        dims={"row": "district", "column": "year", "fixed": {"indicator": "x"}},
+        cells=cb.frame(),
+        stub_label=label,
+        row_groups=groups,
+        column_spanners={ck: "År" for ck, _ in columns[:2]},
+        footnotes=["Not <i>1</i>"],
+        source_note="Källa: test",
+    )
+
+
+def test_escaping_group_order_and_repeated_ids():
+    rows = [("a", 'Område <A> & "B"'), ("hid", "stub-2"), ("c", "Grupp"), ("d", "d"), ("e", "")]
+    # groups out of order (great-tables sorts them), an empty group, a group named like an id already used
+    groups = {"a": "Öster", "hid": "", "c": "Väster", "d": "Öster", "e": "År"}
+    cols = [("stub-2", "stub-2"), ("2024", "2024"), ("Område", "Område")]
+    t = _table(rows, groups, cols, label="Område")
+    fast = gt.fast_html(t)
+    assert fast == gt.full_html(t)
+    assert fast.count("gt_group_heading_row") == 3 and "gt_empty_group_heading" in fast
+    assert "Område &lt;A&gt; &amp; &quot;B&quot;" in fast
+    _same([_table(rows, {}, cols), _table(rows[:1], {}, cols[:1]), _table(rows[:1], {"a": "G"}, cols)])
+
+
+def test_first_row_mismatch_falls_back_to_great_tables():
+    t = _table([("a", "A"), ("b", "B")], {}, [("2024", "2024")])
+    cells = gt.display_cells(t)
+    frame = gt.display_frame(t, cells, rows=1)
+    skeleton = gt.to_gt(t, frame).as_raw_html()
+    args = (gt.css_id(t.table_id), ["A", "B"], None, ["2024"], cells)
+    assert splice_body(skeleton, *args) is not None
+    assert splice_body(skeleton.replace('class="gt_row gt_right"', 'class="gt_row gt_center"'), *args) is None
+    assert splice_body(skeleton.replace("<tbody", "<tbodyx"), *args) is None
+
+
+def test_render_once_reuses_the_rendering_within_the_block():
+    t = _table([("a", "A")], {}, [("2024", "2024")])
+    with gt.render_once():
+        first = gt.table_html(t)
+        t.title = "Ändrad"  # inside the block a table is rendered once
+        assert gt.table_html(t) is first
+    assert "Ändrad" in gt.table_html(t)
