@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -56,10 +57,81 @@ FORMAT_LINKS = {
 }
 
 
-def _wide(tables: Sequence[TableData]) -> bool:
+PRINT_WIDTH = 1047  # px of an A4 landscape page (297 mm) less its 2 × 10 mm margins, at 96 px per inch
+MIN_PRINT_ZOOM = 0.62  # smaller than this, a table is split into parts of whole columns for print
+PART_ZOOM = 0.8  # the zoom a part of a split table is cut for
+
+
+def _width(t: TableData) -> int:
+    """The table's width on screen in px (great-tables' fixed column widths; borders included)."""
     from reports.gt import widths
 
-    return any(sum(widths(t)[1]) + widths(t)[0] > 1100 for t in tables)
+    stub, cols = widths(t)
+    return stub + sum(cols) + 4
+
+
+def _wide(tables: Sequence[TableData]) -> bool:
+    return any(_width(t) > 1100 for t in tables)
+
+
+def _zoom(t: TableData) -> float:
+    """The print zoom that makes the table as wide as the page at most (1: it fits as it is)."""
+    return round(min(1.0, PRINT_WIDTH / _width(t)), 3)
+
+
+def _part(t: TableData, k: int, n: int, columns: list[tuple[str, str]]) -> TableData:
+    """Columns ``columns`` of ``t`` as part ``k`` of ``n`` (the stub on each; notes under the last)."""
+    keys = {c for c, _ in columns}
+    word = "part {k} of {n}" if t.dims.get("lang") == "en" else "del {k} av {n}"
+    return replace(
+        t,
+        table_id=f"{t.table_id}-{k}",
+        title=f"{t.title} ({word.format(k=k, n=n)})",
+        columns=columns,
+        cells=t.cells[t.cells["column_key"].astype(str).isin(keys)],
+        column_spanners={c: s for c, s in t.column_spanners.items() if c in keys},
+        footnotes=t.footnotes if k == n else [],
+        source_note=t.source_note if k == n else "",
+    )
+
+
+def print_parts(t: TableData) -> list[tuple[TableData, float]]:
+    """``[(table, print zoom)]``: the table itself with the zoom that fits it to an A4 landscape page, or —
+    when that zoom would be below :data:`MIN_PRINT_ZOOM` — parts of whole columns (the stub repeated) that each
+    fit at about :data:`PART_ZOOM` or larger."""
+    if _zoom(t) >= MIN_PRINT_ZOOM or len(t.columns) < 2:
+        return [(t, _zoom(t))]
+    from reports.gt import widths
+
+    stub, cols = widths(t)
+    room = PRINT_WIDTH / PART_ZOOM - stub - 4
+    groups: list[list[tuple[str, str]]] = [[]]
+    used = 0.0
+    for col, w in zip(t.columns, cols):
+        if groups[-1] and used + w > room:
+            groups.append([])
+            used = 0.0
+        groups[-1].append(col)
+        used += w
+    parts = [_part(t, k, len(groups), g) for k, g in enumerate(groups, start=1)]
+    return [(p, _zoom(p)) for p in parts]
+
+
+def table_blocks(tables: Sequence[TableData]) -> list[dict[str, Any]]:
+    """What the page templates render per table: the screen table (``html``, its ``zoom`` in print) and, for a
+    table too wide for one printed page, the print-only ``parts`` (``html``, ``zoom``)."""
+    blocks = []
+    for t in tables:
+        parts = print_parts(t)
+        split = len(parts) > 1
+        blocks.append(
+            {
+                "html": Markup(table_html(t)),
+                "zoom": parts[0][1] if not split else 1.0,
+                "parts": [{"html": Markup(table_html(p)), "zoom": z} for p, z in parts] if split else [],
+            }
+        )
+    return blocks
 
 
 def _lang(tables: Sequence[TableData]) -> str:
@@ -75,7 +147,7 @@ def table_page(t: TableData, *, back_link: str | None = "index.html") -> str:
         title=t.title,
         back_link=back_link,
         wide=_wide([t]),
-        tables=[Markup(table_html(t))],
+        tables=table_blocks([t]),
         lang=lang,
         back_text=texts(lang)["back"],
     )
@@ -91,7 +163,7 @@ def compare_html(tables: Sequence[TableData], a: str, b: str, *, back_link: str 
         back_text=texts(lang)["back"],
         back_link=back_link,
         wide=_wide(tables),
-        tables=[Markup(table_html(t)) for t in tables],
+        tables=table_blocks(tables),
     )
 
 
@@ -153,7 +225,7 @@ def write_collections(tables: Sequence[TableData], out_dir: Path) -> list[Publis
                 back_text=texts(lang)["back"],
                 back_link="index.html",
                 wide=_wide(ts),
-                tables=[Markup(table_html(t)) for t in ts],
+                tables=table_blocks(ts),
             )
             p = Path(out_dir) / name
             p.write_text(page, encoding="utf-8")
