@@ -127,6 +127,11 @@ def _criterion(rule: Any) -> str:
     return f"{p} < {english_text(rule.alpha_text)}"
 
 
+def english_criterion(rule: Any) -> str:
+    """The marker rule in English: ``adjusted p (Benjamini–Hochberg) < 0.05``."""
+    return _criterion(rule)
+
+
 def english_legend(rule: Any, min_n: int) -> list[tuple[str, str]]:
     """:func:`reports.pages.legend` in English."""
     crit = _criterion(rule)

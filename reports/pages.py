@@ -40,6 +40,7 @@ SECTION_OF_KIND = {
     "group": "Sammanställningar senaste året",
     "domain": "Sammanställningar senaste året",
     "trend": "Trend",
+    "district_trend": "Trend",
     "compare": "Jämförelser mellan områden",
     "district_domain": "Kön och åldersgrupp per område",
     "distribution": "Svarsfördelningar per fråga (alla svarsalternativ)",

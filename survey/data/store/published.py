@@ -6,7 +6,7 @@ Tables: ``published_tables`` (one row per version of a table and year: ``table_i
 as printed, ``suppressed``). Versions are never overwritten: publishing again creates version + 1, and
 database triggers refuse UPDATE and DELETE of published rows. A suppressed cell has no value (CHECK).
 
-Views (``survey/data/store/views.py``, created by migrations 0003–0005; stable: columns are only ever
+Views (``survey/data/store/views.py``, created by migrations 0003–0006; stable: columns are only ever
 added), one per table family, documented column by column in ``docs/table-store.md``. Values are as
 published: the publisher stores every value rounded to the precision it is shown with (shares and
 procentenheter to 0.1 percentage points, odds ratios to 3 decimals, p-values as printed), and the views pass
@@ -38,6 +38,9 @@ view                        rows (tables) and key
 ``v_published_cells``       every cell of the current version of each table and year
 ``v_published_tables``      the current version of each table and year, with its ``kind``
 =========================== ===============================================================================
+
+``v_published_district_trends``: per-district trends (``district_trends``), key ``year, district, indicator``;
+``pp_per_year`` (procentenheter per year as a proportion), CI, ``p_value``, ``significant``, ``suppressed``.
 
 "Current" is the highest version of a (table, year); ``v_published_estimates`` takes, per district table,
 the newest publication (latest ``created_at``), whose columns hold every year of that run. The role
@@ -106,6 +109,18 @@ PUBLISHED_VIEWS: dict[str, tuple[str, ...]] = {
         "ci_high",
         "suppressed",
         "estimate_type",
+        *PROVENANCE,
+    ),
+    "v_published_district_trends": (
+        "year",
+        "district",
+        "indicator",
+        "pp_per_year",
+        "ci_low",
+        "ci_high",
+        "p_value",
+        "significant",
+        "suppressed",
         *PROVENANCE,
     ),
     "v_published_cells": (

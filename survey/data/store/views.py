@@ -20,6 +20,7 @@ VIEW_NAMES: tuple[str, ...] = (
     "v_published_trend",
     "v_published_answers",
     "v_published_small_area",
+    "v_published_district_trends",
     "v_published_cells",
     "v_published_tables",
 )
@@ -111,9 +112,10 @@ def share(column: str | None = None, suffix: str = "") -> str:
     )
 
 
-def suppressed(columns: tuple[str, ...] = ()) -> str:
+def suppressed(columns: tuple[str, ...] = (), main: str = "est") -> str:
+    """A row is suppressed when its main statistic (``main``, in one of ``columns`` when given) is."""
     where = " AND cl.column_key IN (" + ", ".join(f"'{c}'" for c in columns) + ")" if columns else ""
-    return f"max(CASE WHEN cl.stat = 'est'{where} AND cl.suppressed THEN 1 ELSE 0 END) = 1 AS suppressed"
+    return f"max(CASE WHEN cl.stat = '{main}'{where} AND cl.suppressed THEN 1 ELSE 0 END) = 1 AS suppressed"
 
 
 SIGNALS = (
@@ -129,6 +131,7 @@ def view_bodies(dialect: str) -> dict[str, str]:
     groups = cells_sql(sql, CURRENT_BY_YEAR, kinds=("domain", "district_domain"))
     answers = cells_sql(sql, CURRENT_BY_YEAR, kinds=("distribution",), labels=True)
     small = cells_sql(sql, CURRENT_BY_YEAR, kinds=("small_area",))
+    trends = cells_sql(sql, CURRENT_BY_YEAR, kinds=("district_trend",))
     kind = sql.json_text("t.meta", "kind")
     return {
         "v_published_tables": f"""
@@ -184,6 +187,12 @@ def view_bodies(dialect: str) -> dict[str, str]:
                    {stat("hi")} AS ci_high, {suppressed()}, cl.estimate_type, {PROVENANCE}
             FROM ({small}) cl
             GROUP BY {GROUP_PROVENANCE}, cl.row_key, cl.column_key, cl.estimate_type""",
+        "v_published_district_trends": f"""
+            SELECT cl.table_year AS year, cl.row_key AS district, cl.column_key AS indicator,
+                   {stat("diff")} AS pp_per_year, {stat("lo")} AS ci_low, {stat("hi")} AS ci_high,
+                   {stat("p")} AS p_value, {flag("sig")} AS significant, {suppressed(main="diff")}, {PROVENANCE}
+            FROM ({trends}) cl
+            GROUP BY {GROUP_PROVENANCE}, cl.row_key, cl.column_key""",
     }
 
 
