@@ -86,3 +86,55 @@ def test_run_frame_with_every_dtype_round_trips(store: Store) -> None:
     )
     got = store.run_outputs(run_id).estimates
     pd.testing.assert_frame_equal(got, est.reset_index(drop=True), check_exact=True)
+
+
+def test_columns_null_in_the_first_rows_read_back_exactly(store: Store) -> None:
+    # SQLite files are read by ADBC, which fixes a column's type from the rows it reads first: NULL for the
+    # first 2,500 rows (more than its default batch of 1,024) and values after must still read back exactly
+    wave = make_wave([2022, 2023], n=3_000)
+    data = wave.responses.data
+    head = data.index < 2_500
+    data.loc[head, "design_weight"] = np.nan
+    data.loc[~head, "design_weight"] = np.linspace(0.1, 7.0, int((~head).sum())) / 3
+    data.loc[head, "born_abroad"] = pd.NA
+    item = next(c for c in data.columns if c.startswith("q_"))
+    data.loc[head, item] = pd.NA
+    store.load_wave(wave)
+    got = store.responses()
+    pd.testing.assert_frame_equal(got, data, check_exact=True)
+    assert got["design_weight"].isna().sum() == 2_500 and got[item].isna().sum() >= 2_500
+
+
+def test_a_sqlite_file_is_read_by_adbc_and_memory_by_sqlite3(tmp_path, monkeypatch) -> None:
+    wave = make_wave([2022], n=500)
+    expected = wave.responses.data
+    calls: list[str] = []
+    real = store_bulk._read_sqlite_rows
+
+    def rows(dbapi, sql, types):
+        calls.append(sql)
+        return real(dbapi, sql, types)
+
+    monkeypatch.setattr(store_bulk, "_read_sqlite_rows", rows)
+    with Store(f"sqlite:///{tmp_path / 'file.db'}") as s:
+        s.load_wave(wave)
+        pd.testing.assert_frame_equal(s.responses(), expected, check_exact=True)
+    assert calls == []  # the file was read by ADBC, not by sqlite3's row tuples
+    with Store("sqlite://") as s:
+        s.load_wave(wave)
+        pd.testing.assert_frame_equal(s.responses(), expected, check_exact=True)
+    assert len(calls) == 1 and "FROM responses" in calls[0]  # in memory: only its own connection sees it
+
+
+def test_in_order_sorts_like_order_by_and_keeps_sorted_tables() -> None:
+    import pyarrow as pa
+
+    rows = [(2, 5, "b"), (1, 9, "z"), (2, 1, "a"), (1, 9, "y"), (None, 0, "n"), (1, 2, "c"), (2, 1, "a")]
+    table = pa.table({k: list(col) for k, col in zip("xyz", zip(*rows))})
+    got = store_bulk.in_order(table, ["x", "y", "z"])
+    nulls_last = sorted(rows, key=lambda r: (r[0] is None, r[0] or 0, r[1], r[2]))
+    assert list(zip(*(got.column(k).to_pylist() for k in "xyz"))) == nulls_last
+    ordered = pa.table({"x": [1, 1, 2, 3], "y": [4, 7, 0, 0]})
+    assert store_bulk.in_order(ordered, ["x", "y"]) is ordered  # recognised as sorted, not copied
+    ties = pa.table({"x": [1, 1, 2], "y": [5, 4, 0]})
+    assert store_bulk.in_order(ties, ["x", "y"]).column("y").to_pylist() == [4, 5, 0]

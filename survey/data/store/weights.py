@@ -224,12 +224,8 @@ class WeightStore(RunStore):
 
     def run_weights(self, run_id: str) -> StoredWeights:
         """What the ``weight`` step stored, the design rebuilt (see the module docstring)."""
-        names = ["resp_id", "year", "weight", *DESIGN_COLUMNS]
-        stmt = (
-            sa.select(*[weights.c[n] for n in names])
-            .where(weights.c.run_id == run_id)
-            .order_by(weights.c.position, weights.c.year, weights.c.resp_id)
-        )
+        names = ["resp_id", "year", "weight", *DESIGN_COLUMNS, "position"]
+        stmt = sa.select(*[weights.c[n] for n in names]).where(weights.c.run_id == run_id)
         with self.reading("läsa vikterna") as conn:
             run = self.run_row(conn, run_id)
             design_row = conn.execute(sa.select(run_designs).where(run_designs.c.run_id == run_id)).first()
@@ -239,7 +235,11 @@ class WeightStore(RunStore):
                     f"{', '.join(self.steps_frame(conn, run_id)['step']) or 'inga'})."
                 )
             rows = bulk_select(
-                conn, stmt, arrow_types(weights, names), {**WEIGHT_DTYPES, "design_weight": "float64", "fpc": "float64"}
+                conn,
+                stmt,
+                arrow_types(weights, names),
+                {**WEIGHT_DTYPES, "design_weight": "float64", "fpc": "float64"},
+                order=("position", "year", "resp_id"),
             )
             diagnostics = read_run_frame(conn, "diagnostics", run_id, (run["outputs_meta"] or {}).get("diagnostics"))
         doc = design_row.design
