@@ -1,13 +1,19 @@
 """When Dask pays for replicate variance: ``bootstrap:R`` (default 500, re-raked in every replicate) on the
 default runner (one block, in this process: what ``trygghet run`` does) against blocks of replicates on a
-local two-worker Dask cluster of processes through prefect-dask's ``DaskTaskRunner`` (what a flow does
-with ``TRYGGHET_TASK_RUNNER=dask``; ``flows.dask_runner``).
+local two-worker Dask cluster of one-thread processes through prefect-dask's ``DaskTaskRunner`` (what a
+flow does with ``TRYGGHET_TASK_RUNNER=dask``; ``flows.dask_runner``).
 
 ``python -m bench.dask_replicates RESPONSES.csv POPULATION.csv OUT.json [--replicates R] [--block B]``
 reads and weights the wave (not timed), starts a temporary Prefect API and the cluster (timed apart:
-``start``), then times ``replicate_share_tables`` on both runners, and checks that they give the same SEs
-(the largest absolute difference goes to OUT.json). :func:`measure` runs it in a child process for
-``make bench`` (:mod:`bench.run`) and :func:`lines` says it in the report.
+``start``), then times ``replicate_share_tables`` on both runners — wall and CPU of this process, and on
+Dask the CPU of the workers too — and within it the blocks alone (``blocks``: the part that Dask
+divides; the rest, the linearised tables and the atom layout, runs in this process on both runners). It
+checks that both runners give the same SEs (the largest absolute difference goes to OUT.json).
+:func:`measure` runs it in a child process for ``make bench`` (:mod:`bench.run`) and :func:`lines` says it
+in the report.
+
+The flow and the wave live at module level (``_STATE``) so that Prefect's task context pickles the flow by
+reference: a flow closed over the wave would send the whole wave along with every block.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from bench.measure import ensure_wave, run_measured
 DEFAULT_N = 1_000_000
 DEFAULT_REPLICATES = 500
 DEFAULT_BLOCK = 50
+_STATE: dict[str, Any] = {}  # the weighted wave and the options of the run (this process only)
 
 
 def _timed(out: dict[str, Any], name: str, fn: Any) -> Any:
@@ -32,6 +39,41 @@ def _timed(out: dict[str, Any], name: str, fn: Any) -> Any:
     res = fn()
     out["wall"][name], out["cpu"][name] = time.perf_counter() - t0, time.process_time() - c0
     return res
+
+
+def _timed_map(inner: Any, out: dict[str, Any], name: str) -> Any:
+    """A :data:`survey.replicate_estimation.BlockMap` that runs ``inner`` and records its wall time."""
+
+    def run(fn: Any, inputs: Any, parts: list[Any]) -> list[Any]:
+        t0 = time.perf_counter()
+        res = inner(fn, inputs, parts)
+        out["wall"][name] = time.perf_counter() - t0
+        return list(res)
+
+    return run
+
+
+def _replicates(blocks: Any) -> Any:
+    from survey.replicate_estimation import replicate_share_tables
+
+    st = _STATE
+    return replicate_share_tables(
+        st["design"], st["data"], st["indicators"], method="bootstrap", replicates=st["R"], seed=2026, blocks=blocks
+    )
+
+
+def _on_dask() -> Any:
+    """The flow's body: the replicates in blocks on the ``DaskTaskRunner`` (``flows.dask_runner``)."""
+    from flows.dask_runner import dask_blocks
+    from survey.replicate_estimation import BlockRunner
+
+    st = _STATE
+    return _replicates(BlockRunner(block_size=st["block"], map=_timed_map(dask_blocks, st["out"], "dask_blocks")))
+
+
+def _worker_cpu(client: Any) -> float:
+    """CPU seconds of the cluster's worker processes so far."""
+    return float(sum(client.run(time.process_time).values()))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -49,11 +91,11 @@ def main(argv: list[str] | None = None) -> int:
     from prefect import flow
     from prefect.testing.utilities import prefect_test_harness
 
-    from flows.dask_runner import DASK_TIMEOUTS, dask_blocks
+    from flows.dask_runner import DASK_TIMEOUTS
     from survey.data.codebook import load_codebook
     from survey.data.ingest import load_wave
     from survey.pipeline.steps import WeightingOptions, prepare, weight
-    from survey.replicate_estimation import BlockRunner, replicate_share_tables
+    from survey.replicate_estimation import BlockRunner, map_in_process
 
     codebook = load_codebook()
     wave = load_wave(args.responses, args.population, codebook)
@@ -68,31 +110,21 @@ def main(argv: list[str] | None = None) -> int:
         "wall": {},
         "cpu": {},
     }
-
-    def run(blocks: BlockRunner | None) -> Any:
-        return replicate_share_tables(
-            w.design,
-            data,
-            codebook.indicators,
-            method="bootstrap",
-            replicates=args.replicates,
-            seed=2026,
-            blocks=blocks,
-        )
-
-    default = _timed(out, "default", lambda: run(None))
-
-    @flow(name="bench_dask_replicates")
-    def on_dask() -> Any:
-        return run(BlockRunner(block_size=args.block, map=dask_blocks))
-
+    _STATE.update(design=w.design, data=data, indicators=codebook.indicators, R=args.replicates, block=args.block)
+    _STATE["out"] = out
+    default = _timed(out, "default", lambda: _replicates(BlockRunner(map=_timed_map(map_in_process, out, "blocks"))))
+    out["path"] = default.path
+    out["load_between"] = round(os.getloadavg()[0], 2)
     with dask.config.set(DASK_TIMEOUTS), prefect_test_harness(server_startup_timeout=300):
         t0 = time.perf_counter()
         cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
         out["wall"]["start"] = time.perf_counter() - t0
         os.environ["TRYGGHET_DASK_ADDRESS"] = cluster.scheduler_address
         try:
-            dasked = _timed(out, "dask", on_dask)
+            with distributed.Client(cluster) as client:
+                before = _worker_cpu(client)
+                dasked = _timed(out, "dask", flow(name="bench_dask_replicates")(_on_dask))
+                out["cpu"]["dask_workers"] = _worker_cpu(client) - before
         finally:
             cluster.close()
     a, b = default.tables.estimates["se"].to_numpy(float), dasked.tables.estimates["se"].to_numpy(float)
@@ -118,18 +150,33 @@ def measure(n: int, args: argparse.Namespace, work: Path) -> dict[str, Any]:
 
 
 def lines(res: dict[str, Any]) -> list[str]:
-    """The figure as report lines (one sentence each)."""
+    """The figure as report lines (one sentence each); results of older runs lack the block and CPU figures."""
     if res.get("status") != "ok":
         return [f"Dask replicate variance at {res.get('n', 0):,}: {res.get('status')}"]
-    wall = res["wall"]
+    wall, cpu = res["wall"], res.get("cpu", {})
+    path = f", {res['path']} path" if res.get("path") else ""
+
+    def extra(blocks: str, cpu_key: str, label: str) -> str:
+        parts = [f"{cpu[cpu_key]:.1f} s CPU{label}" if cpu_key in cpu else "", ""]
+        parts[1] = f"blocks {wall[blocks]:.1f} s" if blocks in wall else ""
+        inner = "; ".join(x for x in parts if x)
+        return f" ({inner})" if inner else ""
+
+    split = ""
+    if "blocks" in wall and "dask_blocks" in wall:
+        split = f", blocks ÷{wall['blocks'] / wall['dask_blocks']:.2f}"
     return [
         f"Dask replicate variance (bench/dask_replicates.py): bootstrap:{res['replicates']} re-raked, "
-        f"{res['n']:,} respondents: default runner {wall['default']:.1f} s, two-worker local cluster "
-        f"{wall['dask']:.1f} s in blocks of {res['block']} (cluster start {wall['start']:.1f} s apart), "
-        f"speed-up {wall['default'] / wall['dask']:.2f}×, SEs {'identical' if res['identical'] else 'DIFFER'} "
+        f"{res['n']:,} respondents{path}: default runner {wall['default']:.1f} s"
+        f"{extra('blocks', 'default', '')}, two-worker local cluster {wall['dask']:.1f} s"
+        f"{extra('dask_blocks', 'dask_workers', ' in the workers')} in blocks of {res['block']} (cluster start "
+        f"{wall['start']:.1f} s apart), speed-up {wall['default'] / wall['dask']:.2f}×{split}, "
+        f"SEs {'identical' if res['identical'] else 'DIFFER'} "
         f"(load {res['load_before']} → {res['load_after']}, peak {res['peak_mb']:.0f} MB)"
     ]
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # run as bench.dask_replicates, not __main__ (see the module docstring)
+    import importlib
+
+    sys.exit(importlib.import_module("bench.dask_replicates").main())

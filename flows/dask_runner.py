@@ -7,11 +7,13 @@
 - the replicate variance of a run (``--variance bootstrap:R`` or ``jackknife``) in blocks of
   ``TRYGGHET_REPLICATE_BLOCK`` replicates (default 50): each block is
   :func:`survey.replicate_estimation.replicate_block`, a pure function, run as a Prefect task on a Dask
-  worker; the shared inputs (calibration model, indicator matrices) are scattered to every worker once.
+  worker; the shared inputs (the replicate scheme, the calibration model and the atom layout or the
+  indicator matrices) are scattered to every worker once, and a block is sent as its replicate range only.
 
 The cluster: the scheduler at ``TRYGGHET_DASK_ADDRESS``, or a local cluster of ``TRYGGHET_DASK_WORKERS``
-(default 2) one-thread workers, processes unless ``TRYGGHET_DASK_PROCESSES=false``. The bootstrap draws are
-made before the blocks are cut, so the numbers are those of the default runner whatever runs the blocks.
+(default 2) one-thread workers, processes unless ``TRYGGHET_DASK_PROCESSES=false``. Each block makes its own
+bootstrap draws, from a generator per replicate (``survey.replicate_weights.BootstrapDraws``), so the numbers
+are those of the default runner, bit for bit, whatever runs the blocks and however they are cut.
 Without the setting (or ``TRYGGHET_TASK_RUNNER=default``) everything runs in the flow's own process.
 """
 

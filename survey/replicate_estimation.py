@@ -44,6 +44,7 @@ from survey.estimation import (
     wilson_ci,
 )
 from survey.indicators import Indicator
+from survey.replicate_atoms import MIN_PAIRS_PER_ATOM, AtomLayout, ReplicateBlock, atom_block, atom_layout
 from survey.replication import (
     ReplicateEstimates,
     ReplicateWeights,
@@ -82,37 +83,40 @@ def design_replicates(
 
 
 # --- replicates in blocks ------------------------------------------------------------------------------
+ReplicatePath = Literal["auto", "atoms", "rows"]
+
+
 @dataclass(frozen=True, eq=False)
 class ReplicateInputs:
-    """What every block of replicates shares: the calibration model (None: not re-calibrated), the
-    indicator matrices ``num = y * base`` and ``den = base`` (n, k), and the domain codes of each table,
+    """What every block of replicates shares: the replicate scheme before re-calibration (its bootstrap
+    draws are made by the block that needs them), the calibration model (None: not re-calibrated) and either
+    the atom layout of the fast path (:mod:`survey.replicate_atoms`) or, for the row path, the indicator
+    matrices ``num = y * base`` and ``den = base`` (n, k) and the domain codes of each table,
     ``(codes (n,), number of domains)``."""
 
+    scheme: ReplicateWeights
     model: CalibrationModel | None
-    num: np.ndarray
-    den: np.ndarray
     domains: tuple[tuple[np.ndarray, int], ...]
+    num: np.ndarray | None = None
+    den: np.ndarray | None = None
+    atoms: AtomLayout | None = None
 
 
-@dataclass(frozen=True, eq=False)
-class ReplicateBlock:
-    """One block's results: replicate estimates per table (``replicates`` (b, G, k)), the block's cell
-    ``g`` (C, b) and the full sample's (C,), or None without re-calibration, and the solver's counts."""
+@dataclass(frozen=True)
+class ReplicateRange:
+    """A block: replicates ``start..stop-1`` of the scheme (all a worker is sent per block)."""
 
-    estimates: tuple[ReplicateEstimates, ...]
-    cell_g: np.ndarray | None
-    full_cell_g: np.ndarray | None
-    iterations: int
-    collapsed: int
+    start: int
+    stop: int
 
 
-BlockFunction = Callable[[ReplicateInputs, ReplicateWeights], ReplicateBlock]
+BlockFunction = Callable[[ReplicateInputs, ReplicateRange], ReplicateBlock]
 # How blocks are run: ``map_blocks(fn, inputs, parts)`` returns ``[fn(inputs, p) for p in parts]`` in order
-# (in this process by default; the flows send the parts to Dask workers, ``flows.common``).
-BlockMap = Callable[[BlockFunction, ReplicateInputs, list[ReplicateWeights]], list[ReplicateBlock]]
+# (in this process by default; the flows send the parts to Dask workers, ``flows.dask_runner``).
+BlockMap = Callable[[BlockFunction, ReplicateInputs, list[ReplicateRange]], list[ReplicateBlock]]
 
 
-def map_in_process(fn: BlockFunction, inputs: ReplicateInputs, parts: list[ReplicateWeights]) -> list[ReplicateBlock]:
+def map_in_process(fn: BlockFunction, inputs: ReplicateInputs, parts: list[ReplicateRange]) -> list[ReplicateBlock]:
     """The default :data:`BlockMap`: the blocks one after another in this process."""
     return [fn(inputs, p) for p in parts]
 
@@ -126,34 +130,25 @@ class BlockRunner:
     map: BlockMap = map_in_process
 
 
-def replicate_parts(reps: ReplicateWeights, block_size: int | None = None) -> list[ReplicateWeights]:
-    """``reps`` cut into blocks of ``block_size`` consecutive replicates (None: one block), each a
-    self-contained :class:`ReplicateWeights` of its replicates (draw counts or deleted PSUs, ``rscales``;
-    the same ``scale``)."""
-    n_rep = reps.n_replicates
-    size = n_rep if block_size is None else max(1, int(block_size))
-    parts = []
-    for r0 in range(0, n_rep, size):
-        r1 = min(n_rep, r0 + size)
-        parts.append(
-            replace(
-                reps,
-                rscales=reps.rscales[r0:r1],
-                counts=None if reps.counts is None else reps.counts[:, r0:r1],
-                deleted=None if reps.deleted is None else reps.deleted[r0:r1],
-                cell_g=None if reps.cell_g is None else reps.cell_g[:, r0:r1],
-            )
-        )
-    return parts
+def replicate_ranges(n_replicates: int, block_size: int | None = None) -> list[ReplicateRange]:
+    """The replicates cut into blocks of ``block_size`` consecutive replicates (None: one block)."""
+    size = n_replicates if block_size is None else max(1, int(block_size))
+    return [ReplicateRange(r0, min(n_replicates, r0 + size)) for r0 in range(0, n_replicates, size)]
 
 
-def replicate_block(inputs: ReplicateInputs, part: ReplicateWeights) -> ReplicateBlock:
+def replicate_block(inputs: ReplicateInputs, block: ReplicateRange) -> ReplicateBlock:
     """Re-calibrate the replicates of one block and estimate every domain ratio with them: for each
     replicate ``r`` of the block and each table, ``theta_r(g, k) = sum_{i in g} w_ir num_ik / sum_{i in g}
-    w_ir den_ik`` with ``w_ir = d*_i a_{p(i) r} g_{c(i) r}`` (:func:`survey.replication.recalibrate_model`,
-    :func:`survey.replication.domain_replicates`). Each replicate's calibration and estimates depend on that
-    replicate alone, so any cut into blocks gives the replicates of the uncut computation.
+    w_ir den_ik`` with ``w_ir = d*_i a_{p(i) r} g_{c(i) r}``, from atom totals
+    (:func:`survey.replicate_atoms.atom_block`) or row by row (:func:`survey.replication.recalibrate_model`,
+    :func:`survey.replication.domain_replicates`). Each replicate's draws, calibration and estimates depend on
+    that replicate alone, so any cut into blocks gives the replicates of the uncut computation, bit for bit.
     A pure function of its arguments (no IO), the unit of work of a Dask worker."""
+    part = inputs.scheme.subset(block.start, block.stop)
+    if inputs.atoms is not None:
+        return atom_block(inputs.atoms, part, inputs.model, infeasible="collapse")
+    if inputs.num is None:
+        raise DesignError("replikatblocket saknar både atomer och indikatormatriser")
     reps = part if inputs.model is None else recalibrate_model(part, inputs.model, infeasible="collapse")
     estimates = tuple(domain_replicates(reps, inputs.num, inputs.den, codes, n) for codes, n in inputs.domains)
     return ReplicateBlock(
@@ -163,6 +158,30 @@ def replicate_block(inputs: ReplicateInputs, part: ReplicateWeights) -> Replicat
         iterations=reps.iterations,
         collapsed=reps.collapsed,
     )
+
+
+def replicate_inputs(
+    scheme: ReplicateWeights,
+    model: CalibrationModel | None,
+    num: np.ndarray,
+    den: np.ndarray,
+    domains: tuple[tuple[np.ndarray, int], ...],
+    path: ReplicatePath = "auto",
+) -> ReplicateInputs:
+    """The inputs of the blocks: the atom layout where it applies (``path="auto"``; ``"atoms"`` insists,
+    a DesignError where it cannot apply; ``"rows"`` never uses it), else the row path's matrices."""
+    if path not in ("auto", "atoms", "rows"):
+        raise DesignError(f"okänd replikatväg {path!r}; välj auto, atoms eller rows")
+    atoms = None
+    if path != "rows":
+        atoms = atom_layout(scheme, model, num, den, domains, min_pairs=0 if path == "atoms" else MIN_PAIRS_PER_ATOM)
+        if atoms is None and path == "atoms":
+            raise DesignError(
+                "atomvägen för replikat gäller bara bootstrap med andelar (heltal 0..255 i täljare och nämnare)"
+            )
+    if atoms is not None:
+        return ReplicateInputs(scheme=scheme, model=model, domains=domains, atoms=atoms)
+    return ReplicateInputs(scheme=scheme, model=model, domains=domains, num=num, den=den)
 
 
 def combine_blocks(
@@ -219,6 +238,7 @@ class ReplicateShareTables:
 
     tables: ShareTables
     replicates: ReplicateWeights
+    path: str = "rows"  # how the replicate estimates were computed: "atoms" (the fast path) or "rows"
 
 
 def with_intervals(frame: pd.DataFrame, min_n: int, max_rse: float | None, level: float) -> pd.DataFrame:
@@ -267,23 +287,24 @@ def replicate_share_tables(
     max_rse: float | None = None,
     level: float = 0.95,
     blocks: BlockRunner | None = None,
+    path: ReplicatePath = "auto",
 ) -> ReplicateShareTables:
     """Shares per year × district and per year (Totalt) for every indicator with replicate SEs (module
     docstring). ``replicates`` and ``seed`` are for the bootstrap (JKn has one replicate per PSU).
 
     The replicates are computed by :func:`replicate_block` in the blocks of ``blocks`` (default: one block
-    in this process; the flows' Dask runner sends them to workers); the draws are made once, here, so the
-    numbers do not depend on how the replicates are cut or who runs the blocks."""
+    in this process; the flows' Dask runner sends them to workers), from atom totals where that is exact
+    (``path``, see :func:`replicate_inputs`); each block makes its own replicates' draws, which depend on the
+    replicate alone, so the numbers do not depend on how the replicates are cut or who runs the blocks."""
     lin = estimate_shares(design, data, indicators, min_n=min_n, max_rse=max_rse, level=level, with_comparisons=False)
     scheme = replicate_scheme(design, method, replicates, seed)
     y, base = indicator_matrices(data, indicators)
     dcode, dkeys = factorize_groups(data, ["year", "district"])
     ycode, ykeys = factorize_groups(data, ["year"])
-    inputs = ReplicateInputs(
-        model=design.calibration, num=y * base, den=base, domains=((dcode, len(dkeys)), (ycode, len(ykeys)))
-    )
+    domains = ((dcode, len(dkeys)), (ycode, len(ykeys)))
+    inputs = replicate_inputs(scheme, design.calibration, y * base, base, domains, path)
     runner = blocks or BlockRunner()
-    done = runner.map(replicate_block, inputs, replicate_parts(scheme, runner.block_size))
+    done = runner.map(replicate_block, inputs, replicate_ranges(scheme.n_replicates, runner.block_size))
     reps, (rd, rt) = combine_blocks(scheme, design.calibration, done)
     se_d, se_t = np.sqrt(replicate_variance(rd, mse=mse)), np.sqrt(replicate_variance(rt, mse=mse))
     names = [ind.name for ind in indicators]
@@ -306,7 +327,7 @@ def replicate_share_tables(
         total=replace(lin.total, se=np.where(lin.total.n > 0, se_t, np.nan)),
         cov_district_total=cov,
     )
-    return ReplicateShareTables(tables=tables, replicates=reps)
+    return ReplicateShareTables(tables=tables, replicates=reps, path="rows" if inputs.atoms is None else "atoms")
 
 
 def export_replicate_weights(

@@ -30,15 +30,23 @@ Single-PSU strata follow the design's lonely-PSU policy (:func:`_lonely`): a cen
 replicates; ``certainty``/``remove`` give the stratum no replicates; ``average`` also multiplies the
 variance multipliers by ``H / (H - L)``; ``fail`` and ``adjust`` are errors.
 
-Bootstrap factors are stored as PSU × R draw counts (``uint8``) with a per-PSU affine map
-``a = alpha_p + beta_p k`` (1 byte per PSU and replicate: a 1M-PSU design with 200 replicates takes
-200 MB, never an n × R float matrix). Replicate weights are formed chunk by chunk of replicates.
+**The draws** (:class:`BootstrapDraws`): bootstrap factors are a per-PSU affine map ``a = alpha_p + beta_p k``
+of the draw counts ``k``, which are never stored for all replicates: replicate ``r`` (0-based, of the whole
+scheme) has its own generator ``numpy.random.default_rng(SeedSequence(seed, spawn_key=(r,)))`` (the
+``r``-th child of ``SeedSequence(seed).spawn``), which draws, stratum by stratum in stratum-code order,
+``m_h`` integers uniform on ``0..n_h - 1`` (``Generator.integers``: exactly uniform) = the positions of
+the drawn PSUs among the stratum's PSUs in PSU-code order. So the counts of any block of replicates are
+made where the block is computed (a Dask worker makes its own), the same whoever makes them and however
+the replicates are cut into blocks. (Earlier versions drew the counts of all replicates from one stream,
+``default_rng(seed).random`` in chunks of replicates, and stored them; the method, Rao–Wu's or
+Canty–Davison's, is the same, the random numbers for a given seed are not.) Replicate weights are formed
+chunk by chunk of replicates, never as an n × R float matrix.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal, TypeVar
+from dataclasses import dataclass, replace
+from typing import Literal, TypeVar, cast
 
 import numpy as np
 import pandas as pd
@@ -64,6 +72,47 @@ def _present(value: _T | None, name: str, kind: str) -> _T:
 
 
 @dataclass(frozen=True, eq=False)
+class BootstrapDraws:
+    """The bootstrap draws of every replicate, made on demand (module docstring, *The draws*).
+
+    Attributes:
+        entropy: the seed (``SeedSequence`` entropy) of the scheme.
+        order: (P,) PSU codes grouped by stratum (stratum code, then PSU code): position ``start_h + j`` is
+            the ``j``-th PSU of stratum ``h``.
+        n_h: (H,) PSUs per stratum; m_h: (H,) draws per stratum and replicate (0: the stratum is not drawn).
+    """
+
+    entropy: int
+    order: np.ndarray
+    n_h: np.ndarray
+    m_h: np.ndarray
+
+    def position_counts(self, start: int, stop: int) -> np.ndarray:
+        """(stop - start, P) ``uint8`` draw counts of replicates ``start..stop-1`` by position (see ``order``).
+
+        Cost: per replicate one ``Generator.integers`` and one ``bincount`` per drawn stratum."""
+        n_psu = len(self.order)
+        out = np.zeros((stop - start, n_psu), dtype=np.uint8)
+        bounds = np.concatenate([[0], np.cumsum(self.n_h)])
+        drawn = [(int(bounds[h]), int(self.n_h[h]), int(self.m_h[h])) for h in np.flatnonzero(self.m_h > 0)]
+        total = sum(m for _, _, m in drawn)
+        for j, r in enumerate(range(start, stop)):
+            rng = np.random.default_rng(np.random.SeedSequence(self.entropy, spawn_key=(r,)))
+            row = out[j]
+            for s0, n, m in drawn:
+                row[s0 : s0 + n] = np.bincount(rng.integers(0, n, size=m), minlength=n)
+            if int(row.sum(dtype=np.int64)) != total:  # a count above 255 wrapped round in uint8
+                raise DesignError(f"en PSU drogs mer än 255 gånger i bootstrapreplikat {r + 1}")
+        return out
+
+    def counts(self, start: int, stop: int) -> np.ndarray:
+        """(P, stop - start) ``uint8`` draw counts per PSU (PSU-code order) of replicates ``start..stop-1``."""
+        out = np.empty((len(self.order), stop - start), dtype=np.uint8)
+        out[self.order] = self.position_counts(start, stop).T
+        return out
+
+
+@dataclass(frozen=True, eq=False)
 class ReplicateWeights:
     """Replicate factors of a design, stored compactly, plus (after :func:`recalibrate`) the per-cell ``g``.
 
@@ -78,7 +127,9 @@ class ReplicateWeights:
         scale, rscales: the variance multipliers ``V = scale sum_r rscales_r (theta_r - c)^2``.
         deleted: JKn: the deleted PSU of each replicate.
         jk_factor: JKn: ``n_h / (n_h - 1)`` per PSU.
-        counts: bootstrap: (P, R) uint8 draw counts ``k``.
+        counts: bootstrap: (P, R) uint8 draw counts ``k`` when stored (hand-built), else None and ``draws``.
+        draws: bootstrap: the draws, made on demand (:class:`BootstrapDraws`); ``first``: the scheme's
+            index of this object's first replicate (a block of replicates, :meth:`subset`).
         alpha, beta: bootstrap: per-PSU ``a = alpha + beta k``.
         calibration: the calibration model (cells) when re-calibrated, else None.
         cell_g: (C, R) calibration factors ``g`` per cell and replicate, or None.
@@ -103,6 +154,8 @@ class ReplicateWeights:
     full_cell_g: np.ndarray | None = None
     iterations: int = 0
     collapsed: int = 0
+    draws: BootstrapDraws | None = None
+    first: int = 0
 
     @property
     def n(self) -> int:
@@ -132,8 +185,41 @@ class ReplicateWeights:
             return a
         alpha = _present(self.alpha, "alpha", self.kind)
         beta = _present(self.beta, "beta", self.kind)
-        counts = _present(self.counts, "counts", self.kind)
-        return alpha[:, None] + beta[:, None] * counts[:, start:stop].astype(np.float64)
+        return alpha[:, None] + beta[:, None] * self.draw_counts(start, stop).astype(np.float64)
+
+    @property
+    def bootstrap(self) -> bool:
+        """True for a bootstrap scheme (factors ``alpha + beta k`` of draw counts)."""
+        return self.deleted is None and (self.counts is not None or self.draws is not None)
+
+    def draw_counts(self, start: int, stop: int) -> np.ndarray:
+        """Bootstrap: (P, stop - start) ``uint8`` draw counts ``k`` of replicates ``start..stop-1``."""
+        if self.counts is not None:
+            return self.counts[:, start:stop]
+        draws = _present(self.draws, "draws", self.kind)
+        return draws.counts(self.first + start, self.first + stop)
+
+    def position_counts(self, start: int, stop: int) -> np.ndarray:
+        """Bootstrap: (stop - start, P) ``uint8`` draw counts by position (the PSU of each position:
+        :meth:`position_psu`), made without the (P, R) transpose of :meth:`draw_counts`."""
+        if self.counts is not None:
+            return np.ascontiguousarray(self.counts[:, start:stop].T)
+        return _present(self.draws, "draws", self.kind).position_counts(self.first + start, self.first + stop)
+
+    def position_psu(self) -> np.ndarray:
+        """Bootstrap: (P,) the PSU code of each position of :meth:`position_counts`."""
+        return self.draws.order if self.counts is None and self.draws is not None else np.arange(self.n_psu)
+
+    def subset(self, start: int, stop: int) -> ReplicateWeights:
+        """Replicates ``start..stop-1`` as a self-contained :class:`ReplicateWeights` (same ``scale``)."""
+        return replace(
+            self,
+            rscales=self.rscales[start:stop],
+            counts=None if self.counts is None else self.counts[:, start:stop],
+            deleted=None if self.deleted is None else self.deleted[start:stop],
+            cell_g=None if self.cell_g is None else self.cell_g[:, start:stop],
+            first=self.first + start,
+        )
 
     def full_weights(self) -> np.ndarray:
         """Full-sample weights ``d * g_full`` (``d`` when not re-calibrated)."""
@@ -226,7 +312,8 @@ def bootstrap_replicates(
     ``a_hj = 1 - lambda_h + lambda_h n_h / (n_h - 1) k_hj``, ``lambda_h = sqrt(1 - f_h)``;
     ``V = 1 / (R - 1) sum_r (theta_r - c)^2``. ``canty_davison``: ``m_h = n_h``, ``a_hj = k_hj``,
     ``scale = nbar / ((nbar - 1)(R - 1))`` (R's ``type = "bootstrap"``; no fpc).
-    The draws come from ``numpy.random.default_rng(seed)``.
+    The draws are made on demand, replicate ``r`` from ``SeedSequence(seed, spawn_key=(r,))``
+    (:class:`BootstrapDraws`; ``seed`` None: fresh entropy, kept in ``draws.entropy``).
     """
     if replicates < 2:
         raise DesignError(f"bootstrap behöver minst 2 replikat, fick {replicates}")
@@ -238,26 +325,10 @@ def bootstrap_replicates(
     if method == "canty_davison" and design.fpc is not None:
         raise DesignError("bootstrapmetoden canty_davison finns bara utan fpc; använd method='rao_wu'")
     n_psu = len(psu_stratum)
-    m_h = np.where(lonely, 0, n_h - 1 if method == "rao_wu" else n_h).astype(np.int64)
+    m_h = np.maximum(np.where(lonely, 0, n_h - 1 if method == "rao_wu" else n_h), 0).astype(np.int64)
     order = np.lexsort((np.arange(n_psu), psu_stratum))  # PSUs grouped by stratum
-    start_h = np.concatenate([[0], np.cumsum(n_h)[:-1]])
-    draw_h = np.repeat(np.arange(design.n_strata), m_h)  # stratum of each draw
-    n_draw = len(draw_h)
-    rng = np.random.default_rng(seed)
-    counts = np.zeros((n_psu, replicates), dtype=np.uint8)
-    step = max(1, min(replicates, CHUNK_ELEMENTS // max(n_draw, n_psu, 1)))
-    for r0 in range(0, replicates, step):
-        r1 = min(replicates, r0 + step)
-        u = rng.random((r1 - r0, n_draw))
-        pos = start_h[draw_h][None, :] + np.minimum(
-            (u * n_h[draw_h][None, :]).astype(np.int64), n_h[draw_h][None, :] - 1
-        )
-        psu = order[pos]  # (chunk, draws)
-        key = psu * (r1 - r0) + np.arange(r1 - r0)[:, None]
-        c = np.bincount(key.ravel(), minlength=n_psu * (r1 - r0)).reshape(n_psu, r1 - r0)
-        if c.max(initial=0) > 255:
-            raise DesignError("en PSU drogs mer än 255 gånger i ett bootstrapreplikat")
-        counts[:, r0:r1] = c
+    entropy = int(seed) if seed is not None else int(cast(int, np.random.SeedSequence().entropy))
+    draws = BootstrapDraws(entropy=entropy, order=order, n_h=np.asarray(n_h, dtype=np.int64), m_h=m_h)
     if method == "rao_wu":
         lam = np.sqrt(1.0 - f)[psu_stratum]
         n_ps = n_h[psu_stratum].astype(float)
@@ -279,7 +350,7 @@ def bootstrap_replicates(
         design_weights=np.asarray(design.design_weights, dtype=float),
         scale=scale,
         rscales=np.ones(replicates),
-        counts=counts,
         alpha=alpha,
         beta=beta,
+        draws=draws,
     )

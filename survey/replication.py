@@ -29,9 +29,13 @@ levels) that still has respondents, the one with fewer when both neighbours have
 ``--collapse VAR:1``); a numeric auxiliary without support drops its constraint in that replicate. Every
 replicate is kept, so no variance is lost, and the calibration changes only where the full-sample model
 cannot be estimated; the number of collapsed (replicate, cell) pairs is reported in
-``ReplicateWeights.collapsed``. (Dropping such replicates and rescaling would bias the variance down:
-exactly the replicates in which the small cells matter would be missing.) ``infeasible="error"`` raises
-a :class:`~survey.errors.CalibrationError` naming the replicate and the cell instead.
+``ReplicateWeights.collapsed``. A replicate that still does not converge (margins that its respondents
+cannot meet together) has, round by round, the level with the worst scaled misfit merged the same way;
+misfits equal to a relative 1e-9 count as tied and the first in column order is merged, so rounding in the
+last digit of the cell totals never picks a different level. (Dropping such replicates and rescaling would
+bias the variance down: exactly the replicates in which the small cells matter would be missing.)
+``infeasible="error"`` raises a :class:`~survey.errors.CalibrationError` naming the replicate and the cell
+instead.
 
 **Domain estimates** (:func:`domain_replicates`): ``theta_r(g, k) = sum_{i in g} w_ir num_ik /
 sum_{i in g} w_ir den_ik`` (a share) or the numerator alone (a total); all domains and indicators at
@@ -42,8 +46,9 @@ element-sampled JKn ``R = n``, so ``O(n^2 k)`` — use the bootstrap for large e
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Literal
 
 import numpy as np
@@ -74,14 +79,17 @@ Infeasible = Literal["collapse", "error"]
 __all__ = [
     "CHUNK_ELEMENTS",
     "BootstrapMethod",
+    "CellRecalibration",
     "ReplicateEstimates",
     "ReplicateWeights",
     "bootstrap_replicates",
     "domain_replicates",
     "domain_shares",
+    "full_recalibration",
     "jackknife_replicates",
     "merge_column",
     "recalibrate",
+    "recalibrate_cells",
     "recalibrate_model",
     "replicate_variance",
 ]
@@ -114,18 +122,82 @@ def merge_column(
 
 
 @dataclass(frozen=True, eq=False)
-class _Recal:
-    """What every replicate solve shares."""
+class CellRecalibration:
+    """The full sample's calibration on cell totals and what every replicate solve shares: ``dc_full`` (C,)
+    the cell totals of the starting weights ``d*``, ``full_g`` (C,) the full-sample ``g`` per cell."""
 
     model: CalibrationModel
     problems: BlockProblems
     fn: CalibrationFunction
     lam_full: np.ndarray
     infeasible: str
+    dc_full: np.ndarray
+    full_g: np.ndarray
+    iterations: int
+
+
+def full_recalibration(model: CalibrationModel, dc_full: np.ndarray, infeasible: Infeasible) -> CellRecalibration:
+    """Calibrate the full sample from its cell totals ``dc_full`` (C,) of ``d*`` with ``model``'s method,
+    bounds, ``maxit``, ``epsilon`` and one-shot trim.
+
+    Raises:
+        CalibrationError: the full sample does not converge.
+    """
+    n_cells = len(model.cell_block)
+    problems = block_problems(model, dc_full, model.epsilon)
+    fn = calibration_function(model.method, model.bounds)
+    full = solve_calibration(problems.x, problems.pad(dc_full), problems.target, problems.tol, fn, maxit=model.maxit)
+    if not full.converged.all():
+        every = np.arange(model.n_blocks)
+        raise nonconvergence_error(model, problems, full, every, fn, model.maxit, what="hela urvalet")
+    g_full = (
+        full.g
+        if model.trim is None or model.trim_mode != "once"
+        else _trim_once_cells(full.g, problems.pad(dc_full), model.trim)
+    )
+    full_g = np.ones(n_cells + 1)
+    full_g[problems.idx] = g_full
+    return CellRecalibration(
+        model=model,
+        problems=problems,
+        fn=fn,
+        lam_full=full.lam,
+        infeasible=infeasible,
+        dc_full=np.asarray(dc_full, dtype=float),
+        full_g=full_g[:n_cells],
+        iterations=int(full.iterations.max(initial=0)),
+    )
+
+
+def recalibrate_cells(
+    rc: CellRecalibration, dcr: np.ndarray, positive: Callable[[], np.ndarray], r0: int
+) -> tuple[np.ndarray, int, int]:
+    """Re-calibrate replicates ``r0..r0+c-1`` from their cell totals ``dcr`` (C, c) of ``d* a``;
+    ``positive()`` gives (C, c) respondents of positive weight per cell (asked for only when some block
+    changed). A block whose cell totals are the full sample's (to 1e-13) keeps the full-sample ``g``.
+    Returns (``g`` (C, c), largest Newton iterations, collapsed (replicate, cell) pairs)."""
+    model, problems = rc.model, rc.problems
+    n_cells, n_rep = dcr.shape
+    cell_g = np.repeat(rc.full_g[:, None], n_rep, axis=1)
+    dc_full = rc.dc_full[:, None]
+    changed_cell = np.abs(dcr - dc_full) > 1e-13 * np.maximum(dc_full, 1e-300)
+    changed = np.zeros((model.n_blocks, n_rep), dtype=bool)
+    np.logical_or.at(changed, model.cell_block, changed_cell)
+    bk, rk = np.nonzero(changed)
+    if len(bk) == 0:
+        return cell_g, 0, 0
+    ncr = positive()
+    dcp = np.vstack([dcr, np.zeros((1, n_rep))])[problems.idx[bk], rk[:, None]]
+    n_pad = np.vstack([ncr, np.zeros((1, n_rep))])[problems.idx[bk], rk[:, None]]
+    g, it, n_col = _solve_replicates(rc, bk, rk, dcp, n_pad, r0)
+    cols = np.broadcast_to(rk[:, None], problems.idx[bk].shape)
+    real = problems.idx[bk] < n_cells
+    cell_g[problems.idx[bk][real], cols[real]] = g[real]
+    return cell_g, it, n_col
 
 
 def _solve_replicates(
-    rc: _Recal, bk: np.ndarray, rk: np.ndarray, dcp: np.ndarray, n_pad: np.ndarray, r0: int
+    rc: CellRecalibration, bk: np.ndarray, rk: np.ndarray, dcp: np.ndarray, n_pad: np.ndarray, r0: int
 ) -> tuple[np.ndarray, int, int]:
     """Solve the (block ``bk``, replicate ``r0 + rk``) problems with padded cell totals ``dcp`` (K, Cmax);
     ``n_pad`` (K, Cmax) respondents of positive weight per cell. Infeasible problems are collapsed (module
@@ -153,7 +225,8 @@ def _solve_replicates(
         worst = np.abs(mis[bad]) / np.maximum(tol[bad], 1e-300)
         for i, k in enumerate(bad):
             cols = np.flatnonzero(target[k] != 0)
-            merge_column(m, x, target, tol, support, int(k), int(cols[np.argmax(worst[i, cols])]))
+            w = worst[i, cols]
+            merge_column(m, x, target, tol, support, int(k), int(cols[np.flatnonzero(w >= w.max() * (1 - 1e-9))[0]]))
         collapsed += len(bad)
         sol = solve_calibration(
             x[bad], dcp[bad], target[bad], tol[bad], rc.fn, lam0=rc.lam_full[bk[bad]], maxit=m.maxit
@@ -177,6 +250,11 @@ def _trim_once_cells(g: np.ndarray, dcp: np.ndarray, trim: tuple[float, float]) 
     return out.reshape(k_, c_)
 
 
+def _positive(ncp: sp.csr_matrix, a: np.ndarray) -> np.ndarray:
+    """Respondents of positive replicate weight per cell: ``ncp`` (cells × PSUs) counts, ``a`` (PSUs, c)."""
+    return np.asarray(ncp @ (a > 0))
+
+
 def recalibrate_model(
     replicates: ReplicateWeights, model: CalibrationModel, *, infeasible: Infeasible = "collapse"
 ) -> ReplicateWeights:
@@ -196,53 +274,26 @@ def recalibrate_model(
             f"en kalibreringsmodell med {len(model.cell)} rader för en replikatdesign med {replicates.n} rader"
         )
     d0 = model.start_weights(replicates.design_weights)
-    n_cells, n_blocks = len(model.cell_block), model.n_blocks
+    n_cells = len(model.cell_block)
     mcp = sp.csr_matrix((d0, (model.cell, replicates.psu)), shape=(n_cells, replicates.n_psu))
     ncp = sp.csr_matrix((np.ones(replicates.n), (model.cell, replicates.psu)), shape=(n_cells, replicates.n_psu))
-    dc_full = np.asarray(mcp @ np.ones(replicates.n_psu))
-    problems = block_problems(model, dc_full, model.epsilon)
-    fn = calibration_function(model.method, model.bounds)
-    all_b = np.arange(n_blocks)
-    full = solve_calibration(problems.x, problems.pad(dc_full), problems.target, problems.tol, fn, maxit=model.maxit)
-    if not full.converged.all():
-        raise nonconvergence_error(model, problems, full, all_b, fn, model.maxit, what="hela urvalet")
-    g_full = (
-        full.g
-        if model.trim is None or model.trim_mode != "once"
-        else _trim_once_cells(full.g, problems.pad(dc_full), model.trim)
-    )
-    full_g = np.ones(n_cells + 1)
-    full_g[problems.idx] = g_full
-    full_g = full_g[:n_cells]
-    rc = _Recal(model=model, problems=problems, fn=fn, lam_full=full.lam, infeasible=infeasible)
+    rc = full_recalibration(model, np.asarray(mcp @ np.ones(replicates.n_psu)), infeasible)
     n_rep = replicates.n_replicates
-    cell_g = np.repeat(full_g[:, None], n_rep, axis=1)
-    max_it, collapsed = int(full.iterations.max(initial=0)), 0
+    cell_g = np.empty((n_cells, n_rep))
+    max_it, collapsed = rc.iterations, 0
     step = replicates.chunk_size(replicates.n_psu)
     for r0 in range(0, n_rep, step):
         r1 = min(n_rep, r0 + step)
         a = replicates.psu_factors(r0, r1)
-        dcr = np.asarray(mcp @ a)  # (C, chunk)
-        changed_cell = np.abs(dcr - dc_full[:, None]) > 1e-13 * np.maximum(dc_full[:, None], 1e-300)
-        changed = np.zeros((n_blocks, r1 - r0), dtype=bool)
-        np.logical_or.at(changed, model.cell_block, changed_cell)
-        bk, rk = np.nonzero(changed)
-        if len(bk) == 0:
-            continue
-        ncr = np.asarray(ncp @ (a > 0).astype(float))  # respondents of positive weight
-        dcp = np.vstack([dcr, np.zeros((1, r1 - r0))])[problems.idx[bk], rk[:, None]]
-        n_pad = np.vstack([ncr, np.zeros((1, r1 - r0))])[problems.idx[bk], rk[:, None]]
-        g, it, n_col = _solve_replicates(rc, bk, rk, dcp, n_pad, r0)
+        g, it, n_col = recalibrate_cells(rc, np.asarray(mcp @ a), partial(_positive, ncp, a), replicates.first + r0)
+        cell_g[:, r0:r1] = g
         max_it, collapsed = max(max_it, it), collapsed + n_col
-        cols = np.broadcast_to((r0 + rk)[:, None], problems.idx[bk].shape)
-        real = problems.idx[bk] < n_cells
-        cell_g[problems.idx[bk][real], cols[real]] = g[real]
     return replace(
         replicates,
         design_weights=d0,
         calibration=model,
         cell_g=cell_g,
-        full_cell_g=full_g,
+        full_cell_g=rc.full_g,
         iterations=max_it,
         collapsed=collapsed,
     )
