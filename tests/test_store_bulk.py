@@ -138,3 +138,31 @@ def test_in_order_sorts_like_order_by_and_keeps_sorted_tables() -> None:
     assert store_bulk.in_order(ordered, ["x", "y"]) is ordered  # recognised as sorted, not copied
     ties = pa.table({"x": [1, 1, 2], "y": [5, 4, 0]})
     assert store_bulk.in_order(ties, ["x", "y"]).column("y").to_pylist() == [4, 5, 0]
+
+
+def test_missing_values_are_stored_as_null_and_not_null_columns_refuse_them(store: Store) -> None:
+    import pytest
+    import sqlalchemy as sa
+
+    from survey.errors import StoreError
+
+    wave = make_wave([2022], n=300)
+    data = wave.responses.data
+    item = next(c for c in data.columns if c.startswith("q_"))
+    data.loc[data.index % 3 == 0, item] = pd.NA
+    data.loc[data.index % 5 == 0, "design_weight"] = np.nan
+    store.load_wave(wave)
+    with store.engine.connect() as conn:
+        nulls = conn.execute(
+            sa.text(f"SELECT count(*) - count({item}), count(*) - count(design_weight) FROM responses")
+        ).one()
+        texts = conn.execute(sa.text(f"SELECT count(*) FROM responses WHERE CAST({item} AS TEXT) = 'nan'")).scalar()
+    expected = (int(data[item].isna().sum()), int(data["design_weight"].isna().sum()))
+    assert expected[0] >= 100 and expected[1] >= 60
+    assert tuple(nulls) == expected and texts == 0  # NULL, not a NaN value
+    bad = make_wave([2023], n=50, tag="bad")
+    bad.responses.data.loc[7, "district"] = np.nan  # district is NOT NULL
+    before = store.responses()
+    with pytest.raises(StoreError, match="bryter mot en regel"):
+        store.load_wave(bad)
+    pd.testing.assert_frame_equal(store.responses(), before)
