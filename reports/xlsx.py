@@ -3,7 +3,8 @@
 A share is stored as a fraction rounded to its display precision (0.274) with ``0.0" "%`` (U+00A0), shown as
 ``27,4 %`` in Swedish Excel; differences in procentenheter are stored ×100 with a signed format; a hidden
 cell holds the text ``..`` in every statistic. Sheet names are Swedish (the table's ``sheet_name``). Every text
-cell is written as a string, never a formula, and neutralised against formula injection (:mod:`reports.safe`).
+cell is written as a string (XlsxWriter's ``write_string``, never ``write_formula``), neutralised against formula
+injection with Excel's quote-prefix style on a neutralised cell (:mod:`reports.safe`).
 """
 
 from __future__ import annotations
@@ -11,13 +12,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import datetime
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from reports.formats import NOT_AVAILABLE, STAT_LABELS, SUPPRESSED, TOTAL, p_decimals
 from reports.labels import CUBE_TEXTS
-from reports.safe import put_text
+from reports.safe import neutralise
 from reports.tabledata import TableData
 
 # Excel number formats. The dot and comma in a format code are the decimal and grouping *placeholders*:
@@ -63,127 +63,155 @@ def sheet_name(name: str, used: set[str]) -> str:
 
 
 def write_xlsx(tables: Sequence[TableData], path: Path, *, alpha: float = 0.05) -> Path:
-    """One workbook, one sheet per table (see the module docstring); deterministic document properties."""
-    from openpyxl import Workbook
+    """One workbook, one sheet per table (see the module docstring), written by XlsxWriter; deterministic
+    document properties and file (fixed dates, no timestamps that differ run to run)."""
+    import xlsxwriter
 
-    wb = Workbook()
-    wb.remove(wb.active)
-    used: set[str] = set()
-    for t in tables:
-        write_sheet(wb.create_sheet(sheet_name(t.sheet_name or t.table_id, used)), t, alpha=alpha)
-    wb.properties.creator = "trygghet"
-    fixed = datetime(2000, 1, 1)  # no timestamps that differ run to run
-    wb.properties.created = fixed
-    wb.properties.modified = fixed
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    wb.save(path)
+    # text is only ever written with write_string; these options keep write() from guessing as well
+    wb = xlsxwriter.Workbook(
+        str(path), {"strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False}
+    )
+    wb.set_properties({"author": "trygghet", "created": datetime(2000, 1, 1)})
+    styles = _Styles(wb)
+    used: set[str] = set()
+    for t in tables:
+        write_sheet(wb.add_worksheet(sheet_name(t.sheet_name or t.table_id, used)), t, styles, alpha=alpha)
+    wb.close()
     return path
 
 
-@lru_cache(maxsize=1)
-def _styles() -> dict[str, Any]:
-    """The workbook's few style objects, created once (openpyxl styles are immutable and shared)."""
-    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+# the sheet's few cell styles (XlsxWriter format properties)
+STYLES: dict[str, dict[str, Any]] = {
+    "plain": {},
+    "bold": {"bold": True},
+    "title": {"bold": True, "font_size": 13, "font_color": "#1F3A5F"},
+    "subtitle": {"italic": True, "font_color": "#5B6770"},
+    "group": {"bold": True, "font_color": "#1F3A5F"},
+    "note": {"font_size": 9, "font_color": "#5B6770"},
+    "head": {"bold": True, "bg_color": "#E8EEF4", "pattern": 1, "valign": "vcenter", "text_wrap": True},
+    "right": {"align": "right"},
+    "flag": {"align": "center"},
+}
+RULE = {"bottom": 1, "bottom_color": "#1F3A5F"}
 
-    return {
-        "bold": Font(bold=True),
-        "plain": Font(),
-        "head_fill": PatternFill("solid", fgColor="E8EEF4"),
-        "left": Alignment(horizontal="left", vertical="center", wrap_text=True),
-        "center": Alignment(horizontal="center", vertical="center", wrap_text=True),
-        "right": Alignment(horizontal="right"),
-        "flag": Alignment(horizontal="center"),
-        "rule": Border(bottom=Side(style="thin", color="1F3A5F")),
-        "title": Font(bold=True, size=13, color="1F3A5F"),
-        "subtitle": Font(italic=True, color="5B6770"),
-        "group": Font(bold=True, color="1F3A5F"),
-        "note": Font(size=9, color="5B6770"),
-    }
+
+class _Styles:
+    """The workbook's formats, created once per (style, number format, quote prefix)."""
+
+    def __init__(self, wb: Any) -> None:
+        self.wb = wb
+        self.cache: dict[tuple[str, str, str | None, bool], Any] = {}
+
+    def get(self, style: str, *, align: str = "", num_format: str | None = None, quote: bool = False) -> Any:
+        """``align``: ``left``/``center`` for the header cells, ``_rule`` added for the rule under them."""
+        key = (style, align, num_format, quote)
+        fmt = self.cache.get(key)
+        if fmt is None:
+            props = dict(STYLES[style])
+            if align:
+                props["align"] = align.removesuffix("_rule")
+            if align.endswith("_rule"):
+                props.update(RULE)
+            if num_format is not None:
+                props["num_format"] = num_format
+            if quote:
+                props["quote_prefix"] = True
+            fmt = self.cache[key] = self.wb.add_format(props)
+        return fmt
+
+
+def put_string(ws: Any, styles: _Styles, row: int, col: int, text: str, style: str = "plain", align: str = "") -> None:
+    """Text into a cell (0-based), always as a string, never a formula: neutralised (:mod:`reports.safe`),
+    with Excel's quote-prefix style when it was."""
+    safe = neutralise(text)
+    ws.write_string(row, col, safe, styles.get(style, align=align, quote=safe is not text))
 
 
 def _layout(t: TableData) -> list[tuple[str, str, list[str]]]:
-    present = set(zip(t.cells["column_key"], t.cells["stat"]))
+    present = set(zip(t.cells["column_key"].tolist(), t.cells["stat"].tolist()))
     return [(ck, lab, [s for s in t.stats if (ck, s) in present]) for ck, lab in t.columns]
 
 
-def _header(ws: Any, t: TableData, layout: list[tuple[str, str, list[str]]], h1: int, h2: int) -> int:
-    """Two header rows (display column, statistic); returns the last column used."""
-    put_text(ws.cell(h1, 1), t.stub_label or "")
-    ws.merge_cells(start_row=h1, start_column=1, end_row=h2, end_column=1)
-    col = 2
+def _header(ws: Any, st: _Styles, t: TableData, layout: list[tuple[str, str, list[str]]], h1: int) -> int:
+    """Two header rows (display column, statistic) from 0-based row ``h1``; returns the last column used."""
+    h2 = h1 + 1
+    stub = t.stub_label or ""
+    ws.merge_range(h1, 0, h2, 0, "", st.get("head", align="left_rule", quote=neutralise(stub) != stub))
+    put_string(ws, st, h1, 0, stub, "head", "left_rule")
+    col = 1
+    lang_en = t.dims.get("lang") == "en"
     for ck, lab, stats in layout:
         if not stats:
             continue
         spanner = t.column_spanners.get(ck)
-        put_text(ws.cell(h1, col), f"{spanner} {lab}" if spanner and spanner not in ("År", "Year") else lab)
+        head = f"{spanner} {lab}" if spanner and spanner not in ("År", "Year") else lab
         if len(stats) > 1:
-            ws.merge_cells(start_row=h1, start_column=col, end_row=h1, end_column=col + len(stats) - 1)
+            safe = neutralise(head)
+            ws.merge_range(h1, col, h1, col + len(stats) - 1, "", st.get("head", align="center", quote=safe != head))
+        put_string(ws, st, h1, col, head, "head", "center")
         for j, s in enumerate(stats):
-            head = EN_HEAD_LABELS.get(s, s) if t.dims.get("lang") == "en" else HEAD_LABELS.get(s, STAT_LABELS[s])
-            put_text(ws.cell(h2, col + j), head)
+            label = EN_HEAD_LABELS.get(s, s) if lang_en else HEAD_LABELS.get(s, STAT_LABELS[s])
+            put_string(ws, st, h2, col + j, label, "head", "center_rule")
         col += len(stats)
-    st = _styles()
-    for r in (h1, h2):
-        for c in range(1, col):
-            cell = ws.cell(r, c)
-            cell.font, cell.fill = st["bold"], st["head_fill"]
-            cell.alignment = st["center"] if c > 1 else st["left"]
-            if r == h2:
-                cell.border = st["rule"]
     return col - 1
 
 
-def _put(cell: Any, kind: str, entry: tuple[Any, str, bool], alpha: float, lang: str = "sv") -> None:
-    value, text, hidden = entry
+def _put(
+    ws: Any, st: _Styles, at: tuple[int, int], kind: str, entry: tuple[Any, str, bool], alpha: float, lang: str
+) -> None:
+    """One statistic: a number with its number format, or the text of a hidden or missing value."""
+    (row, col), (value, text, hidden) = at, entry
     if hidden or (value is None and kind not in ("flag", "direction")):
-        put_text(cell, SUPPRESSED if hidden else (text if text in (NOT_AVAILABLE, SUPPRESSED) else NOT_AVAILABLE))
-        cell.alignment = _styles()["right"]
+        shown = SUPPRESSED if hidden else (text if text in (NOT_AVAILABLE, SUPPRESSED) else NOT_AVAILABLE)
+        put_string(ws, st, row, col, shown, "right")
     elif kind in ("flag", "direction"):
         if text:
-            put_text(cell, text)
-        cell.alignment = _styles()["flag"]
+            put_string(ws, st, row, col, text, "flag")
+        else:
+            ws.write_blank(row, col, None, st.get("flag"))
     else:
-        cell.value = xlsx_value(kind, float(value))
-        cell.number_format = number_format(kind, float(value), alpha, lang)
+        v = float(value)
+        ws.write_number(row, col, xlsx_value(kind, v), st.get("plain", num_format=number_format(kind, v, alpha, lang)))
 
 
-def write_sheet(ws: Any, t: TableData, *, alpha: float = 0.05) -> None:
+def _width(w: float) -> float:
+    """XlsxWriter's column width giving ``w`` in the file: it adds 5 px of padding to ``w`` characters of
+    7 px (``(7 w + 5) / 7``); the sheets keep the widths they had (written as is by openpyxl before)."""
+    return w - 5 / 7 + 1e-9
+
+
+def write_sheet(ws: Any, t: TableData, st: _Styles, *, alpha: float = 0.05) -> None:
     """Title, subtitle, two header rows, one row per table row (row groups as bold lines), footnotes."""
-    from openpyxl.utils import get_column_letter
-
-    st = _styles()
     idx = t.index()
     layout = _layout(t)
-    put_text(ws["A1"], t.title).font = st["title"]
-    put_text(ws["A2"], t.subtitle).font = st["subtitle"]
-    last_col = _header(ws, t, layout, 4, 5)
+    lang = str(t.dims.get("lang", "sv"))
+    put_string(ws, st, 0, 0, t.title, "title")
+    put_string(ws, st, 1, 0, t.subtitle, "subtitle")
+    last_col = _header(ws, st, t, layout, 3)
     column_stats = t.column_stats()
-    row, current_group = 6, None
+    kinds = {(ck, s): t.stat_kind(ck, s, column_stats) for ck, _, stats in layout for s in stats}
+    row, current_group = 5, None
     for rk, rlab in t.rows:
         g = t.row_groups.get(rk)
         if g and g != current_group:
-            put_text(ws.cell(row, 1), g).font = st["group"]
+            put_string(ws, st, row, 0, g, "group")
             row, current_group = row + 1, g
-        put_text(ws.cell(row, 1), rlab).font = st["bold"] if rk == TOTAL else st["plain"]
-        col = 2
+        put_string(ws, st, row, 0, rlab, "bold" if rk == TOTAL else "plain")
+        col = 1
         for ck, _, stats in layout:
             for s in stats:
-                _put(
-                    ws.cell(row, col),
-                    t.stat_kind(ck, s, column_stats),
-                    idx.get((rk, ck, s), (None, NOT_AVAILABLE, False)),
-                    alpha,
-                    str(t.dims.get("lang", "sv")),
-                )
+                entry = idx.get((rk, ck, s), (None, NOT_AVAILABLE, False))
+                _put(ws, st, (row, col), kinds[(ck, s)], entry, alpha, lang)
                 col += 1
         row += 1
     row += 1
     for note in [*t.footnotes, t.source_note]:
         if note:
-            put_text(ws.cell(row, 1), note).font = st["note"]
+            put_string(ws, st, row, 0, note, "note")
             row += 1
-    ws.column_dimensions["A"].width = max([len(lab) for _, lab in t.rows] + [len(t.stub_label), 12]) + 2
-    for c in range(2, last_col + 1):
-        ws.column_dimensions[get_column_letter(c)].width = 11
-    ws.freeze_panes = ws.cell(6, 2)
+    ws.set_column(0, 0, _width(max([len(lab) for _, lab in t.rows] + [len(t.stub_label), 12]) + 2))
+    if last_col >= 1:
+        ws.set_column(1, last_col, _width(11))
+    ws.freeze_panes(5, 1)

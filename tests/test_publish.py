@@ -416,6 +416,24 @@ def test_xlsx_has_real_numbers_with_swedish_formats(run, estimates):
     assert PP_FORMAT in fmts and "\u2212" in PP_FORMAT
 
 
+def test_xlsx_layout_and_same_bytes_every_time(run, estimates, comparisons, codebook, tmp_path):
+    from reports.publish import build_tables, write_xlsx
+
+    res = run[0]
+    wb = load_workbook(res.out_dir / "tabeller.xlsx")
+    ws = wb["Otrygga ute ensam sent en kväll"]
+    assert ws.freeze_panes == "B6" and "A4:A5" in {str(r) for r in ws.merged_cells.ranges}
+    assert ws["A1"].font.b and ws["A1"].font.sz == 13 and ws["A4"].value == "Område" and ws["A4"].font.b
+    assert ws["B5"].fill.fgColor.rgb.endswith("E8EEF4") and ws["B5"].border.bottom.style == "thin"
+    assert ws.cell(5, 2).value == "Andel" and ws["A4"].alignment.horizontal == "left"
+    assert ws.column_dimensions["B"].width == 11  # as openpyxl wrote it before XlsxWriter
+    assert wb.properties.creator == "trygghet" and wb.properties.created.year == 2000
+    assert wb.properties.modified.year == 2000  # no date of the run in the file
+    tables = build_tables(estimates, comparisons, None, codebook, RUN_META)
+    a, b = write_xlsx(tables, tmp_path / "a.xlsx"), write_xlsx(tables, tmp_path / "b.xlsx")
+    assert a.read_bytes() == b.read_bytes()
+
+
 def test_csv_long_form(run):
     res = run[0]
     with open(res.out_dir / "tables" / "district_unsafe_after_dark.csv", encoding="utf-8", newline="") as fh:
