@@ -13,17 +13,22 @@ column is never touched.
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-import pandas as pd
 
+from reports.formats import is_missing
 from reports.results import PublishedFile
-from reports.safe import safe_text_columns
+from reports.safe import neutralise
 from reports.tabledata import TableData
 
-TEXT_COLUMNS = (
+EXCEL_SUFFIX = "_excel"  # tables/<id>_excel.csv beside tables/<id>.csv
+
+
+COLUMNS = (
     "table_id",
     "row_key",
     "row_label",
@@ -34,29 +39,43 @@ TEXT_COLUMNS = (
     "district",
     "indicator",
     "group",
+    "value",
     "text",
-)
-EXCEL_SUFFIX = "_excel"  # tables/<id>_excel.csv beside tables/<id>.csv
+    "suppressed",
+)  # the columns of TableData.long_frame, in its order
+VALUE = COLUMNS.index("value")
 
 
-def _base(t: TableData) -> pd.DataFrame:
-    """The long frame with its text columns neutralised (shared by both dialects)."""
-    df = safe_text_columns(t.long_frame(), TEXT_COLUMNS)
-    df["suppressed"] = df["suppressed"].map(lambda b: "true" if b else "false")
-    return df
-
-
-def _with_values(df: pd.DataFrame, number: Callable[[float], str]) -> pd.DataFrame:
-    out = df.copy()
-    out["value"] = [("" if v is None or v != v else number(float(v))) for v in df["value"]]
+def _base(t: TableData) -> list[list[Any]]:
+    """The rows of :meth:`TableData.long_frame` as lists, text columns neutralised, ``suppressed`` as
+    ``true``/``false`` (shared by both dialects; ``value`` still a float or ``None``)."""
+    rlab, clab = dict(t.rows), dict(t.columns)
+    out = []
+    for r, c, s, v, text, h in t.records():
+        prov = t.provenance(r, c)
+        row = [t.table_id, r, rlab.get(r, r), c, clab.get(c, c), s]
+        row += [prov.get("year", ""), prov.get("district", ""), prov.get("indicator", ""), prov.get("group", "")]
+        row = [neutralise(x) for x in row]
+        row += [None if is_missing(v) else float(v), neutralise(text), "true" if h else "false"]
+        out.append(row)
     return out
 
 
-def long_csv(t: TableData, path: Path, base: pd.DataFrame | None = None) -> Path:
-    """Write one table as machine-readable long CSV to ``path`` (UTF-8, comma, dot decimal)."""
-    frame = _with_values(_base(t) if base is None else base, repr)
-    frame.to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
+def _write(path: Path, rows: list[list[Any]], number: Callable[[float], str], **dialect: Any) -> Path:
+    """The CSV as pandas' ``to_csv`` wrote it (csv module, minimal quoting, empty for a missing value)."""
+    enc = dialect.pop("encoding")
+    with open(path, "w", encoding=enc, newline="") as fh:
+        w = csv.writer(fh, quoting=csv.QUOTE_MINIMAL, **dialect)
+        w.writerow(COLUMNS)
+        for row in rows:
+            v = row[VALUE]
+            w.writerow([*row[:VALUE], "" if v is None or v != v else number(v), *row[VALUE + 1 :]])
     return path
+
+
+def long_csv(t: TableData, path: Path, base: list[list[Any]] | None = None) -> Path:
+    """Write one table as machine-readable long CSV to ``path`` (UTF-8, comma, dot decimal)."""
+    return _write(path, _base(t) if base is None else base, repr, encoding="utf-8", lineterminator="\n")
 
 
 def swedish_decimal(v: float) -> str:
@@ -64,11 +83,10 @@ def swedish_decimal(v: float) -> str:
     return str(np.format_float_positional(v, trim="-")).replace(".", ",")
 
 
-def excel_csv(t: TableData, path: Path, base: pd.DataFrame | None = None) -> Path:
+def excel_csv(t: TableData, path: Path, base: list[list[Any]] | None = None) -> Path:
     """Write one table as long CSV for Swedish Excel to ``path`` (UTF-8 with BOM, semicolon, decimal comma)."""
-    frame = _with_values(_base(t) if base is None else base, swedish_decimal)
-    frame.to_csv(path, index=False, sep=";", encoding="utf-8-sig", lineterminator="\r\n")
-    return path
+    rows = _base(t) if base is None else base
+    return _write(path, rows, swedish_decimal, encoding="utf-8-sig", delimiter=";", lineterminator="\r\n")
 
 
 def write_csv(tables: Sequence[TableData], out_dir: Path) -> list[PublishedFile]:

@@ -95,8 +95,13 @@ def value_decimals(v: float) -> int:
 
 def to_cube(t: TableData, *, lang: str | None = None) -> Cube:
     """The cube of a table (see the module docstring), labelled in ``lang`` (default: the table's language,
-    ``dims["lang"]``, Swedish unless :func:`reports.translate.translate_table` made it English)."""
+    ``dims["lang"]``, Swedish unless :func:`reports.translate.translate_table` made it English); built once
+    per table and language (PC-Axis and JSON-stat share it)."""
     lang = lang or str(t.dims.get("lang", "sv"))
+    return t.memo(f"cube:{lang}", lambda: _cube(t, lang))
+
+
+def _cube(t: TableData, lang: str) -> Cube:
     tx = cube_texts(lang)
     idx = t.index()
     column_stats = t.column_stats()
@@ -127,7 +132,8 @@ def to_cube(t: TableData, *, lang: str | None = None) -> Cube:
                     v = cube_value(kind, float(entry[0]))
                     values.append(v)
                     status.append(None)
-                    decimals[s] = max(decimals[s], KIND_DECIMALS.get(kind, value_decimals(v)))
+                    d = KIND_DECIMALS.get(kind)
+                    decimals[s] = max(decimals[s], d if d is not None else value_decimals(v))
     row_id, col_id = str(t.dims["row"]), str(t.dims["column"])
     if col_id == row_id:  # never in trygghet's tables; both formats need distinct ids
         col_id += "_column"

@@ -14,6 +14,7 @@ exact value, so a marker always agrees with the printed p). Full-precision share
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from typing import Any
 
 import pandas as pd
@@ -75,12 +76,18 @@ def swedish_number(x: float | int | None, decimals: int = 0, *, sign: bool = Fal
     """
     if x is None or is_missing(x):  # None spelt out: narrows the type
         return missing
-    body = f"{abs(float(x)):,.{decimals}f}"
+    return _swedish_number(float(x), decimals, sign)
+
+
+@lru_cache(maxsize=1 << 16)
+def _swedish_number(x: float, decimals: int, sign: bool) -> str:
+    """:func:`swedish_number` of a float (a report prints the same few thousand numbers many times)."""
+    body = f"{abs(x):,.{decimals}f}"
     rounded_zero = float(body.replace(",", "")) == 0.0
     body = body.replace(",", NBSP).replace(".", ",")
     if rounded_zero:
         return body
-    if float(x) < 0:
+    if x < 0:
         return MINUS + body
     return ("+" + body) if sign else body
 
@@ -120,8 +127,11 @@ def shown(stat: str, value: float | None, *, alpha: float = 0.05) -> float | Non
     """``value`` rounded to the precision it is displayed with (see the module docstring)."""
     if value is None or is_missing(value):
         return None
-    v = float(value)
-    kind = STAT_KIND[stat]
+    return _shown(STAT_KIND[stat], float(value), alpha)
+
+
+@lru_cache(maxsize=1 << 16)
+def _shown(kind: str, v: float, alpha: float) -> float:
     if kind in ("share", "pp"):
         return round(v * 100.0, 1) / 100.0
     if kind == "count":

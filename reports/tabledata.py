@@ -12,15 +12,16 @@ precision (:func:`reports.formats.shown`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 
 from reports.formats import NOT_AVAILABLE, STAT_KIND, SUPPRESSED, cell_text, is_missing, shown
 
 CELL_COLUMNS = ["row_key", "column_key", "stat", "value", "text", "suppressed"]
+T = TypeVar("T")
 
 
 @dataclass
@@ -48,6 +49,8 @@ class TableData:
     footnotes: list[str] = field(default_factory=list)
     source_note: str = ""
     sheet_name: str = ""  # Swedish XLSX sheet name
+    # lookups computed once per cell frame (every output format reads them); see :meth:`memo`
+    _memo: dict[str, tuple[pd.DataFrame, Any]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     # ----- serialisation (store) -----
     def meta(self) -> dict[str, Any]:
@@ -76,15 +79,16 @@ class TableData:
 
         The statistic is folded into the column key as ``<column>|<stat>`` (``2024|est``, ``2024|lo``).
         """
-        c = self.cells
+        recs = self.records()
         return pd.DataFrame(
             {
-                "row_key": c["row_key"].astype(str),
-                "column_key": c["column_key"].astype(str) + "|" + c["stat"],
-                "value": [None if is_missing(v) else float(v) for v in c["value"]],
-                "text": c["text"].astype(str),
-                "suppressed": c["suppressed"].astype(bool),
-            }
+                "row_key": [str(r) for r, *_ in recs],
+                "column_key": [f"{c}|{s}" for _, c, s, *_ in recs],
+                "value": [None if is_missing(v) else float(v) for *_, v, _, _ in recs],
+                "text": [str(t) for *_, t, _ in recs],
+                "suppressed": [bool(h) for *_, h in recs],
+            },
+            index=self.cells.index,
         )
 
     @classmethod
@@ -121,17 +125,36 @@ class TableData:
         )
 
     # ----- lookups -----
+    def memo(self, name: str, compute: Callable[[], T]) -> T:
+        """``compute()`` once per cell frame: recomputed when :attr:`cells` is another frame (the cells are
+        never changed in place; the result is shared, callers must not change it)."""
+        hit = self._memo.get(name)
+        if hit is None or hit[0] is not self.cells:
+            hit = self._memo[name] = (self.cells, compute())
+        return hit[1]
+
     def index(self) -> dict[tuple[str, str, str], tuple[Any, str, bool]]:
         """``(row_key, column_key, stat) -> (value, text, suppressed)``."""
-        return {(r, c, s): (v, t, bool(h)) for r, c, s, v, t, h in self._columns()}
+        return self.memo("index", lambda: {(r, c, s): (v, t, bool(h)) for r, c, s, v, t, h in self.records()})
 
     def _columns(self) -> zip:
         """The cell columns as plain Python lists, zipped (much faster than row iteration on arrow strings)."""
         return zip(*(self.cells[c].tolist() for c in CELL_COLUMNS))
 
+    def records(self) -> list[tuple[Any, ...]]:
+        """The cells as ``(row_key, column_key, stat, value, text, suppressed)`` tuples, in frame order."""
+        return self.memo("records", lambda: list(self._columns()))
+
     def column_stats(self) -> dict[str, set[str]]:
         """The statistics present in each display column."""
-        return {str(ck): set(g) for ck, g in self.cells.groupby("column_key", sort=False)["stat"]}
+
+        def compute() -> dict[str, set[str]]:
+            out: dict[str, set[str]] = {}
+            for _, ck, stat, *_rest in self.records():
+                out.setdefault(str(ck), set()).add(stat)
+            return out
+
+        return self.memo("column_stats", compute)
 
     def stat_kind(self, ck: str, stat: str, column_stats: dict[str, set[str]] | None = None) -> str:
         """Value kind of a statistic within a display column (CI bounds of a difference are in pp)."""
@@ -155,7 +178,7 @@ class TableData:
         rlab = dict(self.rows)
         clab = dict(self.columns)
         recs = []
-        for r, c, s, v, t, h in self._columns():
+        for r, c, s, v, t, h in self.records():
             prov = self.provenance(r, c)
             recs.append(
                 {
@@ -195,7 +218,7 @@ class CellBuilder:
     the precision it is shown with."""
 
     def __init__(self, alpha: float = 0.05) -> None:
-        self.recs: list[dict[str, Any]] = []
+        self.recs: list[tuple[str, str, str, float | None, str, bool]] = []  # in CELL_COLUMNS order
         self.alpha = alpha
 
     def add(
@@ -212,26 +235,16 @@ class CellBuilder:
         difference is rounded like ``diff``)."""
         for stat, v in values.items():
             if hidden or stat in hidden_stats:
-                self.recs.append(
-                    {
-                        "row_key": rk,
-                        "column_key": ck,
-                        "stat": stat,
-                        "value": None,
-                        "text": SUPPRESSED,
-                        "suppressed": True,
-                    }
-                )
+                self.recs.append((rk, ck, stat, None, SUPPRESSED, True))
                 continue
             as_stat = (kinds or {}).get(stat, stat)
             val = shown(as_stat, v, alpha=self.alpha)
             flag = STAT_KIND[as_stat] in ("flag", "direction")
             text = cell_text(as_stat, val, alpha=self.alpha) if (val is not None or flag) else NOT_AVAILABLE
-            self.recs.append(
-                {"row_key": rk, "column_key": ck, "stat": stat, "value": val, "text": text, "suppressed": False}
-            )
+            self.recs.append((rk, ck, stat, val, text, False))
 
     def frame(self) -> pd.DataFrame:
-        df = pd.DataFrame.from_records(self.recs, columns=CELL_COLUMNS)
+        cols: list[list[Any]] = [list(v) for v in zip(*self.recs)] if self.recs else [[] for _ in CELL_COLUMNS]
+        df = pd.DataFrame(dict(zip(CELL_COLUMNS, cols)), columns=CELL_COLUMNS)
         df["value"] = df["value"].astype(object).where(df["value"].notna(), None)
         return df

@@ -103,3 +103,12 @@ def test_render_once_reuses_the_rendering_within_the_block():
         t.title = "Ändrad"  # inside the block a table is rendered once
         assert gt.table_html(t) is first
     assert "Ändrad" in gt.table_html(t)
+
+
+def test_lookups_follow_the_cell_frame():
+    t = _table([("a", "A")], {}, [("2024", "2024")])
+    assert t.index()[("a", "2024", "est")][0] == pytest.approx(0.274)
+    assert t.index() is t.index() and t.column_stats() == {"2024": {"est", "lo", "hi", "n"}}
+    other = _table([("a", "A")], {}, [("2025", "2025")])
+    t.cells = other.cells  # another frame: the lookups are built again
+    assert ("a", "2025", "est") in t.index() and set(t.column_stats()) == {"2025"}
