@@ -40,6 +40,7 @@ CHART_RC: dict[RcKeyType, Any] = {
     "axes.spines.top": False,
     "axes.spines.right": False,
     "font.family": ["DejaVu Sans"],
+    "axes.titley": 1.0,  # the titles where matplotlib puts them (no tick labels on top): not measured per panel
 }
 
 # the charts' words in each language (``run_meta["lang"]``); the indicator label and the source line are
@@ -117,8 +118,16 @@ def _trend_chart(  # long: one figure, panel by panel
     ncol = min(4, max(1, len(districts)))
     nrow = math.ceil(len(districts) / ncol)
     fig = Figure(figsize=(2.7 * ncol + 0.6, 2.3 * nrow + 1.1))
-    axes = fig.subplots(nrow, ncol, sharex=True, sharey=True, squeeze=False)
-    for ax, d in zip(axes.flat, districts):
+    axes = _panels(fig, nrow, ncol, len(districts))
+    # fixed ticks, labels and limits, set once before anything is drawn: the panels share both axes (their
+    # locators, formatters and limits), so no locator, formatter or autoscaling runs per panel (20+ panels)
+    first = axes[0]
+    first.set_ylim(0, ymax)
+    first.set_yticks(yticks, ylabels)
+    if years:
+        first.set_xticks(xticks, xlabels)
+        first.set_xlim(years[0] - 0.3, years[-1] + 0.3)
+    for ax, d in zip(axes, districts):
         sub = est[est["district"] == d].sort_values("year")
         vis = sub[~sub["hidden"]]
         color = TOTAL_COLOR if d == TOTAL else ACCENT
@@ -157,15 +166,9 @@ def _trend_chart(  # long: one figure, panel by panel
             ax.text(0.02, 0.04, words["some_hidden"], transform=ax.transAxes, fontsize=7, color="#8a949c")
         ax.set_title(d, fontsize=10, fontweight="bold" if d == TOTAL else "normal", loc="left")
         ax.grid(axis="y", color="#e5e9ef", linewidth=0.8)
-        ax.set_ylim(0, ymax)
-        # fixed ticks and labels: no locator or formatter runs per panel (20+ panels per figure)
-        ax.set_yticks(yticks, ylabels)
-        if years:
-            ax.set_xticks(xticks, xlabels)
-            ax.set_xlim(years[0] - 0.3, years[-1] + 0.3)
-    for ax in list(axes.flat)[len(districts) :]:
-        ax.set_visible(False)
-    for k, ax in enumerate(list(axes.flat)[: len(districts)]):
+    # fixed ticks, labels and limits, set once: the panels share both axes (their locators, formatters and
+    # limits), so no locator or formatter runs per panel (20+ panels per figure)
+    for k, ax in enumerate(axes):
         if k + ncol >= len(districts):  # nothing below it: show its year labels
             ax.tick_params(labelbottom=True)
     label = indicator_label(codebook, indicator)
@@ -209,6 +212,19 @@ def _trend_chart(  # long: one figure, panel by panel
         fig.savefig(p, format=fmt, dpi=150, metadata=meta)
         paths.append(p)
     return paths
+
+
+def _panels(fig: Figure, nrow: int, ncol: int, n: int) -> list[Any]:
+    """``n`` panels on an ``nrow`` × ``ncol`` grid, row by row, sharing both axes (the grid's unused places
+    get no axes at all, instead of hidden ones), tick labels only on the left column and the bottom row."""
+    grid = fig.add_gridspec(nrow, ncol)
+    axes: list[Any] = []
+    for k in range(n):
+        share = axes[0] if axes else None
+        ax = fig.add_subplot(grid[k // ncol, k % ncol], sharex=share, sharey=share)
+        ax.tick_params(labelbottom=False, labelleft=k % ncol == 0)
+        axes.append(ax)
+    return axes
 
 
 def write_charts(
