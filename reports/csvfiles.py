@@ -14,7 +14,9 @@ column is never touched.
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -50,26 +52,34 @@ def _base(t: TableData) -> list[list[Any]]:
     """The rows of :meth:`TableData.long_frame` as lists, text columns neutralised, ``suppressed`` as
     ``true``/``false`` (shared by both dialects; ``value`` still a float or ``None``)."""
     rlab, clab = dict(t.rows), dict(t.columns)
+    cell: dict[tuple[str, str], tuple[list[Any], list[Any]]] = {}  # the columns one display cell shares
     out = []
     for r, c, s, v, text, h in t.records():
-        prov = t.provenance(r, c)
-        row = [t.table_id, r, rlab.get(r, r), c, clab.get(c, c), s]
-        row += [prov.get("year", ""), prov.get("district", ""), prov.get("indicator", ""), prov.get("group", "")]
-        row = [neutralise(x) for x in row]
-        row += [None if is_missing(v) else float(v), neutralise(text), "true" if h else "false"]
-        out.append(row)
+        parts = cell.get((r, c))
+        if parts is None:
+            prov = t.provenance(r, c)
+            head = [t.table_id, r, rlab.get(r, r), c, clab.get(c, c)]
+            tail = [prov.get("year", ""), prov.get("district", ""), prov.get("indicator", ""), prov.get("group", "")]
+            parts = cell[(r, c)] = ([neutralise(x) for x in head], [neutralise(x) for x in tail])
+        out.append(
+            [*parts[0], neutralise(s), *parts[1], None if is_missing(v) else float(v), neutralise(text)]
+            + ["true" if h else "false"]
+        )
     return out
 
 
 def _write(path: Path, rows: list[list[Any]], number: Callable[[float], str], **dialect: Any) -> Path:
     """The CSV as pandas' ``to_csv`` wrote it (csv module, minimal quoting, empty for a missing value)."""
     enc = dialect.pop("encoding")
+    buf = io.StringIO(newline="")
+    w = csv.writer(buf, quoting=csv.QUOTE_MINIMAL, **dialect)
+    w.writerow(COLUMNS)
+    w.writerows(
+        [*row[:VALUE], "" if row[VALUE] is None or row[VALUE] != row[VALUE] else number(row[VALUE]), *row[VALUE + 1 :]]
+        for row in rows
+    )
     with open(path, "w", encoding=enc, newline="") as fh:
-        w = csv.writer(fh, quoting=csv.QUOTE_MINIMAL, **dialect)
-        w.writerow(COLUMNS)
-        for row in rows:
-            v = row[VALUE]
-            w.writerow([*row[:VALUE], "" if v is None or v != v else number(v), *row[VALUE + 1 :]])
+        fh.write(buf.getvalue())
     return path
 
 
@@ -80,7 +90,14 @@ def long_csv(t: TableData, path: Path, base: list[list[Any]] | None = None) -> P
 
 def swedish_decimal(v: float) -> str:
     """``0.274`` → ``0,274``; ``1e-05`` → ``0,00001``; ``30.0`` → ``30`` (no exponent, no thousands separator)."""
+    return _decimal(v) if v != 0 else _positional(v)  # ±0 apart: a cache would give -0.0 the text of 0.0
+
+
+def _positional(v: float) -> str:
     return str(np.format_float_positional(v, trim="-")).replace(".", ",")
+
+
+_decimal = lru_cache(maxsize=1 << 16)(_positional)
 
 
 def excel_csv(t: TableData, path: Path, base: list[list[Any]] | None = None) -> Path:

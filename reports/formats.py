@@ -79,7 +79,7 @@ def swedish_number(x: float | int | None, decimals: int = 0, *, sign: bool = Fal
     return _swedish_number(float(x), decimals, sign)
 
 
-@lru_cache(maxsize=1 << 16)
+@lru_cache(maxsize=1 << 16)  # ±0 share a key and a text (a value that rounds to zero has no sign)
 def _swedish_number(x: float, decimals: int, sign: bool) -> str:
     """:func:`swedish_number` of a float (a report prints the same few thousand numbers many times)."""
     body = f"{abs(x):,.{decimals}f}"
@@ -127,10 +127,10 @@ def shown(stat: str, value: float | None, *, alpha: float = 0.05) -> float | Non
     """``value`` rounded to the precision it is displayed with (see the module docstring)."""
     if value is None or is_missing(value):
         return None
-    return _shown(STAT_KIND[stat], float(value), alpha)
+    v = float(value)
+    return _shown_cached(STAT_KIND[stat], v, alpha) if v != 0 else _shown(STAT_KIND[stat], v, alpha)
 
 
-@lru_cache(maxsize=1 << 16)
 def _shown(kind: str, v: float, alpha: float) -> float:
     if kind in ("share", "pp"):
         return round(v * 100.0, 1) / 100.0
@@ -141,6 +141,9 @@ def _shown(kind: str, v: float, alpha: float) -> float:
     if kind == "p":
         return float(f"{v:.1e}") if v < 0.001 else round(v, p_decimals(v, alpha))
     return v
+
+
+_shown_cached = lru_cache(maxsize=1 << 16)(_shown)  # ±0 never cached: 0.0 == -0.0 as keys
 
 
 def cell_text(stat: str, value: float | None, *, alpha: float = 0.05) -> str:

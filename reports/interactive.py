@@ -77,9 +77,10 @@ def _comparisons(
         if (ind, d, y) not in visible or (ind, o, y) not in visible or pd.isna(diff):
             continue
         pval = shown("p", pv, alpha=a)
+        dv = shown("diff", diff)
         out.setdefault(ind, {}).setdefault(str(y), {})[f"{d}|{o}"] = [
-            shown("diff", diff),
-            cell_text("diff", shown("diff", diff)),
+            dv,
+            cell_text("diff", dv),
             cell_text("diff", shown("diff", lo)),
             cell_text("diff", shown("diff", hi)),
             cell_text("p", pval, alpha=a),

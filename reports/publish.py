@@ -143,12 +143,13 @@ def build_tables(
     rule = SignalRule.from_run(run_meta, comparisons)
     year = int(est["year"].max())
     signals = Signals(comparisons, rule)
+    by_indicator = {str(k): g for k, g in est.groupby(est["indicator"].astype(str), sort=False)}  # split once
     tables = [
-        district_table(prot, comparisons, codebook, i, run_meta, min_n=min_n, rule=rule, signals=signals)
+        district_table(by_indicator[i], comparisons, codebook, i, run_meta, min_n=min_n, rule=rule, signals=signals)
         for i in indicator_order(codebook, est["indicator"].astype(str))
     ]
     for group in ("problem", "utsatthet", "polis"):
-        t = group_table(prot, comparisons, codebook, group, year, run_meta, min_n=min_n, rule=rule, signals=signals)
+        t = group_table(est, comparisons, codebook, group, year, run_meta, min_n=min_n, rule=rule, signals=signals)
         if t is None:
             notes.append(f"Tabellen för gruppen ”{group}” saknas: inga sådana indikatorer i skattningarna.")
         else:
