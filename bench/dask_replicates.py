@@ -30,7 +30,7 @@ from bench.measure import ensure_wave, run_measured
 
 DEFAULT_N = 1_000_000
 DEFAULT_REPLICATES = 500
-DEFAULT_BLOCK = 50
+DEFAULT_BLOCK = 125  # flows.dask_runner.DEFAULT_BLOCK
 _STATE: dict[str, Any] = {}  # the weighted wave and the options of the run (this process only)
 
 

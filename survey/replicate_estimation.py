@@ -84,6 +84,7 @@ def design_replicates(
 
 # --- replicates in blocks ------------------------------------------------------------------------------
 ReplicatePath = Literal["auto", "atoms", "rows"]
+_NO_ROWS = np.zeros(0, dtype=np.int64)
 
 
 @dataclass(frozen=True, eq=False)
@@ -179,8 +180,9 @@ def replicate_inputs(
             raise DesignError(
                 "atomvägen för replikat gäller bara bootstrap med andelar (heltal 0..255 i täljare och nämnare)"
             )
-    if atoms is not None:
-        return ReplicateInputs(scheme=scheme, model=model, domains=domains, atoms=atoms)
+    if atoms is not None:  # the blocks need the draws, the cell model and the atoms: no row-level array
+        cells = None if model is None else replace(model, block=_NO_ROWS, cell=_NO_ROWS)
+        return ReplicateInputs(scheme=scheme.draws_only(), model=cells, domains=(), atoms=atoms)
     return ReplicateInputs(scheme=scheme, model=model, domains=domains, num=num, den=den)
 
 

@@ -91,8 +91,7 @@ class BootstrapDraws:
         """(stop - start, P) ``uint8`` draw counts of replicates ``start..stop-1`` by position (see ``order``).
 
         Cost: per replicate one ``Generator.integers`` and one ``bincount`` per drawn stratum."""
-        n_psu = len(self.order)
-        out = np.zeros((stop - start, n_psu), dtype=np.uint8)
+        out = np.zeros((stop - start, int(self.n_h.sum())), dtype=np.uint8)
         bounds = np.concatenate([[0], np.cumsum(self.n_h)])
         drawn = [(int(bounds[h]), int(self.n_h[h]), int(self.m_h[h])) for h in np.flatnonzero(self.m_h > 0)]
         total = sum(m for _, _, m in drawn)
@@ -107,6 +106,8 @@ class BootstrapDraws:
 
     def counts(self, start: int, stop: int) -> np.ndarray:
         """(P, stop - start) ``uint8`` draw counts per PSU (PSU-code order) of replicates ``start..stop-1``."""
+        if len(self.order) != int(self.n_h.sum()):
+            raise DesignError("bootstrapdragningarna saknar PSU:ernas ordning (ett schema för atomvägens block)")
         out = np.empty((len(self.order), stop - start), dtype=np.uint8)
         out[self.order] = self.position_counts(start, stop).T
         return out
@@ -209,6 +210,17 @@ class ReplicateWeights:
     def position_psu(self) -> np.ndarray:
         """Bootstrap: (P,) the PSU code of each position of :meth:`position_counts`."""
         return self.draws.order if self.counts is None and self.draws is not None else np.arange(self.n_psu)
+
+    def draws_only(self) -> ReplicateWeights:
+        """The scheme as the atom path's blocks need it: the draws (stratum sizes and seed), the variance
+        multipliers and the replicate numbering, without the row- and PSU-level arrays (kilobytes to send to a
+        Dask worker instead of some 40 bytes a row). :meth:`position_counts` and :meth:`subset` work on it,
+        nothing row- or PSU-level does."""
+        no_int, no_float = np.zeros(0, dtype=np.int64), np.zeros(0)
+        draws = None if self.draws is None else replace(self.draws, order=no_int)
+        return replace(
+            self, psu=no_int, psu_stratum=no_int, design_weights=no_float, alpha=None, beta=None, draws=draws
+        )
 
     def subset(self, start: int, stop: int) -> ReplicateWeights:
         """Replicates ``start..stop-1`` as a self-contained :class:`ReplicateWeights` (same ``scale``)."""
