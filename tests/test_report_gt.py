@@ -1,7 +1,9 @@
 """The report's table HTML: :func:`reports.gt.table_html` writes the rows into great-tables' rendering of
 the first row (:mod:`reports.gt_body`); the page must be byte for byte what great-tables writes when it
 renders every cell itself (:func:`reports.gt.full_html`), for every kind of table, in both languages,
-with row groups, escaping and repeated ids; a first row that does not match falls back to great-tables."""
+with row groups, escaping and repeated ids; a first row that does not match falls back to great-tables.
+Also the shared machinery of the fast publication: a table's lookups follow its cell frame, and the garbage
+collector's freezing of the run's heap during a publication is undone after it."""
 
 from __future__ import annotations
 
@@ -112,3 +114,26 @@ def test_lookups_follow_the_cell_frame():
     other = _table([("a", "A")], {}, [("2025", "2025")])
     t.cells = other.cells  # another frame: the lookups are built again
     assert ("a", "2025", "est") in t.index() and set(t.column_stats()) == {"2025"}
+
+
+def test_heap_frozen_during_a_publication_and_undone_after():
+    import gc
+
+    from reports.publish import heap_frozen
+
+    before = gc.get_freeze_count()
+    seen = []
+
+    @heap_frozen
+    def inner() -> int:
+        seen.append(gc.get_freeze_count())
+        return 7
+
+    @heap_frozen
+    def outer() -> int:
+        n = gc.get_freeze_count()
+        assert inner() == 7 and gc.get_freeze_count() == n  # the inner call leaves the freezing alone
+        return n
+
+    assert before == 0 and outer() > 0 and seen[0] > 0
+    assert gc.get_freeze_count() == 0
