@@ -352,7 +352,7 @@ def quarantine_list(db: str = typer.Option(None, help="Databas-URL")) -> None:
     from rich.table import Table
 
     from survey.pipeline import commands
-    from survey.pipeline.i18n import msg
+    from survey.pipeline.i18n import msg, say
 
     q = commands.quarantine(db)
     if q.empty:
@@ -360,7 +360,7 @@ def quarantine_list(db: str = typer.Option(None, help="Databas-URL")) -> None:
         return
     t = Table(*msg("quarantine_heads").split("|"))
     for row in q.groupby(["source_file_id", "file", "reason"]).size().reset_index(name="rows").itertuples():
-        t.add_row(str(row.source_file_id), str(row.file), str(row.reason), str(row.rows))
+        t.add_row(str(row.source_file_id), str(row.file), say(str(row.reason)), str(row.rows))
     console.print(t)
 
 
@@ -375,12 +375,12 @@ def quarantine_show(
     from rich.table import Table
 
     from survey.pipeline import commands
-    from survey.pipeline.i18n import msg
+    from survey.pipeline.i18n import msg, say
 
     q = commands.quarantine(db, source)
     t = Table(*msg("quarantine_show_heads").split("|"))
     for r in q.head(limit).itertuples(index=False):
-        t.add_row(str(r.file), str(r.source_row), str(r.column), str(r.value), str(r.check), str(r.reason))
+        t.add_row(str(r.file), str(r.source_row), str(r.column), str(r.value), str(r.check), say(str(r.reason)))
     console.print(t)
     if len(q) > limit:
         console.print(msg("more_rows", k=len(q) - limit))
@@ -518,9 +518,10 @@ def db_roles(
 ) -> None:
     """Skapa ägar-, pipeline- och läsrollen (report_reader) och deras behörigheter; kör igen efter uppgradering."""
     from survey.pipeline import commands
+    from survey.pipeline.i18n import say
 
     names = (owner_role, pipeline_role, reader_role)
-    console.print(commands.create_roles(db, reader or [], pipeline or [], names))
+    console.print(say(commands.create_roles(db, reader or [], pipeline or [], names)))
 
 
 def main() -> None:  # pragma: no cover

@@ -146,12 +146,17 @@ def test_common_input_errors_in_english(tmp_path):
     )
 
 
-def test_compare_errors_and_tables_in_english(tmp_path):
-    d = tmp_path / "run"
-    d.mkdir()
+def write_estimates(d: Path) -> Path:
+    """An output folder of ``trygghet run`` with the sample estimates and comparisons (for compare)."""
+    d.mkdir(parents=True, exist_ok=True)
     est = load_estimates()
     est.to_csv(d / "estimates.csv", index=False)
     make_comparisons(est).to_csv(d / "comparisons.csv", index=False)
+    return d
+
+
+def test_compare_errors_and_tables_in_english(tmp_path):
+    d = write_estimates(tmp_path / "run")
     typo = _cli("--lang", "en", "compare", "Risne", "Hallonbergen", "--db", str(d))
     assert typo.exit_code == 2
     assert _flat(typo.output).startswith("Error: Unknown district ”Risne”. Did you mean ”Rissne”? Known:"), typo.output

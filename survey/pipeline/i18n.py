@@ -1,18 +1,19 @@
 """The CLI's language: Swedish by default, English with ``--lang en`` (``trygghet --lang en run …`` or
 ``trygghet run --lang en``, the run configuration's ``lang``).
 
-Two parts:
+Three parts:
 
 - :data:`MESSAGES`, the CLI's own texts (progress, summaries, table headings) by key, in Swedish and English;
   :func:`msg` gives the text of the current language. The Swedish texts are the ones the CLI always printed.
-- :data:`EN_PATTERNS`, English renderings of the Swedish texts that come from the library (typed errors,
-  notes, progress): :func:`english` rewrites a whole Swedish message when a pattern matches, and the
-  location words of every input error (``rad`` → ``row``, ``kolumn`` → ``column``). Texts without a
-  pattern stay Swedish. Covered errors: the CLI's frame (``Fel:``), missing or unreadable files, missing
-  required columns, empty files, a wave rejected for too many bad rows, every bad option or value of the run
-  configuration (unknown key, value not allowed, out of range, wrong type), a wave already loaded (needs
-  ``--replace``), an unknown database URL, no run with estimates, unknown run, unknown district/indicator
-  (with "did you mean"), unknown year, unknown export format and bad ``--years``.
+- :func:`english` (and :func:`say`, the current language's form), the English rendering of every text that comes
+  from the library: typed errors (every ``TrygghetError`` raised in ``survey/``, ``reports/``, ``flows/``),
+  notes, progress texts. The Swedish message templates and their English ones are the catalogs of
+  :mod:`survey.pipeline.english` (one entry per raise site's template, values rendered in English too); the
+  library itself holds no language state and raises Swedish. ``tests/test_lang_messages.py`` collects every
+  message template from the source (:mod:`tests.lang_sites`) and fails when one has no English, so a new
+  Swedish-only error cannot be added unnoticed. Numbers in English messages are in English notation (decimal
+  point, ``5.0%``, ``1,843``), as in the English tables of :mod:`reports.translate`: the library formats numbers
+  in messages with Python (already so), and a value written the Swedish way is converted.
 - :data:`HELP_EN`, the ``--help`` texts of every command, argument and option in English (:func:`help_en`; the
   options of ``trygghet run`` take the English half of their RunConfig description), shown with
   ``trygghet --lang en <cmd> --help``, ``trygghet run --lang en --help`` or ``TRYGGHET_LANG=en``
@@ -73,96 +74,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "unknown": ("okänd", "unknown"),
 }
 
-# (Swedish pattern, English replacement), tried in order; a pattern may rewrite part of a message.
-EN_PATTERNS: list[tuple[str, str]] = [
-    # progress and notes of a run
-    (r"^läser och validerar$", "reading and validating"),
-    (r"^sparar i databasen$", "saving to the database"),
-    (r"^viktar$", "weighting"),
-    (r"^skattar andelar$", "estimating shares"),
-    (r"^skattar trender$", "estimating trends"),
-    (r"^publicerar$", "publishing"),
-    (r"^databas: ", "database: "),
-    (r"^körning (\S+) hade avbrutits och är markerad som misslyckad$", r"run \1 had been aborted and is marked failed"),
-    (
-        r"PNG och PDF av tabellerna saknas: Chromium finns inte på datorn\.",
-        "PNG and PDF of the tables are missing: Chromium is not installed.",
-    ),
-    (
-        r"^Trendtabellen saknas: ingen trendmodell i körningen\.$",
-        "The trend table is missing: no trend model in the run.",
-    ),
-    # files
-    (r"filen finns inte \(eller är en mapp\)", "the file does not exist (or is a folder)"),
-    (r"^Filen (.+) finns inte \(eller är ingen fil\)\.$", r"The file \1 does not exist (or is not a file)."),
-    (r"^Ange --(\S+): filen saknas i konfigurationen\.$", r"Give --\1: the file is missing from the configuration."),
-    (r"har en rubrikrad men inga datarader", "has a header row but no data rows"),
-    (r": är tom \(ingen rubrikrad med kolumnnamn\)$", ": is empty (no header row with column names)"),
-    (r": är tom$", ": is empty"),
-    (
-        r"saknar obligatoriska kolumner (.+?); filen har (.+?)( \(avgränsare (.+?): är det rätt avgränsare\?\))?$",
-        r"lacks the required columns \1; the file has \2 (delimiter \4: is it the right delimiter?)",
-    ),
-    (r"\(delimiter : is it the right delimiter\?\)$", ""),
-    (
-        r"vågen avvisas: (\d+) av (\d+) rader \((.+?)\) klarade inte radkontrollerna, fler än de (.+?) som tillåts "
-        r"\(--max-bad-share\)\. Fel per kontroll och kolumn: (.*)\. Första exemplen: (.*)\.$",
-        r"the wave is rejected: \1 of \2 rows (\3) failed the row checks, more than the \4 allowed "
-        r"(--max-bad-share). Failures by check and column: \5. First examples: \6.",
-    ),
-    # the run configuration
-    (r"^Okänd inställning (.+?)\.( Menade du (.+?)\?)? Tillåtna: (.*)\.$", r"Unknown setting \1.\2 Allowed: \4."),
-    (r" Menade du (.+?)\? Allowed", r" Did you mean \1? Allowed"),
-    (r"^Ogiltigt värde (.*) för (--\S+)\. Tillåtna värden: (.*)\.$", r"Invalid value \1 for \2. Allowed values: \3."),
-    (r"(Allowed values: .*) eller ", r"\1 or "),
-    (r"^(--\S+) måste vara ett heltal, inte (.*)\.$", r"\1 must be an integer, not \2."),
-    (r"^(--\S+) måste vara ett ändligt tal, inte (.*)\.$", r"\1 must be a finite number, not \2."),
-    (r"^(--\S+) måste vara ett tal, inte (.*)\.$", r"\1 must be a number, not \2."),
-    (r"^(--\S+) måste vara true eller false, inte (.*)\.$", r"\1 must be true or false, not \2."),
-    (r"^(--\S+) måste vara (\S+) (\S+), inte (.*)\.$", r"\1 must be \2 \3, not \4."),
-    # the database
-    (
-        r"^(.+?): (\S+) för år (.+?) finns redan från en annan fil, (.+?) \(källa (\d+), (samma år|.+?)\)\. Ange "
-        r"--replace .*$",
-        r"\1: \2 for year \3 already comes from another file, \4 (source \5). Give --replace (replace=True) to "
-        r"store the file as a new version; the old one is kept as replaced and listed by `trygghet sources list`.",
-    ),
-    (
-        r"^Databasen (.+?) stöds inte: .*$",
-        r"The database \1 is not supported: trygghet uses SQLite (sqlite:///file.db) or PostgreSQL (postgresql+psycopg://user@host:5432/database).",
-    ),
-    (
-        r"^Databasen har ingen körning med skattningar; kör trygghet run först\.$",
-        "The database has no run with estimates; run trygghet run first.",
-    ),
-    (r"^Det finns ingen körning (.+?) i databasen \(there is no run .+?\)\.$", r"There is no run \1 in the database."),
-    # compare, tables export
-    (r"^Okänt (område|indikator) ”(.+?)”\.( Menade du (.+?)\?)? Kända: (.*)\.$", r"Unknown \1 ”\2”.\3 Known: \5."),
-    (r"^Unknown område", "Unknown district"),
-    (r"^Unknown indikator", "Unknown indicator"),
-    (r"\. Menade du (.+?)\? Known:", r". Did you mean \1? Known:"),
-    (r"” eller ”", "” or ”"),
-    (r"^År (.+?) finns inte i skattningarna; det finns (.*)\.$", r"Year \1 is not in the estimates; there are \2."),
-    (r"^Inga skattningar för (.+?) och (.+?) de valda åren\.$", r"No estimates for \1 and \2 in the chosen years."),
-    (
-        r"^Välj två olika områden att jämföra \(båda är ”(.+?)”\)\.$",
-        r"Choose two different districts to compare (both are ”\1”).",
-    ),
-    (
-        r"^Okänt format ”(.+?)” för --format; välj ett av (.*)\.$",
-        r"Unknown format ”\1” for --format; choose one of \2.",
-    ),
-    (
-        r"^Ogiltigt år ”(.+?)” för --years; skriv t\.ex\. .*$",
-        r"Invalid year ”\1” for --years; write e.g. --years 2024 2025, 2024,2025 or 2023-2025.",
-    ),
-    # where an input error is (InputError: "file, rad N, kolumn C: message")
-    (r", rad (\d+)(?=[,:])", r", row \1"),
-    (r", kolumn (\S+?):", r", column \1:"),
-    (r" rad (\d+), kolumn ", r" row \1, column "),
-    (r"^(\S+): rad (\d+)", r"\1: row \2"),
-]
-_COMPILED = [(re.compile(p), r) for p, r in EN_PATTERNS]
 # the store's load status and the run's step names (machine words in lineage and run.json), for display
 STATUS_WORDS: dict[str, tuple[str, str]] = {
     "loaded": ("inläst", "loaded"),
@@ -210,11 +121,11 @@ def msg(key: str, **values: Any) -> str:
 
 
 def english(text: str) -> str:
-    """An English rendering of a Swedish library message (see the module docstring); unknown texts unchanged."""
-    out = str(text)
-    for pat, rep in _COMPILED:
-        out = pat.sub(rep, out)
-    return out
+    """An English rendering of a Swedish library message: its template's English from the catalogs of
+    :mod:`survey.pipeline.english`, every value in English too (see that module); unknown texts keep their words."""
+    from survey.pipeline.english import render
+
+    return render(str(text))
 
 
 def _word(words: dict[str, tuple[str, str]], key: str) -> str:
