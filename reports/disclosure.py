@@ -20,6 +20,16 @@ instead. This is iterated until every relation satisfies the rule. With two hidd
 ``N_s ≥ N_h``, the published cells give only ``N_h p_h + N_s p_s``, so ``p_h`` can lie anywhere in an
 interval of width ``min(1, N_s / N_h)`` (before clipping to [0, 1]): it cannot be derived.
 
+Interval rule (a protection interval, Hundepool et al. 2012, ch. 4.3). Two hidden members are not enough
+when their weighted sum is near 0 or near its largest value: with ``k = Σ_hidden N_m p_m`` known from the
+margin, a hidden share ``p_h`` can only lie in ``[max(0, (k − Σ_{m≠h} N_m)/N_h), min(1, k/N_h)]`` — in the
+demo wave, nobody of 45–54 in one district saw a problem, and the interval was [0; 2,1 %]. So in every
+relation with two or more hidden members, the interval of each primary-hidden one (``N`` the weighted bases,
+``p`` the full-precision shares; rounding only widens what an attacker gets) must be at least ``MIN_WIDTH``
+(5 procentenheter) wide; else the visible member that widens it most is hidden too (the margin when none is
+left), iterated with the rule above. Tested against a linear programme over all relations at once
+(``tests/test_report_backsolve.py``).
+
 Rounding: every published share, CI bound and difference is rounded to the precision it is shown with (0,1
 procent or procentenhet, :func:`reports.formats.shown`), in every published file, so differencing cannot use
 full-precision values either. The analysis files (``estimates.csv``, …) are not published and keep full
@@ -40,6 +50,7 @@ from reports.formats import TOTAL, is_missing
 
 DISTRICT = "district"
 REASON = "suppressed_reason"
+MIN_WIDTH = 0.05  # interval rule: a primary-hidden share stays undetermined over at least 5 procentenheter
 
 
 def as_bool(v: Any) -> bool:
@@ -132,24 +143,74 @@ def _partner(members: np.ndarray, hidden: np.ndarray, size: np.ndarray) -> int |
     return int(pool[order[0]])
 
 
-def protect(estimates: pd.DataFrame, min_n: int = 30, *, secondary: bool = True) -> pd.DataFrame:
+def _interval_partner(
+    members: np.ndarray, hidden: np.ndarray, primary: np.ndarray, base: np.ndarray, share: np.ndarray
+) -> int | None:
+    """A visible member to hide when the relation's hidden members leave a primary one's share too narrow an
+    interval (module docstring, interval rule): ``-1`` for none needed, ``None`` when no visible member is
+    left (the margin must go), else the member that widens the narrowest interval most."""
+    h = members[hidden[members]]
+    w, p = base[h], np.nan_to_num(share[h])
+    k, total = float(np.sum(w * p)), float(np.sum(w))
+    narrow = [i for i, wi in zip(h, w) if primary[i] and wi > 0 and _width(k, total - wi, wi) < MIN_WIDTH]
+    if not narrow:
+        return -1
+    visible = members[~hidden[members]]
+    if len(visible) == 0:
+        return None
+    i = narrow[0]
+    wi = float(base[i])
+    gain = [_width(k + base[s] * np.nan_to_num(share[s]), total - wi + base[s], wi) for s in visible]
+    order = np.lexsort((visible, -np.asarray(gain)))  # the widest interval, then the first row
+    return int(visible[order[0]])
+
+
+def _width(k: float, rest: float, w: float) -> float:
+    """Width of ``[max(0, (k − rest)/w), min(1, k/w)]``: the share of a hidden member of base ``w`` when the
+    hidden members' weighted sum is ``k`` and the others' bases sum to ``rest`` (their shares in [0, 1])."""
+    return min(1.0, k / w) - max(0.0, (k - rest) / w)
+
+
+def protect(
+    estimates: pd.DataFrame, min_n: int = 30, *, secondary: bool = True, interval_rule: bool = True
+) -> pd.DataFrame:
     """A copy of ``estimates`` with ``hidden`` (bool) and ``suppressed_reason`` (``primary``, ``secondary``
     or ``""``) after primary and secondary suppression (module docstring). ``secondary=False`` only exists
-    to show in tests what the secondary rule prevents."""
+    to show in tests what the secondary rule prevents; ``interval_rule=False`` applies only the rule of at
+    least two hidden members (for units without shares, e.g. whole answer distributions, whose codes were
+    protected with their shares already)."""
     est = estimates.copy()
     dom = domains_of(est)
     hidden = primary_mask(est, min_n).to_numpy().copy()
+    primary = hidden.copy()
     reason = np.where(hidden, "primary", "").astype(object)
     if secondary and len(est):
         size = _sizes(est, dom).to_numpy(float)
+        base = (
+            (
+                pd.to_numeric(est["weighted_base"], errors="coerce").fillna(pd.to_numeric(est["n"], errors="coerce"))
+                if "weighted_base" in est
+                else pd.to_numeric(est["n"], errors="coerce")
+            )
+            .fillna(0.0)
+            .to_numpy(float)
+        )
+        share = pd.to_numeric(est["estimate"], errors="coerce").to_numpy(float)
         relations = _relations(est, dom)
         changed = True
         while changed:
             changed = False
             for members, margin in relations:
-                if margin is None or hidden[margin] or int(hidden[members].sum()) != 1:
+                if margin is None or hidden[margin] or not hidden[members].any():
                     continue
-                extra = _partner(members, hidden, size)
+                if int(hidden[members].sum()) == 1:
+                    extra = _partner(members, hidden, size)
+                elif not interval_rule:
+                    continue
+                else:
+                    extra = _interval_partner(members, hidden, primary, base, share)
+                    if extra == -1:
+                        continue
                 target = margin if extra is None else extra
                 hidden[target], reason[target], changed = True, "secondary", True
     est["hidden"] = hidden

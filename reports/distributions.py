@@ -70,7 +70,7 @@ def protect_distributions(protected: pd.DataFrame, codebook: Codebook | None, mi
     link = [(int(y), str(d), str(i)) in linked for y, d, i in zip(unit["year"], unit["district"], unit["indicator"])]
     unit["suppressed"] = unit["hidden"].astype(bool).to_numpy() | np.asarray(link, dtype=bool)
     unit["estimate"] = 1.0  # the units' shares are not needed, only who is hidden
-    prot = protect(unit.drop(columns="hidden"), min_n)
+    prot = protect(unit.drop(columns="hidden"), min_n, interval_rule=False)  # the codes had it with their shares
     key = pd.MultiIndex.from_frame(ans[UNIT].astype({"year": int, "district": str, "indicator": str}))
     state = prot.set_index(pd.MultiIndex.from_frame(prot[UNIT].astype({"year": int, "district": str})))
     ans["hidden"] = state["hidden"].reindex(key).to_numpy(dtype=bool)

@@ -229,3 +229,24 @@ def test_protect_rule_cases():
     g = q[q["domain"] == "age_group"].set_index("group")
     assert g.loc["16-24", "suppressed_reason"] == "primary" and g.loc["35-44", "suppressed_reason"] == "secondary"
     assert not q[(q["district"] == "Totalt") & (q["domain"] == "district")]["hidden"].any()
+
+
+def test_interval_rule_hides_a_third_cell_when_two_hidden_ones_sum_to_almost_nothing():
+    """Two tiny districts hidden, but nobody in A and 1 % in B: Totalt minus the others gives
+    ``800 p_A + 900 p_B = 9``, so p_A ≤ 1,1 %. The interval rule hides a third district (the first of the
+    ones that widen A's interval to all of [0, 1]); then any p_A in [0, 1] fits."""
+    sizes = {"A": 800, "B": 900, "C": 5000, "D": 20000, "Totalt": 26700}
+    n = {"A": 12, "B": 20, "C": 200, "D": 500, "Totalt": 732}
+    frame = _frame(sizes, n)
+    share = {"A": 0.0, "B": 0.01, "C": 0.3, "D": 0.2}
+    share["Totalt"] = sum(sizes[k] * share[k] for k in "ABCD") / sizes["Totalt"]
+    frame["estimate"] = frame["district"].map(share)
+    old = protect(frame, 30, interval_rule=False).set_index("district")
+    assert list(old.index[old["hidden"]]) == ["A", "B"]  # two hidden: the old rule was satisfied
+    k = sizes["A"] * share["A"] + sizes["B"] * share["B"]
+    assert k / sizes["A"] < 0.012  # ... and p_A was known to be under 1,2 %
+    p = protect(frame, 30).set_index("district")
+    assert p.loc["C", "suppressed_reason"] == "secondary" and not p.loc[["D", "Totalt"], "hidden"].any()
+    k += sizes["C"] * share["C"]
+    rest = sizes["B"] + sizes["C"]
+    assert min(1, k / sizes["A"]) - max(0, (k - rest) / sizes["A"]) == 1.0
