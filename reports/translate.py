@@ -126,6 +126,14 @@ EN_PATTERNS: list[tuple[str, str]] = [
         r"another district, or the model rests more than half on the district's own few answers (the model "
         r"estimate would then in practice be the hidden direct estimate).",
     ),
+    (
+        r"^Skydd mot återräkning: .*±(\d+),(\d+) procentenheter.*$",
+        r"Protection against back-calculation: the interval rests on the largest mean squared error the model "
+        r"can have when the district's own answers weigh less than half, not on the district's own, so it does "
+        r"not show how much the estimate rests on the district's answers. A model estimate is published only "
+        r"when, also together with the model's common mean, it leaves the hidden direct estimate undetermined "
+        r"within at least ±\1.\2 percentage points; otherwise .. is shown.",
+    ),
     (r"modellskattning \(Fay–Herriot\)", "model estimate (Fay–Herriot)"),
     # the answer distributions (reports.distributions) and sex and age per district (reports.domains)
     (
