@@ -617,9 +617,14 @@ def leftovers(collector: Collector, packages: tuple[str, ...] = ("survey",)) -> 
 
 
 def collect_source(path: str, source: str) -> list[Template]:
-    """The templates of one module given as text (beside the packages, for a test of the collector itself)."""
-    mods = load_modules()
-    tree = ast.parse(source)
-    parents = _parents(tree)
-    mods.append(Module(path, tree, parents, _assignments(tree, parents)))
+    """The templates of one module given as text (with survey/errors.py for the error classes), for a test of the
+    collector itself."""
+    mods = []
+    for rel, text in (
+        ("survey/errors.py", (ROOT / "survey" / "errors.py").read_text(encoding="utf-8")),
+        (path, source),
+    ):
+        tree = ast.parse(text)
+        parents = _parents(tree)
+        mods.append(Module(rel, tree, parents, _assignments(tree, parents)))
     return [t for t in Collector(mods).collect() if t.path == path]

@@ -27,6 +27,7 @@ from survey.pipeline.i18n import english
 from tests.lang_sites import (
     WORD,
     Collector,
+    Leftover,
     Template,
     collect_source,
     leftovers,
@@ -66,6 +67,11 @@ def collected() -> tuple[list[Template], Collector]:
 
 
 @cache
+def left_literals() -> list[Leftover]:
+    return leftovers(collected()[1])
+
+
+@cache
 def vocabulary() -> frozenset[str]:
     """Words of the Swedish templates that no English template uses (``FIL``, ``viktar``, ``avvisas`` …)."""
     sv = {w.lower() for key in catalog() for w in WORD.findall(literal_text(key))}
@@ -88,9 +94,8 @@ def test_every_message_template_has_english():
 
 
 def test_every_catalog_entry_is_a_template_of_the_source():
-    templates, c = collected()
-    used = {t.text for t in templates}
-    for left in leftovers(c):
+    used = {t.text for t in collected()[0]}
+    for left in left_literals():
         for t in left.templates:
             used |= {t, "{}" + t, t + "{}", "{}" + t + "{}"}
     stale = sorted(k for k in catalog() if k not in used)
@@ -104,10 +109,9 @@ def _exempt(path: str, text: str) -> bool:
 def test_every_swedish_literal_is_a_collected_message_or_listed():
     """The net under the collector: a Swedish text of the library that reaches a person by a path the collector
     does not follow (a tuple returned, a dataclass field) must still have English, or be listed as no message."""
-    _, c = collected()
     keys = catalog()
     unknown = []
-    for left in leftovers(c):
+    for left in left_literals():
         if _exempt(left.path, left.text) or all(_covered(t, keys) for t in left.templates):
             continue
         unknown.append(f"{left.path}:{left.line}: {left.templates}")
@@ -116,7 +120,7 @@ def test_every_swedish_literal_is_a_collected_message_or_listed():
         "in NOT_MESSAGES with the reason they are no message:\n" + "\n".join(unknown)
     )
     # every listed exemption is still needed
-    listed = {(left.path, left.text) for left in leftovers(c)} | {(left.path, None) for left in leftovers(c)}
+    listed = {(left.path, left.text) for left in left_literals()} | {(left.path, None) for left in left_literals()}
     assert set(NOT_MESSAGES) <= listed, set(NOT_MESSAGES) - listed
 
 
@@ -153,12 +157,17 @@ def _sample(template: str, values: list[str]) -> str:
     return re.sub(r"(?<!\{)\{\}(?!\})", lambda _m: next(vals), template).replace("{{", "{").replace("}}", "}")
 
 
+@cache
+def fragments() -> dict[str, Template]:
+    return {f.text: f for f in collected()[0] if f.kind == "fragment"}
+
+
 def _samples(t: Template) -> list[str]:
     """The template with neutral values, and with each value in turn set to each text it may hold."""
     n = t.text.replace("{{", "").count("{}")
     base = NEUTRAL[:n]
     out = [_sample(t.text, base)]
-    frags = {f.text: f for f in collected()[0] if f.kind == "fragment"}
+    frags = fragments()
     for i, texts in enumerate(t.fields[:n]):
         for text in texts:
             if not needs_english(text):
