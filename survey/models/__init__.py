@@ -3,7 +3,7 @@ Fay–Herriot small-area estimates (:mod:`.small_area`)."""
 
 from __future__ import annotations
 
-from survey.models.glm import FAMILIES, SurveyGLMResult, WaldTestResult, svyglm, wald_test
+from survey.models.glm import FAMILIES, SurveyGLMResult, svyglm
 from survey.models.small_area import FayHerriotResult, fay_herriot, small_area_shares
 from survey.models.trends import (
     TREND_COLUMNS,
@@ -18,6 +18,7 @@ from survey.models.trends import (
     trend_outputs,
     trend_rows,
 )
+from survey.models.wald import WaldTestResult, wald_test
 
 __all__ = [
     "FAMILIES",

@@ -28,7 +28,7 @@ model instead of an ``n × p`` matrix.
 
 Degrees of freedom: ``df`` = PSUs with domain respondents − strata with domain respondents
 (``degf(subset)``); t tests and Wald CIs use R's ``df.residual = df + 1 − p`` (``summary.svyglm``,
-``confint.svyglm``); :func:`wald_test` uses the same denominator df as ``regTermTest``.
+``confint.svyglm``); :func:`survey.models.wald.wald_test` uses the same denominator df as ``regTermTest``.
 
 **Precision.** Numeric covariates (e.g. ``year`` ≈ 2023) are centred internally at their weighted domain
 mean and the intercept, its variance and covariances are transformed back (``b = T b_c``,
@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -53,6 +53,7 @@ from statsmodels.genmod.generalized_linear_model import GLM  # not statsmodels.a
 from survey.design import Design
 from survey.errors import ModelError
 from survey.estimation.atoms import atom_vcov
+from survey.models.separation import estimable_columns, separated_cells
 from survey.variance import calibration_residuals, linearized_vcov, stratum_variances
 
 Family = Literal["quasibinomial", "gaussian"]
@@ -82,6 +83,10 @@ class SurveyGLMResult:
         dispersion: R ``summary.svyglm``'s dispersion: ``svyvar`` of the Pearson residuals
             ``(y - mu) / sqrt(v(mu))`` over the domain, ``n_D / (n_D - 1)`` times their weighted variance.
         naive_vcov: ``A^-1`` in R's scaling (``svyglm$naive.cov``: rescaled weights).
+        inestimable: terms that diverge under (quasi-)complete separation of a logistic model
+            (:mod:`survey.models.separation`); their coefficient, SE, t and p are NaN (R reports arbitrary
+            large values there), the other terms are the limit of the fit, ``df_residual`` counts them all.
+        separated: bool per row of the model matrix ``x`` (per cell with ``cell=``): fitted at exactly 0 or 1.
     """
 
     terms: tuple[str, ...]
@@ -99,6 +104,8 @@ class SurveyGLMResult:
     deviance: float
     dispersion: float
     naive_vcov: np.ndarray
+    inestimable: tuple[str, ...] = ()
+    separated: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
     def index(self, term: str) -> int:
         try:
@@ -123,22 +130,6 @@ class SurveyGLMResult:
         """Wald intervals ``b ∓ t(1 − α/2, df_residual) se`` (R ``confint.svyglm(method = "Wald")``)."""
         q = stats.t.ppf(0.5 + level / 2, self.df_residual) if self.df_residual > 0 else np.nan
         return np.column_stack([self.coef - q * self.se, self.coef + q * self.se])
-
-
-@dataclass(frozen=True)
-class WaldTestResult:
-    """R ``regTermTest(model, terms, method = "Wald")``.
-
-    ``F = b' V^-1 b / q`` on ``(q, ddf)`` degrees of freedom; ``chisq = q F`` with its chi-square p-value.
-    """
-
-    terms: tuple[str, ...]
-    chisq: float
-    df: int
-    ddf: float
-    F: float
-    p_value: float
-    p_value_chisq: float
 
 
 # --------------------------------------------------------------------------------------------------
@@ -232,7 +223,8 @@ def svyglm(
     if with_dispersion and n_dom > 1:
         # svyvar of the Pearson residuals (y - mu) / sqrt(v(mu)) (residuals.svyglm: the prior weights
         # cancel against the sampling weights), with svyvar's n / (n - 1) (summary.svyglm)
-        pr = r / np.sqrt(np.where(dom, _variance_fn(family, fit.mu)[cells.code], 1.0))
+        v = _variance_fn(family, fit.mu)[cells.code]
+        pr = r / np.sqrt(np.where(dom & (v > 0), v, 1.0))
         prbar = float(wz @ pr) / float(cells.s0.sum())
         dispersion = float(wz @ ((pr - prbar) ** 2)) / float(cells.s0.sum()) * n_dom / (n_dom - 1)
     return _summary(design, fit, cells, terms, family, vc, n_dom, df, dispersion)
@@ -295,14 +287,21 @@ def svyglm_atoms(
     remap = np.full(n_cells, -1, dtype=np.int64)
     remap[used] = np.arange(len(used))
     cells = _CellTotals(
-        x=x[used], s0=s0[used], s1=s1[used], s2=s1[used], ent=np.zeros(len(used)), code=remap[atoms.cell]
+        x=x[used],
+        s0=s0[used],
+        s1=s1[used],
+        s2=s1[used],
+        ent=np.zeros(len(used)),
+        code=remap[atoms.cell],
+        rows=used,
+        n_rows=n_cells,
     )
     fit = _solve(cells, terms, family, centre, tol, maxiter)
     ca = np.where(cells.code >= 0, cells.code, 0)
     inside = cells.code >= 0
     mu_a = np.where(inside, fit.mu[ca], 0.0)
-    g = (fit.xcc @ fit.a_inv)[ca] * inside[:, None]  # (A, p): A^-1 x_c
-    e = np.zeros((len(ca), 3, len(terms)))
+    g = (fit.xcc @ fit.a_inv)[ca] * inside[:, None]  # (A, q): A^-1 x_c (q = the fitted columns)
+    e = np.zeros((len(ca), 3, g.shape[1]))
     e[:, 1] = -mu_a[:, None] * g
     e[:, 2] = (1.0 - mu_a)[:, None] * g
     vc = atom_vcov(design, atoms.stratum, atoms.cal_cell, atoms.sw, atoms.sw2, atoms.sd, e)
@@ -310,7 +309,8 @@ def svyglm_atoms(
     df = n_dom - int(np.count_nonzero(per_stratum))
     dispersion = np.nan
     if with_dispersion and n_dom > 1:
-        v_a = np.where(inside, _variance_fn(family, mu_a), 1.0)
+        v_a = _variance_fn(family, mu_a)
+        v_a = np.where(inside & (v_a > 0), v_a, 1.0)  # separated cells: residual 0
         pr = np.stack([-mu_a, 1.0 - mu_a], axis=1) / np.sqrt(v_a)[:, None]  # states 1, 2
         wsum = float(cells.s0.sum())
         prbar = float(np.sum(atoms.sw[:, 1:] * pr)) / wsum
@@ -320,18 +320,23 @@ def svyglm_atoms(
 
 @dataclass(frozen=True, eq=False)
 class _Fit:
-    c: np.ndarray  # column centres
+    c: np.ndarray  # column centres (p,)
     icpt: int | None  # the intercept's column
-    xcc: np.ndarray  # centred cell rows of x
-    bc: np.ndarray  # coefficients (centred parametrisation)
+    cols: np.ndarray  # the fitted columns (all p unless separation left some unidentified)
+    estimable: np.ndarray  # (p,) bool: the coefficient is reported
+    separated: np.ndarray  # (C,) bool: the cell is fitted at exactly 0 or 1 (separation)
+    xcc: np.ndarray  # centred cell rows of the fitted columns (C, q); 0 in separated cells
+    bc: np.ndarray  # coefficients of the fitted columns (centred parametrisation)
     mu: np.ndarray  # fitted mean per cell
-    a_inv: np.ndarray  # A^-1 (centred)
+    a_inv: np.ndarray  # A^-1 (centred, fitted columns)
     iterations: int
     converged: bool
 
 
 def _solve(cells: _CellTotals, terms: tuple[str, ...], family: str, centre: bool, tol: float, maxiter: int) -> _Fit:
-    """Centre the numeric columns, check the rank on the domain and fit on the cells."""
+    """Centre the numeric columns, check the rank on the domain and fit on the cells; under separation
+    (quasibinomial) fit the cells that are not separated on the columns that identify them
+    (:mod:`survey.models.separation`)."""
     p = len(terms)
     c, icpt = _centres(cells.x, cells.s0, terms) if centre else (np.zeros(p), None)
     xcc = cells.x - c
@@ -340,8 +345,37 @@ def _solve(cells: _CellTotals, terms: tuple[str, ...], family: str, centre: bool
             f"modellmatrisen har inte full rang på domänen (termer: {', '.join(terms)}); "
             f"en nivå utan svarande eller en konstant kovariat?"
         )
-    bc, mu, a_inv, iters, converged = _fit_cells(xcc, cells, family, tol, maxiter)
-    return _Fit(c=c, icpt=icpt, xcc=xcc, bc=bc, mu=mu, a_inv=a_inv, iterations=iters, converged=converged)
+    n_cells = len(cells.s0)
+    sep = separated_cells(xcc, cells.s0, cells.s1) if family == "quasibinomial" else np.zeros(n_cells, dtype=bool)
+    if sep.all():
+        raise ModelError(
+            "alla svar i modellens domän är 0 (eller alla 1) där modellen kan skilja dem åt (fullständig "
+            "separation): ingen koefficient kan skattas"
+        )
+    estimable, cols = np.ones(p, dtype=bool), np.arange(p)
+    if sep.any():
+        estimable, cols = estimable_columns(xcc[~sep], c, icpt)
+        if icpt is not None and icpt not in cols:  # centring needs the intercept among the fitted columns
+            c, icpt, xcc = np.zeros(p), None, cells.x.copy()
+    keep = ~sep
+    xk = xcc[:, cols]
+    bc, mu_k, a_inv, iters, converged = _fit_cells(xk[keep], cells.s0[keep], cells.s1[keep], family, tol, maxiter)
+    mu = np.where(cells.s1 >= cells.s0 / 2, 1.0, 0.0)  # the limit in separated cells
+    mu[keep] = mu_k
+    xk = np.where(keep[:, None], xk, 0.0)
+    return _Fit(
+        c=c,
+        icpt=icpt,
+        cols=cols,
+        estimable=estimable,
+        separated=sep,
+        xcc=xk,
+        bc=bc,
+        mu=mu,
+        a_inv=a_inv,
+        iterations=iters,
+        converged=converged,
+    )
 
 
 def _summary(
@@ -355,14 +389,16 @@ def _summary(
     df: int,
     dispersion: float,
 ) -> SurveyGLMResult:
-    """Back to the uncentred parametrisation (``b = T b_c``, ``V = T V_c T'``); R's t, p, deviance."""
+    """Back to the uncentred parametrisation (``b = T b_c``, ``V = T V_c T'``); R's t, p, deviance. Terms
+    left unidentified by separation get NaN; ``df_residual`` counts every term, as R's ``svyglm`` does."""
     p = len(terms)
-    tmat = np.eye(p)
+    cols = fit.cols
+    tmat = np.eye(len(cols))
     if fit.icpt is not None:
-        tmat[fit.icpt, :] -= fit.c
-        tmat[fit.icpt, fit.icpt] = 1.0
-    b = tmat @ fit.bc
-    vcov = tmat @ vc @ tmat.T
+        ic = int(np.flatnonzero(cols == fit.icpt)[0])
+        tmat[ic, :] -= fit.c[cols]
+        tmat[ic, ic] = 1.0
+    b, vcov, naive = _expand(p, cols, fit.estimable, tmat @ fit.bc, tmat @ vc @ tmat.T, tmat @ fit.a_inv @ tmat.T)
     vcov = (vcov + vcov.T) / 2
     se = np.sqrt(np.diag(vcov))
     df_res = df + 1 - p
@@ -370,13 +406,16 @@ def _summary(
     pval = 2 * stats.t.sf(np.abs(tval), df_res) if df_res > 0 else np.full(p, np.nan)
     # R's svyglm rescales the weights by their mean over the subset design's rows: a calibrated design keeps
     # every row (zero weight outside D), an uncalibrated one drops the rows outside D ("[.survey.design2")
-    s0, s1, mu = cells.s0, cells.s1, fit.mu
-    wmean = float(s0.sum()) / (design.n if design.calibration is not None else n_dom)
+    keep = ~fit.separated  # separated cells fit exactly: no deviance
+    s0, s1, mu = cells.s0[keep], cells.s1[keep], fit.mu[keep]
+    wmean = float(cells.s0.sum()) / (design.n if design.calibration is not None else n_dom)
     if family == "quasibinomial":
-        dev = 2.0 * float(np.sum(cells.ent - s1 * np.log(mu) - (s0 - s1) * np.log1p(-mu))) / wmean
+        dev = 2.0 * float(np.sum(cells.ent[keep] - s1 * np.log(mu) - (s0 - s1) * np.log1p(-mu))) / wmean
     else:
-        dev = float(np.sum(cells.s2 - 2 * mu * s1 + mu * mu * s0)) / wmean
-    naive = tmat @ fit.a_inv @ tmat.T * wmean
+        dev = float(np.sum(cells.s2[keep] - 2 * mu * s1 + mu * mu * s0)) / wmean
+    naive = naive * wmean
+    separated = np.zeros(cells.n_rows, dtype=bool)
+    separated[cells.rows] = fit.separated
     return SurveyGLMResult(
         terms=terms,
         coef=b,
@@ -393,7 +432,23 @@ def _summary(
         deviance=dev,
         dispersion=dispersion,
         naive_vcov=naive,
+        inestimable=tuple(t for t, ok in zip(terms, fit.estimable) if not ok),
+        separated=separated,
     )
+
+
+def _expand(
+    p: int, cols: np.ndarray, estimable: np.ndarray, b: np.ndarray, vcov: np.ndarray, naive: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The fitted columns' coefficients and covariances in the p terms, NaN for the unidentified ones."""
+    if len(cols) == p and estimable.all():
+        return b, vcov, naive
+    bb, vv, nn = np.full(p, np.nan), np.full((p, p), np.nan), np.full((p, p), np.nan)
+    bb[cols], vv[np.ix_(cols, cols)], nn[np.ix_(cols, cols)] = b, vcov, naive
+    bb[~estimable] = np.nan
+    vv[~estimable, :] = vv[:, ~estimable] = np.nan
+    nn[~estimable, :] = nn[:, ~estimable] = np.nan
+    return bb, vv, nn
 
 
 def _domain_response(
@@ -435,6 +490,8 @@ class _CellTotals:
     s2: np.ndarray
     ent: np.ndarray
     code: np.ndarray
+    rows: np.ndarray  # the used cells' rows of x
+    n_rows: int  # rows of x
 
 
 def _collapse(
@@ -467,15 +524,17 @@ def _collapse(
     used = np.flatnonzero(s0 > 0)
     remap = np.full(n_cells, -1, dtype=np.int64)
     remap[used] = np.arange(len(used))
-    return _CellTotals(x=x[used], s0=s0[used], s1=s1[used], s2=s2[used], ent=ent[used], code=remap[cell])
+    return _CellTotals(
+        x=x[used], s0=s0[used], s1=s1[used], s2=s2[used], ent=ent[used], code=remap[cell], rows=used, n_rows=n_cells
+    )
 
 
 def _fit_cells(
-    xcc: np.ndarray, cells: _CellTotals, family: str, tol: float, maxiter: int
+    xcc: np.ndarray, s0: np.ndarray, s1: np.ndarray, family: str, tol: float, maxiter: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, bool]:
     """statsmodels IRLS on the cell means with ``var_weights`` = cell weights scaled to mean 1; returns
-    the coefficients, the fitted means, ``A^-1`` (``A = sum w v(mu) x x'``), iterations and convergence."""
-    s0, s1 = cells.s0, cells.s1
+    the coefficients, the fitted means, ``A^-1`` (``A = sum w v(mu) x x'``), iterations and convergence.
+    A singular ``A`` (fitted means numerically 0 or 1 without exact separation) is a :class:`ModelError`."""
     fam = families.Binomial() if family == "quasibinomial" else families.Gaussian()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # non-integer binomial counts, separation: checked below
@@ -485,7 +544,15 @@ def _fit_cells(
     bc = np.asarray(fit.params, dtype=float)
     eta = xcc @ bc
     mu = expit(eta) if family == "quasibinomial" else eta
-    a_inv = np.linalg.inv((xcc * (s0 * _variance_fn(family, mu))[:, None]).T @ xcc)
+    try:
+        a_inv = np.linalg.inv((xcc * (s0 * _variance_fn(family, mu))[:, None]).T @ xcc)
+    except np.linalg.LinAlgError:
+        a_inv = np.full((len(bc), len(bc)), np.nan)
+    if not np.all(np.isfinite(a_inv)):
+        raise ModelError(
+            "informationsmatrisen för modellen är singulär (skattade andelar numeriskt 0 eller 1): "
+            "koefficienterna kan inte skattas"
+        )
     step = a_inv @ (xcc.T @ (s1 - s0 * mu))  # one more Newton step: ~0 at the optimum
     converged = (bool(fit.converged) or bool(np.max(np.abs(step)) < 1e-10 * (1 + np.max(np.abs(bc))))) and bool(
         np.all(np.isfinite(bc))
@@ -514,47 +581,3 @@ def _coef_vcov(design: Design, dom: np.ndarray, r: np.ndarray, a_cells: np.ndarr
             vcov: np.ndarray = (a_h * s_h[has][:, None]).T @ a_h
             return vcov
     return linearized_vcov(design, r[:, None] * a_cells[code])
-
-
-def _match_terms(result: SurveyGLMResult, terms: str | Sequence[str]) -> list[int]:
-    """Indices of coefficients named by ``terms``: exact names, or a factor/term group (``"district"``
-    matches ``district[...]``; ``"year:district"`` matches ``year:district[...]``)."""
-    wanted = [terms] if isinstance(terms, str) else list(terms)
-    idx: list[int] = []
-    for t in wanted:
-        hit = [j for j, name in enumerate(result.terms) if name == t or name.startswith(t + "[")]
-        if not hit:
-            raise ModelError(f"ingen koefficient matchar {t!r} (termer: {', '.join(result.terms)})")
-        idx.extend(j for j in hit if j not in idx)
-    return idx
-
-
-def wald_test(
-    result: SurveyGLMResult, terms: str | Sequence[str], *, null: Sequence[float] | None = None, df: float | None = None
-) -> WaldTestResult:
-    """Wald test that the coefficients of ``terms`` are ``null`` (default 0): R
-    ``regTermTest(model, terms, method = "Wald")`` (Lumley 2010, sec. 5.2.3).
-
-    ``chisq = (b − b0)' V^-1 (b − b0)``, ``F = chisq / q`` on ``(q, ddf)`` df with ``ddf`` =
-    ``result.df_residual`` unless ``df`` is given; ``df = inf`` gives the chi-square test only
-    (``F`` and its p-value then equal the chi-square version's statistic / q and p-value).
-    """
-    idx = _match_terms(result, terms)
-    b = result.coef[idx]
-    if null is not None:
-        b = b - np.asarray(null, dtype=float)
-    v = result.vcov[np.ix_(idx, idx)]
-    chisq = float(b @ np.linalg.solve(v, b))
-    q = len(idx)
-    ddf = float(result.df_residual if df is None else df)
-    f = chisq / q
-    p_chi = float(stats.chi2.sf(chisq, q))
-    p_f = float(stats.f.sf(f, q, ddf)) if np.isfinite(ddf) and ddf > 0 else p_chi
-    return WaldTestResult(
-        terms=tuple(result.terms[j] for j in idx), chisq=chisq, df=q, ddf=ddf, F=f, p_value=p_f, p_value_chisq=p_chi
-    )
-
-
-# --------------------------------------------------------------------------------------------------
-# trend models: indicator ~ year + district [+ year:district]
-# --------------------------------------------------------------------------------------------------

@@ -17,8 +17,9 @@ from survey.design import Design
 from survey.errors import ModelError
 from survey.estimation.atoms import AtomStats
 from survey.indicators import Indicator, SeriesBreak
-from survey.models.glm import SurveyGLMResult, WaldTestResult, wald_test
+from survey.models.glm import SurveyGLMResult
 from survey.models.trend_sums import AtomSums, RowSums, TrendCells, trend_cells, trend_sources
+from survey.models.wald import WaldTestResult, wald_test
 
 
 @dataclass(frozen=True, eq=False)
@@ -28,6 +29,9 @@ class TrendFit:
     ``result`` is ``None`` when no model could be fitted (the ``note`` says why). ``cells`` has one row
     per year × district of the fitted segment with respondents in the domain: ``year``, ``district``,
     ``n`` (respondents), ``weight`` (sum of calibrated weights), ``share`` (direct weighted share).
+    ``skipped``: the districts whose own terms (their trend with ``interaction``, their level otherwise)
+    the data cannot estimate, with the Swedish reason (separation: a share of 0 or 1; one year of answers);
+    ``note`` names them too.
     """
 
     indicator: str
@@ -40,6 +44,8 @@ class TrendFit:
     has_year: bool
     note: str = ""
     x_cells: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)), repr=False)
+    skipped: tuple[tuple[str, str], ...] = ()
+    general_note: str = ""  # the notes that concern the whole model (``note`` without the skipped districts)
 
 
 def _latest_break(indicator: Indicator, breaks: Iterable[SeriesBreak], years: np.ndarray) -> SeriesBreak | None:
@@ -51,7 +57,67 @@ def _latest_break(indicator: Indicator, breaks: Iterable[SeriesBreak], years: np
     return max(hits, key=lambda b: int(b.year)) if hits else None
 
 
-def _fit_one(
+@dataclass(frozen=True)
+class _Spec:
+    """The model matrix of one parametrisation: reference district, districts without a year slope."""
+
+    reference: str
+    no_slope: frozenset[str]
+
+
+def _model_matrix(
+    prep: TrendCells, districts: Sequence[str], spec: _Spec, has_year: bool, interaction: bool
+) -> tuple[np.ndarray, list[str]]:
+    """Cell rows of ``1, year, district[d] (d != reference), year:district[d]`` (with ``interaction``; not for
+    a district with answers in one year only: R's ``svyglm`` aliases that column, NA)."""
+    others = [d for d in districts if d != spec.reference]
+    terms = ["(Intercept)"] + (["year"] if has_year else []) + [f"district[{d}]" for d in others]
+    cols = [np.ones(len(prep.cell_year))]
+    if has_year:
+        cols.append(prep.cell_year.astype(float))
+    dummies = [(prep.cell_district == d).astype(float) for d in others]
+    cols += dummies
+    if interaction and has_year:
+        sloped = [(d, dm) for d, dm in zip(others, dummies) if d not in spec.no_slope]
+        terms += [f"year:district[{d}]" for d, _ in sloped]
+        cols += [dm * prep.cell_year for _, dm in sloped]
+    return np.column_stack(cols), terms
+
+
+def _own_terms(d: str, reference: str, interaction: bool) -> list[str]:
+    """The terms of district ``d``'s own quantity: its trend (``interaction``) or its level."""
+    if interaction:
+        return ["year"] + ([f"year:district[{d}]"] if d != reference else [])
+    return ["(Intercept)"] + ([f"district[{d}]"] if d != reference else [])
+
+
+def _percent_years(sel: pd.DataFrame, all_years: bool) -> str:
+    return "alla år" if all_years else ", ".join(str(int(y)) for y in sel["year"])
+
+
+def _separation_reason(cells: pd.DataFrame, separated: np.ndarray, d: str) -> str:
+    """Why district ``d`` cannot be estimated: the years in which its share is 0 or 1 (separated cells)."""
+    mine = cells["district"].to_numpy() == d
+    sel = cells[mine & separated]
+    if sel.empty:
+        return "den logistiska modellen har separation (andelar 0 eller 1 i andra områden eller år)"
+    parts = []
+    for value, label in ((0.0, "0 %"), (1.0, "100 %")):
+        part = sel[np.isclose(sel["share"].to_numpy(dtype=float), value)]
+        if len(part):
+            parts.append(f"andelen är {label} {_percent_years(part, len(part) == int(mine.sum()))}")
+    return f"{' och '.join(parts)} (separation: den logistiska modellens koefficient går mot oändligheten)"
+
+
+def _fit_spec(source: RowSums | AtomSums, x: np.ndarray, terms: list[str]) -> SurveyGLMResult | str:
+    """The fit, or the Swedish reason why there is none (a :class:`ModelError` of the GLM)."""
+    try:
+        return source.fit(x, terms)
+    except ModelError as exc:
+        return str(exc)
+
+
+def _fit_one(  # long: series break, empty domain, reference choice, refit and notes read top to bottom
     prep: TrendCells,
     source: RowSums | AtomSums,
     indicator: Indicator,
@@ -59,7 +125,6 @@ def _fit_one(
     interaction: bool,
 ) -> TrendFit:
     notes: list[str] = []
-    n_cells = len(prep.cell_year)
     brk = _latest_break(indicator, series_breaks, np.unique(prep.cell_year[source.cell_sums()[0] > 0]))
     if brk is not None:
         source = source.from_year(int(brk.year))
@@ -80,26 +145,14 @@ def _fit_one(
             interaction=interaction,
             has_year=False,
             note="; ".join(notes),
+            general_note="; ".join(notes),
         )
     used = cn > 0
     districts = tuple(sorted(set(prep.cell_district[used].tolist())))
     years = tuple(sorted(set(prep.cell_year[used].tolist())))
-    reference = districts[0]
     has_year = len(years) > 1
     if not has_year:
         notes.append(f"bara ett år ({years[0]}) i domänen: ingen årstrend")
-    others = districts[1:]
-    terms = ["(Intercept)"] + (["year"] if has_year else []) + [f"district[{d}]" for d in others]
-    if interaction and has_year:
-        terms += [f"year:district[{d}]" for d in others]
-    cols = [np.ones(n_cells)]
-    if has_year:
-        cols.append(prep.cell_year.astype(float))
-    dummies = [(prep.cell_district == d).astype(float) for d in others]
-    cols += dummies
-    if interaction and has_year:
-        cols += [dm * prep.cell_year for dm in dummies]
-    x = np.column_stack(cols)
     ui = np.flatnonzero(used)
     ui = ui[np.argsort(prep.cell_rank[ui])]  # by district, then year
     cells = pd.DataFrame(
@@ -111,20 +164,57 @@ def _fit_one(
             "share": cy1[ui] / cw[ui],
         }
     )
-    res = source.fit(x, terms)
-    if not res.converged:
-        notes.append("den logistiska skattningen konvergerade inte (separation: en andel 0 eller 1?)")
+    skipped: dict[str, str] = {}
+    if interaction and has_year:
+        per = cells.groupby("district")["year"].agg(["nunique", "first"])
+        for d, row in per[per["nunique"] == 1].iterrows():
+            skipped[str(d)] = f"svar bara {int(row['first'])}: ingen årstrend för området"
+    sloped = [d for d in districts if d not in skipped]
+    spec = _Spec(reference=(sloped or list(districts))[0], no_slope=frozenset(skipped))
+    x, terms = _model_matrix(prep, districts, spec, has_year, interaction)
+    res = _fit_spec(source, x, terms)
+    if isinstance(res, SurveyGLMResult) and res.inestimable:
+        sep = res.separated[ui]
+        bad_ref = set(_own_terms(spec.reference, spec.reference, interaction)) & set(res.inestimable)
+        clean = [d for d in sloped if not np.any(sep[cells["district"].to_numpy() == d])]
+        if bad_ref and clean and clean[0] != spec.reference:  # a reference whose own terms diverge: another one
+            spec = _Spec(reference=clean[0], no_slope=spec.no_slope)
+            x, terms = _model_matrix(prep, districts, spec, has_year, interaction)
+            res = _fit_spec(source, x, terms)
+    if isinstance(res, str):
+        notes.append(f"trendmodellen kunde inte skattas: {res}")
+        result = None
+    else:
+        result = res
+        if not res.converged:
+            notes.append("den logistiska skattningen konvergerade inte (separation: en andel 0 eller 1?)")
+        if res.inestimable:
+            sep = res.separated[ui]
+            for d in districts:
+                if d not in skipped and set(_own_terms(d, spec.reference, interaction)) & set(res.inestimable):
+                    skipped[d] = _separation_reason(cells, sep, d)
+    if spec.reference != districts[0]:
+        notes.append(f"referensområde {spec.reference} (det första området, {districts[0]}, kan inte skattas)")
+    district_notes = [
+        f"trenden för {d} kunde inte skattas: {skipped[d]}"
+        if interaction
+        else f"nivån för {d} kunde inte skattas: {skipped[d]}"
+        for d in districts
+        if d in skipped
+    ]
     return TrendFit(
         indicator=indicator.name,
-        result=res,
+        result=result,
         cells=cells,
-        reference=reference,
+        reference=spec.reference,
         districts=districts,
         years=years,
         interaction=interaction,
         has_year=has_year,
-        note="; ".join(notes),
+        note="; ".join(notes + district_notes),
         x_cells=x,
+        skipped=tuple((d, skipped[d]) for d in districts if d in skipped),
+        general_note="; ".join(notes),
     )
 
 
@@ -265,8 +355,9 @@ def _share_columns(fit: TrendFit, level: float) -> dict[str, np.ndarray]:
         raise ModelError(f"{fit.indicator}: trendmodellen gick inte att skatta ({fit.note})")
     years, districts = fit.cells["year"].to_numpy(), fit.cells["district"].to_numpy()
     x = _cell_matrix(fit, years, districts)
-    eta = x @ r.coef
-    se_eta = np.sqrt(np.einsum("ij,jk,ik->i", x, r.vcov, x))
+    coef, vcov, bad = _finite(r)
+    eta = np.where(_touches(x, bad), np.nan, x @ coef)  # a cell whose prediction needs a diverging term: NaN
+    se_eta = np.sqrt(np.einsum("ij,jk,ik->i", x, vcov, x))
     p = expit(eta)
     q = _tq(r.df_residual, level)
     n = len(eta)
@@ -282,6 +373,17 @@ def _share_columns(fit: TrendFit, level: float) -> dict[str, np.ndarray]:
         "direct": fit.cells["share"].to_numpy(),
         "df": np.full(n, r.df_residual),
     }
+
+
+def _finite(r: SurveyGLMResult) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Coefficients and covariance with the unidentified terms (separation: NaN) at 0, and those terms."""
+    bad = ~np.isfinite(r.coef)
+    return np.where(bad, 0.0, r.coef), np.where(bad[:, None] | bad[None, :], 0.0, r.vcov), bad
+
+
+def _touches(x: np.ndarray, bad: np.ndarray) -> np.ndarray:
+    """Per row of ``x`` (or for a vector): does it put weight on an unidentified term?"""
+    return np.asarray(np.any((np.atleast_2d(x) != 0) & bad, axis=1)).reshape(np.shape(x)[:-1])
 
 
 def _cell_matrix(fit: TrendFit, years: np.ndarray, districts: np.ndarray) -> np.ndarray:
@@ -331,27 +433,38 @@ def district_trends(fit: TrendFit, *, level: float = 0.95) -> pd.DataFrame:
         "df",
         "note",
     ]
-    if fit.result is None or not fit.has_year:
+    if not fit.has_year:
         return pd.DataFrame(columns=cols)
     r = fit.result
+    if r is None:  # no model: every district's trend is missing, with the reason
+        return pd.DataFrame([_no_trend(fit, d, fit.note) for d in fit.districts], columns=cols).astype(
+            {c: float for c in cols[2:-1]}
+        )
     q = _tq(r.df_residual, level)
     jy = r.index("year")
+    coef, vcov, bad = _finite(r)
+    skipped = dict(fit.skipped)
     out = []
     for d in fit.districts:
         c = np.zeros(len(r.terms))
         c[jy] = 1.0
-        if fit.interaction and d != fit.reference:
+        if fit.interaction and d != fit.reference and f"year:district[{d}]" in r.terms:
             c[r.index(f"year:district[{d}]")] = 1.0
-        beta = float(c @ r.coef)
-        se_b = float(np.sqrt(c @ r.vcov @ c))
         cl = fit.cells[fit.cells["district"] == d]
         x = _cell_matrix(fit, cl["year"].to_numpy(), cl["district"].to_numpy())
-        p = expit(x @ r.coef)
+        if d in skipped or _touches(c, bad) or np.any(_touches(x, bad)):
+            reason = skipped.get(d, "separation i den logistiska modellen")
+            own = f"trenden för {d} kunde inte skattas: {reason}"
+            out.append(_no_trend(fit, d, "; ".join(n for n in (fit.general_note, own) if n), r.df_residual))
+            continue
+        beta = float(c @ coef)
+        se_b = float(np.sqrt(c @ vcov @ c))
+        p = expit(x @ coef)
         wt = cl["weight"].to_numpy() / cl["weight"].sum()
         m = float(wt @ (p * (1 - p)))
         ame = beta * m
         grad = m * c + beta * ((wt * p * (1 - p) * (1 - 2 * p)) @ x)
-        se_a = float(np.sqrt(grad @ r.vcov @ grad))
+        se_a = float(np.sqrt(grad @ vcov @ grad))
         out.append(
             {
                 "indicator": fit.indicator,
@@ -366,17 +479,32 @@ def district_trends(fit: TrendFit, *, level: float = 0.95) -> pd.DataFrame:
                 "pp_ci_low": 100 * (ame - q * se_a),
                 "pp_ci_high": 100 * (ame + q * se_a),
                 "df": r.df_residual,
-                "note": fit.note,
+                "note": fit.general_note,
             }
         )
     return pd.DataFrame(out, columns=cols)
 
 
+def _no_trend(fit: TrendFit, d: str, note: str, df: float = np.nan) -> dict[str, object]:
+    """A district's row of :func:`district_trends` without numbers (the note says why)."""
+    row: dict[str, object] = {"indicator": fit.indicator, "district": d, "df": df, "note": note}
+    for k in ("log_or", "log_or_se", "odds_ratio", "or_ci_low", "or_ci_high"):
+        row[k] = np.nan
+    for k in ("pp_per_year", "pp_se", "pp_ci_low", "pp_ci_high"):
+        row[k] = np.nan
+    return row
+
+
 def district_trends_differ(fit: TrendFit) -> WaldTestResult:
-    """Do the districts' trends differ? Wald test of all ``year:district[...]`` interaction terms."""
+    """Do the districts' trends differ? Wald test of the ``year:district[...]`` interaction terms, those of
+    the districts whose trend can be estimated (``fit.skipped`` have none, or a diverging one)."""
     if fit.result is None or not fit.interaction or not fit.has_year:
         raise ModelError(f"{fit.indicator}: needs a fit with interaction=True and at least two years")
-    return wald_test(fit.result, "year:district")
+    r = fit.result
+    terms = [t for t, b in zip(r.terms, r.coef) if t.startswith("year:district[") and np.isfinite(b)]
+    if not terms:
+        raise ModelError(f"{fit.indicator}: ingen områdestrend utöver referensområdets kan skattas")
+    return wald_test(r, terms)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -444,10 +572,11 @@ def trend_outputs(
     tests: list[dict[str, object]] = []
     if district_trends_model:
         for f in fits[1]:
+            districts.append(district_trends(f, level=level))
             if f.result is None:
                 continue
-            districts.append(district_trends(f, level=level))
-            if f.has_year and len(f.districts) > 1:
+            testable = [t for t, b in zip(f.result.terms, f.result.coef) if t.startswith("year:") and np.isfinite(b)]
+            if f.has_year and testable:
                 t = district_trends_differ(f)
                 tests.append(
                     {
