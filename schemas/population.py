@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-import pandera.pandas as pa
+from typing import TYPE_CHECKING
 
 from schemas.responses import year_check
 from survey.data.codebook import Codebook, default_codebook
+
+if TYPE_CHECKING:  # pandera is imported when the schema is built
+    import pandera.pandas as pa
 
 #: Larger than any register cell (Sweden has about 10.6 million inhabitants).
 MAX_CELL_POPULATION = 20_000_000
@@ -17,6 +20,8 @@ def population_schema(codebook: Codebook | None = None, *, nullable_keys: bool =
 
     ``nullable_keys=True``: integer columns as ``Int64`` with blanks allowed (ingest records those itself).
     """
+    import pandera.pandas as pa
+
     cb = codebook or default_codebook()
     integer = "Int64" if nullable_keys else "int64"
     columns = {

@@ -9,11 +9,15 @@ most ``MAX_DESIGN_WEIGHT`` (or absent: NaN in every row) and the uniqueness of (
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 
 from survey.data.codebook import Codebook, default_codebook
+
+if TYPE_CHECKING:  # pandera is imported when a schema is built (ingest reads a clean file without it)
+    import pandera.pandas as pa
 
 #: No design weight can exceed Sweden's population (about 10.6 million): 1 / the inclusion probability.
 MAX_DESIGN_WEIGHT = 2e7
@@ -26,6 +30,8 @@ def _not_blank(s: pd.Series) -> pd.Series:
 
 def year_check() -> pa.Check:
     """A year within ``YEARS`` (blank years are reported by ingest itself)."""
+    import pandera.pandas as pa
+
     return pa.Check(lambda s: s.isna() | s.between(*YEARS), element_wise=False, name="year_range")
 
 
@@ -39,6 +45,8 @@ def responses_schema(
     failures it has recorded itself). ``check_unique=False`` leaves the (resp_id, year) uniqueness out
     (ingest checks it with a faster vectorised key).
     """
+    import pandera.pandas as pa
+
     cb = codebook or default_codebook()
     columns = {
         "resp_id": pa.Column(str, pa.Check(_not_blank, element_wise=False, name="not_blank"), nullable=False),

@@ -212,6 +212,44 @@ def decode_text(raw: bytes, name: str, encoding: str | None, locate: Locator) ->
     )
 
 
+def plain_utf8(raw: bytes, name: str) -> str | None:
+    """``'utf-8'`` or ``'utf-8-sig'`` when ``decode_text(raw, name, None, ...)`` would give that encoding, no
+    notes and no error, decided on the bytes without making the text; else None (call ``decode_text``).
+
+    The same rules in the same order: a UTF-32/UTF-16 byte-order mark or UTF-16 without one, binary data, a
+    NUL byte, a second BOM after the first (``decode_text`` strips every leading BOM), the bytes of ``Ã`` or
+    ``Â`` (a possible mojibake note) or any invalid UTF-8 (validated by Arrow) all say None.
+    """
+    import numpy as np
+    import pyarrow as arrow
+
+    start = 0
+    if raw.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return None
+    if raw.startswith(codecs.BOM_UTF8):
+        start = len(codecs.BOM_UTF8)
+        if raw.startswith(codecs.BOM_UTF8, start):
+            return None
+    else:
+        if _utf16_without_bom(raw) is not None:
+            return None
+        try:
+            _reject_binary(raw, name)
+        except InputError:
+            return None
+    if raw.find(b"\x00") >= 0:
+        return None
+    for cont, seq in ((b"\x83", b"\xc3\x83"), (b"\x82", b"\xc3\x82")):  # memchr first; the pair is slower
+        if raw.find(cont) >= 0 and raw.find(seq) >= 0:
+            return None
+    offsets = arrow.py_buffer(np.array([start, len(raw)], dtype=np.int64))
+    try:
+        arrow.Array.from_buffers(arrow.large_string(), 1, [None, offsets, arrow.py_buffer(raw)]).validate(full=True)
+    except arrow.ArrowInvalid:
+        return None
+    return "utf-8-sig" if start else "utf-8"
+
+
 def _explicit(raw: bytes, name: str, encoding: str, locate: Locator) -> Decoded:
     try:
         enc = codecs.lookup(encoding).name

@@ -20,6 +20,7 @@ import pandas as pd
 
 from schemas.population import population_schema
 from schemas.responses import responses_schema
+from survey.data import rowcheck
 from survey.data.codebook import (
     POPULATION_COLUMNS,
     RESPONSE_BASE_COLUMNS,
@@ -34,7 +35,9 @@ from survey.data.readers import FORMATS, ReadInfo, read_table, sha256_file
 from survey.data.validate import (
     MAX_WEIGHT_RATIO,
     QUARANTINE_COLUMNS,
+    Converted,
     bad_names,
+    cell_keys,
     check_value_labels,
     check_weights,
     convert,
@@ -199,13 +202,46 @@ def read_responses(
     )
 
 
+def _numbers_distinct(ids: pd.Series, years: np.ndarray) -> bool:
+    """True when no (resp_id, year) occurs twice, shown fast for ids that are equally long runs of ASCII digits
+    (at most 18): then distinct ids are distinct whole numbers, and (number, year) packs into one int64 that a
+    sort compares (hashing a million strings is slower). False: not shown (``_duplicates`` looks year by year).
+    ``years``: float, NaN for a missing year (such rows are never duplicates)."""
+    import pyarrow as arrow
+    import pyarrow.compute as pc
+
+    try:
+        arr = arrow.array(ids.array)
+    except (arrow.ArrowException, TypeError, ValueError):
+        return False
+    if not (arrow.types.is_string(arr.type) or arrow.types.is_large_string(arr.type)):
+        return False
+    keep = ids.notna().to_numpy(dtype=bool) & ~np.isnan(years)
+    if not keep.any():
+        return True
+    lengths = pc.min_max(pc.binary_length(arr)).as_py()
+    if lengths["min"] != lengths["max"] or not 0 < lengths["max"] <= 18:
+        return False
+    if not pc.all(pc.ascii_is_decimal(arr)).as_py():
+        return False
+    numbers = np.asarray(pc.cast(arr, arrow.int64()).fill_null(0).to_numpy(zero_copy_only=False))[keep]
+    ycodes, distinct = pd.factorize(years[keep])
+    if int(numbers.max()) >= (2**62) // max(len(distinct), 1):
+        return False
+    key = np.sort(numbers * len(distinct) + ycodes)
+    return bool((key[1:] != key[:-1]).all())
+
+
 def _duplicates(frame: pd.DataFrame) -> pd.DataFrame:
     """Every copy of a (resp_id, year) that occurs more than once (blank ids are reported as blank).
 
-    Year by year, with a fast uniqueness test first (``Index.is_unique`` is a hash pass).
+    Ids of digits shown distinct per year by ``_numbers_distinct`` have no copies; else year by year, with a
+    fast uniqueness test first (``Index.is_unique`` is a hash pass).
     """
     ids = frame["resp_id"]
     years = frame["year"].to_numpy(dtype=np.float64, na_value=np.nan)
+    if _numbers_distinct(ids, years):
+        return no_failures()
     dup = np.zeros(len(frame), dtype=bool)
     for y in np.unique(years[~np.isnan(years)]):
         m = (years == y) & ids.notna().to_numpy()
@@ -223,9 +259,12 @@ def _duplicates(frame: pd.DataFrame) -> pd.DataFrame:
     return failures(d.index, "resp_id", d["resp_id"], "duplicate", reasons)
 
 
-def _unknown_districts(frame: pd.DataFrame, totals: pd.Series, population_file: str) -> pd.DataFrame:
-    keys = pd.MultiIndex.from_arrays([frame["year"], frame["district"]])
-    unknown = ~keys.isin(totals.index) & frame["year"].notna().to_numpy() & frame["district"].notna().to_numpy()
+def _unknown_districts(
+    frame: pd.DataFrame, totals: pd.Series, population_file: str, cells: tuple[np.ndarray, pd.MultiIndex]
+) -> pd.DataFrame:
+    codes, keys = cells
+    known = np.append(keys.isin(totals.index), True)  # code -1: a missing year or district, reported as blank
+    unknown = ~known[np.where(codes >= 0, codes, len(keys))]
     if not unknown.any():
         return no_failures()
     bad = frame[unknown]
@@ -289,31 +328,68 @@ def _read_responses(
     weights = not frame["design_weight"].isna().all()
     if not weights:
         notes.append(f"{name}: design_weight saknas eller är tom: viktningen använder N_h / antal svarande_h")
-    schema = responses_schema(cb, weights=weights, nullable_keys=True, check_unique=False)
-    fails = [
-        map_fail,
-        *conv.failures,
-        validate(frame.drop(columns=list(extra)), schema, cb, name, "resp_id, year"),
-        _duplicates(frame),
-        bad_names(frame, "district"),
-    ]
-    if totals is not None:
-        fails += [
-            _unknown_districts(frame, totals, population_file),
-            weight_above_population(frame, totals, population_file),
-        ]
+    fails = [map_fail, *conv.failures, *_row_checks(conv, cb, weights, extra, name, totals, population_file)]
     present = [f for f in fails if len(f)]
     all_fails = pd.concat(present, ignore_index=True) if present else no_failures()
     vendor_of = {v: k for k, v in mp.columns.items()} if mp else {}
     quarantine = quarantine_frame(all_fails, raw, text, vendor_of, name, frame["year"], cb.response_columns)
     reject_if_too_many(quarantine, len(frame), max_bad_share, name)
-    ok = ~frame.index.isin(quarantine["source_row"].unique())
+    ok = ~frame.index.isin(quarantine["source_row"].unique()) if len(quarantine) else np.ones(len(frame), bool)
     if weights:
         check_weights(frame, ok, name, max_weight_ratio)
-    notes += formula_like_note(frame[ok], "district", name)
-    data = _canonical_responses(frame[ok], cb, extra)
-    free = _free_text(text.loc[ok], data)
+    accepted = frame if ok.all() else frame[ok]
+    notes += formula_like_note(accepted, "district", name, _distinct(conv.levels.get("district"), ok))
+    data = _canonical_responses(accepted, cb, extra)
+    free = _free_text(text["comment"] if "comment" in text.columns else None, ok, data)
     return IngestResult(_source(path, info, "responses", cb, mp), data, quarantine, free, notes)
+
+
+def _row_checks(
+    conv: Converted,
+    cb: Codebook,
+    weights: bool,
+    extra: tuple[str, ...],
+    name: str,
+    totals: pd.Series | None,
+    population_file: str,
+) -> list[pd.DataFrame]:
+    """The row failures of the converted responses beyond conversion: the schema (pandera on the rows the
+    numpy pre-check of :mod:`survey.data.rowcheck` cannot clear), duplicate ids, hostile names, and with
+    ``totals`` unknown districts and design weights above the population."""
+    frame = conv.frame
+    checked = frame.drop(columns=list(extra))
+    rules, dtypes = rowcheck.response_rules(cb, weights=weights), rowcheck.response_dtypes(cb)
+    suspect = rowcheck.suspects(checked, rules, dtypes, levels=conv.levels)
+    district = conv.levels.get("district")
+    fails = [
+        validate(
+            checked,
+            lambda: responses_schema(cb, weights=weights, nullable_keys=True, check_unique=False),
+            cb,
+            name,
+            "resp_id, year",
+            suspect,
+        ),
+        _duplicates(frame),
+        bad_names(frame, "district", district),
+    ]
+    if totals is not None:
+        cells = cell_keys(frame["year"], frame["district"], district)
+        fails += [
+            _unknown_districts(frame, totals, population_file, cells),
+            weight_above_population(frame, totals, population_file, cells),
+        ]
+    return fails
+
+
+def _distinct(levels: tuple[np.ndarray, pd.Series] | None, ok: np.ndarray) -> pd.Series | None:
+    """The distinct non-missing values of the rows ``ok`` of a text column with ``levels``, in the order they
+    first occur (None without levels)."""
+    if levels is None:
+        return None
+    codes, distinct = levels
+    first = pd.unique(codes if ok.all() else codes[ok])
+    return distinct.iloc[first[first >= 0]].reset_index(drop=True)
 
 
 def _canonical_responses(frame: pd.DataFrame, cb: Codebook, extra: tuple[str, ...] = ()) -> pd.DataFrame:
@@ -348,14 +424,14 @@ def _canonical_responses(frame: pd.DataFrame, cb: Codebook, extra: tuple[str, ..
     )
 
 
-def _free_text(text: pd.DataFrame, data: pd.DataFrame) -> pd.DataFrame:
-    """(resp_id, year, comment) of accepted rows with a non-blank comment."""
+def _free_text(comment: pd.Series | None, ok: np.ndarray, data: pd.DataFrame) -> pd.DataFrame:
+    """(resp_id, year, comment) of accepted rows (``ok``) with a non-blank comment."""
     empty = pd.DataFrame(
         {"resp_id": pd.Series(dtype="str"), "year": pd.Series(dtype="int64"), "comment": pd.Series(dtype="str")}
     )
-    if "comment" not in text.columns:
+    if comment is None:
         return empty
-    comment = text["comment"].reset_index(drop=True)
+    comment = (comment if ok.all() else comment[ok]).reset_index(drop=True)
     keep = comment.notna().to_numpy(dtype=bool).copy()
     keep[keep] = (comment[keep].str.strip() != "").to_numpy(dtype=bool)
     if not keep.any():
@@ -412,16 +488,21 @@ def read_population(
     conv = convert(text, spec, info.decimal)
     frame = conv.frame
     frame["source_row"] = frame.index.to_numpy(dtype=np.int64)
+    checked = frame.drop(columns=list(aux))  # the auxiliaries' totals are checked by convert (finite numbers)
+    suspect = rowcheck.suspects(
+        checked, rowcheck.population_rules(cb), rowcheck.population_dtypes(), rowcheck.POPULATION_KEYS, conv.levels
+    )
     fails = [
         map_fail,
         *conv.failures,
-        bad_names(frame, "district"),
+        bad_names(frame, "district", conv.levels.get("district")),
         validate(
-            frame.drop(columns=list(aux)),  # the auxiliaries' totals are checked by convert (finite numbers)
-            population_schema(cb, nullable_keys=True),
+            checked,
+            lambda: population_schema(cb, nullable_keys=True),
             cb,
             name,
             "year, district, sex, age_group",
+            suspect,
         ),
     ]
     fails = [f for f in fails if len(f)]
@@ -473,7 +554,7 @@ def load_wave(
     )
     d = resp.data
     notes = [*resp.notes, *pop.notes]
-    strata = pd.MultiIndex.from_arrays([d["year"], d["district"]]).unique()
+    strata = cell_keys(d["year"], d["district"])[1]
     need = pd.MultiIndex.from_tuples([(y, dist, s, a) for y, dist in strata for s in cb.sexes for a in cb.age_groups])
     have = pd.MultiIndex.from_arrays([p["year"], p["district"], p["sex"], p["age_group"]])
     missing = need[~need.isin(have)] if len(need) else need

@@ -21,6 +21,7 @@ import hashlib
 import io
 import math
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ import pyarrow as arrow
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
-from survey.data.encodings import Locator, decode_text
+from survey.data.encodings import Locator, decode_text, plain_utf8
 from survey.errors import InputError
 
 FORMATS = {
@@ -219,22 +220,12 @@ def _read_csv(
         delimiter = "\t"
     if delimiter is not None and len(delimiter) != 1:
         raise InputError(f"avgränsaren måste vara ett tecken, inte {delimiter!r} (--delimiter)", name)
-    dec = decode_text(raw, name, encoding, locator(delimiter))
-    text, enc = dec.text, dec.encoding
-    nul = text.find("\x00")
-    if nul >= 0:
-        row, column = locator(delimiter)(text, nul)
-        raise InputError(
-            f"innehåller NUL-byte (0x00) och är inte en textfil i {enc}; är det en binär fil med "
-            "CSV-namn, eller är teckenkodningen fel?",
-            name,
-            row,
-            column,
-        )
-    delim = delimiter or _sniff_delimiter(_first_line(text))
-    header = next(csv.reader(io.StringIO(text[: 1 << 16], newline=""), delimiter=delim), [])
+    src = _CsvText(raw, name, encoding, delimiter)
+    head, enc = src.head, src.encoding
+    delim = delimiter or _sniff_delimiter(_first_line(head))
+    header = next(csv.reader(io.StringIO(head[: 1 << 16], newline=""), delimiter=delim), [])
     names = [clean_name(h) for h in header]
-    others = {d: _first_line(text).count(d) for d in (",", ";", "\t", "|") if d != delim}
+    others = {d: _first_line(head).count(d) for d in (",", ";", "\t", "|") if d != delim}
     other = max(others, key=lambda d: others[d])
     if len(names) == 1 and others[other] >= 2:
         raise InputError(
@@ -243,19 +234,76 @@ def _read_csv(
             name,
             1,
         )
-    data = raw[3:] if enc == "utf-8-sig" else raw if enc == "utf-8" else text.encode("utf-8")
-    if data.count(b'"') % 2:
-        _reject_unclosed_quote(text, delim, names, name)
-    if "\n" not in text.strip("\r\n"):  # the header alone (perhaps cut, without a line break)
-        table = arrow.table({f"c{i}": arrow.array([], arrow.string()) for i in range(len(names))})
+    data = src.data
+    if src.quotes % 2:
+        _reject_unclosed_quote(src.text(), delim, names, name)
+    if not _has_line_break(src.raw, src.offset):  # the header alone (perhaps cut, without a line break)
+        table = arrow.table({f"c{i}": arrow.array([], arrow.large_string()) for i in range(len(names))})
     else:
-        table = _arrow_csv(data, text, delim, names, name)
-    info = ReadInfo("csv", enc, delim, decimal or _detect_decimal(table), sha, notes=list(dec.notes))
+        table = _arrow_csv(data, src.text, delim, names, name)
+    info = ReadInfo("csv", enc, delim, decimal or _detect_decimal(table), sha, notes=list(src.notes))
     return _to_text_frame(table, names, np.arange(2, table.num_rows + 2, dtype=np.int64)), info
 
 
-def _arrow_csv(data: bytes, text: str, delim: str, names: list[str], name: str) -> arrow.Table:
-    """pyarrow's parser (all strings); a record of another width is an error naming its row."""
+class _CsvText:
+    """A CSV file's bytes decoded by :mod:`survey.data.encodings`: ``data`` (UTF-8 bytes for Arrow), ``head``
+    (the text of the first line and at least 65,536 characters), ``text()`` (all of it, made only when needed:
+    error messages), ``encoding``, ``notes``, ``quotes`` (the number of ``"``).
+
+    Plain UTF-8 (``plain_utf8``) is never decoded into one large Python string; any other file is decoded by
+    ``decode_text`` (and a NUL byte in it is an error naming its row and column)."""
+
+    def __init__(self, raw: bytes, name: str, encoding: str | None, delimiter: str | None) -> None:
+        self._text: str | None = None
+        plain = plain_utf8(raw, name) if encoding is None else None
+        if plain is not None:
+            self.encoding, self.notes = plain, []
+            self.raw, self.offset = raw, 3 if plain == "utf-8-sig" else 0  # after the BOM
+            self.data: bytes | arrow.Buffer = arrow.py_buffer(raw)[self.offset :] if self.offset else raw
+            nl = raw.find(b"\n", self.offset)
+            end = len(raw) if nl < 0 else max(nl + 1, self.offset + 4 * (1 << 16) + 4)
+            # valid UTF-8: the slice can only end inside a character, which "ignore" leaves out
+            self.head = raw[self.offset : end].decode("utf-8", errors="ignore")
+            self.quotes = raw.count(b'"')
+            return
+        dec = decode_text(raw, name, encoding, locator(delimiter))
+        text, enc = dec.text, dec.encoding
+        nul = text.find("\x00")
+        if nul >= 0:
+            row, column = locator(delimiter)(text, nul)
+            raise InputError(
+                f"innehåller NUL-byte (0x00) och är inte en textfil i {enc}; är det en binär fil med "
+                "CSV-namn, eller är teckenkodningen fel?",
+                name,
+                row,
+                column,
+            )
+        self._text, self.head, self.encoding, self.notes = text, text, enc, dec.notes
+        self.data = raw[3:] if enc == "utf-8-sig" else raw if enc == "utf-8" else text.encode("utf-8")
+        self.raw, self.offset = self.data, 0
+        self.quotes = self.data.count(b'"')
+
+    def text(self) -> str:
+        if self._text is None:
+            self._text = bytes(self.data).decode("utf-8")
+        return self._text
+
+
+def _has_line_break(buf: bytes, start: int = 0) -> bool:
+    """``b"\\n" in buf[start:].strip(b"\\r\\n")`` without copying: a record after the header."""
+    end = len(buf)
+    while start < end and buf[start] in (10, 13):
+        start += 1
+    while end > start and buf[end - 1] in (10, 13):
+        end -= 1
+    return buf.find(b"\n", start, end) >= 0
+
+
+def _arrow_csv(
+    data: bytes | arrow.Buffer, text: Callable[[], str], delim: str, names: list[str], name: str
+) -> arrow.Table:
+    """pyarrow's parser (all strings); a record of another width is an error naming its row (``text()``: the
+    decoded file, for that message)."""
     bad_rows: list[int] = []
     ids = [f"c{i}" for i in range(len(names))]
 
@@ -275,7 +323,7 @@ def _arrow_csv(data: bytes, text: str, delim: str, names: list[str], name: str) 
                 invalid_row_handler=skip,
             ),
             convert_options=pcsv.ConvertOptions(
-                column_types={c: arrow.string() for c in ids},
+                column_types={c: arrow.large_string() for c in ids},  # pandas' own string type: no copy
                 strings_can_be_null=True,
                 quoted_strings_can_be_null=True,
                 null_values=[""],
@@ -284,7 +332,7 @@ def _arrow_csv(data: bytes, text: str, delim: str, names: list[str], name: str) 
     except arrow.ArrowInvalid:
         bad_rows.append(1)
     if bad_rows:
-        row, found = _locate_bad_record(text, delim, len(names))
+        row, found = _locate_bad_record(text(), delim, len(names))
         raise InputError(_bad_record_message(found, len(names), delim), name, row)
     return table
 

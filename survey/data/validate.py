@@ -23,22 +23,27 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 
 from schemas.responses import MAX_DESIGN_WEIGHT
 from survey.data.codebook import Codebook, VendorMapping
 from survey.errors import InputError
+
+if TYPE_CHECKING:  # pandera is imported when there is something for it to check (``validate``)
+    import pandera.pandas as pa
 
 QUARANTINE_COLUMNS = ["file", "source_row", "resp_id", "year", "column", "value", "check", "reason", "record"]
 FAILURE_COLUMNS = ["index", "column", "value", "check", "reason"]
 MAX_WEIGHT_RATIO = 1000.0
 MAX_NAME_LENGTH = 100
 FREE_TEXT = ("comment",)
+PARALLEL_ROWS = 50_000  # from this many rows ``convert`` uses two threads
 WITHHELD = "[fritext utelämnad]"
 _HOSTILE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]")
 
@@ -82,24 +87,73 @@ def _parse_numbers(s: pd.Series, *, integer: bool, decimal: str = ".") -> tuple[
     return num_u[codes], blank_u[codes], ~ok_u[codes] & ~blank_u[codes]
 
 
-def _fast_numbers(s: pd.Series, *, integer: bool, decimal: str) -> tuple[np.ndarray, np.ndarray] | None:
-    """Arrow cast of clean text to numbers: (values with NaN for blank, blank mask).
+def _arrow(s: pd.Series) -> Any:
+    """The column as an Arrow (chunked) array; zero-copy for the Arrow-backed text of ``read_table``."""
+    import pyarrow as arrow
 
-    None when some value needs the careful path of ``_parse_numbers`` (spaces, '2.0', text, 'nan', ...).
+    try:
+        return arrow.array(s.array)
+    except (arrow.ArrowException, TypeError, ValueError):
+        return None
+
+
+def _writeable(a: np.ndarray) -> np.ndarray:
+    return a if a.flags.writeable else a.copy()
+
+
+def _fast_integers(s: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
+    """Arrow cast of clean text to whole numbers: (int64 values, 0 where blank; blank mask).
+
+    None when some value needs the careful path of ``_parse_numbers`` (spaces, '2.0', text, 'nan', more than
+    2**53 in size, ...).
     """
     import pyarrow as arrow
     import pyarrow.compute as pc
 
+    arr = _arrow(s)
+    if arr is None:
+        return None
     try:
-        arr = arrow.array(s.array)
-        if decimal == "," and not integer:
-            arr = pc.replace_substring(arr, ",", ".")
-        num = pc.cast(arr, arrow.int64() if integer else arrow.float64())
+        num = pc.cast(arr, arrow.int64())
     except (arrow.ArrowException, TypeError, ValueError):
         return None
-    blank = num.is_null().to_numpy(zero_copy_only=False)
-    values = num.to_numpy(zero_copy_only=False).astype(np.float64)
-    if not np.isfinite(values[~blank]).all() or (integer and (np.abs(values[~blank]) >= 2**53).any()):
+    chunks = [c for c in (num.chunks if hasattr(num, "chunks") else [num]) if len(c)]
+    # one copy straight from Arrow's value buffers (a null's slot is set to 0 below)
+    parts = [np.frombuffer(c.buffers()[1], dtype=np.int64, count=len(c), offset=c.offset * 8) for c in chunks]
+    values = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+    blank = np.zeros(len(s), dtype=bool)
+    if num.null_count:
+        blank = _writeable(_to_numpy(num.is_null()))
+        values[blank] = 0
+    if len(values) and (values.max() >= 2**53 or values.min() <= -(2**53)):
+        return None
+    return values, blank
+
+
+def _to_numpy(arr: Any) -> np.ndarray:
+    return np.asarray(arr.to_numpy(zero_copy_only=False) if hasattr(arr, "chunks") else arr.to_numpy(False))
+
+
+def _fast_numbers(s: pd.Series, *, decimal: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """Arrow cast of clean text to real numbers: (float64 values with NaN for blank, blank mask).
+
+    None when some value needs the careful path of ``_parse_numbers`` (spaces, text, 'nan', 'inf', ...).
+    """
+    import pyarrow as arrow
+    import pyarrow.compute as pc
+
+    arr = _arrow(s)
+    if arr is None:
+        return None
+    try:
+        if decimal == ",":
+            arr = pc.replace_substring(arr, ",", ".")
+        num = pc.cast(arr, arrow.float64())
+    except (arrow.ArrowException, TypeError, ValueError):
+        return None
+    blank = np.zeros(len(s), dtype=bool) if num.null_count == 0 else _writeable(_to_numpy(num.is_null()))
+    values = _writeable(_to_numpy(num).astype(np.float64, copy=False))
+    if not np.isfinite(values[~blank]).all():
         return None
     return values, blank
 
@@ -109,18 +163,33 @@ def _to_int64(values: np.ndarray) -> pd.arrays.IntegerArray:
     return pd.arrays.IntegerArray(np.where(mask, 0, values).astype(np.int64), mask)
 
 
-def _text(s: pd.Series) -> pd.Series:
-    """Trimmed, NFC-normalised text (over the distinct values), blank -> missing."""
-    codes, uniques = pd.factorize(s.str.strip(), use_na_sentinel=True)
-    u = pd.Series(np.asarray(uniques, dtype=object), dtype="str").str.normalize("NFC")
+def _text(s: pd.Series) -> tuple[pd.Series, np.ndarray, pd.Series]:
+    """Trimmed, NFC-normalised text (over the distinct values), blank -> missing; with its levels: each row's
+    code (-1 for missing) into the distinct values (in the order they first occur)."""
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    u = pd.Series(np.asarray(uniques, dtype=object), dtype="str").str.strip().str.normalize("NFC")
     u = u.where(u != "", None)
-    return pd.Series(pd.array(np.asarray(u, dtype=object), dtype="str").take(codes, allow_fill=True), index=s.index)
+    canon, distinct = pd.factorize(u, use_na_sentinel=True)  # " A" and "A" are one value
+    row = np.append(canon, -1)[codes]
+    levels = pd.Series(np.asarray(distinct, dtype=object), dtype="str")
+    return pd.Series(levels.array.take(row, allow_fill=True), index=s.index), row, levels
+
+
+def _ident(s: pd.Series) -> pd.Series:
+    """Trimmed identifiers, blank -> missing."""
+    t = s.str.strip()
+    empty = (t == "").to_numpy(dtype=bool, na_value=False)
+    return t.where(~empty, None) if empty.any() else t
 
 
 @dataclass
 class Converted:
+    """The converted frame, the failures, and the ``levels`` of each text column: (row codes, distinct
+    values), see ``_text``."""
+
     frame: pd.DataFrame
     failures: list[pd.DataFrame]
+    levels: dict[str, tuple[np.ndarray, pd.Series]] = field(default_factory=dict)
 
 
 def convert(df: pd.DataFrame, spec: dict[str, str], decimal: str) -> Converted:
@@ -129,47 +198,67 @@ def convert(df: pd.DataFrame, spec: dict[str, str], decimal: str) -> Converted:
     Kinds: ``text`` (required, trimmed, NFC), ``id`` (required, trimmed), ``int`` (required whole number),
     ``code`` (whole number or blank), ``weight`` (number; blank only when the whole column is blank),
     ``count`` (required whole number), ``number`` (required finite number, e.g. a numeric auxiliary).
+    The columns are converted on two threads (Arrow's and numpy's kernels release the GIL); the failures keep
+    the order of ``spec``.
     """
+    idx = df.index
+    present = [(col, kind) for col, kind in spec.items() if col in df.columns]
+    if len(df) >= PARALLEL_ROWS and len(present) > 1:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            done = list(pool.map(lambda ck: _column(df[ck[0]], ck[0], ck[1], decimal), present))
+    else:
+        done = [_column(df[col], col, kind, decimal) for col, kind in present]
+    by_column = dict(zip((c for c, _ in present), done))
     out: dict[str, Any] = {}
     fails: list[pd.DataFrame] = []
-    idx = df.index
+    levels: dict[str, tuple[np.ndarray, pd.Series]] = {}
     for col, kind in spec.items():
-        if col not in df.columns:
-            if kind == "weight":
-                out[col] = np.full(len(df), np.nan)
-            elif kind == "code":
-                out[col] = pd.array([pd.NA] * len(df), dtype="Int64")
-            continue
-        s = df[col]
-        if kind in ("text", "id"):
-            t = _text(s) if kind == "text" else s.str.strip()
-            out[col] = t.where(t != "", None)
-            continue
-        real = kind in ("weight", "number")
-        fast = _fast_numbers(s, integer=not real, decimal=decimal)
-        if fast is not None:
-            (values, blank), bad = fast, np.zeros(len(s), dtype=bool)
-        else:
-            values, blank, bad = _parse_numbers(s, integer=not real, decimal=decimal)
-        if bad.any():
-            what = "ett ändligt tal" if real else "ett heltal"
-            fails.append(failures(idx[bad], col, s[bad], "type", [f"{v!r} är inte {what}" for v in s[bad]]))
-        if kind in ("int", "count", "number") and blank.any():
-            fails.append(failures(idx[blank], col, s[blank], "blank", f"{col} är tomt"))
-        if kind == "weight":
-            if blank.all():
-                out[col] = np.full(len(df), np.nan)
-                continue
-            if blank.any():
-                fails.append(
-                    failures(idx[blank], col, s[blank], "blank", "design_weight är tomt fast andra rader har en vikt")
-                )
-            out[col] = values
-        elif kind == "number":
-            out[col] = values
-        else:
-            out[col] = _to_int64(values)
-    return Converted(pd.DataFrame(out, index=idx), fails)
+        if col in by_column:
+            out[col], column_fails, lv = by_column[col]
+            fails += column_fails
+            if lv is not None:
+                levels[col] = lv
+        elif kind == "weight":
+            out[col] = np.full(len(df), np.nan)
+        elif kind == "code":
+            out[col] = pd.array([pd.NA] * len(df), dtype="Int64")
+    return Converted(pd.DataFrame(out, index=idx, copy=False), fails, levels)
+
+
+def _column(s: pd.Series, col: str, kind: str, decimal: str) -> tuple[Any, list[pd.DataFrame], Any]:
+    """One column of ``convert``: (values, failures, levels or None)."""
+    idx = s.index
+    if kind == "text":
+        text, codes, distinct = _text(s)
+        return text, [], (codes, distinct)
+    if kind == "id":
+        return _ident(s), [], None
+    real = kind in ("weight", "number")
+    fast = _fast_numbers(s, decimal=decimal) if real else _fast_integers(s)
+    whole: np.ndarray | None = None  # int64 values of the fast path for whole numbers
+    if fast is not None:
+        (values, blank), bad = fast, np.zeros(len(s), dtype=bool)
+        if not real:
+            whole = values
+    else:
+        values, blank, bad = _parse_numbers(s, integer=not real, decimal=decimal)
+    fails = []
+    if bad.any():
+        what = "ett ändligt tal" if real else "ett heltal"
+        fails.append(failures(idx[bad], col, s[bad], "type", [f"{v!r} är inte {what}" for v in s[bad]]))
+    if kind in ("int", "count", "number") and blank.any():
+        fails.append(failures(idx[blank], col, s[blank], "blank", f"{col} är tomt"))
+    if kind == "weight":
+        if blank.all():
+            return np.full(len(s), np.nan), fails, None
+        if blank.any():
+            fails.append(
+                failures(idx[blank], col, s[blank], "blank", "design_weight är tomt fast andra rader har en vikt")
+            )
+        return values, fails, None
+    if kind == "number":
+        return values, fails, None
+    return (pd.arrays.IntegerArray(whole, blank) if whole is not None else _to_int64(values)), fails, None
 
 
 _REASONS = {
@@ -200,10 +289,29 @@ def _shown(value: Any) -> Any:
     return value
 
 
-def validate(frame: pd.DataFrame, schema: pa.DataFrameSchema, codebook: Codebook, name: str, keys: str) -> pd.DataFrame:
-    """Run a pandera schema lazily; return one failure per (row, column, check) with a readable reason."""
+def validate(
+    frame: pd.DataFrame,
+    schema: Callable[[], pa.DataFrameSchema],
+    codebook: Codebook,
+    name: str,
+    keys: str,
+    suspect: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """Run the pandera schema ``schema()`` lazily; return one failure per (row, column, check) with a readable
+    reason.
+
+    ``suspect`` (:func:`survey.data.rowcheck.suspects`): the rows that may fail; pandera then validates only
+    those (its checks go row by row, so their failure cases are the whole frame's) and is not even imported
+    when there are none. None: pandera validates the whole frame.
+    """
+    if suspect is not None:
+        if not suspect.any():
+            return no_failures()
+        frame = frame[suspect]
+    import pandera.pandas as pa
+
     try:
-        schema.validate(frame, lazy=True, inplace=True)
+        schema().validate(frame, lazy=True, inplace=True)
         return no_failures()
     except pa.errors.SchemaErrors as exc:
         fc = exc.failure_cases
@@ -238,10 +346,11 @@ def validate(frame: pd.DataFrame, schema: pa.DataFrameSchema, codebook: Codebook
     )
 
 
-def bad_names(frame: pd.DataFrame, column: str) -> pd.DataFrame:
-    """Names with control, bidi or zero-width characters, or longer than ``MAX_NAME_LENGTH`` (over distinct values)."""
+def bad_names(frame: pd.DataFrame, column: str, levels: tuple[np.ndarray, pd.Series] | None = None) -> pd.DataFrame:
+    """Names with control, bidi or zero-width characters, or longer than ``MAX_NAME_LENGTH`` (over distinct
+    values: the column's ``levels`` from ``convert`` when given)."""
     s = frame[column]
-    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    codes, uniques = levels if levels is not None else pd.factorize(s, use_na_sentinel=True)
     reasons: dict[int, str] = {}
     for i, u in enumerate(uniques):
         m = _HOSTILE.search(u)
@@ -258,9 +367,10 @@ def bad_names(frame: pd.DataFrame, column: str) -> pd.DataFrame:
     return failures(s.index[mask], column, s[mask], "name", [reasons[c] for c in codes[mask]])
 
 
-def formula_like_note(frame: pd.DataFrame, column: str, name: str) -> list[str]:
-    """A note for names that begin like a spreadsheet formula (=, +, -, @)."""
-    u = pd.Series(frame[column].dropna().unique(), dtype="str")
+def formula_like_note(frame: pd.DataFrame, column: str, name: str, distinct: pd.Series | None = None) -> list[str]:
+    """A note for names that begin like a spreadsheet formula (=, +, -, @); ``distinct``: the column's distinct
+    non-missing values in the order they first occur, when known."""
+    u = pd.Series(frame[column].dropna().unique(), dtype="str") if distinct is None else distinct
     odd = u[u.str.match(r"^[=+\-@]")]
     if not len(odd):
         return []
@@ -293,12 +403,45 @@ def check_weights(frame: pd.DataFrame, ok: np.ndarray, name: str, limit: float =
             )
 
 
-def weight_above_population(frame: pd.DataFrame, totals: pd.Series, population_file: str) -> pd.DataFrame:
-    """Rows whose design weight exceeds the whole population of their year x district."""
+def cell_keys(
+    year: pd.Series, district: pd.Series, levels: tuple[np.ndarray, pd.Series] | None = None
+) -> tuple[np.ndarray, pd.MultiIndex]:
+    """Each row's (year, district) as a code into the distinct pairs (in the order they first occur; -1 when
+    the year or the district is missing) and those pairs: small factorisations instead of a 1M-row
+    MultiIndex. ``levels``: the district's levels (``convert``), when known."""
+    ycodes, years = pd.factorize(year, use_na_sentinel=True)
+    dcodes, districts = levels if levels is not None else pd.factorize(district, use_na_sentinel=True)
+    districts = districts.array if isinstance(districts, pd.Series) else districts
+    nd = max(len(districts), 1)
+    pair = np.where((ycodes < 0) | (dcodes < 0), -1, ycodes.astype(np.int64) * nd + dcodes)
+    codes, pairs = pd.factorize(pair, use_na_sentinel=True)
+    present = pairs >= 0
+    if not present.all():  # the pair code -1 (a missing year or district) is no cell
+        codes = np.where(codes == np.flatnonzero(~present)[0], -1, codes)
+        renumber = np.cumsum(present) - 1
+        codes = np.where(codes >= 0, renumber[np.maximum(codes, 0)], -1)
+        pairs = pairs[present]
+    cells = pd.MultiIndex.from_arrays([years.take(pairs // nd), districts.take(pairs % nd)])
+    return codes, cells
+
+
+def cell_values(totals: pd.Series, codes: np.ndarray, cells: pd.MultiIndex) -> np.ndarray:
+    """``totals`` (indexed by year, district) of each row's cell (``cell_keys``); NaN for none."""
+    per_cell = np.append(totals.reindex(cells).to_numpy(dtype=np.float64), np.nan)
+    return per_cell[np.where(codes >= 0, codes, len(cells))]
+
+
+def weight_above_population(
+    frame: pd.DataFrame,
+    totals: pd.Series,
+    population_file: str,
+    cells: tuple[np.ndarray, pd.MultiIndex] | None = None,
+) -> pd.DataFrame:
+    """Rows whose design weight exceeds the whole population of their year x district (``cells``: the
+    rows' ``cell_keys``, computed when None)."""
     if frame["design_weight"].isna().all():
         return no_failures()
-    keys = pd.MultiIndex.from_arrays([frame["year"], frame["district"]])
-    n = totals.reindex(keys).to_numpy(dtype=np.float64)
+    n = cell_values(totals, *(cells or cell_keys(frame["year"], frame["district"])))
     w = frame["design_weight"].to_numpy(dtype=np.float64)
     bad = np.isfinite(n) & np.isfinite(w) & (w > n)
     if not bad.any():
