@@ -5,10 +5,11 @@ flow does with ``TRYGGHET_TASK_RUNNER=dask``; ``flows.dask_runner``).
 
 ``python -m bench.dask_replicates RESPONSES.csv POPULATION.csv OUT.json [--replicates R] [--block B]``
 reads and weights the wave (not timed), starts a temporary Prefect API and the cluster (timed apart:
-``start``), then times ``replicate_share_tables`` on both runners — wall and CPU of this process, and on
-Dask the CPU of the workers too — and within it the blocks alone (``blocks``: the part that Dask
-divides; the rest, the linearised tables and the atom layout, runs in this process on both runners). It
-checks that both runners give the same SEs (the largest absolute difference goes to OUT.json).
+``start``; its workers set up as ``flows.dask_runner`` sets up a local cluster's), then times
+``replicate_share_tables`` on both runners — wall and CPU of this process, and on Dask the CPU of the
+workers too — and within it the blocks alone (``blocks``: the part that Dask divides; the rest, the
+linearised tables and the atom layout, runs in this process on both runners). It checks that both runners
+give the same SEs (the largest absolute difference goes to OUT.json).
 :func:`measure` runs it in a child process for ``make bench`` (:mod:`bench.run`) and :func:`lines` says it
 in the report.
 
@@ -91,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     from prefect import flow
     from prefect.testing.utilities import prefect_test_harness
 
-    from flows.dask_runner import DASK_TIMEOUTS
+    from flows.dask_runner import DASK_TIMEOUTS, LOCAL_WORKERS
     from survey.data.codebook import load_codebook
     from survey.data.ingest import load_wave
     from survey.pipeline.steps import WeightingOptions, prepare, weight
@@ -115,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     default = _timed(out, "default", lambda: _replicates(BlockRunner(map=_timed_map(map_in_process, out, "blocks"))))
     out["path"] = default.path
     out["load_between"] = round(os.getloadavg()[0], 2)
-    with dask.config.set(DASK_TIMEOUTS), prefect_test_harness(server_startup_timeout=300):
+    with dask.config.set({**DASK_TIMEOUTS, **LOCAL_WORKERS}), prefect_test_harness(server_startup_timeout=300):
         t0 = time.perf_counter()
         cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
         out["wall"]["start"] = time.perf_counter() - t0

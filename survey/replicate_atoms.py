@@ -233,16 +233,32 @@ def _ratios(lay: AtomLayout, totals: np.ndarray, g_atom: np.ndarray) -> list[np.
     return out
 
 
-def _chunk_totals(lay: AtomLayout, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Replicate totals ``T`` (A, b, 2k + 1) and respondents of positive weight (A, b) from draw counts
-    (b, positions): per atom the exact integer product ``C`` (module docstring)."""
-    kb = np.take(counts, lay.pair_pos, axis=1)
+def _buffer(buffers: dict[str, np.ndarray], name: str, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+    """A reused array: the first chunk's ``shape``, later the leading part of it (a smaller last chunk).
+    A Dask worker's allocator (``MALLOC_TRIM_THRESHOLD_``) maps every large fresh array anew, page by page."""
+    if name not in buffers:
+        buffers[name] = np.empty(shape, dtype=dtype)
+    return buffers[name][tuple(slice(0, n) for n in shape)]
+
+
+def _chunk_totals(
+    lay: AtomLayout, part: ReplicateWeights, r0: int, r1: int, buffers: dict[str, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Replicate totals ``T`` (A, b, 2k + 1) and respondents of positive weight (A, b) of replicates
+    ``r0..r1-1`` of ``part``: per atom the exact integer product ``C`` of the draw counts (module docstring)."""
+    b, n_pairs = r1 - r0, len(lay.pair_pos)
+    n_pos = part.n_psu if part.counts is not None or part.draws is None else int(part.draws.n_h.sum())
+    counts = part.position_counts(r0, r1, _buffer(buffers, "counts", (b, n_pos), np.uint8))
+    kb = np.take(counts, lay.pair_pos, axis=1, out=_buffer(buffers, "pairs", (b, n_pairs), np.uint8))
     vals = lay.floats()
     with _one_blas_thread():  # small products: BLAS threads would only wait for each other
-        prod, positive = _atom_products(lay, kb, vals)
-    totals = lay.d[:, None, None] * (
-        lay.alpha[:, None, None] * lay.sums[:, None, :] + lay.beta[:, None, None] * prod.astype(np.float64)
-    )
+        prod, positive = _atom_products(
+            lay, kb, vals, _buffer(buffers, "products", (lay.n_atoms, b, vals.shape[1]), vals.dtype)
+        )
+    totals = _buffer(buffers, "totals", prod.shape, np.float64)
+    np.multiply(prod, lay.beta[:, None, None], out=totals)
+    totals += lay.alpha[:, None, None] * lay.sums[:, None, :]
+    totals *= lay.d[:, None, None]
     return totals, positive
 
 
@@ -257,11 +273,12 @@ def _one_blas_thread() -> Any:
     return threadpool_limits(limits=1, user_api="blas")
 
 
-def _atom_products(lay: AtomLayout, kb: np.ndarray, vals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per atom ``C = k V`` (A, b, 2k + 1) and the respondents of positive weight (A, b), from the pairs'
-    draw counts ``kb`` (b, P') and values ``vals`` (P', 2k + 1)."""
-    b, (n_atoms, q) = kb.shape[0], lay.sums.shape
-    prod = np.empty((n_atoms, b, q), dtype=vals.dtype)
+def _atom_products(
+    lay: AtomLayout, kb: np.ndarray, vals: np.ndarray, prod: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per atom ``C = k V`` into ``prod`` (A, b, 2k + 1) and the respondents of positive weight (A, b), from
+    the pairs' draw counts ``kb`` (b, P') and values ``vals`` (P', 2k + 1)."""
+    b, n_atoms = kb.shape[0], lay.n_atoms
     positive = np.repeat(lay.sums[:, :1], b, axis=1)  # alpha > 0: every respondent keeps a positive weight
     by_draw = lay.alpha <= 0  # a > 0 only where drawn (beta > 0) or nowhere (beta = 0)
     for a in range(n_atoms):
@@ -288,10 +305,11 @@ def atom_block(
     cell_g = None if rc is None else np.empty((lay.n_cells, n_rep))
     iterations, collapsed = (0 if rc is None else rc.iterations), 0
     q = lay.sums.shape[1]
+    buffers: dict[str, np.ndarray] = {}
     step = max(1, min(n_rep, CHUNK_COUNTS // max(len(lay.pair_pos), 1), CHUNK_TOTALS // max(lay.n_atoms * q, 1)))
     for r0 in range(0, n_rep, step):
         r1 = min(n_rep, r0 + step)
-        totals, positive = _chunk_totals(lay, part.position_counts(r0, r1))
+        totals, positive = _chunk_totals(lay, part, r0, r1, buffers)
         g = np.ones((lay.n_cells, r1 - r0))
         if rc is not None and cell_g is not None:
             ask = partial(_cell_sums, mc, positive)

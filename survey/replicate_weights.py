@@ -87,11 +87,18 @@ class BootstrapDraws:
     n_h: np.ndarray
     m_h: np.ndarray
 
-    def position_counts(self, start: int, stop: int) -> np.ndarray:
-        """(stop - start, P) ``uint8`` draw counts of replicates ``start..stop-1`` by position (see ``order``).
+    def position_counts(self, start: int, stop: int, out: np.ndarray | None = None) -> np.ndarray:
+        """(stop - start, P) ``uint8`` draw counts of replicates ``start..stop-1`` by position (see ``order``),
+        written into ``out`` when given (a buffer of that shape, reused by the caller).
 
         Cost: per replicate one ``Generator.integers`` and one ``bincount`` per drawn stratum."""
-        out = np.zeros((stop - start, int(self.n_h.sum())), dtype=np.uint8)
+        shape = (stop - start, int(self.n_h.sum()))
+        if out is None:
+            out = np.zeros(shape, dtype=np.uint8)
+        elif out.shape != shape or out.dtype != np.uint8:
+            raise DesignError(f"fel buffert för bootstrapdragningarna: {out.shape}, behöver {shape}")
+        else:
+            out.fill(0)
         bounds = np.concatenate([[0], np.cumsum(self.n_h)])
         drawn = [(int(bounds[h]), int(self.n_h[h]), int(self.m_h[h])) for h in np.flatnonzero(self.m_h > 0)]
         total = sum(m for _, _, m in drawn)
@@ -200,12 +207,14 @@ class ReplicateWeights:
         draws = _present(self.draws, "draws", self.kind)
         return draws.counts(self.first + start, self.first + stop)
 
-    def position_counts(self, start: int, stop: int) -> np.ndarray:
+    def position_counts(self, start: int, stop: int, out: np.ndarray | None = None) -> np.ndarray:
         """Bootstrap: (stop - start, P) ``uint8`` draw counts by position (the PSU of each position:
-        :meth:`position_psu`), made without the (P, R) transpose of :meth:`draw_counts`."""
+        :meth:`position_psu`), made without the (P, R) transpose of :meth:`draw_counts` (into ``out`` when
+        the draws are made here)."""
         if self.counts is not None:
             return np.ascontiguousarray(self.counts[:, start:stop].T)
-        return _present(self.draws, "draws", self.kind).position_counts(self.first + start, self.first + stop)
+        draws = _present(self.draws, "draws", self.kind)
+        return draws.position_counts(self.first + start, self.first + stop, out)
 
     def position_psu(self) -> np.ndarray:
         """Bootstrap: (P,) the PSU code of each position of :meth:`position_counts`."""
