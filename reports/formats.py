@@ -146,6 +146,7 @@ def _shown(kind: str, v: float, alpha: float) -> float:
 _shown_cached = lru_cache(maxsize=1 << 16)(_shown)  # ±0 never cached: 0.0 == -0.0 as keys
 
 
+@lru_cache(maxsize=1 << 16)  # the texts of ±0 are the same (no sign on a zero), so one key serves both
 def cell_text(stat: str, value: float | None, *, alpha: float = 0.05) -> str:
     """Swedish display text of one statistic (markers: ``*`` for a flag, ▲/▼ for a direction)."""
     kind = STAT_KIND[stat]
