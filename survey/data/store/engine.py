@@ -330,8 +330,10 @@ class Database:
         except AccessRefused as exc:
             raise AccessRefused(
                 f"Databasschemat i {self.safe_url} behöver uppgraderas till version {head_revision()}, men "
-                f"rollen {self.current_role()!r} får inte ändra schemat. Öppna databasen en gång som ägarrollen "
-                f"(trygghet_owner), t.ex. med `trygghet db upgrade`, och försök igen. ({exc})"
+                f"rollen {self.current_role()!r} får inte ändra schemat. Kör `trygghet db roles --db <adress>` "
+                f"en gång som administratör (uppgraderar schemat, ger ägarrollen trygghet_owner de nya tabellerna "
+                f"och rollerna deras behörigheter), eller öppna databasen en gång som ägarrollen, och försök igen. "
+                f"({exc})"
             ) from None
 
     def close(self) -> None:

@@ -48,10 +48,14 @@ MESSAGES: dict[str, str] = {
     "läsa databasens schemaversion": "read the database's schema version",
     "öppna databasen": "open the database",
     "uppgradera databasschemat": "upgrade the database schema",
-    "Databasschemat i {} behöver uppgraderas till version {}, men rollen {} får inte ändra schemat. Öppna databasen "
-    "en gång som ägarrollen (trygghet_owner), t.ex. med `trygghet db upgrade`, och försök igen. ({})": (
-        "The database schema in {} needs an upgrade to version {}, but the role {} may not change the schema. Open "
-        "the database once as the owner role (trygghet_owner), e.g. with `trygghet db upgrade`, and try again. ({})"
+    "Databasschemat i {} behöver uppgraderas till version {}, men rollen {} får inte ändra schemat. Kör "
+    "`trygghet db roles --db <adress>` en gång som administratör (uppgraderar schemat, ger ägarrollen "
+    "trygghet_owner de nya tabellerna och rollerna deras behörigheter), eller öppna databasen en gång som "
+    "ägarrollen, och försök igen. ({})": (
+        "The database schema in {} needs an upgrade to version {}, but the role {} may not change the schema. Run "
+        "`trygghet db roles --db <address>` once as an administrator (it upgrades the schema, gives the owner role "
+        "trygghet_owner the new tables and the roles their privileges), or open the database once as the owner "
+        "role, and try again. ({})"
     ),
     "Ogiltigt rollnamn {}: använd små bokstäver, siffror och _ (högst 63 tecken, inte en siffra först).": (
         "Invalid role name {}: use lower-case letters, digits and _ (at most 63 characters, not a digit first)."
