@@ -150,8 +150,8 @@ class TableData:
 
         def compute() -> dict[str, set[str]]:
             out: dict[str, set[str]] = {}
-            for _, ck, stat, *_rest in self.records():
-                out.setdefault(str(ck), set()).add(stat)
+            for rec in self.records():
+                out.setdefault(str(rec[1]), set()).add(rec[2])
             return out
 
         return self.memo("column_stats", compute)
