@@ -189,7 +189,7 @@ class PythonValues:
         self.lookup: np.ndarray | None = None
         if pd.api.types.is_object_dtype(dtype):
             self.array = np.fromiter(object_column(s), dtype=object, count=len(s))
-            self.mask = np.equal(self.array, None)
+            self.mask = np.equal(self.array, np.array(None, dtype=object))  # elementwise 'is None'
         elif isinstance(dtype, pd.api.extensions.ExtensionDtype) and dtype.kind in "iufb":
             self.mask = s.isna().to_numpy()
             numpy_dtype = np.dtype(getattr(dtype, "numpy_dtype", dtype.kind))
