@@ -224,12 +224,16 @@ def _numbers_distinct(ids: pd.Series, years: np.ndarray) -> bool:
         return False
     if not pc.all(pc.ascii_is_decimal(arr)).as_py():
         return False
-    numbers = np.asarray(pc.cast(arr, arrow.int64()).fill_null(0).to_numpy(zero_copy_only=False))[keep]
-    ycodes, distinct = pd.factorize(years[keep])
-    if int(numbers.max()) >= (2**62) // max(len(distinct), 1):
+    numbers = np.asarray(pc.cast(arr, arrow.int64()).fill_null(0).to_numpy(zero_copy_only=False))
+    whole = years if keep.all() else years[keep]
+    lo, span = int(whole.min()), int(whole.max() - whole.min()) + 1  # years are whole numbers (Int64)
+    numbers = numbers[keep] if not keep.all() else numbers if numbers.flags.writeable else numbers.copy()
+    if int(numbers.max()) >= (2**62) // span:
         return False
-    key = np.sort(numbers * len(distinct) + ycodes)
-    return bool((key[1:] != key[:-1]).all())
+    numbers *= span
+    numbers += (whole - lo).astype(np.int64)
+    numbers.sort()
+    return bool((numbers[1:] != numbers[:-1]).all())
 
 
 def _duplicates(frame: pd.DataFrame) -> pd.DataFrame:

@@ -64,8 +64,12 @@ Rule = RowRule | TextRule
 
 
 def _int_values(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """(int64 values with 0 for missing, present mask) of an ``Int64`` column."""
+    """(int64 values, present mask) of an ``Int64`` column; a missing value's slot holds any number (every
+    rule masks it with ``present``). The masked array's own buffers when pandas has them (no copy)."""
     arr = s.array
+    data, mask = getattr(arr, "_data", None), getattr(arr, "_mask", None)
+    if isinstance(data, np.ndarray) and isinstance(mask, np.ndarray) and data.dtype == np.int64:
+        return data, ~mask
     return arr.to_numpy(dtype=np.int64, na_value=0), ~np.asarray(arr.isna(), dtype=bool)
 
 
