@@ -5,7 +5,8 @@ flow does with ``TRYGGHET_TASK_RUNNER=dask``; ``flows.dask_runner``).
 
 ``python -m bench.dask_replicates RESPONSES.csv POPULATION.csv OUT.json [--replicates R] [--block B]``
 reads and weights the wave (not timed), starts a temporary Prefect API and the cluster (timed apart:
-``start``; its workers set up as ``flows.dask_runner`` sets up a local cluster's), then times
+``start``; its workers set up as ``flows.dask_runner`` sets up a local cluster's) and has the workers import
+Prefect's task engine and the statistics (``warm``, apart too: a long-lived cluster pays it once), then times
 ``replicate_share_tables`` on both runners — wall and CPU of this process, and on Dask the CPU of the
 workers too — and within it the blocks alone (``blocks``: the part that Dask divides; the rest, the
 linearised tables and the atom layout, runs in this process on both runners). It checks that both runners
@@ -72,6 +73,13 @@ def _on_dask() -> Any:
     return _replicates(BlockRunner(block_size=st["block"], map=_timed_map(dask_blocks, st["out"], "dask_blocks")))
 
 
+def _warm() -> None:
+    """Import on a worker what its first Prefect task would (a few CPU seconds once per worker process)."""
+    import prefect.task_engine  # noqa: F401
+
+    import survey.replicate_estimation  # noqa: F401
+
+
 def _worker_cpu(client: Any) -> float:
     """CPU seconds of the cluster's worker processes so far."""
     return float(sum(client.run(time.process_time).values()))
@@ -123,6 +131,9 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["TRYGGHET_DASK_ADDRESS"] = cluster.scheduler_address
         try:
             with distributed.Client(cluster) as client:
+                t0 = time.perf_counter()
+                client.run(_warm)  # what a long-lived cluster has done once: Prefect's task engine imported
+                out["wall"]["warm"] = time.perf_counter() - t0
                 before = _worker_cpu(client)
                 dasked = _timed(out, "dask", flow(name="bench_dask_replicates")(_on_dask))
                 out["cpu"]["dask_workers"] = _worker_cpu(client) - before
@@ -163,6 +174,7 @@ def lines(res: dict[str, Any]) -> list[str]:
         inner = "; ".join(x for x in parts if x)
         return f" ({inner})" if inner else ""
 
+    warm = f" and imports {wall['warm']:.1f} s" if "warm" in wall else ""
     split = ""
     if "blocks" in wall and "dask_blocks" in wall:
         split = f", blocks ÷{wall['blocks'] / wall['dask_blocks']:.2f}"
@@ -171,7 +183,7 @@ def lines(res: dict[str, Any]) -> list[str]:
         f"{res['n']:,} respondents{path}: default runner {wall['default']:.1f} s"
         f"{extra('blocks', 'default', '')}, two-worker local cluster {wall['dask']:.1f} s"
         f"{extra('dask_blocks', 'dask_workers', ' in the workers')} in blocks of {res['block']} (cluster start "
-        f"{wall['start']:.1f} s apart), speed-up {wall['default'] / wall['dask']:.2f}×{split}, "
+        f"{wall['start']:.1f} s{warm} apart), speed-up {wall['default'] / wall['dask']:.2f}×{split}, "
         f"SEs {'identical' if res['identical'] else 'DIFFER'} "
         f"(load {res['load_before']} → {res['load_after']}, peak {res['peak_mb']:.0f} MB)"
     ]

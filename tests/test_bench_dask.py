@@ -21,12 +21,13 @@ def test_the_dask_figure_names_both_runners_and_whether_the_numbers_agree() -> N
     assert "200,000 respondents: default runner 30.0 s, two-worker local cluster 60.0 s in blocks of 50" in line
     assert "speed-up 0.50×, SEs identical" in line
     res["path"] = "atoms"
-    res["wall"].update(blocks=24.0, dask_blocks=12.5)
+    res["wall"].update(blocks=24.0, dask_blocks=12.5, warm=2.5)
     res["cpu"] = {"default": 29.0, "dask": 6.0, "dask_workers": 25.0}
     (line,) = lines(res)
     assert (
         "200,000 respondents, atoms path: default runner 30.0 s (29.0 s CPU; blocks 24.0 s), two-worker local "
-        "cluster 60.0 s (25.0 s CPU in the workers; blocks 12.5 s) in blocks of 50 (cluster start 4.0 s apart), "
+        "cluster 60.0 s (25.0 s CPU in the workers; blocks 12.5 s) in blocks of 50 (cluster start 4.0 s and imports "
+        "2.5 s apart), "
         "speed-up 0.50×, blocks ÷1.92, SEs identical (load 5.1 → 8.4, peak 3306 MB)"
     ) in line
     assert lines({"status": "failed: boom", "n": 10}) == ["Dask replicate variance at 10: failed: boom"]
