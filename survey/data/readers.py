@@ -22,6 +22,7 @@ import io
 import math
 import unicodedata
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -213,7 +214,14 @@ def _read_csv(
         raw = path.read_bytes()
     except OSError as exc:
         raise InputError(f"kan inte läsas ({exc.strerror})", name) from None
-    sha = hashlib.sha256(raw).hexdigest()
+    with ThreadPoolExecutor(max_workers=1) as pool:  # hashlib lets go of the GIL: hash while the rest reads
+        sha = pool.submit(lambda: hashlib.sha256(raw).hexdigest())
+        return _parse_csv(raw, name, encoding, delimiter, decimal, sha)
+
+
+def _parse_csv(
+    raw: bytes, name: str, encoding: str | None, delimiter: str | None, decimal: str | None, sha: Future[str]
+) -> tuple[pd.DataFrame, ReadInfo]:
     if not raw[: 1 << 16].strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
         raise InputError("är tom", name, 1)
     if delimiter is not None and delimiter.lower() in ("tab", "\\t"):
@@ -241,7 +249,7 @@ def _read_csv(
         table = arrow.table({f"c{i}": arrow.array([], arrow.large_string()) for i in range(len(names))})
     else:
         table = _arrow_csv(data, src.text, delim, names, name)
-    info = ReadInfo("csv", enc, delim, decimal or _detect_decimal(table), sha, notes=list(src.notes))
+    info = ReadInfo("csv", enc, delim, decimal or _detect_decimal(table), sha.result(), notes=list(src.notes))
     return _to_text_frame(table, names, np.arange(2, table.num_rows + 2, dtype=np.int64)), info
 
 
