@@ -25,7 +25,7 @@ demo: $(STAMP)
 	rm -rf out && mkdir -p out
 	$(BIN)/trygghet synth --n 12000 --districts 8 --years 4 --seed 2026 --tiny-district --out out/input
 	$(BIN)/trygghet run --responses out/input/responses.csv --population out/input/population.csv \
-	    --out out --db sqlite:///out/trygghet.db
+	    --out out --db sqlite:///out/trygghet.db --district-trends
 
 # ruff (lint + format), mypy (strict on the core and the run configuration), import-linter (layer
 # contracts in pyproject.toml), deptry (declared = used dependencies)

@@ -26,6 +26,7 @@ from reports.compare import COMPARE_COLUMNS, compare_districts, compare_page, re
 from reports.csvfiles import write_csv
 from reports.disclosure import protect, suppression_list
 from reports.distributions import distribution_tables
+from reports.district_trends import district_trend_table
 from reports.domains import district_domain_tables
 from reports.exports import (
     EXPORT_FORMATS,
@@ -131,6 +132,7 @@ def build_tables(
     min_n: int = 30,
     compare: Sequence[tuple[str, str]] = (),
     notes: list[str] | None = None,
+    district_trends: pd.DataFrame | None = None,
 ) -> list[TableData]:
     """Every table of the report: one district table per indicator, problems, victimisation and trust for
     the latest year, ``Totalt`` by sex and age group (when the estimates have those domains), the trend
@@ -176,6 +178,8 @@ def build_tables(
         notes.append("Trendtabellen saknas: ingen trendmodell i körningen.")
     else:
         tables.append(tt)
+    dtt = district_trend_table(district_trends, prot, codebook, year, run_meta, min_n=min_n, rule=rule)
+    tables += [dtt] if dtt is not None else []  # --district-trends: pe per år per district
     for a, b in compare:
         cmp = compare_districts(prot, comparisons, a, b, years=[year], min_n=min_n, codebook=codebook, rule=rule)
         tables.append(
@@ -283,6 +287,7 @@ def publish_report(
     min_n: int = 30,
     charts: bool | Sequence[str] = True,
     compare: Sequence[tuple[str, str]] = (),
+    district_trends: pd.DataFrame | None = None,
 ) -> PublishResult:
     """Write the publication: tables in ``formats``, charts, ``out_dir/index.html``; publish to ``store``.
 
@@ -308,7 +313,17 @@ def publish_report(
     prot = protect(estimates, min_n)
     res.suppression = suppression_list(prot)
     rule = SignalRule.from_run(run_meta, comparisons)
-    tables = build_tables(prot, comparisons, trend, codebook, run_meta, min_n=min_n, compare=compare, notes=res.notes)
+    tables = build_tables(
+        prot,
+        comparisons,
+        trend,
+        codebook,
+        run_meta,
+        min_n=min_n,
+        compare=compare,
+        notes=res.notes,
+        district_trends=district_trends,
+    )
     res.tables = [t.table_id for t in tables]
     lap("build")
     with render_once():  # a table's HTML is embedded in its page and in a collection page: rendered once

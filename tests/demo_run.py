@@ -48,6 +48,7 @@ def demo_run(tmp_path_factory) -> DemoRun:
     (d / "out").mkdir()
     run = [exe, "run", "--responses", str(d / "input" / "responses.csv")]
     run += ["--population", str(d / "input" / "population.csv"), "--out", str(d / "out"), "--db", db_url]
+    run += ["--district-trends"]  # as the Makefile's demo
     subprocess.run(run, check=True, capture_output=True, timeout=900)
     full = pd.read_csv(d / "out" / "estimates_full.csv")
     by_group = pd.read_csv(d / "out" / "estimates_by_group.csv", dtype={"group": str})

@@ -136,3 +136,29 @@ def test_the_store_view_reads_the_table_back(model, store: Store) -> None:
     assert hid.any() and got.loc[hid, ["pp_per_year", "ci_low", "ci_high", "p_value"]].isna().all().all()
     assert (got.loc[~hid, "significant"].astype(bool) == (got.loc[~hid, "p_value"] < 0.05)).all()
     assert set(v["year"]) == {2024} and set(v["table_id"]) == {"district_trends"}
+
+
+def test_a_run_with_district_trends_publishes_the_table(tmp_path) -> None:
+    """``trygghet run --district-trends``: the report has the table (linked from the index), its CSV carries the
+    model's pe per år (0.1 pe) for every district the table shows, and a run without the option has none."""
+    from typer.testing import CliRunner
+
+    from survey.cli import app
+
+    r, p = synth.generate_wave(3000, 4, 3, 7)
+    resp, pop = synth.write_wave(r, p, tmp_path / "in")
+    runner = CliRunner()
+    for flag, out in (("--district-trends", tmp_path / "with"), (None, tmp_path / "without")):
+        args = ["run", "--responses", str(resp), "--population", str(pop), "--out", str(out)]
+        args += ["--db", f"sqlite:///{tmp_path / (out.name + '.db')}", "--formats", "html,csv"]
+        res = runner.invoke(app, args + ([flag] if flag else []))
+        assert res.exit_code == 0, res.output
+    index = (tmp_path / "with" / "report" / "index.html").read_text(encoding="utf-8")
+    assert 'href="tables/district_trends.html"' in index
+    assert not (tmp_path / "without" / "report" / "tables" / "district_trends.csv").exists()
+    cells = pd.read_csv(tmp_path / "with" / "report" / "tables" / "district_trends.csv")
+    model = pd.read_csv(tmp_path / "with" / "trend_districts.csv")
+    diff = cells[cells["stat"] == "diff"].dropna(subset=["value"]).merge(model, on=["district", "indicator"])
+    assert len(diff) >= 4 * 10
+    # trend_districts.csv is in procentenheter, the table's value a proportion shown to 0.1 pe
+    np.testing.assert_allclose(diff["value"] * 100, diff["pp_per_year"], atol=0.05 + 1e-9)

@@ -257,6 +257,7 @@ def publish(
         formats=config.formats,
         min_n=config.min_n,
         charts=chart_selection(codebook, config.charts),
+        district_trends=getattr(tr, "districts", None),
     )
 
 
