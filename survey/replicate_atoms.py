@@ -111,7 +111,7 @@ class AtomLayout:
 
 def _small_integers(values: np.ndarray) -> bool:
     """True when ``values`` are integers in 0..255 (bit for bit)."""
-    if values.size == 0:
+    if values.size == 0 or values.dtype in (np.bool_, np.uint8):
         return True
     if values.min() < 0 or values.max() > 255:
         return False
@@ -149,7 +149,7 @@ def atom_layout(  # long: the conditions of the fast path, then the pairs, read 
     re-calibrated); None where the fast path does not apply (module docstring)."""
     if not reps.bootstrap or reps.alpha is None or reps.beta is None or np.any(reps.alpha < 0):
         return None
-    num, den = np.asarray(num, dtype=float), np.asarray(den, dtype=float)
+    num, den = np.asarray(num), np.asarray(den)
     if num.ndim != 2 or num.shape != den.shape or len(num) != reps.n:
         raise DesignError(f"täljare {num.shape} och nämnare {den.shape} för en replikatdesign med {reps.n} rader")
     if not (_small_integers(num) and _small_integers(den)):
@@ -179,17 +179,22 @@ def atom_layout(  # long: the conditions of the fast path, then the pairs, read 
     if d_a is None or alpha is None or beta is None:
         return None
     cuts = np.searchsorted(pair_atom, np.arange(n_atoms + 1))
-    sums_a = np.add.reduceat(values, cuts[:-1], axis=0, dtype=np.float64)
-    rows_a = sums_a[:, 0]
-    pos = np.empty(reps.n_psu, dtype=np.int64)
-    pos[reps.position_psu()] = np.arange(reps.n_psu)
-    draws = reps.draws
+    rows_a = np.bincount(pair_atom, weights=values[:, 0], minlength=n_atoms)
     bound = 255.0 * rows_a
+    draws = reps.draws
     if draws is not None and reps.counts is None:  # a replicate draws m_h PSUs of the stratum in all
         most = np.maximum.reduceat(values[:, 0], cuts[:-1]).astype(np.float64)
         bound = np.minimum(bound, draws.m_h[levels[0]] * most)
-    atom_cell = levels[2]
-    return AtomLayout(
+    exact32 = bool(max(bound.max(initial=0.0), rows_a.max(initial=0.0)) < EXACT_FLOAT32)
+    floats = values.astype(np.float32 if exact32 else np.float64)  # the products' operand, made once here
+    member = sp.csr_matrix(
+        (np.ones(len(pair_atom), dtype=floats.dtype), (pair_atom, np.arange(len(pair_atom)))),
+        shape=(n_atoms, len(pair_atom)),
+    )
+    sums_a = np.asarray(member @ floats).astype(np.float64)  # integer sums below 2^24 (float32) or 2^53: exact
+    pos = np.empty(reps.n_psu, dtype=np.int64)
+    pos[reps.position_psu()] = np.arange(reps.n_psu)
+    layout = AtomLayout(
         pair_pos=pos[pair_psu],
         cuts=cuts,
         values=values,
@@ -197,11 +202,13 @@ def atom_layout(  # long: the conditions of the fast path, then the pairs, read 
         d=d_a,
         alpha=alpha,
         beta=beta,
-        cell=atom_cell,
+        cell=levels[2],
         n_cells=n_cells,
         domains=tuple((lv - 1, n) for lv, (_, n) in zip(levels[3:], domains)),
-        exact32=bool(bound.max(initial=0.0) < EXACT_FLOAT32),
+        exact32=exact32,
     )
+    layout._cache["values"] = floats
+    return layout
 
 
 @dataclass(frozen=True, eq=False)

@@ -39,6 +39,7 @@ from survey.estimation import (
     ShareTables,
     estimate_shares,
     indicator_matrices,
+    indicator_states,
     korn_graubard_ci,
     logit_ci,
     wilson_ci,
@@ -300,11 +301,16 @@ def replicate_share_tables(
     replicate alone, so the numbers do not depend on how the replicates are cut or who runs the blocks."""
     lin = estimate_shares(design, data, indicators, min_n=min_n, max_rse=max_rse, level=level, with_comparisons=False)
     scheme = replicate_scheme(design, method, replicates, seed)
-    y, base = indicator_matrices(data, indicators)
     dcode, dkeys = factorize_groups(data, ["year", "district"])
     ycode, ykeys = factorize_groups(data, ["year"])
     domains = ((dcode, len(dkeys)), (ycode, len(ykeys)))
-    inputs = replicate_inputs(scheme, design.calibration, y * base, base, domains, path)
+    inputs = None
+    if path != "rows" and scheme.bootstrap:  # the atom path reads the answers as 0/1 states, no float matrices
+        states = indicator_states(data, indicators)
+        inputs = replicate_inputs(scheme, design.calibration, states == 2, states >= 1, domains, path)
+    if inputs is None or inputs.atoms is None:
+        y, base = indicator_matrices(data, indicators)
+        inputs = replicate_inputs(scheme, design.calibration, y * base, base, domains, path)
     runner = blocks or BlockRunner()
     done = runner.map(replicate_block, inputs, replicate_ranges(scheme.n_replicates, runner.block_size))
     reps, (rd, rt) = combine_blocks(scheme, design.calibration, done)
