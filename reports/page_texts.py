@@ -50,7 +50,8 @@ PAGE_TEXTS: dict[str, dict[str, str]] = {
         "respondents": "Antal svarande per område och år",
         "district": "Område",
         "respondents_note": "Antal svarande är det högsta antalet som besvarat någon av frågorna; områden med "
-        "färre än gränsen anges utan exakt antal.",
+        "färre än gränsen anges utan exakt antal, och då döljs också antalet för minst ett annat område samma år "
+        "(..), så att det dolda antalet inte kan räknas fram ur Totalt och de andra områdena.",
         "notes": "Anmärkningar",
         "none": "Inga.",
         "footer": "Rapporten är fristående och fungerar utan internetanslutning.",
@@ -88,7 +89,9 @@ PAGE_TEXTS: dict[str, dict[str, str]] = {
         "respondents": "Respondents per district and year",
         "district": "District",
         "respondents_note": "The number of respondents is the largest number who answered any of the questions; "
-        "districts under the threshold are shown without an exact number.",
+        "districts under the threshold are shown without an exact number, and the number of at least one other "
+        "district of the same year is then hidden too (..), so that the hidden number cannot be worked out from "
+        "Totalt and the other districts.",
         "notes": "Notes",
         "none": "None.",
         "footer": "The report is self-contained and works without an internet connection.",

@@ -20,7 +20,13 @@ from reports.disclosure import suppression_rule_text
 from reports.formats import NOT_AVAILABLE, SUPPRESSED, swedish_number
 from reports.gt import table_html
 from reports.labels import DEFAULT_METHOD, DEFAULT_SOURCE, GROUP_LABELS, codebook_name, indicator_group, indicator_label
-from reports.method_section import fieldwork_paragraph, population_paragraph, response_rate_table
+from reports.method_section import (
+    fieldwork_paragraph,
+    method_hidden,
+    population_paragraph,
+    respondents_rows,
+    response_rate_table,
+)
 from reports.page_texts import (
     english_legend,
     english_method,
@@ -315,6 +321,10 @@ def write_index(
     lead = run_meta.get("description") or (
         f"{word} {years[0]}–{years[-1]}" if len(years) > 1 else f"{word} {years[0] if years else ''}"
     )
+    hidden = None
+    if respondents is not None and "counts" in respondents:  # one complementary suppression for both count tables
+        hidden = method_hidden(run_meta, min_n, respondents["counts"], respondents.get("seed"))
+        respondents = respondents_rows(respondents["counts"], hidden, min_n)
     if lang == "en":
         summary, respondents = english_summary(summary), english_respondents(respondents)
         notes = english_notes(notes)
@@ -345,7 +355,7 @@ def write_index(
             fieldwork_paragraph(run_meta, years, lang),
             *method_paragraphs(run_meta, rule, min_n, lang),
         ],
-        rates=response_rate_table(run_meta, min_n, lang),
+        rates=response_rate_table(run_meta, min_n, lang, hidden),
         notes=list(notes),
     )
     p = out_dir / "index.html"

@@ -13,7 +13,8 @@ from typing import Any
 import pandas as pd
 
 from reports.formats import TOTAL, swedish_number, swedish_p, swedish_percent, swedish_pp
-from reports.labels import district_order, indicator_group, indicator_label, indicator_order
+from reports.labels import indicator_group, indicator_label, indicator_order
+from reports.method_section import always_hidden, hidden_counts, respondent_counts, respondents_rows
 from reports.signals import SignalRule
 from reports.tables import district_estimates
 from survey.data.codebook import Codebook
@@ -191,15 +192,9 @@ def summary_blocks(
 
 def respondents(prot: pd.DataFrame, min_n: int) -> dict[str, Any]:
     """Respondents per district and year for the method section: the largest ``n`` over the indicators;
-    under ``min_n`` shown as ``färre än min_n`` (never the exact small count)."""
-    est = district_estimates(prot)
-    n = est.groupby(["district", "year"])["n"].max().unstack("year")
-    years = [int(y) for y in n.columns]
-    by_district = dict(zip(n.index, n.to_numpy().tolist()))  # each district's row, in the order of n.columns
-    rows = []
-    for d in district_order(n.index):
-        vals = by_district[d]
-        rows.append(
-            (d, [("" if pd.isna(v) else (f"färre än {min_n}" if v < min_n else swedish_number(v, 0))) for v in vals])
-        )
-    return {"years": years, "rows": rows}
+    under ``min_n`` shown as ``färre än min_n`` (never the exact small count), with the complementary
+    suppression of :func:`reports.method_section.hidden_counts` (``..``). ``counts`` and ``seed`` let the index
+    page protect this table and the gross sample's table together (:func:`reports.method_section.method_hidden`)."""
+    counts, seed = respondent_counts(prot), always_hidden(prot)
+    table = respondents_rows(counts, hidden_counts([counts], min_n, seed=seed), min_n)
+    return {**table, "counts": counts, "seed": seed}

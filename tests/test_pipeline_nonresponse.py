@@ -41,9 +41,10 @@ AGES = ("16-24", "25-34", "35-44", "45-54", "55-64", "65-74", "75-84")
 CELL = ["year", "district", "sex", "age_group"]
 
 
-def make_gross(path: Path) -> pd.DataFrame:
-    """Respondents (responded 1) and, per cell, round(r_c (1.6 - 0.15 age index + 0.2 man)) non-respondents."""
-    r = pd.read_csv(RESPONSES, dtype={"resp_id": str})
+def make_gross(path: Path, responses: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Respondents (responded 1) and, per cell, round(r_c (1.6 - 0.15 age index + 0.2 man)) non-respondents
+    (of the shared sample wave unless ``responses`` are given)."""
+    r = pd.read_csv(RESPONSES, dtype={"resp_id": str}) if responses is None else responses
     rows = [r[["resp_id", *CELL]].assign(responded=1)]
     i = 0
     for (y, d, s, a), g in r.groupby(CELL):
