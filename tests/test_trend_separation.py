@@ -34,7 +34,7 @@ from survey.cli import app
 from survey.data.codebook import load_codebook
 from survey.data.synth import TINY_DISTRICT, generate_wave, write_wave
 from survey.errors import ModelError
-from survey.models import district_trends_differ, fit_trend_model, trend_outputs, wald_test
+from survey.models import district_trends_differ, fit_trend_model, svyglm, trend_outputs, wald_test
 from survey.models.trend_sums import trend_cells, trend_sources
 from survey.pipeline.steps import weight
 
@@ -240,6 +240,11 @@ def test_row_path_and_atom_path_agree_under_separation(waves):
     # the interaction model's tolerances of tests/test_fast_paths.py (nearly collinear uncentred columns)
     assert rel_err(a.coef[ok], b.coef[ok]) < 1e-6 and rel_err(a.se[ok], b.se[ok]) < 2e-5
     assert a.df_residual == b.df_residual == a.df + 1 - len(a.terms)
+    # without cell=: every row its own cell (all pure, 0 or 1); rows of equal covariates pooled for the check
+    x_rows, dom = fit.x_cells[prep.cell], row_src.domain
+    c = svyglm(design, row_src.y, x_rows, fit.result.terms, domain=dom, with_dispersion=False)
+    assert c.inestimable == a.inestimable and int(c.separated.sum()) == int(dom[a.separated[prep.cell]].sum())
+    assert rel_err(c.coef[ok], a.coef[ok]) < 1e-6 and rel_err(c.se[ok], a.se[ok]) < 2e-5
     # the separated cells are Väsby centrum 2023 and 2024, fitted at exactly 0
     cells = [(int(prep.cell_year[c]), str(prep.cell_district[c])) for c in np.flatnonzero(a.separated)]
     assert sorted(cells) == [(2023, TINY_DISTRICT), (2024, TINY_DISTRICT)]

@@ -53,15 +53,23 @@ def separated_cells(xcc: np.ndarray, s0: np.ndarray, s1: np.ndarray) -> np.ndarr
     the same column space gives the same cells); ``s0``, ``s1``: weight and weighted successes per cell
     (``s0 > 0``).
     """
+    xcc = np.asarray(xcc, dtype=float)
     s0 = np.asarray(s0, dtype=float)
     s1 = np.asarray(s1, dtype=float)
+    if len(xcc) > 1:  # rows with the same covariates are one cell (row-level fits: a row is pure by itself)
+        rows = np.ascontiguousarray(xcc + 0.0)  # -0.0 and 0.0 alike
+        key = rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel()
+        _, first, inv = np.unique(key, return_index=True, return_inverse=True)
+        if len(first) < len(xcc):
+            m = len(first)
+            return separated_cells(rows[first], np.bincount(inv, s0, m), np.bincount(inv, s1, m))[inv]
     ones = s1 >= s0 * (1.0 - PURE_TOL)
     zeros = s1 <= s0 * PURE_TOL
     pure = ones | zeros
     out = np.zeros(len(s0), dtype=bool)
     if not pure.any():  # every cell mixed: x_c' d = 0 on all cells, d = 0 (full rank)
         return out
-    xs, _ = _scaled(np.asarray(xcc, dtype=float))
+    xs, _ = _scaled(xcc)
     p = xs.shape[1]
     sig = np.where(ones[pure], 1.0, -1.0)
     xp, xm = xs[pure], xs[~pure]
