@@ -341,11 +341,28 @@ def publish_report(
         if store is not None:
             res.versions = publish_to_store(store, tables, run_meta.get("run_id"))
             lap("store")
+    _write_index_page(res, tables, prot, comparisons, codebook, run_meta, min_n=min_n, rule=rule)
+    lap("index")
+    return res
+
+
+def _write_index_page(
+    res: PublishResult,
+    tables: list[TableData],
+    prot: pd.DataFrame,
+    comparisons: pd.DataFrame | None,
+    codebook: Codebook | None,
+    run_meta: Mapping[str, Any],
+    *,
+    min_n: int,
+    rule: SignalRule,
+) -> None:
+    """``res.out_dir/index.html`` with the summary and the respondents, linking every file in ``res``."""
     trend_t = next((t for t in tables if t.kind == "trend"), None)
     res.index = write_index(
         tables,
         res.files,
-        out_dir,
+        res.out_dir,
         run_meta,
         codebook,
         notes=res.notes,
@@ -355,5 +372,3 @@ def publish_report(
         respondents=respondents(prot, min_n),
     )
     res.files.append(PublishedFile("index", "index", "html", res.index))
-    lap("index")
-    return res
