@@ -79,6 +79,9 @@ class IngestResult:
     quarantine: pd.DataFrame
     free_text: pd.DataFrame
     notes: list[str] = field(default_factory=list)
+    #: the distinct (year, district) of the accepted rows in the order they first occur, when ingest had them
+    #: at hand (``load_wave``); None: compute them from ``data``
+    strata: pd.MultiIndex | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -332,7 +335,8 @@ def _read_responses(
     weights = not frame["design_weight"].isna().all()
     if not weights:
         notes.append(f"{name}: design_weight saknas eller är tom: viktningen använder N_h / antal svarande_h")
-    fails = [map_fail, *conv.failures, *_row_checks(conv, cb, weights, extra, name, totals, population_file)]
+    checks, cells = _row_checks(conv, cb, weights, extra, name, totals, population_file)
+    fails = [map_fail, *conv.failures, *checks]
     present = [f for f in fails if len(f)]
     all_fails = pd.concat(present, ignore_index=True) if present else no_failures()
     vendor_of = {v: k for k, v in mp.columns.items()} if mp else {}
@@ -345,7 +349,11 @@ def _read_responses(
     notes += formula_like_note(accepted, "district", name, _distinct(conv.levels.get("district"), ok))
     data = _canonical_responses(accepted, cb, extra)
     free = _free_text(text["comment"] if "comment" in text.columns else None, ok, data)
-    return IngestResult(_source(path, info, "responses", cb, mp), data, quarantine, free, notes)
+    strata = None
+    if cells is not None:
+        first = pd.unique(cells[0] if ok.all() else cells[0][ok])
+        strata = cells[1][first[first >= 0]]
+    return IngestResult(_source(path, info, "responses", cb, mp), data, quarantine, free, notes, strata)
 
 
 def _row_checks(
@@ -356,11 +364,13 @@ def _row_checks(
     name: str,
     totals: pd.Series | None,
     population_file: str,
-) -> list[pd.DataFrame]:
+) -> tuple[list[pd.DataFrame], tuple[np.ndarray, pd.MultiIndex] | None]:
     """The row failures of the converted responses beyond conversion: the schema (pandera on the rows the
     numpy pre-check of :mod:`survey.data.rowcheck` cannot clear), duplicate ids, hostile names, and with
-    ``totals`` unknown districts and design weights above the population."""
+    ``totals`` unknown districts and design weights above the population; and the rows' ``cell_keys`` (None
+    without ``totals``)."""
     frame = conv.frame
+    cells = None
     checked = frame.drop(columns=list(extra))
     rules, dtypes = rowcheck.response_rules(cb, weights=weights), rowcheck.response_dtypes(cb)
     suspect = rowcheck.suspects(checked, rules, dtypes, levels=conv.levels)
@@ -383,7 +393,7 @@ def _row_checks(
             _unknown_districts(frame, totals, population_file, cells),
             weight_above_population(frame, totals, population_file, cells),
         ]
-    return fails
+    return fails, cells
 
 
 def _distinct(levels: tuple[np.ndarray, pd.Series] | None, ok: np.ndarray) -> pd.Series | None:
@@ -558,7 +568,7 @@ def load_wave(
     )
     d = resp.data
     notes = [*resp.notes, *pop.notes]
-    strata = cell_keys(d["year"], d["district"])[1]
+    strata = resp.strata if resp.strata is not None else cell_keys(d["year"], d["district"])[1]
     need = pd.MultiIndex.from_tuples([(y, dist, s, a) for y, dist in strata for s in cb.sexes for a in cb.age_groups])
     have = pd.MultiIndex.from_arrays([p["year"], p["district"], p["sex"], p["age_group"]])
     missing = need[~need.isin(have)] if len(need) else need

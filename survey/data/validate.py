@@ -21,6 +21,7 @@ Row-level failures are frames of ``index`` (source row), ``column``, ``value`` (
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Callable
@@ -62,6 +63,11 @@ def failures(index: Any, column: str, values: Any, check: str, reason: Any) -> p
 
 
 def no_failures() -> pd.DataFrame:
+    return _no_failures().copy()
+
+
+@functools.cache
+def _no_failures() -> pd.DataFrame:
     return failures([], "", [], "", [])
 
 
@@ -165,11 +171,14 @@ def _text(s: pd.Series) -> tuple[pd.Series, np.ndarray, pd.Series]:
     """Trimmed, NFC-normalised text (over the distinct values), blank -> missing; with its levels: each row's
     code (-1 for missing) into the distinct values (in the order they first occur)."""
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
-    u = pd.Series(np.asarray(uniques, dtype=object), dtype="str").str.strip().str.normalize("NFC")
+    raw = pd.Series(np.asarray(uniques, dtype=object), dtype="str")
+    u = raw.str.strip().str.normalize("NFC")
     u = u.where(u != "", None)
     canon, distinct = pd.factorize(u, use_na_sentinel=True)  # " A" and "A" are one value
     row = np.append(canon, -1)[codes]
     levels = pd.Series(np.asarray(distinct, dtype=object), dtype="str")
+    if str(s.dtype) == "str" and len(distinct) == len(uniques) and u.notna().all() and (u == raw).all():
+        return s, row, levels  # every value is clean already: the column as it is
     return pd.Series(levels.array.take(row, allow_fill=True), index=s.index), row, levels
 
 
@@ -502,8 +511,7 @@ def quarantine_frame(
     written, restricted to the file's columns that map onto ``canonical`` columns other than free text.
     """
     if len(fails) == 0:
-        q = pd.DataFrame({c: pd.Series(dtype="str") for c in QUARANTINE_COLUMNS})
-        return q.astype({"source_row": "int64", "year": "Int64"})
+        return _empty_quarantine().copy()
     fails = fails.sort_values(["index", "column"], kind="stable").drop_duplicates(["index", "column"])
     rows = fails["index"].to_numpy(dtype=np.int64)
     values = []
@@ -531,6 +539,12 @@ def quarantine_frame(
             "record": pd.array([records[r] for r in rows], dtype="str"),
         }
     )
+
+
+@functools.cache
+def _empty_quarantine() -> pd.DataFrame:
+    q = pd.DataFrame({c: pd.Series(dtype="str") for c in QUARANTINE_COLUMNS})
+    return q.astype({"source_row": "int64", "year": "Int64"})
 
 
 def _records_json(raw: pd.DataFrame, rows: np.ndarray) -> dict[int, str]:
