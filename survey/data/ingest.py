@@ -205,67 +205,6 @@ def read_responses(
     )
 
 
-def _numbers_distinct(ids: pd.Series, years: np.ndarray) -> bool:
-    """True when no (resp_id, year) occurs twice, shown fast for ids that are equally long runs of ASCII digits
-    (at most 18): then distinct ids are distinct whole numbers, and (number, year) packs into one int64 that a
-    sort compares (hashing a million strings is slower). False: not shown (``_duplicates`` looks year by year).
-    ``years``: float, NaN for a missing year (such rows are never duplicates)."""
-    import pyarrow as arrow
-    import pyarrow.compute as pc
-
-    try:
-        arr = arrow.array(ids.array)
-    except (arrow.ArrowException, TypeError, ValueError):
-        return False
-    if not (arrow.types.is_string(arr.type) or arrow.types.is_large_string(arr.type)):
-        return False
-    keep = ids.notna().to_numpy(dtype=bool) & ~np.isnan(years)
-    if not keep.any():
-        return True
-    lengths = pc.min_max(pc.binary_length(arr)).as_py()
-    if lengths["min"] != lengths["max"] or not 0 < lengths["max"] <= 18:
-        return False
-    if not pc.all(pc.ascii_is_decimal(arr)).as_py():
-        return False
-    numbers = np.asarray(pc.cast(arr, arrow.int64()).fill_null(0).to_numpy(zero_copy_only=False))
-    whole = years if keep.all() else years[keep]
-    lo, span = int(whole.min()), int(whole.max() - whole.min()) + 1  # years are whole numbers (Int64)
-    numbers = numbers[keep] if not keep.all() else numbers if numbers.flags.writeable else numbers.copy()
-    if int(numbers.max()) >= (2**62) // span:
-        return False
-    numbers *= span
-    numbers += (whole - lo).astype(np.int64)
-    numbers.sort()
-    return bool((numbers[1:] != numbers[:-1]).all())
-
-
-def _duplicates(frame: pd.DataFrame) -> pd.DataFrame:
-    """Every copy of a (resp_id, year) that occurs more than once (blank ids are reported as blank).
-
-    Ids of digits shown distinct per year by ``_numbers_distinct`` have no copies; else year by year, with a
-    fast uniqueness test first (``Index.is_unique`` is a hash pass).
-    """
-    ids = frame["resp_id"]
-    years = frame["year"].to_numpy(dtype=np.float64, na_value=np.nan)
-    if _numbers_distinct(ids, years):
-        return no_failures()
-    dup = np.zeros(len(frame), dtype=bool)
-    for y in np.unique(years[~np.isnan(years)]):
-        m = (years == y) & ids.notna().to_numpy()
-        sub = ids[m]
-        if not pd.Index(sub).is_unique:
-            dup[m] = sub.duplicated(keep=False).to_numpy()
-    if not dup.any():
-        return no_failures()
-    d = frame.loc[dup, ["resp_id", "year"]]
-    first = pd.Series(d.index, index=d.index).groupby([d["resp_id"], d["year"]]).transform("min")
-    reasons = [
-        f"resp_id {r!r} finns mer än en gång år {y} (första gången på rad {f})"
-        for r, y, f in zip(d["resp_id"], d["year"], first)
-    ]
-    return failures(d.index, "resp_id", d["resp_id"], "duplicate", reasons)
-
-
 def _unknown_districts(
     frame: pd.DataFrame, totals: pd.Series, population_file: str, cells: tuple[np.ndarray, pd.MultiIndex]
 ) -> pd.DataFrame:
@@ -384,7 +323,7 @@ def _row_checks(
             "resp_id, year",
             suspect,
         ),
-        _duplicates(frame),
+        rowcheck.duplicate_ids(frame),
         bad_names(frame, "district", district),
     ]
     if totals is not None:
