@@ -3,8 +3,8 @@
 A varied bad file (trimmed and NFD names, codes written as '2.0' and ' 1 ', every row check, duplicates,
 unknown districts, weights above the population, hostile names, a multi-line quoted comment) in three
 encodings and delimiters; the numpy pre-check of the pandera schemas (``survey.data.rowcheck``) against
-pandera on the whole frame; ``plain_utf8`` against ``decode_text``; digit ids of other lengths; and a clean
-file is read without importing pandera at all.
+pandera on the whole frame; ``plain_utf8`` against ``decode_text``; the two-thread ``convert`` against the
+one-thread one; digit ids of other lengths; and a clean file is read without importing pandera at all.
 """
 
 from __future__ import annotations
@@ -292,6 +292,16 @@ def test_fast_utf8_read_equals_the_decoded_read(tmp_path, monkeypatch) -> None:
     assert_frame_equal(fast, slow)
     assert (info.encoding, info.notes, info.sha256) == (slow_info.encoding, slow_info.notes, slow_info.sha256)
     assert fast.loc[16, "comment"] == 'Två rader,\r\nmed "citat"'
+
+
+def test_two_threads_convert_like_one(monkeypatch) -> None:
+    frame_one, levels_one = _frame(5, 400)
+    monkeypatch.setattr(validate, "PARALLEL_ROWS", 0)
+    frame_two, levels_two = _frame(5, 400)
+    assert_frame_equal(frame_one, frame_two)
+    assert levels_one.keys() == levels_two.keys()
+    for col, (codes, distinct) in levels_one.items():
+        assert codes.tolist() == levels_two[col][0].tolist() and distinct.tolist() == levels_two[col][1].tolist()
 
 
 def test_ids_of_other_lengths_are_other_ids(tmp_path) -> None:

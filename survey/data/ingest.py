@@ -31,7 +31,7 @@ from survey.data.codebook import (
     load_codebook,
     load_mapping,
 )
-from survey.data.readers import FORMATS, ReadInfo, read_table, sha256_file
+from survey.data.readers import FORMATS, ReadInfo, read_table, release_text_memory, sha256_file
 from survey.data.validate import (
     MAX_WEIGHT_RATIO,
     QUARANTINE_COLUMNS,
@@ -200,9 +200,12 @@ def read_responses(
     fail, and when the design weights of a year span more than ``max_weight_ratio``. The
     district-against-population checks happen in :func:`load_wave`.
     """
-    return _read_responses(
-        path, _resolve_codebook(codebook), mapping, max_bad_share, read_opts, None, "", max_weight_ratio
-    )
+    try:
+        return _read_responses(
+            path, _resolve_codebook(codebook), mapping, max_bad_share, read_opts, None, "", max_weight_ratio
+        )
+    finally:
+        release_text_memory()
 
 
 def _unknown_districts(
@@ -505,6 +508,7 @@ def load_wave(
     resp = _read_responses(
         responses_path, cb, mapping, max_bad_share, read_opts, totals, pop.source.name, max_weight_ratio, tuple(aux)
     )
+    release_text_memory()
     d = resp.data
     notes = [*resp.notes, *pop.notes]
     strata = resp.strata if resp.strata is not None else cell_keys(d["year"], d["district"])[1]
