@@ -362,6 +362,12 @@ def export_replicate_weights(
         ],
         axis=1,
     )
+    return out, replicate_design_meta(replicates, mse=mse)
+
+
+def replicate_design_meta(replicates: ReplicateWeights, *, mse: bool = False) -> dict[str, object]:
+    """What R's ``svrepdesign`` needs to read the exported replicate weights (``type``, ``scale``,
+    ``rscales``, ``mse``, the call) and how many replicate cells were collapsed; cheap, unlike the weights."""
     kind = "JKn" if replicates.kind == "JKn" else "bootstrap"
     rscales = [float(v) for v in replicates.rscales]
     call = (
@@ -369,15 +375,14 @@ def export_replicate_weights(
         f'scale = {replicates.scale!r}, rscales = scan("rscales.txt"), combined.weights = TRUE, '
         f"mse = {'TRUE' if mse else 'FALSE'})"
     )
-    meta: dict[str, object] = {
+    return {
         "type": kind,
         "scale": float(replicates.scale),
         "rscales": rscales,
         "mse": mse,
         "combined_weights": True,
-        "replicates": n_rep,
+        "replicates": int(replicates.n_replicates),
         # (replicate, cell) pairs whose re-calibration was infeasible and merged with a neighbouring cell
         "collapsed_cells": int(replicates.collapsed),
         "r_call": call,
     }
-    return out, meta

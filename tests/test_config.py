@@ -162,7 +162,7 @@ def test_run_with_bootstrap_500_is_within_monte_carlo_error_of_the_linearised_se
     import numpy as np
     import pandas as pd
 
-    res, _db = _run(tmp_path, "--variance", "bootstrap:500", "--no-publish")
+    res, _db = _run(tmp_path, "--variance", "bootstrap:500", "--no-publish", "--replicate-weights")
     assert res.exit_code == 0, res.output
     ours = pd.read_csv(tmp_path / "out" / "estimates.csv")
     lin = pd.read_csv(SAMPLE_WAVE / "expected" / "estimates.csv")
@@ -183,6 +183,19 @@ def test_run_with_bootstrap_500_is_within_monte_carlo_error_of_the_linearised_se
     assert meta["collapsed_cells"] > 0
     rep = pd.read_csv(tmp_path / "out" / "replicate_weights.csv", nrows=5)
     assert list(rep.columns[:3]) == ["resp_id", "year", "weight"] and "rep500" in rep.columns
+    assert meta["file"] == "replicate_weights.csv" and len(rep.columns) == 3 + 500
+
+
+def test_replicate_weights_file_only_on_request(tmp_path: Path) -> None:
+    """Without --replicate-weights the n × R replicate weights are not written (1M × 500 is several GB);
+    the JSON that says how R reads them is, with ``file`` null."""
+    import json
+
+    res, _db = _run(tmp_path, "--variance", "jackknife", "--no-publish")
+    assert res.exit_code == 0, res.output
+    assert not (tmp_path / "out" / "replicate_weights.csv").exists()
+    meta = json.loads((tmp_path / "out" / "replicate_weights.json").read_text(encoding="utf-8"))
+    assert meta["type"] == "JKn" and meta["file"] is None and meta["mse"] is False
 
 
 def test_variance_option_is_checked() -> None:

@@ -184,6 +184,15 @@ class RunConfig(BaseModel):
     replicate_seed: int = Field(
         2026, description=_d("Slumpfrö för bootstrap-replikaten", "Seed of the bootstrap replicates")
     )
+    replicate_weights: bool = Field(
+        False,
+        description=_d(
+            "Skriv även replikatvikterna (replicate_weights.csv, en kolumn per replikat, för R:s svrepdesign); "
+            "filen blir stor: 1 000 000 svarande × 500 replikat är flera GB",
+            "Also write the replicate weights (replicate_weights.csv, one column per replicate, for R's "
+            "svrepdesign); large: 1,000,000 respondents × 500 replicates is several GB",
+        ),
+    )
     pool: int = Field(
         1,
         ge=1,

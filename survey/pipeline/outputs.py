@@ -83,8 +83,12 @@ def contract_columns(estimates: pd.DataFrame) -> list[str]:
     return cols[:1] + [POOL_LABEL] + cols[1:] if POOL_LABEL in estimates.columns else cols
 
 
-def write_outputs(out_dir: Path, w: WeightingResult, e: EstimationResult, tr: Any) -> dict[str, Path]:
-    """``weights.csv``, ``estimates.csv``, ``trend.csv`` and the extras (those with rows)."""
+def write_outputs(
+    out_dir: Path, w: WeightingResult, e: EstimationResult, tr: Any, *, replicate_weights: bool = False
+) -> dict[str, Path]:
+    """``weights.csv``, ``estimates.csv``, ``trend.csv`` and the extras (those with rows); with replicate
+    variance ``replicate_weights.json`` (how R's ``svrepdesign`` reads them) and, when
+    ``replicate_weights``, the replicate weights themselves (``replicate_weights.csv``: n × R numbers)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     frames: list[tuple[str, pd.DataFrame | None, str]] = [
         ("weights", w.weights, "weights.csv"),
@@ -116,10 +120,13 @@ def write_outputs(out_dir: Path, w: WeightingResult, e: EstimationResult, tr: An
             if len(frame):
                 files[key] = write_csv(frame, out_dir / name)
     if e.replicates is not None:  # for analysts: R's svrepdesign reads them (the JSON says how)
-        from survey.replicate_estimation import export_replicate_weights
+        from survey.replicate_estimation import export_replicate_weights, replicate_design_meta
 
-        rep, meta = export_replicate_weights(e.replicates, w.weights[["resp_id", "year"]])
-        files["replicate_weights"] = write_csv(rep, out_dir / "replicate_weights.csv")
+        meta = replicate_design_meta(e.replicates)
+        if replicate_weights:
+            rep, meta = export_replicate_weights(e.replicates, w.weights[["resp_id", "year"]])
+            files["replicate_weights"] = write_csv(rep, out_dir / "replicate_weights.csv")
+        meta["file"] = "replicate_weights.csv" if replicate_weights else None
         path = out_dir / "replicate_weights.json"
         path.write_text(json.dumps(meta, indent=2, ensure_ascii=False), encoding="utf-8")
         files["replicate_weights_meta"] = path

@@ -220,7 +220,7 @@ def publish_step(
 ) -> dict[str, Path]:
     """Write the contract files and extras, store the run's outputs, and publish the report."""
     out_dir = Path(config.out)
-    files = outputs.write_outputs(out_dir, w, e, tr)
+    files = outputs.write_outputs(out_dir, w, e, tr, replicate_weights=config.replicate_weights)
     store.save_run_outputs(
         run_id,
         weights=w.weights,
