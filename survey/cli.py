@@ -238,9 +238,9 @@ def run(config: Any = None) -> None:
     console.print(msg("steps", steps=steps))
     for note in res.notes:
         console.print(Text("  " + say(note), style="dim"))
-    console.print(msg("analysis_files", path=res.out_dir.resolve()), highlight=False)
+    console.print(msg("analysis_files", path=res.out_dir.resolve()), highlight=False, soft_wrap=True)
     if "report" in res.files:
-        console.print(msg("report", path=Path(res.files["report"]).resolve()), highlight=False)
+        console.print(msg("report", path=Path(res.files["report"]).resolve()), highlight=False, soft_wrap=True)
 
 
 config_app = typer.Typer(help="Körningens konfiguration")
@@ -272,7 +272,7 @@ def synth(
     from survey.pipeline.i18n import current, msg
 
     commands.synth(n, districts, years, seed, out, tiny_district, lang=current())
-    console.print(msg("synth_written", path=out.resolve()), highlight=False)
+    console.print(msg("synth_written", path=out.resolve()), highlight=False, soft_wrap=True)
 
 
 @app.command()

@@ -284,3 +284,12 @@ def test_the_error_frame_is_english_for_every_error_class(capsys):
             assert capsys.readouterr().err.strip() == f"Error: {en}", (exc, en)
     finally:
         i18n.set_lang("sv")
+
+
+def test_printed_paths_are_never_broken_across_lines(tmp_path: Path) -> None:
+    """A path longer than the terminal is printed whole on one line (the terminal wraps it, a copy of it
+    works): Rich's hard wrapping once split ``.../repor`` / ``t/index.html`` in the run's last line."""
+    out = tmp_path.joinpath(*(["a-rather-long-folder-name"] * 6), "input")
+    res = CliRunner().invoke(app, ["synth", "--n", "200", "--districts", "2", "--years", "1", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert str(out.resolve()) in res.output.splitlines()[-1], res.output
