@@ -10,7 +10,7 @@ def logit_ci(p: np.ndarray, se: np.ndarray, df: np.ndarray, level: float = 0.95)
     """``expit(logit p ∓ t_{df} se / (p (1 - p)))``; ``[p, p]`` at p in {0, 1}; NaN when df < 1 or p is NaN."""
     p = np.asarray(p, dtype=float)
     q = stats.t.ppf(0.5 + level / 2, np.where(df >= 1, df, 1))
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # exp overflow: the limit 0 or 1
         interior = (p > 0) & (p < 1)
         pp = np.where(interior, p, 0.5)
         half = q * se / (pp * (1 - pp))
