@@ -3,6 +3,7 @@
 # ruff: noqa: F811  (the pytest fixtures db_url and store come from tests.store_support)
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -457,3 +458,20 @@ def test_threads_migrating_different_databases_do_not_mix(tmp_path) -> None:
     for t in threads:
         t.join()
     assert errors == []
+
+
+def test_sqlite_file_in_a_missing_folder_is_created(tmp_path: Path) -> None:
+    """``--db sqlite:///new/folder/t.db`` works like ``--out``: the folder is made (a run once read and
+    validated 1M rows and then failed with "unable to open database file")."""
+    from survey.data.store import Store
+
+    path = tmp_path / "not" / "yet" / "t.db"
+    store = Store(f"sqlite:///{path}")
+    try:
+        assert path.is_file() and store.sources().empty
+    finally:
+        store.close()
+    blocked = tmp_path / "a-file"
+    blocked.write_text("x")
+    with pytest.raises(StoreError, match="Kan inte skapa mappen för databasen"):
+        Store(f"sqlite:///{blocked}/t.db")

@@ -28,6 +28,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote as url_quote
 
@@ -96,6 +97,14 @@ def _sqlite_engine(u: sa.URL) -> Engine:
     kwargs: dict[str, Any] = {"connect_args": {"timeout": 60}}
     if u.database in (None, "", ":memory:"):
         kwargs["poolclass"] = sa.pool.StaticPool
+    elif not u.database.startswith("file:"):  # the file's folder, like --out, is made when missing
+        try:
+            Path(u.database).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(
+                f"Kan inte skapa mappen för databasen {u.database}: {exc.strerror or exc}. Välj en annan "
+                f"sökväg (--db sqlite:///fil.db)."
+            ) from None
     engine = sa.create_engine(u, **kwargs)
 
     @event.listens_for(engine, "connect")

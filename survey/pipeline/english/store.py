@@ -21,6 +21,9 @@ MESSAGES: dict[str, str] = {
         "Cannot use the database {}: the driver {} is not installed. Use postgresql+psycopg:// (psycopg 3 comes "
         "with trygghet) or sqlite:///."
     ),
+    "Kan inte skapa mappen för databasen {}: {}. Välj en annan sökväg (--db sqlite:///fil.db).": (
+        "Cannot create the folder of the database {}: {}. Choose another path (--db sqlite:///file.db)."
+    ),
     "Kan inte använda databasadressen {}: {}. Skriv den som sqlite:///fil.db eller "
     "postgresql+psycopg://användare@värd:5432/databas.": (
         "Cannot use the database address {}: {}. Write it as sqlite:///file.db or "
