@@ -32,7 +32,7 @@ from bench.measure import ensure_wave, run_measured
 
 DEFAULT_N = 1_000_000
 DEFAULT_REPLICATES = 500
-DEFAULT_BLOCK = 125  # flows.dask_runner.DEFAULT_BLOCK
+WORKERS = 2  # flows.dask_runner.DEFAULT_WORKERS: the replicates in one block per worker by default
 _STATE: dict[str, Any] = {}  # the weighted wave and the options of the run (this process only)
 
 
@@ -44,9 +44,11 @@ def _timed(out: dict[str, Any], name: str, fn: Any) -> Any:
 
 
 def _timed_map(inner: Any, out: dict[str, Any], name: str) -> Any:
-    """A :data:`survey.replicate_estimation.BlockMap` that runs ``inner`` and records its wall time."""
+    """A :data:`survey.replicate_estimation.BlockMap` that runs ``inner`` and records its wall time (and keeps
+    the blocks' inputs for :func:`_ceiling`)."""
 
     def run(fn: Any, inputs: Any, parts: list[Any]) -> list[Any]:
+        _STATE["inputs"] = inputs
         t0 = time.perf_counter()
         res = inner(fn, inputs, parts)
         out["wall"][name] = time.perf_counter() - t0
@@ -70,7 +72,10 @@ def _on_dask() -> Any:
     from survey.replicate_estimation import BlockRunner
 
     st = _STATE
-    return _replicates(BlockRunner(block_size=st["block"], map=_timed_map(dask_blocks, st["out"], "dask_blocks")))
+    runner = BlockRunner(
+        block_size=st["block"], map=_timed_map(dask_blocks, st["out"], "dask_blocks"), n_blocks=WORKERS
+    )
+    return _replicates(runner)
 
 
 def _warm() -> None:
@@ -78,6 +83,29 @@ def _warm() -> None:
     import prefect.task_engine  # noqa: F401
 
     import survey.replicate_estimation  # noqa: F401
+
+
+def _ceiling(client: Any, out: dict[str, Any]) -> None:
+    """What the machine allows at all: one block of ``ceil(R / 2)`` replicates on one worker alone against two
+    such blocks at once, one per worker, straight on Dask (no Prefect task, no API): ``2 × alone / together`` is
+    the most two workers can divide by here (two processes share the cores' caches and memory bandwidth, and a
+    virtual machine's two cores need not be two whole cores). After one warm-up pair; the fastest of two each."""
+    from survey.replicate_estimation import ReplicateRange, replicate_block
+
+    half = ReplicateRange(0, -(-_STATE["R"] // WORKERS))
+    workers = sorted(client.scheduler_info()["workers"])[:2]
+    shared = client.scatter(_STATE["inputs"], broadcast=True)
+
+    def go(on: list[str]) -> float:
+        t0 = time.perf_counter()
+        futures = [client.submit(replicate_block, shared, half, workers=[w], pure=False) for w in on]
+        client.gather(futures)
+        return time.perf_counter() - t0
+
+    go(workers)
+    alone = min(go(workers[:1]) for _ in range(2))
+    together = min(go(workers) for _ in range(2))
+    out["wall"]["ceiling_alone"], out["wall"]["ceiling_together"] = alone, together
 
 
 def _worker_cpu(client: Any) -> float:
@@ -91,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("population")
     ap.add_argument("out", type=Path)
     ap.add_argument("--replicates", type=int, default=DEFAULT_REPLICATES)
-    ap.add_argument("--block", type=int, default=DEFAULT_BLOCK)
+    ap.add_argument("--block", type=int, default=None, help="replicates per block (default: one block per worker)")
     args = ap.parse_args(argv)
 
     import dask
@@ -113,8 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     out: dict[str, Any] = {
         "n": len(data),
         "replicates": args.replicates,
-        "block": args.block,
-        "workers": 2,
+        "block": args.block or -(-args.replicates // WORKERS),
+        "workers": WORKERS,
         "load_before": round(os.getloadavg()[0], 2),
         "wall": {},
         "cpu": {},
@@ -126,7 +154,9 @@ def main(argv: list[str] | None = None) -> int:
     out["load_between"] = round(os.getloadavg()[0], 2)
     with dask.config.set({**DASK_TIMEOUTS, **LOCAL_WORKERS}), prefect_test_harness(server_startup_timeout=300):
         t0 = time.perf_counter()
-        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+        cluster = distributed.LocalCluster(
+            n_workers=WORKERS, threads_per_worker=1, processes=True, dashboard_address=None
+        )
         out["wall"]["start"] = time.perf_counter() - t0
         os.environ["TRYGGHET_DASK_ADDRESS"] = cluster.scheduler_address
         try:
@@ -137,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
                 before = _worker_cpu(client)
                 dasked = _timed(out, "dask", flow(name="bench_dask_replicates")(_on_dask))
                 out["cpu"]["dask_workers"] = _worker_cpu(client) - before
+                _ceiling(client, out)
         finally:
             cluster.close()
     a, b = default.tables.estimates["se"].to_numpy(float), dasked.tables.estimates["se"].to_numpy(float)
@@ -178,6 +209,13 @@ def lines(res: dict[str, Any]) -> list[str]:
     split = ""
     if "blocks" in wall and "dask_blocks" in wall:
         split = f", blocks ÷{wall['blocks'] / wall['dask_blocks']:.2f}"
+    ceiling = ""
+    if "ceiling_alone" in wall:
+        ceiling = (
+            f"; the machine's ceiling: one block of {-(-res['replicates'] // res['workers'])} on one worker alone "
+            f"{wall['ceiling_alone']:.1f} s, two at once on the two workers {wall['ceiling_together']:.1f} s, so "
+            f"two workers divide by {2 * wall['ceiling_alone'] / wall['ceiling_together']:.2f} at most here"
+        )
     return [
         f"Dask replicate variance (bench/dask_replicates.py): bootstrap:{res['replicates']} re-raked, "
         f"{res['n']:,} respondents{path}: default runner {wall['default']:.1f} s"
@@ -185,7 +223,7 @@ def lines(res: dict[str, Any]) -> list[str]:
         f"{extra('dask_blocks', 'dask_workers', ' in the workers')} in blocks of {res['block']} (cluster start "
         f"{wall['start']:.1f} s{warm} apart), speed-up {wall['default'] / wall['dask']:.2f}×{split}, "
         f"SEs {'identical' if res['identical'] else 'DIFFER'} "
-        f"(load {res['load_before']} → {res['load_after']}, peak {res['peak_mb']:.0f} MB)"
+        f"(load {res['load_before']} → {res['load_after']}, peak {res['peak_mb']:.0f} MB){ceiling}"
     ]
 
 

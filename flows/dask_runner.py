@@ -4,12 +4,13 @@
 
 - the annual report's surveys × years to Dask workers (``flows.annual_report``, one task per survey and
   year), and
-- the replicate variance of a run (``--variance bootstrap:R`` or ``jackknife``) in blocks of
-  ``TRYGGHET_REPLICATE_BLOCK`` replicates (default 125: bootstrap:500 in four blocks, two per worker of the
-  default cluster; each Prefect task costs its worker about a second of CPU, so few large blocks pay): each
-  block is :func:`survey.replicate_estimation.replicate_block`, a pure function, run as a Prefect task on a
-  Dask worker; the shared inputs (the replicate scheme, the calibration model and the atom layout or the
-  indicator matrices) are scattered to every worker once, and a block is sent as its replicate range only.
+- the replicate variance of a run (``--variance bootstrap:R`` or ``jackknife``) in one block per worker
+  (``TRYGGHET_DASK_WORKERS``, default 2: bootstrap:500 in two blocks of 250), or in blocks of
+  ``TRYGGHET_REPLICATE_BLOCK`` replicates when that is set (every block costs its worker a fixed start-up:
+  at 1M on two one-thread workers, four blocks of 125 took about 1 s longer than two of 250): each block is
+  :func:`survey.replicate_estimation.replicate_block`, a pure function, run as a Prefect task on a Dask
+  worker; the shared inputs (the replicate scheme, the calibration model and the atom layout or the indicator
+  matrices) are scattered to every worker once, and a block is sent as its replicate range only.
 
 The cluster: the scheduler at ``TRYGGHET_DASK_ADDRESS``, or a local cluster of ``TRYGGHET_DASK_WORKERS``
 (default 2) one-thread workers, processes unless ``TRYGGHET_DASK_PROCESSES=false``. Each block makes its own
@@ -31,14 +32,20 @@ if TYPE_CHECKING:
 
 RUNNER_ENV = "TRYGGHET_TASK_RUNNER"
 BLOCK_ENV = "TRYGGHET_REPLICATE_BLOCK"
-DEFAULT_BLOCK = 125
+WORKERS_ENV = "TRYGGHET_DASK_WORKERS"
+DEFAULT_WORKERS = 2
 # Connecting to the scheduler and a worker's start on a busy machine take longer than Dask's 30 s default.
 DASK_TIMEOUTS = {"distributed.comm.timeouts.connect": "300s", "distributed.comm.timeouts.tcp": "300s"}
-# A local cluster's workers keep up to 16 MB free at the top of the heap (Dask's nanny sets 64 kB): the bootstrap
-# draws allocate two 80 kB arrays per stratum and replicate, which 64 kB would hand back to the system and fault
-# in again every time (a third of a block's CPU went to page faults). Large arrays are mapped and unmapped as
-# before, so a worker's memory is returned as promptly.
-LOCAL_WORKERS = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": 1 << 24}
+# A local cluster's workers keep freed memory for reuse instead of faulting it in again on every allocation
+# (Dask's nanny sets a trim threshold of 64 kB; setting any malloc threshold also switches off glibc's own
+# adjustment of the mmap threshold, which a plain process gets): arrays up to 64 MB come from the heap and up to
+# 128 MB stay free at its top. The bootstrap draws allocate two 80 kB arrays per stratum and replicate and a block
+# allocates and frees arrays of a few MB per replicate; with mmap for everything above 128 kB a block's worker
+# had 3× the page faults of this setting and 10-20 % more CPU (measured at 1M, bootstrap:500, two workers).
+LOCAL_WORKERS = {
+    "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": 1 << 27,
+    "distributed.nanny.pre-spawn-environ.MALLOC_MMAP_THRESHOLD_": 1 << 26,
+}
 
 
 def runner_setting() -> str:
@@ -51,14 +58,28 @@ def runner_setting() -> str:
     return value
 
 
-def block_size() -> int:
-    """Replicates per block, from ``$TRYGGHET_REPLICATE_BLOCK`` (default :data:`DEFAULT_BLOCK`)."""
+def block_size() -> int | None:
+    """Replicates per block, from ``$TRYGGHET_REPLICATE_BLOCK`` (None when unset: one block per worker)."""
     raw = os.environ.get(BLOCK_ENV, "").strip()
     if not raw:
-        return DEFAULT_BLOCK
+        return None
     if not raw.isdigit() or int(raw) < 1:
         raise ConfigError(
             f"Miljövariabeln {BLOCK_ENV} ska vara ett heltal ≥ 1 (replikat per block), inte {raw!r}.", option=BLOCK_ENV
+        )
+    return int(raw)
+
+
+def worker_count() -> int:
+    """Workers of the local cluster and the blocks the replicates are cut into, from ``$TRYGGHET_DASK_WORKERS``
+    (default 2; for a scheduler at ``TRYGGHET_DASK_ADDRESS`` set it to that cluster's worker count)."""
+    raw = os.environ.get(WORKERS_ENV, "").strip()
+    if not raw:
+        return DEFAULT_WORKERS
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigError(
+            f"Miljövariabeln {WORKERS_ENV} ska vara ett heltal ≥ 1 (antal Dask-arbetare), inte {raw!r}.",
+            option=WORKERS_ENV,
         )
     return int(raw)
 
@@ -76,7 +97,7 @@ def dask_task_runner() -> Any:
     processes = os.environ.get("TRYGGHET_DASK_PROCESSES", "true").strip().lower() not in ("0", "false", "no")
     return DaskTaskRunner(
         cluster_kwargs={
-            "n_workers": int(os.environ.get("TRYGGHET_DASK_WORKERS", "2")),
+            "n_workers": worker_count(),
             "threads_per_worker": 1,
             "processes": processes,
             "dashboard_address": None,
@@ -107,4 +128,4 @@ def replicate_runner() -> Any:
         return None
     from survey.pipeline.stepwise import replicate_blocks
 
-    return replicate_blocks(block_size(), dask_blocks)
+    return replicate_blocks(block_size(), dask_blocks, n_blocks=worker_count())

@@ -125,16 +125,26 @@ def map_in_process(fn: BlockFunction, inputs: ReplicateInputs, parts: list[Repli
 
 @dataclass(frozen=True)
 class BlockRunner:
-    """How the replicates are computed: blocks of ``block_size`` replicates (None: one block), run by
-    ``map`` (a :data:`BlockMap`)."""
+    """How the replicates are computed: blocks of ``block_size`` replicates, or cut into ``n_blocks``
+    blocks of (nearly) equal size (one per Dask worker), or one block when neither is given; run by ``map``
+    (a :data:`BlockMap`). ``block_size`` wins when both are given."""
 
     block_size: int | None = None
     map: BlockMap = map_in_process
+    n_blocks: int | None = None
 
 
-def replicate_ranges(n_replicates: int, block_size: int | None = None) -> list[ReplicateRange]:
-    """The replicates cut into blocks of ``block_size`` consecutive replicates (None: one block)."""
-    size = n_replicates if block_size is None else max(1, int(block_size))
+def replicate_ranges(
+    n_replicates: int, block_size: int | None = None, n_blocks: int | None = None
+) -> list[ReplicateRange]:
+    """The replicates cut into blocks of ``block_size`` consecutive replicates, else into ``n_blocks``
+    blocks of ``ceil(R / n_blocks)`` (the last one shorter), else one block."""
+    if block_size is not None:
+        size = max(1, int(block_size))
+    elif n_blocks is not None:
+        size = max(1, -(-n_replicates // max(1, int(n_blocks))))
+    else:
+        size = max(1, n_replicates)
     return [ReplicateRange(r0, min(n_replicates, r0 + size)) for r0 in range(0, n_replicates, size)]
 
 
@@ -312,7 +322,9 @@ def replicate_share_tables(
         y, base = indicator_matrices(data, indicators)
         inputs = replicate_inputs(scheme, design.calibration, y * base, base, domains, path)
     runner = blocks or BlockRunner()
-    done = runner.map(replicate_block, inputs, replicate_ranges(scheme.n_replicates, runner.block_size))
+    done = runner.map(
+        replicate_block, inputs, replicate_ranges(scheme.n_replicates, runner.block_size, runner.n_blocks)
+    )
     reps, (rd, rt) = combine_blocks(scheme, design.calibration, done)
     se_d, se_t = np.sqrt(replicate_variance(rd, mse=mse)), np.sqrt(replicate_variance(rt, mse=mse))
     names = [ind.name for ind in indicators]

@@ -66,6 +66,65 @@ def test_replicates_in_blocks_are_the_replicates_of_one_block(wave) -> None:
     assert float(got["se"].iloc[0]) == pytest.approx(se, rel=1e-10)
 
 
+def test_replicates_cut_into_equal_blocks_per_worker(wave) -> None:
+    """``n_blocks`` cuts R replicates into blocks of ceil(R / n_blocks); ``block_size`` wins over it; the
+    numbers are those of one block, bit for bit."""
+    from survey.replicate_estimation import ReplicateRange, replicate_ranges
+
+    assert replicate_ranges(500, n_blocks=2) == [ReplicateRange(0, 250), ReplicateRange(250, 500)]
+    assert replicate_ranges(10, n_blocks=3) == [ReplicateRange(0, 4), ReplicateRange(4, 8), ReplicateRange(8, 10)]
+    assert replicate_ranges(3, n_blocks=8) == [ReplicateRange(0, 1), ReplicateRange(1, 2), ReplicateRange(2, 3)]
+    assert replicate_ranges(10, block_size=4, n_blocks=2) == [
+        ReplicateRange(0, 4),
+        ReplicateRange(4, 8),
+        ReplicateRange(8, 10),
+    ]
+    assert replicate_ranges(10) == [ReplicateRange(0, 10)]
+    r, w, cb = wave
+    seen: list[list[ReplicateRange]] = []
+
+    def record(fn, inputs, parts):
+        seen.append(list(parts))
+        return [fn(inputs, p) for p in parts]
+
+    one = replicate_share_tables(w.design, r, cb.indicators, method="bootstrap", replicates=R, seed=2026)
+    cut = replicate_share_tables(
+        w.design,
+        r,
+        cb.indicators,
+        method="bootstrap",
+        replicates=R,
+        seed=2026,
+        blocks=BlockRunner(map=record, n_blocks=3),
+    )
+    assert seen == [[ReplicateRange(0, 14), ReplicateRange(14, 28), ReplicateRange(28, 40)]]
+    pd.testing.assert_frame_equal(one.tables.estimates, cut.tables.estimates, check_exact=True)
+
+
+def test_dask_settings_are_checked(monkeypatch) -> None:
+    """The flows cut the replicates into one block per worker unless a block size is set; bad values are a
+    ConfigError naming the variable."""
+    from flows.dask_runner import block_size, replicate_runner, worker_count
+    from survey.errors import ConfigError
+
+    monkeypatch.delenv("TRYGGHET_REPLICATE_BLOCK", raising=False)
+    monkeypatch.delenv("TRYGGHET_DASK_WORKERS", raising=False)
+    monkeypatch.setenv("TRYGGHET_TASK_RUNNER", "dask")
+    assert (block_size(), worker_count()) == (None, 2)
+    runner = replicate_runner()
+    assert (runner.block_size, runner.n_blocks) == (None, 2)
+    monkeypatch.setenv("TRYGGHET_DASK_WORKERS", "4")
+    monkeypatch.setenv("TRYGGHET_REPLICATE_BLOCK", "50")
+    runner = replicate_runner()
+    assert (runner.block_size, runner.n_blocks) == (50, 4)
+    for value in ("0", "två", "-1"):
+        monkeypatch.setenv("TRYGGHET_DASK_WORKERS", value)
+        with pytest.raises(ConfigError, match="TRYGGHET_DASK_WORKERS"):
+            worker_count()
+    monkeypatch.setenv("TRYGGHET_TASK_RUNNER", "default")
+    assert replicate_runner() is None
+
+
 @pytest.fixture
 def two_workers():
     """A local Dask cluster of two one-thread worker processes (patient start: a busy machine)."""

@@ -122,10 +122,13 @@ def _stored_weighting(store: Any, run_id: str) -> tuple[pd.DataFrame, WeightingR
     return responses, w
 
 
-def replicate_blocks(block_size: int | None, map_blocks: Callable[..., Any]) -> BlockRunner:
-    """How replicate variance is run: blocks of ``block_size`` replicates, run by ``map_blocks``
-    (:data:`survey.replicate_estimation.BlockMap`; the flows' Dask runner). Never changes the numbers."""
-    return BlockRunner(block_size=block_size, map=map_blocks)
+def replicate_blocks(
+    block_size: int | None, map_blocks: Callable[..., Any], n_blocks: int | None = None
+) -> BlockRunner:
+    """How replicate variance is run: blocks of ``block_size`` replicates (or ``n_blocks`` equal blocks),
+    run by ``map_blocks`` (:data:`survey.replicate_estimation.BlockMap`; the flows' Dask runner). Never
+    changes the numbers."""
+    return BlockRunner(block_size=block_size, map=map_blocks, n_blocks=n_blocks)
 
 
 def estimate_run(run_id: str, db: str | None = None, blocks: BlockRunner | None = None) -> EstimationResult:

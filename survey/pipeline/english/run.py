@@ -235,4 +235,7 @@ MESSAGES: dict[str, str] = {
     "Miljövariabeln {} ska vara ett heltal ≥ 1 (replikat per block), inte {}.": (
         "The environment variable {} should be an integer ≥ 1 (replicates per block), not {}."
     ),
+    "Miljövariabeln {} ska vara ett heltal ≥ 1 (antal Dask-arbetare), inte {}.": (
+        "The environment variable {} should be an integer ≥ 1 (number of Dask workers), not {}."
+    ),
 }
