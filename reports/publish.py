@@ -324,7 +324,7 @@ def publish_report(
         notes=res.notes,
         district_trends=district_trends,
     )
-    res.tables = [t.table_id for t in tables]
+    res.tables, res.built = [t.table_id for t in tables], tables
     lap("build")
     with render_once():  # a table's HTML is embedded in its page and in a collection page: rendered once
         _write_formats(res, tables, out_dir, formats, lap, rule.alpha, run_meta)

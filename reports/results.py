@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    from reports.tabledata import TableData
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,9 @@ class PublishResult:
     notes: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
     suppression: pd.DataFrame | None = None
+    #: the tables as built, for :func:`reports.publish.publish_to_store` after the report when it was written
+    #: with ``store=None`` (``trygghet run`` stores the run's outputs in a thread meanwhile)
+    built: list[TableData] = field(default_factory=list, repr=False)
 
     def paths(self, fmt: str | None = None, kind: str | None = None) -> list[Path]:
         """Written paths, optionally only of one format and/or kind."""

@@ -4,8 +4,8 @@ A text cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage ret
 quote, so Excel, LibreOffice and Google Sheets show it as text instead of evaluating it (a district named
 ``=HYPERLINK("http://x","klicka")`` stays that text). Numbers are never touched: they are written as numbers
 (a negative share difference stays ``-0.032`` in a CSV ``value`` column and a number in XLSX); only text
-columns and text cells are neutralised. In XLSX every text cell is moreover written as a string (data type
-``s``, with Excel's quote-prefix style on neutralised cells), never as a formula.
+columns and text cells are neutralised. In XLSX every text cell is moreover written as a string (XlsxWriter's
+``write_string``, with Excel's quote-prefix style on neutralised cells: :mod:`reports.xlsx`), never as a formula.
 """
 
 from __future__ import annotations
@@ -36,12 +36,3 @@ def safe_text_columns(df: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
         if c in out.columns:
             out[c] = pd.Series([neutralise(v) for v in out[c].tolist()], index=out.index, dtype=object)
     return out
-
-
-def put_text(cell: Any, text: str) -> Any:
-    """Write ``text`` into an openpyxl cell as a string, never a formula (neutralised, type ``s``)."""
-    cell.value = neutralise(text)
-    cell.data_type = "s"
-    if needs_neutralising(text):
-        cell.quotePrefix = True
-    return cell

@@ -258,6 +258,56 @@ def test_run_on_postgresql(tmp_path: Path) -> None:
         admin.dispose()
 
 
+@pytest.mark.postgres
+def test_run_with_the_report_on_postgresql(tmp_path: Path, monkeypatch) -> None:
+    """On PostgreSQL the run's outputs are stored in a thread beside the report: the weights, the run's
+    estimates and the published tables all land, under a succeeded run; a report that fails still marks
+    the run failed after the outputs' transaction has finished."""
+    from reports import publish
+    from survey.data.store import Store
+
+    got = _pg_schema_url()
+    if got is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is not reachable at {PG_BASE} (CI is set)")
+        pytest.skip(f"PostgreSQL is not reachable at {PG_BASE}")
+    url, schema = got
+    try:
+        r1 = run(SAMPLE_WAVE / "responses.csv", SAMPLE_WAVE / "population.csv", tmp_path / "out", db=url)
+        compare_with_oracle(tmp_path / "out")
+        assert (tmp_path / "out" / "report" / "index.html").is_file()
+        with Store(url, migrate=False) as store:
+            runs = store.runs()
+            pub = store.published_tables()
+            assert list(runs["status"]) == ["succeeded"]
+            assert len(pub) == r1.lineage["publish"]["tables"] > 0
+            assert set(pub["run_id"]) == {r1.run_id} and set(pub["version"]) == {1}
+        eng = sa.create_engine(url)
+        with eng.connect() as c:
+            counts = {
+                t: c.execute(sa.text(f"select count(*) from {t} where run_id = :r"), {"r": r1.run_id}).scalar_one()
+                for t in ("weights", "estimates")
+            }
+        eng.dispose()
+        assert counts == {"weights": 3022, "estimates": 315}
+
+        def broken(*_a, **_k):
+            raise RuntimeError("disk full")
+
+        monkeypatch.setattr(publish, "publish_report", broken)
+        with pytest.raises(RuntimeError, match="disk full"):
+            run(SAMPLE_WAVE / "responses.csv", SAMPLE_WAVE / "population.csv", tmp_path / "out2", db=url)
+        with Store(url, migrate=False) as store:
+            runs = store.runs().sort_values("started_at")
+            assert list(runs["status"]) == ["succeeded", "failed"]
+            assert len(store.published_tables()) == len(pub)  # nothing published by the failed run
+    finally:
+        admin = sa.create_engine(PG_BASE)
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()
+
+
 @pytest.mark.slow
 def test_prefect_flow_and_cli_write_byte_identical_contract_files(tmp_path: Path, prefect_api) -> None:
     """``trygghet_run`` (a real flow run, each step a task) and ``trygghet run`` run the same steps with the

@@ -206,21 +206,11 @@ def trend_step(
     )
 
 
-def publish_step(
-    config: RunConfig,
-    store: Any,
-    run_id: str,
-    wave: Any,
-    codebook: Codebook,
-    w: WeightingResult,
-    e: EstimationResult,
-    tr: Any,
-    started: datetime,
-    lineage: dict[str, Any],
-) -> dict[str, Path]:
-    """Write the contract files and extras, store the run's outputs, and publish the report."""
-    out_dir = Path(config.out)
-    files = outputs.write_outputs(out_dir, w, e, tr, replicate_weights=config.replicate_weights)
+def save_outputs(
+    store: Any, run_id: str, w: WeightingResult, e: EstimationResult, tr: Any, lineage: dict[str, Any]
+) -> None:
+    """Store the run's outputs (the weights, n rows, and the result frames) in one transaction; the run
+    stays "running" until :meth:`Store.finish_run`."""
     store.save_run_outputs(
         run_id,
         weights=w.weights,
@@ -234,8 +224,72 @@ def publish_step(
         index=e.index,
         design=w.design,
     )
-    if config.publish:
-        pub = outputs.publish(config, store, run_id, wave, codebook, e, tr, started, w.nonresponse)
+
+
+def save_step(
+    db_url: str, run_id: str, w: WeightingResult, e: EstimationResult, tr: Any, lineage: dict[str, Any]
+) -> None:
+    """:func:`save_outputs` on a connection of its own (a thread beside the report)."""
+    from survey.data.store import Store
+
+    store = Store(db_url, migrate=False)
+    try:
+        save_outputs(store, run_id, w, e, tr, lineage)
+    finally:
+        store.close()
+
+
+def publish_step(
+    config: RunConfig,
+    store: Any,
+    run_id: str,
+    wave: Any,
+    codebook: Codebook,
+    w: WeightingResult,
+    e: EstimationResult,
+    tr: Any,
+    started: datetime,
+    lineage: dict[str, Any],
+) -> dict[str, Path]:
+    """Write the contract files and extras, store the run's outputs, and publish the report.
+
+    On PostgreSQL the outputs are stored in a thread with its own connection (:func:`save_step`; at 1M
+    respondents the weights are most of the database's work, done by the server while the client waits on
+    the socket without the GIL) while this thread writes the files and the report; the report's tables are
+    published to the store once that transaction has committed, so the order in the database is the same as
+    when the steps run one after the other. On SQLite the steps do run one after the other: the sqlite3
+    binding holds the GIL while it binds 1M rows, and beside the report the thread was slower (publish 14.7
+    against 12.2 s wall at 1M)."""
+    out_dir = Path(config.out)
+    if getattr(store, "dialect", None) != "postgresql":
+        files = outputs.write_outputs(out_dir, w, e, tr, replicate_weights=config.replicate_weights)
+        save_outputs(store, run_id, w, e, tr, lineage)
+        pub = (
+            outputs.publish(config, store, run_id, wave, codebook, e, tr, started, w.nonresponse)
+            if config.publish
+            else None
+        )
+    else:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="trygghet-save") as pool:
+            saving = pool.submit(save_step, store.url, run_id, w, e, tr, lineage)
+            try:
+                files = outputs.write_outputs(out_dir, w, e, tr, replicate_weights=config.replicate_weights)
+                pub = (
+                    outputs.publish(config, None, run_id, wave, codebook, e, tr, started, w.nonresponse)
+                    if config.publish
+                    else None
+                )
+            finally:
+                saved = saving.exception()  # wait: the save's error comes first, it says what was not stored
+            if saved is not None:
+                raise saved
+        if pub is not None:
+            from reports.publish import publish_to_store
+
+            t0 = time.perf_counter()
+            pub.versions = publish_to_store(store, pub.built, run_id)
+            pub.seconds["store"] = round(time.perf_counter() - t0, 3)
+    if pub is not None:
         files["report"] = pub.index if pub.index is not None else out_dir / "report"
         lineage["publish"] = {
             "tables": len(pub.tables),
