@@ -227,14 +227,19 @@ def _pg_schema_url() -> tuple[str, str] | None:
     return f"{PG_BASE}?options=-csearch_path%3D{schema}", schema
 
 
-@pytest.mark.postgres
-def test_run_on_postgresql(tmp_path: Path) -> None:
+def _pg_schema_or_skip() -> tuple[str, str]:
+    """A fresh schema on the test server; skipped without one (a failure when CI is set)."""
     got = _pg_schema_url()
     if got is None:
         if os.environ.get("CI"):
             pytest.fail(f"PostgreSQL is not reachable at {PG_BASE} (CI is set)")
         pytest.skip(f"PostgreSQL is not reachable at {PG_BASE}")
-    url, schema = got
+    return got
+
+
+@pytest.mark.postgres
+def test_run_on_postgresql(tmp_path: Path) -> None:
+    url, schema = _pg_schema_or_skip()
     try:
         r1 = run(SAMPLE_WAVE / "responses.csv", SAMPLE_WAVE / "population.csv", tmp_path / "out", db=url, publish=False)
         compare_with_oracle(tmp_path / "out")
@@ -266,12 +271,7 @@ def test_run_with_the_report_on_postgresql(tmp_path: Path, monkeypatch) -> None:
     from reports import publish
     from survey.data.store import Store
 
-    got = _pg_schema_url()
-    if got is None:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL is not reachable at {PG_BASE} (CI is set)")
-        pytest.skip(f"PostgreSQL is not reachable at {PG_BASE}")
-    url, schema = got
+    url, schema = _pg_schema_or_skip()
     try:
         r1 = run(SAMPLE_WAVE / "responses.csv", SAMPLE_WAVE / "population.csv", tmp_path / "out", db=url)
         compare_with_oracle(tmp_path / "out")
