@@ -77,6 +77,38 @@ def steps_lines(runs: list[dict[str, Any]]) -> list[str]:
     return _table(["run", *STEPS, "statistics", "wall", "peak MB", "load"], rows)
 
 
+REPORT_PARTS = ("build", "html", "csv", "xlsx", "px", "jsonstat", "charts", "interactive", "store", "index")
+
+
+def where_lines(runs: list[dict[str, Any]]) -> list[str]:
+    """Where a run's wall time goes: the publish step's parts (run.json's ``publish_parts``; on PostgreSQL the
+    run's outputs are stored beside the report) and, of the report, its formats (``publish.seconds``); the
+    rest of the wall time is what no step measures: the process start-up and imports, the wait for the store
+    thread after the statistics, and the exit."""
+    rows = []
+    for r in runs:
+        st, pp, rp = r.get("steps", {}), r.get("publish_parts", {}), r.get("report_parts", {})
+        if not pp or "wall" not in r:
+            continue
+        stats = sum(float(st.get(s, 0.0)) for s in STATISTICS)
+        measured = sum(float(st.get(s, 0.0)) for s in ("read", "validate", "publish")) + stats
+        rows.append(
+            [
+                r["label"],
+                _f(pp.get("analysis_files")),
+                _f(pp.get("run_outputs")),
+                _f(pp.get("report")),
+                *(_f(rp.get(k)) for k in REPORT_PARTS),
+                _f(max(0.0, float(st.get("store", 0.0)) - stats)),
+                _f(r["wall"] - measured - max(0.0, float(st.get("store", 0.0)) - stats)),
+            ]
+        )
+    if not rows:
+        return []
+    head = ["run", "analysis files", "run outputs", "report", *REPORT_PARTS, "wait for store", "start, imports, exit"]
+    return ["", "Where the time goes (seconds; the report's parts are within `report`):", "", *_table(head, rows)]
+
+
 def statistics_lines(st: dict[str, Any]) -> list[str]:
     if st.get("status") != "ok":
         return [f"statistics alone: {st.get('status')}"]
@@ -219,6 +251,7 @@ def markdown(report: dict[str, Any]) -> str:
             f"## Steps at {n:,} respondents (from run.json; store runs in a thread beside the statistics)",
             "",
             *steps_lines(report["steps"]),
+            *where_lines(report["steps"]),
             "",
         ]
     if report.get("statistics"):

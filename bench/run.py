@@ -65,7 +65,10 @@ def run_trygghet(resp: Path, pop: Path, out: Path, db: str, timeout: float, labe
         last = m["output"].strip().splitlines()[-1:] or [f"exit {m['code']}"]
         res["status"] = f"failed: {last[0][:300]}"
         return res
-    res["steps"] = json.loads(run_json.read_text(encoding="utf-8")).get("steps", {})
+    lineage = json.loads(run_json.read_text(encoding="utf-8"))
+    res["steps"] = lineage.get("steps", {})
+    res["publish_parts"] = lineage.get("publish_parts", {})
+    res["report_parts"] = (lineage.get("publish") or {}).get("seconds", {})
     res["statistics"] = sum(float(res["steps"].get(s, 0.0)) for s in rep.STATISTICS)
     res["status"] = "ok"
     return res

@@ -187,6 +187,34 @@ def test_markdown_report_tables() -> None:  # long: one literal report, compared
     assert "- a note" in md
 
 
+def test_where_the_time_goes() -> None:
+    """The publish step's parts and the report's formats as given; the store's wait is what the store thread
+    took beyond the statistics (3.0 - (0.3 + 1.3 + 0.2) = 1.2); the rest of the wall time is what no step
+    measured: 12.9 - (0.4 + 0.3 + 6.4 + 1.8) - 1.2 = 2.8."""
+    run = {
+        "label": "sqlite",
+        "wall": 12.9,
+        "steps": {
+            "read": 0.4,
+            "validate": 0.3,
+            "store": 3.0,
+            "weight": 0.3,
+            "estimate": 1.3,
+            "trend": 0.2,
+            "publish": 6.4,
+        },
+        "publish_parts": {"analysis_files": 0.2, "run_outputs": 1.1, "report": 3.5},
+        "report_parts": {"build": 0.4, "html": 0.5, "charts": 0.7},
+    }
+    lines = report.where_lines([run, {"label": "old", "wall": 1.0, "steps": {}}])
+    assert lines[1] == "Where the time goes (seconds; the report's parts are within `report`):"
+    assert lines[-1] == (
+        "| sqlite | 0.20 | 1.10 | 3.50 | 0.40 | 0.50 | – | – | – | – | 0.70 | – | – | – | 1.20 | 2.80 |"
+    )
+    assert len(lines) == 6  # the old run without the parts has no row
+    assert report.where_lines([{"label": "old", "wall": 1.0, "steps": {}}]) == []
+
+
 def test_markdown_load_section() -> None:
     steps = {"read": 1.0, "validate": 2.0, "store": 3.0, "weight": 1.0, "estimate": 1.0, "trend": 1.0, "publish": 2.0}
     big = {"n": 2_000_000, "wall": 30.0, "peak_mb": 2500.0, "statistics": 3.0, "status": "ok", "steps": steps}

@@ -92,6 +92,7 @@ def test_cli_run_reproduces_the_oracle(tmp_path: Path) -> None:
     lineage = json.loads((out / "run.json").read_text(encoding="utf-8"))
     assert set(lineage["steps"]) == {"read", "validate", "store", "weight", "estimate", "trend", "publish"}
     assert all(v >= 0 for v in lineage["steps"].values())
+    assert set(lineage["publish_parts"]) == {"analysis_files", "run_outputs"}  # --no-publish: no report
     assert lineage["inputs"][0]["sha256"] == sha256_file(SAMPLE_WAVE / "responses.csv")
     assert lineage["inputs"][1]["sha256"] == sha256_file(SAMPLE_WAVE / "population.csv")
     assert lineage["codebook"]["version"] == "1"
@@ -276,6 +277,8 @@ def test_run_with_the_report_on_postgresql(tmp_path: Path, monkeypatch) -> None:
         r1 = run(SAMPLE_WAVE / "responses.csv", SAMPLE_WAVE / "population.csv", tmp_path / "out", db=url)
         compare_with_oracle(tmp_path / "out")
         assert (tmp_path / "out" / "report" / "index.html").is_file()
+        parts = json.loads((tmp_path / "out" / "run.json").read_text(encoding="utf-8"))["publish_parts"]
+        assert set(parts) == {"analysis_files", "run_outputs", "report"}
         with Store(url, migrate=False) as store:
             runs = store.runs()
             pub = store.published_tables()

@@ -261,24 +261,33 @@ def publish_step(
     binding holds the GIL while it binds 1M rows, and beside the report the thread was slower (publish 14.7
     against 12.2 s wall at 1M)."""
     out_dir = Path(config.out)
+    parts: dict[str, float] = {}  # wall seconds of the step's parts (run.json's "publish_parts")
+
+    def part(name: str, fn: Callable[..., Any], *args: Any) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return fn(*args)
+        finally:
+            parts[name] = round(time.perf_counter() - t0, 3)
+
+    def analysis_files() -> dict[str, Path]:
+        return outputs.write_outputs(out_dir, w, e, tr, replicate_weights=config.replicate_weights)
+
+    def report(target: Any) -> Any:
+        if not config.publish:
+            return None
+        return part("report", outputs.publish, config, target, run_id, wave, codebook, e, tr, started, w.nonresponse)
+
     if getattr(store, "dialect", None) != "postgresql":
-        files = outputs.write_outputs(out_dir, w, e, tr, replicate_weights=config.replicate_weights)
-        save_outputs(store, run_id, w, e, tr, lineage)
-        pub = (
-            outputs.publish(config, store, run_id, wave, codebook, e, tr, started, w.nonresponse)
-            if config.publish
-            else None
-        )
+        files = part("analysis_files", analysis_files)
+        part("run_outputs", save_outputs, store, run_id, w, e, tr, lineage)
+        pub = report(store)
     else:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="trygghet-save") as pool:
-            saving = pool.submit(save_step, store.url, run_id, w, e, tr, lineage)
+            saving = pool.submit(part, "run_outputs", save_step, store.url, run_id, w, e, tr, lineage)
             try:
-                files = outputs.write_outputs(out_dir, w, e, tr, replicate_weights=config.replicate_weights)
-                pub = (
-                    outputs.publish(config, None, run_id, wave, codebook, e, tr, started, w.nonresponse)
-                    if config.publish
-                    else None
-                )
+                files = part("analysis_files", analysis_files)
+                pub = report(None)
             finally:
                 saved = saving.exception()  # wait: the save's error comes first, it says what was not stored
             if saved is not None:
@@ -289,6 +298,8 @@ def publish_step(
             t0 = time.perf_counter()
             pub.versions = publish_to_store(store, pub.built, run_id)
             pub.seconds["store"] = round(time.perf_counter() - t0, 3)
+            parts["report"] = round(parts["report"] + pub.seconds["store"], 3)
+    lineage["publish_parts"] = parts
     if pub is not None:
         files["report"] = pub.index if pub.index is not None else out_dir / "report"
         lineage["publish"] = {
