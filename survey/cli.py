@@ -525,7 +525,16 @@ def db_roles(
 
 
 def main() -> None:  # pragma: no cover
-    app()
+    """The ``trygghet`` console script: the CLI, then an exit without the garbage collector's passes over
+    the command's objects (``gc.freeze``: at 1M respondents the interpreter's shutdown collections took
+    0.9 s after the run had finished; objects are still freed, and files and databases are closed by the
+    commands themselves). In-process callers (tests, ``CliRunner``) call :data:`app` and keep their collector."""
+    import gc
+
+    try:
+        app()
+    finally:
+        gc.freeze()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -475,6 +475,37 @@ def test_wrong_encoding_override_is_a_clear_error_and_detection_works(tmp_path: 
     assert "cp1252" in good.output and "';'" in good.output and "3022 godkända" in " ".join(good.output.split())
 
 
+def test_a_run_leaves_the_sqlite_database_as_one_file(tmp_path: Path) -> None:
+    """The console script exits without the garbage collector's last passes (``survey.cli.main``), yet the
+    run's connections are closed: SQLite's write-ahead log is checkpointed into the database file and
+    removed, so copying ``trygghet.db`` alone copies every committed run."""
+    import sqlite3
+    import subprocess
+
+    db = tmp_path / "t.sqlite"
+    exe = Path(sys.executable).with_name("trygghet")  # the console script: it exits without a last collection
+    args = [
+        "run",
+        "--responses",
+        str(SAMPLE_WAVE / "responses.csv"),
+        "--population",
+        str(SAMPLE_WAVE / "population.csv"),
+    ]
+    done = subprocess.run(
+        [str(exe), *args, "--out", str(tmp_path / "out"), "--db", f"sqlite:///{db}", "--no-publish"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("t.sqlite")) == ["t.sqlite"]
+    run_id = json.loads((tmp_path / "out" / "run.json").read_text(encoding="utf-8"))["run_id"]
+    with sqlite3.connect(db) as conn:
+        status = conn.execute("select status from runs where run_id = ?", (run_id,)).fetchone()
+        n = conn.execute("select count(*) from weights where run_id = ?", (run_id,)).fetchone()
+    assert (status, n) == (("succeeded",), (3022,))
+
+
 def test_a_failing_report_marks_the_run_failed(tmp_path: Path, monkeypatch) -> None:
     """A publishing error reaches the user and the run is recorded as failed, never as succeeded."""
     from reports import publish

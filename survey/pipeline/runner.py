@@ -357,50 +357,55 @@ def run(  # long: the chain, written once, step by step; formatted one argument 
         )
     say("sparar i databasen")
     store = runner.run("open-store", open_store, config)
-    for stale in outputs.reap_interrupted_runs(store):
-        notes.append(f"körning {stale} hade avbrutits och är markerad som misslyckad")
-    loading = runner.submit("store", load_step, store.url, wave, config.replace)
-    try:
-        say("viktar")
-        w = runner.run("weight", timed("weight", weight_step), config, wave, nr)
-        say("skattar andelar")
-        blocks = getattr(runner, "replicate_blocks", None)  # the flows' Dask blocks of replicates
-        e = runner.run("estimate", timed("estimate", estimate_step), config, wave, w, codebook, blocks)
-        say("skattar trender")
-        tr = runner.run("trend", timed("trend", trend_step), config, wave, w, codebook, e.atoms)
-        failure: BaseException | None = None
-    except BaseException as exc:  # the load still finishes (or fails) before the run is recorded as failed
-        failure = exc
-    report, clock["store"] = loading.result()
-    notes.append(f"databas: {report.status}")
-    parameters = outputs.run_parameters(config, flow_run)
-    run_id = store.begin_run(parameters, outputs.code_version(), codebook.version, report.source_ids)
-    if failure is not None:
-        store.fail_run(run_id, f"{type(failure).__name__}: {failure}")
-        raise failure
-    notes.extend(w.notes)
-    say("publicerar")
-    lineage = outputs.lineage(run_id, started, wave, codebook, store, report.status, parameters, w, e, notes, clock)
-    try:
-        t0 = time.perf_counter()
-        files = runner.run("publish", publish_step, config, store, run_id, wave, codebook, w, e, tr, started, lineage)
-        clock["publish"] = time.perf_counter() - t0
-        files["run"] = outputs.write_lineage(Path(config.out), lineage, clock)
-        store.finish_run(run_id, lineage)
-    except BaseException as exc:
-        store.fail_run(run_id, f"{type(exc).__name__}: {exc}")
-        raise
+    try:  # the run's own connection is closed at the end (SQLite checkpoints its WAL into the file then)
+        for stale in outputs.reap_interrupted_runs(store):
+            notes.append(f"körning {stale} hade avbrutits och är markerad som misslyckad")
+        loading = runner.submit("store", load_step, store.url, wave, config.replace)
+        try:
+            say("viktar")
+            w = runner.run("weight", timed("weight", weight_step), config, wave, nr)
+            say("skattar andelar")
+            blocks = getattr(runner, "replicate_blocks", None)  # the flows' Dask blocks of replicates
+            e = runner.run("estimate", timed("estimate", estimate_step), config, wave, w, codebook, blocks)
+            say("skattar trender")
+            tr = runner.run("trend", timed("trend", trend_step), config, wave, w, codebook, e.atoms)
+            failure: BaseException | None = None
+        except BaseException as exc:  # the load still finishes (or fails) before the run is recorded as failed
+            failure = exc
+        report, clock["store"] = loading.result()
+        notes.append(f"databas: {report.status}")
+        parameters = outputs.run_parameters(config, flow_run)
+        run_id = store.begin_run(parameters, outputs.code_version(), codebook.version, report.source_ids)
+        if failure is not None:
+            store.fail_run(run_id, f"{type(failure).__name__}: {failure}")
+            raise failure
+        notes.extend(w.notes)
+        say("publicerar")
+        lineage = outputs.lineage(run_id, started, wave, codebook, store, report.status, parameters, w, e, notes, clock)
+        try:
+            t0 = time.perf_counter()
+            files = runner.run(
+                "publish", publish_step, config, store, run_id, wave, codebook, w, e, tr, started, lineage
+            )
+            clock["publish"] = time.perf_counter() - t0
+            files["run"] = outputs.write_lineage(Path(config.out), lineage, clock)
+            store.finish_run(run_id, lineage)
+        except BaseException as exc:
+            store.fail_run(run_id, f"{type(exc).__name__}: {exc}")
+            raise
+        finally:
+            if isinstance(runner, PlainSteps) and steps is None:
+                runner.close()
+        return RunResult(
+            run_id=run_id,
+            out_dir=Path(config.out),
+            files=files,
+            steps=clock,
+            lineage=lineage,
+            weighting=w,
+            estimation=e,
+            trend=tr.trend,
+            notes=notes,
+        )
     finally:
-        if isinstance(runner, PlainSteps) and steps is None:
-            runner.close()
-    return RunResult(
-        run_id=run_id,
-        out_dir=Path(config.out),
-        files=files,
-        steps=clock,
-        lineage=lineage,
-        weighting=w,
-        estimation=e,
-        trend=tr.trend,
-        notes=notes,
-    )
+        store.close()
