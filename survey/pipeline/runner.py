@@ -253,13 +253,13 @@ def publish_step(
 ) -> dict[str, Path]:
     """Write the contract files and extras, store the run's outputs, and publish the report.
 
-    On PostgreSQL the outputs are stored in a thread with its own connection (:func:`save_step`; at 1M
-    respondents the weights are most of the database's work, done by the server while the client waits on
-    the socket without the GIL) while this thread writes the files and the report; the report's tables are
-    published to the store once that transaction has committed, so the order in the database is the same as
-    when the steps run one after the other. On SQLite the steps do run one after the other: the sqlite3
-    binding holds the GIL while it binds 1M rows, and beside the report the thread was slower (publish 14.7
-    against 12.2 s wall at 1M)."""
+    Where the store keeps the weights without holding the GIL (:meth:`Store.stages_weights`: PostgreSQL,
+    where the server does the work while the client waits on the socket, and a SQLite file with many rows,
+    staged by ADBC), the outputs are stored in a thread with its own connection (:func:`save_step`) while
+    this thread writes the files and the report; the report's tables are published to the store once that
+    transaction has committed, so the order in the database is the same as when the steps run one after
+    the other. Otherwise the steps do run one after the other: the sqlite3 binding holds the GIL while it
+    binds 1M rows, and beside the report that thread was slower (publish 14.7 against 12.2 s wall at 1M)."""
     out_dir = Path(config.out)
     parts: dict[str, float] = {}  # wall seconds of the step's parts (run.json's "publish_parts")
 
@@ -278,7 +278,7 @@ def publish_step(
             return None
         return part("report", outputs.publish, config, target, run_id, wave, codebook, e, tr, started, w.nonresponse)
 
-    if getattr(store, "dialect", None) != "postgresql":
+    if not store.stages_weights(len(w.weights)):
         files = part("analysis_files", analysis_files)
         part("run_outputs", save_outputs, store, run_id, w, e, tr, lineage)
         pub = report(store)

@@ -265,27 +265,36 @@ def _sqlite_insert(dbapi: Any, table: sa.Table, names: list[str], constants: dic
         cur.close()
 
 
+def arrow_frame(table: sa.Table, df: pd.DataFrame, constants: dict[str, Any]) -> tuple[list[str], pa.Table]:
+    """``df``'s columns that ``table`` has, plus the constant columns, as an Arrow table of the store's types,
+    in ``table``'s column order (the rows of a COPY or of a staged insert)."""
+    n = len(df)
+    cols = [c for c in table.columns if c.name in constants or c.name in df.columns]
+    names = [c.name for c in cols]
+    arrays = [
+        pa.array(
+            np.full(n, constants[c.name]) if not isinstance(constants[c.name], str) else [constants[c.name]] * n,
+            type=arrow_type(c),
+        )
+        if c.name in constants
+        else arrow_column(df[c.name], arrow_type(c))
+        for c in cols
+    ]
+    return names, pa.Table.from_arrays(arrays, names=names)
+
+
 def bulk_insert(conn: Connection, table: sa.Table, df: pd.DataFrame, constants: dict[str, Any] | None = None) -> int:
     """Insert ``df`` (columns named as ``table``'s) plus constant columns, by COPY or multi-row INSERTs."""
     constants = constants or {}
     n = len(df)
     if n == 0:
         return 0
-    cols = [c for c in table.columns if c.name in constants or c.name in df.columns]
-    names = [c.name for c in cols]
     dbapi = conn.connection.driver_connection
     if conn.dialect.name == "postgresql":
-        arrays = [
-            pa.array(
-                np.full(n, constants[c.name]) if not isinstance(constants[c.name], str) else [constants[c.name]] * n,
-                type=arrow_type(c),
-            )
-            if c.name in constants
-            else arrow_column(df[c.name], arrow_type(c))
-            for c in cols
-        ]
-        _copy_in(dbapi, table, names, pa.Table.from_arrays(arrays, names=names))
+        names, data = arrow_frame(table, df, constants)
+        _copy_in(dbapi, table, names, data)
         return n
+    names = [c.name for c in table.columns if c.name in constants or c.name in df.columns]
     if dbapi is None:
         raise StoreError("Databasanslutningen är stängd.")
     _sqlite_insert(dbapi, table, names, constants, df)
@@ -329,7 +338,11 @@ def _read_sqlite_rows(dbapi: Any, sql: str, types: dict[str, pa.DataType]) -> pa
 def sqlite_file(conn: Connection) -> str | None:
     """The file of a SQLite connection's database when a second connection may read it (None for an
     in-memory database or a URL with options, which only the connection itself reads)."""
-    url = conn.engine.url
+    return sqlite_path(conn.engine.url)
+
+
+def sqlite_path(url: sa.URL) -> str | None:
+    """:func:`sqlite_file` of a URL."""
     db = url.database
     if url.get_backend_name() != "sqlite" or not db or db == ":memory:" or db.startswith("file:") or url.query:
         return None

@@ -313,6 +313,30 @@ class Database:
         with self.guard(action), self.writer.begin() as conn:
             yield conn
 
+    @contextmanager
+    def writing_with(self, action: str, attach: Path | None) -> Iterator[Connection]:
+        """:meth:`writing` with the SQLite file ``attach`` attached as ``trygghet_stage`` for the transaction
+        (:mod:`survey.data.store.staging`): SQLite attaches only outside a transaction, so before BEGIN, and
+        detaches after the commit or rollback (a connection that cannot detach is dropped from the pool).
+        ``attach`` None: :meth:`writing`."""
+        if attach is None:
+            with self.writing(action) as conn:
+                yield conn
+            return
+        with self.guard(action), self.writer.connect() as conn:
+            raw = conn.connection.driver_connection
+            if raw is None:
+                raise StoreError("Databasanslutningen är stängd.")
+            raw.execute("ATTACH DATABASE ? AS trygghet_stage", (str(attach),))
+            try:
+                with conn.begin():
+                    yield conn
+            finally:
+                try:
+                    raw.execute("DETACH DATABASE trygghet_stage")
+                except self.dbapi_error:
+                    conn.invalidate()
+
     # -- migrations -------------------------------------------------------------------------------------
 
     def schema_revision(self, action: str = "läsa databasens schemaversion") -> str | None:

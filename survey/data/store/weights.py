@@ -36,9 +36,10 @@ from survey.calibration import CalibrationModel
 from survey.design import Design
 from survey.errors import StoreError
 
-from .bulk import arrow_types, bulk_insert, bulk_select
+from .bulk import arrow_types, bulk_insert, bulk_select, sqlite_path
 from .runs import RunOutputs, RunResults, RunStore, input_ids, read_run_frame, require_running
 from .schema import WEIGHT_DTYPES, run_designs, runs, weights
+from .staging import discard, insert_staged, stage_applies, stage_rows
 from .values import as_tuple, clean_json, decode_array, encode_array, now
 
 #: Keys the calibration specification must have (``WeightingOptions`` of ``survey.pipeline.steps``).
@@ -274,10 +275,15 @@ class WeightStore(RunStore):
         if "indicator" not in estimates.columns:
             raise StoreError(f"Kan inte spara körning {run_id}: skattningarna saknar kolumnen 'indicator'.")
         frame = _weights_frame(run_id, weights, design)
+        # on a SQLite file the weights are staged by ADBC outside the GIL (survey.data.store.staging)
+        stage = stage_rows(self.sqlite_path, WEIGHTS_TABLE, frame, {"run_id": run_id})
         try:
-            with self.writing("spara körningens resultat") as conn:
+            with self.writing_with("spara körningens resultat", stage.path if stage else None) as conn:
                 require_running(conn, run_id)
-                bulk_insert(conn, WEIGHTS_TABLE, frame, {"run_id": run_id})
+                if stage is not None:
+                    insert_staged(conn, WEIGHTS_TABLE, stage)
+                else:
+                    bulk_insert(conn, WEIGHTS_TABLE, frame, {"run_id": run_id})
                 if design is not None:
                     conn.execute(
                         run_designs.insert().values(run_id=run_id, design=design_document(design), calibration={})
@@ -297,6 +303,20 @@ class WeightStore(RunStore):
             raise StoreError(
                 f"Kan inte spara körning {run_id}s resultat (inget skrevs): {getattr(exc, 'orig', exc)}"
             ) from exc
+        finally:
+            if stage is not None:
+                discard(stage)
+
+    @property
+    def sqlite_path(self) -> str | None:
+        """The database's file when it is a plain SQLite file (None for PostgreSQL, an in-memory database
+        or a URL with options)."""
+        return sqlite_path(self.engine.url)
+
+    def stages_weights(self, rows: int) -> bool:
+        """Whether :meth:`save_run_outputs` stores ``rows`` weights without holding the GIL for them: on
+        PostgreSQL (the server does the work) and, staged, on a SQLite file (:mod:`survey.data.store.staging`)."""
+        return self.dialect == "postgresql" or stage_applies(self.sqlite_path, rows)
 
     def run_outputs(self, run_id: str, *, include_weights: bool | None = None) -> RunOutputs:
         """A run's record and outputs, with the columns and dtypes they were saved with. The weights are

@@ -1,0 +1,100 @@
+"""Staged bulk rows on SQLite: written outside the GIL, moved into the store inside the caller's transaction.
+
+``sqlite3`` binds every value of a multi-row INSERT in Python, holding the GIL (1M weights: about 1 s of the
+process's one interpreter, contending with whatever else runs). ADBC's SQLite driver writes an Arrow table from C
+without the GIL, but on a connection of its own, so it cannot write into the caller's transaction. The rows are
+therefore staged: :func:`stage_rows` writes them with ADBC into a fresh file of their own (a private temporary
+folder), the caller's write connection attaches that file before its transaction begins (SQLite allows ATTACH
+only outside a transaction; :meth:`survey.data.store.engine.Database.writing_with`), and :func:`insert_staged`
+moves them with one ``INSERT ... SELECT`` (SQLite's own C loop; ``sqlite3`` releases the GIL while it steps).
+The rows land in the same transaction as everything else the caller writes, committed or rolled back with it;
+:func:`discard` removes the folder afterwards. Values arrive exactly: a double is stored as the same 8-byte
+REAL on both paths, text and integers as they are, NULL as NULL.
+
+Only for a SQLite file (not an in-memory database or a URL with options) and at least :data:`STAGE_MIN_ROWS`
+rows, and only where the ADBC driver is installed; :func:`stage_rows` returns None otherwise and the caller
+inserts as before (:func:`survey.data.store.bulk.bulk_insert`).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from survey.errors import StoreError
+
+from .bulk import arrow_frame
+from .values import quote
+
+#: Fewer rows than this are inserted directly (staging costs a file and a connection: ~10 ms).
+STAGE_MIN_ROWS = 100_000
+#: The schema name of the attached staging file within the caller's connection.
+STAGE_SCHEMA = "trygghet_stage"
+
+
+@dataclass(frozen=True)
+class Stage:
+    """Rows written to ``path`` (table ``table``, columns ``columns`` in the store's order)."""
+
+    path: Path
+    table: str
+    columns: tuple[str, ...]
+    rows: int
+
+
+def stage_applies(database: str | None, rows: int) -> bool:
+    """Whether :func:`stage_rows` stages ``rows`` rows into ``database`` (a plain SQLite file, enough rows,
+    the ADBC driver installed)."""
+    if database is None or rows < STAGE_MIN_ROWS:
+        return False
+    try:
+        import adbc_driver_sqlite.dbapi  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def stage_rows(
+    database: str | None, table: sa.Table, df: pd.DataFrame, constants: dict[str, Any] | None = None
+) -> Stage | None:
+    """``df`` (plus constant columns) as ``table``'s columns written by ADBC into a staging file, or None when
+    staging does not apply (``database`` None: not a plain SQLite file; fewer than :data:`STAGE_MIN_ROWS`
+    rows; no ADBC driver)."""
+    if not stage_applies(database, len(df)):
+        return None
+    import adbc_driver_sqlite.dbapi as adbc
+
+    names, data = arrow_frame(table, df, constants or {})
+    folder = Path(tempfile.mkdtemp(prefix="trygghet-stage-"))
+    stage = Stage(path=folder / "stage.sqlite", table=table.name, columns=tuple(names), rows=len(df))
+    try:
+        with adbc.connect(str(stage.path)) as con, con.cursor() as cur:
+            cur.adbc_ingest(table.name, data, mode="create")
+            con.commit()
+    except (adbc.Error, OSError, pa.ArrowException) as exc:
+        discard(stage)
+        raise StoreError(f"Kan inte förbereda raderna för tabellen {table.name}: {exc}") from None
+    return stage
+
+
+def insert_staged(conn: Connection, table: sa.Table, stage: Stage) -> int:
+    """Move the staged rows into ``table`` within ``conn``'s transaction (the file attached as
+    :data:`STAGE_SCHEMA`); returns the number of rows."""
+    cols = ", ".join(quote(c) for c in stage.columns)
+    conn.exec_driver_sql(
+        f"INSERT INTO {quote(table.name)} ({cols}) SELECT {cols} FROM {STAGE_SCHEMA}.{quote(stage.table)}"
+    )
+    return stage.rows
+
+
+def discard(stage: Stage) -> None:
+    """Remove the staging file and its folder."""
+    shutil.rmtree(stage.path.parent, ignore_errors=True)

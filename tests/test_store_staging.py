@@ -1,0 +1,123 @@
+"""Staged weights on a SQLite file (survey.data.store.staging): the same rows as the direct insert, bit for bit,
+in the same transaction (rolled back with it), and nothing left behind."""
+
+from __future__ import annotations
+
+import sqlite3
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import survey.data.store.weights as store_weights
+from survey.data.codebook import load_codebook
+from survey.data.ingest import load_wave
+from survey.data.store import Store, staging
+from survey.pipeline.steps import prepare, weight
+from tests.conftest import SAMPLE_WAVE
+
+WEIGHT_COLUMNS = "run_id, resp_id, year, weight, position, design_weight, stratum, psu, fpc, cal_block, cal_cell"
+
+
+@pytest.fixture(scope="module")
+def weighted():
+    cb = load_codebook()
+    wave = load_wave(SAMPLE_WAVE / "responses.csv", SAMPLE_WAVE / "population.csv", cb)
+    return wave, weight(prepare(wave.responses.data), wave.population.data)
+
+
+def _save(path: Path, wave, w) -> str:
+    with Store(f"sqlite:///{path}") as store:
+        report = store.load_wave(wave)
+        run_id = store.begin_run({}, "test", "1", report.source_ids)
+        store.save_run_outputs(
+            run_id,
+            weights=w.weights,
+            diagnostics=w.diagnostics,
+            estimates=pd.DataFrame({"indicator": []}),
+            lineage={},
+            finish=False,
+            design=w.design,
+        )
+    return run_id
+
+
+def _stored(path: Path, run_id: str) -> list[tuple]:
+    with sqlite3.connect(path) as conn:
+        rows = conn.execute(
+            f"select {WEIGHT_COLUMNS}, typeof(weight), typeof(fpc) from weights where run_id = ? "
+            "order by year, resp_id",
+            (run_id,),
+        ).fetchall()
+    return [(None, *r[1:]) for r in rows]  # run ids differ between the two databases
+
+
+def _stage_folders() -> set[str]:
+    return {p.name for p in Path(tempfile.gettempdir()).glob("trygghet-stage-*")}
+
+
+def test_staged_weights_are_the_direct_inserts_rows(tmp_path: Path, weighted, monkeypatch) -> None:
+    wave, w = weighted
+    before = _stage_folders()
+    direct = _save(tmp_path / "direct.sqlite", wave, w)  # 3,022 rows: below STAGE_MIN_ROWS, inserted directly
+    monkeypatch.setattr(staging, "STAGE_MIN_ROWS", 1)
+    staged = _save(tmp_path / "staged.sqlite", wave, w)
+    a, b = _stored(tmp_path / "direct.sqlite", direct), _stored(tmp_path / "staged.sqlite", staged)
+    assert len(a) == len(b) == 3022
+    assert a == b  # every value, and its SQLite type (REAL weights, NULL fpc), identical
+    assert {r[-2] for r in b} == {"real"}
+    with Store(f"sqlite:///{tmp_path / 'staged.sqlite'}") as store:
+        back = store.run_weights(staged)
+    np.testing.assert_array_equal(back.design.weights, w.design.weights)
+    np.testing.assert_array_equal(back.design.strata, w.design.strata)
+    assert _stage_folders() == before  # the staging folder is gone
+
+
+def test_a_failure_after_the_staged_insert_rolls_it_back(tmp_path: Path, weighted, monkeypatch) -> None:
+    """The staged rows are part of the outputs' transaction: an error after them leaves no weight, the run
+    still running, no staging folder, and the pooled connection detached (the next save works)."""
+    wave, w = weighted
+    monkeypatch.setattr(staging, "STAGE_MIN_ROWS", 1)
+    before = _stage_folders()
+    path = tmp_path / "t.sqlite"
+    with Store(f"sqlite:///{path}") as store:
+        report = store.load_wave(wave)
+        run_id = store.begin_run({}, "test", "1", report.source_ids)
+        args = {
+            "weights": w.weights,
+            "diagnostics": w.diagnostics,
+            "estimates": pd.DataFrame({"indicator": []}),
+            "lineage": {},
+            "finish": False,
+            "design": w.design,
+        }
+
+        def boom(*_a, **_k):
+            raise RuntimeError("diagnostics exploded")
+
+        monkeypatch.setattr(store_weights.WeightStore, "store_step", boom)
+        with pytest.raises(RuntimeError, match="diagnostics exploded"):
+            store.save_run_outputs(run_id, **args)
+        with sqlite3.connect(path) as conn:
+            assert conn.execute("select count(*) from weights").fetchone() == (0,)
+        assert store.runs().set_index("run_id").loc[run_id, "status"] == "running"
+        assert _stage_folders() == before
+        monkeypatch.undo()
+        monkeypatch.setattr(staging, "STAGE_MIN_ROWS", 1)
+        store.save_run_outputs(run_id, **args)
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("select count(*) from weights").fetchone() == (3022,)
+        assert conn.execute("pragma database_list").fetchall()[-1][1] == "main"  # nothing left attached
+
+
+def test_where_staging_applies(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(staging, "STAGE_MIN_ROWS", 100)
+    file_db = str(tmp_path / "t.sqlite")
+    assert staging.stage_applies(file_db, 100) and not staging.stage_applies(file_db, 99)
+    assert not staging.stage_applies(None, 10**6)
+    assert Store("sqlite://").sqlite_path is None  # in memory: only its own connection sees it
+    assert Store(f"sqlite:///{file_db}?timeout=5").sqlite_path is None  # options the second connection lacks
+    assert Store(f"sqlite:///{file_db}").sqlite_path == file_db
+    assert not Store("sqlite://").stages_weights(10**6)
