@@ -121,3 +121,20 @@ def test_where_staging_applies(tmp_path: Path, monkeypatch) -> None:
     assert Store(f"sqlite:///{file_db}?timeout=5").sqlite_path is None  # options the second connection lacks
     assert Store(f"sqlite:///{file_db}").sqlite_path == file_db
     assert not Store("sqlite://").stages_weights(10**6)
+
+
+def test_a_staging_file_that_cannot_be_written_falls_back_to_the_direct_insert(
+    tmp_path: Path, weighted, monkeypatch
+) -> None:
+    import adbc_driver_sqlite.dbapi as adbc
+
+    def full(*_a, **_k):
+        raise OSError("No space left on device")
+
+    wave, w = weighted
+    monkeypatch.setattr(staging, "STAGE_MIN_ROWS", 1)
+    monkeypatch.setattr(adbc, "connect", full)
+    before = _stage_folders()
+    run_id = _save(tmp_path / "t.sqlite", wave, w)
+    assert len(_stored(tmp_path / "t.sqlite", run_id)) == 3022
+    assert _stage_folders() == before

@@ -29,8 +29,6 @@ import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from survey.errors import StoreError
-
 from .bulk import arrow_frame
 from .values import quote
 
@@ -67,7 +65,7 @@ def stage_rows(
 ) -> Stage | None:
     """``df`` (plus constant columns) as ``table``'s columns written by ADBC into a staging file, or None when
     staging does not apply (``database`` None: not a plain SQLite file; fewer than :data:`STAGE_MIN_ROWS`
-    rows; no ADBC driver)."""
+    rows; no ADBC driver) or the staging file cannot be written (the caller inserts directly then)."""
     if not stage_applies(database, len(df)):
         return None
     import adbc_driver_sqlite.dbapi as adbc
@@ -79,9 +77,9 @@ def stage_rows(
         with adbc.connect(str(stage.path)) as con, con.cursor() as cur:
             cur.adbc_ingest(table.name, data, mode="create")
             con.commit()
-    except (adbc.Error, OSError, pa.ArrowException) as exc:
+    except (adbc.Error, OSError, pa.ArrowException):  # e.g. a full temporary folder: the direct insert instead
         discard(stage)
-        raise StoreError(f"Kan inte förbereda raderna för tabellen {table.name}: {exc}") from None
+        return None
     return stage
 
 
