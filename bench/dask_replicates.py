@@ -29,10 +29,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.measure import ensure_wave, run_measured
+from flows.dask_runner import DEFAULT_WORKERS as WORKERS  # the replicates in one block per worker by default
 
 DEFAULT_N = 1_000_000
 DEFAULT_REPLICATES = 500
-WORKERS = 2  # flows.dask_runner.DEFAULT_WORKERS: the replicates in one block per worker by default
 _STATE: dict[str, Any] = {}  # the weighted wave and the options of the run (this process only)
 
 

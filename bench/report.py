@@ -81,10 +81,10 @@ REPORT_PARTS = ("build", "html", "csv", "xlsx", "px", "jsonstat", "charts", "int
 
 
 def where_lines(runs: list[dict[str, Any]]) -> list[str]:
-    """Where a run's wall time goes: the publish step's parts (run.json's ``publish_parts``; on PostgreSQL the
-    run's outputs are stored beside the report) and, of the report, its formats (``publish.seconds``); the
-    rest of the wall time is what no step measures: the process start-up and imports, the wait for the store
-    thread after the statistics, and the exit."""
+    """Where a run's wall time goes: the publish step's parts (run.json's ``publish_parts``; on PostgreSQL and
+    for many weights on a SQLite file the run's outputs are stored beside the report) and, of the report, its
+    formats (``publish.seconds``); the rest of the wall time is what no step measures: the process start-up
+    and imports, the wait for the store thread after the statistics, and the exit."""
     rows = []
     for r in runs:
         st, pp, rp = r.get("steps", {}), r.get("publish_parts", {}), r.get("report_parts", {})

@@ -25,10 +25,6 @@ def neutralise(text: Any) -> Any:
     return text
 
 
-def needs_neutralising(text: Any) -> bool:
-    return isinstance(text, str) and text.startswith(TRIGGERS)
-
-
 def safe_text_columns(df: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
     """A copy of ``df`` with the given text columns neutralised (numbers in other columns untouched)."""
     out = df.copy()

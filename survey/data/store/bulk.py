@@ -265,11 +265,16 @@ def _sqlite_insert(dbapi: Any, table: sa.Table, names: list[str], constants: dic
         cur.close()
 
 
+def insert_columns(table: sa.Table, df: pd.DataFrame, constants: dict[str, Any]) -> list[sa.Column[Any]]:
+    """``table``'s columns that ``df`` or ``constants`` give, in ``table``'s order."""
+    return [c for c in table.columns if c.name in constants or c.name in df.columns]
+
+
 def arrow_frame(table: sa.Table, df: pd.DataFrame, constants: dict[str, Any]) -> tuple[list[str], pa.Table]:
     """``df``'s columns that ``table`` has, plus the constant columns, as an Arrow table of the store's types,
     in ``table``'s column order (the rows of a COPY or of a staged insert)."""
     n = len(df)
-    cols = [c for c in table.columns if c.name in constants or c.name in df.columns]
+    cols = insert_columns(table, df, constants)
     names = [c.name for c in cols]
     arrays = [
         pa.array(
@@ -294,7 +299,7 @@ def bulk_insert(conn: Connection, table: sa.Table, df: pd.DataFrame, constants: 
         names, data = arrow_frame(table, df, constants)
         _copy_in(dbapi, table, names, data)
         return n
-    names = [c.name for c in table.columns if c.name in constants or c.name in df.columns]
+    names = [c.name for c in insert_columns(table, df, constants)]
     if dbapi is None:
         raise StoreError("Databasanslutningen är stängd.")
     _sqlite_insert(dbapi, table, names, constants, df)
