@@ -14,7 +14,8 @@ import pytest
 import survey.data.store.weights as store_weights
 from survey.data.codebook import load_codebook
 from survey.data.ingest import load_wave
-from survey.data.store import Store, staging
+from survey.data.store import Store, loading, staging
+from survey.errors import StoreError
 from survey.pipeline.steps import prepare, weight
 from tests.conftest import SAMPLE_WAVE
 
@@ -138,3 +139,73 @@ def test_a_staging_file_that_cannot_be_written_falls_back_to_the_direct_insert(
     run_id = _save(tmp_path / "t.sqlite", wave, w)
     assert len(_stored(tmp_path / "t.sqlite", run_id)) == 3022
     assert _stage_folders() == before
+
+
+# --- the wave's responses (Store.load_wave) ----------------------------------------------------------------
+
+
+def _responses(path: Path) -> list[tuple]:
+    with sqlite3.connect(path) as conn:
+        cols = [r[1] for r in conn.execute("pragma table_info(responses)")]
+        typed = ", ".join(f'"{c}", typeof("{c}")' for c in cols)
+        return conn.execute(f"select {typed} from responses order by source_file_id, source_row").fetchall()
+
+
+def test_staged_responses_are_the_direct_loads_rows(tmp_path: Path, weighted, monkeypatch) -> None:
+    wave, _w = weighted
+    before = _stage_folders()
+    with Store(f"sqlite:///{tmp_path / 'direct.sqlite'}") as store:
+        direct = store.load_wave(wave)  # 3,022 rows: below STAGE_MIN_ROWS, inserted directly
+    monkeypatch.setattr(staging, "STAGE_MIN_ROWS", 1)
+    with Store(f"sqlite:///{tmp_path / 'staged.sqlite'}") as store:
+        staged = store.load_wave(wave)
+        back = store.responses()
+    assert (staged.status, staged.rows_accepted) == (direct.status, direct.rows_accepted) == ("loaded", 3022)
+    a, b = _responses(tmp_path / "direct.sqlite"), _responses(tmp_path / "staged.sqlite")
+    assert len(a) == len(b) == 3022
+    assert a == b  # every value and its SQLite type, the source id included
+    assert {r[1] for r in b} == {"integer"}  # source_file_id bound as an integer
+    with Store(f"sqlite:///{tmp_path / 'direct.sqlite'}") as store:
+        pd.testing.assert_frame_equal(back, store.responses())
+    assert _stage_folders() == before
+
+
+def test_a_failed_staged_load_leaves_nothing(tmp_path: Path, weighted, monkeypatch) -> None:
+    """The staged responses are part of the wave's transaction: an error after them (here the quarantine's
+    insert) leaves no source, no response, no staging folder and nothing attached; the next load works."""
+
+    wave, _w = weighted
+    monkeypatch.setattr(staging, "STAGE_MIN_ROWS", 1)
+    before = _stage_folders()
+    path = tmp_path / "t.sqlite"
+
+    def boom(*_a, **_k):
+        raise StoreError("quarantine exploded")
+
+    with Store(f"sqlite:///{path}") as store:
+        with monkeypatch.context() as m:
+            m.setattr(loading, "insert_quarantine", boom)
+            with pytest.raises(StoreError, match="quarantine exploded"):
+                store.load_wave(wave)
+        with sqlite3.connect(path) as conn:
+            assert conn.execute("select count(*) from responses").fetchone() == (0,)
+            assert conn.execute("select count(*) from source_files").fetchone() == (0,)
+        assert _stage_folders() == before
+        assert store.load_wave(wave).rows_accepted == 3022
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("select count(*) from responses").fetchone() == (3022,)
+        assert conn.execute("pragma database_list").fetchall()[-1][1] == "main"
+
+
+def test_an_unchanged_wave_is_not_staged(tmp_path: Path, weighted, monkeypatch) -> None:
+    wave, _w = weighted
+    monkeypatch.setattr(staging, "STAGE_MIN_ROWS", 1)
+    with Store(f"sqlite:///{tmp_path / 't.sqlite'}") as store:
+        assert store.load_wave(wave).status == "loaded"
+
+        def no_stage(*_a, **_k):
+            raise AssertionError("a stored file was staged again")
+
+        monkeypatch.setattr(loading, "stage_rows", no_stage)
+        again = store.load_wave(wave)
+    assert (again.status, again.statuses["responses"]) == ("unchanged", "unchanged")

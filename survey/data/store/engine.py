@@ -38,7 +38,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from survey.errors import StoreError
 
-from .bulk import CopyFailed
+from .bulk import CopyFailed, sqlite_path
 from .values import os_user
 
 ENV_URL = "TRYGGHET_DATABASE_URL"
@@ -241,6 +241,12 @@ class Database:
     def safe_url(self) -> str:
         """The URL with the password masked (for every message and log line)."""
         return mask_url(self.url)
+
+    @property
+    def sqlite_path(self) -> str | None:
+        """The database's file when it is a plain SQLite file (None for PostgreSQL, an in-memory database
+        or a URL with options)."""
+        return sqlite_path(self.engine.url)
 
     def current_role(self) -> str:
         """The role the database sees (PostgreSQL ``current_user``, which ``SET ROLE`` changes)."""

@@ -32,6 +32,7 @@ from survey.errors import StoreError
 from .bulk import bulk_insert
 from .engine import Database
 from .schema import CONTRACT_ITEMS, QUARANTINE_COLUMNS, free_text, population, quarantine, responses, source_files
+from .staging import Stage, discard, insert_staged, stage_applies, stage_rows
 from .values import attr, clean_json, dumps, frame_years, key_years, now, os_user, py_value, years_key
 
 
@@ -62,20 +63,29 @@ class LoadReport:
 # --- inserting one file's rows (module functions: tests replace them to simulate a failure) -------------------
 
 
-def insert_responses(conn: Connection, sid: int, data: pd.DataFrame) -> int:
-    """The accepted rows of a responses file; items outside the contract go to ``extra_items`` (JSON)."""
+def responses_rows(data: pd.DataFrame) -> pd.DataFrame:
+    """The rows a responses file stores: its columns, with the items outside the contract in
+    ``extra_items`` (JSON)."""
     missing = [c for c in ("resp_id", "year", "district", "sex", "age_group", "source_row") if c not in data.columns]
     if missing:
         raise StoreError(f"Svarstabellen saknar de kanoniska kolumnerna {', '.join(missing)}.")
     extra = [c for c in data.columns if c.startswith("q_") and c not in CONTRACT_ITEMS]
-    df = data
-    if extra:
-        df = data.copy()
-        df["extra_items"] = [
-            json.dumps({k: py_value(v) for k, v in zip(extra, row)})
-            for row in data[extra].itertuples(index=False, name=None)
-        ]
-    return bulk_insert(conn, responses, df, {"source_file_id": sid})
+    if not extra:
+        return data
+    df = data.copy()
+    df["extra_items"] = [
+        json.dumps({k: py_value(v) for k, v in zip(extra, row)})
+        for row in data[extra].itertuples(index=False, name=None)
+    ]
+    return df
+
+
+def insert_responses(conn: Connection, sid: int, data: pd.DataFrame, stage: Stage | None = None) -> int:
+    """The accepted rows of a responses file (:func:`responses_rows`), from ``stage`` when they were staged
+    (:func:`survey.data.store.staging.stage_rows`)."""
+    if stage is not None:
+        return insert_staged(conn, responses, stage, {"source_file_id": sid})
+    return bulk_insert(conn, responses, responses_rows(data), {"source_file_id": sid})
 
 
 def insert_free_text(conn: Connection, sid: int, df: pd.DataFrame | None) -> int:
@@ -109,8 +119,9 @@ def insert_population(conn: Connection, sid: int, df: pd.DataFrame) -> int:
     return bulk_insert(conn, population, p, {"source_file_id": sid})
 
 
-def insert_source(conn: Connection, kind: str, part: Any, key: str, version: int) -> int:
-    """A new ``source_files`` row (status active) and the file's rows; returns its id."""
+def insert_source(conn: Connection, kind: str, part: Any, key: str, version: int, stage: Stage | None = None) -> int:
+    """A new ``source_files`` row (status active) and the file's rows (a responses file's from ``stage``
+    when given); returns its id."""
     src = attr(part, "source")
     data: pd.DataFrame = attr(part, "data")
     sf = source_files
@@ -140,7 +151,7 @@ def insert_source(conn: Connection, kind: str, part: Any, key: str, version: int
         .returning(sf.c.id)
     ).scalar_one()
     if kind == "responses":
-        insert_responses(conn, sid, data)
+        insert_responses(conn, sid, data, stage)
         insert_free_text(conn, sid, attr(part, "free_text"))
     else:
         insert_population(conn, sid, data)
@@ -232,12 +243,15 @@ class WaveLoader(Database):
         ids: dict[str, int] = {}
         superseded: list[int] = []
         notes: list[str] = list(attr(wave, "notes", None) or [])
+        stage = self.stage_responses(parts["responses"])
         try:
-            with self.writing("spara vågen") as conn:
+            with self.writing_with("spara vågen", stage.path if stage else None) as conn:
                 if self.dialect == "postgresql":  # one load at a time (SQLite: BEGIN IMMEDIATE does it)
                     conn.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext('trygghet.load_wave'))")
                 for kind, part in parts.items():
-                    status, sid, old = self.load_part(conn, kind, part, replace, by=by)
+                    status, sid, old = self.load_part(
+                        conn, kind, part, replace, by=by, stage=stage if kind == "responses" else None
+                    )
                     statuses[kind], ids[kind] = status, sid
                     superseded += old
                     if old:
@@ -248,12 +262,43 @@ class WaveLoader(Database):
             raise StoreError(
                 f"Vågen bryter mot en regel i databasen och sparades inte (inget skrevs): {getattr(exc, 'orig', exc)}"
             ) from exc
+        finally:
+            if stage is not None:
+                discard(stage)
         return _report(parts, statuses, ids, superseded, notes)
 
+    def stage_responses(self, part: Any) -> Stage | None:
+        """A large responses file's rows staged for :meth:`load_wave` on a SQLite file
+        (:mod:`survey.data.store.staging`: written by ADBC outside the GIL, so the statistics beside the load
+        keep the interpreter), or None: staging does not apply, or the file is stored already (unchanged)."""
+        data = attr(part, "data")
+        if data is None or not stage_applies(self.sqlite_path, len(data)):
+            return None
+        sf = source_files
+        with self.reading("läsa källfilerna") as conn:
+            stored = conn.execute(
+                sa.select(sf.c.id).where(
+                    sf.c.kind == "responses",
+                    sf.c.sha256 == attr(attr(part, "source"), "sha256"),
+                    sf.c.status == "active",
+                )
+            ).first()
+        if stored is not None:
+            return None
+        return stage_rows(self.sqlite_path, responses, responses_rows(data))
+
     def load_part(
-        self, conn: Connection, kind: str, part: Any, replace: bool, *, by: str | None = None
+        self,
+        conn: Connection,
+        kind: str,
+        part: Any,
+        replace: bool,
+        *,
+        by: str | None = None,
+        stage: Stage | None = None,
     ) -> tuple[str, int, list[int]]:
-        """Load one file of a wave inside ``conn``'s transaction; returns (status, source id, superseded)."""
+        """Load one file of a wave inside ``conn``'s transaction; returns (status, source id, superseded).
+        ``stage``: the file's rows staged by :meth:`stage_responses` (inserted only if the file is new)."""
         name, sha, key = check_part(kind, part)
         sf = source_files
         existing = conn.execute(
@@ -280,7 +325,7 @@ class WaveLoader(Database):
             sid = existing.id
             set_status(conn, [sid], "active", by=by, reason="sparad igen med --replace")
         else:
-            sid = insert_source(conn, kind, part, key, 1 + max((a.version for a in touching), default=0))
+            sid = insert_source(conn, kind, part, key, 1 + max((a.version for a in touching), default=0), stage)
         old = [a.id for a in touching]
         set_status(conn, old, "replaced", by=by, superseded_by=sid, reason=f"ersatt av källa {sid}")
         return ("replaced" if old else "loaded"), sid, old

@@ -83,12 +83,16 @@ def stage_rows(
     return stage
 
 
-def insert_staged(conn: Connection, table: sa.Table, stage: Stage) -> int:
+def insert_staged(conn: Connection, table: sa.Table, stage: Stage, constants: dict[str, Any] | None = None) -> int:
     """Move the staged rows into ``table`` within ``conn``'s transaction (the file attached as
-    :data:`STAGE_SCHEMA`); returns the number of rows."""
-    cols = ", ".join(quote(c) for c in stage.columns)
+    :data:`STAGE_SCHEMA`), with ``constants`` (bound parameters) as further columns of every row; returns
+    the number of rows."""
+    consts = constants or {}
+    cols = ", ".join(quote(c) for c in (*stage.columns, *consts))
+    values = ", ".join([*(quote(c) for c in stage.columns), *("?" for _ in consts)])
     conn.exec_driver_sql(
-        f"INSERT INTO {quote(table.name)} ({cols}) SELECT {cols} FROM {STAGE_SCHEMA}.{quote(stage.table)}"
+        f"INSERT INTO {quote(table.name)} ({cols}) SELECT {values} FROM {STAGE_SCHEMA}.{quote(stage.table)}",
+        tuple(consts.values()),
     )
     return stage.rows
 

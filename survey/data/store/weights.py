@@ -36,7 +36,7 @@ from survey.calibration import CalibrationModel
 from survey.design import Design
 from survey.errors import StoreError
 
-from .bulk import arrow_types, bulk_insert, bulk_select, sqlite_path
+from .bulk import arrow_types, bulk_insert, bulk_select
 from .runs import RunOutputs, RunResults, RunStore, input_ids, read_run_frame, require_running
 from .schema import WEIGHT_DTYPES, run_designs, runs, weights
 from .staging import discard, insert_staged, stage_applies, stage_rows
@@ -306,12 +306,6 @@ class WeightStore(RunStore):
         finally:
             if stage is not None:
                 discard(stage)
-
-    @property
-    def sqlite_path(self) -> str | None:
-        """The database's file when it is a plain SQLite file (None for PostgreSQL, an in-memory database
-        or a URL with options)."""
-        return sqlite_path(self.engine.url)
 
     def stages_weights(self, rows: int) -> bool:
         """Whether :meth:`save_run_outputs` stores ``rows`` weights without holding the GIL for them: on
