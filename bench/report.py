@@ -82,9 +82,11 @@ REPORT_PARTS = ("build", "html", "csv", "xlsx", "px", "jsonstat", "charts", "int
 
 def where_lines(runs: list[dict[str, Any]]) -> list[str]:
     """Where a run's wall time goes: the publish step's parts (run.json's ``publish_parts``; on PostgreSQL and
-    for many weights on a SQLite file the run's outputs are stored beside the report) and, of the report, its
-    formats (``publish.seconds``); the rest of the wall time is what no step measures: the process start-up
-    and imports, the wait for the store thread after the statistics, and the exit."""
+    for many weights on a SQLite file a thread waits for the wave's load, records the run and stores its
+    outputs beside the report: ``record`` and ``run outputs``) and, of the report, its formats
+    (``publish.seconds``); the rest of the wall time is what no step measures: the process start-up and
+    imports, and the exit (runs before the publish step's ``record`` part also waited for the store thread
+    after the statistics: that wait is its own column then)."""
     rows = []
     for r in runs:
         st, pp, rp = r.get("steps", {}), r.get("publish_parts", {}), r.get("report_parts", {})
@@ -92,20 +94,31 @@ def where_lines(runs: list[dict[str, Any]]) -> list[str]:
             continue
         stats = sum(float(st.get(s, 0.0)) for s in STATISTICS)
         measured = sum(float(st.get(s, 0.0)) for s in ("read", "validate", "publish")) + stats
+        waited = 0.0 if "record" in pp else max(0.0, float(st.get("store", 0.0)) - stats)
         rows.append(
             [
                 r["label"],
                 _f(pp.get("analysis_files")),
+                _f(pp.get("record")),
                 _f(pp.get("run_outputs")),
                 _f(pp.get("report")),
                 *(_f(rp.get(k)) for k in REPORT_PARTS),
-                _f(max(0.0, float(st.get("store", 0.0)) - stats)),
-                _f(r["wall"] - measured - max(0.0, float(st.get("store", 0.0)) - stats)),
+                _f(waited),
+                _f(r["wall"] - measured - waited),
             ]
         )
     if not rows:
         return []
-    head = ["run", "analysis files", "run outputs", "report", *REPORT_PARTS, "wait for store", "start, imports, exit"]
+    head = [
+        "run",
+        "analysis files",
+        "record (wait for the load)",
+        "run outputs",
+        "report",
+        *REPORT_PARTS,
+        "wait for store after the statistics",
+        "start, imports, exit",
+    ]
     return ["", "Where the time goes (seconds; the report's parts are within `report`):", "", *_table(head, rows)]
 
 

@@ -209,10 +209,24 @@ def test_where_the_time_goes() -> None:
     lines = report.where_lines([run, {"label": "old", "wall": 1.0, "steps": {}}])
     assert lines[1] == "Where the time goes (seconds; the report's parts are within `report`):"
     assert lines[-1] == (
-        "| sqlite | 0.20 | 1.10 | 3.50 | 0.40 | 0.50 | – | – | – | – | 0.70 | – | – | – | 1.20 | 2.80 |"
+        "| sqlite | 0.20 | – | 1.10 | 3.50 | 0.40 | 0.50 | – | – | – | – | 0.70 | – | – | – | 1.20 | 2.80 |"
     )
     assert len(lines) == 6  # the old run without the parts has no row
     assert report.where_lines([{"label": "old", "wall": 1.0, "steps": {}}]) == []
+
+
+def test_where_the_time_goes_when_the_publish_step_waits_for_the_load() -> None:
+    """With ``record`` among the publish step's parts the wait for the load is within the publish step: no
+    wait after the statistics, and the rest is 12.9 - (0.4 + 0.3 + 6.4 + 1.8) = 4.0."""
+    run = {
+        "label": "sqlite",
+        "wall": 12.9,
+        "steps": {"read": 0.4, "validate": 0.3, "store": 3.0, "weight": 0.3, "estimate": 1.3, "trend": 0.2},
+        "publish_parts": {"analysis_files": 0.2, "record": 1.2, "run_outputs": 1.1, "report": 3.5},
+    }
+    run["steps"]["publish"] = 6.4
+    lines = report.where_lines([run])
+    assert lines[-1] == "| sqlite | 0.20 | 1.20 | 1.10 | 3.50 | – | – | – | – | – | – | – | – | – | – | 0.00 | 4.00 |"
 
 
 def test_markdown_load_section() -> None:

@@ -92,7 +92,7 @@ def test_cli_run_reproduces_the_oracle(tmp_path: Path) -> None:
     lineage = json.loads((out / "run.json").read_text(encoding="utf-8"))
     assert set(lineage["steps"]) == {"read", "validate", "store", "weight", "estimate", "trend", "publish"}
     assert all(v >= 0 for v in lineage["steps"].values())
-    assert set(lineage["publish_parts"]) == {"analysis_files", "run_outputs"}  # --no-publish: no report
+    assert set(lineage["publish_parts"]) == {"record", "analysis_files", "run_outputs"}  # --no-publish: no report
     assert lineage["inputs"][0]["sha256"] == sha256_file(SAMPLE_WAVE / "responses.csv")
     assert lineage["inputs"][1]["sha256"] == sha256_file(SAMPLE_WAVE / "population.csv")
     assert lineage["codebook"]["version"] == "1"
@@ -278,7 +278,7 @@ def test_run_with_the_report_on_postgresql(tmp_path: Path, monkeypatch) -> None:
         compare_with_oracle(tmp_path / "out")
         assert (tmp_path / "out" / "report" / "index.html").is_file()
         parts = json.loads((tmp_path / "out" / "run.json").read_text(encoding="utf-8"))["publish_parts"]
-        assert set(parts) == {"analysis_files", "run_outputs", "report"}
+        assert set(parts) == {"record", "analysis_files", "run_outputs", "report"}
         with Store(url, migrate=False) as store:
             runs = store.runs()
             pub = store.published_tables()
@@ -309,6 +309,65 @@ def test_run_with_the_report_on_postgresql(tmp_path: Path, monkeypatch) -> None:
         with admin.begin() as conn:
             conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
         admin.dispose()
+
+
+def test_the_report_is_written_while_the_load_still_runs(tmp_path: Path, monkeypatch) -> None:
+    """Where the outputs are stored beside the report (here staged on a SQLite file), the report names the
+    run by the id chosen after the statistics and does not wait for the wave's load: the load below waits
+    until the report has been published, and the run still lands whole, under that id."""
+    import threading
+
+    from reports import publish
+    from survey.data.store import Store, staging
+    from survey.data.store.loading import WaveLoader
+
+    monkeypatch.setattr(staging, "STAGE_MIN_ROWS", 1)
+    reported = threading.Event()
+    report_ids: list[str] = []
+    real_report, real_load = publish.publish_report, WaveLoader.load_wave
+
+    def report(*args, **kwargs):
+        out = real_report(*args, **kwargs)
+        report_ids.append(args[4]["run_id"])  # run_meta
+        reported.set()
+        return out
+
+    def load(self, *args, **kwargs):
+        assert reported.wait(300), "the report waited for the load"  # generous: only a deadlock fails
+        return real_load(self, *args, **kwargs)
+
+    monkeypatch.setattr(publish, "publish_report", report)
+    monkeypatch.setattr(WaveLoader, "load_wave", load)
+    db = f"sqlite:///{tmp_path / 't.sqlite'}"
+    r = run(SAMPLE_WAVE / "responses.csv", SAMPLE_WAVE / "population.csv", tmp_path / "out", db=db)
+    assert report_ids == [r.run_id]
+    lineage = json.loads((tmp_path / "out" / "run.json").read_text(encoding="utf-8"))
+    assert lineage["run_id"] == r.run_id and lineage["database"]["load"] == "loaded"
+    with Store(db, migrate=False) as store:
+        assert list(store.runs()["status"]) == ["succeeded"]
+        assert set(store.published_tables()["run_id"]) == {r.run_id}
+        assert len(store.run_weights(r.run_id).weights) == 3022
+
+
+def test_a_load_that_fails_beside_the_report_records_no_run(tmp_path: Path, monkeypatch) -> None:
+    """The load's error reaches the user after the report thread has finished; no run is recorded (the load
+    wrote nothing, so there is no source to name), nothing is published and no run.json is written."""
+    from survey.data.store import Store, loading, staging
+    from survey.errors import StoreError
+
+    def broken(*_a, **_k):
+        raise StoreError("karantänen kunde inte sparas")
+
+    monkeypatch.setattr(staging, "STAGE_MIN_ROWS", 1)
+    monkeypatch.setattr(loading, "insert_quarantine", broken)
+    db = f"sqlite:///{tmp_path / 't.sqlite'}"
+    with pytest.raises(StoreError, match="karantänen kunde inte sparas"):
+        run(SAMPLE_WAVE / "responses.csv", SAMPLE_WAVE / "population.csv", tmp_path / "out", db=db)
+    assert not (tmp_path / "out" / "run.json").exists()
+    with Store(db, migrate=False) as store:
+        assert store.runs().empty
+        assert store.published_tables().empty
+        assert store.sources().empty
 
 
 @pytest.mark.slow

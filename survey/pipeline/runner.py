@@ -7,13 +7,17 @@ functions in the same order with the same :class:`~survey.pipeline.config.RunCon
 contract files (``weights.csv``, ``estimates.csv``, ``trend.csv``, ``run.json``) plus the analysts' extras
 and the report under ``OUT/report/``.
 
-The database load is the one step that overlaps others: it runs in a thread with its own connection
-(``StepRunner.submit``; Prefect's thread-pool task runner in the flow) while this thread computes. No
-process is forked, so no thread or connection pool is ever duplicated.
+The database load overlaps the other steps: it runs in a thread with its own connection
+(``StepRunner.submit``; Prefect's thread-pool task runner in the flow) while this thread computes. The run's
+id is chosen once the statistics are done; where the store keeps the outputs without holding the GIL
+(:func:`publish_step`) the run is recorded and its outputs stored in a thread that waits for the load, while
+the report, which names the run by that id, is written beside it. No process is forked, so no thread or
+connection pool is ever duplicated.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -25,6 +29,7 @@ from typing import Any, Protocol
 import pandas as pd
 
 from survey.data.codebook import Codebook, load_codebook
+from survey.data.store.runs import new_run_id
 from survey.errors import ConfigError
 from survey.estimation import AtomStats
 from survey.models import trend_outputs  # at import: statsmodels' own import is not the trend step's time
@@ -249,17 +254,20 @@ def publish_step(
     e: EstimationResult,
     tr: Any,
     started: datetime,
-    lineage: dict[str, Any],
+    record: Callable[[], dict[str, Any]],
 ) -> dict[str, Path]:
     """Write the contract files and extras, store the run's outputs, and publish the report.
 
-    Where the store keeps the weights without holding the GIL (:meth:`Store.stages_weights`: PostgreSQL,
-    where the server does the work while the client waits on the socket, and a SQLite file with many rows,
-    staged by ADBC), the outputs are stored in a thread with its own connection (:func:`save_step`) while
-    this thread writes the files and the report; the report's tables are published to the store once that
-    transaction has committed, so the order in the database is the same as when the steps run one after
-    the other. Otherwise the steps do run one after the other: the sqlite3 binding holds the GIL while it
-    binds 1M rows, and beside the report that thread was slower (publish 14.7 against 12.2 s wall at 1M)."""
+    ``record`` waits for the wave's load, records the run ``run_id`` in the store (``begin_run``) and returns
+    its lineage (the same dict on every call). Where the store keeps the weights without holding the GIL
+    (:meth:`Store.stages_weights`: PostgreSQL, where the server does the work while the client waits on the
+    socket, and a SQLite file with many rows, staged by ADBC), a thread with its own connection does that,
+    then stores the outputs (:func:`save_step`), while this thread writes the files and the report: the
+    report names the run by the id chosen before, so it need not wait for the load either. The report's
+    tables are published to the store once the outputs' transaction has committed, so the order in the
+    database is the same as when the steps run one after the other. Otherwise the steps do run one after the
+    other: the sqlite3 binding holds the GIL while it binds 1M rows, and beside the report that thread was
+    slower (publish 14.7 against 12.2 s wall at 1M)."""
     out_dir = Path(config.out)
     parts: dict[str, float] = {}  # wall seconds of the step's parts (run.json's "publish_parts")
 
@@ -279,12 +287,18 @@ def publish_step(
         return part("report", outputs.publish, config, target, run_id, wave, codebook, e, tr, started, w.nonresponse)
 
     if not store.stages_weights(len(w.weights)):
+        lineage = part("record", record)
         files = part("analysis_files", analysis_files)
         part("run_outputs", save_outputs, store, run_id, w, e, tr, lineage)
         pub = report(store)
     else:
+
+        def record_and_save() -> None:
+            lineage = part("record", record)
+            part("run_outputs", save_step, store.url, run_id, w, e, tr, lineage)
+
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="trygghet-save") as pool:
-            saving = pool.submit(part, "run_outputs", save_step, store.url, run_id, w, e, tr, lineage)
+            saving = pool.submit(record_and_save)
             try:
                 files = part("analysis_files", analysis_files)
                 pub = report(None)
@@ -299,6 +313,7 @@ def publish_step(
             pub.versions = publish_to_store(store, pub.built, run_id)
             pub.seconds["store"] = round(time.perf_counter() - t0, 3)
             parts["report"] = round(parts["report"] + pub.seconds["store"], 3)
+    lineage = record()
     lineage["publish_parts"] = parts
     if pub is not None:
         files["report"] = pub.index if pub.index is not None else out_dir / "report"
@@ -372,26 +387,51 @@ def run(  # long: the chain, written once, step by step; formatted one argument 
             failure: BaseException | None = None
         except BaseException as exc:  # the load still finishes (or fails) before the run is recorded as failed
             failure = exc
-        report, clock["store"] = loading.result()
-        notes.append(f"databas: {report.status}")
-        parameters = outputs.run_parameters(config, flow_run)
-        run_id = store.begin_run(parameters, outputs.code_version(), codebook.version, report.source_ids)
+        run_id = new_run_id()  # chosen now: the report names the run while the load may still be running
+        state: dict[str, Any] = {}
+        recording = threading.Lock()
+
+        def begin() -> Any:
+            """Wait for the load and record the run (status running); returns the load's report."""
+            loaded, clock["store"] = loading.result()
+            notes.append(f"databas: {loaded.status}")
+            state["parameters"] = outputs.run_parameters(config, flow_run)
+            store.begin_run(
+                state["parameters"], outputs.code_version(), codebook.version, loaded.source_ids, run_id=run_id
+            )
+            state["begun"] = True
+            return loaded
+
         if failure is not None:
+            begin()
             store.fail_run(run_id, f"{type(failure).__name__}: {failure}")
             raise failure
-        notes.extend(w.notes)
+
+        def record() -> dict[str, Any]:
+            """The run recorded once (:func:`begin`, from whichever thread asks first) and its lineage."""
+            with recording:
+                if "lineage" not in state:
+                    loaded = begin()
+                    notes.extend(w.notes)
+                    state["lineage"] = outputs.lineage(
+                        run_id, started, wave, codebook, store, loaded.status, state["parameters"], w, e, notes, clock
+                    )
+                lineage: dict[str, Any] = state["lineage"]
+                return lineage
+
         say("publicerar")
-        lineage = outputs.lineage(run_id, started, wave, codebook, store, report.status, parameters, w, e, notes, clock)
         try:
             t0 = time.perf_counter()
             files = runner.run(
-                "publish", publish_step, config, store, run_id, wave, codebook, w, e, tr, started, lineage
+                "publish", publish_step, config, store, run_id, wave, codebook, w, e, tr, started, record
             )
             clock["publish"] = time.perf_counter() - t0
+            lineage = record()
             files["run"] = outputs.write_lineage(Path(config.out), lineage, clock)
             store.finish_run(run_id, lineage)
         except BaseException as exc:
-            store.fail_run(run_id, f"{type(exc).__name__}: {exc}")
+            if state.get("begun"):  # a load that failed recorded no run
+                store.fail_run(run_id, f"{type(exc).__name__}: {exc}")
             raise
         finally:
             if isinstance(runner, PlainSteps) and steps is None:

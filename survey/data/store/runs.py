@@ -215,6 +215,11 @@ def latest_run_query(statuses: Sequence[str], with_estimates: bool) -> sa.Select
     return stmt.order_by(runs.c.started_at.desc()).limit(1)  # served by ix_runs_started_at
 
 
+def new_run_id() -> str:
+    """A new run id (uuid4), chosen by the client: a run can be named before its row is written."""
+    return str(uuid.uuid4())
+
+
 class RunStore(WaveReader):
     """Runs, their steps and output frames (see the module docstring)."""
 
@@ -227,12 +232,14 @@ class RunStore(WaveReader):
         *,
         codebook_name: str | None = None,
         years: Sequence[int] | None = None,
+        run_id: str | None = None,
     ) -> str:
-        """Record a new run (status "running") and the source versions it reads; returns the run id (uuid4).
+        """Record a new run (status "running") and the source versions it reads; returns the run id (uuid4,
+        or ``run_id`` when the caller chose it before, :func:`new_run_id`).
 
         ``years`` (default: all years of the sources) is what :meth:`run_responses` returns.
         """
-        run_id = str(uuid.uuid4())
+        run_id = run_id or new_run_id()
         ids = sorted({int(i) for i in input_source_ids})
         with self.writing("starta en körning") as conn:
             found = set(conn.execute(sa.select(source_files.c.id).where(source_files.c.id.in_(ids or [-1]))).scalars())
