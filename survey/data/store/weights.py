@@ -276,12 +276,13 @@ class WeightStore(RunStore):
             raise StoreError(f"Kan inte spara körning {run_id}: skattningarna saknar kolumnen 'indicator'.")
         frame = _weights_frame(run_id, weights, design)
         # on a SQLite file the weights are staged by ADBC outside the GIL (survey.data.store.staging)
-        stage = stage_rows(self.sqlite_path, WEIGHTS_TABLE, frame, {"run_id": run_id})
+        # (the run id, the same in every row, is bound once in the INSERT ... SELECT instead of staged 1M times)
+        stage = stage_rows(self.sqlite_path, WEIGHTS_TABLE, frame)
         try:
             with self.writing_with("spara körningens resultat", stage.path if stage else None) as conn:
                 require_running(conn, run_id)
                 if stage is not None:
-                    insert_staged(conn, WEIGHTS_TABLE, stage)
+                    insert_staged(conn, WEIGHTS_TABLE, stage, {"run_id": run_id})
                 else:
                     bulk_insert(conn, WEIGHTS_TABLE, frame, {"run_id": run_id})
                 if design is not None:
