@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import SAMPLE_WAVE
+
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("survey", "reports", "flows", "schemas")
 CORE = (
@@ -65,6 +67,32 @@ def test_the_statistics_core_imports_without_io_libraries() -> None:
     offending = sorted(m for m in loaded if any(m == b or m.startswith(b + ".") for b in NOT_IN_CORE))
     assert offending == []
     assert "statsmodels" in {m.split(".")[0] for m in loaded}  # the core does use its libraries
+
+
+def test_the_statistics_are_imported_once_the_load_runs() -> None:
+    """``trygghet run`` reads and validates the wave and opens the store before it imports scipy, statsmodels
+    and the estimators (about 1 s): the import then overlaps the wave's load (runner.import_statistics)."""
+    stats = ("scipy.stats", "statsmodels", "survey.estimation", "survey.models", "survey.pipeline.steps")
+    code = f"""
+import json, sys, tempfile
+from pathlib import Path
+import survey.pipeline.runner as runner
+from survey.pipeline.config import build_config
+seen = {{}}
+real_open = runner.open_store
+def open_store(config):
+    seen["before_the_load"] = sorted(m for m in {stats!r} if m in sys.modules)
+    return real_open(config)
+runner.open_store = open_store
+out = Path(tempfile.mkdtemp())
+wave = Path({str(SAMPLE_WAVE)!r})
+runner.run(build_config(None, {{"responses": wave / "responses.csv", "population": wave / "population.csv",
+    "out": out, "db": f"sqlite:///{{out}}/t.db", "publish": False}}))
+seen["after_the_run"] = sorted(m for m in {stats!r} if m in sys.modules)
+print(json.dumps(seen))
+"""
+    seen = json.loads(_python(code).strip().splitlines()[-1])
+    assert seen == {"before_the_load": [], "after_the_run": sorted(stats)}
 
 
 def _all_modules() -> list[str]:

@@ -15,15 +15,17 @@ import subprocess
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from survey.data.codebook import Codebook
-from survey.pipeline.adjustment import NonresponseResult
 from survey.pipeline.config import RunConfig
-from survey.pipeline.steps import CONTRACT_ESTIMATE_COLUMNS, POOL_LABEL, EstimationResult, WeightingResult
+
+if TYPE_CHECKING:  # the statistics' modules are imported once the wave's load runs (runner.import_statistics)
+    from survey.pipeline.adjustment import NonresponseResult
+    from survey.pipeline.steps import EstimationResult, WeightingResult
 
 # `trygghet run` charts the headline indicator by default: a 21-panel chart costs ~1.3 s
 HEADLINE_INDICATORS: tuple[str, ...] = ("unsafe_after_dark",)
@@ -79,6 +81,8 @@ def write_csv(frame: pd.DataFrame, path: Path) -> Path:
 def contract_columns(estimates: pd.DataFrame) -> list[str]:
     """The contract's columns of ``estimates.csv``, with ``years_pooled`` (the pooled years, e.g.
     ``2023–2024``) after ``year`` when the run pooled years (``--pool``)."""
+    from survey.pipeline.steps import CONTRACT_ESTIMATE_COLUMNS, POOL_LABEL
+
     cols = list(CONTRACT_ESTIMATE_COLUMNS)
     return cols[:1] + [POOL_LABEL] + cols[1:] if POOL_LABEL in estimates.columns else cols
 
@@ -183,6 +187,8 @@ def method_text(config: RunConfig, estimates: pd.DataFrame | None = None, nr: No
         f"{variance_text(config)}; {round(config.level * 100)} % konfidensintervall på logitskalan"
     )
     if config.pool > 1:
+        from survey.pipeline.steps import POOL_LABEL
+
         periods = ""
         if estimates is not None and POOL_LABEL in estimates.columns:
             pairs = estimates[["year", POOL_LABEL]].drop_duplicates().sort_values("year")

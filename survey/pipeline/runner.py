@@ -17,6 +17,7 @@ connection pool is ever duplicated.
 
 from __future__ import annotations
 
+import importlib
 import threading
 import time
 from collections.abc import Callable
@@ -24,29 +25,24 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pandas as pd
 
 from survey.data.codebook import Codebook, load_codebook
-from survey.data.store.runs import new_run_id
 from survey.errors import ConfigError
-from survey.estimation import AtomStats
-from survey.models import trend_outputs  # at import: statsmodels' own import is not the trend step's time
 from survey.pipeline import outputs
-from survey.pipeline.adjustment import NonresponseResult, nonresponse
 from survey.pipeline.config import RunConfig
-from survey.pipeline.steps import (
-    EstimationOptions,
-    EstimationResult,
-    WeightingOptions,
-    WeightingResult,
-    estimate,
-    estimation_atoms,
-    prepare,
-    weight,
-)
-from survey.replicate_estimation import BlockRunner
+
+if TYPE_CHECKING:
+    from survey.estimation import AtomStats
+    from survey.pipeline.adjustment import NonresponseResult
+    from survey.pipeline.steps import EstimationOptions, EstimationResult, WeightingOptions, WeightingResult
+    from survey.replicate_estimation import BlockRunner
+
+#: The statistics' modules (scipy, statsmodels and trygghet's estimators: about 1 s to import), imported by
+#: :func:`import_statistics` once the wave's load runs, not before the wave is read.
+STATISTICS_MODULES = ("survey.pipeline.steps", "survey.models")
 
 STEPS = ("read", "validate", "store", "weight", "estimate", "trend", "publish")
 
@@ -93,6 +89,8 @@ class RunResult:
 
 
 def weighting_options(config: RunConfig) -> WeightingOptions:
+    from survey.pipeline.steps import WeightingOptions
+
     return WeightingOptions(
         method=config.method,
         bounds=config.bounds,
@@ -107,6 +105,8 @@ def weighting_options(config: RunConfig) -> WeightingOptions:
 
 def estimation_options(config: RunConfig, blocks: BlockRunner | None = None) -> EstimationOptions:
     """The estimation options of ``config``; ``blocks``: how replicate variance is run (the flows' Dask)."""
+    from survey.pipeline.steps import EstimationOptions
+
     method, replicates = config.variance_method
     return EstimationOptions(
         min_n=config.min_n,
@@ -132,6 +132,14 @@ def prepare_step(config: RunConfig) -> Codebook:
 
         load_mapping(config.mapping, codebook)
     return codebook
+
+
+def import_statistics() -> None:
+    """Import :data:`STATISTICS_MODULES`. :func:`run` does it once the wave's load is running (in C, without
+    the GIL, on a SQLite file or PostgreSQL), so the import overlaps the load instead of delaying the read and
+    the load; the steps that follow then time their own work, not their imports."""
+    for name in STATISTICS_MODULES:
+        importlib.import_module(name)
 
 
 def read_step(config: RunConfig, codebook: Codebook) -> Any:
@@ -177,18 +185,23 @@ def nonresponse_step(
     if config.gross_sample is None:
         return None
     from survey.data.gross import read_gross_sample
+    from survey.pipeline.adjustment import nonresponse
 
     gross = read_gross_sample(config.gross_sample, codebook)
     return nonresponse(responses, population, gross.data, config.nonresponse, file=gross.name, source=gross.lineage())
 
 
 def weight_step(config: RunConfig, wave: Any, nr: NonresponseResult | None = None) -> WeightingResult:
+    from survey.pipeline.steps import weight
+
     return weight(wave.responses.data, wave.population.data, weighting_options(config), nr)
 
 
 def estimate_step(
     config: RunConfig, wave: Any, w: WeightingResult, codebook: Codebook, blocks: BlockRunner | None = None
 ) -> EstimationResult:
+    from survey.pipeline.steps import estimate
+
     return estimate(wave.responses.data, w, codebook, estimation_options(config, blocks))
 
 
@@ -198,6 +211,9 @@ def trend_step(
     """Trend models, model-based shares and (``district_trends``) per-district trends (``survey.models``),
     fitted from the estimation step's atom sums: ``atoms`` when the run hands them over (``trygghet run``),
     else computed here the same way (the stepwise ``trend`` step), so both give the same bits."""
+    from survey.models import trend_outputs
+    from survey.pipeline.steps import estimation_atoms, prepare
+
     if atoms is None:
         atoms = estimation_atoms(w.design, prepare(wave.responses.data), codebook, estimation_options(config))
     return trend_outputs(
@@ -376,6 +392,7 @@ def run(  # long: the chain, written once, step by step; formatted one argument 
         for stale in outputs.reap_interrupted_runs(store):
             notes.append(f"körning {stale} hade avbrutits och är markerad som misslyckad")
         loading = runner.submit("store", load_step, store.url, wave, config.replace)
+        import_statistics()
         try:
             say("viktar")
             w = runner.run("weight", timed("weight", weight_step), config, wave, nr)
@@ -387,6 +404,8 @@ def run(  # long: the chain, written once, step by step; formatted one argument 
             failure: BaseException | None = None
         except BaseException as exc:  # the load still finishes (or fails) before the run is recorded as failed
             failure = exc
+        from survey.data.store.runs import new_run_id
+
         run_id = new_run_id()  # chosen now: the report names the run while the load may still be running
         state: dict[str, Any] = {}
         recording = threading.Lock()
