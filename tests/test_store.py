@@ -3,6 +3,8 @@
 # ruff: noqa: F811  (the pytest fixtures db_url and store come from tests.store_support)
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,31 @@ _run_frames = run_frames
 
 
 # --- migrations ----------------------------------------------------------------------------------------
+
+
+def test_the_written_head_is_alembics_and_the_revision_is_read_as_alembic_reads_it(db_url: str) -> None:
+    from alembic.runtime.migration import MigrationContext
+
+    from survey.data.store.engine import scripts_head
+
+    assert head_revision() == scripts_head()  # a new migration script updates HEAD_REVISION
+    s = Store(db_url, migrate=False)
+    assert s.schema_revision() is None  # no alembic_version table yet
+    s.upgrade("0003")
+    with s.engine.connect() as conn:
+        assert s.schema_revision() == MigrationContext.configure(conn).get_current_revision() == "0003"
+    s.upgrade()
+    assert s.schema_revision() == head_revision()
+    s.close()
+
+
+def test_opening_a_database_at_head_imports_no_alembic(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 't.sqlite'}"
+    Store(url).close()
+    code = f"import sys; from survey.data.store import Store; Store({url!r}).close(); print('alembic' in sys.modules)"
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600, check=False)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "False"
 
 
 def test_migrations_create_schema_and_are_a_noop_the_second_time(db_url: str) -> None:
