@@ -283,3 +283,33 @@ def test_sizes_are_configurable() -> None:
     a = parse(["--sizes", "20000,50000", "--step-size", "50000", "--peers", "none"])
     assert a.sizes == "20000,50000" and a.step_size == 50000 and a.peers == "none"
     assert parse([]).sizes == "100000,1000000,5000000,10000000"
+
+
+def test_a_warm_up_run_comes_before_the_timed_runs(tmp_path: Path, monkeypatch) -> None:
+    """``trygghet run`` is stood in for: the calls' order and sizes are what is checked, no time."""
+    from bench import run as bench_run
+
+    calls: list[tuple[str, int]] = []
+
+    def wave(n, *_a, **_k):
+        return tmp_path / f"r{n}.csv", tmp_path / f"p{n}.csv"
+
+    def fake_run(resp, _pop, _out, _db, _timeout, label=""):
+        calls.append((label, int(resp.stem[1:])))
+        return {
+            "label": label,
+            "status": "ok",
+            "wall": 1.0,
+            "peak_mb": 1.0,
+            "load_before": 0,
+            "load_after": 0,
+            "statistics": 0.5,
+            "steps": {},
+        }
+
+    monkeypatch.setattr(bench_run, "ensure_wave", wave)
+    monkeypatch.setattr(bench_run, "run_trygghet", fake_run)
+    assert bench_run.main(["--only", "growth", "--sizes", "20000,50000", "--results", str(tmp_path)]) == 0
+    assert calls == [("warm-up", bench_run.WARM_UP_SIZE), ("sqlite", 20000), ("sqlite", 50000)]
+    notes = json.loads((tmp_path / "latest.json").read_text(encoding="utf-8"))["notes"]
+    assert "warm-up: one untimed run of 10,000 respondents first (ok, 1.0 s)" in notes
