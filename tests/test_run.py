@@ -370,6 +370,27 @@ def test_a_load_that_fails_beside_the_report_records_no_run(tmp_path: Path, monk
         assert store.sources().empty
 
 
+def test_a_report_that_fails_beside_the_load_marks_the_recorded_run_failed(tmp_path: Path, monkeypatch) -> None:
+    """The thread beside a failing report still finishes the load and records the run; the run is then
+    marked failed (not left running), the wave stays stored whole and nothing is published."""
+    from reports import publish
+    from survey.data.store import Store, staging
+
+    def broken(*_a, **_k):
+        raise KeyboardInterrupt  # as SIGTERM's handler ends a command
+
+    monkeypatch.setattr(staging, "STAGE_MIN_ROWS", 1)
+    monkeypatch.setattr(publish, "publish_report", broken)
+    db = f"sqlite:///{tmp_path / 't.sqlite'}"
+    with pytest.raises(KeyboardInterrupt):
+        run(SAMPLE_WAVE / "responses.csv", SAMPLE_WAVE / "population.csv", tmp_path / "out", db=db)
+    with Store(db, migrate=False) as store:
+        runs = store.runs()
+        assert list(runs["status"]) == ["failed"] and "KeyboardInterrupt" in runs["error"].iloc[0]
+        assert store.published_tables().empty
+        assert len(store.responses()) == 3022
+
+
 @pytest.mark.slow
 def test_prefect_flow_and_cli_write_byte_identical_contract_files(tmp_path: Path, prefect_api) -> None:
     """``trygghet_run`` (a real flow run, each step a task) and ``trygghet run`` run the same steps with the
