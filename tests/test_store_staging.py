@@ -151,17 +151,24 @@ def _responses(path: Path) -> list[tuple]:
         return conn.execute(f"select {typed} from responses order by source_file_id, source_row").fetchall()
 
 
+def _no_stage(*_a, **_k):
+    raise AssertionError("staged where it should not be")
+
+
 def test_staged_responses_are_the_direct_loads_rows(tmp_path: Path, weighted, monkeypatch) -> None:
     wave, _w = weighted
     before = _stage_folders()
     with Store(f"sqlite:///{tmp_path / 'direct.sqlite'}") as store:
         direct = store.load_wave(wave)  # 3,022 rows: below STAGE_MIN_ROWS, inserted directly
     monkeypatch.setattr(staging, "STAGE_MIN_ROWS", 1)
-    with Store(f"sqlite:///{tmp_path / 'staged.sqlite'}") as store:
-        staged = store.load_wave(wave)
+    with Store(f"sqlite:///{tmp_path / 'staged.sqlite'}") as store, monkeypatch.context() as m:
+        m.setattr(loading, "stage_rows", _no_stage)
+        assert store.load_wave(wave).rows_accepted == 3022  # staging is asked for (the run does), not by default
+    with Store(f"sqlite:///{tmp_path / 'staged2.sqlite'}") as store:
+        staged = store.load_wave(wave, staged=True)
         back = store.responses()
     assert (staged.status, staged.rows_accepted) == (direct.status, direct.rows_accepted) == ("loaded", 3022)
-    a, b = _responses(tmp_path / "direct.sqlite"), _responses(tmp_path / "staged.sqlite")
+    a, b = _responses(tmp_path / "direct.sqlite"), _responses(tmp_path / "staged2.sqlite")
     assert len(a) == len(b) == 3022
     assert a == b  # every value and its SQLite type, the source id included
     assert {r[1] for r in b} == {"integer"}  # source_file_id bound as an integer
@@ -186,12 +193,12 @@ def test_a_failed_staged_load_leaves_nothing(tmp_path: Path, weighted, monkeypat
         with monkeypatch.context() as m:
             m.setattr(loading, "insert_quarantine", boom)
             with pytest.raises(StoreError, match="quarantine exploded"):
-                store.load_wave(wave)
+                store.load_wave(wave, staged=True)
         with sqlite3.connect(path) as conn:
             assert conn.execute("select count(*) from responses").fetchone() == (0,)
             assert conn.execute("select count(*) from source_files").fetchone() == (0,)
         assert _stage_folders() == before
-        assert store.load_wave(wave).rows_accepted == 3022
+        assert store.load_wave(wave, staged=True).rows_accepted == 3022
     with sqlite3.connect(path) as conn:
         assert conn.execute("select count(*) from responses").fetchone() == (3022,)
         assert conn.execute("pragma database_list").fetchall()[-1][1] == "main"
@@ -201,11 +208,32 @@ def test_an_unchanged_wave_is_not_staged(tmp_path: Path, weighted, monkeypatch) 
     wave, _w = weighted
     monkeypatch.setattr(staging, "STAGE_MIN_ROWS", 1)
     with Store(f"sqlite:///{tmp_path / 't.sqlite'}") as store:
-        assert store.load_wave(wave).status == "loaded"
+        assert store.load_wave(wave, staged=True).status == "loaded"
 
-        def no_stage(*_a, **_k):
-            raise AssertionError("a stored file was staged again")
-
-        monkeypatch.setattr(loading, "stage_rows", no_stage)
-        again = store.load_wave(wave)
+        monkeypatch.setattr(loading, "stage_rows", _no_stage)
+        again = store.load_wave(wave, staged=True)
     assert (again.status, again.statuses["responses"]) == ("unchanged", "unchanged")
+
+
+def test_trygghet_run_stages_the_load_beside_its_statistics_and_the_weights(tmp_path: Path, monkeypatch) -> None:
+    from survey.pipeline.config import build_config
+    from survey.pipeline.runner import run
+
+    monkeypatch.setattr(staging, "STAGE_MIN_ROWS", 1)
+    staged: list[str] = []
+    real = staging.stage_rows
+
+    def spy(database, table, df, constants=None):
+        staged.append(table.name)
+        return real(database, table, df, constants)
+
+    monkeypatch.setattr(loading, "stage_rows", spy)
+    monkeypatch.setattr(store_weights, "stage_rows", spy)
+    opts = {"responses": SAMPLE_WAVE / "responses.csv", "population": SAMPLE_WAVE / "population.csv"}
+    run(
+        build_config(
+            None, {**opts, "out": tmp_path / "out", "db": f"sqlite:///{tmp_path / 't.sqlite'}", "publish": False}
+        )
+    )
+    assert staged == ["responses", "weights"]
+    assert len(_responses(tmp_path / "t.sqlite")) == 3022

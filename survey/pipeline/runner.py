@@ -166,14 +166,15 @@ def open_store(config: RunConfig) -> Any:
     return Store(config.db)
 
 
-def load_step(db_url: str, wave: Any, replace: bool) -> tuple[Any, float]:
-    """Load the wave in one transaction, on a connection of its own; returns ``(report, seconds)``."""
+def load_step(db_url: str, wave: Any, replace: bool, beside: bool = False) -> tuple[Any, float]:
+    """Load the wave in one transaction, on a connection of its own; returns ``(report, seconds)``.
+    ``beside``: the load runs beside the statistics (``Store.load_wave(staged=True)``)."""
     from survey.data.store import Store
 
     t0 = time.perf_counter()
     store = Store(db_url, migrate=False)
     try:
-        return store.load_wave(wave, replace=replace), time.perf_counter() - t0
+        return store.load_wave(wave, replace=replace, staged=beside), time.perf_counter() - t0
     finally:
         store.close()
 
@@ -391,7 +392,7 @@ def run(  # long: the chain, written once, step by step; formatted one argument 
     try:  # the run's own connection is closed at the end (SQLite checkpoints its WAL into the file then)
         for stale in outputs.reap_interrupted_runs(store):
             notes.append(f"körning {stale} hade avbrutits och är markerad som misslyckad")
-        loading = runner.submit("store", load_step, store.url, wave, config.replace)
+        loading = runner.submit("store", load_step, store.url, wave, config.replace, True)
         import_statistics()
         try:
             say("viktar")

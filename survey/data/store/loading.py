@@ -229,11 +229,14 @@ def _refuse_overlap(name: str, kind: str, key: str, touching: list[Any], replace
 class WaveLoader(Database):
     """``load_wave``: a validated wave into the database in one transaction."""
 
-    def load_wave(self, wave: Any, *, replace: bool = False, by: str | None = None) -> LoadReport:
+    def load_wave(self, wave: Any, *, replace: bool = False, by: str | None = None, staged: bool = False) -> LoadReport:
         """Store a validated wave (``survey.data.ingest.Wave``: responses and population ``IngestResult``s).
 
         One transaction; see the module docstring for "unchanged", ``replace`` and refusals. ``by`` is
-        recorded as who replaced older versions (default: the operating-system user).
+        recorded as who replaced older versions (default: the operating-system user). ``staged``: a large
+        responses file on a SQLite file is written outside the GIL (:meth:`stage_responses`), for a load that
+        runs beside other Python work (``trygghet run``'s statistics); alone, the direct insert is faster
+        (1M rows: 2.2 against 2.6-3.0 s), beside the statistics the staged one leaves them the interpreter.
         """
         parts = {"responses": attr(wave, "responses"), "population": attr(wave, "population")}
         for kind, part in parts.items():
@@ -243,7 +246,7 @@ class WaveLoader(Database):
         ids: dict[str, int] = {}
         superseded: list[int] = []
         notes: list[str] = list(attr(wave, "notes", None) or [])
-        stage = self.stage_responses(parts["responses"])
+        stage = self.stage_responses(parts["responses"]) if staged else None
         try:
             with self.writing_with("spara vågen", stage.path if stage else None) as conn:
                 if self.dialect == "postgresql":  # one load at a time (SQLite: BEGIN IMMEDIATE does it)
