@@ -237,3 +237,24 @@ def test_trygghet_run_stages_the_load_beside_its_statistics_and_the_weights(tmp_
     )
     assert staged == ["responses", "weights"]
     assert len(_responses(tmp_path / "t.sqlite")) == 3022
+
+
+def test_staged_replacements_keep_every_version(tmp_path: Path, monkeypatch) -> None:
+    """A corrected file replaces the first (staged), and the first made active again with ``replace`` is
+    not inserted twice: its staged rows are discarded, both versions' rows stay, the active one is read."""
+    from tests.store_support import make_wave
+
+    monkeypatch.setattr(staging, "STAGE_MIN_ROWS", 1)
+    first, corrected = make_wave([2022], n=300, tag="v1"), make_wave([2022], n=300, seed=2, tag="v2")
+    before = _stage_folders()
+    with Store(f"sqlite:///{tmp_path / 't.sqlite'}") as store:
+        a = store.load_wave(first, staged=True)
+        b = store.load_wave(corrected, replace=True, staged=True)
+        again = store.load_wave(first, replace=True, staged=True)
+        active = store.responses()
+    assert (a.status, b.status, again.status) == ("loaded", "replaced", "replaced")
+    assert again.responses_source_id == a.responses_source_id  # the old version, made active again
+    rows = _responses(tmp_path / "t.sqlite")
+    assert len(rows) == 600  # 300 + 300: every version kept, none twice
+    assert sorted(active["resp_id"]) == sorted(first.responses.data["resp_id"])
+    assert _stage_folders() == before
