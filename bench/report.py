@@ -77,6 +77,16 @@ def steps_lines(runs: list[dict[str, Any]]) -> list[str]:
     return _table(["run", *STEPS, "statistics", "wall", "peak MB", "load"], rows)
 
 
+def repeat_lines(runs: list[dict[str, Any]]) -> list[str]:
+    """Each database's wall times over the repeated runs (the table shows the run of median wall time)."""
+    said = [
+        f"{r['label']} {', '.join(f'{w:.2f}' for w in sorted(r['walls']))} s"
+        for r in runs
+        if len(r.get("walls", [])) > 1
+    ]
+    return ["", f"Wall time of each run (the table shows the median one): {'; '.join(said)}."] if said else []
+
+
 REPORT_PARTS = ("build", "html", "csv", "xlsx", "px", "jsonstat", "charts", "interactive", "store", "index")
 
 
@@ -264,6 +274,7 @@ def markdown(report: dict[str, Any]) -> str:
             f"## Steps at {n:,} respondents (from run.json; store runs in a thread beside the statistics)",
             "",
             *steps_lines(report["steps"]),
+            *repeat_lines(report["steps"]),
             *where_lines(report["steps"]),
             "",
         ]

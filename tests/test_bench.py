@@ -313,3 +313,39 @@ def test_a_warm_up_run_comes_before_the_timed_runs(tmp_path: Path, monkeypatch) 
     assert calls == [("warm-up", bench_run.WARM_UP_SIZE), ("sqlite", 20000), ("sqlite", 50000)]
     notes = json.loads((tmp_path / "latest.json").read_text(encoding="utf-8"))["notes"]
     assert "warm-up: one untimed run of 10,000 respondents first (ok, 1.0 s)" in notes
+
+
+def test_the_steps_show_the_run_of_median_wall_time() -> None:
+    from bench.run import median_run
+
+    runs = [{"label": "sqlite", "status": "ok", "wall": w} for w in (9.9, 8.1, 8.5)]
+    chosen = median_run(runs)
+    assert chosen["wall"] == 8.5 and chosen["walls"] == [9.9, 8.1, 8.5]
+    four = median_run([{"status": "ok", "wall": w} for w in (3.0, 1.0, 2.0, 4.0)])
+    assert four["wall"] == 2.0  # the lower middle of an even count
+    assert median_run([{"status": "failed", "wall": 1.0}, {"status": "ok", "wall": 5.0}])["walls"] == [5.0]
+    assert report.repeat_lines([chosen, {"label": "postgresql", "walls": [10.0]}]) == [
+        "",
+        "Wall time of each run (the table shows the median one): sqlite 8.10, 8.50, 9.90 s.",
+    ]
+
+
+def test_the_step_size_runs_repeat_on_both_databases(tmp_path: Path, monkeypatch) -> None:
+    from bench import run as bench_run
+
+    walls = iter([7.0, 9.0, 11.0, 10.0, 12.0])
+
+    def fake_growth(sizes, _args, _work):
+        return {"runs": [{"label": "sqlite", "status": "ok", "n": sizes[0], "wall": next(walls)}]}
+
+    def fake_pg(n, _args, _work, _log):
+        return {"label": "postgresql", "status": "ok", "n": n, "wall": next(walls)}
+
+    monkeypatch.setattr(bench_run, "growth", fake_growth)
+    monkeypatch.setattr(bench_run, "postgres_run", fake_pg)
+    args = parse(["--step-size", "50000", "--step-repeats", "2"])
+    first = [{"label": "sqlite", "status": "ok", "n": 50000, "wall": 8.0}, {"n": 100, "wall": 1.0}]
+    sqlite, pg = bench_run.step_runs(args, tmp_path, first, [])
+    assert (sqlite["wall"], sqlite["walls"]) == (7.0, [8.0, 7.0])  # the growth run counts as one
+    assert (pg["wall"], pg["walls"]) == (9.0, [9.0, 11.0])
+    assert parse([]).step_repeats == 3
