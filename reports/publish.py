@@ -211,11 +211,14 @@ def write_html(tables: Sequence[TableData], out_dir: Path) -> list[PublishedFile
 
 
 def publish_to_store(store: Any, tables: Sequence[TableData], run_id: str | None) -> dict[str, int]:
-    """Publish every table as a new version in the store; returns ``{table_id: version}``."""
-    return {
-        t.table_id: int(store.publish_table(t.table_id, t.year, run_id, t.store_cells(), t.title, t.meta()))
-        for t in tables
-    }
+    """Publish every table as a new version in the store, all in one transaction; returns
+    ``{table_id: version}``."""
+    from survey.data.store import TableVersion
+
+    versions = store.publish_tables(
+        [TableVersion(t.table_id, t.year, run_id, t.store_cells(), t.title, t.meta()) for t in tables]
+    )
+    return {t.table_id: int(v) for t, v in zip(tables, versions, strict=True)}
 
 
 def _write_formats(

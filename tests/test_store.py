@@ -341,6 +341,36 @@ def test_published_versions_are_never_overwritten(store: Store) -> None:
     assert store.published_table("T1", 2022, version=1)[1]["value"].tolist()[0] == 0.25
 
 
+def test_a_runs_tables_are_published_all_together_or_not_at_all(store: Store) -> None:
+    from survey.data.store import TableVersion
+
+    run_id = store.begin_run({}, "abc", "1.0", [])
+    assert store.publish_table("T1", 2022, run_id, _cells(1.0), "Första", {}) == 1
+    batch = [
+        TableVersion("T1", 2022, run_id, _cells(2.0), "Rättad", {}),
+        TableVersion("T1", 2022, run_id, _cells(3.0), "Rättad igen", {}),  # the same table twice: 2, then 3
+        TableVersion("T4", 2022, run_id, _cells(), "Ny", {"kind": "district"}),
+    ]
+    assert store.publish_tables(batch) == [2, 3, 1]
+    assert store.published_table("T1", 2022)[1]["value"].tolist()[0] == 0.75
+    assert store.publish_tables([]) == []
+    before = store.published_tables()
+    gone = TableVersion("T5", 2022, "no-such-run", _cells(), "Fel", {})  # refused inside the transaction
+    with pytest.raises(StoreError, match="ingen körning"):
+        store.publish_tables([TableVersion("T6", 2022, run_id, _cells(), "Hade gått", {}), gone])
+    pd.testing.assert_frame_equal(store.published_tables(), before)  # T6 was not published either
+    bad = _cells()
+    bad.loc[2, "value"] = 0.4  # a suppressed cell with a value: refused before anything is written
+    with pytest.raises(StoreError, match="undertryckt"):
+        store.publish_tables(
+            [
+                TableVersion("T7", 2022, run_id, _cells(), "Hade gått", {}),
+                TableVersion("T8", 2022, run_id, bad, "Fel", {}),
+            ]
+        )
+    assert len(store.published_tables()) == len(before)
+
+
 def test_suppressed_cells_with_a_value_are_refused(store: Store) -> None:
     bad = _cells()
     bad.loc[2, "value"] = 0.4

@@ -31,7 +31,7 @@ from __future__ import annotations
 from .bulk import CopyFailed, copy_out
 from .engine import AccessRefused, Database, database_url, head_revision, mask_url, scrub
 from .loading import LoadReport
-from .published import PUBLISHED_VIEWS, PublishedStore
+from .published import PUBLISHED_VIEWS, PublishedStore, TableVersion
 from .roles import RoleAdmin, RoleNames, RolesReport
 from .runs import RunOutputs, RunRecord, RunResults
 from .schema import CONTRACT_ITEMS, STR, metadata
@@ -67,6 +67,7 @@ __all__ = [
     "SourceReplacement",
     "Store",
     "StoredWeights",
+    "TableVersion",
     "copy_out",
     "database_url",
     "head_revision",
