@@ -221,10 +221,10 @@ class PublishedStore(Database):
         if not tables:
             return []
         checked = [(t, *_check_cells(t.table_id, t.year, t.cells)) for t in tables]
-        what = f"{tables[0].table_id} {tables[0].year}" if len(tables) == 1 else f"de {len(tables)} tabellerna"
+        one = tables[0] if len(tables) == 1 else None
         for attempt in range(3):
             try:
-                with self.writing("publicera tabellen" if len(tables) == 1 else "publicera tabellerna") as conn:
+                with self.writing("publicera tabellen" if one else "publicera tabellerna") as conn:
                     return [
                         self._insert_version(
                             conn,
@@ -243,10 +243,13 @@ class PublishedStore(Database):
                     ]
             except (sa.exc.IntegrityError, self.engine.dialect.loaded_dbapi.IntegrityError) as exc:
                 if attempt == 2:  # a concurrent publisher took the same version twice over
+                    why = getattr(exc, "orig", exc)
+                    if one is not None:
+                        raise StoreError(f"Kan inte publicera {one.table_id} {one.year}: {why}") from exc
                     raise StoreError(
-                        f"Kan inte publicera {what} (inget publicerades): {getattr(exc, 'orig', exc)}"
+                        f"Kan inte publicera de {len(tables)} tabellerna (inget publicerades): {why}"
                     ) from exc
-        raise StoreError(f"Kan inte publicera {what}.")  # pragma: no cover - the loop returns
+        raise StoreError("Kan inte publicera tabellerna.")  # pragma: no cover - the loop returns
 
     @staticmethod
     def _insert_version(

@@ -122,7 +122,11 @@ MESSAGES: dict[str, str] = {
     ),
     "publicera tabellen": "publish the table",
     "Kan inte publicera {} {}: {}": "Cannot publish {} {}: {}",
-    "Kan inte publicera {} {}.": "Cannot publish {} {}.",
+    "publicera tabellerna": "publish the tables",
+    "Kan inte publicera de {} tabellerna (inget publicerades): {}": (
+        "Cannot publish the {} tables (none was published): {}"
+    ),
+    "Kan inte publicera tabellerna.": "Cannot publish the tables.",
     "Kan inte publicera {} {}: det finns ingen körning {}.": "Cannot publish {} {}: there is no run {}.",
     "läsa de publicerade tabellerna": "read the published tables",
     "läsa den publicerade tabellen": "read the published table",
