@@ -39,6 +39,7 @@ from sqlalchemy.engine import Connection, Engine
 from survey.errors import StoreError
 
 from .bulk import CopyFailed, sqlite_path
+from .staging import Stage, discard
 from .values import os_user
 
 ENV_URL = "TRYGGHET_DATABASE_URL"
@@ -330,28 +331,31 @@ class Database:
             yield conn
 
     @contextmanager
-    def writing_with(self, action: str, attach: Path | None) -> Iterator[Connection]:
-        """:meth:`writing` with the SQLite file ``attach`` attached as ``trygghet_stage`` for the transaction
+    def writing_with(self, action: str, stage: Stage | None) -> Iterator[Connection]:
+        """:meth:`writing` with ``stage``'s file attached as ``trygghet_stage`` for the transaction
         (:mod:`survey.data.store.staging`): SQLite attaches only outside a transaction, so before BEGIN, and
-        detaches after the commit or rollback (a connection that cannot detach is dropped from the pool).
-        ``attach`` None: :meth:`writing`."""
-        if attach is None:
+        detaches after the commit or rollback (a connection that cannot detach is dropped from the pool); the
+        staging file is removed afterwards, whatever happened. ``stage`` None: :meth:`writing`."""
+        if stage is None:
             with self.writing(action) as conn:
                 yield conn
             return
-        with self.guard(action), self.writer.connect() as conn:
-            raw = conn.connection.driver_connection
-            if raw is None:
-                raise StoreError("Databasanslutningen är stängd.")
-            raw.execute("ATTACH DATABASE ? AS trygghet_stage", (str(attach),))
-            try:
-                with conn.begin():
-                    yield conn
-            finally:
+        try:
+            with self.guard(action), self.writer.connect() as conn:
+                raw = conn.connection.driver_connection
+                if raw is None:
+                    raise StoreError("Databasanslutningen är stängd.")
+                raw.execute("ATTACH DATABASE ? AS trygghet_stage", (str(stage.path),))
                 try:
-                    raw.execute("DETACH DATABASE trygghet_stage")
-                except self.dbapi_error:
-                    conn.invalidate()
+                    with conn.begin():
+                        yield conn
+                finally:
+                    try:
+                        raw.execute("DETACH DATABASE trygghet_stage")
+                    except self.dbapi_error:
+                        conn.invalidate()
+        finally:
+            discard(stage)
 
     # -- migrations -------------------------------------------------------------------------------------
 

@@ -32,7 +32,7 @@ from survey.errors import StoreError
 from .bulk import bulk_insert
 from .engine import Database
 from .schema import CONTRACT_ITEMS, QUARANTINE_COLUMNS, free_text, population, quarantine, responses, source_files
-from .staging import Stage, discard, insert_staged, stage_applies, stage_rows
+from .staging import Stage, insert_staged, stage_applies, stage_rows
 from .values import attr, clean_json, dumps, frame_years, key_years, now, os_user, py_value, years_key
 
 
@@ -248,7 +248,7 @@ class WaveLoader(Database):
         notes: list[str] = list(attr(wave, "notes", None) or [])
         stage = self.stage_responses(parts["responses"]) if staged else None
         try:
-            with self.writing_with("spara vågen", stage.path if stage else None) as conn:
+            with self.writing_with("spara vågen", stage) as conn:
                 if self.dialect == "postgresql":  # one load at a time (SQLite: BEGIN IMMEDIATE does it)
                     conn.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext('trygghet.load_wave'))")
                 for kind, part in parts.items():
@@ -265,9 +265,6 @@ class WaveLoader(Database):
             raise StoreError(
                 f"Vågen bryter mot en regel i databasen och sparades inte (inget skrevs): {getattr(exc, 'orig', exc)}"
             ) from exc
-        finally:
-            if stage is not None:
-                discard(stage)
         return _report(parts, statuses, ids, superseded, notes)
 
     def stage_responses(self, part: Any) -> Stage | None:

@@ -39,7 +39,7 @@ from survey.errors import StoreError
 from .bulk import arrow_types, bulk_insert, bulk_select
 from .runs import RunOutputs, RunResults, RunStore, input_ids, read_run_frame, require_running
 from .schema import WEIGHT_DTYPES, run_designs, runs, weights
-from .staging import discard, insert_staged, stage_applies, stage_rows
+from .staging import insert_staged, stage_applies, stage_rows
 from .values import as_tuple, clean_json, decode_array, encode_array, now
 
 #: Keys the calibration specification must have (``WeightingOptions`` of ``survey.pipeline.steps``).
@@ -279,7 +279,7 @@ class WeightStore(RunStore):
         # (the run id, the same in every row, is bound once in the INSERT ... SELECT instead of staged 1M times)
         stage = stage_rows(self.sqlite_path, WEIGHTS_TABLE, frame)
         try:
-            with self.writing_with("spara körningens resultat", stage.path if stage else None) as conn:
+            with self.writing_with("spara körningens resultat", stage) as conn:
                 require_running(conn, run_id)
                 if stage is not None:
                     insert_staged(conn, WEIGHTS_TABLE, stage, {"run_id": run_id})
@@ -304,9 +304,6 @@ class WeightStore(RunStore):
             raise StoreError(
                 f"Kan inte spara körning {run_id}s resultat (inget skrevs): {getattr(exc, 'orig', exc)}"
             ) from exc
-        finally:
-            if stage is not None:
-                discard(stage)
 
     def stages_weights(self, rows: int) -> bool:
         """Whether :meth:`save_run_outputs` stores ``rows`` weights without holding the GIL for them: on
