@@ -185,6 +185,13 @@ def set_status(
     )
 
 
+def stored_source(conn: Connection, kind: str, sha: str) -> Any:
+    """The stored file of ``kind`` with content ``sha`` (its ``id``, ``status`` and ``years``), or None."""
+    sf = source_files
+    stmt = sa.select(sf.c.id, sf.c.status, sf.c.years).where(sf.c.kind == kind, sf.c.sha256 == sha)
+    return conn.execute(stmt).first()
+
+
 def check_part(kind: str, part: Any) -> tuple[str, str, str]:
     """(name, sha256, wave key) of a wave's file, or a StoreError saying what is missing."""
     src = attr(part, "source")
@@ -274,16 +281,9 @@ class WaveLoader(Database):
         data = attr(part, "data")
         if data is None or not stage_applies(self.sqlite_path, len(data)):
             return None
-        sf = source_files
         with self.reading("läsa källfilerna") as conn:
-            stored = conn.execute(
-                sa.select(sf.c.id).where(
-                    sf.c.kind == "responses",
-                    sf.c.sha256 == attr(attr(part, "source"), "sha256"),
-                    sf.c.status == "active",
-                )
-            ).first()
-        if stored is not None:
+            stored = stored_source(conn, "responses", attr(attr(part, "source"), "sha256"))
+        if stored is not None and stored.status == "active":
             return None
         return stage_rows(self.sqlite_path, responses, responses_rows(data))
 
@@ -301,9 +301,7 @@ class WaveLoader(Database):
         ``stage``: the file's rows staged by :meth:`stage_responses` (inserted only if the file is new)."""
         name, sha, key = check_part(kind, part)
         sf = source_files
-        existing = conn.execute(
-            sa.select(sf.c.id, sf.c.status, sf.c.years).where(sf.c.kind == kind, sf.c.sha256 == sha)
-        ).first()
+        existing = stored_source(conn, kind, sha)
         if existing is not None and existing.status == "active":
             return "unchanged", existing.id, []
         actives = conn.execute(
