@@ -408,6 +408,7 @@ def run(  # long: the chain, written once, step by step; formatted one argument 
         from survey.data.store.runs import new_run_id
 
         run_id = new_run_id()  # chosen now: the report names the run while the load may still be running
+        parameters = outputs.run_parameters(config, flow_run)
         state: dict[str, Any] = {}
         recording = threading.Lock()
 
@@ -415,10 +416,7 @@ def run(  # long: the chain, written once, step by step; formatted one argument 
             """Wait for the load and record the run (status running); returns the load's report."""
             loaded, clock["store"] = loading.result()
             notes.append(f"databas: {loaded.status}")
-            state["parameters"] = outputs.run_parameters(config, flow_run)
-            store.begin_run(
-                state["parameters"], outputs.code_version(), codebook.version, loaded.source_ids, run_id=run_id
-            )
+            store.begin_run(parameters, outputs.code_version(), codebook.version, loaded.source_ids, run_id=run_id)
             state["begun"] = True
             return loaded
 
@@ -434,7 +432,7 @@ def run(  # long: the chain, written once, step by step; formatted one argument 
                     loaded = begin()
                     notes.extend(w.notes)
                     state["lineage"] = outputs.lineage(
-                        run_id, started, wave, codebook, store, loaded.status, state["parameters"], w, e, notes, clock
+                        run_id, started, wave, codebook, store, loaded.status, parameters, w, e, notes, clock
                     )
                 lineage: dict[str, Any] = state["lineage"]
                 return lineage
