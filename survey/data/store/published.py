@@ -181,6 +181,18 @@ def _check_cells(table_id: str, year: int, cells: pd.DataFrame) -> tuple[pd.Seri
     return value, supp, text
 
 
+def _require_runs(conn: sa.Connection, tables: Sequence[TableVersion]) -> None:
+    """Refuse the publication when a run the tables name is not in the store (each run looked up once; the
+    message names its first table)."""
+    first: dict[str, TableVersion] = {}
+    for t in tables:
+        if t.run_id is not None:
+            first.setdefault(t.run_id, t)
+    for run_id, t in first.items():
+        if conn.execute(sa.select(runs.c.run_id).where(runs.c.run_id == run_id)).first() is None:
+            raise StoreError(f"Kan inte publicera {t.table_id} {t.year}: det finns ingen körning {run_id!r}.")
+
+
 @dataclass(frozen=True)
 class TableVersion:
     """One table to publish as a new version (:meth:`PublishedStore.publish_tables`); ``cells`` as
@@ -225,6 +237,7 @@ class PublishedStore(Database):
         for attempt in range(3):
             try:
                 with self.writing("publicera tabellen" if one else "publicera tabellerna") as conn:
+                    _require_runs(conn, tables)
                     return [
                         self._insert_version(
                             conn,
@@ -266,8 +279,6 @@ class PublishedStore(Database):
         supp: pd.Series,
     ) -> int:
         pt = published_tables
-        if run_id is not None and conn.execute(sa.select(runs.c.run_id).where(runs.c.run_id == run_id)).first() is None:
-            raise StoreError(f"Kan inte publicera {table_id} {year}: det finns ingen körning {run_id!r}.")
         version = (
             conn.execute(
                 sa.select(sa.func.max(pt.c.version)).where(pt.c.table_id == table_id, pt.c.year == year)
