@@ -17,6 +17,7 @@ import math
 from functools import lru_cache
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 NBSP = "\u00a0"
@@ -144,6 +145,47 @@ def _shown(kind: str, v: float, alpha: float) -> float:
 
 
 _shown_cached = lru_cache(maxsize=1 << 16)(_shown)  # ±0 never cached: 0.0 == -0.0 as keys
+
+# decimals of the vectorised rounding by value kind (round(v * scale, d) / scale, as :func:`_shown`)
+_ARRAY_ROUNDING: dict[str, tuple[float, int]] = {"share": (100.0, 1), "pp": (100.0, 1), "ratio": (1.0, 3)}
+
+
+def shown_array(stat: str, values: Any, *, alpha: float = 0.05) -> np.ndarray:
+    """:func:`shown` of every element of ``values`` (NaN where missing), equal to it element for element.
+
+    Python's ``round(x, d)`` rounds the exact binary value of ``x``; ``np.round`` rounds ``x·10^d``, which
+    can land on the other side of a half when that product is within a rounding error of ``k + ½``. Those
+    few elements (and p-values, whose decimals depend on ``alpha``: :func:`p_decimals`) are rounded by
+    :func:`shown` itself, so the arrays never disagree with a table's cell."""
+    v = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    kind = STAT_KIND[stat]
+    out = v.copy()
+    if kind == "count":
+        return np.rint(v) + 0.0  # half to even on the exact value, like round(); + 0.0: float(round(-0.3)) is 0.0
+    if kind == "p":
+        # three decimals unless below 0.001 or the rounding crosses alpha: those by shown() itself
+        r3 = np.round(v, 3)
+        slow = (v < 0.001) | ((r3 < alpha) != (v < alpha)) | _near_half(v, 3)
+        out = r3
+    elif kind in _ARRAY_ROUNDING:
+        scale, d = _ARRAY_ROUNDING[kind]
+        x = v * scale
+        out = np.round(x, d) / scale
+        slow = _near_half(x, d)
+    else:
+        return out
+    slow &= ~np.isnan(v)
+    for i in np.flatnonzero(slow):
+        out[i] = shown(stat, float(v[i]), alpha=alpha)
+    return out
+
+
+def _near_half(x: np.ndarray, d: int) -> np.ndarray:
+    """Elements whose ``x·10^d`` is within a few rounding errors of a half (``np.round`` may differ there)."""
+    with np.errstate(invalid="ignore"):
+        y = np.abs(x) * 10.0**d
+        frac = y - np.floor(y)
+        return np.abs(frac - 0.5) <= 1e-9 * np.maximum(1.0, y)
 
 
 @lru_cache(maxsize=1 << 16)  # the texts of ±0 are the same (no sign on a zero), so one key serves both

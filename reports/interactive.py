@@ -19,11 +19,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
 from reports.disclosure import ensure_protected
-from reports.formats import EN_DASH, TOTAL, cell_text, shown, swedish_number
+from reports.formats import EN_DASH, TOTAL, cell_text, shown, shown_array, swedish_number
 from reports.labels import GROUP_LABELS, district_order, indicator_group, indicator_label, indicator_order
 from reports.page_texts import english_interactive_data, texts
 from reports.signals import SignalRule
@@ -62,29 +63,42 @@ def _comparisons(
     comparisons: pd.DataFrame | None, visible: set[tuple[str, str, int]], rule: SignalRule
 ) -> dict[str, dict[str, dict[str, list[Any]]]]:
     """``{indicator: {year: {"A|B": [diff, diff_text, lo_text, hi_text, p_text, significant]}}}`` of A − B
-    (``vs_district`` and ``vs_totalt``), only where both shares are published."""
+    (``vs_district`` and ``vs_totalt``), only where both shares are published. Rounded as whole columns
+    (:func:`shown_array`, equal to :func:`shown`); the texts of the rounded values are cached."""
     out: dict[str, dict[str, dict[str, list[Any]]]] = {}
-    if comparisons is None or comparisons.empty:
+    if comparisons is None or comparisons.empty or not visible:
         return out
     c = comparisons[comparisons["comparison"].isin(["vs_district", "vs_totalt"])]
-    p = c["p_adjusted"] if "p_adjusted" in c.columns else c["p_value"]
     other = c["other"].astype(str).where(c["comparison"] == "vs_district", TOTAL)
+    ind, d, y = c["indicator"].astype(str), c["district"].astype(str), c["year"].astype(int)
+    shown_keys = pd.MultiIndex.from_tuples(sorted(visible))
+    keep = (
+        pd.MultiIndex.from_arrays([ind, d, y]).isin(shown_keys)
+        & pd.MultiIndex.from_arrays([ind, other, y]).isin(shown_keys)
+        & c["difference"].notna().to_numpy()
+    )
+    c = c[keep]
     a = rule.alpha
-    for ind, y, d, o, diff, lo, hi, pv in zip(
-        c["indicator"].astype(str), c["year"].astype(int), c["district"].astype(str), other, c["difference"],
-        c["ci_low"], c["ci_high"], p,
+    pv = (c["p_adjusted"] if "p_adjusted" in c.columns else c["p_value"]).to_numpy(dtype=float, na_value=np.nan)
+    dv, lo, hi = (shown_array("diff", c[col]) for col in ("difference", "ci_low", "ci_high"))
+    pval = shown_array("p", pv, alpha=a)
+    with np.errstate(invalid="ignore"):
+        significant = (pv < a).tolist()  # rule.significant: a missing p is never significant
+
+    def text(stat: str, x: float) -> str:
+        return cell_text(stat, None if x != x else x, alpha=a)
+
+    for i, yy, dd, o, dx, lx, hx, px, sig in zip(
+        ind[keep].tolist(), y[keep].tolist(), d[keep].tolist(), other[keep].tolist(),
+        dv.tolist(), lo.tolist(), hi.tolist(), pval.tolist(), significant,
     ):  # fmt: skip
-        if (ind, d, y) not in visible or (ind, o, y) not in visible or pd.isna(diff):
-            continue
-        pval = shown("p", pv, alpha=a)
-        dv = shown("diff", diff)
-        out.setdefault(ind, {}).setdefault(str(y), {})[f"{d}|{o}"] = [
-            dv,
-            cell_text("diff", dv),
-            cell_text("diff", shown("diff", lo)),
-            cell_text("diff", shown("diff", hi)),
-            cell_text("p", pval, alpha=a),
-            bool(rule.significant(pv)),
+        out.setdefault(i, {}).setdefault(str(yy), {})[f"{dd}|{o}"] = [
+            dx,
+            text("diff", dx),
+            text("diff", lx),
+            text("diff", hx),
+            text("p", px),
+            sig,
         ]
     return out
 
