@@ -107,28 +107,36 @@ def _relations(est: pd.DataFrame, dom: pd.Series) -> list[tuple[np.ndarray, int 
     is_dist = dom == DISTRICT
     margin_of = {(y, d, i): p for y, d, i, p in zip(year[is_dist], district[is_dist], indicator[is_dist], pos[is_dist])}
     rel: list[tuple[np.ndarray, int | None]] = []
-    members = is_dist & (district != TOTAL)
-    # group keys come back as Hashable in pandas-stubs; they are the int year and str columns grouped on
-    for key, idx in pos[members].groupby([year[members], indicator[members]]):
-        y, i = cast(tuple[int, str], key)
-        rel.append((idx.to_numpy(), margin_of.get((int(y), TOTAL, str(i)))))
-    groups = ~is_dist
-    for key, idx in pos[groups].groupby([year[groups], district[groups], indicator[groups], dom[groups]]):
-        y, d, i, _ = cast(tuple[int, str, str, Any], key)
-        rel.append((idx.to_numpy(), margin_of.get((int(y), str(d), str(i)))))
+    members = (is_dist & (district != TOTAL)).to_numpy()
+    for (y, i), idx in _groups(members, [year, indicator]):
+        rel.append((idx, margin_of.get((int(y), TOTAL, str(i)))))
+    groups = (~is_dist).to_numpy()
+    for (y, d, i, _), idx in _groups(groups, [year, district, indicator, dom]):
+        rel.append((idx, margin_of.get((int(y), str(d), str(i)))))
     if groups.any():  # the districts' cells of one group (e.g. Kvinna) with the group's Totalt as margin
         group = est["group"].astype("object").where(est["group"].notna(), "").astype(str)
-        is_total = groups & (district == TOTAL)
+        is_total = groups & (district == TOTAL).to_numpy()
         total_of = {
             (y, i, m, g): p
             for y, i, m, g, p in zip(year[is_total], indicator[is_total], dom[is_total], group[is_total], pos[is_total])
         }
-        cross = groups & (district != TOTAL)
-        keys = [year[cross], indicator[cross], dom[cross], group[cross]]
-        for key, idx in pos[cross].groupby(keys):
-            y, i, m, g = cast(tuple[int, str, Any, str], key)
-            rel.append((idx.to_numpy(), total_of.get((int(y), str(i), str(m), str(g)))))
+        cross = groups & (district != TOTAL).to_numpy()
+        for (y, i, m, g), idx in _groups(cross, [year, indicator, dom, group]):
+            rel.append((idx, total_of.get((int(y), str(i), str(m), str(g)))))
     return rel
+
+
+def _groups(mask: np.ndarray, keys: list[pd.Series]) -> list[tuple[tuple[Any, ...], np.ndarray]]:
+    """``(key, row positions)`` of the rows in ``mask`` grouped by ``keys``, in groupby's sorted key order
+    and ascending positions within a group (``groupby(...).indices``: no pandas object per group)."""
+    rows = np.flatnonzero(mask)
+    if not len(rows):
+        return []
+    found = cast(
+        dict[tuple[Any, ...], np.ndarray],  # keyed by tuples of the grouped ints and strings (several keys)
+        pd.Series(rows).groupby([k.to_numpy()[rows] for k in keys], sort=True).indices,
+    )
+    return [(key, rows[found[key]]) for key in sorted(found)]
 
 
 def _partner(members: np.ndarray, hidden: np.ndarray, size: np.ndarray) -> int | None:
