@@ -95,6 +95,47 @@ print(json.dumps(seen))
     assert seen == {"before_the_load": [], "after_the_run": sorted(stats)}
 
 
+def test_no_thread_but_the_main_one_imports_during_a_run() -> None:
+    """Concurrent imports can fail (importlib's deadlock detection): while the load and the outputs' store
+    run beside the statistics and the report, only the main thread imports. Both staged paths are taken
+    (the limit lowered to the sample wave's size), so the ADBC driver and the recording thread are used."""
+    code = f"""
+import json, sys, tempfile, threading
+from pathlib import Path
+imports, connects = [], set()
+def hook(event, args):
+    if threading.current_thread() is threading.main_thread():
+        return
+    if event == "import" and args[0] not in sys.modules:
+        imports.append([threading.current_thread().name, args[0]])
+    elif event == "sqlite3.connect":
+        connects.add(threading.current_thread().name)
+sys.addaudithook(hook)
+import survey.data.store.staging as staging
+import survey.data.store.loading as loading
+import survey.data.store.weights as weights
+staging.STAGE_MIN_ROWS = 10
+staged = []
+def counted(real):
+    def stage_rows(database, table, *args, **kwargs):
+        staged.append(table.name)
+        return real(database, table, *args, **kwargs)
+    return stage_rows
+loading.stage_rows, weights.stage_rows = counted(loading.stage_rows), counted(weights.stage_rows)
+import survey.pipeline.runner as runner
+from survey.pipeline.config import build_config
+out = Path(tempfile.mkdtemp())
+wave = Path({str(SAMPLE_WAVE)!r})
+runner.run(build_config(None, {{"responses": wave / "responses.csv", "population": wave / "population.csv",
+    "out": out, "db": f"sqlite:///{{out}}/t.db", "formats": ["html"], "charts": "none"}}))
+print(json.dumps({{"imports": imports, "connects": sorted(connects), "staged": sorted(staged)}}))
+"""
+    seen = json.loads(_python(code).strip().splitlines()[-1])
+    assert seen["staged"] == ["responses", "weights"]
+    assert len(seen["connects"]) == 2 and any(t.startswith("trygghet-save") for t in seen["connects"])
+    assert seen["imports"] == []
+
+
 def _all_modules() -> list[str]:
     mods = []
     for pkg in PACKAGES:

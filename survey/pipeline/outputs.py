@@ -13,6 +13,7 @@ import platform
 import socket
 import subprocess
 from datetime import UTC, datetime
+from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,8 +43,10 @@ def chart_selection(codebook: Codebook, charts: str) -> bool | list[str]:
     return [n for n in HEADLINE_INDICATORS if n in names] or names[:1]
 
 
+@lru_cache(maxsize=1)
 def code_version() -> str:
-    """Package version plus the git commit of the checkout when there is one."""
+    """Package version plus the git commit of the checkout when there is one (read once per process: a run
+    records it in the run's row and in its lineage)."""
     try:
         version = metadata.version("trygghet")
     except metadata.PackageNotFoundError:  # pragma: no cover

@@ -160,10 +160,15 @@ def read_step(config: RunConfig, codebook: Codebook) -> Any:
 
 
 def open_store(config: RunConfig) -> Any:
-    """Open (and migrate) the database before the load thread opens its own connection."""
+    """Open (and migrate) the database before the load thread opens its own connection, and import the
+    driver that thread stages a large SQLite load with (two threads never import at once)."""
     from survey.data.store import Store
+    from survey.data.store.staging import import_driver
 
-    return Store(config.db)
+    store = Store(config.db)
+    if store.sqlite_path is not None:
+        import_driver()
+    return store
 
 
 def load_step(db_url: str, wave: Any, replace: bool, beside: bool = False) -> tuple[Any, float]:
@@ -409,6 +414,7 @@ def run(  # long: the chain, written once, step by step; formatted one argument 
 
         run_id = new_run_id()  # chosen now: the report names the run while the load may still be running
         parameters = outputs.run_parameters(config, flow_run)
+        version = outputs.code_version()  # here, not in the recording thread: its metadata read imports modules
         state: dict[str, Any] = {}
         recording = threading.Lock()
 
@@ -416,7 +422,7 @@ def run(  # long: the chain, written once, step by step; formatted one argument 
             """Wait for the load and record the run (status running); returns the load's report."""
             loaded, clock["store"] = loading.result()
             notes.append(f"databas: {loaded.status}")
-            store.begin_run(parameters, outputs.code_version(), codebook.version, loaded.source_ids, run_id=run_id)
+            store.begin_run(parameters, version, codebook.version, loaded.source_ids, run_id=run_id)
             state["begun"] = True
             return loaded
 

@@ -51,8 +51,14 @@ class Stage:
 def stage_applies(database: str | None, rows: int) -> bool:
     """Whether :func:`stage_rows` stages ``rows`` rows into ``database`` (a plain SQLite file, enough rows,
     the ADBC driver installed)."""
-    if database is None or rows < STAGE_MIN_ROWS:
-        return False
+    return database is not None and rows >= STAGE_MIN_ROWS and import_driver()
+
+
+def import_driver() -> bool:
+    """Import ADBC's SQLite driver; False when it is not installed. ``trygghet run`` calls it in the main
+    thread before the load thread starts (:func:`survey.pipeline.runner.open_store`), so that the load does
+    not import it beside the statistics' imports: two threads never import at once (and ADBC's import of
+    polars, where installed, is not done on the load's thread)."""
     try:
         import adbc_driver_sqlite.dbapi  # noqa: F401
     except ImportError:
