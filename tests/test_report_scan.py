@@ -354,3 +354,33 @@ def test_planted_model_estimate_equal_to_the_hidden_direct(demo, prot, tmp_path)
     w.writerows(rows)
     f.write_text(buf.getvalue(), encoding="utf-8")
     _assert_found(_scan(demo, f), {"hidden_value"}, r["row_key"])
+
+
+def test_a_tiny_published_p_value_is_not_a_hidden_noise_level_se():
+    """A hidden comparison whose SE is floating noise (1.486e-11, machine-dependent) is no hidden value, and a
+    published p-value of 1.4e-11 (two significant digits) is not one within an absolute 1e-12; a hidden
+    share printed at full precision still is."""
+    from reports.scan import _Sensitive
+
+    est = _frame()
+    hidden = float(est.loc[(est["year"] == 2025) & (est["district"] == "C"), "estimate"].iloc[0])
+    comparisons = pd.DataFrame(
+        [
+            {
+                "comparison": "previous_year",
+                "district": "C",
+                "other": 2024,
+                "year": 2025,
+                "indicator": "x",
+                "difference": 0.0376,
+                "se": 1.486489544782895e-11,
+                "ci_low": 0.0376,
+                "ci_high": 0.0376,
+            }
+        ]
+    )
+    sens = _Sensitive(est, comparisons, 30, [], [])
+    assert sens.numeric_hit(1.4e-11) is None
+    assert sens.numeric_hit(1.486489544782895e-11) is None  # noise reveals nothing
+    assert sens.numeric_hit(hidden) == hidden and sens.numeric_hit(hidden * 100) == hidden * 100
+    assert sens.numeric_hit(0.0376) == 0.0376  # the hidden comparison's informative difference
