@@ -70,10 +70,15 @@ _SVG_GEOMETRY = re.compile(
 )
 
 
+#: Numbers within this of zero are floating noise (an SE of 1.5e-11 where the true one is 0; its digits
+#: differ between machines): they reveal nothing and are printed as 0,0.
+NOISE = 1e-9
+
+
 def _informative(v: float) -> bool:
-    """A hidden value whose full-precision appearance would identify it: not 0 or 1 up to 1e-9 and not a
-    decimal with at most three digits (``0.5``, ``0.25``), which rounded published values also are."""
-    return abs(v) > 1e-9 and abs(v - 1.0) > 1e-9 and abs(v - round(v, 3)) > 1e-12
+    """A hidden value whose full-precision appearance would identify it: not 0 or 1 up to :data:`NOISE` and
+    not a decimal with at most three digits (``0.5``, ``0.25``), which rounded published values also are."""
+    return abs(v) > NOISE and abs(v - 1.0) > NOISE and abs(v - round(v, 3)) > 1e-12
 
 
 class _Sensitive:
@@ -97,9 +102,7 @@ class _Sensitive:
             for v in (e.estimate, e.ci_low, e.ci_high)
             if not math.isnan(v) and _informative(v)
         ]
-        # a difference, SE or bound of a hidden comparison that is numerically zero (|v| <= 1e-9: floating
-        # noise such as an SE of 1.5e-11, which differs between machines) reveals nothing
-        hidden_diffs = [v for v in self._hidden_diffs(comparisons) if _informative(v)]
+        hidden_diffs = [v for v in self._hidden_diffs(comparisons) if abs(v) > NOISE]
         everything = hidden_values + hidden_diffs
         self._sorted = sorted(everything + [v * 100 for v in everything])
         self.fingerprints = self._fingerprints(everything)
@@ -167,11 +170,9 @@ class _Sensitive:
         return fp
 
     def numeric_hit(self, x: float) -> float | None:
-        """A hidden value equal to ``x`` at full precision (as fraction, ×100 or pp): relative to its size only
-        (the hidden values are informative, not near zero; an absolute tolerance made a published p-value of
-        1.4e-11 "equal" to any hidden number within 1e-12 of it)."""
-        i = bisect.bisect_left(self._sorted, x - abs(x) * 1e-9)
-        if i < len(self._sorted) and math.isclose(x, self._sorted[i], rel_tol=1e-9):
+        """A hidden value equal to ``x`` at full precision (as fraction, ×100 or pp)."""
+        i = bisect.bisect_left(self._sorted, x - abs(x) * 1e-9 - 1e-12)
+        if i < len(self._sorted) and math.isclose(x, self._sorted[i], rel_tol=1e-9, abs_tol=1e-12):
             return self._sorted[i]
         return None
 

@@ -357,9 +357,9 @@ def test_planted_model_estimate_equal_to_the_hidden_direct(demo, prot, tmp_path)
 
 
 def test_a_tiny_published_p_value_is_not_a_hidden_noise_level_se():
-    """A hidden comparison whose SE is floating noise (1.486e-11, machine-dependent) is no hidden value, and a
-    published p-value of 1.4e-11 (two significant digits) is not one within an absolute 1e-12; a hidden
-    share printed at full precision still is."""
+    """A hidden comparison whose SE is floating noise (1.486e-11, machine-dependent) is no hidden value, so a
+    published p-value of 1.4e-11 (two significant digits) is no finding; a hidden share printed at full
+    precision and the hidden comparison's difference still are."""
     from reports.scan import _Sensitive
 
     est = _frame()
