@@ -82,8 +82,7 @@ def _comparisons(
     pv = (c["p_adjusted"] if "p_adjusted" in c.columns else c["p_value"]).to_numpy(dtype=float, na_value=np.nan)
     dv, lo, hi = (shown_array("diff", c[col]) for col in ("difference", "ci_low", "ci_high"))
     pval = shown_array("p", pv, alpha=a)
-    with np.errstate(invalid="ignore"):
-        significant = (pv < a).tolist()  # rule.significant: a missing p is never significant
+    significant = rule.significant_array(pv).tolist()
 
     def text(stat: str, x: float) -> str:
         return cell_text(stat, None if x != x else x, alpha=a)

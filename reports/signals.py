@@ -66,6 +66,11 @@ class SignalRule:
         """The marker rule: the (adjusted) p-value is below ``alpha``."""
         return not is_missing(p) and float(p) < self.alpha
 
+    def significant_array(self, p: np.ndarray) -> np.ndarray:
+        """:meth:`significant` of every element of a float array (NaN, a missing p, is never significant)."""
+        with np.errstate(invalid="ignore"):
+            return np.asarray(p, dtype=float) < self.alpha
+
     def criterion(self) -> str:
         return f"{self.p_label} < {self.alpha_text}"
 

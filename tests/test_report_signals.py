@@ -260,3 +260,16 @@ def test_compare_district_pair_uses_adjusted_p(wave):
     m = c.merge(ref, on=["year", "indicator"], suffixes=("", "_ref"))
     assert len(m) == len(c) and (m["difference"] - m["difference_ref"]).abs().max() < 1e-12
     assert (m["significant"] == (m["p_adjusted_ref"] < ALPHA)).all() and m["difference"].notna().all()
+
+
+def test_the_vectorised_marker_rule_is_the_rule():
+    """``significant_array`` (the comparison page's columns) marks exactly what ``significant`` marks: below
+    alpha, not at it, never a missing p."""
+    import numpy as np
+
+    from reports.signals import SignalRule
+
+    rule = SignalRule(alpha=0.05)
+    p = np.array([0.0496, 0.05, 0.0501, np.nan, 0.0, 1e-12])
+    assert rule.significant_array(p).tolist() == [True, False, False, False, True, True]
+    assert rule.significant_array(p).tolist() == [rule.significant(x) for x in p.tolist()]
