@@ -258,3 +258,107 @@ def test_staged_replacements_keep_every_version(tmp_path: Path, monkeypatch) -> 
     assert len(rows) == 600  # 300 + 300: every version kept, none twice
     assert sorted(active["resp_id"]) == sorted(first.responses.data["resp_id"])
     assert _stage_folders() == before
+
+
+# --- the weights staged before the run is recorded (trygghet run) -------------------------------------------
+
+
+def test_weights_staged_ahead_are_the_direct_inserts_rows(tmp_path: Path, weighted, monkeypatch) -> None:
+    """``stage_run_weights`` then ``save_run_outputs(staged=...)`` stores the rows of the direct insert, bit
+    for bit, and consumes the staging file; a stage of other rows is refused (and removed)."""
+    wave, w = weighted
+    before = _stage_folders()
+    direct = _save(tmp_path / "direct.sqlite", wave, w)
+    monkeypatch.setattr(staging, "STAGE_MIN_ROWS", 1)
+    path = tmp_path / "ahead.sqlite"
+    with Store(f"sqlite:///{path}") as store:
+        report = store.load_wave(wave)
+        run_id = store.begin_run({}, "test", "1", report.source_ids)
+        stage = store.stage_run_weights(run_id, w.weights, w.design)
+        assert stage is not None and stage.rows == 3022 and stage.path.is_file()
+        args = {"diagnostics": w.diagnostics, "estimates": pd.DataFrame({"indicator": []}), "lineage": {}}
+        short = store.stage_run_weights(run_id, w.weights.iloc[:-1], None)
+        assert short is not None
+        with pytest.raises(ValueError, match="3021"):
+            store.save_run_outputs(run_id, weights=w.weights, finish=False, design=w.design, staged=short, **args)
+        assert not short.path.exists()
+        store.save_run_outputs(run_id, weights=w.weights, finish=False, design=w.design, staged=stage, **args)
+    assert _stored(path, run_id) == _stored(tmp_path / "direct.sqlite", direct)
+    assert _stage_folders() == before
+    with Store("sqlite://") as memory:
+        assert memory.stage_run_weights("r", w.weights, w.design) is None  # nothing to stage in memory
+
+
+def _blocked_load(monkeypatch, then: Exception | None = None):
+    """``trygghet run``'s load held until the weights are staged (a generous limit, never a speed): the run
+    must stage them without waiting for the load. Returns the list of what happened, in order."""
+    import threading
+
+    from survey.pipeline import runner
+
+    events: list[str] = []
+    staged = threading.Event()
+    real_load, real_stage = runner.load_step, store_weights.stage_rows
+
+    def load(*args, **kwargs):
+        events.append("load waits" if staged.wait(timeout=120) else "load gave up waiting")
+        if then is not None:
+            raise then
+        out = real_load(*args, **kwargs)
+        events.append("load done")
+        return out
+
+    def stage(database, table, df, constants=None):
+        out = real_stage(database, table, df, constants)
+        events.append("weights staged")
+        staged.set()
+        return out
+
+    monkeypatch.setattr(staging, "STAGE_MIN_ROWS", 1)
+    monkeypatch.setattr(runner, "load_step", load)
+    monkeypatch.setattr(store_weights, "stage_rows", stage)
+    return events
+
+
+def _run(tmp_path: Path) -> None:
+    from survey.pipeline.config import build_config
+    from survey.pipeline.runner import run
+
+    opts = {"responses": SAMPLE_WAVE / "responses.csv", "population": SAMPLE_WAVE / "population.csv"}
+    run(build_config(None, {**opts, "out": tmp_path / "out", "db": f"sqlite:///{tmp_path / 't.sqlite'}"}))
+
+
+def test_trygghet_run_stages_the_weights_while_the_load_holds_the_database(tmp_path: Path, monkeypatch) -> None:
+    events = _blocked_load(monkeypatch)
+    _run(tmp_path)
+    assert events == ["weights staged", "load waits", "load done"]
+    with sqlite3.connect(tmp_path / "t.sqlite") as conn:
+        assert conn.execute("select count(*) from weights").fetchone() == (3022,)
+        assert conn.execute("select status from runs").fetchall() == [("succeeded",)]
+
+
+def test_a_failed_load_removes_the_weights_staged_ahead(tmp_path: Path, monkeypatch) -> None:
+    before = _stage_folders()
+    events = _blocked_load(monkeypatch, then=StoreError("the disk is full"))
+    with pytest.raises(StoreError, match="the disk is full"):
+        _run(tmp_path)
+    assert events == ["weights staged", "load waits"]
+    assert _stage_folders() == before
+    with sqlite3.connect(tmp_path / "t.sqlite") as conn:
+        assert conn.execute("select count(*) from weights").fetchone() == (0,)
+
+
+def test_a_new_store_file_has_large_pages_and_an_old_one_keeps_its_own(tmp_path: Path, weighted) -> None:
+    wave, _w = weighted
+    with Store(f"sqlite:///{tmp_path / 'new.sqlite'}") as store:
+        store.load_wave(wave)
+    old = tmp_path / "old.sqlite"
+    with sqlite3.connect(old) as conn:
+        conn.execute("pragma page_size=4096")
+        conn.execute("vacuum")  # a file made by an earlier trygghet, with SQLite's default pages
+    with Store(f"sqlite:///{old}") as store:
+        assert store.load_wave(wave).rows_accepted == 3022
+    with sqlite3.connect(tmp_path / "new.sqlite") as new, sqlite3.connect(old) as kept:
+        assert new.execute("pragma page_size").fetchone() == (32768,)
+        assert kept.execute("pragma page_size").fetchone() == (4096,)
+        assert new.execute("pragma journal_mode").fetchone() == ("wal",)

@@ -234,10 +234,17 @@ def trend_step(
 
 
 def save_outputs(
-    store: Any, run_id: str, w: WeightingResult, e: EstimationResult, tr: Any, lineage: dict[str, Any]
+    store: Any,
+    run_id: str,
+    w: WeightingResult,
+    e: EstimationResult,
+    tr: Any,
+    lineage: dict[str, Any],
+    staged: Any = None,
 ) -> None:
     """Store the run's outputs (the weights, n rows, and the result frames) in one transaction; the run
-    stays "running" until :meth:`Store.finish_run`."""
+    stays "running" until :meth:`Store.finish_run`. ``staged``: the weights as
+    :meth:`Store.stage_run_weights` staged them."""
     store.save_run_outputs(
         run_id,
         weights=w.weights,
@@ -250,18 +257,25 @@ def save_outputs(
         by_group=e.by_group,
         index=e.index,
         design=w.design,
+        staged=staged,
     )
 
 
 def save_step(
-    db_url: str, run_id: str, w: WeightingResult, e: EstimationResult, tr: Any, lineage: dict[str, Any]
+    db_url: str,
+    run_id: str,
+    w: WeightingResult,
+    e: EstimationResult,
+    tr: Any,
+    lineage: dict[str, Any],
+    staged: Any = None,
 ) -> None:
     """:func:`save_outputs` on a connection of its own (a thread beside the report)."""
     from survey.data.store import Store
 
     store = Store(db_url, migrate=False)
     try:
-        save_outputs(store, run_id, w, e, tr, lineage)
+        save_outputs(store, run_id, w, e, tr, lineage, staged)
     finally:
         store.close()
 
@@ -284,7 +298,8 @@ def publish_step(
     its lineage (the same dict on every call). Where the store keeps the weights without holding the GIL
     (:meth:`Store.stages_weights`: PostgreSQL, where the server does the work while the client waits on the
     socket, and a SQLite file with many rows, staged by ADBC), a thread with its own connection does that,
-    then stores the outputs (:func:`save_step`), while this thread writes the files and the report: the
+    staging a SQLite file's weights before it waits for the load (:func:`_stage_record_save`), then stores
+    the outputs (:func:`save_step`), while this thread writes the files and the report: the
     report names the run by the id chosen before, so it need not wait for the load either. The report's
     tables are published to the store once the outputs' transaction has committed, so the order in the
     database is the same as when the steps run one after the other. Otherwise the steps do run one after the
@@ -314,10 +329,10 @@ def publish_step(
         part("run_outputs", save_outputs, store, run_id, w, e, tr, lineage)
         pub = report(store)
     else:
+        from survey.data.store.staging import discard  # here: only the main thread imports
 
         def record_and_save() -> None:
-            lineage = part("record", record)
-            part("run_outputs", save_step, store.url, run_id, w, e, tr, lineage)
+            _stage_record_save(store, run_id, w, e, tr, record, part, discard)
 
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="trygghet-save") as pool:
             saving = pool.submit(record_and_save)
@@ -346,6 +361,34 @@ def publish_step(
             "seconds": pub.seconds,
         }
     return files
+
+
+def _stage_record_save(
+    store: Any,
+    run_id: str,
+    w: WeightingResult,
+    e: EstimationResult,
+    tr: Any,
+    record: Callable[[], dict[str, Any]],
+    part: Callable[..., Any],
+    discard: Callable[[Any], None],
+) -> None:
+    """:func:`publish_step`'s thread beside the report: the weights staged first (a file of their own, no
+    database lock: a SQLite file only, PostgreSQL's server does that work), while the load may still hold the
+    database; then the run recorded (``record`` waits for the load) and the outputs stored. A failed record
+    (a failed load) removes the staged file."""
+    staged = (
+        part("stage_weights", store.stage_run_weights, run_id, w.weights, w.design)
+        if store.sqlite_path is not None
+        else None
+    )
+    try:
+        lineage = part("record", record)
+    except BaseException:
+        if staged is not None:
+            discard(staged)
+        raise
+    part("run_outputs", save_step, store.url, run_id, w, e, tr, lineage, staged)
 
 
 # --- the chain ----------------------------------------------------------------------------------------

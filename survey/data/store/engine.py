@@ -39,7 +39,7 @@ from sqlalchemy.engine import Connection, Engine
 from survey.errors import StoreError
 
 from .bulk import CopyFailed, sqlite_path
-from .staging import Stage, discard
+from .staging import PAGE_SIZE, Stage, discard
 from .values import os_user
 
 ENV_URL = "TRYGGHET_DATABASE_URL"
@@ -113,6 +113,7 @@ def _sqlite_engine(u: sa.URL) -> Engine:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (see _on_begin)
         cur = dbapi_conn.cursor()
         for pragma in (
+            f"page_size={PAGE_SIZE}",  # a new file only (before its first table; ignored for an existing one)
             "journal_mode=WAL",
             "synchronous=NORMAL",
             "foreign_keys=ON",

@@ -39,7 +39,7 @@ from survey.errors import StoreError
 from .bulk import arrow_types, bulk_insert, bulk_select
 from .runs import RunOutputs, RunResults, RunStore, input_ids, read_run_frame, require_running
 from .schema import WEIGHT_DTYPES, run_designs, runs, weights
-from .staging import insert_staged, stage_applies, stage_rows
+from .staging import Stage, discard, insert_staged, stage_applies, stage_rows
 from .values import as_tuple, clean_json, decode_array, encode_array, now
 
 #: Keys the calibration specification must have (``WeightingOptions`` of ``survey.pipeline.steps``).
@@ -268,22 +268,30 @@ class WeightStore(RunStore):
         by_group: pd.DataFrame | None = None,
         index: pd.DataFrame | None = None,
         design: Design | None = None,
+        staged: Stage | None = None,
     ) -> None:
         """Store a run's outputs and lineage (run.json) in one transaction and mark it succeeded (with
         ``finish=False`` the run stays "running" until ``finish_run`` or ``fail_run``). The steps weight,
-        estimate and trend are recorded as done."""
+        estimate and trend are recorded as done. ``staged``: these weights as :meth:`stage_run_weights` staged
+        them (the staging file is consumed: removed whatever happens)."""
+        if staged is not None and (staged.table != WEIGHTS_TABLE.name or staged.rows != len(weights)):
+            discard(staged)
+            raise ValueError(f"staged rows {staged.table}×{staged.rows} are not these {len(weights)} weights")
         if "indicator" not in estimates.columns:
+            if staged is not None:
+                discard(staged)
             raise StoreError(f"Kan inte spara körning {run_id}: skattningarna saknar kolumnen 'indicator'.")
-        frame = _weights_frame(run_id, weights, design)
-        # on a SQLite file the weights are staged by ADBC outside the GIL (survey.data.store.staging)
-        # (the run id, the same in every row, is bound once in the INSERT ... SELECT instead of staged 1M times)
-        stage = stage_rows(self.sqlite_path, WEIGHTS_TABLE, frame)
+        frame = None
+        stage = staged
+        if stage is None:
+            frame = _weights_frame(run_id, weights, design)
+            stage = stage_rows(self.sqlite_path, WEIGHTS_TABLE, frame)
         try:
             with self.writing_with("spara körningens resultat", stage) as conn:
                 require_running(conn, run_id)
                 if stage is not None:
                     insert_staged(conn, WEIGHTS_TABLE, stage, {"run_id": run_id})
-                else:
+                elif frame is not None:
                     bulk_insert(conn, WEIGHTS_TABLE, frame, {"run_id": run_id})
                 if design is not None:
                     conn.execute(
@@ -304,6 +312,15 @@ class WeightStore(RunStore):
             raise StoreError(
                 f"Kan inte spara körning {run_id}s resultat (inget skrevs): {getattr(exc, 'orig', exc)}"
             ) from exc
+
+    def stage_run_weights(self, run_id: str, weights: pd.DataFrame, design: Design | None = None) -> Stage | None:
+        """The rows :meth:`save_run_outputs` would store for ``weights``, staged by ADBC outside the GIL and
+        outside any transaction (:mod:`survey.data.store.staging`; the run id, the same in every row, is bound
+        once in the ``INSERT ... SELECT`` instead of staged 1M times), for ``save_run_outputs(staged=...)``:
+        ``trygghet run`` stages them while the wave's load still holds the database. None where staging does
+        not apply (PostgreSQL, an in-memory database, few rows, no driver). Touches no database; the caller
+        passes the stage on or removes it (:func:`~survey.data.store.staging.discard`)."""
+        return stage_rows(self.sqlite_path, WEIGHTS_TABLE, _weights_frame(run_id, weights, design))
 
     def stages_weights(self, rows: int) -> bool:
         """Whether :meth:`save_run_outputs` stores ``rows`` weights without holding the GIL for them: on
