@@ -304,11 +304,44 @@ def test_run_with_the_report_on_postgresql(tmp_path: Path, monkeypatch) -> None:
             runs = store.runs().sort_values("started_at")
             assert list(runs["status"]) == ["succeeded", "failed"]
             assert len(store.published_tables()) == len(pub)  # nothing published by the failed run
+        monkeypatch.undo()
+        _report_fails_after_its_tables(url, tmp_path / "out3", monkeypatch, runs=3, published=len(pub))
     finally:
         admin = sa.create_engine(PG_BASE)
         with admin.begin() as conn:
             conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
         admin.dispose()
+
+
+def _report_fails_after_its_tables(db: str, out: Path, monkeypatch, *, runs: int, published: int) -> None:
+    """A report that fails after its tables were built (its charts): the run fails and none of its tables
+    is published."""
+    from reports import publish
+    from survey.data.store import Store
+
+    def broken(*_a, **_k):
+        raise RuntimeError("no room for the charts")
+
+    with monkeypatch.context() as m, pytest.raises(RuntimeError, match="no room for the charts"):
+        m.setattr(publish, "write_charts", broken)
+        run(SAMPLE_WAVE / "responses.csv", SAMPLE_WAVE / "population.csv", out, db=db)
+    with Store(db, migrate=False) as store:
+        statuses = list(store.runs().sort_values("started_at")["status"])
+        assert len(statuses) == runs and statuses[-1] == "failed"
+        assert len(store.published_tables()) == published
+
+
+def test_a_staged_run_whose_report_fails_publishes_nothing(tmp_path: Path, monkeypatch) -> None:
+    from survey.data.store import Store, staging
+
+    monkeypatch.setattr(staging, "STAGE_MIN_ROWS", 1)  # the outputs stored beside the report, as at 1M
+    db = f"sqlite:///{tmp_path / 't.sqlite'}"
+    _report_fails_after_its_tables(db, tmp_path / "out", monkeypatch, runs=1, published=0)
+    r = run(SAMPLE_WAVE / "responses.csv", SAMPLE_WAVE / "population.csv", tmp_path / "out2", db=db)
+    with Store(db, migrate=False) as store:
+        pub = store.published_tables()
+        assert len(pub) == r.lineage["publish"]["tables"] > 0 and set(pub["run_id"]) == {r.run_id}
+        assert set(pub["version"]) == {1}
 
 
 def test_the_report_is_written_while_the_load_still_runs(tmp_path: Path, monkeypatch) -> None:
