@@ -55,6 +55,15 @@ def _stored(path: Path, run_id: str) -> list[tuple]:
     return [(None, *r[1:]) for r in rows]  # run ids differ between the two databases
 
 
+@pytest.fixture(autouse=True)
+def _own_temporary_folder(tmp_path: Path, monkeypatch) -> None:
+    """Each test stages into a temporary folder of its own, so that its before/after count of staging
+    folders never sees another test's (tests run in parallel, in several processes)."""
+    own = tmp_path / "tmp"
+    own.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(own))
+
+
 def _stage_folders() -> set[str]:
     return {p.name for p in Path(tempfile.gettempdir()).glob("trygghet-stage-*")}
 

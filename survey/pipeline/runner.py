@@ -299,12 +299,11 @@ def publish_step(
     (:meth:`Store.stages_weights`: PostgreSQL, where the server does the work while the client waits on the
     socket, and a SQLite file with many rows, staged by ADBC), a thread with its own connection does that,
     staging a SQLite file's weights before it waits for the load (:func:`_stage_record_save`), then stores
-    the outputs (:func:`save_step`), while this thread writes the files and the report: the
-    report names the run by the id chosen before, so it need not wait for the load either. The report's
-    tables are published to the store once the outputs' transaction has committed, so the order in the
-    database is the same as when the steps run one after the other. Otherwise the steps do run one after the
-    other: the sqlite3 binding holds the GIL while it binds 1M rows, and beside the report that thread was
-    slower (publish 14.7 against 12.2 s wall at 1M)."""
+    the outputs (:func:`save_step`), while this thread writes the files and the report, which names the run
+    by the id chosen before, so it need not wait for the load either. The report's tables are published to
+    the store once the outputs' transaction has committed: the database's order is that of the steps one
+    after the other. Otherwise they do run one after the other: the sqlite3 binding holds the GIL while it
+    binds 1M rows, and beside the report that thread was slower (publish 14.7 against 12.2 s wall at 1M)."""
     out_dir = Path(config.out)
     parts: dict[str, float] = {}  # wall seconds of the step's parts (run.json's "publish_parts")
 
