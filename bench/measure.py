@@ -9,10 +9,13 @@
   folder outside the checkout (default ``$TMPDIR/trygghet-bench``), in a child process so that the
   harness itself stays small.
 * :func:`fit_exponent` — ``b`` of ``time ≈ a n^b``: least squares on ``log t = log a + b log n``.
+* :func:`checkout` — which code is measured: the commit and the files that differ from it (a bench runs the
+  checkout as it is on disk, so an edit during the bench would mix two versions of the code).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import platform
 import subprocess
@@ -148,3 +151,29 @@ def fit_exponent(sizes: Sequence[float], seconds: Sequence[float]) -> dict[str, 
         "max_abs_log_residual": float(np.max(np.abs(resid))),
         "points": len(pts),
     }
+
+
+def checkout(root: Path = ROOT) -> dict[str, Any]:
+    """The code the bench measures: ``commit`` (short hash, "" outside git), ``changed`` (files that differ
+    from it, as ``git status --porcelain`` names them; the bench's own results left out) and ``fingerprint``
+    (a hash of those files' state, so that an edit made while the bench runs shows: compare two calls)."""
+
+    def git(*args: str) -> str:
+        try:
+            out = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=30, check=False)
+        except (OSError, subprocess.SubprocessError):
+            return ""
+        return out.stdout if out.returncode == 0 else ""
+
+    commit = git("rev-parse", "--short", "HEAD").strip()
+    changed = sorted(
+        line[3:]
+        for line in git("status", "--porcelain", "--untracked-files=all").splitlines()
+        if line[3:] and not line[3:].startswith("bench/results/")
+    )
+    digest = hashlib.sha256(commit.encode())
+    for name in changed:
+        path = root / name.split(" -> ")[-1]
+        digest.update(name.encode())
+        digest.update(path.read_bytes() if path.is_file() else b"-")
+    return {"commit": commit, "changed": changed, "fingerprint": digest.hexdigest()[:16]}

@@ -249,6 +249,18 @@ def versus_svy(report: dict[str, Any]) -> list[str]:
     ]
 
 
+def code_lines(code: dict[str, Any] | None) -> list[str]:
+    """``Code: commit abc1234`` and the files that differed from it (none: "no uncommitted changes")."""
+    if not code:
+        return []
+    commit = code.get("commit") or "unknown (not a git checkout)"
+    changed = code.get("changed") or []
+    if not changed:
+        return [f"Code: commit {commit}, no uncommitted changes.", ""]
+    names = ", ".join(f"`{c}`" for c in changed[:10]) + (f" and {len(changed) - 10} more" if len(changed) > 10 else "")
+    return [f"Code: commit {commit} with uncommitted changes in {len(changed)} files: {names}.", ""]
+
+
 def markdown(report: dict[str, Any]) -> str:
     """The whole report as Markdown: machine, growth, steps, store, peers, notes."""
     w = report["wave"]
@@ -257,6 +269,7 @@ def markdown(report: dict[str, Any]) -> str:
         "",
         f"Machine: {machine_line(report['machine'])}.",
         "",
+        *code_lines(report.get("code")),
         f"Synthetic waves (`survey.data.synth`): {w['districts']} districts × {w['years']} years, seed {w['seed']}, "
         "all 15 indicators. Seconds are wall time; a busy machine (load above its core count) inflates them.",
         "",

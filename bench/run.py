@@ -37,7 +37,7 @@ from typing import Any
 
 from bench import dask_replicates, load
 from bench import report as rep
-from bench.measure import DEFAULT_DATA, ROOT, ensure_wave, fit_exponent, machine, run_measured
+from bench.measure import DEFAULT_DATA, ROOT, checkout, ensure_wave, fit_exponent, machine, run_measured
 from bench.tools import TOOLS, agreement, available, estimate_seconds, run_tool
 
 __all__ = ["agreement", "estimate_seconds", "main", "run_measured", "run_trygghet"]
@@ -209,7 +209,11 @@ SECTIONS = ("growth", "steps", "statistics", "store", "load", "peers", "dask_rep
 def carry_over(report: dict[str, Any], only: set[str], previous: Path) -> None:
     """The sections left out by ``--only`` taken from the previous ``latest.json``, each with a note saying
     from which run (``measured``: section → run and CPU) its figures are."""
-    here = {"run": report.get("started"), "cpu": report.get("machine", {}).get("cpu_model")}
+    here = {
+        "run": report.get("started"),
+        "cpu": report.get("machine", {}).get("cpu_model"),
+        "commit": report.get("code", {}).get("commit"),
+    }
     report["measured"] = {key: here for key in SECTIONS if key in only and report.get(key)}
     if only >= set(SECTIONS) or not previous.exists():
         return
@@ -220,8 +224,9 @@ def carry_over(report: dict[str, Any], only: set[str], previous: Path) -> None:
             report[key] = prev[key]
             origin = prev.get("measured", {}).get(key, there)
             report["measured"][key] = origin
+            code = f", commit {origin['commit']}" if origin.get("commit") else ""
             report["notes"].append(
-                f"{key}: figures of the run of {origin['run']} on {origin['cpu']} (not measured again)"
+                f"{key}: figures of the run of {origin['run']} on {origin['cpu']}{code} (not measured again)"
             )
 
 
@@ -270,6 +275,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine(),
         "notes": [],
         "wave": {"districts": args.districts, "years": args.years, "seed": args.seed},
+        "code": checkout(),
     }
     print(rep.machine_line(report["machine"]), flush=True)
     only = set(SECTIONS) if not args.only else {x.strip() for x in args.only.split(",") if x.strip()}
@@ -291,6 +297,11 @@ def main(argv: list[str] | None = None) -> int:
             report["peers"] = peers(args.step_size, names, args, work, report["notes"])
         if "dask_replicates" in only:
             report["dask_replicates"] = dask_replicates.measure(args.step_size, args, work)  # bench/dask_replicates.py
+    if checkout()["fingerprint"] != report["code"]["fingerprint"]:
+        report["notes"].append(
+            "the checkout changed while the bench ran: its figures may mix two versions of the code (measure "
+            "again on an unchanged checkout)"
+        )
     carry_over(report, only, args.results / "latest.json")
     if report.get("dask_replicates"):
         report["notes"] += dask_replicates.lines(report["dask_replicates"])

@@ -275,8 +275,97 @@ def test_only_some_sections_keeps_the_others_from_the_previous_run(tmp_path: Pat
     assert report["peers"] == {"n": 1} and report["store"] == [{}] and "growth" in report
     assert "peers: figures of the run of 20250101T000000Z on Old CPU (not measured again)" in report["notes"]
     assert "growth: figures of the run of 20260101T000000Z on Test CPU (not measured again)" in report["notes"]
-    assert report["measured"]["store"] == {"run": "20260202T000000Z", "cpu": "New CPU"}
+    assert report["measured"]["store"] == {"run": "20260202T000000Z", "cpu": "New CPU", "commit": None}
     assert parse(["--only", "store,load"]).only == "store,load"
+
+
+def test_carried_over_figures_name_the_commit_they_were_measured_on(tmp_path: Path) -> None:
+    from bench.run import carry_over
+
+    previous = tmp_path / "latest.json"
+    previous.write_text(
+        json.dumps(
+            {
+                "started": "20260101T000000Z",
+                "machine": {"cpu_model": "Old CPU"},
+                "code": {"commit": "abc1234"},
+                "peers": {"n": 1},
+                "measured": {"peers": {"run": "20260101T000000Z", "cpu": "Old CPU", "commit": "abc1234"}},
+            }
+        )
+    )
+    report: dict = {
+        "started": "20260202T000000Z",
+        "machine": {"cpu_model": "New CPU"},
+        "notes": [],
+        "code": {"commit": "def5678"},
+        "store": [{}],
+    }
+    carry_over(report, {"store"}, previous)
+    assert (
+        "peers: figures of the run of 20260101T000000Z on Old CPU, commit abc1234 (not measured again)"
+        in (report["notes"])
+    )
+    assert report["measured"]["store"]["commit"] == "def5678"
+
+
+def _git(repo: Path, *args: str) -> None:
+    import subprocess
+
+    subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
+
+
+def test_the_checkout_names_its_commit_and_every_change(tmp_path: Path) -> None:
+    from bench.measure import checkout
+
+    repo = tmp_path / "repo"
+    (repo / "bench" / "results").mkdir(parents=True)
+    (repo / "a.py").write_text("x = 1\n", encoding="utf-8")
+    _git(repo, "init", "-q")
+    _git(repo, "add", "a.py")
+    _git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "one")
+    clean = checkout(repo)
+    assert len(clean["commit"]) >= 7 and clean["changed"] == []
+    (repo / "bench" / "results" / "latest.md").write_text("figures\n", encoding="utf-8")
+    assert checkout(repo) == clean  # the bench's own results are no change of the code
+    (repo / "a.py").write_text("x = 2\n", encoding="utf-8")
+    edited = checkout(repo)
+    assert edited["changed"] == ["a.py"] and edited["fingerprint"] != clean["fingerprint"]
+    (repo / "a.py").write_text("x = 3\n", encoding="utf-8")
+    assert checkout(repo)["fingerprint"] != edited["fingerprint"]  # an edit during the bench shows
+    (repo / "new.py").write_text("", encoding="utf-8")
+    assert checkout(repo)["changed"] == ["a.py", "new.py"]
+    outside = tmp_path / "plain"
+    outside.mkdir()
+    assert checkout(outside)["commit"] == "" and checkout(outside)["changed"] == []
+
+
+def test_the_report_says_which_code_it_measured() -> None:
+    assert report.code_lines({"commit": "abc1234", "changed": []}) == [
+        "Code: commit abc1234, no uncommitted changes.",
+        "",
+    ]
+    line = report.code_lines({"commit": "abc1234", "changed": ["a.py", "b.py"]})[0]
+    assert line == "Code: commit abc1234 with uncommitted changes in 2 files: `a.py`, `b.py`."
+    assert report.code_lines(None) == []
+
+
+def test_a_checkout_that_changes_during_the_bench_is_noted(tmp_path: Path, monkeypatch) -> None:
+    from bench import run as bench_run
+
+    states = iter(
+        [
+            {"commit": "abc1234", "changed": [], "fingerprint": "1"},
+            {"commit": "abc1234", "changed": ["a.py"], "fingerprint": "2"},
+        ]
+    )
+    monkeypatch.setattr(bench_run, "checkout", lambda: next(states))
+    monkeypatch.setattr(bench_run, "warm_up", lambda *_a: None)
+    assert bench_run.main(["--only", "growth", "--sizes", "", "--results", str(tmp_path)]) == 0
+    saved = json.loads((tmp_path / "latest.json").read_text(encoding="utf-8"))
+    assert saved["code"]["commit"] == "abc1234"
+    assert any(n.startswith("the checkout changed while the bench ran") for n in saved["notes"])
+    assert "Code: commit abc1234, no uncommitted changes." in (tmp_path / "latest.md").read_text(encoding="utf-8")
 
 
 def test_sizes_are_configurable() -> None:
