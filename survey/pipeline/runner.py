@@ -35,6 +35,7 @@ from survey.pipeline import outputs
 from survey.pipeline.config import RunConfig
 
 if TYPE_CHECKING:
+    from survey.data.store.staging import Stage
     from survey.estimation import AtomStats
     from survey.pipeline.adjustment import NonresponseResult
     from survey.pipeline.steps import EstimationOptions, EstimationResult, WeightingOptions, WeightingResult
@@ -240,7 +241,7 @@ def save_outputs(
     e: EstimationResult,
     tr: Any,
     lineage: dict[str, Any],
-    staged: Any = None,
+    staged: Stage | None = None,
 ) -> None:
     """Store the run's outputs (the weights, n rows, and the result frames) in one transaction; the run
     stays "running" until :meth:`Store.finish_run`. ``staged``: the weights as
@@ -268,7 +269,7 @@ def save_step(
     e: EstimationResult,
     tr: Any,
     lineage: dict[str, Any],
-    staged: Any = None,
+    staged: Stage | None = None,
 ) -> None:
     """:func:`save_outputs` on a connection of its own (a thread beside the report)."""
     from survey.data.store import Store
@@ -328,13 +329,8 @@ def publish_step(
         part("run_outputs", save_outputs, store, run_id, w, e, tr, lineage)
         pub = report(store)
     else:
-        from survey.data.store.staging import discard  # here: only the main thread imports
-
-        def record_and_save() -> None:
-            _stage_record_save(store, run_id, w, e, tr, record, part, discard)
-
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="trygghet-save") as pool:
-            saving = pool.submit(record_and_save)
+            saving = pool.submit(_stage_record_save, store, run_id, w, e, tr, record, part)
             try:
                 files = part("analysis_files", analysis_files)
                 pub = report(None)
@@ -370,12 +366,13 @@ def _stage_record_save(
     tr: Any,
     record: Callable[[], dict[str, Any]],
     part: Callable[..., Any],
-    discard: Callable[[Any], None],
 ) -> None:
     """:func:`publish_step`'s thread beside the report: the weights staged first (a file of their own, no
     database lock: a SQLite file only, PostgreSQL's server does that work), while the load may still hold the
     database; then the run recorded (``record`` waits for the load) and the outputs stored. A failed record
     (a failed load) removes the staged file."""
+    from survey.data.store.staging import discard  # imported already, with the store: no import in a thread
+
     staged = (
         part("stage_weights", store.stage_run_weights, run_id, w.weights, w.design)
         if store.sqlite_path is not None

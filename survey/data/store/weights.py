@@ -320,6 +320,8 @@ class WeightStore(RunStore):
         ``trygghet run`` stages them while the wave's load still holds the database. None where staging does
         not apply (PostgreSQL, an in-memory database, few rows, no driver). Touches no database; the caller
         passes the stage on or removes it (:func:`~survey.data.store.staging.discard`)."""
+        if not stage_applies(self.sqlite_path, len(weights)):
+            return None  # without building the rows for nothing
         return stage_rows(self.sqlite_path, WEIGHTS_TABLE, _weights_frame(run_id, weights, design))
 
     def stages_weights(self, rows: int) -> bool:
