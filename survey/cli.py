@@ -135,8 +135,16 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 
 def _progress() -> Progress:
+    """The spinner on stderr: redrawn 4 times a second in a terminal (rich's thread redraws it while holding
+    the GIL, beside the run), and not at all where stderr is not a terminal (nothing is shown there)."""
     return Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console, transient=True
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        auto_refresh=err_console.is_terminal,
+        refresh_per_second=4,
     )
 
 

@@ -371,3 +371,34 @@ def test_a_new_store_file_has_large_pages_and_an_old_one_keeps_its_own(tmp_path:
         assert new.execute("pragma page_size").fetchone() == (32768,)
         assert kept.execute("pragma page_size").fetchone() == (4096,)
         assert new.execute("pragma journal_mode").fetchone() == ("wal",)
+
+
+_DRIVER_PROBE = """
+import importlib.util, sys
+{before}
+from survey.data.store.staging import import_driver
+print(import_driver(), "polars" in sys.modules, importlib.util.find_spec("polars") is not None)
+"""
+
+
+def _probe(before: str = "") -> list[str]:
+    import subprocess
+    import sys
+
+    code = _DRIVER_PROBE.format(before=before)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
+    return done.stdout.split()
+
+
+def test_driver_import_skips_polars_and_leaves_it_importable():
+    """ADBC's optional polars backend is not imported with the driver (trygghet does not use it), and the
+    skip leaves nothing behind: afterwards polars can be found (where installed) as before."""
+    import importlib.util
+
+    installed = importlib.util.find_spec("polars") is not None
+    assert _probe() == ["True", "False", str(installed)]
+
+
+def test_driver_import_keeps_a_loaded_polars():
+    pytest.importorskip("polars")
+    assert _probe("import polars") == ["True", "True", "True"]
