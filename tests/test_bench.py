@@ -404,6 +404,26 @@ def test_a_warm_up_run_comes_before_the_timed_runs(tmp_path: Path, monkeypatch) 
     assert "warm-up: one untimed run of 10,000 respondents first (ok, 1.0 s)" in notes
 
 
+def test_the_step_size_repeats_come_before_the_larger_sizes(tmp_path: Path, monkeypatch) -> None:
+    """The 1M repeats are not run after the 5M and 10M runs (which slowed the next runs on the machine)."""
+    from bench import run as bench_run
+
+    calls: list[tuple[str, int]] = []
+
+    def fake_run(resp, _pop, _out, _db, _timeout, label=""):
+        calls.append((label, int(resp.stem[1:])))
+        return {"label": label, "status": "ok", "wall": 1.0, "peak_mb": 1.0, "load_before": 0, "load_after": 0}
+
+    monkeypatch.setattr(bench_run, "ensure_wave", lambda n, *_a, **_k: (tmp_path / f"r{n}.csv", tmp_path / "p.csv"))
+    monkeypatch.setattr(bench_run, "run_trygghet", lambda *a, **k: {**fake_run(*a, **k), "statistics": 0.5})
+    argv = ["--only", "growth,steps", "--sizes", "20000,50000,100000", "--step-size", "50000"]
+    assert bench_run.main([*argv, "--step-repeats", "2", "--no-postgres", "--results", str(tmp_path)]) == 0
+    assert calls == [("warm-up", bench_run.WARM_UP_SIZE)] + [("sqlite", n) for n in (20000, 50000, 50000, 100000)]
+    saved = json.loads((tmp_path / "latest.json").read_text(encoding="utf-8"))
+    assert [r["n"] for r in saved["growth"]["runs"]] == [20000, 50000, 100000]
+    assert saved["steps"][0]["walls"] == [1.0, 1.0]
+
+
 def test_the_steps_show_the_run_of_median_wall_time() -> None:
     from bench.run import median_run
 
