@@ -272,7 +272,8 @@ def insert_columns(table: sa.Table, df: pd.DataFrame, constants: dict[str, Any])
 
 def arrow_frame(table: sa.Table, df: pd.DataFrame, constants: dict[str, Any]) -> tuple[list[str], pa.Table]:
     """``df``'s columns that ``table`` has, plus the constant columns, as an Arrow table of the store's types,
-    in ``table``'s column order (the rows of a COPY or of a staged insert)."""
+    in ``table``'s column order (the rows of a COPY or of a staged insert), and in the order of the table's
+    primary key where the frame gives the key (:func:`key_order`)."""
     n = len(df)
     cols = insert_columns(table, df, constants)
     names = [c.name for c in cols]
@@ -282,7 +283,18 @@ def arrow_frame(table: sa.Table, df: pd.DataFrame, constants: dict[str, Any]) ->
         else arrow_column(df[c.name], arrow_type(c))
         for c in cols
     ]
-    return names, pa.Table.from_arrays(arrays, names=names)
+    return names, key_order(table, pa.Table.from_arrays(arrays, names=names), constants)
+
+
+def key_order(table: sa.Table, data: pa.Table, constants: dict[str, Any]) -> pa.Table:
+    """``data`` (rows of ``table``) sorted by the table's primary key: each row then goes to the right-most leaf
+    of the key's B-tree. Rows in any other order cost both databases a descent and a page in cache per row:
+    1M weights in random order took SQLite 6.0 s against 0.53 s sorted and PostgreSQL 3.7-4.2 s against 1.7 s
+    (a vendor's file may come sorted by district or date). The key's columns that ``data`` lacks are the same
+    in every row (``constants``, or the run id a staged insert binds); an ``id`` the database numbers leaves
+    nothing to sort by. The rows keep their ``position``, which every read orders by."""
+    keys = [c.name for c in table.primary_key.columns if c.name not in constants and c.name in data.column_names]
+    return in_order(data, keys) if keys else data
 
 
 def bulk_insert(conn: Connection, table: sa.Table, df: pd.DataFrame, constants: dict[str, Any] | None = None) -> int:
@@ -379,25 +391,43 @@ def _read_sqlite_adbc(path: str, sql: str, types: dict[str, pa.DataType]) -> pa.
 
 
 def in_order(table: pa.Table, keys: Sequence[str]) -> pa.Table:
-    """``table`` sorted by ``keys`` ascending, NULLs last (as PostgreSQL's ``ORDER BY``). Rows already in
-    order (as a table's rows usually come, in the order they were inserted) are recognised in one numpy pass
-    over the integer keys and returned as they are."""
-    undecided: np.ndarray | None = None
+    """``table`` sorted by ``keys`` ascending, NULLs last (as PostgreSQL's ``ORDER BY``; text by its bytes, as
+    SQLite's BINARY and PostgreSQL's ``C`` collations). Rows already in order (as a table's rows usually come,
+    in the order they were inserted) are recognised in one pass of Arrow's comparisons over the keys and
+    returned as they are."""
+    n = table.num_rows
+    undecided: np.ndarray | None = None  # rows i whose order against row i + 1 the keys so far leave open
     for key in keys:
         col = table.column(key)
-        if col.null_count or not pa.types.is_integer(col.type):
+        if col.null_count:
             break
-        step = np.diff(col.to_numpy())
+        a, b = col.slice(0, max(n - 1, 0)), col.slice(1)
+        back = pc.greater(a, b).to_numpy()
         if undecided is not None:
-            step = np.where(undecided, step, 1)
-        if (step < 0).any():
+            back &= undecided
+        if back.any():
             break
-        undecided = step == 0
+        undecided = pc.equal(a, b).to_numpy() if undecided is None else undecided & pc.equal(a, b).to_numpy()
         if not undecided.any():
             return table
     else:
         return table  # every key in order (ties left as they are)
-    return table.take(pc.sort_indices(table, sort_keys=[(k, "ascending", "at_end") for k in keys]))
+    return table.take(sort_indices(table, keys))
+
+
+def sort_indices(table: pa.Table, keys: Sequence[str]) -> pa.Array:
+    """The row indices that sort ``table`` by ``keys`` ascending, NULLs last: one stable sort per key, from the
+    last key to the first (integers by numpy, the rest by Arrow; both without the GIL). 1M rows by year and
+    respondent id: 0.34-0.45 s, against 0.58 s of Arrow's sort on both keys at once."""
+    idx: np.ndarray | None = None
+    for key in reversed(keys):
+        col = table.column(key) if idx is None else table.column(key).take(idx)
+        if pa.types.is_integer(col.type) and not col.null_count:
+            order = np.argsort(col.to_numpy(), kind="stable")
+        else:
+            order = pc.sort_indices(pa.table({"k": col}), sort_keys=[("k", "ascending", "at_end")]).to_numpy()
+        idx = order if idx is None else idx[order]
+    return pa.array(idx if idx is not None else np.arange(table.num_rows))
 
 
 def bulk_select(
