@@ -532,3 +532,22 @@ def test_sqlite_file_in_a_missing_folder_is_created(tmp_path: Path) -> None:
     blocked.write_text("x")
     with pytest.raises(StoreError, match="Kan inte skapa mappen för databasen"):
         Store(f"sqlite:///{blocked}/t.db")
+
+
+def test_run_ids_are_uuid7_and_grow_with_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """RFC 9562 version 7: the milliseconds since 1970 in the first 48 bits, version 7, the RFC's variant, the
+    rest random; ids of later runs sort after earlier ones as text (the weights' key grows at its end)."""
+    import uuid
+
+    from survey.data.store import runs as store_runs
+
+    times = [1_764_000_000_000, 1_764_000_000_001, 1_764_000_000_001, 1_800_000_000_123]
+    ids = []
+    for ms in times:
+        monkeypatch.setattr(store_runs.time, "time_ns", lambda ms=ms: ms * 1_000_000 + 999_999)
+        ids.append(store_runs.new_run_id())
+    parsed = [uuid.UUID(i) for i in ids]
+    assert [u.int >> 80 for u in parsed] == times
+    assert {u.version for u in parsed} == {7} and {u.variant for u in parsed} == {uuid.RFC_4122}
+    assert len(set(ids)) == 4 and all(len(i) == 36 and i == str(u) for i, u in zip(ids, parsed))
+    assert ids[0] < ids[1] and ids[0] < ids[2] < ids[3] and ids[1] < ids[3]
