@@ -243,7 +243,7 @@ class RunStore(WaveReader):
         years: Sequence[int] | None = None,
         run_id: str | None = None,
     ) -> str:
-        """Record a new run (status "running") and the source versions it reads; returns the run id (uuid4,
+        """Record a new run (status "running") and the source versions it reads; returns the run id (a UUID v7,
         or ``run_id`` when the caller chose it before, :func:`new_run_id`).
 
         ``years`` (default: all years of the sources) is what :meth:`run_responses` returns.
