@@ -407,7 +407,8 @@ def in_order(table: pa.Table, keys: Sequence[str]) -> pa.Table:
             back &= undecided
         if back.any():
             break
-        undecided = pc.equal(a, b).to_numpy() if undecided is None else undecided & pc.equal(a, b).to_numpy()
+        tie = pc.equal(a, b).to_numpy()
+        undecided = tie if undecided is None else undecided & tie
         if not undecided.any():
             return table
     else:
