@@ -6,10 +6,11 @@ are printed as one paragraph with exit code 2, never as a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import typer
@@ -203,18 +204,31 @@ def with_run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def _terminate_cleanly() -> None:
-    """SIGTERM ends the command as an exception (exit 143): the database load finishes or rolls back, and
-    a started run is recorded as failed, instead of the process vanishing mid-step."""
+@contextlib.contextmanager
+def _terminate_cleanly() -> Iterator[None]:
+    """Within the block SIGTERM ends the command as an exception (exit 143): the database load finishes or
+    rolls back, and a started run is recorded as failed, instead of the process vanishing mid-step.
+
+    The handler only raises; the message is printed once the block has unwound. A signal can arrive in the
+    middle of an import: printing from the handler then rendered the message with a half-initialised module
+    (rich's emoji table, imported for the first print) and ended in a traceback, exit 1."""
     import signal
 
     from survey.pipeline.i18n import msg
 
+    received: list[int] = []
+
     def stop(signum: int, _frame: object) -> None:
-        err_console.print(msg("aborted"))
+        received.append(signum)
         raise SystemExit(128 + signum)
 
     signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    except BaseException:
+        if received:
+            err_console.print(msg("aborted"))
+        raise
 
 
 @app.command()
@@ -227,9 +241,7 @@ def run(config: Any = None) -> None:
     from survey.pipeline.i18n import msg, say, steps_line
     from survey.pipeline.runner import run as run_pipeline
 
-    _terminate_cleanly()
-
-    with _progress() as prog:
+    with _terminate_cleanly(), _progress() as prog:
         task = prog.add_task(msg("starting"), total=None)
         res = run_pipeline(config, progress=lambda text: prog.update(task, description=say(text)))
     steps = steps_line(res.steps)

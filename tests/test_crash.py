@@ -178,3 +178,41 @@ def test_ingest_interrupted_loads_all_or_nothing(tmp_path: Path, sig: int) -> No
     again = subprocess.run([str(TRYGGHET), *args], capture_output=True, timeout=600, check=False)
     assert again.returncode == 0, again.stderr.decode()
     assert _counts(db)["responses"] == 3022
+
+
+_MID_IMPORT = """
+import importlib.abc, importlib.util, os, signal, sys
+from survey.cli import _terminate_cleanly
+
+class SignalDuringImport(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    '''Loads rich's emoji table, which the message's first print imports, with SIGTERM arriving half-way.'''
+    def find_spec(self, name, path=None, target=None):
+        if name != "rich._emoji_codes":
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(name)
+        self.real = spec.loader
+        spec.loader = self
+        return spec
+    def create_module(self, spec):
+        return None
+    def exec_module(self, module):
+        os.kill(os.getpid(), signal.SIGTERM)  # the handler runs here, the module still empty
+        self.real.exec_module(module)
+
+assert "rich._emoji_codes" not in sys.modules
+sys.meta_path.insert(0, SignalDuringImport())
+with _terminate_cleanly():
+    import rich._emoji_codes
+print("not reached")
+"""
+
+
+def test_sigterm_in_the_middle_of_an_import_ends_with_the_message_not_a_traceback() -> None:
+    """The signal handler does not print (printing imported rich's half-initialised emoji table: exit 1
+    with a traceback); the Swedish message comes once the block has unwound, and the exit code is 143."""
+    env = {**os.environ, "TRYGGHET_LANG": "sv"}
+    res = subprocess.run([sys.executable, "-c", _MID_IMPORT], capture_output=True, text=True, timeout=300, env=env)
+    assert res.returncode == 128 + signal.SIGTERM, res.stderr
+    assert "Traceback" not in res.stderr and "not reached" not in res.stdout
+    assert "Avbruten" in res.stderr and "körningen markeras som misslyckad" in res.stderr
