@@ -376,7 +376,7 @@ def test_a_new_store_file_has_large_pages_and_an_old_one_keeps_its_own(tmp_path:
 _DRIVER_PROBE = """
 import importlib.util, sys
 {before}
-from survey.data.store.staging import import_driver
+from survey.data.store.drivers import import_driver
 print(import_driver(), "polars" in sys.modules, importlib.util.find_spec("polars") is not None)
 """
 

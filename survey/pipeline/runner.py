@@ -164,7 +164,7 @@ def open_store(config: RunConfig) -> Any:
     """Open (and migrate) the database before the load thread opens its own connection, and import the
     driver that thread stages a large SQLite load with (two threads never import at once)."""
     from survey.data.store import Store
-    from survey.data.store.staging import import_driver
+    from survey.data.store.drivers import import_driver
 
     store = Store(config.db)
     if store.sqlite_path is not None:

@@ -130,7 +130,8 @@ class WaveReader(Database):
             names = ["source_file_id", *RESPONSE_BASE, *fixed, "source_row"] + (["extra_items"] if extra else [])
             dtypes = {**RESPONSE_BASE, **{q: "Int64" for q in fixed}, "source_row": "int64", "source_file_id": "int64"}
             stmt = responses_query(ids, names, years)
-            df = bulk_select(conn, stmt, arrow_types(responses, names), dtypes, order=("source_file_id", "source_row"))
+            types = arrow_types(responses, names)
+            df = bulk_select(conn, stmt, types, dtypes, order=("source_file_id", "source_row"), large=True)
         if extra:
             parsed = [json.loads(s) if s else {} for s in df.pop("extra_items").tolist()]
             for c in extra:

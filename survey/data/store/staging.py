@@ -19,7 +19,6 @@ inserts as before (:func:`survey.data.store.bulk.bulk_insert`).
 from __future__ import annotations
 
 import shutil
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +30,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from .bulk import arrow_frame
+from .drivers import import_driver
 from .values import quote
 
 #: Bytes per page of a new SQLite file (SQLite's default is 4096). The store is written in bulk (1M rows of
@@ -58,27 +58,6 @@ def stage_applies(database: str | None, rows: int) -> bool:
     """Whether :func:`stage_rows` stages ``rows`` rows into ``database`` (a plain SQLite file, enough rows,
     the ADBC driver installed)."""
     return database is not None and rows >= STAGE_MIN_ROWS and import_driver()
-
-
-def import_driver() -> bool:
-    """Import ADBC's SQLite driver; False when it is not installed. ``trygghet run`` calls it in the main
-    thread before the load thread starts (:func:`survey.pipeline.runner.open_store`), so that the load does
-    not import it beside the statistics' imports: two threads never import at once (and ADBC's import of
-    polars, where installed, is not done on the load's thread). That import of polars, for a backend trygghet
-    does not use (0.1 s), is skipped where polars is not loaded already (polars comes with the bench's peers)."""
-    if "adbc_driver_sqlite.dbapi" in sys.modules:
-        return True
-    skip_polars = "polars" not in sys.modules
-    if skip_polars:
-        sys.modules["polars"] = None  # type: ignore[assignment]  # ``import polars`` raises ImportError
-    try:
-        import adbc_driver_sqlite.dbapi  # noqa: F401
-    except ImportError:
-        return False
-    finally:
-        if skip_polars and sys.modules.get("polars", 0) is None:
-            del sys.modules["polars"]
-    return True
 
 
 def stage_rows(

@@ -241,6 +241,7 @@ class WeightStore(RunStore):
                 arrow_types(weights, names),
                 {**WEIGHT_DTYPES, "design_weight": "float64", "fpc": "float64"},
                 order=("position", "year", "resp_id"),
+                large=True,
             )
             diagnostics = read_run_frame(conn, "diagnostics", run_id, (run["outputs_meta"] or {}).get("diagnostics"))
         doc = design_row.design
@@ -346,6 +347,7 @@ class WeightStore(RunStore):
                     .order_by(weights.c.year, weights.c.resp_id),
                     arrow_types(weights, ["resp_id", "year", "weight"]),
                     WEIGHT_DTYPES,
+                    large=True,
                 )
             frames = self.run_frames(conn, run_id)
             steps = self.steps_frame(conn, run_id)["step"].tolist()
