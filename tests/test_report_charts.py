@@ -1,0 +1,42 @@
+"""The trend chart's panels: share ticks and labels on the left column only, year ticks and labels only on
+the panels with nothing below them, every panel's title once (read from the SVG's text, which
+``svg.fonttype = none`` keeps as text), and every panel's share levels as light lines."""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+from xml.etree import ElementTree
+
+from reports.charts import trend_chart
+from tests.test_publish import RUN_META, load_estimates, make_codebook
+
+SVG_NS = "{http://www.w3.org/2000/svg}"
+
+
+def _texts(path: Path) -> list[str]:
+    root = ElementTree.parse(path).getroot()
+    return [re.sub(r"\s+", " ", "".join(el.itertext())).strip() for el in root.iter(f"{SVG_NS}text")]
+
+
+def test_tick_labels_only_on_the_outer_panels(tmp_path: Path) -> None:
+    est = load_estimates()
+    est = est[est["indicator"] == "unsafe_after_dark"]
+    districts = sorted(set(est["district"]))  # the sample's districts and Totalt
+    years = sorted({str(int(y)) for y in est["year"]})
+    (svg,) = trend_chart(est, "unsafe_after_dark", make_codebook(), tmp_path / "c", {**RUN_META}, formats=("svg",))
+    texts = _texts(svg)
+    n, ncol = len(districts), min(4, len(districts))
+    bottom = sum(1 for k in range(n) if k + ncol >= n)  # nothing below these panels
+    left = math.ceil(n / ncol)
+    assert n == 7 and (bottom, left) == (4, 2)  # the sample: 6 districts and Totalt on a 2 × 4 grid
+    assert sorted(t for t in texts if t in years) == sorted(years * bottom)
+    shares = [t for t in texts if re.fullmatch(r"\d+ %", t)]
+    levels = sorted(set(shares), key=lambda t: int(t.split()[0]))
+    assert levels[0] == "0 %" and len(levels) >= 3
+    assert len(shares) == left * len(levels)
+    for d in districts:
+        assert texts.count(d) == 1
+    grid = svg.read_text(encoding="utf-8").count("stroke: #e5e9ef")  # one light line per share level and panel
+    assert grid == n * len(levels)
