@@ -353,6 +353,9 @@ def test_a_runs_tables_are_published_all_together_or_not_at_all(store: Store) ->
     ]
     assert store.publish_tables(batch) == [2, 3, 1]
     assert store.published_table("T1", 2022)[1]["value"].tolist()[0] == 0.75
+    assert store.published_table("T1", 2022, version=2)[1]["value"].tolist()[0] == 0.5  # each version its cells
+    t4 = store.published_table("T4", 2022)[1]
+    assert t4["row_key"].tolist() == _cells()["row_key"].tolist() and t4["text"].tolist() == _cells()["text"].tolist()
     assert store.publish_tables([]) == []
     before = store.published_tables()
     gone = TableVersion("T5", 2022, "no-such-run", _cells(), "Fel", {})  # refused inside the transaction

@@ -193,6 +193,60 @@ def _require_runs(conn: sa.Connection, tables: Sequence[TableVersion]) -> None:
             raise StoreError(f"Kan inte publicera {t.table_id} {t.year}: det finns ingen körning {run_id!r}.")
 
 
+def _insert_versions(
+    conn: sa.Connection, checked: Sequence[tuple[TableVersion, pd.Series, pd.Series, pd.Series]]
+) -> list[int]:
+    """Insert each table as its next version (one past the stored maximum of its ``table_id`` and year, and
+    past an earlier table of the same publication with the same ones) and return the versions. The tables'
+    rows go in one statement and every table's cells in one bulk insert (49 tables and 33,000 cells a run:
+    a table at a time cost 0.3 s of DataFrames and statements)."""
+    pt = published_tables
+    versions: list[int] = []
+    taken: dict[tuple[str, int], int] = {}
+    for t, *_ in checked:
+        key = (t.table_id, int(t.year))
+        if key not in taken:
+            stored = conn.execute(
+                sa.select(sa.func.max(pt.c.version)).where(pt.c.table_id == key[0], pt.c.year == key[1])
+            ).scalar()
+            taken[key] = int(stored or 0)
+        taken[key] += 1
+        versions.append(taken[key])
+    created = now()
+    conn.execute(
+        pt.insert(),
+        [
+            {
+                "table_id": t.table_id,
+                "year": int(t.year),
+                "version": v,
+                "run_id": t.run_id,
+                "created_at": created,
+                "title": t.title,
+                "meta": clean_json(t.meta or {}),
+            }
+            for (t, *_), v in zip(checked, versions, strict=True)
+        ],
+    )
+    sizes = [len(t.cells) for t, *_ in checked]
+    if sum(sizes):  # the cells by the bulk path (NA values and texts as NULL)
+        cells = pd.DataFrame(
+            {
+                "table_id": np.repeat(np.array([t.table_id for t, *_ in checked], dtype=object), sizes),
+                "year": np.repeat(np.array([int(t.year) for t, *_ in checked], dtype=np.int64), sizes),
+                "version": np.repeat(np.array(versions, dtype=np.int64), sizes),
+                "position": np.concatenate([np.arange(n, dtype=np.int64) for n in sizes]),
+                "row_key": [str(r) for t, *_ in checked for r in t.cells["row_key"].tolist()],
+                "column_key": [str(c) for t, *_ in checked for c in t.cells["column_key"].tolist()],
+                "value": np.concatenate([value.to_numpy(dtype=np.float64) for _, value, _, _ in checked]),
+                "text": [x for *_, text in checked for x in text.tolist()],
+                "suppressed": np.concatenate([supp.to_numpy(dtype=bool) for _, _, supp, _ in checked]),
+            }
+        )
+        bulk_insert(conn, published_cells, cells)
+    return versions
+
+
 @dataclass(frozen=True)
 class TableVersion:
     """One table to publish as a new version (:meth:`PublishedStore.publish_tables`); ``cells`` as
@@ -238,22 +292,7 @@ class PublishedStore(Database):
             try:
                 with self.writing("publicera tabellen" if one else "publicera tabellerna") as conn:
                     _require_runs(conn, tables)
-                    return [
-                        self._insert_version(
-                            conn,
-                            t.table_id,
-                            int(t.year),
-                            t.run_id,
-                            t.title,
-                            t.meta,
-                            t.cells["row_key"],
-                            t.cells["column_key"],
-                            value,
-                            text,
-                            supp,
-                        )
-                        for t, value, supp, text in checked
-                    ]
+                    return _insert_versions(conn, checked)
             except (sa.exc.IntegrityError, self.engine.dialect.loaded_dbapi.IntegrityError) as exc:
                 if attempt == 2:  # a concurrent publisher took the same version twice over
                     why = getattr(exc, "orig", exc)
@@ -263,52 +302,6 @@ class PublishedStore(Database):
                         f"Kan inte publicera de {len(tables)} tabellerna (inget publicerades): {why}"
                     ) from exc
         raise StoreError("Kan inte publicera tabellerna.")  # pragma: no cover - the loop returns
-
-    @staticmethod
-    def _insert_version(
-        conn: sa.Connection,
-        table_id: str,
-        year: int,
-        run_id: str | None,
-        title: str,
-        meta: dict[str, Any] | None,
-        rows: pd.Series,
-        columns: pd.Series,
-        value: pd.Series,
-        text: pd.Series,
-        supp: pd.Series,
-    ) -> int:
-        pt = published_tables
-        version = (
-            conn.execute(
-                sa.select(sa.func.max(pt.c.version)).where(pt.c.table_id == table_id, pt.c.year == year)
-            ).scalar()
-            or 0
-        ) + 1
-        conn.execute(
-            pt.insert().values(
-                table_id=table_id,
-                year=year,
-                version=version,
-                run_id=run_id,
-                created_at=now(),
-                title=title,
-                meta=clean_json(meta or {}),
-            )
-        )
-        if len(rows):  # the cells by the bulk path (ids as constants; NA values and texts as NULL)
-            cells = pd.DataFrame(
-                {
-                    "position": np.arange(len(rows), dtype=np.int64),
-                    "row_key": [str(r) for r in rows.tolist()],
-                    "column_key": [str(c) for c in columns.tolist()],
-                    "value": value.to_numpy(dtype=np.float64),
-                    "text": text.reset_index(drop=True),
-                    "suppressed": supp.to_numpy(dtype=bool),
-                }
-            )
-            bulk_insert(conn, published_cells, cells, {"table_id": table_id, "year": year, "version": version})
-        return version
 
     def published_tables(self) -> pd.DataFrame:
         """Every published table version (table_id, year, version, run_id, created_at, title, meta)."""
