@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+import numpy as np
 import pandas as pd
 
 from reports.formats import NOT_AVAILABLE, STAT_KIND, SUPPRESSED, cell_text, is_missing, shown
@@ -218,7 +219,7 @@ class CellBuilder:
     the precision it is shown with."""
 
     def __init__(self, alpha: float = 0.05) -> None:
-        self.recs: list[tuple[str, str, str, float | None, str, bool]] = []  # in CELL_COLUMNS order
+        self.cols: tuple[list[Any], ...] = tuple([] for _ in CELL_COLUMNS)  # one list per CELL_COLUMNS column
         self.alpha = alpha
 
     def add(
@@ -233,18 +234,26 @@ class CellBuilder:
         """One display cell; ``hidden`` hides all its statistics, ``hidden_stats`` some of them (a change
         from a hidden year); ``kinds`` overrides the statistic used for rounding and text (``lo`` of a
         difference is rounded like ``diff``)."""
+        rks, cks, stats, vals, texts, supps = self.cols
         for stat, v in values.items():
+            rks.append(rk)
+            cks.append(ck)
+            stats.append(stat)
             if hidden or stat in hidden_stats:
-                self.recs.append((rk, ck, stat, None, SUPPRESSED, True))
+                vals.append(None)
+                texts.append(SUPPRESSED)
+                supps.append(True)
                 continue
             as_stat = (kinds or {}).get(stat, stat)
             val = shown(as_stat, v, alpha=self.alpha)
             flag = STAT_KIND[as_stat] in ("flag", "direction")
-            text = cell_text(as_stat, val, alpha=self.alpha) if (val is not None or flag) else NOT_AVAILABLE
-            self.recs.append((rk, ck, stat, val, text, False))
+            vals.append(val)
+            texts.append(cell_text(as_stat, val, alpha=self.alpha) if (val is not None or flag) else NOT_AVAILABLE)
+            supps.append(False)
 
     def frame(self) -> pd.DataFrame:
-        cols: list[list[Any]] = [list(v) for v in zip(*self.recs)] if self.recs else [[] for _ in CELL_COLUMNS]
-        df = pd.DataFrame(dict(zip(CELL_COLUMNS, cols)), columns=CELL_COLUMNS)
-        df["value"] = df["value"].astype(object).where(df["value"].notna(), None)
-        return df
+        """The cells in CELL_COLUMNS order; ``value`` holds floats and None (object dtype)."""
+        data = dict(zip(CELL_COLUMNS, self.cols))
+        data["value"] = pd.Series(data["value"], dtype=object)
+        data["suppressed"] = np.array(data["suppressed"], dtype=bool)
+        return pd.DataFrame(data, columns=CELL_COLUMNS)
