@@ -7,7 +7,8 @@ its own that is dropped afterwards.
 
 Each measurement reports wall seconds, rows per second, this process's CPU seconds, on PostgreSQL the CPU
 seconds of the server processes serving the benchmark's connections (``server_cpu_s``: the backends, found
-by the benchmark's own ``application_name``, read from /proc when the server runs on this machine) and of
+by the benchmark's own ``application_name``, read from /proc when the server runs on this machine, also one that
+a second connection opens and closes within the step) and of
 the server's WAL writer, checkpointer and background writer (``server_aux_cpu_s``, shared with whatever
 else uses the server), the peak resident memory above the level at the start of the step (sampled every
 10 ms from /proc/self/statm) and the load average (numbers taken on a busy machine are slower than the code).
@@ -82,6 +83,12 @@ class ServerCPU:
         aux = {int(pid): _proc_cpu(pid) for pid, kind, _ in rows if kind in AUX_BACKENDS}
         return {"own": own, "aux": aux}
 
+    def own_pids(self) -> set[int]:
+        """The backends serving connections named ``application`` now."""
+        with self.engine.connect() as conn:
+            sql = "SELECT pid FROM pg_stat_activity WHERE application_name = %(app)s"
+            return {int(r[0]) for r in conn.exec_driver_sql(sql, {"app": self.application})}
+
     @staticmethod
     def delta(before: dict[str, dict[int, float]], after: dict[str, dict[int, float]], part: str) -> float:
         """CPU seconds spent between two snapshots (a process started in between counts from zero)."""
@@ -101,9 +108,20 @@ def measure(result: dict[str, Any], rows: int, server: ServerCPU | None = None) 
     peak = [base]
     stop = threading.Event()
 
-    def sample() -> None:
+    pids: set[int] = set()
+    seen: dict[int, float] = {}  # the last CPU reading of each of our backends during the block
+
+    def sample() -> None:  # a backend that ends within the block (a second connection) is counted too
+        k = 0
         while not stop.wait(0.01):
             peak[0] = max(peak[0], _rss())
+            if server is not None:
+                if k % 10 == 0:
+                    pids.update(server.own_pids())
+                for pid in pids:
+                    if (cpu := _proc_cpu(pid)) > 0:
+                        seen[pid] = cpu
+                k += 1
 
     t = threading.Thread(target=sample, daemon=True)
     before = server.snapshot() if server is not None else None
@@ -125,6 +143,7 @@ def measure(result: dict[str, Any], rows: int, server: ServerCPU | None = None) 
         )
         if server is not None and before is not None:
             after = server.snapshot()
+            after["own"] = {**seen, **after["own"]}
             result.update(
                 server_cpu_s=round(server.delta(before, after, "own"), 3),
                 server_aux_cpu_s=round(server.delta(before, after, "aux"), 3),
