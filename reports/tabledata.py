@@ -253,7 +253,7 @@ class CellBuilder:
 
     def frame(self) -> pd.DataFrame:
         """The cells in CELL_COLUMNS order; ``value`` holds floats and None (object dtype)."""
-        data = dict(zip(CELL_COLUMNS, self.cols))
+        data: dict[str, Any] = dict(zip(CELL_COLUMNS, self.cols))
         data["value"] = pd.Series(data["value"], dtype=object)
         data["suppressed"] = np.array(data["suppressed"], dtype=bool)
         return pd.DataFrame(data, columns=CELL_COLUMNS)
