@@ -145,3 +145,33 @@ def test_the_second_connection_gets_the_password_exactly(password: str) -> None:
         info = conninfo_to_dict(store_bulk._conninfo(conn))
         assert info["password"] == password
         assert info["dbname"] == url.database and info["user"] == url.username
+        assert info["client_encoding"] == "UTF8"
+
+
+def test_a_latin1_database_stores_and_reads_the_characters(adbc_calls: list[bool]) -> None:
+    """Text goes as UTF-8 whatever the database's encoding; the server converts (a LATIN1 database stored the
+    UTF-8 bytes of "Ä" as the two LATIN1 characters "Ã\\x84" before, read back "right" only by COPY)."""
+    name = f"t_latin1_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(PG_BASE, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"CREATE DATABASE {name} ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0")
+    try:
+        url = sa.make_url(PG_BASE).set(database=name).render_as_string(hide_password=False)
+        wave = make_wave([2022], n=300)
+        wave.responses.data.loc[::3, "district"] = "Älvsjö-Ängby"
+        with Store(url) as store:
+            store.load_wave(wave)
+            got = store.responses()
+            with store.reading("läsa") as conn:
+                stmt, types, dtypes = _query(store, conn)
+                by_copy = store_bulk.bulk_select(conn, stmt, types, dtypes, order=("source_file_id", "source_row"))
+                sql = "SELECT count(*), min(length(district)) FROM responses WHERE district = %(d)s"
+                stored = conn.exec_driver_sql(sql, {"d": "Älvsjö-Ängby"}).one()
+        assert adbc_calls == [True]
+        pd.testing.assert_frame_equal(got, wave.responses.data, check_exact=True)
+        pd.testing.assert_frame_equal(got[by_copy.columns[1:].tolist()], by_copy.drop(columns="source_file_id"))
+        assert tuple(stored) == (100, 12)  # twelve LATIN1 characters on the server, not sixteen
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.dispose()

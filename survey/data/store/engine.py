@@ -147,7 +147,9 @@ def make_engine(url: str) -> Engine:
             )
         if u.get_driver_name() in ("psycopg2", "default", ""):
             u = u.set(drivername="postgresql+psycopg")
-        return sa.create_engine(u, pool_pre_ping=True)
+        # text goes both ways as UTF-8 (what the bulk paths' Arrow CSV and strings hold), whatever the database's
+        # encoding: the server converts (a LATIN1 database got UTF-8 bytes stored as LATIN1 characters before)
+        return sa.create_engine(u, pool_pre_ping=True, connect_args={"client_encoding": "utf8"})
     except ImportError as exc:
         module = getattr(exc, "name", None) or scrub(str(exc), url)
         raise StoreError(
