@@ -1,10 +1,11 @@
 """Keeping optional backends of third-party libraries out of an import.
 
-Some libraries import polars where it is installed, for a backend trygghet never uses: ADBC's driver
-manager (0.1 s) and statsmodels' data tools (0.08 s). polars is not one of trygghet's dependencies (it comes
-with the bench's peers), so a user's install never pays that import and the bench should not measure it:
-:func:`without` keeps such a module out while the block imports, unless it is loaded already, and leaves it
-importable afterwards.
+Some libraries import an optional backend where it is installed, for a feature trygghet never uses: ADBC's
+driver manager and statsmodels' data tools import polars (0.1 and 0.08 s; not a dependency of trygghet, it
+comes with the bench's peers, so a user's install never pays it and the bench should not measure it), and
+statsmodels' formula manager imports formulaic (0.07 s, with narwhals) beside patsy, either of which gives it
+formulas (trygghet passes arrays, never formulas). :func:`without` keeps such modules out while the block
+imports, unless they are loaded already, and leaves them importable afterwards.
 """
 
 from __future__ import annotations
@@ -15,14 +16,15 @@ from contextlib import contextmanager
 
 
 @contextmanager
-def without(module: str = "polars") -> Iterator[None]:
-    """Within the block ``import module`` raises ImportError (as where it is not installed), unless the
-    module is loaded already; afterwards it imports as before."""
-    skip = module not in sys.modules
-    if skip:
-        sys.modules[module] = None  # type: ignore[assignment]  # ``import module`` raises ImportError
+def without(*modules: str) -> Iterator[None]:
+    """Within the block ``import module`` raises ImportError for each of ``modules`` (as where it is not
+    installed), unless it is loaded already; afterwards they import as before."""
+    skipped = [m for m in modules if m not in sys.modules]
+    for m in skipped:
+        sys.modules[m] = None  # type: ignore[assignment]  # ``import m`` raises ImportError
     try:
         yield
     finally:
-        if skip and sys.modules.get(module, 0) is None:
-            del sys.modules[module]
+        for m in skipped:
+            if sys.modules.get(m, 0) is None:
+                del sys.modules[m]

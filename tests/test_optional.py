@@ -56,6 +56,21 @@ def test_the_statistics_imports_leave_polars_out() -> None:
     assert _probe(body) == ["False", str(installed)]
 
 
+def test_the_statistics_imports_leave_formulaic_out_and_statsmodels_formulas_work() -> None:
+    code = (
+        "import sys\n"
+        "from survey.pipeline.runner import import_statistics\n"
+        "import_statistics()\n"
+        "print('formulaic' in sys.modules)\n"
+        "import numpy as np, pandas as pd\n"
+        "import statsmodels.formula.api as smf\n"
+        "df = pd.DataFrame({'y': [1.0, 2.0, 4.0, 5.0], 'x': [0.0, 1.0, 2.0, 3.0]})\n"
+        "print(round(float(smf.ols('y ~ x', df).fit().params['x']), 6))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
+    assert out.stdout.split() == ["False", "1.4"]  # least squares slope of (0,1),(1,2),(2,4),(3,5): 14/10
+
+
 def test_a_loaded_polars_is_kept() -> None:
     pytest.importorskip("polars")
     body = "from survey.pipeline.runner import import_statistics\nimport_statistics()"
