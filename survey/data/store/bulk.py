@@ -154,10 +154,10 @@ def _read_postgres_adbc(dbapi: Any, sql: str, types: dict[str, pa.DataType]) -> 
             cur.execute(sql)
             table = cur.fetch_arrow_table()
             cur.execute("COMMIT")
+        table = table.rename_columns(list(types))
+        return table.cast(pa.schema([(n, t) for n, t in types.items()]))  # a type it cannot give: COPY instead
     except (adbc.Error, OSError, pa.ArrowException):  # errors while the stream is read come as OSError
         return None
-    table = table.rename_columns(list(types))
-    return table.cast(pa.schema([(n, t) for n, t in types.items()]))
 
 
 def _copy_error(res: Any) -> CopyFailed:
