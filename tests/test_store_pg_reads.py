@@ -55,7 +55,7 @@ def _hostile_wave(n: int = 3_000):
     return wave
 
 
-def _query(store: Store, conn: sa.Connection) -> tuple[sa.Select, dict, dict]:
+def _query(conn: sa.Connection) -> tuple[sa.Select, dict, dict]:
     ids = [r[0] for r in conn.execute(sa.text("SELECT id FROM source_files WHERE kind = 'responses' ORDER BY id"))]
     names = ["source_file_id", *RESPONSE_BASE, "source_row"]
     types = store_bulk.arrow_types(responses, names)
@@ -75,7 +75,7 @@ def test_responses_read_through_adbc_are_the_rows_copy_reads(pg_url: str, adbc_c
         np.testing.assert_array_equal(w.view(np.int64)[~np.isnan(w)], expected.view(np.int64)[~np.isnan(expected)])
         assert np.signbit(w[4]) and w[3] == 5e-324  # -0.0 and the smallest subnormal, bit for bit
         with store.reading("läsa") as conn:
-            stmt, types, dtypes = _query(store, conn)
+            stmt, types, dtypes = _query(conn)
             by_copy = store_bulk.bulk_select(conn, stmt, types, dtypes, order=("source_file_id", "source_row"))
         by_copy = by_copy.drop(columns="source_file_id")
         pd.testing.assert_frame_equal(got[by_copy.columns.tolist()], by_copy, check_exact=True)
@@ -88,7 +88,7 @@ def test_the_second_connection_reads_the_callers_snapshot(pg_url: str, adbc_call
             conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             assert conn.exec_driver_sql("SELECT count(*) FROM responses").scalar() == 400  # the snapshot is taken
             other.load_wave(make_wave([2023], n=300, tag="second"))  # committed after it
-            stmt, types, dtypes = _query(store, conn)
+            stmt, types, dtypes = _query(conn)
             stmt = sa.select(*stmt.selected_columns).order_by(responses.c.source_file_id, responses.c.source_row)
             got = store_bulk.bulk_select(conn, stmt, types, dtypes, large=True)
             by_copy = store_bulk.bulk_select(conn, stmt, types, dtypes)
@@ -103,7 +103,7 @@ def test_a_transaction_that_has_written_reads_on_its_own_connection(pg_url: str,
     with Store(pg_url) as store:
         store.load_wave(make_wave([2022], n=500))
         with store.engine.connect() as conn:
-            stmt, types, dtypes = _query(store, conn)
+            stmt, types, dtypes = _query(conn)
             conn.exec_driver_sql("DELETE FROM responses WHERE mod(source_row, 5) = 0")  # not committed
             got = store_bulk.bulk_select(conn, stmt, types, dtypes, large=True)
             conn.rollback()
@@ -163,7 +163,7 @@ def test_a_latin1_database_stores_and_reads_the_characters(adbc_calls: list[bool
             store.load_wave(wave)
             got = store.responses()
             with store.reading("läsa") as conn:
-                stmt, types, dtypes = _query(store, conn)
+                stmt, types, dtypes = _query(conn)
                 by_copy = store_bulk.bulk_select(conn, stmt, types, dtypes, order=("source_file_id", "source_row"))
                 sql = "SELECT count(*), min(length(district)) FROM responses WHERE district = %(d)s"
                 stored = conn.exec_driver_sql(sql, {"d": "Älvsjö-Ängby"}).one()

@@ -108,17 +108,15 @@ def to_dtypes(table: pa.Table, dtypes: dict[str, Any]) -> pd.DataFrame:
 
 
 def _conninfo(dbapi: Any) -> str:
-    """The connection string of a psycopg connection, password included (libpq's ``key='value'`` form), with
-    text sent as UTF-8 (what Arrow's strings hold, whatever the database's encoding)."""
+    """The connection string of a psycopg connection, password included (libpq's ``key=value`` form, quoted by
+    psycopg), with text sent as UTF-8 (what Arrow's strings hold, whatever the database's encoding)."""
+    from psycopg.conninfo import make_conninfo
+
     params = dict(dbapi.info.get_parameters())
     if dbapi.info.password:
         params["password"] = dbapi.info.password
     params["client_encoding"] = "UTF8"
-    return " ".join(f"{k}='{_libpq_quote(str(v))}'" for k, v in params.items())
-
-
-def _libpq_quote(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("'", "\\'")
+    return make_conninfo("", **params)
 
 
 #: Exports the transaction's snapshot for a second connection, only where that connection sees what this

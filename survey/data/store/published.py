@@ -201,9 +201,10 @@ def _insert_versions(
     rows go in one statement and every table's cells in one bulk insert (49 tables and 33,000 cells a run:
     a table at a time cost 0.3 s of DataFrames and statements)."""
     pt = published_tables
+    tables = [t for t, *_ in checked]
     versions: list[int] = []
     taken: dict[tuple[str, int], int] = {}
-    for t, *_ in checked:
+    for t in tables:
         key = (t.table_id, int(t.year))
         if key not in taken:
             stored = conn.execute(
@@ -225,19 +226,19 @@ def _insert_versions(
                 "title": t.title,
                 "meta": clean_json(t.meta or {}),
             }
-            for (t, *_), v in zip(checked, versions, strict=True)
+            for t, v in zip(tables, versions, strict=True)
         ],
     )
-    sizes = [len(t.cells) for t, *_ in checked]
+    sizes = [len(t.cells) for t in tables]
     if sum(sizes):  # the cells by the bulk path (NA values and texts as NULL)
         cells = pd.DataFrame(
             {
-                "table_id": np.repeat(np.array([t.table_id for t, *_ in checked], dtype=object), sizes),
-                "year": np.repeat(np.array([int(t.year) for t, *_ in checked], dtype=np.int64), sizes),
+                "table_id": np.repeat(np.array([t.table_id for t in tables], dtype=object), sizes),
+                "year": np.repeat(np.array([int(t.year) for t in tables], dtype=np.int64), sizes),
                 "version": np.repeat(np.array(versions, dtype=np.int64), sizes),
                 "position": np.concatenate([np.arange(n, dtype=np.int64) for n in sizes]),
-                "row_key": [str(r) for t, *_ in checked for r in t.cells["row_key"].tolist()],
-                "column_key": [str(c) for t, *_ in checked for c in t.cells["column_key"].tolist()],
+                "row_key": [str(r) for t in tables for r in t.cells["row_key"].tolist()],
+                "column_key": [str(c) for t in tables for c in t.cells["column_key"].tolist()],
                 "value": np.concatenate([value.to_numpy(dtype=np.float64) for _, value, _, _ in checked]),
                 "text": [x for *_, text in checked for x in text.tolist()],
                 "suppressed": np.concatenate([supp.to_numpy(dtype=bool) for _, _, supp, _ in checked]),
