@@ -112,7 +112,7 @@ def distribution_table(
     return TableData(
         table_id=f"answers_{item}",
         year=int(year),
-        title=f"Svarsfördelning: {text or item}, {year}",
+        title=f"Svarsfördelning: {text.rstrip('.') or item}, {year}",  # a statement's full stop not before ", 2025"
         subtitle="Andel i procent per svarsalternativ",
         kind=KIND,
         rows=[(d, d) for d in districts],

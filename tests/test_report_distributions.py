@@ -150,3 +150,17 @@ def test_content_tables_pass_the_disclosure_scanner(wave, report):
     # the Swedish-Excel CSVs (*_excel.csv, another change in progress) print pp changes without a unit, which
     # the scanner cannot tell from shares; they are left to that change's tests
     assert [f for f in found if not f.path.endswith("_excel.csv")] == []
+
+
+def test_answer_distribution_titles_end_with_the_year_not_a_full_stop(wave, report):
+    """A statement item's text ends with a full stop ("Polisen bryr sig om de lokala problemen."); the title
+    puts the year after it without the stop: "…problemen, 2023", never "…problemen., 2023"."""
+    _, _, _, cb = wave
+    titles = {t.table_id: t.title for t in report.built if t.table_id.startswith("answers_")}
+    assert titles
+    stated = [i for i in cb.item_names if cb.item(i).text_sv.endswith(".") and f"answers_{i}" in titles]
+    assert stated  # the default codebook has such items (q_police_care)
+    for item in stated:
+        text = cb.item(item).text_sv
+        assert titles[f"answers_{item}"] == f"Svarsfördelning: {text[:-1]}, 2023"
+    assert not any("., " in t for t in titles.values())
