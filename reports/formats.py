@@ -20,12 +20,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from survey.labels import TOTAL_LABEL
+
 NBSP = "\u00a0"
 MINUS = "\u2212"
 EN_DASH = "\u2013"
 SUPPRESSED = ".."
 NOT_AVAILABLE = "."  # teckenförklaring: uppgift kan inte förekomma / saknas
-TOTAL = "Totalt"
+TOTAL = TOTAL_LABEL
 SIG_MARK = "*"  # significant change or difference (see reports.signals)
 ABOVE_MARK = "\u25b2"  # ▲ significantly above Totalt
 BELOW_MARK = "\u25bc"  # ▼ significantly below Totalt

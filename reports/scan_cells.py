@@ -41,8 +41,8 @@ from typing import Any
 import pandas as pd
 
 from reports.formats import EN_DASH, NOT_AVAILABLE, STAT_KIND, SUPPRESSED, TOTAL
+from survey.labels import MODEL_SUFFIX
 
-MODEL_SUFFIX = " (modell)"  # reports.smallarea.ROW_SUFFIX (not imported: the scanner does not use builders)
 SHARE_TOL = 0.0005 + 1e-9  # half the display step of a share (0,1 %)
 _CHANGE = frozenset({"chg", "chg_p", "chg_sig"})
 _VS_TOTAL = frozenset({"tot_p", "tot_sig"})

@@ -61,10 +61,11 @@ from reports.tabledata import CellBuilder, TableData
 from reports.tables import district_estimates
 from survey.data.codebook import Codebook
 from survey.errors import ModelError
+from survey.labels import MODEL_SUFFIX
 from survey.models import fay_herriot, small_area_shares
 
 LABEL = "modellskattning (Fay–Herriot)"
-ROW_SUFFIX = " (modell)"  # row keys and labels: the model estimate of a district, not the district's estimate
+ROW_SUFFIX = MODEL_SUFFIX  # row keys and labels: the model estimate of a district, not the district's estimate
 MAX_GAMMA = 0.5  # offered only where the district's own answers weigh less than the common mean
 MIN_DISTANCE = 0.005  # and at least 0,5 procentenheter from the (hidden) direct estimate
 BACKSOLVE_HALF_WIDTH = 0.025  # the direct share must stay unknown within at least ±2,5 procentenheter

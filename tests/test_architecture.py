@@ -31,6 +31,7 @@ CORE = (
     "survey.estimation",
     "survey.models",
     "survey.indicators",
+    "survey.labels",
     "survey.errors",
 )
 NOT_IN_CORE = (

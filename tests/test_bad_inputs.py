@@ -924,6 +924,21 @@ def _(f):
     return one_value(f, "district", "R" * 500)
 
 
+@case("district-named-totalt", ACCEPT, "'Totalt' är reserverat", "299 godkända")
+def _(f):
+    return one_value(f, "district", "Totalt")
+
+
+@case("district-named-like-a-model-row", ACCEPT, "'Rissne (Modell)' är reserverat", "299 godkända")
+def _(f):
+    return one_value(f, "district", "Rissne (Modell)")
+
+
+@case("district-totalt-in-both-files", REJECT, "befolkningsfilen avvisas", "'TOTALT' är reserverat")
+def _(f):
+    return with_pop(f, "TOTALT", R())
+
+
 @case("district-decomposed-unicode", ACCEPT, "300 godkända", "0 i karantän")
 def _(f):
     import unicodedata

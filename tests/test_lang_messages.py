@@ -281,6 +281,14 @@ def test_rendering_examples():
             "widen the trim bounds (--trim-lower/--trim-upper) or trim once (--trim-mode once)"
         ),
         "Det finns ingen körning 'r9' i databasen (there is no run 'r9').": "There is no run 'r9' in the database.",
+        # a population row's reason, then its cell and the count of further rows, each a fragment of its own
+        "befolkningsfilen avvisas: district 'Totalt' är reserverat: 'Totalt' är raden för alla områden tillsammans "
+        "och '<område> (modell)' en modellskattning; byt namn på området i båda filerna (cell 2022/Totalt/1/16-24) "
+        "(41 rader till är felaktiga)": (
+            "the population file is rejected: district 'Totalt' is reserved: 'Totalt' is the row of all districts "
+            "together and '<district> (modell)' a model estimate; rename the district in both files (cell "
+            "2022/Totalt/1/16-24) (41 more rows invalid)"
+        ),
         "ett fritt, okänt meddelande": "ett fritt, okänt meddelande",  # no template: unchanged
     }
     for sv, en in cases.items():

@@ -35,6 +35,7 @@ import pandas as pd
 from schemas.responses import MAX_DESIGN_WEIGHT
 from survey.data.codebook import Codebook, VendorMapping
 from survey.errors import InputError
+from survey.labels import MODEL_SUFFIX, TOTAL_LABEL, reserved
 
 if TYPE_CHECKING:  # pandera is imported when there is something for it to check (``validate``)
     import pandera.pandas as pa
@@ -357,8 +358,9 @@ def validate(
 
 
 def bad_names(frame: pd.DataFrame, column: str, levels: tuple[np.ndarray, pd.Series] | None = None) -> pd.DataFrame:
-    """Names with control, bidi or zero-width characters, or longer than ``MAX_NAME_LENGTH`` (over distinct
-    values: the column's ``levels`` from ``convert`` when given)."""
+    """Names with control, bidi or zero-width characters, longer than ``MAX_NAME_LENGTH``, or a label the
+    outputs reserve (:func:`survey.labels.reserved`: the row of all districts, a small-area model row), over
+    distinct values (the column's ``levels`` from ``convert`` when given)."""
     s = frame[column]
     codes, uniques = levels if levels is not None else pd.factorize(s, use_na_sentinel=True)
     reasons: dict[int, str] = {}
@@ -371,6 +373,11 @@ def bad_names(frame: pd.DataFrame, column: str, levels: tuple[np.ndarray, pd.Ser
             )
         elif len(u) > MAX_NAME_LENGTH:
             reasons[i] = f"{column} är {len(u)} tecken långt (högst {MAX_NAME_LENGTH})"
+        elif reserved(u):
+            reasons[i] = (
+                f"{column} {u.strip()!r} är reserverat: {TOTAL_LABEL!r} är raden för alla områden tillsammans och "
+                f"'<område>{MODEL_SUFFIX}' en modellskattning; byt namn på området i båda filerna"
+            )
     if not reasons:
         return no_failures()
     mask = np.isin(codes, list(reasons))

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from survey.estimation.atoms import AtomStats, atom_stats, indicator_states
 from survey.estimation.comparisons import ADJUST_METHODS, adjust_pvalues, compare
-from survey.estimation.domains import CI_METHODS, TOTAL_LABEL, DomainEstimates, domain_ratios
+from survey.estimation.domains import CI_METHODS, DomainEstimates, domain_ratios
 from survey.estimation.index import score_index
 from survey.estimation.intervals import korn_graubard_ci, logit_ci, wilson_ci
 from survey.estimation.shares import (
@@ -43,6 +43,7 @@ from survey.estimation.shares import (
     group_codes,
     indicator_matrices,
 )
+from survey.labels import TOTAL_LABEL
 
 __all__ = [
     "ADJUST_METHODS",

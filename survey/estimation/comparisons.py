@@ -7,8 +7,8 @@ import pandas as pd
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
-from survey.estimation.domains import TOTAL_LABEL
 from survey.estimation.shares import ShareTables
+from survey.labels import TOTAL_LABEL
 
 ADJUST_METHODS = ("holm", "fdr_bh", "none")
 

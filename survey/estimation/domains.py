@@ -10,7 +10,6 @@ from survey.design import Design
 from survey.errors import DesignError
 from survey.variance import calibration_residuals, group_sum, stratum_variances
 
-TOTAL_LABEL = "Totalt"
 CI_METHODS = ("logit", "korn_graubard", "wilson")
 
 

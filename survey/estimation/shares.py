@@ -18,9 +18,10 @@ from survey.estimation.atoms import (
     atom_stats,
     indicator_states,
 )
-from survey.estimation.domains import TOTAL_LABEL, DomainEstimates, domain_of, domain_ratios
+from survey.estimation.domains import DomainEstimates, domain_of, domain_ratios
 from survey.estimation.intervals import korn_graubard_ci, logit_ci, wilson_ci
 from survey.indicators import Indicator
+from survey.labels import TOTAL_LABEL
 from survey.variance import group_sum, stratum_covariances
 
 

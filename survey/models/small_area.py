@@ -13,6 +13,7 @@ import pandas as pd
 from scipy.special import expit, logit
 
 from survey.errors import ModelError
+from survey.labels import TOTAL_LABEL
 
 
 @dataclass(frozen=True)
@@ -161,7 +162,7 @@ def small_area_shares(
     need = {"year", "district", "indicator", "estimate", "se", "n"}
     if not need <= set(estimates.columns):
         raise ModelError(f"small_area_shares needs columns {sorted(need)}")
-    est = estimates[estimates["district"] != "Totalt"].copy()
+    est = estimates[estimates["district"] != TOTAL_LABEL].copy()
     if scale not in _SCALES:
         raise ModelError(f"okänd skala {scale!r}; välj 'logit' eller 'arcsine'")
     fwd, inv, dinv, vfwd = _SCALES[scale]

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from survey.labels import MODEL_SUFFIX, TOTAL_LABEL
+
 VIEW_NAMES: tuple[str, ...] = (
     "v_published_estimates",
     "v_published_groups",
@@ -34,8 +36,7 @@ NEWEST_BY_TABLE = (
 )
 PROVENANCE = "cl.table_id, cl.version, cl.run_id, cl.published_at"
 GROUP_PROVENANCE = "cl.table_id, cl.table_year, cl.version, cl.run_id, cl.published_at"
-TOTAL = "Totalt"  # the row of all districts (reports.formats.TOTAL)
-MODEL_SUFFIX = " (modell)"  # a small-area row's key: "<district> (modell)" (reports.smallarea.ROW_SUFFIX)
+TOTAL = TOTAL_LABEL  # the row of all districts
 
 
 class ViewSQL:

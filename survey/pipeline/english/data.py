@@ -195,6 +195,7 @@ MESSAGES: dict[str, str] = {
     "rader": "rows",
     " ({} {} till är felaktiga)": " ({} more {} invalid)",
     "befolkningsfilen avvisas: {}{}": "the population file is rejected: {}{}",
+    "{} (cell {})": "{} (cell {})",
     "dubblerad cell: rad {} och {} är båda {}": "duplicated cell: rows {} and {} are both {}",
     "befolkningsfilen saknar kolumnen {} med totaler per cell för hjälpvariabeln (--aux {}); filen har {}": (
         "the population file lacks the column {} with totals per cell for the auxiliary variable (--aux {}); the "
@@ -318,6 +319,11 @@ MESSAGES: dict[str, str] = {
         "{} contains an invisible or control character (U+{}) that can hide or reverse text in reports"
     ),
     "{} är {} tecken långt (högst {})": "{} is {} characters long (at most {})",
+    "{} {} är reserverat: {} är raden för alla områden tillsammans och '<område>{}' en modellskattning; byt namn "
+    "på området i båda filerna": (
+        "{} {} is reserved: {} is the row of all districts together and '<district>{}' a model estimate; rename "
+        "the district in both files"
+    ),
     "designvikterna år {} spänner från {} (rad {}) till {} (rad {}): kvoten {} är större än gränsen {}. Så olika "
     "designvikter ger ingen rimlig skattning; oftast är några vikter i en annan enhet eller exporten trasig. Rätta "
     "vikterna, eller ta bort kolumnen design_weight så att trygghet använder N_h / n_h": (
