@@ -263,6 +263,13 @@ def _(f):
     return put(f, "svar.csv", text(R()), "mac_roman")
 
 
+@case("cp1252-with-typography", ACCEPT, "300 godkända", "0 i karantän")
+def _(f):
+    df = R()  # every comment with quotes, a dash and € (mac_roman's Ä, ñ; cp850's ô, ö): Älvsjö-Ängby intact
+    df["comment"] = df["comment"] + " “citat” – 100 € … — slut"
+    return put(f, "svar.csv", text(df, ";"), "cp1252")
+
+
 @case("latin-1", ACCEPT, "cp1252", "300 godkända")
 def _(f):
     return put(f, "svar.csv", text(R(), ";"), "latin-1")

@@ -272,6 +272,28 @@ def test_plain_utf8_agrees_with_decode_text(raw: bytes) -> None:
         assert (enc, dec.notes) == (dec.encoding, [])
 
 
+#: Swedish text with the typography of Windows and Mac documents: each code page has Swedish letters where the
+#: others have punctuation (cp1252's “ and ” are cp850's ô and ö, its € and – mac_roman's Ä and ñ).
+_TYPOGRAPHIC = [
+    "district,comment\nVäsby–centrum,“Bra” – men 100 € … för dyrt\n",
+    "district,comment\nÄlvsjö-Ängby,‘Mörkt’ vid stationen — och skräp\n",
+    "district,comment\nÖrby “gamla”,\n",
+    "district,comment\nÅkeshov,\n",
+    "district,comment\nRissne,Ingen “trygghet” alls\nHallonbergen,Rånad för 20 € – två gånger\nÄlvsjö,ok\n",
+]
+
+
+@pytest.mark.parametrize("encoding", ["cp1252", "cp850", "mac_roman"])
+@pytest.mark.parametrize("text", _TYPOGRAPHIC)
+def test_legacy_code_page_of_swedish_text_with_typography(text: str, encoding: str) -> None:
+    """The single-byte code page is told by the words the text makes (the earlier per-character score read
+    cp1252 files with dashes, quotes or € as mac_roman or cp850: 'V‰sbyñcentrum', 'ƒlvsjˆ-ƒngby')."""
+    raw = text.encode(encoding, errors="ignore")  # cp850 has no “, – or €: what is left of the text
+    dec = decode_text(raw, "x.csv", None, locator(","))
+    assert dec.text == raw.decode(encoding)
+    assert dec.encoding == encoding or raw.decode(dec.encoding) == raw.decode(encoding)
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=200) | st.text(max_size=80).map(lambda t: t.encode()))
 def test_plain_utf8_agrees_with_decode_text_on_any_bytes(raw: bytes) -> None:
