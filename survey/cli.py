@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import click
 import typer
 from rich.console import Console
 from typer.core import TyperGroup
@@ -73,7 +74,9 @@ err_console = Console(stderr=True)
 
 
 def friendly(fn: Callable) -> Callable:
-    """Turn a TrygghetError into a one-paragraph message and exit code 2."""
+    """Turn a TrygghetError into a one-paragraph message and exit code 2; what the file system refuses (a full
+    disk, a path through a file) and any other error (a fault of trygghet's own) into one paragraph and exit
+    code 1, no traceback (``TRYGGHET_DEBUG=1`` shows it)."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -81,20 +84,44 @@ def friendly(fn: Callable) -> Callable:
             return fn(*args, **kwargs)
         except TrygghetError as exc:
             _fail(exc)
+        except (typer.Exit, typer.Abort, click.ClickException):
+            raise  # the command line's own exits and usage errors
+        except Exception as exc:
+            import os
+
+            if os.environ.get("TRYGGHET_DEBUG"):
+                raise
+            _fail_unexpected(exc)
 
     return wrapper
 
 
 def _fail(exc: TrygghetError) -> None:
     """The one-paragraph error in the current language (see :mod:`survey.pipeline.i18n`), exit code 2."""
+    _print_error(str(exc))
+    sys.exit(2)
+
+
+def _fail_unexpected(exc: Exception) -> None:
+    """An error trygghet did not foresee, as one paragraph (the file system's refusal with its path), exit 1."""
+    from survey.pipeline.i18n import msg
+
+    if isinstance(exc, OSError) and exc.strerror:
+        text = msg("os_error", path=exc.filename or "?", reason=exc.strerror)
+    else:
+        text = msg("unexpected", kind=type(exc).__name__, text=str(exc)[:300])
+    _print_error(text, translate=False)
+    sys.exit(1)
+
+
+def _print_error(text: str, translate: bool = True) -> None:
     from rich.text import Text
 
     from survey.pipeline.i18n import msg, say
 
     line = Text(msg("error") + " ", style="bold red")
-    line.append(say(str(exc)))
+    line.append(say(text) if translate else text)
     err_console.print(line, soft_wrap=True, highlight=False)
-    sys.exit(2)
 
 
 def _show_version(value: bool) -> None:

@@ -134,6 +134,44 @@ def test_a_missing_input_file_is_named_before_any_database_is_opened(tmp_path: P
     assert not (tmp_path / "db.sqlite").exists()
 
 
+@pytest.mark.parametrize(
+    ("out", "words"),
+    [("fil.txt", ["Utkatalogen", "fil.txt", "är en fil"]), ("fil.txt/under", ["Kan inte skapa utkatalogen"])],
+)
+def test_an_output_folder_that_cannot_be_one_is_named_before_any_work(
+    tmp_path: Path, out: str, words: list[str]
+) -> None:
+    """Found before the wave is read and stored (it was a traceback after the whole run, at the first file)."""
+    (tmp_path / "fil.txt").write_text("x")
+    db = tmp_path / "db.sqlite"
+    res = CliRunner().invoke(
+        app,
+        [
+            "run",
+            "--responses",
+            str(RESP),
+            "--population",
+            str(POP),
+            "--out",
+            str(tmp_path / out),
+            "--db",
+            f"sqlite:///{db}",
+        ],
+    )
+    assert res.exit_code == 2, res.output
+    text = " ".join(res.output.split())
+    assert "Traceback" not in res.output and "--out" in text
+    for word in words:
+        assert word in text, (word, text)
+    assert not db.exists()
+
+
+def test_a_missing_output_folder_is_made(tmp_path: Path) -> None:
+    config = RunConfig(responses=RESP, population=POP, out=tmp_path / "ny" / "mapp")
+    config.check_inputs()
+    assert (tmp_path / "ny" / "mapp").is_dir()
+
+
 def test_every_field_has_a_swedish_and_an_english_description() -> None:
     for name, field in RunConfig.model_fields.items():
         sv, _, en = (field.description or "").partition(" / ")

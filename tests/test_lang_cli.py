@@ -293,3 +293,38 @@ def test_printed_paths_are_never_broken_across_lines(tmp_path: Path) -> None:
     res = CliRunner().invoke(app, ["synth", "--n", "200", "--districts", "2", "--years", "1", "--out", str(out)])
     assert res.exit_code == 0, res.output
     assert str(out.resolve()) in res.output.splitlines()[-1], res.output
+
+
+@pytest.mark.parametrize("lang", ["sv", "en"])
+def test_a_refusal_of_the_file_system_is_one_paragraph_with_its_path(tmp_path: Path, lang: str) -> None:
+    """``synth --out`` where a file stands: the file system's error with the path, exit 1, no traceback (it was
+    a FileExistsError traceback)."""
+    (tmp_path / "fil").write_text("x")
+    res = CliRunner().invoke(app, ["--lang", lang, "synth", "--n", "1000", "--out", str(tmp_path / "fil")])
+    assert res.exit_code == 1 and isinstance(res.exception, SystemExit), (res.output, res.exception)
+    text = " ".join(res.output.split())
+    assert "Traceback" not in res.output and str(tmp_path / "fil") in text
+    assert text.startswith("Fel: Kan inte använda" if lang == "sv" else "Error: Cannot use"), text
+    assert "File exists" in text
+
+
+@pytest.mark.parametrize("lang", ["sv", "en"])
+def test_an_unforeseen_error_is_one_paragraph_that_says_it_is_a_fault(tmp_path, monkeypatch, lang) -> None:
+    """Any other exception: its kind and text in one paragraph that says to report it, exit 1; the traceback only
+    with ``TRYGGHET_DEBUG=1``."""
+    from survey.pipeline import commands
+
+    def broken(*args, **kwargs):
+        raise ValueError("cannot handle a non-unique multi-index!")
+
+    monkeypatch.setattr(commands, "synth", broken)
+    monkeypatch.delenv("TRYGGHET_DEBUG", raising=False)
+    res = CliRunner().invoke(app, ["--lang", lang, "synth", "--n", "1000", "--out", str(tmp_path / "o")])
+    assert res.exit_code == 1 and isinstance(res.exception, SystemExit), (res.output, res.exception)
+    text = " ".join(res.output.split())
+    assert "Traceback" not in res.output
+    assert "ValueError: cannot handle a non-unique multi-index!" in text
+    assert ("programfel" if lang == "sv" else "fault of the program") in text and "TRYGGHET_DEBUG=1" in text
+    monkeypatch.setenv("TRYGGHET_DEBUG", "1")
+    res = CliRunner().invoke(app, ["--lang", lang, "synth", "--n", "1000", "--out", str(tmp_path / "o")])
+    assert isinstance(res.exception, ValueError)

@@ -394,7 +394,8 @@ class RunConfig(BaseModel):
         return {k: v for k in ("municipality", "title", "source", "contact", "fieldwork") if (v := getattr(self, k))}
 
     def check_inputs(self) -> None:
-        """The input files exist and are files (raises :class:`ConfigError` naming the first that is not)."""
+        """The input files exist and are files, and the output folder is one that can be written (made when
+        missing), before any work starts; raises :class:`ConfigError` naming the first that is not."""
         for name in ("responses", "population"):
             if getattr(self, name) is None:
                 raise ConfigError(f"Ange --{name}: filen saknas i konfigurationen.", option=name)
@@ -402,6 +403,22 @@ class RunConfig(BaseModel):
             path = getattr(self, name)
             if path is not None and not Path(path).is_file():
                 raise ConfigError(f"Filen {path} finns inte (eller är ingen fil).", option=name)
+        self.check_out()
+
+    def check_out(self) -> None:
+        """The output folder ``out``: made when missing; :class:`ConfigError` when it is a file, cannot be made
+        or cannot be written."""
+        out = Path(self.out)
+        if out.exists() and not out.is_dir():
+            raise ConfigError(f"Utkatalogen {out} är en fil och ingen mapp; välj en annan --out.", option="out")
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(
+                f"Kan inte skapa utkatalogen {out}: {exc.strerror or exc}; välj en annan --out.", option="out"
+            ) from None
+        if not os.access(out, os.W_OK | os.X_OK):
+            raise ConfigError(f"Utkatalogen {out} går inte att skriva i; välj en annan --out.", option="out")
 
     def public_dict(self) -> dict[str, Any]:
         """The configuration for logs, ``run.json`` and ``config show``: paths as text, the database URL

@@ -38,6 +38,16 @@ _STATE = {"lang": "sv"}
 
 MESSAGES: dict[str, tuple[str, str]] = {
     "error": ("Fel:", "Error:"),
+    "os_error": (
+        "Kan inte använda {path}: {reason} (filsystemet vägrade). Välj en annan sökväg eller frigör utrymme.",
+        "Cannot use {path}: {reason} (refused by the file system). Choose another path or free some space.",
+    ),
+    "unexpected": (
+        "ett oväntat fel i trygghet ({kind}: {text}). Det är ett programfel: rapportera det tillsammans med "
+        "kommandot och filerna; TRYGGHET_DEBUG=1 visar hela förloppet.",
+        "an unexpected error in trygghet ({kind}: {text}). It is a fault of the program: report it with the "
+        "command and the files; TRYGGHET_DEBUG=1 shows the whole traceback.",
+    ),
     "aborted": (
         "[bold red]Avbruten[/bold red] (SIGTERM): körningen markeras som misslyckad.",
         "[bold red]Aborted[/bold red] (SIGTERM): the run is marked as failed.",

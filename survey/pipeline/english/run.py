@@ -10,6 +10,15 @@ MESSAGES: dict[str, str] = {
     # --- the run configuration (survey/pipeline/config.py) --------------------------------------------------------
     "Ange --{}: filen saknas i konfigurationen.": "Give --{}: the file is missing from the configuration.",
     "Filen {} finns inte (eller är ingen fil).": "The file {} does not exist (or is not a file).",
+    "Utkatalogen {} är en fil och ingen mapp; välj en annan --out.": (
+        "The output folder {} is a file, not a folder; choose another --out."
+    ),
+    "Kan inte skapa utkatalogen {}: {}; välj en annan --out.": (
+        "Cannot create the output folder {}: {}; choose another --out."
+    ),
+    "Utkatalogen {} går inte att skriva i; välj en annan --out.": (
+        "The output folder {} cannot be written to; choose another --out."
+    ),
     "Okänd inställning {}.{} Tillåtna: {}.": "Unknown setting {}.{} Allowed: {}.",
     " Menade du {}?": " Did you mean {}?",
     "Ogiltigt värde {} för --{}. Tillåtna värden: {}.": "Invalid value {} for --{}. Allowed values: {}.",
