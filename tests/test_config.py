@@ -143,21 +143,7 @@ def test_an_output_folder_that_cannot_be_one_is_named_before_any_work(
 ) -> None:
     """Found before the wave is read and stored (it was a traceback after the whole run, at the first file)."""
     (tmp_path / "fil.txt").write_text("x")
-    db = tmp_path / "db.sqlite"
-    res = CliRunner().invoke(
-        app,
-        [
-            "run",
-            "--responses",
-            str(RESP),
-            "--population",
-            str(POP),
-            "--out",
-            str(tmp_path / out),
-            "--db",
-            f"sqlite:///{db}",
-        ],
-    )
+    res, db = _run(tmp_path, "--out", str(tmp_path / out))  # the last --out counts
     assert res.exit_code == 2, res.output
     text = " ".join(res.output.split())
     assert "Traceback" not in res.output and "--out" in text
