@@ -41,9 +41,10 @@ EXPORT_ENDINGS = {"csv-sv": "_excel.csv", "jsonstat": JSONSTAT_SUFFIX}
 
 
 def open_store(db: str | None) -> Any:
+    """The store the published tables are read from (a SQLite file must exist: these commands only read)."""
     from survey.data.store import Store
 
-    return Store(db)
+    return Store(db, existing=True)
 
 
 def table_from_store(store: Any, table_id: str, year: int, version: int | None = None) -> TableData:

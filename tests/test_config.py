@@ -136,7 +136,10 @@ def test_a_missing_input_file_is_named_before_any_database_is_opened(tmp_path: P
 
 @pytest.mark.parametrize(
     ("out", "words"),
-    [("fil.txt", ["Utkatalogen", "fil.txt", "är en fil"]), ("fil.txt/under", ["Kan inte skapa utkatalogen"])],
+    [
+        ("fil.txt", ["Utkatalogen", "fil.txt", "är en fil"]),
+        ("fil.txt/under/mer", ["Kan inte skapa utkatalogen", "fil.txt är en fil"]),
+    ],
 )
 def test_an_output_folder_that_cannot_be_one_is_named_before_any_work(
     tmp_path: Path, out: str, words: list[str]
@@ -152,10 +155,10 @@ def test_an_output_folder_that_cannot_be_one_is_named_before_any_work(
     assert not db.exists()
 
 
-def test_a_missing_output_folder_is_made(tmp_path: Path) -> None:
+def test_a_missing_output_folder_passes_the_check_and_is_not_made_by_it(tmp_path: Path) -> None:
     config = RunConfig(responses=RESP, population=POP, out=tmp_path / "ny" / "mapp")
     config.check_inputs()
-    assert (tmp_path / "ny" / "mapp").is_dir()
+    assert not (tmp_path / "ny").exists()
 
 
 def test_every_field_has_a_swedish_and_an_english_description() -> None:
@@ -266,3 +269,27 @@ def test_sources_list_withdraw_and_replace_through_the_cli(tmp_path: Path) -> No
     assert wd.exit_code == 0 and "återkallad" in wd.output  # the status in Swedish words
     bad = runner.invoke(app, ["sources", "withdraw", "999", "--db", db])
     assert bad.exit_code == 2 and "Traceback" not in bad.output
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["quarantine", "list"],
+        ["quarantine", "show"],
+        ["sources", "list"],
+        ["sources", "withdraw", "1"],
+        ["tables", "list"],
+        ["tables", "export", "--table", "estimates_unsafe_after_dark", "--year", "2024"],
+        ["compare", "Rissne", "Duvbo"],
+    ],
+)
+def test_a_command_that_reads_the_store_names_a_missing_sqlite_file_and_makes_none(
+    tmp_path: Path, command: list[str]
+) -> None:
+    """A mistyped --db is said so (it was a new, empty database and an empty answer)."""
+    db = tmp_path / "saknas" / "trygghet.db"
+    res = CliRunner().invoke(app, [*command, "--db", f"sqlite:///{db}"])
+    assert res.exit_code == 2, res.output
+    text = " ".join(res.output.split())
+    assert f"Databasen {db} finns inte" in text and "--db" in text, text
+    assert not db.exists() and not db.parent.exists()

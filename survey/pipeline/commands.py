@@ -39,7 +39,7 @@ def quarantine(db: str | None, source: int | None = None) -> pd.DataFrame:
     """The quarantined rows (all, or of one source file)."""
     from survey.data.store import Store
 
-    store = Store(db)
+    store = Store(db, existing=True)
     try:
         return store.quarantine(source)
     finally:
@@ -81,7 +81,7 @@ def sources(db: str | None) -> pd.DataFrame:
     """``trygghet sources list``: every stored source version with its status, lineage and runs."""
     from survey.data.store import Store
 
-    with Store(db) as store:
+    with Store(db, existing=True) as store:
         return store.sources()
 
 
@@ -89,7 +89,7 @@ def withdraw_source(db: str | None, source_id: int, reason: str | None) -> dict[
     """``trygghet sources withdraw ID``: take a source version out of use (its rows and lineage stay)."""
     from survey.data.store import Store
 
-    with Store(db) as store:
+    with Store(db, existing=True) as store:
         return store.withdraw_source(source_id, reason=reason, by=_who())
 
 
@@ -100,7 +100,7 @@ def replace_source(config: RunConfig, source_id: int, file: str | Path, reason: 
     from survey.data.store import Store
 
     codebook = load_codebook(config.codebook)
-    with Store(config.db) as store:
+    with Store(config.db, existing=True) as store:
         kind = store.source(source_id)["kind"]
         part = (
             ingest.read_responses(file, codebook, config.mapping, **config.read_opts)  # type: ignore[arg-type]

@@ -394,8 +394,8 @@ class RunConfig(BaseModel):
         return {k: v for k in ("municipality", "title", "source", "contact", "fieldwork") if (v := getattr(self, k))}
 
     def check_inputs(self) -> None:
-        """The input files exist and are files, and the output folder is one that can be written (made when
-        missing), before any work starts; raises :class:`ConfigError` naming the first that is not."""
+        """The input files exist and are files, and the output folder is one that can be written
+        (:meth:`check_out`), before any work starts; raises :class:`ConfigError` naming the first that is not."""
         for name in ("responses", "population"):
             if getattr(self, name) is None:
                 raise ConfigError(f"Ange --{name}: filen saknas i konfigurationen.", option=name)
@@ -406,18 +406,18 @@ class RunConfig(BaseModel):
         self.check_out()
 
     def check_out(self) -> None:
-        """The output folder ``out``: made when missing; :class:`ConfigError` when it is a file, cannot be made
-        or cannot be written."""
+        """The output folder ``out`` can be one: a folder that can be written, or a path that can be made (its
+        nearest existing parent a folder that can be written; the run makes it when it writes); else
+        :class:`ConfigError`. Nothing is made here: every input of every survey is checked before any work."""
         out = Path(self.out)
         if out.exists() and not out.is_dir():
             raise ConfigError(f"Utkatalogen {out} är en fil och ingen mapp; välj en annan --out.", option="out")
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
+        parent = next(p for p in (out, *out.absolute().parents) if p.exists())
+        if not parent.is_dir():
             raise ConfigError(
-                f"Kan inte skapa utkatalogen {out}: {exc.strerror or exc}; välj en annan --out.", option="out"
-            ) from None
-        if not os.access(out, os.W_OK | os.X_OK):
+                f"Kan inte skapa utkatalogen {out}: {parent} är en fil; välj en annan --out.", option="out"
+            )
+        if not os.access(parent, os.W_OK | os.X_OK):
             raise ConfigError(f"Utkatalogen {out} går inte att skriva i; välj en annan --out.", option="out")
 
     def public_dict(self) -> dict[str, Any]:

@@ -131,6 +131,20 @@ def _sqlite_engine(u: sa.URL) -> Engine:
     return engine
 
 
+def require_sqlite_file(url: str) -> None:
+    """:class:`StoreError` when ``url`` names a plain SQLite file that does not exist (PostgreSQL, an in-memory
+    database or a URL that cannot be parsed: nothing to check here)."""
+    try:
+        path = sqlite_path(sa.make_url(url))
+    except sa.exc.ArgumentError:
+        return  # make_engine says what is wrong with the URL
+    if path is not None and not Path(path).is_file():
+        raise StoreError(
+            f"Databasen {path} finns inte. Ange --db med en databas som trygghet har skrivit (t.ex. "
+            f"sqlite:///out/trygghet.db) eller sätt {ENV_URL}."
+        )
+
+
 def make_engine(url: str) -> Engine:
     """A SQLAlchemy engine for a trygghet database URL; :class:`StoreError` (password masked) when the URL
     cannot be parsed, names an unsupported database or a driver that is not installed."""
@@ -234,8 +248,12 @@ class Database:
     :class:`StoreError` s whose message says what could not be done (``action``, Swedish, e.g. "läsa svaren").
     """
 
-    def __init__(self, url: str | None = None, *, migrate: bool = True) -> None:
+    def __init__(self, url: str | None = None, *, migrate: bool = True, existing: bool = False) -> None:
+        """``existing``: a SQLite file must be there already (the commands that only read or change what is
+        stored: a missing file is a mistyped ``--db``, not a new empty database)."""
         self.url = database_url(url)
+        if existing:
+            require_sqlite_file(self.url)
         self.engine = make_engine(self.url)
         self.dialect = self.engine.dialect.name
         self.writer = self.engine.execution_options(trygghet_write=True)

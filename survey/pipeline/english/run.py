@@ -13,8 +13,8 @@ MESSAGES: dict[str, str] = {
     "Utkatalogen {} är en fil och ingen mapp; välj en annan --out.": (
         "The output folder {} is a file, not a folder; choose another --out."
     ),
-    "Kan inte skapa utkatalogen {}: {}; välj en annan --out.": (
-        "Cannot create the output folder {}: {}; choose another --out."
+    "Kan inte skapa utkatalogen {}: {} är en fil; välj en annan --out.": (
+        "Cannot create the output folder {}: {} is a file; choose another --out."
     ),
     "Utkatalogen {} går inte att skriva i; välj en annan --out.": (
         "The output folder {} cannot be written to; choose another --out."

@@ -5,6 +5,11 @@ published tables, and the actions (``"läsa svaren"``) its errors name. Keys: th
 from __future__ import annotations
 
 MESSAGES: dict[str, str] = {
+    "Databasen {} finns inte. Ange --db med en databas som trygghet har skrivit (t.ex. sqlite:///out/trygghet.db) "
+    "eller sätt {}.": (
+        "The database {} does not exist. Give --db a database trygghet has written (e.g. sqlite:///out/trygghet.db) "
+        "or set {}."
+    ),
     # --- connections, addresses, roles (bulk.py, engine.py, roles.py) ------------------------------------------
     "Läsningen från databasen misslyckades: inget svar från servern.": (
         "Reading from the database failed: no answer from the server."
