@@ -10,57 +10,57 @@ import contextlib
 import functools
 import inspect
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-import click
 import typer
 from rich.console import Console
 from typer.core import TyperGroup
 
+from survey.cli_lang import click_exception, english_help, help_lang, usage_text
 from survey.errors import TrygghetError
 
 
-def _help_lang(args: list[str]) -> str:
-    """The language ``--help`` is shown in: the last ``--lang X`` (or ``--lang=X``) of the command line, else the
-    environment's ``TRYGGHET_LANG``, else Swedish (help is printed while the arguments are parsed, before
-    the ``--lang`` option's value reaches :func:`main_options`)."""
-    import os
-
-    lang = os.environ.get("TRYGGHET_LANG") or "sv"
-    for i, arg in enumerate(args):
-        if arg == "--lang" and i + 1 < len(args):
-            lang = args[i + 1]
-        elif arg.startswith("--lang="):
-            lang = arg.split("=", 1)[1]
-    return lang.strip().lower()
-
-
-def _english_help(cmd: Any) -> None:
-    """Put the English help texts (:func:`survey.pipeline.i18n.help_en`) on ``cmd``, its options and arguments,
-    and every subcommand; Click's own words (Usage, Options, Show this message and exit.) stay English."""
-    from survey.pipeline.config import RunConfig
-    from survey.pipeline.i18n import help_en, split_description
-
-    run_options = dict(split_description(f.description) for f in RunConfig.model_fields.values())
-    todo = [cmd]
-    while todo:
-        c = todo.pop()
-        c.help = help_en(c.help, run_options)
-        c.short_help = help_en(c.short_help, run_options)
-        for p in c.params:
-            if hasattr(p, "help"):
-                p.help = help_en(p.help, run_options)
-        todo.extend(getattr(c, "commands", {}).values())
-
-
 class LangGroup(TyperGroup):
-    """The root command: with ``--lang en`` (or ``TRYGGHET_LANG=en``) its ``--help`` texts are English."""
+    """The root command: with ``--lang en`` (or ``TRYGGHET_LANG=en``) its ``--help`` texts are English, and a
+    usage error is one paragraph in the command line's language instead of Click's English panel."""
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        if _help_lang(args) == "en":
-            _english_help(self)
+        if help_lang(args) == "en":
+            english_help(self)
         return super().parse_args(ctx, args)
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """Click's ``main``; in standalone mode (the console script, ``CliRunner``) a usage error found while
+        the command line is parsed (a misspelt flag or command, a missing or malformed value) is printed as
+        ``Fel: …`` in the language of ``--lang``/``TRYGGHET_LANG`` with the command's ``--help`` named, exit 2."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
+        argv = [str(a) for a in (sys.argv[1:] if args is None else args)]
+        try:
+            code = super().main(argv, prog_name, complete_var, False, windows_expand_args, **extra)
+        except click_exception("ClickException") as exc:
+            if type(exc).__name__ != "NoArgsIsHelpError":  # Typer has printed the help
+                try:
+                    text = usage_text(exc, argv, self)
+                except Exception:  # a form of error this does not know: Click's own words
+                    text = str(exc)
+                _print_error(text, translate=False)
+            sys.exit(getattr(exc, "exit_code", 2))
+        except typer.Abort:
+            from survey.pipeline.i18n import msg
+
+            _print_error(msg("cli_aborted"), translate=False)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
 
 
 app = typer.Typer(
@@ -84,7 +84,7 @@ def friendly(fn: Callable) -> Callable:
             return fn(*args, **kwargs)
         except TrygghetError as exc:
             _fail(exc)
-        except (typer.Exit, typer.Abort, click.ClickException):
+        except (typer.Exit, typer.Abort, click_exception("ClickException")):
             raise  # the command line's own exits and usage errors
         except Exception as exc:
             import os

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -455,29 +456,20 @@ def mask_url(url: str) -> str:
         return f"{scheme}{sep}***" if sep else "***"
 
 
-def explain_validation(exc: ValidationError) -> ConfigError:
-    """The first pydantic error of a run configuration (or a survey configuration) as one Swedish paragraph
-    naming the option and the allowed values."""
-    err = exc.errors()[0]
-    loc = ".".join(str(p) for p in err.get("loc", ()) if not isinstance(p, int))
-    option = loc.replace("_", "-") if loc else ""
+def explain_value(err: Mapping[str, Any], flag: str) -> str | None:
+    """The Swedish sentence for one pydantic error of a bad value given to ``flag`` (``--min-n``, or an
+    argument's name): a value outside the allowed ones, outside a bound, or of the wrong type; ``None`` for any
+    other kind of error. Used for the run configuration and for the command line's own typed options."""
     kind = err.get("type", "")
     ctx = err.get("ctx") or {}
-    if kind == "extra_forbidden":
-        close = _close_to(loc)
-        hint = f" Menade du {close!r}?" if close else ""
-        return ConfigError(f"Okänd inställning {loc!r}.{hint} Tillåtna: {', '.join(FIELD_NAMES)}.", option=loc)
     if kind == "literal_error":
-        return ConfigError(
-            f"Ogiltigt värde {err.get('input')!r} för --{option}. Tillåtna värden: {ctx.get('expected', '')}.".replace(
-                "'", ""
-            ).replace(" or ", " eller "),
-            option=loc,
-        )
+        return f"Ogiltigt värde {err.get('input')!r} för {flag}. Tillåtna värden: {ctx.get('expected', '')}.".replace(
+            "'", ""
+        ).replace(" or ", " eller ")
     if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
         rel = {"greater_than": ">", "greater_than_equal": "≥", "less_than": "<", "less_than_equal": "≤"}[kind]
         bound = next(iter(ctx.values()), "")
-        return ConfigError(f"--{option} måste vara {rel} {bound}, inte {err.get('input')!r}.", option=loc)
+        return f"{flag} måste vara {rel} {bound}, inte {err.get('input')!r}."
     if kind in ("int_parsing", "float_parsing", "int_from_float", "bool_parsing", "finite_number"):
         what = {
             "int_parsing": "ett heltal",
@@ -486,7 +478,23 @@ def explain_validation(exc: ValidationError) -> ConfigError:
             "finite_number": "ett ändligt tal",
             "bool_parsing": "true eller false",
         }[kind]
-        return ConfigError(f"--{option} måste vara {what}, inte {err.get('input')!r}.", option=loc)
+        return f"{flag} måste vara {what}, inte {err.get('input')!r}."
+    return None
+
+
+def explain_validation(exc: ValidationError) -> ConfigError:
+    """The first pydantic error of a run configuration (or a survey configuration) as one Swedish paragraph
+    naming the option and the allowed values."""
+    err = exc.errors()[0]
+    loc = ".".join(str(p) for p in err.get("loc", ()) if not isinstance(p, int))
+    option = loc.replace("_", "-") if loc else ""
+    if err.get("type") == "extra_forbidden":
+        close = _close_to(loc)
+        hint = f" Menade du {close!r}?" if close else ""
+        return ConfigError(f"Okänd inställning {loc!r}.{hint} Tillåtna: {', '.join(FIELD_NAMES)}.", option=loc)
+    value = explain_value(err, f"--{option}")
+    if value is not None:
+        return ConfigError(value, option=loc)
     msg = str(err.get("msg", "")).removeprefix("Value error, ")
     return ConfigError(f"{'--' + option + ': ' if option else ''}{msg}", option=loc or None)
 

@@ -17,9 +17,10 @@ Three parts:
 - :data:`HELP_EN`, the ``--help`` texts of every command, argument and option in English (:func:`help_en`; the
   options of ``trygghet run`` take the English half of their RunConfig description), shown with
   ``trygghet --lang en <cmd> --help``, ``trygghet run --lang en --help`` or ``TRYGGHET_LANG=en``
-  (the environment variable sets the language of every command, like ``--lang``). Not covered: Click's own
-  words (``Usage``, ``Options``, ``Show this message and exit.``, ``[required]``, a misspelt flag), which stay
-  English in both languages.
+  (the environment variable sets the language of every command, like ``--lang``). Not covered: the words
+  of Click's help pages (``Usage``, ``Options``, ``Show this message and exit.``, ``[required]``), which stay
+  English in both languages. Click's usage errors (a misspelt flag or command, a missing or bad value) are the
+  CLI's own messages in both languages (``usage_*`` and the keys after it in :data:`MESSAGES`).
 
 The language is process state (one CLI command is one process): :func:`set_lang` at the start of a
 command, :func:`current` wherever a text is chosen.
@@ -48,6 +49,22 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "an unexpected error in trygghet ({kind}: {text}). It is a fault of the program: report it with the "
         "command and the files; TRYGGHET_DEBUG=1 shows the whole traceback.",
     ),
+    # the command line's own usage errors (survey.cli.LangGroup), parsed before any command runs
+    "usage_hint": ("Se {command} --help.", "See {command} --help."),
+    "unknown_option": ("Okänd flagga {name} för {command}.", "No such option {name} for {command}."),
+    "did_you_mean": ("Menade du {names}?", "Did you mean {names}?"),
+    "lang_first": (
+        "--lang står före kommandot: trygghet --lang {lang} {command}.",
+        "--lang goes before the command: trygghet --lang {lang} {command}.",
+    ),
+    "unknown_command": ("Okänt kommando {name}. Kommandon: {names}.", "No such command {name}. Commands: {names}."),
+    "missing_command": ("Ange ett kommando: {names}.", "Give a command: {names}."),
+    "missing_value": ("Ange {name}{help}.", "Give {name}{help}."),
+    "needs_value": ("{name} behöver ett värde.", "{name} requires a value."),
+    "takes_no_value": ("{name} tar inget värde.", "{name} does not take a value."),
+    "extra_args": ("Oväntade argument: {args}.", "Unexpected extra arguments: {args}."),
+    "bad_value": ("Ogiltigt värde för {name}: {reason}", "Invalid value for {name}: {reason}"),
+    "cli_aborted": ("Avbrutet.", "Aborted."),
     "aborted": (
         "[bold red]Avbruten[/bold red] (SIGTERM): körningen markeras som misslyckad.",
         "[bold red]Aborted[/bold red] (SIGTERM): the run is marked as failed.",
