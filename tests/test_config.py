@@ -155,10 +155,22 @@ def test_an_output_folder_that_cannot_be_one_is_named_before_any_work(
     assert not db.exists()
 
 
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="Linux's /proc")
+def test_a_folder_the_file_system_refuses_is_named_before_any_work(tmp_path: Path) -> None:
+    """/proc takes no new folders, not even from root, for whom ``os.access`` says every folder is writable:
+    it was found only when the run wrote its first file, after the wave had been stored."""
+    res, db = _run(tmp_path, "--out", "/proc/trygghet-ut/rapport")
+    assert res.exit_code == 2, res.output
+    text = " ".join(res.output.split())
+    assert "Traceback" not in res.output and "/proc/trygghet-ut/rapport" in text and "--out" in text, text
+    assert text.startswith("Fel: Utkatalogen"), text
+    assert not db.exists()
+
+
 def test_a_missing_output_folder_passes_the_check_and_is_not_made_by_it(tmp_path: Path) -> None:
     config = RunConfig(responses=RESP, population=POP, out=tmp_path / "ny" / "mapp")
     config.check_inputs()
-    assert not (tmp_path / "ny").exists()
+    assert not (tmp_path / "ny").exists() and list(tmp_path.iterdir()) == []  # the probe is gone too
 
 
 def test_every_field_has_a_swedish_and_an_english_description() -> None:

@@ -409,7 +409,8 @@ class RunConfig(BaseModel):
     def check_out(self) -> None:
         """The output folder ``out`` can be one: a folder that can be written, or a path that can be made (its
         nearest existing parent a folder that can be written; the run makes it when it writes); else
-        :class:`ConfigError`. Nothing is made here: every input of every survey is checked before any work."""
+        :class:`ConfigError`. Nothing is left here (a probe folder is made and removed at once): every input of
+        every survey is checked before any work."""
         out = Path(self.out)
         if out.exists() and not out.is_dir():
             raise ConfigError(f"Utkatalogen {out} är en fil och ingen mapp; välj en annan --out.", option="out")
@@ -420,6 +421,7 @@ class RunConfig(BaseModel):
             )
         if not os.access(parent, os.W_OK | os.X_OK):
             raise ConfigError(f"Utkatalogen {out} går inte att skriva i; välj en annan --out.", option="out")
+        _probe_folder(parent, out)
 
     def public_dict(self) -> dict[str, Any]:
         """The configuration for logs, ``run.json`` and ``config show``: paths as text, the database URL
@@ -428,6 +430,20 @@ class RunConfig(BaseModel):
         if data.get("db"):
             data["db"] = mask_url(data["db"])
         return data
+
+
+def _probe_folder(parent: Path, out: Path) -> None:
+    """Make and remove a folder in ``parent``: what ``os.access`` cannot tell (for root every folder is
+    writable by permission, but /proc, a read-only mount or a full disk still refuse) the file system says."""
+    import tempfile
+
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".trygghet-", dir=parent))
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ConfigError(
+            f"Utkatalogen {out} går inte att skapa i {parent} ({reason}); välj en annan --out.", option="out"
+        ) from None
 
 
 COLLAPSIBLE: tuple[str, ...] = ("age_group", "sex")

@@ -16,6 +16,9 @@ MESSAGES: dict[str, str] = {
     "Kan inte skapa utkatalogen {}: {} är en fil; välj en annan --out.": (
         "Cannot create the output folder {}: {} is a file; choose another --out."
     ),
+    "Utkatalogen {} går inte att skapa i {} ({}); välj en annan --out.": (
+        "The output folder {} cannot be created in {} ({}); choose another --out."
+    ),
     "Utkatalogen {} går inte att skriva i; välj en annan --out.": (
         "The output folder {} cannot be written to; choose another --out."
     ),
