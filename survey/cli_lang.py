@@ -108,11 +108,12 @@ def _param_name(param: Any) -> str:
 
 
 def _did_you_mean(name: str, names: list[str]) -> str:
+    """`` Menade du --years?`` for the close matches of ``name`` among ``names``, else nothing."""
     import difflib
 
-    close = difflib.get_close_matches(name, names, n=3, cutoff=0.7)
     from survey.pipeline.i18n import msg
 
+    close = difflib.get_close_matches(name, names, n=3, cutoff=0.7)
     return " " + msg("did_you_mean", names=", ".join(close)) if close else ""
 
 
@@ -124,12 +125,13 @@ def _unknown_option(name: str, ctx: Any, command: str, argv: list[str]) -> str:
     if name == "--lang" and ctx is not None:
         sub = command.removeprefix(ctx.find_root().command_path).strip()
         return msg("lang_first", lang=help_lang(argv), command=sub)
-    flags = [o for p in (ctx.command.params if ctx is not None else []) for o in (*p.opts, *p.secondary_opts)]
-    return msg("unknown_option", name=name, command=command) + _did_you_mean(name, [f for f in flags if f[:2] == "--"])
+    params = ctx.command.params if ctx is not None else []
+    flags = [o for p in params for o in (*p.opts, *p.secondary_opts) if o.startswith("--")]
+    return msg("unknown_option", name=name, command=command) + _did_you_mean(name, flags)
 
 
 def _missing(param: Any, lang: str) -> str:
-    """``Ange --population (Befolkningsfil).``: the option or argument and its help text."""
+    """``Ange --population: Befolkningsfil.``: the option or argument and its help text."""
     from survey.pipeline.i18n import msg
 
     if param is None:
