@@ -12,12 +12,10 @@ CLI commands), :mod:`reports.scan` (the disclosure scanner). Their public names 
 
 from __future__ import annotations
 
-import functools
-import gc
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 import pandas as pd
 
@@ -64,9 +62,7 @@ from reports.translate import translate_table
 from reports.xlsx import COUNT_FORMAT, P_FORMAT, PP_FORMAT, RATIO_FORMAT, SHARE_FORMAT, write_xlsx
 from survey.data.codebook import Codebook
 from survey.errors import PublishError
-
-P = ParamSpec("P")
-R = TypeVar("R")
+from survey.heap import heap_frozen
 
 __all__ = [
     "PublishError",
@@ -255,25 +251,6 @@ def _write_formats(
         else:
             res.notes.append("PNG och PDF av tabellerna saknas: Chromium finns inte på datorn.")
         lap("images")
-
-
-def heap_frozen(fn: Callable[P, R]) -> Callable[P, R]:
-    """``fn`` with the objects that exist before the call frozen for the garbage collector (``gc.freeze``,
-    undone after): its collections then walk the publication's own objects, not the whole run's heap
-    (measured at 1M respondents: two full collections during the report took 1.0–1.4 s). Not reentrant:
-    an inner call leaves the freezing to the outer one."""
-
-    @functools.wraps(fn)
-    def frozen(*args: P.args, **kwargs: P.kwargs) -> R:
-        if gc.get_freeze_count() or not gc.isenabled():
-            return fn(*args, **kwargs)
-        gc.freeze()
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            gc.unfreeze()
-
-    return frozen
 
 
 @heap_frozen

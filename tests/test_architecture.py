@@ -96,6 +96,30 @@ print(json.dumps(seen))
     assert seen == {"before_the_load": [], "after_the_run": sorted(stats)}
 
 
+def test_the_wave_is_frozen_for_the_collector_during_a_run_and_thawed_after() -> None:
+    """survey.heap: from the store's opening to the end of the run the wave's objects are out of the
+    garbage collector's full passes (gc.freeze), and the run leaves the collector as it found it."""
+    code = f"""
+import gc, json, tempfile
+from pathlib import Path
+import survey.pipeline.runner as runner
+from survey.pipeline.config import build_config
+seen = {{"before": gc.get_freeze_count()}}
+def progress(message):
+    seen.setdefault("during", []).append(gc.get_freeze_count())
+out = Path(tempfile.mkdtemp())
+wave = Path({str(SAMPLE_WAVE)!r})
+runner.run(build_config(None, {{"responses": wave / "responses.csv", "population": wave / "population.csv",
+    "out": out, "db": f"sqlite:///{{out}}/t.db", "formats": ["html"], "charts": "none"}}), progress=progress)
+seen["after"] = gc.get_freeze_count()
+print(json.dumps(seen))
+"""
+    seen = json.loads(_python(code).strip().splitlines()[-1])
+    assert seen["before"] == 0 and seen["after"] == 0
+    assert seen["during"][0] == 0  # reading and validating: not yet
+    assert all(n > 1000 for n in seen["during"][2:])  # weighting, estimating, trends, publishing
+
+
 def test_no_thread_but_the_main_one_imports_during_a_run() -> None:
     """Concurrent imports can fail (importlib's deadlock detection): while the load and the outputs' store
     run beside the statistics and the report, only the main thread imports. Both staged paths are taken

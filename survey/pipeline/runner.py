@@ -31,6 +31,7 @@ import pandas as pd
 
 from survey.data.codebook import Codebook, load_codebook
 from survey.errors import ConfigError
+from survey.heap import freeze_heap
 from survey.optional import without
 from survey.pipeline import outputs
 from survey.pipeline.config import RunConfig
@@ -435,6 +436,7 @@ def run(  # long: the chain, written once, step by step; formatted one argument 
         )
     say("sparar i databasen")
     store = runner.run("open-store", open_store, config)
+    thaw = freeze_heap()  # the wave out of the collector's full passes until the end (survey.heap)
     try:  # the run's own connection is closed at the end (SQLite checkpoints its WAL into the file then)
         for stale in outputs.reap_interrupted_runs(store):
             notes.append(f"körning {stale} hade avbrutits och är markerad som misslyckad")
@@ -514,3 +516,4 @@ def run(  # long: the chain, written once, step by step; formatted one argument 
         )
     finally:
         store.close()
+        thaw()
