@@ -30,4 +30,9 @@ def test_the_dask_figure_names_both_runners_and_whether_the_numbers_agree() -> N
         "2.5 s apart), "
         "speed-up 0.50×, blocks ÷1.92, SEs identical (load 5.1 → 8.4, peak 3306 MB)"
     ) in line
+    res["wall"].update(dask_again=40.0, dask_again_blocks=8.0)
+    (line,) = lines(res)
+    assert (
+        "peak 3306 MB); the same run again on the warm cluster 40.0 s (blocks 8.0 s, ÷3.00; speed-up 0.75×)"
+    ) in line
     assert lines({"status": "failed: boom", "n": 10}) == ["Dask replicate variance at 10: failed: boom"]
