@@ -69,8 +69,10 @@ app = typer.Typer(
     no_args_is_help=True,
     help="trygghet: trygghetsundersökningar från leverantörsfiler till publicerade tabeller.",
 )
-console = Console()
-err_console = Console(stderr=True)
+# markup only where a message's own template has it (msg escapes the values there): a file name, district or
+# quarantined value with brackets ("[/bold]") is text, never Rich markup
+console = Console(markup=False)
+err_console = Console(stderr=True, markup=False)
 
 
 def friendly(fn: Callable) -> Callable:
@@ -117,10 +119,10 @@ def _fail_unexpected(exc: Exception) -> None:
 def _print_error(text: str, translate: bool = True) -> None:
     from rich.text import Text
 
-    from survey.pipeline.i18n import msg, say
+    from survey.pipeline.i18n import msg, say, visible
 
     line = Text(msg("error") + " ", style="bold red")
-    line.append(say(text) if translate else text)
+    line.append(say(text) if translate else visible(text, keep="\n"))
     err_console.print(line, soft_wrap=True, highlight=False)
 
 
@@ -254,7 +256,7 @@ def _terminate_cleanly() -> Iterator[None]:
         yield
     except BaseException:
         if received:
-            err_console.print(msg("aborted"))
+            err_console.print(msg("aborted"), markup=True)
         raise
 
 
@@ -280,14 +282,17 @@ def run(config: Any = None) -> None:
             respondents=counts["respondents"],
             estimates=counts["estimates"],
             suppressed=counts["suppressed"],
-        )
+        ),
+        markup=True,
     )
     console.print(msg("steps", steps=steps))
     for note in res.notes:
         console.print(Text("  " + say(note), style="dim"))
     console.print(msg("analysis_files", path=res.out_dir.resolve()), highlight=False, soft_wrap=True)
     if "report" in res.files:
-        console.print(msg("report", path=Path(res.files["report"]).resolve()), highlight=False, soft_wrap=True)
+        console.print(
+            msg("report", path=Path(res.files["report"]).resolve()), highlight=False, soft_wrap=True, markup=True
+        )
 
 
 config_app = typer.Typer(help="Körningens konfiguration")
@@ -372,7 +377,7 @@ def ingest(
                 name=r.source.name,
                 format=r.source.format,
                 encoding=r.source.encoding or "-",
-                delimiter=repr(r.source.delimiter),
+                delimiter=repr(r.source.delimiter) if r.source.delimiter else "-",
                 rows=r.source.n_rows,
                 accepted=len(r.data),
                 quarantined=r.quarantine["source_row"].nunique() if len(r.quarantine) else 0,
@@ -399,7 +404,7 @@ def quarantine_list(db: str = typer.Option(None, help="Databas-URL")) -> None:
     from rich.table import Table
 
     from survey.pipeline import commands
-    from survey.pipeline.i18n import msg, say
+    from survey.pipeline.i18n import msg, say, visible
 
     q = commands.quarantine(db)
     if q.empty:
@@ -407,7 +412,7 @@ def quarantine_list(db: str = typer.Option(None, help="Databas-URL")) -> None:
         return
     t = Table(*msg("quarantine_heads").split("|"))
     for row in q.groupby(["source_file_id", "file", "reason"]).size().reset_index(name="rows").itertuples():
-        t.add_row(str(row.source_file_id), str(row.file), say(str(row.reason)), str(row.rows))
+        t.add_row(str(row.source_file_id), visible(str(row.file)), say(str(row.reason)), str(row.rows))
     console.print(t)
 
 
@@ -422,12 +427,13 @@ def quarantine_show(
     from rich.table import Table
 
     from survey.pipeline import commands
-    from survey.pipeline.i18n import msg, say
+    from survey.pipeline.i18n import msg, say, visible
 
     q = commands.quarantine(db, source)
     t = Table(*msg("quarantine_show_heads").split("|"))
     for r in q.head(limit).itertuples(index=False):
-        t.add_row(str(r.file), str(r.source_row), str(r.column), str(r.value), str(r.check), say(str(r.reason)))
+        cells = (str(r.file), str(r.source_row), str(r.column), str(r.value), str(r.check))
+        t.add_row(*map(visible, cells), say(str(r.reason)))
     console.print(t)
     if len(q) > limit:
         console.print(msg("more_rows", k=len(q) - limit))
@@ -501,7 +507,7 @@ def sources_list(db: str = typer.Option(None, help="Databas-URL")) -> None:
     from rich.table import Table
 
     from survey.pipeline import commands
-    from survey.pipeline.i18n import msg, value_word
+    from survey.pipeline.i18n import msg, value_word, visible
 
     df = commands.sources(db)
     cols = ("id", "kind", "name", "version", "status", "years", "replaces", "runs", "last_run_status")
@@ -509,7 +515,7 @@ def sources_list(db: str = typer.Option(None, help="Databas-URL")) -> None:
     t = Table(*msg("sources_heads").split("|"))
     for rec in df.to_dict(orient="records"):
         cells = ("" if rec.get(k) is None or rec.get(k) != rec.get(k) else str(rec.get(k)) for k in cols)
-        t.add_row(*(value_word(c) if k in words else c for k, c in zip(cols, cells)))
+        t.add_row(*(value_word(c) if k in words else visible(c) for k, c in zip(cols, cells)))
     console.print(t)
 
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import functools
 import math
-import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -35,7 +34,7 @@ import pandas as pd
 from schemas.responses import MAX_DESIGN_WEIGHT
 from survey.data.codebook import Codebook, VendorMapping
 from survey.errors import InputError
-from survey.labels import MODEL_SUFFIX, TOTAL_LABEL, reserved
+from survey.labels import HIDDEN_CHARACTERS, MODEL_SUFFIX, TOTAL_LABEL, reserved
 
 if TYPE_CHECKING:  # pandera is imported when there is something for it to check (``validate``)
     import pandera.pandas as pa
@@ -47,7 +46,6 @@ MAX_NAME_LENGTH = 100
 FREE_TEXT = ("comment",)
 PARALLEL_ROWS = 50_000  # from this many rows ``convert`` uses two threads
 WITHHELD = "[fritext utelämnad]"
-_HOSTILE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]")
 
 
 def failures(index: Any, column: str, values: Any, check: str, reason: Any) -> pd.DataFrame:
@@ -365,7 +363,7 @@ def bad_names(frame: pd.DataFrame, column: str, levels: tuple[np.ndarray, pd.Ser
     codes, uniques = levels if levels is not None else pd.factorize(s, use_na_sentinel=True)
     reasons: dict[int, str] = {}
     for i, u in enumerate(uniques):
-        m = _HOSTILE.search(u)
+        m = HIDDEN_CHARACTERS.search(u)
         if m is not None:
             reasons[i] = (
                 f"{column} innehåller ett osynligt tecken eller styrtecken (U+{ord(m.group()):04X}) som kan "

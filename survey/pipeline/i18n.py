@@ -28,11 +28,15 @@ command, :func:`current` wherever a text is chosen.
 
 from __future__ import annotations
 
+import os
 import re
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+from rich.markup import escape
+
 from survey.errors import ConfigError
+from survey.labels import visible
 
 LANGS = ("sv", "en")
 _STATE = {"lang": "sv"}
@@ -142,9 +146,17 @@ def current() -> str:
 
 
 def msg(key: str, **values: Any) -> str:
-    """The CLI text ``key`` in the current language, formatted with ``values``."""
+    """The CLI text ``key`` in the current language, formatted with ``values``: text values (and paths) with
+    their hidden characters shown (:func:`survey.labels.visible`), and escaped for Rich where the template
+    itself is Rich markup (``[bold]…[/bold]``; such a message is printed with ``markup=True``)."""
     sv, en = MESSAGES[key]
-    return (en if current() == "en" else sv).format(**values)
+    template = en if current() == "en" else sv
+    markup = "[/" in template
+    for name, value in values.items():
+        if isinstance(value, (str, os.PathLike)):
+            text = visible(os.fspath(value) if not isinstance(value, str) else value, keep="\n")
+            values[name] = escape(text) if markup else text
+    return template.format(**values)
 
 
 def english(text: str) -> str:
@@ -184,7 +196,7 @@ def say(text: str) -> str:
     m = re.fullmatch(r"databas: (\w+)", text)
     if m and m.group(1) in STATUS_WORDS:
         text = f"databas: {status_word(m.group(1))}"
-    return english(text) if current() == "en" else text
+    return visible(english(text) if current() == "en" else text, keep="\n")
 
 
 def package_version() -> str:

@@ -140,6 +140,26 @@ def write_outputs(
     return files
 
 
+def quarantine_notes(responses: Any) -> list[str]:
+    """The run's notes on the responses' quarantine (``trygghet ingest`` reports the same rows): how many
+    rows of the file are quarantined, then per column (most rows first) its number of rows and the first
+    row's reason as an example; none when no row is. A row failing in two columns counts in both."""
+    q = responses.quarantine
+    if not len(q):
+        return []
+    head = (
+        f"{q['source_row'].nunique()} av {responses.source.n_rows} rader i {responses.source.name} "
+        "ligger i karantän; trygghet quarantine show visar dem"
+    )
+    first = q.sort_values("source_row", kind="stable").drop_duplicates("column")
+    rows = q.groupby("column")["source_row"].nunique()
+    first = first.assign(rows=first["column"].map(rows)).sort_values("rows", ascending=False, kind="stable")
+    return [head] + [
+        f"karantän, kolumn {c}: 1 rad: {r}" if k == 1 else f"karantän, kolumn {c}: {k} rader, t.ex. {r}"
+        for c, k, r in zip(first["column"], first["rows"], first["reason"])
+    ]
+
+
 def run_parameters(config: RunConfig, flow_run: dict[str, Any] | None = None) -> dict[str, Any]:
     """The run's parameters as stored with it: the effective configuration (password masked)."""
     params: dict[str, Any] = {

@@ -423,7 +423,7 @@ def run(  # long: the chain, written once, step by step; formatted one argument 
     wave = runner.run("validate", timed("validate", read_step), config, codebook)
     read_s = float(getattr(wave, "read_seconds", 0.0) or 0.0)
     clock["read"], clock["validate"] = read_s, clock["validate"] - read_s
-    notes = list(wave.notes)
+    notes = list(wave.notes) + outputs.quarantine_notes(wave.responses)
     nr = None
     if config.gross_sample is not None:  # read and checked before the database is touched
         nr = runner.run(

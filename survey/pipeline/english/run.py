@@ -105,6 +105,11 @@ MESSAGES: dict[str, str] = {
     "läser och validerar": "reading and validating",
     "sparar i databasen": "saving to the database",
     "körning {} hade avbrutits och är markerad som misslyckad": "run {} had been aborted and is marked failed",
+    "{} av {} rader i {} ligger i karantän; trygghet quarantine show visar dem": (
+        "{} of {} rows of {} are quarantined; trygghet quarantine show lists them"
+    ),
+    "karantän, kolumn {}: 1 rad: {}": "quarantine, column {}: 1 row: {}",
+    "karantän, kolumn {}: {} rader, t.ex. {}": "quarantine, column {}: {} rows, e.g. {}",
     "viktar": "weighting",
     "skattar andelar": "estimating shares",
     "skattar trender": "estimating trends",

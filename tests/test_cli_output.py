@@ -1,0 +1,94 @@
+"""What the command line prints about the data: ``trygghet run`` reports the quarantine as ``ingest`` does, and
+a value from a file (a district name, a quarantined cell, a path) reaches the terminal as text: its control and
+bidi characters written as ``<U+XXXX>`` (survey.labels.visible), its brackets never read as Rich markup."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from typer.testing import CliRunner
+
+from survey.cli import app
+from survey.labels import visible
+from tests.conftest import SAMPLE_WAVE
+
+RESP, POP = SAMPLE_WAVE / "responses.csv", SAMPLE_WAVE / "population.csv"
+
+
+def _cli(*args: object):
+    return CliRunner().invoke(app, [*map(str, args)], terminal_width=4000, prog_name="trygghet")
+
+
+def _run(tmp_path: Path, *lang: str, responses: Path = RESP, population: Path = POP, out: Path | None = None):
+    """``trygghet [--lang X] run`` on the files, HTML only (a database of its own per call)."""
+    out = out or tmp_path / f"ut{len(list(tmp_path.glob('ut*')))}"
+    db = f"sqlite:///{tmp_path / (out.name + '.db')}"
+    files = ("--responses", responses, "--population", population, "--out", out, "--db", db)
+    return _cli(*lang, "run", *files, "--formats", "html", "--charts", "none")
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.replace("│", " ").split())
+
+
+def _bad_wave(tmp_path: Path) -> Path:
+    frame = pd.read_csv(RESP, dtype=str, keep_default_na=False)
+    frame.loc[:4, "sex"] = "7"  # 5 rows
+    frame.loc[5:6, "district"] = ""  # 2 rows
+    frame.loc[7, "q_safe_after_dark"] = "\x1b[31m8"  # 1 row, an escape sequence in the value (its reason: repr)
+    path = tmp_path / "svar.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_visible_writes_hidden_characters_as_code_points() -> None:
+    assert visible("R\x1b[31möd") == "R<U+001B>[31möd"
+    assert visible("Duvbo\u202egnp.exe") == "Duvbo<U+202E>gnp.exe"
+    assert visible("a\u200bb\ufeff\x7f\x85") == "a<U+200B>b<U+FEFF><U+007F><U+0085>"
+    assert visible("två\nrader\tx", keep="\n") == "två\nrader<U+0009>x"
+    assert visible("Väsby centrum [norra]") == "Väsby centrum [norra]"
+
+
+def test_run_reports_the_quarantine_and_shows_no_escape_sequence(tmp_path) -> None:
+    wave = _bad_wave(tmp_path)
+    res = _run(tmp_path, responses=wave, out=tmp_path / "ut")
+    assert res.exit_code == 0, res.output
+    flat = _flat(res.output)
+    assert "8 av 3022 rader i svar.csv ligger i karantän; trygghet quarantine show visar dem" in flat, flat
+    assert "karantän, kolumn sex: 5 rader, t.ex. '7' är inte en giltig kod för sex (1, 2)" in flat, flat
+    assert "karantän, kolumn district: 2 rader, t.ex. district är tomt" in flat, flat
+    assert "karantän, kolumn q_safe_after_dark: 1 rad: '\\x1b[31m8' är inte ett heltal" in flat, flat
+    assert "\x1b" not in res.output
+    res = _cli("quarantine", "show", "--db", f"sqlite:///{tmp_path / 'ut.db'}")
+    assert res.exit_code == 0 and "\x1b" not in res.output, res.output
+    assert "<U+001B>[31m8" in _flat(res.output), res.output
+    flat = _flat(_run(tmp_path, "--lang", "en", responses=wave, out=tmp_path / "en").output)
+    assert "8 of 3022 rows of svar.csv are quarantined; trygghet quarantine show lists them" in flat, flat
+    assert "quarantine, column sex: 5 rows, e.g. '7' is not a valid code for sex (1, 2)" in flat, flat
+    assert "quarantine, column q_safe_after_dark: 1 row: '\\x1b[31m8' is not an integer" in flat, flat
+
+
+def test_a_clean_run_has_no_quarantine_note(tmp_path) -> None:
+    res = _run(tmp_path)
+    assert res.exit_code == 0 and "karantän" not in res.output, res.output
+
+
+def test_brackets_in_a_path_are_text_not_markup(tmp_path) -> None:
+    """An output folder named ``x[/bold]`` was a MarkupError after the whole run (exit 1)."""
+    out = tmp_path / "x[/bold]" / "[red]ut"
+    res = _run(tmp_path, out=out)
+    assert res.exit_code == 0, res.output
+    flat = _flat(res.output)
+    assert f"Analysfiler: {out.resolve()}" in flat and f"Rapport: {out.resolve() / 'report' / 'index.html'}" in flat
+
+
+def test_an_error_naming_a_hostile_value_shows_its_code_points(tmp_path) -> None:
+    pop = pd.read_csv(POP, dtype=str, keep_default_na=False)
+    pop.loc[0, "district"] = "R\x1b]0;pwned\x07d"
+    path = tmp_path / "bef.csv"
+    pop.to_csv(path, index=False)
+    res = _run(tmp_path, population=path)
+    assert res.exit_code == 2, res.output
+    assert "\x1b" not in res.output and "\x07" not in res.output
+    assert "R<U+001B>]0;pwned<U+0007>d" in res.output, res.output
