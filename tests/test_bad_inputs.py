@@ -555,6 +555,11 @@ def _(f):
     return xlsx(f, {"Svar": typed(), "Info": pd.DataFrame({"Leverantör": ["Enkätbolaget"], "År": [2022]})})
 
 
+@case("xlsx-notes-sheet-before-the-answers", REJECT, "saknar obligatoriska kolumner", "bladet 'Svar' har dem", "först")
+def _(f):
+    return xlsx(f, {"Info": pd.DataFrame({"Leverantör": ["Enkätbolaget"], "År": [2022]}), "Svar": typed()})
+
+
 @case("xlsx-empty-first-sheet", REJECT, "svar.xlsx", "första bladet", "'Svar'")
 def _(f):
     return xlsx(f, {"Blad1": pd.DataFrame(), "Svar": typed()})

@@ -158,6 +158,40 @@ def test_sav(tmp_path, base) -> None:
     _same(res, base)
 
 
+def test_sav_district_codes_with_value_labels_are_read_as_the_names(tmp_path, base) -> None:
+    """An SPSS file whose district is a numeric code labelled with the names (as SPSS shows it): the labels
+    are the district names, the same rows as the file with names; a code without a label stays a code."""
+    import pyreadstat
+
+    df = _typed(base)
+    df["comment"] = df["comment"].fillna("")
+    for col in ["sex", "born_abroad", *ITEMS]:
+        df[col] = df[col].astype("float64")
+    names = sorted(df["district"].unique())
+    code_of = {name: float(i + 1) for i, name in enumerate(names)}
+    df["district"] = df["district"].map(code_of).astype("float64")
+    path = tmp_path / "responses.sav"
+    pyreadstat.write_sav(
+        pd.DataFrame({c: (df[c].astype(object) if str(df[c].dtype) == "str" else df[c]) for c in df.columns}),
+        str(path),
+        variable_value_labels={"district": {int(v): k for k, v in code_of.items()}},
+    )
+    res = read_responses(path)
+    _same(res, base)
+    assert (
+        f"responses.sav: kolumnen district har koder med värdeetiketter; etiketterna används som områdesnamn "
+        f"({len(names)} etiketter)" in res.notes
+    )
+    pyreadstat.write_sav(  # the last district's label missing: its rows keep the code (an unknown district)
+        pd.DataFrame({c: (df[c].astype(object) if str(df[c].dtype) == "str" else df[c]) for c in df.columns}),
+        str(path),
+        variable_value_labels={"district": {int(v): k for k, v in code_of.items() if k != names[-1]}},
+    )
+    res = read_responses(path)
+    left = res.data["district"].astype(str)
+    assert set(left) == set(names[:-1]) | {str(len(names))}
+
+
 def test_parquet(tmp_path, base) -> None:
     path = tmp_path / "responses.parquet"
     _typed(base).to_parquet(path, index=False)

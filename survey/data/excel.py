@@ -117,7 +117,7 @@ def read_xlsx(path: Path) -> tuple[Any, ReadInfo]:
         raise InputError("arbetsboken har inga kalkylblad", path.name, 1)
     title, rows = sheets[0]
     notes: list[str] = []
-    _other_sheets(sheets, path.name, notes)
+    others = _other_sheets(sheets, path.name, notes)
     h = _header_row(rows)
     if not rows or not any(cell_text(v) is not None for v in rows[h]):
         raise InputError(f"är tom (bladet {title!r} har ingen rubrikrad)", path.name, 1)
@@ -155,17 +155,19 @@ def read_xlsx(path: Path) -> tuple[Any, ReadInfo]:
         numbers.append(r + 1)
     cols: list[Any] = list(zip(*records)) if records else [[] for _ in names]
     table = arrow.table({f"c{i}": arrow.array(c, type=arrow.string()) for i, c in enumerate(cols)})
-    info = ReadInfo("xlsx", notes=notes, header_row=h + 1)
+    info = ReadInfo("xlsx", notes=notes, header_row=h + 1, other_sheets=others)
     return _to_text_frame(table, names, np.asarray(numbers, dtype=np.int64)), info
 
 
-def _other_sheets(sheets: list[tuple[str, list[tuple[Any, ...]]]], name: str, notes: list[str]) -> None:
-    """Data on sheets after the first: same columns -> error, anything else -> a note."""
+def _other_sheets(sheets: list[tuple[str, list[tuple[Any, ...]]]], name: str, notes: list[str]) -> dict[str, set[str]]:
+    """Data on sheets after the first: same columns -> error, anything else -> a note; returns the column names
+    of each sheet with data that is not read (for the message when the first sheet lacks a column)."""
     first_title, first_rows = sheets[0]
     first_header = set()
     if first_rows:
         h = _header_row(first_rows)
         first_header = {clean_name(v) for v in first_rows[h] if cell_text(v) is not None}
+    others: dict[str, set[str]] = {}
     for title, rows in sheets[1:]:
         filled = [r for r in rows if any(cell_text(v) is not None for v in r)]
         if not filled:
@@ -191,6 +193,8 @@ def _other_sheets(sheets: list[tuple[str, list[tuple[Any, ...]]]], name: str, no
             f"{name}: bladet {title!r} ({len(filled)} ifyllda rader) lästes inte; trygghet läser bara "
             f"det första bladet, {first_title!r}"
         )
+        others[title] = hdr
+    return others
 
 
 def _merged(xml: bytes, header_row: int, names: list[str], title: str, name: str) -> None:

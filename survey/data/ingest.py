@@ -131,6 +131,7 @@ def _read_mapped(
     dup = text.columns[text.columns.duplicated()]
     if len(dup):
         raise InputError("två kolumner motsvarar samma kanoniska kolumn", name, info.header_row, str(dup[0]))
+    text = _labelled_districts(text, raw, info, mapping, name)
     missing = [c for c in required if c not in text.columns]
     if missing:
         vendor = {v: k for k, v in mapping.columns.items()} if mapping else {}
@@ -146,7 +147,7 @@ def _read_mapped(
         hint = (
             f" (avgränsare {info.delimiter!r}: är det rätt avgränsare?)"
             if info.format == "csv" and len(raw.columns) < 3
-            else ""
+            else _sheet_hint(info, [vendor.get(c, c) for c in missing])
         )
         raise InputError(
             f"saknar obligatoriska kolumner {said}; filen har {', '.join(map(str, raw.columns))}{hint}",
@@ -155,6 +156,39 @@ def _read_mapped(
             missing[0],
         )
     return raw, text, map_fail, info, info.notes
+
+
+def _sheet_hint(info: ReadInfo, wanted: list[str]) -> str:
+    """Where a workbook's first sheet lacks columns that another sheet has: that sheet named (trygghet reads
+    only the first sheet, :mod:`survey.data.excel`)."""
+    having = [t for t, names in info.other_sheets.items() if set(wanted) <= names]
+    if not having:
+        return ""
+    return (
+        f"; bladet {having[0]!r} har dem, men trygghet läser bara arbetsbokens första blad: flytta bladet "
+        f"{having[0]!r} först eller spara det som en egen fil"
+    )
+
+
+def _labelled_districts(
+    text: pd.DataFrame, raw: pd.DataFrame, info: ReadInfo, mapping: VendorMapping | None, name: str
+) -> pd.DataFrame:
+    """District names where an SPSS file keeps the district as numeric codes with value labels (``1`` =
+    ``Rissne``): the labels, as SPSS shows them (the contract's district is a name, as in the population
+    file); a code without a label stays as it is (and is quarantined as an unknown district). Noted."""
+    vendor = {(mapping.columns.get(c.strip()) if mapping else c): c for c in raw.columns}.get("district")
+    labels = info.value_labels.get(vendor, {}) if vendor is not None else {}
+    if not labels or "district" not in text.columns:
+        return text
+    codes, uniques = pd.factorize(text["district"], use_na_sentinel=True)
+    named = [labels.get(str(u).strip(), u) for u in uniques]
+    text = text.copy()
+    text["district"] = pd.Series(pd.array(named, dtype="str").take(codes, allow_fill=True), index=text.index)
+    info.notes.append(
+        f"{name}: kolumnen {vendor} har koder med värdeetiketter; etiketterna används som områdesnamn "
+        f"({len(labels)} etiketter)"
+    )
+    return text
 
 
 def require_columns(have: Any, wanted: Any, message: str, name: str, row: int) -> None:

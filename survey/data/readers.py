@@ -71,6 +71,7 @@ class ReadInfo:
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0  # wall time spent reading the file (lineage: the "read" step)
     header_row: int = 1  # the row of the column names (Excel: after title rows)
+    other_sheets: dict[str, set[str]] = field(default_factory=dict)  # Excel: sheet not read -> its column names
 
 
 def sha256_file(path: str | Path) -> str:

@@ -17,6 +17,14 @@ MESSAGES: dict[str, str] = {
         "{}: too large once the aliases (*name) are expanded (over {} values); a codebook or mapping is a few "
         "hundred rows"
     ),
+    "; bladet {} har dem, men trygghet läser bara arbetsbokens första blad: flytta bladet {} först eller spara det "
+    "som en egen fil": (
+        "; sheet {} has them, but trygghet reads only a workbook's first sheet: move sheet {} first or save it as "
+        "a file of its own"
+    ),
+    "{}: kolumnen {} har koder med värdeetiketter; etiketterna används som områdesnamn ({} etiketter)": (
+        "{}: column {} holds codes with value labels; the labels are used as district names ({} labels)"
+    ),
     "{}: ett alias (*namn) pekar på sig självt; det går inte att läsa": (
         "{}: an alias (*name) points to itself; it cannot be read"
     ),
