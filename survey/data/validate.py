@@ -573,6 +573,11 @@ def _records_json(raw: pd.DataFrame, rows: np.ndarray) -> dict[int, str]:
     return dict(zip(sub.index.tolist(), lines))
 
 
+def _procent(share: float) -> str:
+    """A share as Swedish text: ``0.066`` is ``6,6 %`` (decimal comma, a non-breaking space before ``%``)."""
+    return f"{share * 100:.1f}".replace(".", ",") + "\u00a0%"
+
+
 def reject_if_too_many(quarantine: pd.DataFrame, n_rows: int, max_bad_share: float, name: str) -> None:
     """File-level rejection when more than ``max_bad_share`` of the rows are quarantined."""
     bad = quarantine["source_row"].nunique() if len(quarantine) else 0
@@ -584,8 +589,8 @@ def reject_if_too_many(quarantine: pd.DataFrame, n_rows: int, max_bad_share: flo
     examples = "; ".join(f"{r.file} rad {r.source_row}, kolumn {r.column}: {r.reason}" for r in first.itertuples())
     head = first.iloc[0]
     raise InputError(
-        f"vågen avvisas: {bad} av {n_rows} rader ({bad / n_rows:.1%}) klarade inte radkontrollerna, fler "
-        f"än de {max_bad_share:.1%} som tillåts (--max-bad-share). Fel per kontroll och kolumn: {counts}. "
+        f"vågen avvisas: {bad} av {n_rows} rader ({_procent(bad / n_rows)}) klarade inte radkontrollerna, fler "
+        f"än de {_procent(max_bad_share)} som tillåts (--max-bad-share). Fel per kontroll och kolumn: {counts}. "
         f"Första exemplen: {examples}.",
         name,
         int(head["source_row"]),
