@@ -367,7 +367,9 @@ def test_too_many_bad_rows_rejects_wave(tmp_path, raw) -> None:
         read_responses(_csv(tmp_path, df))
     e = err.value
     assert (e.file, e.row, e.column) == ("responses.csv", 2, "sex")
-    assert "vågen avvisas: 200 av 3022 rader (6,6\u00a0%) klarade inte radkontrollerna, fler än de 5,0\u00a0% som tillåts" in str(e)
+    assert (
+        "vågen avvisas: 200 av 3022 rader (6,6\u00a0%) klarade inte radkontrollerna, fler än de 5,0\u00a0% som tillåts"
+    ) in str(e)
     assert "code i sex: 200" in str(e)
     assert "responses.csv rad 2, kolumn sex: '3' är inte en giltig kod för sex (1, 2)" in str(e)
     assert len(read_responses(_csv(tmp_path, df), max_bad_share=0.1).quarantine) == 200

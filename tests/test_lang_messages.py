@@ -259,9 +259,9 @@ def test_rendering_examples():
         ),
         # quarantine reasons inside the rejection, each example with its location
         "x.csv, rad 5, kolumn sex: vågen avvisas: 30 av 100 rader (30,0\u00a0%) klarade inte radkontrollerna, fler "
-        "än de 5,0\u00a0% som tillåts (--max-bad-share). Fel per kontroll och kolumn: code i sex: 20; missing i district: "
-        "10. Första exemplen: x.csv rad 5, kolumn sex: '9' är inte en giltig kod för sex (1, 2); x.csv rad 6, "
-        "kolumn district: district är tomt.": (
+        "än de 5,0\u00a0% som tillåts (--max-bad-share). Fel per kontroll och kolumn: code i sex: 20; missing i "
+        "district: 10. Första exemplen: x.csv rad 5, kolumn sex: '9' är inte en giltig kod för sex (1, 2); x.csv "
+        "rad 6, kolumn district: district är tomt.": (
             "x.csv, row 5, column sex: the wave is rejected: 30 of 100 rows (30.0%) failed the row checks, more "
             "than the 5.0% allowed (--max-bad-share). Failures by check and column: code in sex: 20; missing in "
             "district: 10. First examples: x.csv row 5, column sex: '9' is not a valid code for sex (1, 2); x.csv "
