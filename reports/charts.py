@@ -1,4 +1,5 @@
-"""Trend charts: one figure per indicator, one panel per district (and ``Totalt``), share with 95 % CI band.
+"""Trend charts: one figure per indicator, one panel per district (and ``Totalt``), share with its CI band
+(the run's level).
 
 Swedish labels and decimal comma on the axes; English labels (title, legend, notes, ``27%`` on the axis, the
 source line) with ``run_meta["lang"] == "en"`` (:data:`CHART_TEXTS`, :mod:`reports.translate`).
@@ -47,20 +48,20 @@ CHART_RC: dict[RcKeyType, Any] = {
 # translated by reports.translate, the district names (Totalt too) stay as the tables show them
 CHART_TEXTS: dict[str, dict[str, str]] = {
     "sv": {
-        "band": "95 % konfidensintervall",
+        "band": "{level} % konfidensintervall",
         "share": "Andel",
         "hidden": "Redovisas inte\n(för få svarande)",
         "some_hidden": "Vissa år redovisas inte",
-        "title": "{label}: andel per område och år, med 95 % konfidensintervall",
+        "title": "{label}: andel per område och år, med {level} % konfidensintervall",
         "few": " Andelar med färre än {min_n} svarande redovisas inte.",
         "percent": "\u00a0%",
     },
     "en": {
-        "band": "95% confidence interval",
+        "band": "{level}% confidence interval",
         "share": "Share",
         "hidden": "Not published\n(too few respondents)",
         "some_hidden": "Some years not published",
-        "title": "{label}: share by district and year, with 95% confidence interval",
+        "title": "{label}: share by district and year, with {level}% confidence interval",
         "few": " Shares with fewer than {min_n} respondents are not published.",
         "percent": "%",
     },
@@ -100,6 +101,7 @@ def _trend_chart(  # long: one figure, panel by panel
 ) -> list[Path]:
     lang = "en" if run_meta.get("lang") == "en" else "sv"
     words = CHART_TEXTS[lang]
+    level = round(float(run_meta.get("level", 0.95) or 0.95) * 100)  # the run's CI level (the bands are its CIs)
     est = district_estimates(ensure_protected(estimates, min_n))
     est = est[est["indicator"] == indicator].copy()
     for c in ("estimate", "ci_low", "ci_high"):
@@ -134,7 +136,7 @@ def _trend_chart(  # long: one figure, panel by panel
                 color=color,
                 alpha=0.18,
                 linewidth=0,
-                label=words["band"],
+                label=words["band"].format(level=level),
             )
             ax.plot(
                 x,
@@ -165,7 +167,7 @@ def _trend_chart(  # long: one figure, panel by panel
         label = EN_INDICATORS[indicator][0] if indicator in EN_INDICATORS else english_sentence(label)
         source = english_sentence(source)
     fig.suptitle(
-        words["title"].format(label=label),
+        words["title"].format(label=label, level=level),
         x=0.01,
         ha="left",
         fontsize=12,

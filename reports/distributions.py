@@ -102,7 +102,8 @@ def distribution_table(
     cb = share_cells(a, SignalRule.from_run(run_meta).alpha)
     districts = district_order(a["district"].astype(str).unique())
     notes = [n for n in [text] if n] + [
-        "Andel i procent av dem som besvarat frågan (alla svarsalternativ, även ”vet ej”), med 95 % "
+        "Andel i procent av dem som besvarat frågan (alla svarsalternativ, även ”vet ej”), med "
+        f"{SignalRule.from_run(run_meta).level_percent} % "
         "konfidensintervall; n = ovägt antal som besvarat frågan i området. Andelarna summerar till 100 %.",
         f".. Fördelningen redovisas inte: för få svarande (färre än {min_n}), någon andel för osäker, en "
         "indikator för frågan dold i området, eller dold för att en annan dold fördelning inte ska kunna "

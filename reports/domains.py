@@ -72,7 +72,7 @@ def district_domain_table(
     districts = district_order(est["district"].astype(str).unique())
     cb = share_cells(est, SignalRule.from_run(run_meta).alpha)
     label = indicator_label(codebook, indicator)
-    notes = standard_footnotes(min_n, signals=False) + [
+    notes = standard_footnotes(min_n, SignalRule.from_run(run_meta), signals=False) + [
         "Dolda uppgifter (..) skyddas i båda riktningarna: varken områdets andel eller gruppens andel i "
         "Totalt gör det möjligt att räkna fram en dold cell.",
         method_note(run_meta),

@@ -215,8 +215,8 @@ SUMMARY_PATTERNS: list[tuple[str, str]] = [
     (r"^Förändringar sedan (\d+)$", r"Changes since \1"),
     (r"^Områden som skiljer sig från Totalt$", "Districts that differ from Totalt"),
     (
-        r"^(.+) var ([^ ]+) i Totalt (\d+) \(95 % konfidensintervall (.+?)\)\.$",
-        r"\1 was \2 in Totalt in \3 (95% confidence interval \4).",
+        r"^(.+) var ([^ ]+) i Totalt (\d+) \((\d+) % konfidensintervall (.+?)\)\.$",
+        r"\1 was \2 in Totalt in \3 (\4% confidence interval \5).",
     ),
     (
         r"^(.+) i (.+?) (ökade|minskade) från ([^ ]+) (\d+) till ([^ ]+) (\d+) \(([^ ]+) procentenheter, (.+)\)\.$",

@@ -45,6 +45,11 @@ class SignalRule:
         )
 
     @property
+    def level_percent(self) -> int:
+        """The confidence level in per cent as the tables print it (``95`` for ``level = 0.95``)."""
+        return round(self.level * 100)
+
+    @property
     def adjust_label(self) -> str:
         return ADJUST_LABELS.get(self.adjust, self.adjust)
 

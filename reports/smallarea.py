@@ -228,7 +228,8 @@ def small_area_table(
             values = {"est": r.modelled, "lo": r.ci_low, "hi": r.ci_high} if r is not None else {}
             cb.add(d + ROW_SUFFIX, i, values or {"est": None, "lo": None, "hi": None}, r is None)
     notes = [
-        f"Andel i procent, {LABEL}, med 95 % intervall från modellens medelkvadratfel (MSE). Erbjuds bara för "
+        f"Andel i procent, {LABEL}, med {round(float(run_meta.get('level', 0.95) or 0.95) * 100)} % intervall från "
+        "modellens medelkvadratfel (MSE). Erbjuds bara för "
         f"områden vars direkta skattning inte redovisas för att för få har svarat (färre än {min_n}) eller för "
         "att den är för osäker; den ersätter inte direktskattningen och jämförs inte med andra områden.",
         "Modell: Fay–Herriot (områdesnivå), per år och indikator, med områdena som små områden på logitskalan "

@@ -55,15 +55,17 @@ def _comparisons(comparisons: pd.DataFrame | None, kind: str) -> pd.DataFrame:
     return c
 
 
-def level_sentences(vis: Mapping[tuple, Any], year: int, inds: Sequence[str], codebook: Codebook | None) -> list[str]:
-    """``Totalt`` for the headline indicators in the latest year."""
+def level_sentences(
+    vis: Mapping[tuple, Any], year: int, inds: Sequence[str], codebook: Codebook | None, level_percent: int = 95
+) -> list[str]:
+    """``Totalt`` for the headline indicators in the latest year, with their ``level_percent`` % CIs."""
     out = []
     for i in inds:
         e = vis.get((year, TOTAL, i))
         if e is not None:
             out.append(
                 f"{_cap(subject(indicator_label(codebook, i)))} var {swedish_percent(e.estimate)} i Totalt "
-                f"{year} (95 % konfidensintervall {swedish_number(e.ci_low * 100, 1)}–"
+                f"{year} ({level_percent} % konfidensintervall {swedish_number(e.ci_low * 100, 1)}–"
                 f"{swedish_percent(e.ci_high)})."
             )
     return out
@@ -179,7 +181,7 @@ def summary_blocks(
     if prev is not None and not changes:
         changes = [f"Inga statistiskt säkerställda förändringar sedan {prev} ({rule.criterion()})."]
     blocks = [
-        {"heading": f"Läget {year}", "sentences": level_sentences(vis, year, headline, codebook)},
+        {"heading": f"Läget {year}", "sentences": level_sentences(vis, year, headline, codebook, rule.level_percent)},
         {"heading": f"Förändringar sedan {prev}" if prev else "", "sentences": changes},
         {
             "heading": "Områden som skiljer sig från Totalt",

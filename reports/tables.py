@@ -163,7 +163,8 @@ def standard_footnotes(min_n: int, rule: SignalRule | None = None, *, signals: b
     """The footnotes of a share table: what a cell shows, the base, the markers and ``..``."""
     rule = rule or SignalRule()
     notes = [
-        "Andel i procent. Under varje andel: 95 % konfidensintervall inom parentes och ovägt antal svarande (n).",
+        f"Andel i procent. Under varje andel: {rule.level_percent} % konfidensintervall inom parentes och ovägt antal "
+        "svarande (n).",
         "Bas: alla som besvarat frågan, inklusive ”vet ej”/”ingen uppfattning”; obesvarade frågor ingår inte.",
     ]
     if signals:
@@ -331,7 +332,7 @@ def domain_table(
             e = idx.get((int(year), TOTAL, i, g))
             if e is not None:
                 cb.add(i, g, {"est": e[0], "lo": e[1], "hi": e[2], "n": e[3]}, e[4])
-    notes = standard_footnotes(min_n, signals=False) + [method_note(run_meta)]
+    notes = standard_footnotes(min_n, SignalRule.from_run(run_meta), signals=False) + [method_note(run_meta)]
     return TableData(
         table_id="groups",
         year=int(year),
@@ -397,8 +398,8 @@ def comparison_table(
             kinds={"lo": "diff", "hi": "diff"},
         )
     notes = [
-        f"Andel i procent med 95 % konfidensintervall och ovägt antal svarande (n). Skillnad = {a} "
-        f"minus {b}, i procentenheter, med ojusterat 95 % konfidensintervall och {rule.p_label} "
+        f"Andel i procent med {rule.level_percent} % konfidensintervall och ovägt antal svarande (n). Skillnad = {a} "
+        f"minus {b}, i procentenheter, med ojusterat {rule.level_percent} % konfidensintervall och {rule.p_label} "
         "(”just. p”).",
         rule.compare_note(),
         f"{SUPPRESSED} Uppgiften redovisas inte: för få svarande (färre än {min_n}), för osäker eller dold "
@@ -483,8 +484,9 @@ def trend_table(
         cells=cb.frame(),
         stub_label="Indikator",
         footnotes=[
-            "Oddskvot över 1 = andelen ökar över tid, under 1 = minskar. 95 % konfidensintervall och "
-            f"Waldtest från designbaserade standardfel (normalapproximation); {rule.p_label}.",
+            "Oddskvot över 1 = andelen ökar över tid, under 1 = minskar. "
+            f"{rule.level_percent} % konfidensintervall och Waldtest från designbaserade standardfel "
+            f"(normalapproximation); {rule.p_label}.",
             rule.trend_note(),
             method_note(run_meta),
         ],

@@ -67,6 +67,7 @@ EN_GROUPS = {
 EN_FIXED = {
     **EN_GROUPS,
     "Område": "District",
+    "Svar": "Answer",
     "Indikator": "Indicator",
     "År": "Year",
     "Kön": "Sex",
@@ -313,9 +314,23 @@ def english_line(text: str) -> str:
     return re.sub(rf"(\d){NBSP}(\d{{3}})", r"\1,\2", text)
 
 
+def english_words(text: str) -> str:
+    """A small line's words in English (:data:`LINE_WORDS`), its numbers as they are."""
+    for sv, en in LINE_WORDS:
+        text = text.replace(sv, en)
+    return text
+
+
 def english_parts(parts: dict[str, Any]) -> dict[str, Any]:
-    """:func:`reports.gt.cell_parts` of an English table: the small lines in English (the main text already is)."""
-    return {**parts, "lines": [(cls, english_line(text), mark) for cls, text, mark in parts["lines"]]}
+    """:func:`reports.gt.cell_parts` of an English table: the small lines in English (the main text already is).
+    Only the CI line is formatted from the numbers the Swedish way (:func:`reports.gt._ci_text`) and needs
+    :func:`english_line`; the other lines take their numbers from the cells' texts, which
+    :func:`translate_table` has put in English notation already (``n = 1,978``: converting it again made
+    ``1.978``), so only their words change."""
+    lines = [
+        (cls, english_line(text) if cls == "ci" else english_words(text), mark) for cls, text, mark in parts["lines"]
+    ]
+    return {**parts, "lines": lines}
 
 
 def _label(kind: str, key: str, label: str, *, short: bool) -> str:
