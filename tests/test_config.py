@@ -114,6 +114,38 @@ def test_unknown_keys_in_the_file_are_refused_with_a_suggestion(tmp_path: Path) 
     assert res.exit_code == 2 and "metod" in res.output and not (tmp_path / "db.sqlite").exists()
 
 
+@pytest.mark.parametrize(
+    ("line", "said"),
+    [
+        ("min_n: true", "--min-n måste vara ett heltal, inte True."),  # was min_n 1: nothing suppressed
+        ("level: false", "--level måste vara ett tal, inte False."),
+        ("min_n: yes", "--min-n måste vara ett heltal, inte True."),  # YAML 1.1's yes is a bool
+    ],
+)
+def test_a_yaml_bool_is_not_a_number(tmp_path: Path, line: str, said: str) -> None:
+    cfg = tmp_path / "k.yaml"
+    cfg.write_text(line + "\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        build_config(cfg)
+    assert str(err.value) == said
+    cfg.write_text("min_n: 25\nlevel: 0.9\npublish: 0\n", encoding="utf-8")  # numbers and a 0/1 switch still do
+    c = build_config(cfg)
+    assert (c.min_n, c.level, c.publish) == (25, 0.9, False)
+
+
+def test_a_sqlite_file_in_a_configuration_file_is_taken_against_the_files_folder(tmp_path: Path) -> None:
+    """As every other relative path in the file (``db: sqlite:///k.db`` was made in the working folder)."""
+    folder = tmp_path / "konf"
+    folder.mkdir()
+    cfg = folder / "k.yaml"
+    cfg.write_text("db: sqlite:///k.db\nout: ut\n", encoding="utf-8")
+    c = build_config(cfg)
+    assert (c.db, c.out) == (f"sqlite:///{folder / 'k.db'}", folder / "ut")
+    for url in ("sqlite:////abs/k.db", "sqlite:///:memory:", "postgresql+psycopg://postgres@127.0.0.1:5432/test"):
+        cfg.write_text(f"db: '{url}'\n", encoding="utf-8")
+        assert build_config(cfg).db == url
+
+
 def test_a_missing_input_file_is_named_before_any_database_is_opened(tmp_path: Path) -> None:
     res = CliRunner().invoke(
         app,

@@ -15,10 +15,11 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from survey.errors import ConfigError
 
@@ -266,6 +267,15 @@ class RunConfig(BaseModel):
     out: Path = Field(Path("out"), description=_d("Utkatalog", "Output folder"))
 
     # --- field normalisation ------------------------------------------------------------------------------
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_as_number(cls, v: Any, info: ValidationInfo) -> Any:
+        """``min_n: true`` in a YAML file is an error, not ``1`` (pydantic reads a bool as a number)."""
+        kinds = set(get_args(ann := cls.model_fields[str(info.field_name)].annotation)) or {ann}
+        if isinstance(v, bool) and bool not in kinds and kinds & {int, float}:
+            raise PydanticCustomError("int_parsing" if int in kinds else "float_parsing", "a bool is not a number")
+        return v
+
     @field_validator("formats", "collapse", "aux", mode="before")
     @classmethod
     def _split_commas(cls, v: Any) -> Any:
@@ -568,9 +578,11 @@ _PATH_FIELDS = ("responses", "population", "mapping", "gross_sample", "out")
 
 
 def resolve_paths(doc: dict[str, Any], base: Path) -> dict[str, Any]:
-    """``doc`` (run configuration keys) with its relative file paths (inputs, mapping, out, a codebook file)
-    taken against ``base``."""
+    """``doc`` (run configuration keys) with its relative file paths (inputs, mapping, out, a codebook file, a
+    SQLite database file) taken against ``base``."""
     out = dict(doc)
+    if isinstance(db := out.get("db"), str) and (m := re.fullmatch(r"(sqlite(?:\+\w+)?:///)(?!/|:memory:)(.+)", db)):
+        out["db"] = m[1] + str(Path(base) / m[2])
     for key in _PATH_FIELDS:
         v = out.get(key)
         if isinstance(v, (str, os.PathLike)) and str(v) and not Path(v).is_absolute():
