@@ -80,7 +80,10 @@ def write_xlsx(tables: Sequence[TableData], path: Path, *, alpha: float = 0.05) 
     used: set[str] = set()
     for t in tables:
         write_sheet(wb.add_worksheet(sheet_name(t.sheet_name or t.table_id, used)), t, styles, alpha=alpha)
-    wb.close()
+    try:
+        wb.close()
+    except xlsxwriter.exceptions.FileCreateError as exc:  # the file system's refusal, as every other writer's
+        raise exc.args[0] if exc.args and isinstance(exc.args[0], OSError) else OSError(str(exc)) from None
     return path
 
 

@@ -106,10 +106,10 @@ def _fail(exc: TrygghetError) -> None:
 
 def _fail_unexpected(exc: Exception) -> None:
     """An error trygghet did not foresee, as one paragraph (the file system's refusal with its path), exit 1."""
-    from survey.pipeline.i18n import msg
+    from survey.pipeline.i18n import msg, os_error_text
 
     if isinstance(exc, OSError) and exc.strerror:
-        text = msg("os_error", path=exc.filename or "?", reason=exc.strerror)
+        text = os_error_text(exc)
     else:
         text = msg("unexpected", kind=type(exc).__name__, text=str(exc)[:300])
     _print_error(text, translate=False)

@@ -92,3 +92,32 @@ def test_an_error_naming_a_hostile_value_shows_its_code_points(tmp_path) -> None
     assert res.exit_code == 2, res.output
     assert "\x1b" not in res.output and "\x07" not in res.output
     assert "R<U+001B>]0;pwned<U+0007>d" in res.output, res.output
+
+
+def test_an_xlsx_the_file_system_refuses_is_one_paragraph_not_a_fault(tmp_path) -> None:
+    """XlsxWriter's FileCreateError is the file system's refusal like every other writer's (it was reported
+    as a fault of trygghet's own); its reason in Swedish."""
+    assert _run(tmp_path, out=tmp_path / "ut").exit_code == 0
+    (tmp_path / "fil").write_text("x")
+    db = f"sqlite:///{tmp_path / 'ut.db'}"
+    for fmt in ("xlsx", "csv"):
+        res = _cli(
+            "tables",
+            "export",
+            "--db",
+            db,
+            "--year",
+            "2024",
+            "--table",
+            "trend",
+            "--format",
+            fmt,
+            "--out",
+            tmp_path / "fil" / f"t.{fmt}",
+        )
+        assert res.exit_code == 1, res.output
+        text = _flat(res.output)
+        assert (
+            text == f"Fel: Kan inte använda {tmp_path / 'fil'}: det finns redan en fil med det namnet "
+            "(filsystemet vägrade). Välj en annan sökväg."
+        ), text

@@ -28,6 +28,7 @@ command, :func:`current` wherever a text is chosen.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 from importlib.metadata import PackageNotFoundError, version
@@ -44,8 +45,12 @@ _STATE = {"lang": "sv"}
 MESSAGES: dict[str, tuple[str, str]] = {
     "error": ("Fel:", "Error:"),
     "os_error": (
-        "Kan inte använda {path}: {reason} (filsystemet vägrade). Välj en annan sökväg eller frigör utrymme.",
-        "Cannot use {path}: {reason} (refused by the file system). Choose another path or free some space.",
+        "Kan inte använda {path}: {reason} (filsystemet vägrade). Välj en annan sökväg.",
+        "Cannot use {path}: {reason} (refused by the file system). Choose another path.",
+    ),
+    "os_error_space": (
+        "Kan inte skriva {path}: {reason} (filsystemet vägrade). Frigör utrymme eller välj en annan sökväg.",
+        "Cannot write {path}: {reason} (refused by the file system). Free some space or choose another path.",
     ),
     "unexpected": (
         "ett oväntat fel i trygghet ({kind}: {text}). Det är ett programfel: rapportera det tillsammans med "
@@ -143,6 +148,30 @@ def set_lang(lang: str | None) -> str:
 
 def current() -> str:
     return _STATE["lang"]
+
+
+# the file system's refusals in Swedish (errno -> reason); English keeps the system's own words (strerror)
+OS_REASONS: dict[int, str] = {
+    errno.ENOENT: "filen eller mappen finns inte",
+    errno.ENOTDIR: "en del av sökvägen är en fil, inte en mapp",
+    errno.EISDIR: "det är en mapp, inte en fil",
+    errno.EEXIST: "det finns redan en fil med det namnet",
+    errno.EACCES: "behörighet saknas",
+    errno.EPERM: "åtgärden är inte tillåten",
+    errno.EROFS: "filsystemet är skrivskyddat",
+    errno.ENOSPC: "disken är full",
+    errno.EDQUOT: "diskkvoten är slut",
+    errno.ENAMETOOLONG: "namnet är för långt",
+    errno.ELOOP: "för många symboliska länkar",
+}
+
+
+def os_error_text(exc: OSError) -> str:
+    """The file system's refusal ``exc`` as one sentence in the current language, naming its path."""
+    own = current() != "en" and exc.errno in OS_REASONS
+    reason = OS_REASONS[exc.errno] if own and exc.errno is not None else str(exc.strerror)
+    key = "os_error_space" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else "os_error"
+    return msg(key, path=exc.filename or "?", reason=reason)
 
 
 def msg(key: str, **values: Any) -> str:
