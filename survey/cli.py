@@ -486,10 +486,15 @@ def compare(
     min_n: int = typer.Option(30, help="Undertryckningsgräns"),
 ) -> None:
     """Jämför två områden över alla indikatorer: andelar, skillnad i procentenheter med KI och signifikans."""
+    import re
+
     from survey.pipeline import commands
+    from survey.pipeline.i18n import current
 
     more = [str(v) for v in ctx.args]  # the values after the first one: --years 2024 2025
-    from survey.pipeline.i18n import current
+    stray = [v for v in more if not years or not re.fullmatch(r"[\d\s,\-–]+", v)]  # a third district, say
+    if stray:
+        raise click_exception("UsageError")(f"Got unexpected extra arguments ({' '.join(stray)})", ctx)
 
     commands.compare(
         a, b, indicator or None, [*(years or []), *more] or None, db, out, run_id=run_id, min_n=min_n, lang=current()

@@ -286,6 +286,12 @@ def test_compare_takes_several_years_after_one_flag_and_totalt_in_any_case(tmp_p
     text = " ".join(out.output.split())
     assert "Rissne jämfört med Totalt, 2023" in text and "Rissne jämfört med Totalt, 2024" in text
     assert "2025" not in text
+    for extra in (["Duvbo"], ["--years", "2023", "Duvbo"]):  # a third district is not a year
+        out = CliRunner().invoke(
+            app, ["compare", "Rissne", "totalt", *extra, "--db", f"sqlite:///{db}"], prog_name="trygghet"
+        )
+        assert out.exit_code == 2, out.output
+        assert " ".join(out.output.split()) == "Fel: Oväntade argument: Duvbo. Se trygghet compare --help."
 
 
 def test_sources_list_withdraw_and_replace_through_the_cli(tmp_path: Path) -> None:
