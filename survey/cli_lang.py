@@ -162,7 +162,7 @@ def _bad_value(exc: Any, text: str) -> str:
     vara ≥ 1, inte '0'.``) where Typer's check was pydantic's, else Click's reason."""
     from pydantic import ValidationError
 
-    from survey.pipeline.config import explain_value
+    from survey.pipeline.config_messages import explain_value
     from survey.pipeline.i18n import msg
 
     param = getattr(exc, "param", None)

@@ -133,6 +133,32 @@ def test_a_yaml_bool_is_not_a_number(tmp_path: Path, line: str, said: str) -> No
     assert (c.min_n, c.level, c.publish) == (25, 0.9, False)
 
 
+@pytest.mark.parametrize(
+    ("given", "said", "english"),
+    [
+        ({"formats": ""}, "--formats behöver minst 1 värde, inte ().", "--formats needs at least 1 value, not ()."),
+        (
+            {"variance": "bootstrap:0"},
+            "Ogiltigt värde 'bootstrap:0' för --variance. Tillåtna värden: linearisation, jackknife, bootstrap, "
+            "bootstrap:R (R ≥ 1).",
+            "Invalid value 'bootstrap:0' for --variance. Allowed values: linearisation, jackknife, bootstrap, "
+            "bootstrap:R (R ≥ 1).",
+        ),
+        ({"level": [0.9]}, "--level måste vara ett tal, inte [0.9].", "--level must be a number, not [0.9]."),
+        ({"title": 5}, "--title måste vara ett textvärde, inte 5.", "--title must be a text, not 5."),
+    ],
+)
+def test_a_value_of_the_wrong_form_is_one_sentence_in_the_clis_language(given, said, english) -> None:
+    """pydantic's own English ('Tuple should have at least 1 item after validation', 'String should match
+    pattern …', 'Input should be a valid number') reached the Swedish CLI."""
+    from survey.pipeline.i18n import english as in_english
+
+    with pytest.raises(ConfigError) as err:
+        build_config(None, given)
+    assert str(err.value) == said
+    assert in_english(str(err.value)) == english
+
+
 def test_a_sqlite_file_in_a_configuration_file_is_taken_against_the_files_folder(tmp_path: Path) -> None:
     """As every other relative path in the file (``db: sqlite:///k.db`` was made in the working folder)."""
     folder = tmp_path / "konf"

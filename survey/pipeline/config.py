@@ -13,7 +13,6 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -22,11 +21,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 from pydantic_core import PydanticCustomError
 
 from survey.errors import ConfigError
+from survey.pipeline.config_messages import explain_value
 
 Format = Literal["html", "xlsx", "csv", "px", "jsonstat", "png", "pdf"]
 FORMATS: tuple[str, ...] = ("html", "xlsx", "csv", "px", "jsonstat", "png", "pdf")
 DEFAULT_FORMATS: tuple[Format, ...] = ("html", "xlsx", "csv", "px", "jsonstat")
 Lang = Literal["sv", "en"]
+PATTERN_FORMS = {"variance": "linearisation, jackknife, bootstrap, bootstrap:R (R ≥ 1)"}  # a pattern's values, said
 
 
 def _d(sv: str, en: str) -> str:
@@ -482,32 +483,6 @@ def mask_url(url: str) -> str:
         return f"{scheme}{sep}***" if sep else "***"
 
 
-def explain_value(err: Mapping[str, Any], flag: str) -> str | None:
-    """The Swedish sentence for one pydantic error of a bad value given to ``flag`` (``--min-n``, or an
-    argument's name): a value outside the allowed ones, outside a bound, or of the wrong type; ``None`` for any
-    other kind of error. Used for the run configuration and for the command line's own typed options."""
-    kind = err.get("type", "")
-    ctx = err.get("ctx") or {}
-    if kind == "literal_error":
-        return f"Ogiltigt värde {err.get('input')!r} för {flag}. Tillåtna värden: {ctx.get('expected', '')}.".replace(
-            "'", ""
-        ).replace(" or ", " eller ")
-    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
-        rel = {"greater_than": ">", "greater_than_equal": "≥", "less_than": "<", "less_than_equal": "≤"}[kind]
-        bound = next(iter(ctx.values()), "")
-        return f"{flag} måste vara {rel} {bound}, inte {err.get('input')!r}."
-    if kind in ("int_parsing", "float_parsing", "int_from_float", "bool_parsing", "finite_number"):
-        what = {
-            "int_parsing": "ett heltal",
-            "int_from_float": "ett heltal",
-            "float_parsing": "ett tal",
-            "finite_number": "ett ändligt tal",
-            "bool_parsing": "true eller false",
-        }[kind]
-        return f"{flag} måste vara {what}, inte {err.get('input')!r}."
-    return None
-
-
 def explain_validation(exc: ValidationError) -> ConfigError:
     """The first pydantic error of a run configuration (or a survey configuration) as one Swedish paragraph
     naming the option and the allowed values."""
@@ -518,7 +493,7 @@ def explain_validation(exc: ValidationError) -> ConfigError:
         close = _close_to(loc)
         hint = f" Menade du {close!r}?" if close else ""
         return ConfigError(f"Okänd inställning {loc!r}.{hint} Tillåtna: {', '.join(FIELD_NAMES)}.", option=loc)
-    value = explain_value(err, f"--{option}")
+    value = explain_value(err, f"--{option}", PATTERN_FORMS.get(loc, ""))
     if value is not None:
         return ConfigError(value, option=loc)
     msg = str(err.get("msg", "")).removeprefix("Value error, ")
