@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -51,7 +51,7 @@ COMPARE_COLUMNS = [
 PAIR_COLUMNS = ["year", "indicator", "difference", "se", "ci_low", "ci_high", "p_value", "p_adjusted"]
 
 
-def resolve_name(name: str, known: Iterable[str], what: str = "område") -> str:
+def resolve_name(name: str, known: Iterable[str], what: Literal["område", "indikator"] = "område") -> str:
     """The known spelling of ``name`` (exact, else case-insensitive); otherwise a :class:`PublishError`
     with the closest names ("menade du …?") and the list of known names."""
     names = sorted({str(k) for k in known})
@@ -62,7 +62,9 @@ def resolve_name(name: str, known: Iterable[str], what: str = "område") -> str:
         return folded[name.casefold()]
     close = difflib.get_close_matches(name.casefold(), list(folded), n=3, cutoff=0.6)
     hint = (" Menade du " + " eller ".join(f"”{folded[c]}”" for c in close) + "?") if close else ""
-    raise PublishError(f"Okänt {what} ”{name}”.{hint} Kända: {', '.join(names)}.")
+    if what == "indikator":
+        raise PublishError(f"Okänd indikator ”{name}”.{hint} Kända: {', '.join(names)}.")
+    raise PublishError(f"Okänt område ”{name}”.{hint} Kända: {', '.join(names)}.")
 
 
 def _check(estimates: pd.DataFrame) -> None:

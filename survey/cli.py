@@ -483,7 +483,7 @@ def compare(
     db: str = typer.Option(None, help="Databas-URL eller en utkatalog från trygghet run"),
     out: Path = typer.Option(None, help="Skriv också en HTML-sida hit"),
     run_id: str = typer.Option(None, "--run", help="Körning (standard: senaste)"),
-    min_n: int = typer.Option(30, help="Undertryckningsgräns"),
+    min_n: int = typer.Option(30, min=1, help="Undertryckningsgräns"),
 ) -> None:
     """Jämför två områden över alla indikatorer: andelar, skillnad i procentenheter med KI och signifikans."""
     import re

@@ -121,3 +121,25 @@ def test_an_xlsx_the_file_system_refuses_is_one_paragraph_not_a_fault(tmp_path) 
             text == f"Fel: Kan inte använda {tmp_path / 'fil'}: det finns redan en fil med det namnet "
             "(filsystemet vägrade). Välj en annan sökväg."
         ), text
+
+
+def test_the_store_commands_answer_in_swedish_for_what_is_not_there(tmp_path) -> None:
+    """No English inside a Swedish message, a grammatical gender that agrees, a source that does not exist
+    named instead of an empty table, and a suppression limit under 1 refused as run does."""
+    assert _run(tmp_path, out=tmp_path / "ut").exit_code == 0
+    db = f"sqlite:///{tmp_path / 'ut.db'}"
+    said = {
+        ("compare", "Rissne", "Duvbo", "--db", db, "--run", "saknas"): "Fel: Det finns ingen körning 'saknas' i "
+        "databasen.",
+        ("compare", "Rissne", "Duvbo", "--db", db, "--indicator", "otrygg"): "Fel: Okänd indikator ”otrygg”.",
+        ("compare", "Rissne", "Duvbo", "--db", db, "--min-n", "0"): "Fel: --min-n måste vara ≥ 1, inte '0'. Se "
+        "trygghet compare --help.",
+        ("quarantine", "show", "99", "--db", db): "Fel: Det finns ingen källfil med id 99 i databasen (se "
+        "`trygghet sources list`).",
+    }
+    for args, start in said.items():
+        res = _cli(*args)
+        assert res.exit_code == 2 and _flat(res.output).startswith(start), (args, res.output)
+    assert _cli("sources", "withdraw", "1", "--db", db, "--reason", "fel leverans").exit_code == 0
+    res = _cli("sources", "replace", "1", RESP, "--db", db)
+    assert res.exit_code == 2 and "är inte aktiv (återkallad)" in _flat(res.output), res.output

@@ -280,7 +280,7 @@ def test_rendering_examples():
             "trimming to g in [0.5, 2] with recalibration is impossible: the calibration needs at least one margin; "
             "widen the trim bounds (--trim-lower/--trim-upper) or trim once (--trim-mode once)"
         ),
-        "Det finns ingen körning 'r9' i databasen (there is no run 'r9').": "There is no run 'r9' in the database.",
+        "Det finns ingen körning 'r9' i databasen.": "There is no run 'r9' in the database.",
         # a population row's reason, then its cell and the count of further rows, each a fragment of its own
         "befolkningsfilen avvisas: district 'Totalt' är reserverat: 'Totalt' är raden för alla områden tillsammans "
         "och '<område> (modell)' en modellskattning; byt namn på området i båda filerna (cell 2022/Totalt/1/16-24) "

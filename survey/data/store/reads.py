@@ -15,6 +15,8 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from survey.errors import StoreError
+
 from .bulk import arrow_types, bulk_select
 from .engine import Database
 from .schema import (
@@ -168,6 +170,10 @@ class WaveReader(Database):
                 ids = active_ids(conn, "responses") + active_ids(conn, "population")
             else:
                 ids = [int(source_file_id)]
+                if conn.execute(sa.select(source_files.c.id).where(source_files.c.id == ids[0])).first() is None:
+                    raise StoreError(
+                        f"Det finns ingen källfil med id {source_file_id} i databasen (se `trygghet sources list`)."
+                    )
             return bulk_select(
                 conn,
                 quarantine_query(ids),

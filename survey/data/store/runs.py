@@ -190,7 +190,7 @@ def require_running(conn: Connection, run_id: str) -> dict[str, Any]:
     """The run's row; a StoreError unless it exists and is still running."""
     row = conn.execute(sa.select(runs).where(runs.c.run_id == run_id)).mappings().first()
     if row is None:
-        raise StoreError(f"Det finns ingen körning {run_id!r} i databasen (there is no run {run_id!r}).")
+        raise StoreError(f"Det finns ingen körning {run_id!r} i databasen.")
     if row["status"] != "running":
         raise StoreError(
             f"Körning {run_id} är redan {row['status']} (run is already {row['status']}); en "
@@ -446,7 +446,7 @@ class RunStore(WaveReader):
         """A run's ``runs`` row (inside ``conn``); a StoreError when there is no such run."""
         row = conn.execute(sa.select(runs).where(runs.c.run_id == run_id)).mappings().first()
         if row is None:
-            raise StoreError(f"Det finns ingen körning {run_id!r} i databasen (there is no run {run_id!r}).")
+            raise StoreError(f"Det finns ingen körning {run_id!r} i databasen.")
         return dict(row)
 
     def run_frames(

@@ -31,6 +31,8 @@ from .loading import WaveLoader, check_part, insert_source, set_status
 from .schema import run_inputs, runs, source_files
 from .values import attr, key_years
 
+STATUS_SV = {"active": "aktiv", "replaced": "ersatt", "withdrawn": "återkallad"}  # a source's status in a message
+
 SOURCE_LIST_COLUMNS: tuple[str, ...] = (
     "status",
     "version",
@@ -146,8 +148,8 @@ class SourceRegistry(WaveLoader):
             old = _one(conn, source_id)
             if old.status != "active":
                 raise StoreError(
-                    f"Källa {source_id} ({old.name!r}) är inte aktiv ({old.status}); bara den "
-                    f"gällande versionen kan ersättas (se `trygghet sources list`)."
+                    f"Källa {source_id} ({old.name!r}) är inte aktiv ({STATUS_SV.get(old.status, old.status)}); "
+                    f"bara den gällande versionen kan ersättas (se `trygghet sources list`)."
                 )
             name, sha, key = check_part(old.kind, part)
             existing = conn.execute(

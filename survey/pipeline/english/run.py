@@ -177,9 +177,8 @@ MESSAGES: dict[str, str] = {
         "aborted: the process {} ended before the run was done"
     ),
     # --- compare, export, the report (reports/) ------------------------------------------------------------------
-    "område": "district",
-    "indikator": "indicator",
-    "Okänt {} ”{}”.{} Kända: {}.": "Unknown {} ”{}”.{} Known: {}.",
+    "Okänt område ”{}”.{} Kända: {}.": "Unknown district ”{}”.{} Known: {}.",
+    "Okänd indikator ”{}”.{} Kända: {}.": "Unknown indicator ”{}”.{} Known: {}.",
     "Skattningarna saknar kolumnerna {}.": "The estimates lack the columns {}.",
     "År {} finns inte i skattningarna; det finns {}.": "Year {} is not in the estimates; there are {}.",
     "Välj två olika områden att jämföra (båda är ”{}”).": "Choose two different districts to compare (both are ”{}”).",

@@ -147,7 +147,7 @@ MESSAGES: dict[str, str] = {
     "läsa fritextsvaren": "read the free-text answers",
     "läsa karantänen": "read the quarantine",
     # --- runs (runs.py, weights.py) -----------------------------------------------------------------------------
-    "Det finns ingen körning {} i databasen (there is no run {}).": "There is no run {0} in the database.",
+    "Det finns ingen körning {} i databasen.": "There is no run {} in the database.",
     "Körning {} är redan {} (run is already {}); en avslutad körnings resultat ändras aldrig. Starta en ny körning i "
     "stället.": ("Run {0} is already {1}; a finished run's results never change. Start a new run instead."),
     "starta en körning": "start a run",
@@ -209,6 +209,9 @@ MESSAGES: dict[str, str] = {
     "ersatt av källa {}": "replaced by source {}",
     "tillbakadragen": "withdrawn",
     "ersätta källfilen": "replace the source file",
+    "aktiv": "active",
+    "ersatt": "replaced",
+    "återkallad": "withdrawn",
     "Källa {} ({}) är inte aktiv ({}); bara den gällande versionen kan ersättas (se `trygghet sources list`).": (
         "Source {} ({}) is not active ({}); only the current version can be replaced (see `trygghet sources list`)."
     ),
