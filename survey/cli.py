@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
+import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -223,6 +224,8 @@ def with_run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         given = {k: v for k, v in given.items() if v is not None and v not in ([], ())}
         if "lang" not in given and current() != "sv":  # trygghet --lang en run ...
             given["lang"] = current()
+        elif given.get("lang") in ("sv", "en"):  # run --lang en: the configuration's own errors in it too
+            set_lang(given["lang"])
         config = build_config(kwargs.pop("config_file"), given, base=Path.cwd())
         set_lang(config.lang)
         return fn(config=config, **kwargs)
@@ -486,8 +489,6 @@ def compare(
     min_n: int = typer.Option(30, min=1, help="Undertryckningsgräns"),
 ) -> None:
     """Jämför två områden över alla indikatorer: andelar, skillnad i procentenheter med KI och signifikans."""
-    import re
-
     from survey.pipeline import commands
     from survey.pipeline.i18n import current
 

@@ -159,6 +159,20 @@ def test_a_value_of_the_wrong_form_is_one_sentence_in_the_clis_language(given, s
     assert in_english(str(err.value)) == english
 
 
+def test_invalid_yaml_is_one_line_with_its_place_in_the_language_of_the_command(tmp_path: Path) -> None:
+    cfg = tmp_path / "trasig.yaml"
+    cfg.write_text("min_n: 25\ndb: a: b\n", encoding="utf-8")
+    res = CliRunner().invoke(app, ["config", "show", "--config", str(cfg)], terminal_width=4000)
+    assert res.exit_code == 2
+    assert res.output.strip() == (
+        f"Fel: Konfigurationsfilen {cfg} är inte giltig YAML: rad 2, kolumn 6: mapping values are not allowed here"
+    )
+    res = CliRunner().invoke(app, ["config", "show", "--config", str(cfg), "--lang", "en"], terminal_width=4000)
+    assert res.output.strip() == (
+        f"Error: The configuration file {cfg} is not valid YAML: row 2, column 6: mapping values are not allowed here"
+    )
+
+
 def test_a_sqlite_file_in_a_configuration_file_is_taken_against_the_files_folder(tmp_path: Path) -> None:
     """As every other relative path in the file (``db: sqlite:///k.db`` was made in the working folder)."""
     folder = tmp_path / "konf"

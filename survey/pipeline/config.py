@@ -536,7 +536,10 @@ def read_yaml(path: Path, what: str, option: str) -> Any:
     try:
         return yaml.safe_load(path.read_text(encoding="utf-8-sig"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{what} {path} är inte giltig YAML: {exc}", option=option) from None
+        mark = getattr(exc, "problem_mark", None)  # PyYAML's own words, on one line, with the place
+        where = f"rad {mark.line + 1}, kolumn {mark.column + 1}: " if mark is not None else ""
+        said = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{what} {path} är inte giltig YAML: {where}{said}", option=option) from None
 
 
 def _read_file(path: Path) -> dict[str, Any]:

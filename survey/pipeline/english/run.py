@@ -32,7 +32,8 @@ MESSAGES: dict[str, str] = {
     "ett textvärde": "a text",
     "true eller false": "true or false",
     "{} {} finns inte.": "{} {} does not exist.",
-    "{} {} är inte giltig YAML: {}": "{} {} is not valid YAML: {}",
+    "{} {} är inte giltig YAML: {}{}": "{} {} is not valid YAML: {}{}",
+    "rad {}, kolumn {}: ": "row {}, column {}: ",
     "Konfigurationsfilen": "The configuration file",
     "Konfigurationsfilen {} ska vara en YAML-mappning (nyckel: värde).": (
         "The configuration file {} should be a YAML mapping (key: value)."
