@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from reports.formats import NOT_AVAILABLE, STAT_LABELS, SUPPRESSED, TOTAL, p_decimals
+from reports.formats import NBSP, NOT_AVAILABLE, STAT_LABELS, SUPPRESSED, TOTAL, p_decimals
 from reports.labels import CUBE_TEXTS
 from reports.safe import neutralise
 from reports.tabledata import TableData
@@ -181,6 +181,32 @@ def _put(
         ws.write_number(row, col, xlsx_value(kind, v), st.get("plain", num_format=number_format(kind, v, alpha, lang)))
 
 
+# the footnotes that describe the HTML cell (the CI in brackets under the share, a line "jfr Totalt p") in
+# the words of the sheet, where every statistic has a column of its own (Swedish, and English tables)
+WORKBOOK_NOTES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (
+        re.compile(r"Under varje andel: (\d+) % konfidensintervall inom parentes och ovägt antal svarande \(n\)\."),
+        r"Kolumnerna KI nedre och KI övre: \1 % konfidensintervall; n: ovägt antal svarande.",
+    ),
+    (
+        re.compile(
+            r"Below each share: (\d+)% confidence interval in brackets and the unweighted number of "
+            r"respondents \(n\)\."
+        ),
+        r"The columns CI lower and CI upper: \1% confidence interval; n: the unweighted number of respondents.",
+    ),
+    (re.compile(f"Raden ”jfr{NBSP}Totalt{NBSP}p” anger"), "Kolumnen ”Justerat p (mot Totalt)” anger"),
+    (re.compile(f"The line ”vs{NBSP}Totalt{NBSP}p” gives"), "The column ”Adjusted p (vs Totalt)” gives"),
+)
+
+
+def workbook_note(note: str) -> str:
+    """A table's footnote as the workbook says it (:data:`WORKBOOK_NOTES`); any other note as it is."""
+    for pattern, repl in WORKBOOK_NOTES:
+        note = pattern.sub(repl, note)
+    return note
+
+
 def _width(w: float) -> float:
     """XlsxWriter's column width giving ``w`` in the file: it adds 5 px of padding to ``w`` characters of
     7 px (``(7 w + 5) / 7``); the sheets keep the widths they had (written as is by openpyxl before)."""
@@ -214,7 +240,7 @@ def write_sheet(ws: Any, t: TableData, st: _Styles, *, alpha: float = 0.05) -> N
     row += 1
     for note in [*t.footnotes, t.source_note]:
         if note:
-            put_string(ws, st, row, 0, note, "note")
+            put_string(ws, st, row, 0, workbook_note(note), "note")
             row += 1
     ws.set_column(0, 0, _width(max([len(lab) for _, lab in t.rows] + [len(t.stub_label), 12]) + 2))
     if last_col >= 1:

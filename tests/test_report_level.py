@@ -73,3 +73,29 @@ def test_english_cell_lines_convert_only_the_swedish_numbers() -> None:
         ("nn", "n\u00a0=\u00a01,978", None),
         ("nn", "adj.\u00a0p\u00a0=\u00a00.032", None),
     ]
+
+
+def test_the_workbook_describes_its_own_columns_not_the_html_cell() -> None:
+    """In the sheet the CI and the p-value against Totalt have columns of their own: no 'inom parentes',
+    no 'raden jfr Totalt p'."""
+    from reports.xlsx import workbook_note
+
+    nb = "\u00a0"
+    assert (
+        workbook_note(
+            "Andel i procent. Under varje andel: 90 % konfidensintervall inom parentes och ovägt antal svarande (n)."
+        )
+        == "Andel i procent. Kolumnerna KI nedre och KI övre: 90 % konfidensintervall; n: ovägt antal svarande."
+    )
+    assert workbook_note(f"… < 0,05). Raden ”jfr{nb}Totalt{nb}p” anger det justerade p-värdet.") == (
+        "… < 0,05). Kolumnen ”Justerat p (mot Totalt)” anger det justerade p-värdet."
+    )
+    assert (
+        workbook_note(
+            "Share in per cent. Below each share: 95% confidence interval in brackets and the unweighted number of "
+            "respondents (n)."
+        )
+        == "Share in per cent. The columns CI lower and CI upper: 95% confidence interval; n: the unweighted number "
+        "of respondents."
+    )
+    assert workbook_note("Källa: SCB.") == "Källa: SCB."
