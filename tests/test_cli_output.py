@@ -143,3 +143,13 @@ def test_the_store_commands_answer_in_swedish_for_what_is_not_there(tmp_path) ->
     assert _cli("sources", "withdraw", "1", "--db", db, "--reason", "fel leverans").exit_code == 0
     res = _cli("sources", "replace", "1", RESP, "--db", db)
     assert res.exit_code == 2 and "är inte aktiv (återkallad)" in _flat(res.output), res.output
+
+
+def test_formats_asked_for_without_a_report_are_noted(tmp_path) -> None:
+    files = ("--responses", RESP, "--population", POP, "--db", f"sqlite:///{tmp_path / 'd.db'}")
+    res = _cli("run", *files, "--out", tmp_path / "a", "--no-publish", "--formats", "png")
+    assert res.exit_code == 0, res.output
+    assert "--formats png används inte: --no-publish skriver bara analysfilerna" in _flat(res.output)
+    assert not (tmp_path / "a" / "report").exists()
+    res = _cli("run", *files, "--out", tmp_path / "b", "--no-publish")
+    assert res.exit_code == 0 and "--formats" not in res.output, res.output

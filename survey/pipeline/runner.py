@@ -34,7 +34,7 @@ from survey.errors import ConfigError
 from survey.heap import freeze_heap
 from survey.optional import without
 from survey.pipeline import outputs
-from survey.pipeline.config import RunConfig
+from survey.pipeline.config import DEFAULT_FORMATS, RunConfig
 
 if TYPE_CHECKING:
     from survey.data.store.staging import Stage
@@ -424,6 +424,8 @@ def run(  # long: the chain, written once, step by step; formatted one argument 
     read_s = float(getattr(wave, "read_seconds", 0.0) or 0.0)
     clock["read"], clock["validate"] = read_s, clock["validate"] - read_s
     notes = list(wave.notes) + outputs.quarantine_notes(wave.responses)
+    if not config.publish and tuple(config.formats) != DEFAULT_FORMATS:  # formats asked for, and no report
+        notes.append(f"--formats {','.join(config.formats)} används inte: --no-publish skriver bara analysfilerna")
     nr = None
     if config.gross_sample is not None:  # read and checked before the database is touched
         nr = runner.run(

@@ -112,6 +112,9 @@ MESSAGES: dict[str, str] = {
         "{} of {} rows of {} are quarantined; trygghet quarantine show lists them"
     ),
     "karantän, kolumn {}: 1 rad: {}": "quarantine, column {}: 1 row: {}",
+    "--formats {} används inte: --no-publish skriver bara analysfilerna": (
+        "--formats {} is not used: --no-publish writes only the analysis files"
+    ),
     "karantän, kolumn {}: {} rader, t.ex. {}": "quarantine, column {}: {} rows, e.g. {}",
     "viktar": "weighting",
     "skattar andelar": "estimating shares",
