@@ -48,6 +48,8 @@ def run_dir(tmp_path_factory) -> Path:
             str(d / "input" / "population.csv"),
             "--out",
             str(d),
+            "--db",
+            f"sqlite:///{d / 'trygghet.db'}",  # not the default ./trygghet.db in the checkout
             "--formats",
             "html,xlsx,csv",
             "--charts",
