@@ -26,6 +26,7 @@ from reports.disclosure import ensure_protected
 from reports.formats import TOTAL, swedish_number
 from reports.labels import district_order, indicator_label, indicator_order, source_line
 from reports.results import PublishedFile
+from reports.signals import SignalRule
 from reports.tables import district_estimates
 from reports.translate import EN_INDICATORS, english_sentence
 from survey.data.codebook import Codebook
@@ -101,7 +102,7 @@ def _trend_chart(  # long: one figure, panel by panel
 ) -> list[Path]:
     lang = "en" if run_meta.get("lang") == "en" else "sv"
     words = CHART_TEXTS[lang]
-    level = round(float(run_meta.get("level", 0.95) or 0.95) * 100)  # the run's CI level (the bands are its CIs)
+    level = SignalRule.from_run(run_meta).level_percent  # the run's CI level (the bands are its CIs)
     est = district_estimates(ensure_protected(estimates, min_n))
     est = est[est["indicator"] == indicator].copy()
     for c in ("estimate", "ci_low", "ci_high"):

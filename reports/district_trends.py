@@ -63,7 +63,7 @@ def trend_p_values(trends: pd.DataFrame, adjust: str) -> pd.Series:
 def texts(run_meta: Mapping[str, Any], rule: SignalRule, min_n: int) -> dict[str, Any]:
     """The table's words: Swedish, or English with ``run_meta["lang"] == "en"`` (the cells' own lines are
     translated when the page is rendered, :func:`reports.translate.english_parts`)."""
-    level = round(rule.level * 100)
+    level = rule.level_percent
     if run_meta.get("lang") == "en":
         crit = english_criterion(rule)
         return {

@@ -151,7 +151,7 @@ def english_legend(rule: Any, min_n: int) -> list[tuple[str, str]]:
             f"Statistically significantly higher or lower than Totalt the same year: {crit}.",
         ),
         ("p", f"The p-value printed is the {crit.split(' < ')[0]}, the one the marker is based on."),
-        ("( )", f"{round(rule.level * 100)}% confidence interval (unadjusted for differences)."),
+        ("( )", f"{rule.level_percent}% confidence interval (unadjusted for differences)."),
         ("pp", "Percentage points: the difference between two shares."),
         ("n", "Unweighted number of respondents who answered the question."),
     ]
@@ -177,7 +177,7 @@ def english_method(run_meta: Mapping[str, Any], rule: Any, min_n: int, default_m
         "the difference divided by its design-based standard error (for a district against Totalt taking into "
         f"account that the district is part of Totalt). The p-values are {adj}. A difference is marked when "
         f"{_criterion(rule)} ({alpha} level); the p-value printed is the adjusted one. The confidence intervals "
-        f"of differences are unadjusted {round(rule.level * 100)}% intervals and may therefore exclude zero "
+        f"of differences are unadjusted {rule.level_percent}% intervals and may therefore exclude zero "
         "without the difference being marked.",
         f"Disclosure control: a share is not published (..) when fewer than {min_n} answered the question or "
         "when the estimate is too uncertain (primary suppression). Since Totalt is a weighted mean of the "

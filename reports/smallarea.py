@@ -228,7 +228,7 @@ def small_area_table(
             values = {"est": r.modelled, "lo": r.ci_low, "hi": r.ci_high} if r is not None else {}
             cb.add(d + ROW_SUFFIX, i, values or {"est": None, "lo": None, "hi": None}, r is None)
     notes = [
-        f"Andel i procent, {LABEL}, med {round(float(run_meta.get('level', 0.95) or 0.95) * 100)} % intervall från "
+        f"Andel i procent, {LABEL}, med {SignalRule.from_run(run_meta).level_percent} % intervall från "
         "modellens medelkvadratfel (MSE). Erbjuds bara för "
         f"områden vars direkta skattning inte redovisas för att för få har svarat (färre än {min_n}) eller för "
         "att den är för osäker; den ersätter inte direktskattningen och jämförs inte med andra områden.",

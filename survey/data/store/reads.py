@@ -78,6 +78,14 @@ def free_text_query(ids: Sequence[int]) -> sa.Select[Any]:
     )
 
 
+def source_row(conn: Connection, source_id: int) -> Any:
+    """The ``source_files`` row of ``source_id``; a :class:`StoreError` naming it when there is none."""
+    row = conn.execute(sa.select(source_files).where(source_files.c.id == int(source_id))).first()
+    if row is None:
+        raise StoreError(f"Det finns ingen källfil med id {source_id} i databasen (se `trygghet sources list`).")
+    return row
+
+
 def quarantine_query(ids: Sequence[int]) -> sa.Select[Any]:
     """The quarantine records of some sources."""
     names = ["source_file_id", *QUARANTINE_COLUMNS]
@@ -169,11 +177,7 @@ class WaveReader(Database):
             if source_file_id is None:
                 ids = active_ids(conn, "responses") + active_ids(conn, "population")
             else:
-                ids = [int(source_file_id)]
-                if conn.execute(sa.select(source_files.c.id).where(source_files.c.id == ids[0])).first() is None:
-                    raise StoreError(
-                        f"Det finns ingen källfil med id {source_file_id} i databasen (se `trygghet sources list`)."
-                    )
+                ids = [int(source_row(conn, source_file_id).id)]
             return bulk_select(
                 conn,
                 quarantine_query(ids),

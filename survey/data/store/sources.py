@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from survey.errors import StoreError
 
 from .loading import WaveLoader, check_part, insert_source, set_status
+from .reads import source_row
 from .schema import run_inputs, runs, source_files
 from .values import attr, key_years
 
@@ -78,13 +79,6 @@ def _run_summary(conn: sa.Connection) -> pd.DataFrame:
     )
 
 
-def _one(conn: sa.Connection, source_id: int) -> Any:
-    row = conn.execute(sa.select(source_files).where(source_files.c.id == int(source_id))).first()
-    if row is None:
-        raise StoreError(f"Det finns ingen källfil med id {source_id} i databasen (se `trygghet sources list`).")
-    return row
-
-
 class SourceRegistry(WaveLoader):
     """Listing, withdrawing and replacing stored source file versions."""
 
@@ -120,7 +114,7 @@ class SourceRegistry(WaveLoader):
     def source(self, source_id: int) -> dict[str, Any]:
         """One stored source version (its ``source_files`` row: kind, name, years, status, ...)."""
         with self.reading("läsa källfilen") as conn:
-            return dict(_one(conn, source_id)._mapping)
+            return dict(source_row(conn, source_id)._mapping)
 
     def withdraw_source(self, source_id: int, *, reason: str | None = None, by: str | None = None) -> dict[str, Any]:
         """Take an active source version out of use (its rows stay; ``--replace`` loads it again).
@@ -128,12 +122,12 @@ class SourceRegistry(WaveLoader):
         Returns the source's row after the change.
         """
         with self.writing("dra tillbaka källfilen") as conn:
-            row = _one(conn, source_id)
+            row = source_row(conn, source_id)
             if row.status != "active":
                 now_is = f"ersatt av källa {row.superseded_by}" if row.status == "replaced" else "tillbakadragen"
                 raise StoreError(f"Källa {source_id} ({row.name!r}) används redan inte: den är {now_is}.")
             set_status(conn, [int(source_id)], "withdrawn", by=by, reason=reason or "tillbakadragen")
-            return dict(_one(conn, source_id)._mapping)
+            return dict(source_row(conn, source_id)._mapping)
 
     def replace_source(
         self, source_id: int, part: Any, *, reason: str | None = None, by: str | None = None
@@ -145,7 +139,7 @@ class SourceRegistry(WaveLoader):
         not years of another active file of its kind. The old version stays, status ``replaced``.
         """
         with self.writing("ersätta källfilen") as conn:
-            old = _one(conn, source_id)
+            old = source_row(conn, source_id)
             if old.status != "active":
                 raise StoreError(
                     f"Källa {source_id} ({old.name!r}) är inte aktiv ({STATUS_SV.get(old.status, old.status)}); "
