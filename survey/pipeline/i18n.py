@@ -168,8 +168,8 @@ OS_REASONS: dict[int, str] = {
 
 def os_error_text(exc: OSError) -> str:
     """The file system's refusal ``exc`` as one sentence in the current language, naming its path."""
-    own = current() != "en" and exc.errno in OS_REASONS
-    reason = OS_REASONS[exc.errno] if own and exc.errno is not None else str(exc.strerror)
+    own = OS_REASONS.get(exc.errno) if exc.errno is not None and current() != "en" else None
+    reason = own or str(exc.strerror)
     key = "os_error_space" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else "os_error"
     return msg(key, path=exc.filename or "?", reason=reason)
 
@@ -183,7 +183,7 @@ def msg(key: str, **values: Any) -> str:
     markup = "[/" in template
     for name, value in values.items():
         if isinstance(value, (str, os.PathLike)):
-            text = visible(os.fspath(value) if not isinstance(value, str) else value, keep="\n")
+            text = visible(os.fspath(value), keep="\n")
             values[name] = escape(text) if markup else text
     return template.format(**values)
 
