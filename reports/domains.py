@@ -32,6 +32,10 @@ def domain_rows(estimates: pd.DataFrame) -> pd.DataFrame:
     return estimates[estimates["domain"].isin(list(DOMAIN_LABELS))]
 
 
+def _year_rows(estimates: pd.DataFrame, year: int) -> pd.DataFrame:
+    return estimates[estimates["year"].astype(int) == int(year)]
+
+
 def share_cells(est: pd.DataFrame, alpha: float, row: str = "district", column: str = "group") -> CellBuilder:
     """One share cell (share, CI, n; ``..`` when hidden) per row of a protected frame, keyed by the values
     of its ``row`` and ``column`` columns."""
@@ -63,9 +67,8 @@ def district_domain_table(
 ) -> TableData | None:
     """``indicator`` by sex and age group in every district and ``Totalt`` for ``year``; ``None`` when the
     estimates have no district × group domains for it."""
-    prot = ensure_protected(estimates, min_n)
-    est = domain_rows(prot)
-    est = est[(est["indicator"] == indicator) & (est["year"].astype(int) == int(year))]
+    est = _year_rows(domain_rows(ensure_protected(estimates, min_n)), year)
+    est = est[est["indicator"] == indicator]
     if est.empty or set(est["district"].astype(str)) == {TOTAL}:
         return None
     columns, spanners = _columns(est)
@@ -100,10 +103,11 @@ def district_domain_tables(
     estimates: pd.DataFrame, codebook: Codebook | None, year: int, run_meta: Mapping[str, Any], *, min_n: int = 30
 ) -> list[TableData]:
     """:func:`district_domain_table` for every indicator with district × group domains (codebook order)."""
-    est = domain_rows(estimates)
+    est = _year_rows(domain_rows(ensure_protected(estimates, min_n)), year)
+    by_indicator = {str(k): g for k, g in est.groupby(est["indicator"].astype(str), sort=False)}  # split once
     out = []
-    for ind in indicator_order(codebook, est["indicator"].astype(str)):
-        t = district_domain_table(estimates, codebook, ind, year, run_meta, min_n=min_n)
+    for ind in indicator_order(codebook, list(by_indicator)):
+        t = district_domain_table(by_indicator[ind], codebook, ind, year, run_meta, min_n=min_n)
         if t is not None:
             out.append(t)
     return out
