@@ -368,6 +368,7 @@ def ingest(
     from rich.text import Text
 
     from survey.pipeline.i18n import msg, say, status_word
+    from survey.pipeline.outputs import quarantine_notes
 
     with _progress() as prog:
         prog.add_task(msg("reading"), total=None)
@@ -388,10 +389,9 @@ def ingest(
             )
         )
     )
-    if len(r.quarantine):
-        counts = r.quarantine.groupby("reason").size().sort_values(ascending=False)
-        for reason, k in counts.items():
-            console.print(Text(f"  {k:>6}  {say(str(reason))}"))
+    # per column, as trygghet run says it (one line per distinct reason printed a line per bad value)
+    for note in quarantine_notes(r)[1:] + ([msg("quarantine_hint")] if len(r.quarantine) else []):
+        console.print(Text("  " + say(note)))
     for note in wave.notes:
         console.print(Text("  " + say(note), style="dim"))
 

@@ -153,3 +153,21 @@ def test_formats_asked_for_without_a_report_are_noted(tmp_path) -> None:
     assert not (tmp_path / "a" / "report").exists()
     res = _cli("run", *files, "--out", tmp_path / "b", "--no-publish")
     assert res.exit_code == 0 and "--formats" not in res.output, res.output
+
+
+def test_ingest_summarises_the_quarantine_per_column_as_run_does(tmp_path) -> None:
+    """40 different bad values in one column: one line for the column (it was one line per distinct value)."""
+    frame = pd.read_csv(RESP, dtype=str, keep_default_na=False)
+    frame.loc[:39, "born_abroad"] = [f"x{i}" for i in range(40)]
+    frame.loc[40:41, "district"] = ""
+    wave = tmp_path / "svar.csv"
+    frame.to_csv(wave, index=False)
+    res = _cli("ingest", wave, "--population", POP, "--db", f"sqlite:///{tmp_path / 'db.sqlite'}")
+    assert res.exit_code == 0, res.output
+    lines = [" ".join(line.split()) for line in res.output.splitlines() if line.startswith("  ")]
+    assert lines == [
+        "karantän, kolumn born_abroad: 40 rader, t.ex. 'x0' är inte ett heltal",
+        "karantän, kolumn district: 2 rader, t.ex. district är tomt",
+        "trygghet quarantine show visar raderna.",
+    ], res.output
+    assert "3022 rader, 2980 godkända, 42 i karantän." in _flat(res.output), res.output

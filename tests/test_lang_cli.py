@@ -176,7 +176,9 @@ def test_quarantine_reasons_in_english(tmp_path):
     assert res.exit_code == 0, res.output
     flat = " ".join(res.output.split())
     assert "wave.csv: csv, utf-8, delimiter ','; 3022 rows, 3015 accepted, 7 quarantined. Database: loaded." in flat
-    assert "5 '7' is not a valid code for sex (1, 2)" in flat and "2 district is empty" in flat, flat
+    assert "quarantine, column sex: 5 rows, e.g. '7' is not a valid code for sex (1, 2)" in flat, flat
+    assert "quarantine, column district: 2 rows, e.g. district is empty" in flat, flat
+    assert "trygghet quarantine show lists the rows." in flat, flat
     assert _swedish_left(res.output, tmp_path, SAMPLE_WAVE) == [], res.output
     for args in (("quarantine", "list"), ("quarantine", "show")):
         res = _cli(*args, "--db", db)

@@ -96,6 +96,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "{name}: {format}, {encoding}, delimiter {delimiter}; {rows} rows, {accepted} accepted, "
         "{quarantined} quarantined. Database: {status}.",
     ),
+    "quarantine_hint": ("trygghet quarantine show visar raderna.", "trygghet quarantine show lists the rows."),
     "quarantine_empty": ("Karantänen är tom.", "The quarantine is empty."),
     "quarantine_heads": ("källfil-id|fil|skäl|rader", "source id|file|reason|rows"),
     "quarantine_show_heads": ("fil|rad|kolumn|värde|kontroll|skäl", "file|row|column|value|check|reason"),
