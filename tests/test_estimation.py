@@ -260,3 +260,37 @@ def test_problem_index_skips_vet_ej():
     s, b = score_index(df, ["a", "b"], {1: 3, 2: 2, 3: 1, 4: 0})
     assert b.tolist() == [1.0, 1.0, 0.0, 0.0, 1.0], b
     assert s.tolist()[:2] == [1.5, 2.0] and s[4] == 0.0, s
+
+
+# --- a domain the calibration explains exactly -----------------------------------------------------------
+
+
+def test_a_domain_explained_by_the_calibration_has_no_variance():
+    """In Rissne 2023 the answer follows sex (every man safe, every woman not), and the weights are calibrated
+    to sex within the district: the share is the population's share of men (the population file) and its
+    linearised variance is exactly 0 (the GREG residuals vanish; Särndal et al. 1992, 6.5). The expanded sums
+    of squares left ~3e-9 of rounding as its SE, and the Korn–Graubard and Wilson intervals then took that for
+    a sample of 1e16 respondents; with SE 0 (or rounding) they fall back to the respondent count."""
+    r = read_responses(SAMPLE_WAVE / "responses.csv")
+    p = read_population(SAMPLE_WAVE / "population.csv")
+    cell = (r["district"] == "Rissne") & (r["year"] == 2023)
+    r.loc[cell, "q_safe_after_dark"] = np.where(r.loc[cell, "sex"].astype(int) == 1, 1, 4)
+    e = estimate(r, weight(r, p), load_codebook()).estimates
+    row = e[(e["year"] == 2023) & (e["district"] == "Rissne") & (e["indicator"] == "safe_after_dark")].iloc[0]
+    pop = p[(p["district"] == "Rissne") & (p["year"] == 2023)]
+    men = pop.loc[pop["sex"].astype(int) == 1, "population"].sum() / pop["population"].sum()
+    assert abs(row["estimate"] - men) < 1e-13 and row["se"] < 1e-14, (row["estimate"], men, row["se"])
+    for a, b, ci in (("ci_low_kg", "ci_high_kg", korn_graubard_ci), ("ci_low_wilson", "ci_high_wilson", wilson_ci)):
+        lo, hi = ci(np.array([men]), np.array([0.0]), np.array([row["n"]]), np.array([row["df"]]))
+        assert abs(row[a] - lo[0]) < 1e-12 and abs(row[b] - hi[0]) < 1e-12, (a, row[a], row[b], lo, hi)
+        assert row[b] - row[a] > 0.1  # a real interval on the respondent count, not a point
+
+
+def test_intervals_take_a_rounding_se_for_zero():
+    """SE 1e-12 on p = 0.4 (an effective sample of 2.4e23): the same interval as SE 0; SE 0.01 is used."""
+    p, n, df = np.array([0.4, 0.4]), np.array([50, 50]), np.array([48, 48])
+    for ci in (korn_graubard_ci, wilson_ci):
+        lo0, hi0 = ci(p, np.array([0.0, 0.01]), n, df)
+        lo1, hi1 = ci(p, np.array([1e-12, 0.01]), n, df)
+        assert lo0.tolist() == lo1.tolist() and hi0.tolist() == hi1.tolist()
+        assert hi0[0] - lo0[0] > hi0[1] - lo0[1]  # on n = 50 wider than on the effective 2,400

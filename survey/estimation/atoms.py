@@ -316,10 +316,11 @@ def atom_partition(
     e[:, 1] = np.where(sel, -pa * inva, 0.0)
     e[:, 2] = np.where(sel, (1 - pa) * inva, 0.0)
     f = calibration_fit(design, st.cell, np.einsum("ask,ask->ak", st.sd, e))  # (A, k)
-    sw_all = st.sw.sum(axis=1)
-    sw2_all = st.sw2.sum(axis=1)
-    a1 = np.einsum("ask,ask->ak", st.sw, e) - f * sw_all
-    a2 = np.einsum("ask,ask->ak", st.sw2, e * e) - 2 * f * np.einsum("ask,ask->ak", st.sw2, e) + f * f * sw2_all
+    # the residuals e - f themselves, not sum sw2 e^2 - 2 f sum sw2 e + f^2 sum sw2: where calibration
+    # explains a domain exactly (e = f) the expanded form left rounding noise of ~1e-9 as its SE
+    z = e - f[:, None, :]
+    a1 = np.einsum("ask,ask->ak", st.sw, z)
+    a2 = np.einsum("ask,ask->ak", st.sw2, z * z)
     n_h, scale = _stratum_scale(design)
     s1 = group_sum(st.stratum, a1, design.n_strata)
     s2 = group_sum(st.stratum, a2, design.n_strata)
@@ -328,7 +329,7 @@ def atom_partition(
     uncentred = design.stratum_scale()[2]
     if uncentred.any():
         centred[uncentred] = s2[uncentred]  # R survey's "adjust": the lonely PSU total is centred at 0
-    v_h = scale[:, None] * np.maximum(centred, 0.0)
+    v_h = scale[:, None] * np.where(centred > 1e-12 * s2, centred, 0.0)  # below: rounding of s2 - s1²/n
     used = dom_h >= 0
     var = group_sum(dom_h[used], v_h[used], n_domains)
     cnt_base = (st.count[:, 1] + st.count[:, 2]) * sel

@@ -25,6 +25,8 @@ from survey.design import Design, combine_codes
 from survey.estimation.atoms import calibration_fit, group_sum
 from survey.estimation.domains import DomainEstimates
 
+ROUNDING = 1e-12  # relative size of a cancelled sum of squares below which it is rounding (see atom_ratios)
+
 
 def design_atoms(design: Design) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Atom (stratum × calibration cell) of each row, and each atom's stratum and cell; cached on the design."""
@@ -135,7 +137,12 @@ def atom_ratios(
         s1 = np.bincount(a_stratum, weights=t1, minlength=n_strata)
         s2 = np.bincount(a_stratum, weights=t2, minlength=n_strata)
         centred = np.where(uncentred, s2, s2 - s1 * s1 / np.maximum(n_h, 1))
-        v_h = scale * np.maximum(centred, 0.0)
+        # the expanded sums cancel where calibration explains the domain exactly: what is left below the
+        # rounding of the terms' own size is not variance (it gave an SE of ~1e-9 where R has 0)
+        size = ia * ia * (mo["aa"] + 2 * np.abs(pa * mo.get("ab", zero)) + pa * pa * mo.get("bb", zero))
+        size += 2 * np.abs(f * ia) * (np.abs(mo["a"]) + np.abs(pa * mo.get("b", zero))) + f * f * s_ww
+        rounding = ROUNDING * np.bincount(a_stratum, weights=size, minlength=n_strata)
+        v_h = scale * np.where(centred > rounding, centred, 0.0)
         var = np.bincount(dom_h[used], weights=v_h[used], minlength=n_domains)
         per_stratum = np.bincount(design.strata, weights=base, minlength=n_strata)
         n[:, j] = np.bincount(dom_h[used], weights=per_stratum[used], minlength=n_domains).round()
