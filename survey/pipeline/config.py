@@ -108,8 +108,10 @@ class RunConfig(BaseModel):
         "recalibrate",
         description=_d(
             "Trimning: recalibrate (trimma och kalibrera om tills både marginaler och gränser hålls) eller once "
-            "(R:s trim=: vikterna trimmas en gång efter kalibreringen, marginalerna hålls då inte exakt)",
-            "Trimming: recalibrate (margins and bounds both met) or once (R's trim=: margins no longer met)",
+            "(som R:s trim= men inom varje år × område: vikterna trimmas en gång efter kalibreringen och det "
+            "trimmade fördelas på områdets övriga svarande, så områdets totalvikt hålls men inte marginalerna)",
+            "Trimming: recalibrate (margins and bounds both met) or once (as R's trim= but within each year × "
+            "district: the trimmed weight goes to the district's other respondents; its total kept, margins not)",
         ),
     )
     maxit: int = Field(
