@@ -267,3 +267,26 @@ def test_all_answers_zero_is_a_model_error_and_no_trend(waves):
     assert len(out.districts) == 6 and out.districts["log_or"].isna().all()
     assert out.districts["note"].str.startswith("trendmodellen kunde inte skattas").all()
     assert out.tests.empty and out.shares.empty
+
+
+def test_a_first_district_without_answers_is_named_in_the_note(waves):
+    """Duvbo (the first district, the contract's reference) has no answer on police_care: the next district
+    is the reference, the note says so (the reference changed silently), and the fit is the one of the wave
+    without Duvbo's rows."""
+    rp, pp = waves["plain"]
+    r, p = read_responses(rp), read_population(pp)
+    r.loc[r["district"] == "Duvbo", "q_police_care"] = pd.NA
+    cb = load_codebook()
+    ind = [i for i in cb.indicators if i.name == "police_care"]
+    full = trend_outputs(weight(r, p).design, r, ind).trend
+    assert full["note"].iloc[0] == ("referensområde Hallonbergen (det första området, Duvbo, saknar svar på frågan)"), (
+        full["note"].iloc[0]
+    )
+    assert "district[Duvbo]" not in set(full["term"]) and "district[Hallonbergen]" not in set(full["term"])
+    keep = r["district"] != "Duvbo"
+    r2, p2 = r[keep].reset_index(drop=True), p[p["district"] != "Duvbo"].reset_index(drop=True)
+    alone = trend_outputs(weight(r2, p2).design, r2, ind).trend
+    m = full.merge(alone, on="term", suffixes=("", "_alone"), validate="one_to_one")
+    assert len(m) == len(full) == len(alone)
+    assert rel_err(m["estimate"], m["estimate_alone"]) < 1e-10 and rel_err(m["se"], m["se_alone"]) < 1e-8
+    assert alone["note"].fillna("").iloc[0] == ""

@@ -193,7 +193,10 @@ def _fit_one(  # long: series break, empty domain, reference choice, refit and n
             for d in districts:
                 if d not in skipped and set(_own_terms(d, spec.reference, interaction)) & set(res.inestimable):
                     skipped[d] = _separation_reason(cells, sep, d)
-    if spec.reference != districts[0]:
+    first = min(str(d) for d in prep.cell_district.tolist())  # the contract's reference: the first district
+    if first not in districts:  # the indicator has no answers there: the next one is the reference
+        notes.append(f"referensområde {spec.reference} (det första området, {first}, saknar svar på frågan)")
+    elif spec.reference != districts[0]:
         notes.append(f"referensområde {spec.reference} (det första området, {districts[0]}, kan inte skattas)")
     district_notes = [
         f"trenden för {d} kunde inte skattas: {skipped[d]}"

@@ -228,6 +228,9 @@ MESSAGES: dict[str, str] = {
     "referensområde {} (det första området, {}, kan inte skattas)": (
         "reference district {} (the first district, {}, cannot be estimated)"
     ),
+    "referensområde {} (det första området, {}, saknar svar på frågan)": (
+        "reference district {} (the first district, {}, has no answers to the question)"
+    ),
     "{}: ingen områdestrend utöver referensområdets kan skattas": (
         "{}: no district trend beyond the reference district's can be estimated"
     ),
