@@ -53,7 +53,7 @@ def test_migrations_create_schema_and_are_a_noop_the_second_time(db_url: str) ->
     engine = sa.create_engine(db_url)
     assert not set(TABLES) & set(sa.inspect(engine).get_table_names())
     s = Store(db_url)
-    assert s.schema_revision() == head_revision() == "0006"
+    assert s.schema_revision() == head_revision() == "0007"
     names = set(sa.inspect(engine).get_table_names())
     assert set(TABLES) <= names and "alembic_version" in names
     s.load_wave(make_wave([2022]))

@@ -5,6 +5,8 @@ real PostgreSQL."""
 # ruff: noqa: F811  (the pytest fixtures db_url and store come from tests.store_support)
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 import pytest
 
@@ -163,3 +165,52 @@ def test_a_wave_whose_run_failed_is_marked(store: Store) -> None:
         )
     )
     assert pd.isna(store.sources().set_index("id").loc[unused.responses_source_id, "last_run_status"])
+
+
+def test_the_same_file_read_with_another_mapping_is_another_version(db_url: str, tmp_path) -> None:
+    """A corrected vendor mapping on the same file: not "unchanged" (the stored rows were the old mapping's,
+    and the run computed on the new ones), but refused without --replace and stored as version 2 with it;
+    the same reading again is unchanged, and the first reading becomes the active one again with --replace."""
+    from survey.data.ingest import load_wave
+    from tests.conftest import SAMPLE_WAVE
+
+    raw = pd.read_csv(SAMPLE_WAVE / "responses.csv", dtype=str, keep_default_na=False)
+    raw["sex"] = raw["sex"].map({"1": "Man", "2": "Kvinna"})
+    raw.loc[[3, 10, 20], "sex"] = "Annat"
+    raw = raw.rename(columns={"sex": "Kön"})
+    resp = tmp_path / "leverans.csv"
+    raw.to_csv(resp, index=False)
+    cols = "\n".join(f"  {c}: {'sex' if c == 'Kön' else c}" for c in raw.columns)
+
+    def mapping(name: str, extra: str) -> Any:
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(f"name: lev\ncolumns:\n{cols}\nrecode:\n  sex: {{Man: 1, Kvinna: 2{extra}}}\n", "utf-8")
+        return path
+
+    first, fixed = mapping("forsta", ""), mapping("rattad", ", Annat: 2")
+    pop = SAMPLE_WAVE / "population.csv"
+    s = Store(db_url)
+    try:
+        one = s.load_wave(load_wave(resp, pop, mapping=first))
+        assert one.statuses["responses"] == "loaded" and len(s.responses()) == 3022 - 3
+        again = load_wave(resp, pop, mapping=fixed)
+        with pytest.raises(StoreError) as err:
+            s.load_wave(again)
+        assert str(err.value) == (
+            f"leverans.csv: filen är redan inläst (källa {one.responses_source_id}) men lästes då på ett annat "
+            "sätt (mappningens eller kodbokens innehåll), så raderna blir andra. Ange --replace (replace=True) för "
+            "att spara den nya läsningen som en ny version; den gamla behålls som ersatt."
+        )
+        two = s.load_wave(again, replace=True)
+        assert two.statuses["responses"] == "replaced" and two.superseded == [one.responses_source_id]
+        assert len(s.responses()) == 3022 and (s.responses()["sex"].astype(int) == 2).sum() == (
+            (raw["Kön"] != "Man").sum()
+        )
+        src = s.sources(kind="responses").set_index("id")
+        assert src.loc[two.responses_source_id, ["status", "version"]].tolist() == ["active", 2]
+        assert src.loc[one.responses_source_id, "status"] == "replaced"
+        assert s.load_wave(load_wave(resp, pop, mapping=fixed)).statuses["responses"] == "unchanged"
+        back = s.load_wave(load_wave(resp, pop, mapping=first), replace=True)
+        assert back.responses_source_id == one.responses_source_id and len(s.responses()) == 3022 - 3
+    finally:
+        s.close()

@@ -32,6 +32,7 @@ from survey.data.codebook import (
     load_mapping,
 )
 from survey.data.readers import FORMATS, ReadInfo, read_table, release_text_memory, sha256_file
+from survey.data.reading import reading_digest
 from survey.data.validate import (
     MAX_WEIGHT_RATIO,
     QUARANTINE_COLUMNS,
@@ -68,6 +69,7 @@ class SourceFile:
     mapping: str | None
     n_rows: int  # data rows in the file (accepted + quarantined)
     read_seconds: float = 0.0  # wall time spent reading (before mapping and validation)
+    reading: str = ""  # digest of how it was read (survey.data.reading): the store's version of this reading
 
 
 @dataclass
@@ -215,6 +217,7 @@ def _source(path: str | Path, info: ReadInfo, kind: str, cb: Codebook, mapping: 
         mapping.name if mapping else None,
         info.n_rows,
         info.seconds,
+        reading_digest(info, cb, mapping),
     )
 
 

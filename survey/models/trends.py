@@ -193,11 +193,10 @@ def _fit_one(  # long: series break, empty domain, reference choice, refit and n
             for d in districts:
                 if d not in skipped and set(_own_terms(d, spec.reference, interaction)) & set(res.inestimable):
                     skipped[d] = _separation_reason(cells, sep, d)
-    first = min(str(d) for d in prep.cell_district.tolist())  # the contract's reference: the first district
-    if first not in districts:  # the indicator has no answers there: the next one is the reference
-        notes.append(f"referensområde {spec.reference} (det första området, {first}, saknar svar på frågan)")
-    elif spec.reference != districts[0]:
-        notes.append(f"referensområde {spec.reference} (det första området, {districts[0]}, kan inte skattas)")
+    first = min(str(d) for d in prep.cell_district.tolist())  # the contract's reference (no answers: the next)
+    if spec.reference != first:
+        why = {True: "kan inte skattas", False: "saknar svar på frågan"}[first in districts]
+        notes.append(f"referensområde {spec.reference} (det första området, {first}, {why})")
     district_notes = [
         f"trenden för {d} kunde inte skattas: {skipped[d]}"
         if interaction
@@ -251,8 +250,7 @@ def fit_trend_model(
 
     The model is ``logit P(y = 1) = b0 + b_year year + b_d [+ g_d year]`` with ``year`` numeric (not
     centred in the output) and ``district`` a factor whose reference level is the district that sorts
-    first in code-point order (Python ``sorted()``).
-    """
+    first in code-point order (Python ``sorted()``; the next one, with a note, where it has no answers)."""
     return _fits(design, data, [indicator], series_breaks, [interaction])[0][0]
 
 

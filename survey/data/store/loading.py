@@ -18,6 +18,7 @@ failed run beside each file it used (``last_run_status`` = ``failed``), see :mod
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -119,17 +120,31 @@ def insert_population(conn: Connection, sid: int, df: pd.DataFrame) -> int:
     return bulk_insert(conn, population, p, {"source_file_id": sid})
 
 
-def insert_source(conn: Connection, kind: str, part: Any, key: str, version: int, stage: Stage | None = None) -> int:
+def insert_source(
+    conn: Connection,
+    kind: str,
+    part: Any,
+    key: str,
+    version: int,
+    stage: Stage | None = None,
+    *,
+    another_reading: bool = False,
+) -> int:
     """A new ``source_files`` row (status active) and the file's rows (a responses file's from ``stage``
-    when given); returns its id."""
+    when given); returns its id. ``another_reading``: the file is stored already, read another way: the row's
+    identity ``sha256`` is then the hash of the file's and the reading's (``file_sha256`` is the file's)."""
     src = attr(part, "source")
+    sha, reading = attr(src, "sha256"), attr(src, "reading", None) or None
+    identity = hashlib.sha256(f"{sha}:{reading}".encode()).hexdigest() if another_reading else sha
     data: pd.DataFrame = attr(part, "data")
     sf = source_files
     name = attr(src, "name") or str(attr(src, "path") or "?")
     sid = conn.execute(
         sf.insert()
         .values(
-            sha256=attr(src, "sha256"),
+            sha256=identity,
+            file_sha256=sha,
+            reading=reading,
             name=name,
             path=str(attr(src, "path")) if attr(src, "path") else None,
             kind=kind,
@@ -185,11 +200,46 @@ def set_status(
     )
 
 
-def stored_source(conn: Connection, kind: str, sha: str) -> Any:
-    """The stored file of ``kind`` with content ``sha`` (its ``id``, ``status`` and ``years``), or None."""
+def stored_readings(conn: Connection, kind: str, sha: str) -> list[Any]:
+    """Every stored reading of the file of ``kind`` with content ``sha`` (``id``, ``status``, ``years``,
+    ``reading``, the reading's ``mapping``, ``codebook_version``, ``encoding``, ``delimiter``, ``decimal``)."""
     sf = source_files
-    stmt = sa.select(sf.c.id, sf.c.status, sf.c.years).where(sf.c.kind == kind, sf.c.sha256 == sha)
-    return conn.execute(stmt).first()
+    cols = (sf.c.id, sf.c.status, sf.c.years, sf.c.reading, sf.c.mapping, sf.c.codebook_version, sf.c.encoding)
+    stmt = sa.select(*cols, sf.c.delimiter, sf.c.decimal).where(
+        sf.c.kind == kind, sa.or_(sf.c.sha256 == sha, sf.c.file_sha256 == sha)
+    )
+    return list(conn.execute(stmt.order_by(sf.c.id)).all())
+
+
+def stored_source(conn: Connection, kind: str, sha: str, reading: str | None = None) -> Any:
+    """The stored file of ``kind`` with content ``sha`` read as ``reading`` (a row loaded before readings were
+    recorded matches any; None: any reading), or None."""
+    return same_reading(stored_readings(conn, kind, sha), reading)
+
+
+def same_reading(rows: list[Any], reading: str | None) -> Any:
+    """The row of ``rows`` read as ``reading`` (a row without a recorded reading matches any), or None."""
+    return next((r for r in rows if reading is None or r.reading in (None, reading)), None)
+
+
+def _other_reading(name: str, part: Any, rows: list[Any]) -> str:
+    """The refusal of a file stored already, read another way, without ``replace``."""
+    src = attr(part, "source")
+    old = next((r for r in rows if r.status == "active"), rows[-1])
+    labels = {
+        "mapping": "mappning",
+        "codebook_version": "kodbok",
+        "encoding": "teckenkodning",
+        "delimiter": "avgränsare",
+        "decimal": "decimaltecken",
+    }
+    differ = [c for c in labels if (dumps(attr(src, c)) if c == "mapping" else attr(src, c)) != getattr(old, c)]
+    said = ", ".join(labels[c] for c in differ) if differ else "mappningens eller kodbokens innehåll"
+    return (
+        f"{name}: filen är redan inläst (källa {old.id}) men lästes då på ett annat sätt ({said}), så raderna blir "
+        f"andra. Ange --replace (replace=True) för att spara den nya läsningen som en ny version; den gamla "
+        f"behålls som ersatt."
+    )
 
 
 def check_part(kind: str, part: Any) -> tuple[str, str, str]:
@@ -282,7 +332,8 @@ class WaveLoader(Database):
         if data is None or not stage_applies(self.sqlite_path, len(data)):
             return None
         with self.reading("läsa källfilerna") as conn:
-            stored = stored_source(conn, "responses", attr(attr(part, "source"), "sha256"))
+            src = attr(part, "source")
+            stored = stored_source(conn, "responses", attr(src, "sha256"), attr(src, "reading", None) or None)
         if stored is not None and stored.status == "active":
             return None
         return stage_rows(self.sqlite_path, responses, responses_rows(data))
@@ -301,9 +352,13 @@ class WaveLoader(Database):
         ``stage``: the file's rows staged by :meth:`stage_responses` (inserted only if the file is new)."""
         name, sha, key = check_part(kind, part)
         sf = source_files
-        existing = stored_source(conn, kind, sha)
+        reading = attr(attr(part, "source"), "reading", None) or None
+        readings = stored_readings(conn, kind, sha)
+        existing = same_reading(readings, reading)
         if existing is not None and existing.status == "active":
             return "unchanged", existing.id, []
+        if existing is None and readings and not replace and any(r.status == "active" for r in readings):
+            raise StoreError(_other_reading(name, part, readings))
         actives = conn.execute(
             sa.select(sf.c.id, sf.c.name, sf.c.years, sf.c.version)
             .where(sf.c.kind == kind, sf.c.status == "active")
@@ -323,7 +378,8 @@ class WaveLoader(Database):
             sid = existing.id
             set_status(conn, [sid], "active", by=by, reason="sparad igen med --replace")
         else:
-            sid = insert_source(conn, kind, part, key, 1 + max((a.version for a in touching), default=0), stage)
+            version = 1 + max((a.version for a in touching), default=0)
+            sid = insert_source(conn, kind, part, key, version, stage, another_reading=bool(readings))
         old = [a.id for a in touching]
         set_status(conn, old, "replaced", by=by, superseded_by=sid, reason=f"ersatt av källa {sid}")
         return ("replaced" if old else "loaded"), sid, old

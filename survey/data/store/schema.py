@@ -121,7 +121,7 @@ source_files = sa.Table(
     "source_files",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),  # identity: the file's hash (for a later reading: of both)
     sa.Column("name", sa.Text, nullable=False),
     sa.Column("path", sa.Text),
     sa.Column("kind", sa.String(16), nullable=False),
@@ -143,6 +143,8 @@ source_files = sa.Table(
     sa.Column("status_changed_at", TS),
     sa.Column("status_changed_by", sa.Text),
     sa.Column("status_reason", sa.Text),
+    sa.Column("file_sha256", sa.String(64)),  # the file's bytes (migration 0007; empty before)
+    sa.Column("reading", sa.String(64)),  # digest of how it was read (ingest.reading_digest; empty before 0007)
     sa.UniqueConstraint("kind", "sha256", name="uq_source_files_kind_sha256"),
     sa.CheckConstraint("kind IN ('responses', 'population')", name="kind"),
     sa.CheckConstraint("status IN ('active', 'replaced', 'withdrawn')", name="status"),  # SQLite: triggers

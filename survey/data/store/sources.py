@@ -27,7 +27,7 @@ import sqlalchemy as sa
 
 from survey.errors import StoreError
 
-from .loading import WaveLoader, check_part, insert_source, set_status
+from .loading import WaveLoader, check_part, insert_source, same_reading, set_status, stored_readings
 from .reads import source_row
 from .schema import run_inputs, runs, source_files
 from .values import attr, key_years
@@ -146,11 +146,9 @@ class SourceRegistry(WaveLoader):
                     f"bara den gällande versionen kan ersättas (se `trygghet sources list`)."
                 )
             name, sha, key = check_part(old.kind, part)
-            existing = conn.execute(
-                sa.select(source_files.c.id, source_files.c.status).where(
-                    source_files.c.kind == old.kind, source_files.c.sha256 == sha
-                )
-            ).first()
+            readings = stored_readings(conn, old.kind, sha)
+            reading = attr(attr(part, "source"), "reading", None) or None
+            existing = same_reading(readings, reading)
             if existing is not None and existing.id == old.id:
                 return SourceReplacement(
                     "unchanged",
@@ -168,7 +166,7 @@ class SourceRegistry(WaveLoader):
                 new_id = existing.id
                 set_status(conn, [new_id], "active", by=by, reason=f"ersätter källa {old.id}")
             else:
-                new_id = insert_source(conn, old.kind, part, key, old.version + 1)
+                new_id = insert_source(conn, old.kind, part, key, old.version + 1, another_reading=bool(readings))
             set_status(
                 conn, [old.id], "replaced", by=by, superseded_by=new_id, reason=reason or f"ersatt av källa {new_id}"
             )

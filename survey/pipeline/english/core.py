@@ -225,12 +225,9 @@ MESSAGES: dict[str, str] = {
         "the separation check of the logistic model failed ({})"
     ),
     "trendmodellen kunde inte skattas: {}": "the trend model could not be fitted: {}",
-    "referensområde {} (det första området, {}, kan inte skattas)": (
-        "reference district {} (the first district, {}, cannot be estimated)"
-    ),
-    "referensområde {} (det första området, {}, saknar svar på frågan)": (
-        "reference district {} (the first district, {}, has no answers to the question)"
-    ),
+    "referensområde {} (det första området, {}, {})": "reference district {} (the first district, {}, {})",
+    "kan inte skattas": "cannot be estimated",
+    "saknar svar på frågan": "has no answers to the question",
     "{}: ingen områdestrend utöver referensområdets kan skattas": (
         "{}: no district trend beyond the reference district's can be estimated"
     ),

@@ -115,6 +115,17 @@ MESSAGES: dict[str, str] = {
         "current version again."
     ),
     "sparad igen med --replace": "stored again with --replace",
+    "{}: filen är redan inläst (källa {}) men lästes då på ett annat sätt ({}), så raderna blir andra. Ange "
+    "--replace (replace=True) för att spara den nya läsningen som en ny version; den gamla behålls som ersatt.": (
+        "{}: the file is stored already (source {}) but was read another way then ({}), so its rows differ. Give "
+        "--replace (replace=True) to store the new reading as a new version; the old one is kept as replaced."
+    ),
+    "mappning": "mapping",
+    "kodbok": "codebook",
+    "teckenkodning": "encoding",
+    "avgränsare": "delimiter",
+    "decimaltecken": "decimal mark",
+    "mappningens eller kodbokens innehåll": "the content of the mapping or the codebook",
     # --- published tables and views (published.py) -------------------------------------------------------------
     "Kan inte publicera {} {}: cellerna saknar kolumnen {}.": "Cannot publish {} {}: the cells lack the column {}.",
     "Kan inte publicera {} {}: {} undertryckt(a) cell(er) har ett värde (suppressed cell; första: rad {}, kolumn {}). "
