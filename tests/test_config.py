@@ -383,3 +383,31 @@ def test_a_command_that_reads_the_store_names_a_missing_sqlite_file_and_makes_no
     text = " ".join(res.output.split())
     assert f"Databasen {db} finns inte" in text and "--db" in text, text
     assert not db.exists() and not db.parent.exists()
+
+
+def test_a_swedish_decimal_comma_is_a_number() -> None:
+    """``--max-bad-share 0,05`` as the help shows the default (it was 'must be a number, not 0,05'); a text
+    with two commas or a letter is still refused."""
+    base = {"responses": str(RESP), "population": str(POP)}
+    assert build_config(None, {**base, "max_bad_share": "0,05"}).max_bad_share == 0.05
+    assert build_config(None, {**base, "trim_lower": "0,5", "trim_upper": "2,5"}).trim_upper == 2.5
+    for bad in ("0,0,5", "0,05x"):
+        with pytest.raises(ConfigError):
+            build_config(None, {**base, "max_bad_share": bad})
+
+
+def test_a_small_bad_share_is_shown_with_its_digits(tmp_path: Path) -> None:
+    """4 bad rows of 3022 against a limit of 0,01 %: '0,13 %' and '0,010 %', not '0,1 %' and '0,0 %'."""
+    import pandas as pd
+
+    frame = pd.read_csv(RESP, dtype=str, keep_default_na=False)
+    frame.loc[:3, "sex"] = "7"
+    wave = tmp_path / "svar.csv"
+    frame.to_csv(wave, index=False)
+    db = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    res = CliRunner().invoke(
+        app, ["ingest", str(wave), "--population", str(POP), "--db", db, "--max-bad-share", "0,0001"]
+    )
+    assert res.exit_code == 2, res.output
+    flat = " ".join(res.output.split())
+    assert "4 av 3022 rader (0,13 %) klarade inte radkontrollerna, fler än de 0,010 % som tillåts" in flat, flat

@@ -574,8 +574,10 @@ def _records_json(raw: pd.DataFrame, rows: np.ndarray) -> dict[int, str]:
 
 
 def _procent(share: float) -> str:
-    """A share as Swedish text: ``0.066`` is ``6,6 %`` (decimal comma, a non-breaking space before ``%``)."""
-    return f"{share * 100:.1f}".replace(".", ",") + "\u00a0%"
+    """A share as Swedish text: ``0.066`` is ``6,6 %``, ``0.00033`` is ``0,033 %`` (two digits below 1 %)."""
+    pct = share * 100
+    digits = 1 if pct == 0 or pct >= 1 else min(6, 1 - math.floor(math.log10(pct)))
+    return f"{pct:.{digits}f}".replace(".", ",") + "\u00a0%"
 
 
 def reject_if_too_many(quarantine: pd.DataFrame, n_rows: int, max_bad_share: float, name: str) -> None:

@@ -277,6 +277,8 @@ class RunConfig(BaseModel):
         kinds = set(get_args(ann := cls.model_fields[str(info.field_name)].annotation)) or {ann}
         if isinstance(v, bool) and bool not in kinds and kinds & {int, float}:
             raise PydanticCustomError("int_parsing" if int in kinds else "float_parsing", "a bool is not a number")
+        if isinstance(v, str) and float in kinds and str not in kinds and re.fullmatch(r"\s*[+-]?\d+,\d+\s*", v):
+            return v.replace(",", ".")  # a Swedish decimal comma, as the help shows the defaults: 0,05
         return v
 
     @field_validator("formats", "collapse", "aux", mode="before")
