@@ -171,3 +171,18 @@ def test_ingest_summarises_the_quarantine_per_column_as_run_does(tmp_path) -> No
         "trygghet quarantine show visar raderna.",
     ], res.output
     assert "3022 rader, 2980 godkända, 42 i karantän." in _flat(res.output), res.output
+
+
+def test_a_no_break_space_in_a_district_name_is_a_space(tmp_path) -> None:
+    """'Väsby\\u00a0centrum' (a no-break space from a word processor) is the population file's 'Väsby centrum':
+    every row accepted (all 70 rows were quarantined as an unknown district and the district left the run)."""
+    frame = pd.read_csv(RESP, dtype=str, keep_default_na=False)
+    vasby = frame["district"] == "Väsby centrum"
+    frame.loc[vasby, "district"] = "Väsby\u00a0centrum"
+    frame.loc[vasby & (frame.index % 2 == 0), "district"] = "Väsby\u2009centrum\u3000"  # a thin space, an ideographic
+    wave = tmp_path / "svar.csv"
+    frame.to_csv(wave, index=False)
+    res = _cli("ingest", wave, "--population", POP, "--db", f"sqlite:///{tmp_path / 'db.sqlite'}")
+    assert res.exit_code == 0, res.output
+    assert "3022 rader, 3022 godkända, 0 i karantän." in _flat(res.output), res.output
+    assert vasby.sum() > 50

@@ -107,11 +107,8 @@ def _writeable(a: np.ndarray) -> np.ndarray:
 
 
 def _fast_integers(s: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
-    """Arrow cast of clean text to whole numbers: (int64 values, 0 where blank; blank mask).
-
-    None when some value needs the careful path of ``_parse_numbers`` (spaces, '2.0', text, 'nan', more than
-    2**53 in size, ...).
-    """
+    """Arrow cast of clean text to whole numbers: (int64 values, 0 where blank; blank mask); None when some
+    value needs the careful path of ``_parse_numbers`` (spaces, '2.0', text, 'nan', more than 2**53, ...)."""
     import pyarrow as arrow
     import pyarrow.compute as pc
 
@@ -140,10 +137,8 @@ def _to_numpy(arr: Any) -> np.ndarray:
 
 
 def _fast_numbers(s: pd.Series, *, decimal: str) -> tuple[np.ndarray, np.ndarray] | None:
-    """Arrow cast of clean text to real numbers: (float64 values with NaN for blank, blank mask).
-
-    None when some value needs the careful path of ``_parse_numbers`` (spaces, text, 'nan', 'inf', ...).
-    """
+    """Arrow cast of clean text to real numbers: (float64 values with NaN for blank, blank mask); None when
+    some value needs the careful path of ``_parse_numbers`` (spaces, text, 'nan', 'inf', ...)."""
     import pyarrow as arrow
     import pyarrow.compute as pc
 
@@ -168,12 +163,15 @@ def _to_int64(values: np.ndarray) -> pd.arrays.IntegerArray:
     return pd.arrays.IntegerArray(np.where(mask, 0, values).astype(np.int64), mask)
 
 
+_SPACES = {c: " " for c in (0xA0, *range(0x2000, 0x200B), 0x202F, 0x205F, 0x3000)}  # Unicode's Zs spaces
+
+
 def _text(s: pd.Series) -> tuple[pd.Series, np.ndarray, pd.Series]:
-    """Trimmed, NFC-normalised text (over the distinct values), blank -> missing; with its levels: each row's
-    code (-1 for missing) into the distinct values (in the order they first occur)."""
+    """Trimmed, NFC-normalised text, Unicode spaces as ' ' (over the distinct values), blank -> missing; with its
+    levels: each row's code (-1 for missing) into the distinct values (in the order they first occur)."""
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
     raw = pd.Series(np.asarray(uniques, dtype=object), dtype="str")
-    u = raw.str.strip().str.normalize("NFC")
+    u = raw.str.translate(_SPACES).str.strip().str.normalize("NFC")  # a no-break space is a space
     u = u.where(u != "", None)
     canon, distinct = pd.factorize(u, use_na_sentinel=True)  # " A" and "A" are one value
     row = np.append(canon, -1)[codes]
