@@ -270,6 +270,20 @@ def _(f):
     return put(f, "svar.csv", text(df, ";"), "cp1252")
 
 
+@case("cr-only-line-ends", ACCEPT, "300 godkända", "0 i karantän", "slutar med bara CR")
+def _(f):  # Excel for Mac's "CSV (Macintosh)": no LF at all (it read as a header without data rows)
+    df = R()
+    df["comment"] = df["comment"].str.replace("\n", " ").str.replace("\r", " ")
+    return put(f, "svar.csv", text(df).replace("\n", "\r"))
+
+
+@case("cr-only-line-ends-mac-roman", ACCEPT, "mac_roman", "300 godkända", "slutar med bara CR")
+def _(f):
+    df = R()
+    df["comment"] = df["comment"].str.replace("\n", " ").str.replace("\r", " ")
+    return put(f, "svar.csv", text(df, ";").replace("\n", "\r"), "mac_roman")
+
+
 @case("latin-1", ACCEPT, "cp1252", "300 godkända")
 def _(f):
     return put(f, "svar.csv", text(R(), ";"), "latin-1")

@@ -254,6 +254,9 @@ def _parse_csv(
     return _to_text_frame(table, names, np.arange(2, table.num_rows + 2, dtype=np.int64)), info
 
 
+_CR_NOTE = "{name}: raderna slutar med bara CR (Excel för Macs CSV-format); de lästes som vanliga radbrytningar"
+
+
 class _CsvText:
     """A CSV file's bytes decoded by :mod:`survey.data.encodings`: ``data`` (UTF-8 bytes for Arrow), ``head``
     (the text of the first line and at least 65,536 characters), ``text()`` (all of it, made only when needed:
@@ -267,6 +270,9 @@ class _CsvText:
         plain = plain_utf8(raw, name) if encoding is None else None
         if plain is not None:
             self.encoding, self.notes = plain, []
+            if b"\n" not in raw and b"\r" in raw:  # UTF-8 has no 0x0D inside a character
+                raw = raw.replace(b"\r", b"\n")
+                self.notes.append(_CR_NOTE.format(name=name))
             self.raw, self.offset = raw, 3 if plain == "utf-8-sig" else 0  # after the BOM
             self.data: bytes | arrow.Buffer = arrow.py_buffer(raw)[self.offset :] if self.offset else raw
             nl = raw.find(b"\n", self.offset)
@@ -277,6 +283,10 @@ class _CsvText:
             return
         dec = decode_text(raw, name, encoding, locator(delimiter))
         text, enc = dec.text, dec.encoding
+        cr_only = "\n" not in text and "\r" in text
+        if cr_only:
+            text = text.replace("\r", "\n")
+            dec.notes.append(_CR_NOTE.format(name=name))
         nul = text.find("\x00")
         if nul >= 0:
             row, column = locator(delimiter)(text, nul)
@@ -288,7 +298,8 @@ class _CsvText:
                 column,
             )
         self._text, self.head, self.encoding, self.notes = text, text, enc, dec.notes
-        self.data = raw[3:] if enc == "utf-8-sig" else raw if enc == "utf-8" else text.encode("utf-8")
+        same = not cr_only and enc in ("utf-8-sig", "utf-8")
+        self.data = (raw[3:] if enc == "utf-8-sig" else raw) if same else text.encode("utf-8")
         self.raw, self.offset = self.data, 0
         self.quotes = self.data.count(b'"')
 

@@ -93,6 +93,9 @@ MESSAGES: dict[str, str] = {
         "with --encoding {} the text is garbled ({} here and {} more times): that is how UTF-8 encoded Swedish "
         "letters look when read as {}. The file is probably UTF-8: remove --encoding or give --encoding utf-8"
     ),
+    "{}: raderna slutar med bara CR (Excel för Macs CSV-format); de lästes som vanliga radbrytningar": (
+        "{}: the lines end in CR only (Excel for Mac's CSV format); they were read as ordinary line breaks"
+    ),
     "{}: texten innehåller {} ({}, {} gånger): den verkar ha förvrängts innan den skickades (UTF-8 som lästs som "
     "cp1252 och sparats igen); kontrollera kommentarer och namn hos leverantören": (
         "{}: the text contains {} ({}, {} times): it seems garbled before it was sent (UTF-8 read as cp1252 and "
