@@ -106,14 +106,14 @@ def _fail(exc: TrygghetError) -> None:
 
 
 def _fail_unexpected(exc: Exception) -> None:
-    """An error trygghet did not foresee, as one paragraph (the file system's refusal with its path), exit 1."""
+    """An error trygghet did not foresee, as one paragraph, exit 1; the file system's refusal with its path is
+    the user's to fix (another path, rights, room), exit 2 as every input error."""
     from survey.pipeline.i18n import msg, os_error_text
 
     if isinstance(exc, OSError) and exc.strerror:
-        text = os_error_text(exc)
-    else:
-        text = msg("unexpected", kind=type(exc).__name__, text=str(exc)[:300])
-    _print_error(text, translate=False)
+        _print_error(os_error_text(exc), translate=False)
+        sys.exit(2)
+    _print_error(msg("unexpected", kind=type(exc).__name__, text=str(exc)[:300]), translate=False)
     sys.exit(1)
 
 

@@ -115,7 +115,7 @@ def test_an_xlsx_the_file_system_refuses_is_one_paragraph_not_a_fault(tmp_path) 
             "--out",
             tmp_path / "fil" / f"t.{fmt}",
         )
-        assert res.exit_code == 1, res.output
+        assert res.exit_code == 2, res.output
         text = _flat(res.output)
         assert (
             text == f"Fel: Kan inte använda {tmp_path / 'fil'}: det finns redan en fil med det namnet "
@@ -186,3 +186,22 @@ def test_a_no_break_space_in_a_district_name_is_a_space(tmp_path) -> None:
     assert res.exit_code == 0, res.output
     assert "3022 rader, 3022 godkända, 0 i karantän." in _flat(res.output), res.output
     assert vasby.sum() > 50
+
+
+def test_a_file_that_is_not_a_database_is_named_not_a_program_error(tmp_path) -> None:
+    """--db at a text file: one Swedish line and exit 2, before any work (it was 'ett oväntat fel ... Det är ett
+    programfel', exit 1); the file is left as it was."""
+    db = tmp_path / "anteckningar.db"
+    db.write_text("inte en databas\n", encoding="utf-8")
+    url = f"sqlite:///{db}"
+    out = tmp_path / "ut"
+    for args in (("ingest", RESP, "--population", POP, "--db", url), ("tables", "list", "--db", url)):
+        res = _cli(*args)
+        assert res.exit_code == 2, res.output
+        assert _flat(res.output) == (
+            f"Fel: Kan inte öppna databasen: filen i {url} är ingen SQLite-databas (den finns men är något annat, "
+            "eller skadad). Ange en annan fil med --db sqlite:///fil.db, eller flytta undan den."
+        ), res.output
+    res = _cli("run", "--responses", RESP, "--population", POP, "--out", out, "--db", url)
+    assert res.exit_code == 2 and "är ingen SQLite-databas" in res.output and not out.exists(), res.output
+    assert db.read_text(encoding="utf-8") == "inte en databas\n"

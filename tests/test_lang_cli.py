@@ -299,11 +299,11 @@ def test_printed_paths_are_never_broken_across_lines(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("lang", ["sv", "en"])
 def test_a_refusal_of_the_file_system_is_one_paragraph_with_its_path(tmp_path: Path, lang: str) -> None:
-    """``synth --out`` where a file stands: the file system's error with the path, exit 1, no traceback (it was
-    a FileExistsError traceback)."""
+    """``synth --out`` where a file stands: the file system's error with the path, exit 2 (the user's to fix, as
+    every input error), no traceback (it was a FileExistsError traceback)."""
     (tmp_path / "fil").write_text("x")
     res = CliRunner().invoke(app, ["--lang", lang, "synth", "--n", "1000", "--out", str(tmp_path / "fil")])
-    assert res.exit_code == 1 and isinstance(res.exception, SystemExit), (res.output, res.exception)
+    assert res.exit_code == 2 and isinstance(res.exception, SystemExit), (res.output, res.exception)
     text = " ".join(res.output.split())
     assert "Traceback" not in res.output and str(tmp_path / "fil") in text
     assert text.startswith("Fel: Kan inte använda" if lang == "sv" else "Error: Cannot use"), text

@@ -314,6 +314,11 @@ class Database:
         if isinstance(exc, CopyFailed):
             return None
         orig = getattr(exc, "orig", None)
+        if self.dialect == "sqlite" and "file is not a database" in str(orig or exc):
+            return StoreError(
+                f"Kan inte {action}: filen i {self.safe_url} är ingen SQLite-databas (den finns men är något "
+                f"annat, eller skadad). Ange en annan fil med --db sqlite:///fil.db, eller flytta undan den."
+            )
         if isinstance(exc, sa.exc.OperationalError) or isinstance(orig or exc, self._operational()):
             detail = scrub(" ".join(str(orig or exc).split()), self.url)
             if self.dialect == "sqlite" and not any(m in detail for m in _SQLITE_CONNECTION):

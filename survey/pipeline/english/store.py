@@ -15,6 +15,11 @@ MESSAGES: dict[str, str] = {
         "Reading from the database failed: no answer from the server."
     ),
     "Läsningen från databasen misslyckades: {}": "Reading from the database failed: {}",
+    "Kan inte {}: filen i {} är ingen SQLite-databas (den finns men är något annat, eller skadad). Ange en annan "
+    "fil med --db sqlite:///fil.db, eller flytta undan den.": (
+        "Cannot {}: the file in {} is not a SQLite database (it exists but is something else, or damaged). Give "
+        "another file with --db sqlite:///file.db, or move it away."
+    ),
     "Databasanslutningen är stängd.": "The database connection is closed.",
     "Databasen {} stöds inte: trygghet använder SQLite (sqlite:///fil.db) eller PostgreSQL "
     "(postgresql+psycopg://användare@värd:5432/databas).": (
