@@ -205,3 +205,27 @@ def test_a_file_that_is_not_a_database_is_named_not_a_program_error(tmp_path) ->
     res = _cli("run", "--responses", RESP, "--population", POP, "--out", out, "--db", url)
     assert res.exit_code == 2 and "är ingen SQLite-databas" in res.output and not out.exists(), res.output
     assert db.read_text(encoding="utf-8") == "inte en databas\n"
+
+
+def test_suppression_csv_lists_what_the_tables_hide(tmp_path) -> None:
+    """``suppression.csv`` beside ``estimates.csv``: its primary district rows are exactly the contract's
+    ``suppressed`` rows, and its secondary rows (n ≥ 30, hidden so that Väsby centrum cannot be derived from
+    Totalt) are the estimates the published CSV shows as '..' although ``estimates.csv`` says false."""
+    out = tmp_path / "ut"
+    db = f"sqlite:///{tmp_path / 'ut.db'}"
+    res = _cli("run", "--responses", RESP, "--population", POP, "--out", out, "--db", db, "--formats", "csv")
+    assert res.exit_code == 0, res.output
+    sup = pd.read_csv(out / "suppression.csv")
+    est = pd.read_csv(out / "estimates.csv")
+    key = ["year", "district", "indicator"]
+    district = sup[sup["domain"] == "district"]
+    primary = district[district["suppressed_reason"] == "primary"][key]
+    flagged = est[est["suppressed"]][key]
+    assert len(primary) > 0 and set(map(tuple, primary.values)) == set(map(tuple, flagged.values))
+    secondary = district[district["suppressed_reason"] == "secondary"]
+    assert len(secondary) > 0 and (secondary["n"] >= 30).all()
+    shown = pd.read_csv(out / "report" / "tables" / "district_unsafe_after_dark.csv", dtype=str)
+    for _, r in secondary[secondary["indicator"] == "unsafe_after_dark"].iterrows():
+        cells = shown[(shown["district"] == r["district"]) & (shown["year"] == str(r["year"]))]
+        assert len(cells) and (cells["text"] == "..").all(), (r.to_dict(), cells)
+    assert not est.merge(secondary[key], on=key)["suppressed"].any()

@@ -282,7 +282,7 @@ def publish(
         if len(e.by_group)
         else e.estimates
     )
-    return publish_report(
+    pub = publish_report(
         pub_est,
         e.comparisons,
         tr.trend,
@@ -295,6 +295,18 @@ def publish(
         charts=chart_selection(codebook, config.charts),
         district_trends=getattr(tr, "districts", None),
     )
+    write_suppression(Path(config.out), pub)
+    return pub
+
+
+def write_suppression(out_dir: Path, pub: Any) -> Path | None:
+    """``suppression.csv`` beside the analysis files: every estimate the published tables hide, with its reason
+    (``primary``: too few respondents or too uncertain, ``estimates.csv``'s ``suppressed``; ``secondary``:
+    hidden so that another hidden cell cannot be derived from the published ones), so that a program reading
+    ``estimates.csv`` can hide what the report hides."""
+    if pub.suppression is None:
+        return None
+    return write_csv(pub.suppression, out_dir / "suppression.csv")
 
 
 def lineage(

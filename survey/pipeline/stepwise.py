@@ -204,6 +204,7 @@ def publish_run(run_id: str, db: str | None = None, out: str | Path | None = Non
             min_n=config.min_n,
             charts=outputs.chart_selection(codebook, config.charts),
         )
+        outputs.write_suppression(folder, pub)
         if results.record.run.get("status") == "running":  # a finished run is re-published, not changed
             store.record_step(
                 run_id,
