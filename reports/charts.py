@@ -14,6 +14,7 @@ so the same estimates give the same files.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -87,7 +88,10 @@ def trend_chart(
 
     Returns the written paths.
     """
-    with matplotlib.rc_context(CHART_RC):
+    with matplotlib.rc_context(CHART_RC), warnings.catch_warnings():
+        # a character the font lacks (an emoji in a district name) is drawn as a box; matplotlib's English
+        # warning with its source path is not for the person running trygghet
+        warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from font", category=UserWarning)
         return _trend_chart(estimates, indicator, codebook, out_base, run_meta, min_n, formats)
 
 

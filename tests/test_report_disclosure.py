@@ -250,3 +250,28 @@ def test_interval_rule_hides_a_third_cell_when_two_hidden_ones_sum_to_almost_not
     k += sizes["C"] * share["C"]
     rest = sizes["B"] + sizes["C"]
     assert min(1, k / sizes["A"]) - max(0, (k - rest) / sizes["A"]) == 1.0
+
+
+def test_a_hidden_district_does_not_show_every_group():
+    """C is hidden as A's partner (the rule above); its Man and Kvinna cells (100 respondents each) would give
+    it back as their weighted mean (800·p_man + 4200·p_kvinna = 5000·p_C under the calibration), and A with it
+    from Totalt. Both are hidden here (A's groups need partners in their columns, C's the smallest at least as
+    large), B's and D's and Totalt stay; the linear programme in tests/test_report_backsolve.py checks the
+    case where only the hidden-margin rule catches it."""
+    n = {"A": 12, "B": 300, "C": 200, "D": 500, "Totalt": 1012}
+    sizes = {"A": 800, "B": 9000, "C": 5000, "D": 20000, "Totalt": 34800}
+    sex = [
+        _frame({"Man": s_m, "Kvinna": s - s_m}, {"Man": k // 2, "Kvinna": k - k // 2}, domain="sex", district=d)
+        for d, s, k, s_m in [(d, sizes[d], n[d], sizes[d] * 4 // 25) for d in sizes]
+    ]
+    p = protect(pd.concat([_frame(sizes, n), *sex], ignore_index=True), 30)
+    dist = p[p["domain"] == "district"].set_index("district")
+    assert dist.loc["C", "suppressed_reason"] == "secondary" and dist.loc["A", "suppressed_reason"] == "primary"
+    groups = p[p["domain"] == "sex"].set_index(["district", "group"])
+    assert groups.loc[[("C", "Kvinna"), ("C", "Man")], "suppressed_reason"].tolist() == ["secondary"] * 2
+    assert not groups.loc[[("B", "Man"), ("B", "Kvinna"), ("D", "Man"), ("D", "Kvinna")], "hidden"].any()
+    assert (
+        not groups.loc[[("Totalt", "Man"), ("Totalt", "Kvinna")], "hidden"].any() and not dist.loc["Totalt", "hidden"]
+    )
+    old = protect(pd.concat([_frame(sizes, n), *sex[3:]], ignore_index=True), 30)  # without C's and A's groups
+    assert old.loc[old["district"] == "C", "hidden"].all()
