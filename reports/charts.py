@@ -14,6 +14,7 @@ so the same estimates give the same files.
 from __future__ import annotations
 
 import math
+import textwrap
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -23,7 +24,7 @@ import matplotlib
 import pandas as pd
 from matplotlib.figure import Figure
 
-from reports.disclosure import ensure_protected
+from reports.disclosure import REASON, ensure_protected
 from reports.formats import TOTAL, swedish_number
 from reports.labels import district_order, indicator_label, indicator_order, source_line
 from reports.results import PublishedFile
@@ -53,18 +54,22 @@ CHART_TEXTS: dict[str, dict[str, str]] = {
         "band": "{level} % konfidensintervall",
         "share": "Andel",
         "hidden": "Redovisas inte\n(för få svarande)",
+        "protected": "Redovisas inte\n(skyddar en annan dold uppgift)",
         "some_hidden": "Vissa år redovisas inte",
         "title": "{label}: andel per område och år, med {level} % konfidensintervall",
         "few": " Andelar med färre än {min_n} svarande redovisas inte.",
+        "secondary": " Vissa andelar döljs också så att en dold andel inte kan räknas fram.",
         "percent": "\u00a0%",
     },
     "en": {
         "band": "{level}% confidence interval",
         "share": "Share",
         "hidden": "Not published\n(too few respondents)",
+        "protected": "Not published\n(protects another hidden figure)",
         "some_hidden": "Some years not published",
         "title": "{label}: share by district and year, with {level}% confidence interval",
         "few": " Shares with fewer than {min_n} respondents are not published.",
+        "secondary": " Some shares are also hidden so that a hidden share cannot be worked out.",
         "percent": "%",
     },
 }
@@ -128,16 +133,19 @@ def _trend_chart(  # long: one figure, panel by panel
     fig = Figure(figsize=(2.7 * ncol + 0.6, 2.3 * nrow + 1.1))
     xlim = (years[0] - 0.3, years[-1] + 0.3) if years else (0.0, 1.0)
     axes = _panels(fig, nrow, ncol, len(districts), xlim, (0.0, ymax), (xticks, xlabels), (yticks, ylabels))
+    secondary = REASON in est.columns and bool((est["hidden"] & (est[REASON] == "secondary")).any())
     for ax, d in zip(axes, districts):
         sub = est[est["district"] == d].sort_values("year")
         vis = sub[~sub["hidden"]]
         color = TOTAL_COLOR if d == TOTAL else ACCENT
-        if not vis.empty:
-            x = vis["year"].astype(int).to_numpy()
+        if not vis.empty:  # a hidden year is a gap in the line and the band (NaN), never bridged
+            x = sub["year"].astype(int).to_numpy()
+            shown = ~sub["hidden"].to_numpy(dtype=bool)
             ax.fill_between(
                 x,
-                vis["ci_low"].to_numpy() * 100,
-                vis["ci_high"].to_numpy() * 100,
+                sub["ci_low"].where(shown).to_numpy(dtype=float) * 100,
+                sub["ci_high"].where(shown).to_numpy(dtype=float) * 100,
+                where=shown,
                 color=color,
                 alpha=0.18,
                 linewidth=0,
@@ -145,7 +153,7 @@ def _trend_chart(  # long: one figure, panel by panel
             )
             ax.plot(
                 x,
-                vis["estimate"].to_numpy() * 100,
+                sub["estimate"].where(shown).to_numpy(dtype=float) * 100,
                 color=color,
                 marker="o",
                 markersize=3.5,
@@ -153,10 +161,11 @@ def _trend_chart(  # long: one figure, panel by panel
                 label=words["share"],
             )
         if vis.empty:
+            primary = REASON not in sub.columns or (sub[REASON] == "primary").any()
             ax.text(
                 0.5,
                 0.5,
-                words["hidden"],
+                words["hidden" if primary else "protected"],
                 transform=ax.transAxes,
                 ha="center",
                 va="center",
@@ -182,7 +191,11 @@ def _trend_chart(  # long: one figure, panel by panel
     fig.text(
         0.01,
         0.01,
-        source + words["few"].format(min_n=min_n),
+        # wrapped to the figure's width (7 pt DejaVu Sans: about 16 characters an inch)
+        textwrap.fill(
+            source + words["few"].format(min_n=min_n) + (words["secondary"] if secondary else ""),
+            width=int(fig.get_size_inches()[0] * 16),
+        ),
         fontsize=7,
         color="#5b6770",
         ha="left",

@@ -40,3 +40,19 @@ def test_tick_labels_only_on_the_outer_panels(tmp_path: Path) -> None:
         assert texts.count(d) == 1
     grid = svg.read_text(encoding="utf-8").count("stroke: #e5e9ef")  # one light line per share level and panel
     assert grid == n * len(levels)
+
+
+def test_a_district_hidden_to_protect_another_says_so(tmp_path: Path) -> None:
+    """A panel hidden only by secondary suppression says why (it said 'too few respondents' of a district with
+    140 a year), and the footnote says that some shares are hidden to protect others."""
+    from reports.disclosure import protect
+
+    est = load_estimates()
+    prot = protect(est[est["indicator"] == "unsafe_after_dark"], 30)
+    rissne = prot["district"] == "Rissne"  # as the partner of a small district in every year
+    assert not prot.loc[rissne, "hidden"].any()
+    prot.loc[rissne, ["hidden", "suppressed_reason"]] = [True, "secondary"]
+    (svg,) = trend_chart(prot, "unsafe_after_dark", make_codebook(), tmp_path / "c", {**RUN_META}, formats=("svg",))
+    texts = _texts(svg)
+    assert texts.count("(skyddar en annan dold uppgift)") == 1 and texts.count("(för få svarande)") == 1, texts
+    assert "Vissa andelar döljs också så att en dold andel inte kan räknas fram." in " ".join(texts)
