@@ -319,9 +319,10 @@ def suppression_rule_text(min_n: int) -> str:
         "uppgifter i samma "
         "år och indikator: är bara en uppgift dold, döljs också det minsta område (eller den minsta grupp) "
         "som är minst lika stort (sekundär undertryckning), så att den dolda uppgiften inte kan räknas fram "
-        "ur Totalt och de andra områdena. Skulle de dolda uppgifterna tillsammans ändå ringa in en dold andel "
-        "snävare än 5 procentenheter (till exempel när nästan ingen i de dolda grupperna svarat ja), döljs "
-        "ytterligare en uppgift. Förändringar och skillnader som bygger på en dold uppgift "
+        "ur Totalt och de andra områdena; ett dolt område visar aldrig alla sina köns- eller åldersgrupper. "
+        "Skulle de publicerade uppgifterna tillsammans ändå ringa in en dold andel snävare än 5 procentenheter "
+        "(det prövas med alla samband på en gång), döljs ytterligare en uppgift. Förändringar och skillnader "
+        "som bygger på en dold uppgift "
         "redovisas inte heller. Alla publicerade andelar och skillnader är avrundade till en decimal, i "
         "alla filer."
     )
