@@ -188,7 +188,8 @@ def english_method(run_meta: Mapping[str, Any], rule: Any, min_n: int, default_m
         "from Totalt and the other districts; a hidden district never shows all its sex or age groups. Should "
         "the published figures together still pin a hidden share within less than 5 percentage points (tested "
         "with every relation at once), one more figure is hidden. Changes and differences based on a hidden "
-        "figure are not published either. Every published share and difference is rounded to one decimal, in every file.",
+        "figure are not published either. Every published share and difference is rounded to one decimal, in "
+        "every file.",
         "The answer distributions show every answer option, ”don't know” and ”no opinion” too, as a share of "
         "those who answered the question. A distribution is not published at all for a district where any "
         "share or any indicator of the question is hidden, and the same rule of at least two hidden districts "
