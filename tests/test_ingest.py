@@ -158,6 +158,37 @@ def test_sav(tmp_path, base) -> None:
     _same(res, base)
 
 
+def test_sav_user_missing_values_are_blank_with_a_note(tmp_path, base) -> None:
+    """Values the SPSS file declares user-missing (99; 97–98) are blank, as SPSS reads them, and a note per
+    column says how many (they were blanked silently); the other answers are the file's."""
+    import pyreadstat
+
+    df = _typed(base).drop(columns=["comment"])
+    for col in ["sex", "born_abroad", *ITEMS]:
+        df[col] = df[col].astype("float64")
+    df.loc[:9, "q_police_care"] = 99.0
+    df.loc[10:12, "q_worry_crime"] = 98.0
+    path = tmp_path / "svar.sav"
+    pyreadstat.write_sav(
+        pd.DataFrame({c: (df[c].astype(object) if str(df[c].dtype) == "str" else df[c]) for c in df.columns}),
+        str(path),
+        missing_ranges={"q_police_care": [99], "q_worry_crime": [{"lo": 97, "hi": 98}]},
+    )
+    res = read_responses(path)
+    assert len(res.quarantine) == 0
+    got = res.data.set_index("source_row")  # file row = position + 2
+    assert got.loc[2:11, "q_police_care"].isna().all() and got.loc[12:14, "q_worry_crime"].isna().all()
+    want = base.data["q_worry_crime"].iloc[13:].tolist()
+    assert got.loc[15:, "q_worry_crime"].tolist() == want
+    notes = sorted(n for n in res.notes if "användardefinierade" in n)
+    assert notes == [
+        "svar.sav: 10 värden i kolumnen q_police_care är SPSS-filens användardefinierade saknade värden (99) och "
+        "lästes som tomma (inget svar)",
+        "svar.sav: 3 värden i kolumnen q_worry_crime är SPSS-filens användardefinierade saknade värden (97–98) och "
+        "lästes som tomma (inget svar)",
+    ], res.notes
+
+
 def test_sav_district_codes_with_value_labels_are_read_as_the_names(tmp_path, base) -> None:
     """An SPSS file whose district is a numeric code labelled with the names (as SPSS shows it): the labels
     are the district names, the same rows as the file with names; a code without a label stays a code."""

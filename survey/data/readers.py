@@ -21,7 +21,7 @@ import hashlib
 import io
 import math
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -528,7 +528,8 @@ def _read_parquet(path: Path) -> tuple[pd.DataFrame, ReadInfo]:
 def _read_sav(path: Path) -> tuple[pd.DataFrame, ReadInfo]:
     import pyreadstat
 
-    df, meta = pyreadstat.read_sav(str(path), apply_value_formats=False, user_missing=False)
+    df, meta = pyreadstat.read_sav(str(path), apply_value_formats=False, user_missing=True)
+    notes = _blank_user_missing(df, meta.missing_ranges or {}, path.name)
     table = arrow.Table.from_pandas(df, preserve_index=False)
     names = [clean_name(n) for n in df.columns]
     text = arrow.table(
@@ -542,8 +543,38 @@ def _read_sav(path: Path) -> tuple[pd.DataFrame, ReadInfo]:
     }
     return (
         _to_text_frame(text, names, np.arange(2, len(df) + 2, dtype=np.int64)),
-        ReadInfo("sav", value_labels=labels),
+        ReadInfo("sav", value_labels=labels, notes=notes),
     )
+
+
+def _blank_user_missing(df: pd.DataFrame, ranges: Mapping[str, Sequence[Any]], name: str) -> list[str]:
+    """SPSS's user-missing values (declared in the file, e.g. 99 = no answer) made blank in place, as SPSS
+    itself reads them; one note per column saying how many and which (they were blanked silently)."""
+    notes = []
+    for col, spans in ranges.items():
+        if col not in df.columns or not spans:
+            continue
+        v = df[col]
+        hit = np.zeros(len(v), dtype=bool)
+        spans = [sp if isinstance(sp, dict) else {"lo": sp, "hi": sp} for sp in spans]
+        for sp in spans:
+            lo, hi = sp.get("lo"), sp.get("hi")
+            if isinstance(lo, str) or isinstance(hi, str):
+                hit |= (v.astype("object") == lo).to_numpy(dtype=bool, na_value=False)
+            else:
+                num = pd.to_numeric(v, errors="coerce")
+                hit |= ((num >= lo) & (num <= hi)).to_numpy(dtype=bool, na_value=False)
+        k = int(hit.sum())
+        if k:
+            df.loc[hit, col] = np.nan if v.dtype.kind == "f" else None
+            said = ", ".join(
+                str(cell_text(sp["lo"])) + ("" if sp["lo"] == sp["hi"] else f"–{cell_text(sp['hi'])}") for sp in spans
+            )
+            notes.append(
+                f"{name}: {k} värden i kolumnen {clean_name(col)} är SPSS-filens användardefinierade saknade "
+                f"värden ({said}) och lästes som tomma (inget svar)"
+            )
+    return notes
 
 
 __all__ = [

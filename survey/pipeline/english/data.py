@@ -93,6 +93,9 @@ MESSAGES: dict[str, str] = {
         "with --encoding {} the text is garbled ({} here and {} more times): that is how UTF-8 encoded Swedish "
         "letters look when read as {}. The file is probably UTF-8: remove --encoding or give --encoding utf-8"
     ),
+    "{}: {} värden i kolumnen {} är SPSS-filens användardefinierade saknade värden ({}) och lästes som tomma (inget "
+    "svar)": "{}: {} values in the column {} are the SPSS file's user-defined missing values ({}) and were read as "
+    "blank (no answer)",
     "{}: raderna slutar med bara CR (Excel för Macs CSV-format); de lästes som vanliga radbrytningar": (
         "{}: the lines end in CR only (Excel for Mac's CSV format); they were read as ordinary line breaks"
     ),
