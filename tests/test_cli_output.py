@@ -229,3 +229,17 @@ def test_suppression_csv_lists_what_the_tables_hide(tmp_path) -> None:
         cells = shown[(shown["district"] == r["district"]) & (shown["year"] == str(r["year"]))]
         assert len(cells) and (cells["text"] == "..").all(), (r.to_dict(), cells)
     assert not est.merge(secondary[key], on=key)["suppressed"].any()
+
+
+def test_a_very_long_name_is_cut_in_the_message(tmp_path) -> None:
+    """A 5,000-character district in the population file: the error names its length and shows 60 characters of
+    it (it echoed all 5,000)."""
+    pop = pd.read_csv(POP, dtype=str, keep_default_na=False)
+    pop.loc[0, "district"] = "Y" * 5000
+    path = tmp_path / "bef.csv"
+    pop.to_csv(path, index=False)
+    res = _cli("ingest", RESP, "--population", path, "--db", f"sqlite:///{tmp_path / 'db.sqlite'}")
+    assert res.exit_code == 2, res.output
+    text = _flat(res.output)
+    assert "district är 5000 tecken långt (högst 100) (cell 2022/" + "Y" * 59 + "…/1/16-24)" in text, text
+    assert len(text) < 400, text

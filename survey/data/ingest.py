@@ -437,12 +437,19 @@ def _free_text(comment: pd.Series | None, ok: np.ndarray, data: pd.DataFrame) ->
 # --- population -----------------------------------------------------------------------------------
 
 
+def _short(text: str, most: int = 60) -> str:
+    """A value for a message: at most ``most`` characters (a 5,000-character name filled the terminal)."""
+    return text if len(text) <= most else text[: most - 1] + "…"
+
+
 def _population_error(fails: pd.DataFrame, raw: pd.DataFrame, name: str) -> InputError:
     """The first failing row of a population file as one error (with how many more fail)."""
     fails = fails.sort_values(["index", "column"], kind="stable")
     first = fails.iloc[0]
     row = int(first["index"])
-    cell = "/".join(str(raw.at[row, c]) if c in raw.columns else "?" for c in ("year", "district", "sex", "age_group"))
+    cell = "/".join(
+        _short(str(raw.at[row, c])) if c in raw.columns else "?" for c in ("year", "district", "sex", "age_group")
+    )
     n = fails["index"].nunique()
     more = f" ({n - 1} {'rad' if n == 2 else 'rader'} till är felaktiga)" if n > 1 else ""
     if first["check"] == "duplicate":
