@@ -32,7 +32,9 @@ def test_step_flows_chain_through_the_database(tmp_path: Path, prefect_api) -> N
 
     db = f"sqlite:///{tmp_path / 'db.sqlite'}"
     files = {"responses": SAMPLE_WAVE / "responses.csv", "population": SAMPLE_WAVE / "population.csv"}
-    config = build_config(None, {**files, "db": db, "method": "linear", "out": tmp_path / "steps"})
+    config = build_config(
+        None, {**files, "db": db, "method": "linear", "out": tmp_path / "steps", "district_trends": True}
+    )
     loaded = ingest_wave(config)
     again = ingest_wave(config)
     run_id = weight_wave(config)
@@ -44,6 +46,9 @@ def test_step_flows_chain_through_the_database(tmp_path: Path, prefect_api) -> N
     assert estimated == {"run_id": run_id, "estimates": 315, "suppressed": 45}
     assert modelled["trend_rows"] == 105
     assert published["run_id"] == run_id and (tmp_path / "steps" / "report" / "index.html").exists()
+    # the district trends the trend step stored are published, as by trygghet run (they were left out)
+    dtt = pd.read_csv(tmp_path / "steps" / "report" / "tables" / "district_trends.csv")
+    assert len(dtt) > 0 and (tmp_path / "steps" / "suppression.csv").exists()
 
     # the same wave through `trygghet run --method linear` (its own database)
     whole = run(

@@ -203,6 +203,7 @@ def publish_run(run_id: str, db: str | None = None, out: str | Path | None = Non
             formats=config.formats,
             min_n=config.min_n,
             charts=outputs.chart_selection(codebook, config.charts),
+            district_trends=results.trend_districts,  # --district-trends: as trygghet run publishes them
         )
         outputs.write_suppression(folder, pub)
         if results.record.run.get("status") == "running":  # a finished run is re-published, not changed
