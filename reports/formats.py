@@ -135,8 +135,8 @@ def shown(stat: str, value: float | None, *, alpha: float = 0.05) -> float | Non
 
 
 def _shown(kind: str, v: float, alpha: float) -> float:
-    if kind in ("share", "pp"):
-        return round(v * 100.0, 1) / 100.0
+    if kind in ("share", "pp"):  # then the double nearest to the printed decimal: 0.189, not 0.18899999999999997
+        return round(round(v * 100.0, 1) / 100.0, 3)
     if kind == "count":
         return float(round(v))
     if kind == "ratio":
@@ -172,7 +172,7 @@ def shown_array(stat: str, values: Any, *, alpha: float = 0.05) -> np.ndarray:
     elif kind in _ARRAY_ROUNDING:
         scale, d = _ARRAY_ROUNDING[kind]
         x = v * scale
-        out = np.round(x, d) / scale
+        out = np.round(np.round(x, d) / scale, d + 2) if scale == 100.0 else np.round(x, d) / scale
         slow = _near_half(x, d)
     else:
         return out

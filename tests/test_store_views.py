@@ -23,8 +23,8 @@ from tests.store_support import db_url, store  # noqa: F401
 
 
 def _shown(x: pd.Series) -> pd.Series:
-    """A share as printed: 0.1 percentage points."""
-    return (x.astype(float) * 100).round(1) / 100
+    """A share as printed: 0.1 percentage points (the double nearest to the printed decimal)."""
+    return ((x.astype(float) * 100).round(1) / 100).round(3)
 
 
 def _published(store: Store, tmp_path: Path):
