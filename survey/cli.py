@@ -1,8 +1,5 @@
-"""The ``trygghet`` console script (Typer + Rich).
-
-Each command is a thin wrapper over library functions; errors meant for a person (``TrygghetError``)
-are printed as one paragraph with exit code 2, never as a traceback.
-"""
+"""The ``trygghet`` console script (Typer + Rich): thin wrappers over library functions; errors meant for a
+person (``TrygghetError``) are one paragraph with exit code 2, never a traceback."""
 
 from __future__ import annotations
 
@@ -57,11 +54,12 @@ class LangGroup(TyperGroup):
                 _print_error(text, translate=False)
             sys.exit(getattr(exc, "exit_code", 2))
         except typer.Abort:
+            code = -1
+        if code in (-1, 130):  # Typer ends Ctrl-C as Exit(130), which Click returns: in silence
             from survey.pipeline.i18n import msg
 
-            _print_error(msg("cli_aborted"), translate=False)
-            sys.exit(1)
-        sys.exit(code if isinstance(code, int) else 0)
+            _print_error(msg("cli_aborted" if code == -1 else "interrupted"), translate=False)
+        sys.exit(1 if code == -1 else code if isinstance(code, int) else 0)
 
 
 app = typer.Typer(
@@ -77,9 +75,8 @@ err_console = Console(stderr=True, markup=False)
 
 
 def friendly(fn: Callable) -> Callable:
-    """Turn a TrygghetError into a one-paragraph message and exit code 2; what the file system refuses (a full
-    disk, a path through a file) and any other error (a fault of trygghet's own) into one paragraph and exit
-    code 1, no traceback (``TRYGGHET_DEBUG=1`` shows it)."""
+    """A TrygghetError or the file system's refusal (a full disk, a path through a file) as one paragraph, exit
+    code 2; any other error (a fault of trygghet's own) too, exit 1; no traceback (``TRYGGHET_DEBUG=1``)."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):

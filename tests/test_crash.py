@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -215,4 +216,26 @@ def test_sigterm_in_the_middle_of_an_import_ends_with_the_message_not_a_tracebac
     res = subprocess.run([sys.executable, "-c", _MID_IMPORT], capture_output=True, text=True, timeout=300, env=env)
     assert res.returncode == 128 + signal.SIGTERM, res.stderr
     assert "Traceback" not in res.stderr and "not reached" not in res.stdout
-    assert "Avbruten" in res.stderr and "körningen markeras som misslyckad" in res.stderr
+    assert "Avbruten" in res.stderr and "en påbörjad körning markeras som misslyckad" in res.stderr
+
+
+def test_ctrl_c_says_what_happened() -> None:
+    """Ctrl-C (SIGINT) during a command: Typer ended it as a silent exit 130 (an empty line); now one Swedish
+    line says that a started run is marked failed and a started load is not stored, exit 130."""
+    code = (
+        "import os, signal, sys\n"
+        "from survey.cli import app\n"
+        "import survey.pipeline.commands as c\n"
+        "def synth(*a, **k):\n"
+        "    os.kill(os.getpid(), signal.SIGINT)\n"
+        "c.synth = synth\n"
+        "app(['synth', '--n', '100', '--out', sys.argv[1]])\n"
+    )
+    env = {**os.environ, "TRYGGHET_LANG": "sv"}
+    with tempfile.TemporaryDirectory() as d:
+        res = subprocess.run([sys.executable, "-c", code, d], capture_output=True, text=True, timeout=300, env=env)
+    assert res.returncode == 130, (res.returncode, res.stderr)
+    assert "Traceback" not in res.stderr
+    assert " ".join(res.stderr.split()) == (
+        "Fel: Avbrutet (Ctrl-C): en påbörjad körning markeras som misslyckad, en påbörjad inläsning sparas inte."
+    ), res.stderr

@@ -74,9 +74,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "extra_args": ("Oväntade argument: {args}.", "Unexpected extra arguments: {args}."),
     "bad_value": ("Ogiltigt värde för {name}: {reason}", "Invalid value for {name}: {reason}"),
     "cli_aborted": ("Avbrutet.", "Aborted."),
+    "interrupted": (
+        "Avbrutet (Ctrl-C): en påbörjad körning markeras som misslyckad, en påbörjad inläsning sparas inte.",
+        "Aborted (Ctrl-C): a started run is marked as failed, a started load is not stored.",
+    ),
     "aborted": (
-        "[bold red]Avbruten[/bold red] (SIGTERM): körningen markeras som misslyckad.",
-        "[bold red]Aborted[/bold red] (SIGTERM): the run is marked as failed.",
+        "[bold red]Avbruten[/bold red] (SIGTERM): en påbörjad körning markeras som misslyckad.",
+        "[bold red]Aborted[/bold red] (SIGTERM): a started run is marked as failed.",
     ),
     "starting": ("startar", "starting"),
     "done": (
