@@ -59,12 +59,25 @@ def is_connection_error(exc: BaseException | None) -> bool:
     seen: set[int] = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
+        if _permanent(exc):  # the server answered: no such database or role, a wrong password
+            return False
         if isinstance(exc, (sa_exc.OperationalError, sa_exc.DisconnectionError, ConnectionError)):
             return True
         if any(c.__name__ == "OperationalError" for c in type(exc).__mro__):
             return True
         exc = exc.__cause__ or exc.__context__
     return False
+
+
+# the server's answers that no retry changes (PostgreSQL SQLSTATE, or its words when a connection is refused
+# before it has a session): a database or role that does not exist, a failed authentication
+_PERMANENT_STATES = frozenset({"3D000", "28000", "28P01"})
+_PERMANENT_WORDS = ("does not exist", "password authentication failed", "no pg_hba.conf entry")
+
+
+def _permanent(exc: BaseException) -> bool:
+    state = getattr(exc, "sqlstate", None) or getattr(getattr(exc, "orig", None), "sqlstate", None)
+    return state in _PERMANENT_STATES or any(w in str(exc) for w in _PERMANENT_WORDS)
 
 
 def retry_on_connection_error(_task: Any, _task_run: Any, state: Any) -> bool:

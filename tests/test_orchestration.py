@@ -642,3 +642,18 @@ def _check_cloned_run(tmp_path: Path, api: str, worker: subprocess.Popen, log: P
     for name in ("responses.csv", "population.csv"):
         (wave / name).write_bytes((SAMPLE_WAVE / name).read_bytes())
     assert (out / "estimates.csv").read_bytes() == cli_estimates(tmp_path, "sample", tmp_path)
+
+
+def test_a_database_that_does_not_exist_is_not_retried() -> None:
+    """The real server's answer 'database … does not exist' is permanent (three retries took 42 s to fail); a
+    port where nobody listens is a connection error, retried."""
+    from flows.common import is_connection_error
+    from survey.data.store import Store
+
+    for url, retried in (
+        ("postgresql+psycopg://postgres@127.0.0.1:5432/trygghet_finns_inte", False),
+        ("postgresql+psycopg://postgres@127.0.0.1:1/test", True),
+    ):
+        with pytest.raises(StoreError) as err:
+            Store(url).close()
+        assert is_connection_error(err.value) is retried, (url, err.value, err.value.__cause__)
