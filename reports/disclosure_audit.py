@@ -24,6 +24,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from reports.formats import shown_array
+
 STEP = 0.001  # a published share is rounded to 0,1 %: known within ±STEP / 2
 
 
@@ -43,12 +45,11 @@ def narrow_cells(
 
     rows = sorted({int(i) for m, g in relations for i in (*m, g)})
     col = {r: k for k, r in enumerate(rows)}
-    lo = np.zeros(len(rows))
-    hi = np.ones(len(rows))
-    for k, r in enumerate(rows):
-        if not hidden[r] and np.isfinite(share[r]):
-            v = round(float(share[r]) / STEP) * STEP
-            lo[k], hi[k] = max(0.0, v - STEP / 2), min(1.0, v + STEP / 2)
+    at = np.asarray(rows)
+    printed = shown_array("est", share[at])  # what the tables print, rounded as they round it
+    known = ~hidden[at] & np.isfinite(printed)
+    lo = np.where(known, np.maximum(0.0, printed - STEP / 2), 0.0)
+    hi = np.where(known, np.minimum(1.0, printed + STEP / 2), 1.0)
     starts, index, value = [0], [], []
     for members, margin in relations:  # W_margin x_margin - Σ W_m x_m = 0
         index += [col[margin], *(col[int(m)] for m in members)]
@@ -71,13 +72,20 @@ def narrow_cells(
     free = np.array([col[r] for r in rows if hidden[r]])
     rng = np.random.default_rng(0)  # a few first points: all hidden cells up, all down, and six mixes
     costs = [np.ones(len(free)), -np.ones(len(free)), *(rng.choice([-1.0, 1.0], len(free)) for _ in range(6))]
+
+    def solve() -> float:
+        """The optimum (NaN when none), its point added to what each cell has been seen at."""
+        h.run()
+        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:  # pragma: no cover - always feasible
+            return float("nan")
+        x = np.asarray(h.getSolution().col_value)
+        np.minimum(seen_lo, x, out=seen_lo)
+        np.maximum(seen_hi, x, out=seen_hi)
+        return float(h.getInfo().objective_function_value)
+
     for cost in costs if len(free) else []:
         h.changeColsCost(len(free), free, cost)
-        h.run()
-        if h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
-            x = np.asarray(h.getSolution().col_value)
-            np.minimum(seen_lo, x, out=seen_lo)
-            np.maximum(seen_hi, x, out=seen_hi)
+        solve()
     if len(free):
         h.changeColsCost(len(free), free, np.zeros(len(free)))
     out = []
@@ -88,14 +96,7 @@ def narrow_cells(
         ends = []
         for sign in (1.0, -1.0):
             h.changeColCost(k, sign)
-            h.run()
-            if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:  # pragma: no cover - always feasible
-                ends.append(np.nan)
-                continue
-            ends.append(sign * h.getInfo().objective_function_value)
-            x = np.asarray(h.getSolution().col_value)
-            np.minimum(seen_lo, x, out=seen_lo)
-            np.maximum(seen_hi, x, out=seen_hi)
+            ends.append(sign * solve())
         h.changeColCost(k, 0.0)
         if ends[1] - ends[0] < min_width:
             near = sorted({int(i) for m, g in relations if r in m or r == g for i in (*m, g)} - {r})
