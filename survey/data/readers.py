@@ -557,12 +557,13 @@ def _blank_user_missing(df: pd.DataFrame, ranges: Mapping[str, Sequence[Any]], n
         v = df[col]
         hit = np.zeros(len(v), dtype=bool)
         spans = [sp if isinstance(sp, dict) else {"lo": sp, "hi": sp} for sp in spans]
+        num = None
         for sp in spans:
             lo, hi = sp.get("lo"), sp.get("hi")
             if isinstance(lo, str) or isinstance(hi, str):
                 hit |= (v.astype("object") == lo).to_numpy(dtype=bool, na_value=False)
             else:
-                num = pd.to_numeric(v, errors="coerce")
+                num = pd.to_numeric(v, errors="coerce") if num is None else num  # once per column
                 hit |= ((num >= lo) & (num <= hi)).to_numpy(dtype=bool, na_value=False)
         k = int(hit.sum())
         if k:

@@ -134,7 +134,7 @@ def insert_source(
     when given); returns its id. ``another_reading``: the file is stored already, read another way: the row's
     identity ``sha256`` is then the hash of the file's and the reading's (``file_sha256`` is the file's)."""
     src = attr(part, "source")
-    sha, reading = attr(src, "sha256"), attr(src, "reading", None) or None
+    sha, reading = attr(src, "sha256"), part_reading(part)
     identity = hashlib.sha256(f"{sha}:{reading}".encode()).hexdigest() if another_reading else sha
     data: pd.DataFrame = attr(part, "data")
     sf = source_files
@@ -215,6 +215,11 @@ def stored_source(conn: Connection, kind: str, sha: str, reading: str | None = N
     """The stored file of ``kind`` with content ``sha`` read as ``reading`` (a row loaded before readings were
     recorded matches any; None: any reading), or None."""
     return same_reading(stored_readings(conn, kind, sha), reading)
+
+
+def part_reading(part: Any) -> str | None:
+    """The digest of how a wave's file was read (``SourceFile.reading``), None when not recorded."""
+    return attr(attr(part, "source"), "reading", None) or None
 
 
 def same_reading(rows: list[Any], reading: str | None) -> Any:
@@ -332,8 +337,7 @@ class WaveLoader(Database):
         if data is None or not stage_applies(self.sqlite_path, len(data)):
             return None
         with self.reading("läsa källfilerna") as conn:
-            src = attr(part, "source")
-            stored = stored_source(conn, "responses", attr(src, "sha256"), attr(src, "reading", None) or None)
+            stored = stored_source(conn, "responses", attr(attr(part, "source"), "sha256"), part_reading(part))
         if stored is not None and stored.status == "active":
             return None
         return stage_rows(self.sqlite_path, responses, responses_rows(data))
@@ -352,9 +356,8 @@ class WaveLoader(Database):
         ``stage``: the file's rows staged by :meth:`stage_responses` (inserted only if the file is new)."""
         name, sha, key = check_part(kind, part)
         sf = source_files
-        reading = attr(attr(part, "source"), "reading", None) or None
         readings = stored_readings(conn, kind, sha)
-        existing = same_reading(readings, reading)
+        existing = same_reading(readings, part_reading(part))
         if existing is not None and existing.status == "active":
             return "unchanged", existing.id, []
         if existing is None and readings and not replace and any(r.status == "active" for r in readings):

@@ -27,7 +27,7 @@ import sqlalchemy as sa
 
 from survey.errors import StoreError
 
-from .loading import WaveLoader, check_part, insert_source, same_reading, set_status, stored_readings
+from .loading import WaveLoader, check_part, insert_source, part_reading, same_reading, set_status, stored_readings
 from .reads import source_row
 from .schema import run_inputs, runs, source_files
 from .values import attr, key_years
@@ -147,8 +147,7 @@ class SourceRegistry(WaveLoader):
                 )
             name, sha, key = check_part(old.kind, part)
             readings = stored_readings(conn, old.kind, sha)
-            reading = attr(attr(part, "source"), "reading", None) or None
-            existing = same_reading(readings, reading)
+            existing = same_reading(readings, part_reading(part))
             if existing is not None and existing.id == old.id:
                 return SourceReplacement(
                     "unchanged",
