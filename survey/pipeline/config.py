@@ -270,15 +270,27 @@ class RunConfig(BaseModel):
     out: Path = Field(Path("out"), description=_d("Utkatalog", "Output folder"))
 
     # --- field normalisation ------------------------------------------------------------------------------
+    @classmethod
+    def _kinds(cls, info: ValidationInfo) -> set[Any]:
+        """The types a field admits (``float | None``: float and NoneType)."""
+        return set(get_args(ann := cls.model_fields[str(info.field_name)].annotation)) or {ann}
+
     @field_validator("*", mode="before")
     @classmethod
     def _no_bool_as_number(cls, v: Any, info: ValidationInfo) -> Any:
         """``min_n: true`` in a YAML file is an error, not ``1`` (pydantic reads a bool as a number)."""
-        kinds = set(get_args(ann := cls.model_fields[str(info.field_name)].annotation)) or {ann}
+        kinds = cls._kinds(info)
         if isinstance(v, bool) and bool not in kinds and kinds & {int, float}:
             raise PydanticCustomError("int_parsing" if int in kinds else "float_parsing", "a bool is not a number")
+        return v
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _decimal_comma(cls, v: Any, info: ValidationInfo) -> Any:
+        """``0,05`` for a real number is 0.05: a Swedish decimal comma, as the help shows the defaults."""
+        kinds = cls._kinds(info)
         if isinstance(v, str) and float in kinds and str not in kinds and re.fullmatch(r"\s*[+-]?\d+,\d+\s*", v):
-            return v.replace(",", ".")  # a Swedish decimal comma, as the help shows the defaults: 0,05
+            return v.replace(",", ".")
         return v
 
     @field_validator("formats", "collapse", "aux", mode="before")

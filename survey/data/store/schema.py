@@ -144,7 +144,7 @@ source_files = sa.Table(
     sa.Column("status_changed_by", sa.Text),
     sa.Column("status_reason", sa.Text),
     sa.Column("file_sha256", sa.String(64)),  # the file's bytes (migration 0007; empty before)
-    sa.Column("reading", sa.String(64)),  # digest of how it was read (ingest.reading_digest; empty before 0007)
+    sa.Column("reading", sa.String(64)),  # digest of how it was read (survey.data.reading; empty before 0007)
     sa.UniqueConstraint("kind", "sha256", name="uq_source_files_kind_sha256"),
     sa.CheckConstraint("kind IN ('responses', 'population')", name="kind"),
     sa.CheckConstraint("status IN ('active', 'replaced', 'withdrawn')", name="status"),  # SQLite: triggers
