@@ -206,13 +206,23 @@ def write_html(tables: Sequence[TableData], out_dir: Path) -> list[PublishedFile
     return files
 
 
-def publish_to_store(store: Any, tables: Sequence[TableData], run_id: str | None) -> dict[str, int]:
+def publish_to_store(
+    store: Any,
+    tables: Sequence[TableData],
+    run_id: str | None,
+    *,
+    finish: bool = False,
+    lineage: dict[str, Any] | None = None,
+) -> dict[str, int]:
     """Publish every table as a new version in the store, all in one transaction; returns
-    ``{table_id: version}``."""
+    ``{table_id: version}``. ``finish``: the run ``run_id`` is marked succeeded in the same transaction, with
+    ``lineage`` when given (``Store.publish_tables(finish=...)``)."""
     from survey.data.store import TableVersion
 
     versions = store.publish_tables(
-        [TableVersion(t.table_id, t.year, run_id, t.store_cells(), t.title, t.meta()) for t in tables]
+        [TableVersion(t.table_id, t.year, run_id, t.store_cells(), t.title, t.meta()) for t in tables],
+        finish=run_id if finish else None,
+        lineage=lineage,
     )
     return {t.table_id: int(v) for t, v in zip(tables, versions, strict=True)}
 

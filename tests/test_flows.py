@@ -120,6 +120,12 @@ def test_a_step_without_its_predecessor_is_a_clear_error(tmp_path: Path) -> None
     with eng.connect() as c:
         assert c.execute(sa.text("select count(*) from estimates")).scalar_one() == 0
     eng.dispose()
+    # a failed run is never published, not even by the publish step on its own
+    with Store(db) as store:
+        store.fail_run(run_id, "avbruten")
+    with pytest.raises(StoreError, match=f"Körning {run_id} misslyckades; en misslyckad körnings resultat publiceras"):
+        stepwise.publish_run(run_id, db, tmp_path / "failed")
+    assert not (tmp_path / "failed").exists()
 
 
 # --- a flow's relative paths: the data folder, never the checkout ---------------------------------------

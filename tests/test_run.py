@@ -344,6 +344,28 @@ def test_a_staged_run_whose_report_fails_publishes_nothing(tmp_path: Path, monke
         assert set(pub["version"]) == {1}
 
 
+@pytest.mark.parametrize("beside", [False, True], ids=["one-after-the-other", "outputs-beside-the-report"])
+def test_a_run_that_fails_as_it_ends_publishes_nothing(tmp_path: Path, monkeypatch, beside: bool) -> None:
+    """The report's tables become current in the transaction that marks the run succeeded: a run that
+    fails after its report (here run.json cannot be written: a folder has its name) is recorded as failed
+    and the previous run's tables stay the current ones (they were the newest versions before)."""
+    from survey.data.store import Store, staging
+
+    if beside:
+        monkeypatch.setattr(staging, "STAGE_MIN_ROWS", 1)
+    db = f"sqlite:///{tmp_path / 't.sqlite'}"
+    first = run(SAMPLE_WAVE / "responses.csv", SAMPLE_WAVE / "population.csv", tmp_path / "out1", db=db)
+    (tmp_path / "out2" / "run.json").mkdir(parents=True)
+    with pytest.raises(IsADirectoryError):
+        run(SAMPLE_WAVE / "responses.csv", SAMPLE_WAVE / "population.csv", tmp_path / "out2", db=db)
+    with Store(db, migrate=False) as store:
+        assert sorted(store.runs()["status"]) == ["failed", "succeeded"]
+        pub = store.published_tables()
+        assert len(pub) == first.lineage["publish"]["tables"] > 0
+        assert set(pub["run_id"]) == {first.run_id} and set(pub["version"]) == {1}
+        assert set(store.published_view("v_published_estimates")["run_id"]) == {first.run_id}
+
+
 def test_the_report_is_written_while_the_load_still_runs(tmp_path: Path, monkeypatch) -> None:
     """Where the outputs are stored beside the report (here staged on a SQLite file), the report names the
     run by the id chosen after the statistics and does not wait for the wave's load: the load below waits

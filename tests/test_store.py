@@ -310,6 +310,31 @@ def _cells(scale: float = 1.0) -> pd.DataFrame:
     )
 
 
+def test_a_failed_run_publishes_nothing_and_a_run_ends_with_its_tables(store: Store) -> None:
+    """``publish_tables(finish=run)`` publishes and marks the run succeeded in one transaction (both or
+    neither); a failed run's tables are refused."""
+    from survey.data.store import TableVersion
+
+    failed = store.begin_run({}, "abc", "1.0", [])
+    store.fail_run(failed, "avbruten")
+    with pytest.raises(StoreError, match=f"körning {failed} misslyckades"):
+        store.publish_table("T1", 2022, failed, _cells(), "Otrygghet", {})
+    assert store.published_tables().empty
+
+    run_id = store.begin_run({}, "abc", "1.0", [])
+    tables = [
+        TableVersion("T1", 2022, run_id, _cells(), "Otrygghet", {}),
+        TableVersion("T2", 2022, run_id, _cells(), "B", {}),
+    ]
+    assert store.publish_tables(tables, finish=run_id, lineage={"rows": 3}) == [1, 1]
+    row = store.runs().set_index("run_id").loc[run_id]
+    assert row["status"] == "succeeded" and row["lineage"] == {"rows": 3}
+    # ending a run that has ended already is refused, and its tables with it: nothing of them is stored
+    with pytest.raises(StoreError, match="redan succeeded"):
+        store.publish_tables(tables, finish=run_id)
+    assert store.published_tables()["version"].tolist() == [1, 1]
+
+
 def test_published_versions_are_never_overwritten(store: Store) -> None:
     run_id = store.begin_run({}, "abc", "1.0", [])
     v1 = store.publish_table("T1", 2022, run_id, _cells(1.0), "Otrygghet efter mörkrets inbrott", {"note": "första"})

@@ -11,8 +11,9 @@ The database load overlaps the other steps: it runs in a thread with its own con
 (``StepRunner.submit``; Prefect's thread-pool task runner in the flow) while this thread computes. The run's
 id is chosen once the statistics are done; where the store keeps the outputs without holding the GIL
 (:func:`publish_step`) the run is recorded and its outputs stored in a thread that waits for the load, while
-the report, which names the run by that id, is written beside it. No process is forked, so no thread or
-connection pool is ever duplicated.
+the report, which names the run by that id, is written beside it. The report's tables are published in
+the transaction that ends the run (:func:`finish`). No process is forked, so no thread or connection pool is
+ever duplicated.
 """
 
 from __future__ import annotations
@@ -295,8 +296,10 @@ def publish_step(
     tr: Any,
     started: datetime,
     record: Callable[[], dict[str, Any]],
-) -> dict[str, Path]:
-    """Write the contract files and extras, store the run's outputs, and publish the report.
+) -> tuple[dict[str, Path], Any]:
+    """Write the contract files and extras, store the run's outputs, and write the report; returns the
+    files and the report (``reports.publish.PublishResult``, None without one), whose tables :func:`run`
+    publishes to the store as it ends the run, in one transaction (:func:`finish`).
 
     ``record`` waits for the wave's load, records the run ``run_id`` in the store (``begin_run``) and returns
     its lineage (the same dict on every call). Where the store keeps the weights without holding the GIL
@@ -304,10 +307,9 @@ def publish_step(
     socket, and a SQLite file with many rows, staged by ADBC), a thread with its own connection does that,
     staging a SQLite file's weights before it waits for the load (:func:`_stage_record_save`), then stores
     the outputs (:func:`save_step`), while this thread writes the files and the report, which names the run
-    by the id chosen before, so it need not wait for the load either. The report's tables are published to
-    the store once the outputs' transaction has committed: the database's order is that of the steps one
-    after the other. Otherwise they do run one after the other: the sqlite3 binding holds the GIL while it
-    binds 1M rows, and beside the report that thread was slower (publish 14.7 against 12.2 s wall at 1M)."""
+    by the id chosen before, so it need not wait for the load either. Otherwise they do run one after the
+    other: the sqlite3 binding holds the GIL while it binds 1M rows, and beside the report that thread was
+    slower (publish 14.7 against 12.2 s wall at 1M)."""
     out_dir = Path(config.out)
     parts: dict[str, float] = {}  # wall seconds of the step's parts (run.json's "publish_parts")
 
@@ -330,7 +332,7 @@ def publish_step(
         lineage = part("record", record)
         files = part("analysis_files", analysis_files)
         part("run_outputs", save_outputs, store, run_id, w, e, tr, lineage)
-        pub = report(store)
+        pub = report(None)
     else:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="trygghet-save") as pool:
             saving = pool.submit(_stage_record_save, store, run_id, w, e, tr, record, part)
@@ -341,13 +343,6 @@ def publish_step(
                 saved = saving.exception()  # wait: the save's error comes first, it says what was not stored
             if saved is not None:
                 raise saved
-        if pub is not None:
-            from reports.publish import publish_to_store
-
-            t0 = time.perf_counter()
-            pub.versions = publish_to_store(store, pub.built, run_id)
-            pub.seconds["store"] = round(time.perf_counter() - t0, 3)
-            parts["report"] = round(parts["report"] + pub.seconds["store"], 3)
     lineage = record()
     lineage["publish_parts"] = parts
     if pub is not None:
@@ -358,7 +353,7 @@ def publish_step(
             "notes": pub.notes,
             "seconds": pub.seconds,
         }
-    return files
+    return files, pub
 
 
 def _stage_record_save(
@@ -388,6 +383,18 @@ def _stage_record_save(
             discard(staged)
         raise
     part("run_outputs", save_step, store.url, run_id, w, e, tr, lineage, staged)
+
+
+def finish(store: Any, run_id: str, lineage: dict[str, Any], pub: Any) -> None:
+    """End the run: the report's tables published (``pub``, when there is a report) and the run marked
+    succeeded in one transaction, so that the published tables become current only with a run that
+    succeeded (an interrupted or failed run publishes nothing)."""
+    if pub is None:
+        store.finish_run(run_id, lineage)
+        return
+    from reports.publish import publish_to_store
+
+    pub.versions = publish_to_store(store, pub.built, run_id, finish=True, lineage=lineage)
 
 
 # --- the chain ----------------------------------------------------------------------------------------
@@ -491,13 +498,13 @@ def run(  # long: the chain, written once, step by step; formatted one argument 
         say("publicerar")
         try:
             t0 = time.perf_counter()
-            files = runner.run(
+            files, pub = runner.run(
                 "publish", publish_step, config, store, run_id, wave, codebook, w, e, tr, started, record
             )
             clock["publish"] = time.perf_counter() - t0
             lineage = record()
             files["run"] = outputs.write_lineage(Path(config.out), lineage, clock)
-            store.finish_run(run_id, lineage)
+            finish(store, run_id, lineage, pub)
         except BaseException as exc:
             if state.get("begun"):  # a load that failed recorded no run
                 store.fail_run(run_id, f"{type(exc).__name__}: {exc}")

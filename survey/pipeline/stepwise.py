@@ -171,13 +171,17 @@ class _Wave:
 def publish_run(run_id: str, db: str | None = None, out: str | Path | None = None, *, finish: bool = True) -> Any:
     """Publish a run from what its steps stored (estimates, comparisons, trend): the report under
     ``out/report`` (default: the run's configured folder) and the published-table store; with ``finish``
-    the run is then marked succeeded."""
-    from reports.publish import publish_report
+    the run is marked succeeded in the transaction that publishes its tables. A failed run is refused."""
+    from reports.publish import publish_report, publish_to_store
     from survey.data.store import Store
 
     with Store(db, migrate=False) as store:
         config = run_config(store, run_id, db)
         results = store.run_results(run_id)
+        if results.record.run.get("status") == "failed":
+            raise StoreError(
+                f"Körning {run_id} misslyckades; en misslyckad körnings resultat publiceras aldrig. Gör en ny körning."
+            )
         if results.estimates is None:
             raise StoreError(
                 f"Körning {run_id} har inga skattningar att publicera: kör skattningssteget först "
@@ -199,14 +203,14 @@ def publish_run(run_id: str, db: str | None = None, out: str | Path | None = Non
             codebook,
             _meta(config, results, run_id),
             folder / "report",
-            store=store,
             formats=config.formats,
             min_n=config.min_n,
             charts=outputs.chart_selection(codebook, config.charts),
             district_trends=results.trend_districts,  # --district-trends: as trygghet run publishes them
         )
         outputs.write_suppression(folder, pub)
-        if results.record.run.get("status") == "running":  # a finished run is re-published, not changed
+        running = results.record.run.get("status") == "running"  # a finished run is re-published, not changed
+        if running:
             store.record_step(
                 run_id,
                 "publish",
@@ -217,8 +221,7 @@ def publish_run(run_id: str, db: str | None = None, out: str | Path | None = Non
                     "index": str(pub.index) if pub.index else None,
                 },
             )
-            if finish:
-                store.finish_run(run_id)
+        pub.versions = publish_to_store(store, pub.built, run_id, lineage=None, finish=running and finish)
     return pub
 
 

@@ -64,6 +64,7 @@ from survey.errors import StoreError
 
 from .bulk import bulk_insert
 from .engine import Database
+from .runs import mark_succeeded
 from .schema import STR, published_cells, published_tables, runs
 from .values import clean_json, now
 
@@ -182,15 +183,21 @@ def _check_cells(table_id: str, year: int, cells: pd.DataFrame) -> tuple[pd.Seri
 
 
 def _require_runs(conn: sa.Connection, tables: Sequence[TableVersion]) -> None:
-    """Refuse the publication when a run the tables name is not in the store (each run looked up once; the
-    message names its first table)."""
+    """Refuse the publication when a run the tables name is not in the store or has failed (each run
+    looked up once; the message names its first table): a failed run's results are never published."""
     first: dict[str, TableVersion] = {}
     for t in tables:
         if t.run_id is not None:
             first.setdefault(t.run_id, t)
     for run_id, t in first.items():
-        if conn.execute(sa.select(runs.c.run_id).where(runs.c.run_id == run_id)).first() is None:
+        status = conn.execute(sa.select(runs.c.status).where(runs.c.run_id == run_id)).scalar()
+        if status is None:
             raise StoreError(f"Kan inte publicera {t.table_id} {t.year}: det finns ingen körning {run_id!r}.")
+        if status == "failed":
+            raise StoreError(
+                f"Kan inte publicera {t.table_id} {t.year}: körning {run_id} misslyckades, och en misslyckad "
+                f"körnings resultat publiceras aldrig. Gör en ny körning."
+            )
 
 
 def _insert_versions(
@@ -281,11 +288,17 @@ class PublishedStore(Database):
         """
         return self.publish_tables([TableVersion(table_id, year, run_id, cells, title, meta)])[0]
 
-    def publish_tables(self, tables: Sequence[TableVersion]) -> list[int]:
+    def publish_tables(
+        self, tables: Sequence[TableVersion], *, finish: str | None = None, lineage: dict[str, Any] | None = None
+    ) -> list[int]:
         """Store a new version of each table (:meth:`publish_table`) in one transaction and return their
         versions: a run's tables are published all together or not at all, so a reader of the views never
-        sees half a publication (and one commit instead of one per table: 49 tables a run)."""
-        if not tables:
+        sees half a publication (and one commit instead of one per table: 49 tables a run).
+
+        ``finish``: the running run marked succeeded (with ``lineage``, :meth:`RunStore.finish_run`) in the
+        same transaction, so that its tables become current together with the run: a run that fails before
+        its end publishes nothing (the views take the newest version, whatever became of its run)."""
+        if not tables and finish is None:
             return []
         checked = [(t, *_check_cells(t.table_id, t.year, t.cells)) for t in tables]
         one = tables[0] if len(tables) == 1 else None
@@ -293,7 +306,10 @@ class PublishedStore(Database):
             try:
                 with self.writing("publicera tabellen" if one else "publicera tabellerna") as conn:
                     _require_runs(conn, tables)
-                    return _insert_versions(conn, checked)
+                    versions = _insert_versions(conn, checked) if tables else []
+                    if finish is not None:
+                        mark_succeeded(conn, finish, lineage)
+                    return versions
             except (sa.exc.IntegrityError, self.engine.dialect.loaded_dbapi.IntegrityError) as exc:
                 if attempt == 2:  # a concurrent publisher took the same version twice over
                     why = getattr(exc, "orig", exc)

@@ -199,6 +199,16 @@ def require_running(conn: Connection, run_id: str) -> dict[str, Any]:
     return dict(row)
 
 
+def mark_succeeded(conn: Connection, run_id: str, lineage: dict[str, Any] | None = None) -> None:
+    """Inside ``conn``: the running run ``run_id`` marked succeeded, with its final lineage (``None`` keeps
+    the stored one); a StoreError unless it is running."""
+    require_running(conn, run_id)
+    values: dict[str, Any] = {"status": "succeeded", "finished_at": now()}
+    if lineage is not None:
+        values["lineage"] = clean_json(lineage)
+    conn.execute(runs.update().where(runs.c.run_id == run_id).values(**values))
+
+
 def input_ids(conn: Connection, run_id: str, kind: str | None = None) -> list[int]:
     """The source versions a run read (optionally of one kind), inside ``conn``."""
     stmt = sa.select(run_inputs.c.source_file_id).where(run_inputs.c.run_id == run_id)
@@ -288,11 +298,7 @@ class RunStore(WaveReader):
     def finish_run(self, run_id: str, lineage: dict[str, Any] | None = None) -> None:
         """Mark a running run as succeeded, with its final lineage (``None`` keeps the stored lineage)."""
         with self.writing("avsluta körningen") as conn:
-            require_running(conn, run_id)
-            values: dict[str, Any] = {"status": "succeeded", "finished_at": now()}
-            if lineage is not None:
-                values["lineage"] = clean_json(lineage)
-            conn.execute(runs.update().where(runs.c.run_id == run_id).values(**values))
+            mark_succeeded(conn, run_id, lineage)
 
     # -- steps ---------------------------------------------------------------------------------------------
 

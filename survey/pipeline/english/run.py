@@ -144,6 +144,9 @@ MESSAGES: dict[str, str] = {
     "Körning {} har vikter men ingen sparad design; kör viktsteget igen.": (
         "Run {} has weights but no stored design; run the weighting step again."
     ),
+    "Körning {} misslyckades; en misslyckad körnings resultat publiceras aldrig. Gör en ny körning.": (
+        "Run {} failed; the results of a failed run are never published. Make a new run."
+    ),
     "Körning {} har inga skattningar att publicera: kör skattningssteget först (gjorda steg: {}).": (
         "Run {} has no estimates to publish: run the estimation step first (steps done: {})."
     ),

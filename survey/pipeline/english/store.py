@@ -149,6 +149,10 @@ MESSAGES: dict[str, str] = {
     ),
     "Kan inte publicera tabellerna.": "Cannot publish the tables.",
     "Kan inte publicera {} {}: det finns ingen körning {}.": "Cannot publish {} {}: there is no run {}.",
+    "Kan inte publicera {} {}: körning {} misslyckades, och en misslyckad körnings resultat publiceras aldrig. "
+    "Gör en ny körning.": (
+        "Cannot publish {} {}: run {} failed, and the results of a failed run are never published. Make a new run."
+    ),
     "läsa de publicerade tabellerna": "read the published tables",
     "läsa den publicerade tabellen": "read the published table",
     "Det finns ingen {}publicerad tabell {} för {}.": "There is no {}published table {} for {}.",
