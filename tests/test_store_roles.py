@@ -103,6 +103,10 @@ def test_report_reader_reads_published_tables_and_estimates_only() -> None:
             ):
                 text = _refused(call, *args)
                 assert logins["reader"] in text
+                # the roles by their own names, as the catalogue has them (not only the default names)
+                assert (
+                    f"(rollerna den är medlem i: '{names.reader}'; trygghets tabeller ägs av '{names.owner}')" in text
+                )
             msg = _refused(reader.responses)
             assert "läsa svaren" in msg and "responses" in msg
         raw = sa.create_engine(_login_url(logins["reader"], schema))

@@ -290,6 +290,27 @@ class Database:
                 pass
         return self.engine.url.username or os_user()
 
+    def role_context(self) -> tuple[str, str, str]:
+        """For a refusal's message: the current role, the roles it is a member of (directly or through
+        others, quoted and comma-separated, ``–`` for none) and the owner of the ``runs`` table (``–``
+        when unknown), read from PostgreSQL's catalogue, so that roles with names of their own are named."""
+        role = self.current_role()
+        if self.dialect != "postgresql":
+            return role, "–", "–"
+        try:
+            with self.engine.connect() as conn:
+                groups = conn.exec_driver_sql(
+                    "SELECT rolname FROM pg_roles WHERE pg_has_role(current_user, oid, 'MEMBER') "
+                    "AND rolname <> current_user AND left(rolname, 3) <> 'pg_' ORDER BY rolname"
+                ).scalars()
+                names = ", ".join(repr(str(g)) for g in groups) or "–"
+                owner = conn.exec_driver_sql(
+                    "SELECT tableowner FROM pg_tables WHERE schemaname = current_schema() AND tablename = 'runs'"
+                ).scalar()
+        except Exception:
+            return role, "–", "–"
+        return role, names, repr(str(owner)) if owner else "–"
+
     def may_read(self, conn: Connection, table: sa.Table) -> bool:
         """Whether the current role may SELECT from ``table`` (always on SQLite)."""
         if self.dialect != "postgresql":
@@ -305,11 +326,13 @@ class Database:
         """The :class:`StoreError` for a refused or failed database operation, or None for other errors."""
         if sqlstate(exc) == PERMISSION_DENIED:
             detail = _refusal_detail(scrub(str(getattr(exc, "orig", None) or exc), self.url))
+            role, groups, owner = self.role_context()
             return AccessRefused(
-                f"Databasrollen {self.current_role()!r} får inte {action} i databasen {self.safe_url} ({detail}). "
-                f"Rollen saknar behörighet för det: report_reader läser bara publicerade tabeller, skattningar "
-                f"och rapportvyerna, trygghet_pipeline läser och skriver data och körningar, och bara "
-                f"trygghet_owner ändrar schemat (se `trygghet db roles`)."
+                f"Databasrollen {role!r} får inte {action} i databasen {self.safe_url} ({detail}). Rollen saknar "
+                f"behörighet för det (rollerna den är medlem i: {groups}; trygghets tabeller ägs av {owner}). "
+                f"Med rollerna från `trygghet db roles` läser läsrollen (standardnamn report_reader) bara "
+                f"publicerade tabeller, skattningar och rapportvyerna, pipelinerollen (trygghet_pipeline) läser "
+                f"och skriver data och körningar, och bara ägarrollen (trygghet_owner) ändrar schemat."
             )
         if isinstance(exc, CopyFailed):
             return None

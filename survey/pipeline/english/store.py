@@ -39,12 +39,15 @@ MESSAGES: dict[str, str] = {
         "Cannot use the database address {}: {}. Write it as sqlite:///file.db or "
         "postgresql+psycopg://user@host:5432/database."
     ),
-    "Databasrollen {} får inte {} i databasen {} ({}). Rollen saknar behörighet för det: report_reader läser bara "
-    "publicerade tabeller, skattningar och rapportvyerna, trygghet_pipeline läser och skriver data och körningar, och "
-    "bara trygghet_owner ändrar schemat (se `trygghet db roles`).": (
-        "The database role {} may not {} in the database {} ({}). The role lacks the privilege for it: "
-        "report_reader only reads published tables, estimates and the report views, trygghet_pipeline reads and "
-        "writes data and runs, and only trygghet_owner changes the schema (see `trygghet db roles`)."
+    "Databasrollen {} får inte {} i databasen {} ({}). Rollen saknar behörighet för det (rollerna den är medlem "
+    "i: {}; trygghets tabeller ägs av {}). Med rollerna från `trygghet db roles` läser läsrollen (standardnamn "
+    "report_reader) bara publicerade tabeller, skattningar och rapportvyerna, pipelinerollen (trygghet_pipeline) "
+    "läser och skriver data och körningar, och bara ägarrollen (trygghet_owner) ändrar schemat.": (
+        "The database role {} may not {} in the database {} ({}). The role lacks the privilege for it (the roles "
+        "it is a member of: {}; trygghet's tables are owned by {}). With the roles of `trygghet db roles`, the "
+        "reader role (default name report_reader) only reads published tables, estimates and the report views, "
+        "the pipeline role (trygghet_pipeline) reads and writes data and runs, and only the owner role "
+        "(trygghet_owner) changes the schema."
     ),
     "funktionen": "the function",
     "okänd": "unknown",
