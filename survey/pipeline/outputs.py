@@ -265,7 +265,6 @@ def report_meta(
 
 def publish(
     config: RunConfig,
-    store: Any,
     run_id: str,
     wave: Any,
     codebook: Codebook,
@@ -274,7 +273,8 @@ def publish(
     started: datetime,
     nr: NonresponseResult | None = None,
 ) -> Any:
-    """The report under ``OUT/report/`` and the published-table store (``reports.publish``)."""
+    """The report under ``OUT/report/`` (``reports.publish``); its tables reach the store as the run ends
+    (``runner.finish``)."""
     from reports.publish import publish_report
 
     pub_est = (
@@ -289,7 +289,6 @@ def publish(
         codebook,
         report_meta(config, run_id, wave, codebook, started, e.estimates, nr),
         Path(config.out) / "report",
-        store=store,
         formats=config.formats,
         min_n=config.min_n,
         charts=chart_selection(codebook, config.charts),

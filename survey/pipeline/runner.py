@@ -323,22 +323,22 @@ def publish_step(
     def analysis_files() -> dict[str, Path]:
         return outputs.write_outputs(out_dir, w, e, tr, replicate_weights=config.replicate_weights)
 
-    def report(target: Any) -> Any:
+    def report() -> Any:
         if not config.publish:
             return None
-        return part("report", outputs.publish, config, target, run_id, wave, codebook, e, tr, started, w.nonresponse)
+        return part("report", outputs.publish, config, run_id, wave, codebook, e, tr, started, w.nonresponse)
 
     if not store.stages_weights(len(w.weights)):
         lineage = part("record", record)
         files = part("analysis_files", analysis_files)
         part("run_outputs", save_outputs, store, run_id, w, e, tr, lineage)
-        pub = report(None)
+        pub = report()
     else:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="trygghet-save") as pool:
             saving = pool.submit(_stage_record_save, store, run_id, w, e, tr, record, part)
             try:
                 files = part("analysis_files", analysis_files)
-                pub = report(None)
+                pub = report()
             finally:
                 saved = saving.exception()  # wait: the save's error comes first, it says what was not stored
             if saved is not None:
