@@ -241,11 +241,14 @@ def _terminate_cleanly() -> Iterator[None]:
     The handler only raises; the message is printed once the block has unwound. A signal can arrive in the
     middle of an import: printing from the handler then rendered the message with a half-initialised module
     (rich's emoji table, imported for the first print) and ended in a traceback, exit 1."""
+    import logging
     import signal
 
     from survey.pipeline.i18n import msg
 
     received: list[int] = []
+    pool_log = logging.getLogger("sqlalchemy.pool")  # logs a connection it failed to close as a signal came: with
+    pool_log.handlers = pool_log.handlers or [logging.NullHandler()]  # no handler, a traceback for the user
 
     def stop(signum: int, _frame: object) -> None:
         received.append(signum)

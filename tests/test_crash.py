@@ -221,7 +221,7 @@ def test_sigterm_in_the_middle_of_an_import_ends_with_the_message_not_a_tracebac
 
 def test_ctrl_c_says_what_happened() -> None:
     """Ctrl-C (SIGINT) during a command: Typer ended it as a silent exit 130 (an empty line); now one Swedish
-    line says that a started run is marked failed and a started load is not stored, exit 130."""
+    line says that a started run is marked failed and a started load is stored whole or not at all, exit 130."""
     code = (
         "import os, signal, sys\n"
         "from survey.cli import app\n"
@@ -237,5 +237,6 @@ def test_ctrl_c_says_what_happened() -> None:
     assert res.returncode == 130, (res.returncode, res.stderr)
     assert "Traceback" not in res.stderr
     assert " ".join(res.stderr.split()) == (
-        "Fel: Avbrutet (Ctrl-C): en påbörjad körning markeras som misslyckad, en påbörjad inläsning sparas inte."
+        "Fel: Avbrutet (Ctrl-C): en påbörjad körning markeras som misslyckad, en påbörjad inläsning sparas helt "
+        "eller inte alls."
     ), res.stderr

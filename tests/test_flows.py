@@ -128,6 +128,35 @@ def test_a_step_without_its_predecessor_is_a_clear_error(tmp_path: Path) -> None
     assert not (tmp_path / "failed").exists()
 
 
+def test_publishing_a_run_without_its_trend_step_is_refused(tmp_path: Path) -> None:
+    """weight → estimate → publish, the trend step skipped: the report would lack its trend table, so the
+    publish step names the missing step (it had published 48 tables and marked the run succeeded)."""
+    from survey.data.store import Store
+    from survey.errors import StoreError
+    from survey.pipeline import commands, stepwise
+
+    db = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    config = build_config(
+        None,
+        {
+            "responses": SAMPLE_WAVE / "responses.csv",
+            "population": SAMPLE_WAVE / "population.csv",
+            "db": db,
+            "out": tmp_path / "out",
+        },
+    )
+    commands.ingest(config)
+    run_id = stepwise.weight_run(config)
+    stepwise.estimate_run(run_id, db)
+    with pytest.raises(
+        StoreError, match=r"inga trender att publicera: kör trendsteget först \(gjorda steg: weight, estimate\)"
+    ):
+        stepwise.publish_run(run_id, db, tmp_path / "out")
+    with Store(db, migrate=False) as store:
+        assert store.published_tables().empty
+        assert store.run_record(run_id).run["status"] == "running"
+
+
 # --- a flow's relative paths: the data folder, never the checkout ---------------------------------------
 def test_flow_config_takes_relative_paths_against_the_data_folder(tmp_path: Path, monkeypatch) -> None:
     from survey.pipeline.surveys import flow_config

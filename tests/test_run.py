@@ -366,6 +366,47 @@ def test_a_run_that_fails_as_it_ends_publishes_nothing(tmp_path: Path, monkeypat
         assert set(store.published_view("v_published_estimates")["run_id"]) == {first.run_id}
 
 
+def _interrupted_run(tmp_path: Path) -> str:
+    """The sample wave run into a new SQLite file, interrupted (KeyboardInterrupt reaches the caller); the URL."""
+    db = f"sqlite:///{tmp_path / 't.sqlite'}"
+    with pytest.raises(KeyboardInterrupt):
+        run(SAMPLE_WAVE / "responses.csv", SAMPLE_WAVE / "population.csv", tmp_path / "out", db=db)
+    return db
+
+
+def test_ctrl_c_during_the_imports_records_the_stored_wave_s_run_as_failed(tmp_path: Path, monkeypatch) -> None:
+    """An interruption while the statistics' modules are imported (beside the load) waits for the load and
+    records the run as failed: the wave the load stored had no run at all."""
+    from survey.data.store import Store
+    from survey.pipeline import runner
+
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner, "import_statistics", interrupted)
+    with Store(_interrupted_run(tmp_path), migrate=False) as store:
+        runs = store.runs()
+        assert runs["status"].tolist() == ["failed"] and runs["error"].tolist() == ["KeyboardInterrupt: "]
+        assert len(store.responses()) == 3022 and store.published_tables().empty
+
+
+def test_a_signal_after_the_run_has_ended_leaves_it_succeeded(tmp_path: Path, monkeypatch) -> None:
+    """Ctrl-C or SIGTERM in the moment after the run was marked succeeded: the run stays succeeded and the
+    interruption is what reaches the user (it had been "Körning … är redan succeeded", exit 2)."""
+    from survey.data.store import Store
+    from survey.pipeline import runner
+
+    real = runner.finish
+
+    def finish_then_signal(*args):
+        real(*args)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner, "finish", finish_then_signal)
+    with Store(_interrupted_run(tmp_path), migrate=False) as store:
+        assert store.runs()["status"].tolist() == ["succeeded"] and len(store.published_tables()) > 0
+
+
 def test_the_report_is_written_while_the_load_still_runs(tmp_path: Path, monkeypatch) -> None:
     """Where the outputs are stored beside the report (here staged on a SQLite file), the report names the
     run by the id chosen after the statistics and does not wait for the wave's load: the load below waits

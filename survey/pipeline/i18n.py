@@ -75,8 +75,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "bad_value": ("Ogiltigt värde för {name}: {reason}", "Invalid value for {name}: {reason}"),
     "cli_aborted": ("Avbrutet.", "Aborted."),
     "interrupted": (
-        "Avbrutet (Ctrl-C): en påbörjad körning markeras som misslyckad, en påbörjad inläsning sparas inte.",
-        "Aborted (Ctrl-C): a started run is marked as failed, a started load is not stored.",
+        "Avbrutet (Ctrl-C): en påbörjad körning markeras som misslyckad, en påbörjad inläsning sparas helt eller "
+        "inte alls.",
+        "Aborted (Ctrl-C): a started run is marked as failed, a started load is stored whole or not at all.",
     ),
     "aborted": (
         "[bold red]Avbruten[/bold red] (SIGTERM): en påbörjad körning markeras som misslyckad.",

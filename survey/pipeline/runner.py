@@ -450,8 +450,8 @@ def run(  # long: the chain, written once, step by step; formatted one argument 
         for stale in outputs.reap_interrupted_runs(store):
             notes.append(f"körning {stale} hade avbrutits och är markerad som misslyckad")
         loading = runner.submit("store", load_step, store.url, wave, config.replace, True)
-        import_statistics()
-        try:
+        try:  # the imports too: an interruption there also waits for the load and records the run as failed
+            import_statistics()
             say("viktar")
             w = runner.run("weight", timed("weight", weight_step), config, wave, nr)
             say("skattar andelar")
@@ -506,7 +506,8 @@ def run(  # long: the chain, written once, step by step; formatted one argument 
             files["run"] = outputs.write_lineage(Path(config.out), lineage, clock)
             finish(store, run_id, lineage, pub)
         except BaseException as exc:
-            if state.get("begun"):  # a load that failed recorded no run
+            # a load that failed recorded no run; a run that has ended (a signal just after its commit) stays so
+            if state.get("begun") and store.run_record(run_id).run.get("status") == "running":
                 store.fail_run(run_id, f"{type(exc).__name__}: {exc}")
             raise
         finally:

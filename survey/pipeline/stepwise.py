@@ -187,6 +187,11 @@ def publish_run(run_id: str, db: str | None = None, out: str | Path | None = Non
                 f"Körning {run_id} har inga skattningar att publicera: kör skattningssteget först "
                 f"(gjorda steg: {', '.join(results.record.steps_done) or 'inga'})."
             )
+        if "trend" not in results.record.steps_done:  # the report would lack its trend table, silently
+            raise StoreError(
+                f"Körning {run_id} har inga trender att publicera: kör trendsteget först "
+                f"(gjorda steg: {', '.join(results.record.steps_done) or 'inga'})."
+            )
         codebook = load_codebook(config.codebook)  # the run's configured codebook (name or file)
         t0 = time.perf_counter()
         est = results.estimates

@@ -147,6 +147,9 @@ MESSAGES: dict[str, str] = {
     "Körning {} misslyckades; en misslyckad körnings resultat publiceras aldrig. Gör en ny körning.": (
         "Run {} failed; the results of a failed run are never published. Make a new run."
     ),
+    "Körning {} har inga trender att publicera: kör trendsteget först (gjorda steg: {}).": (
+        "Run {} has no trends to publish: run the trend step first (steps done: {})."
+    ),
     "Körning {} har inga skattningar att publicera: kör skattningssteget först (gjorda steg: {}).": (
         "Run {} has no estimates to publish: run the estimation step first (steps done: {})."
     ),
