@@ -157,6 +157,19 @@ def test_publishing_a_run_without_its_trend_step_is_refused(tmp_path: Path) -> N
         assert store.run_record(run_id).run["status"] == "running"
 
 
+@pytest.mark.parametrize("step", ["estimate_run", "trend_run", "publish_run"])
+def test_a_step_on_a_database_that_does_not_exist_names_it_and_creates_nothing(tmp_path: Path, step: str) -> None:
+    """A step by run id on a SQLite file that is not there (a misspelt path): the message names the file and
+    no empty database is made (it had been created, and the message was SQLite's English "no such table")."""
+    from survey.errors import StoreError
+    from survey.pipeline import stepwise
+
+    missing = tmp_path / "nodb.db"
+    with pytest.raises(StoreError, match=f"^Databasen {missing} finns inte. Ange --db med en databas"):
+        getattr(stepwise, step)("01a2534d-53b5-79d1-be37-c8646ca68300", f"sqlite:///{missing}")
+    assert not missing.exists()
+
+
 # --- a flow's relative paths: the data folder, never the checkout ---------------------------------------
 def test_flow_config_takes_relative_paths_against_the_data_folder(tmp_path: Path, monkeypatch) -> None:
     from survey.pipeline.surveys import flow_config

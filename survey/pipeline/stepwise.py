@@ -136,7 +136,7 @@ def estimate_run(run_id: str, db: str | None = None, blocks: BlockRunner | None 
     (``blocks``: how replicate variance is run, see :func:`replicate_blocks`)."""
     from survey.data.store import Store
 
-    with Store(db, migrate=False) as store:
+    with Store(db, migrate=False, existing=True) as store:
         config = run_config(store, run_id, db)
         codebook = load_codebook(config.codebook)
         responses, w = _stored_weighting(store, run_id)
@@ -151,7 +151,7 @@ def trend_run(run_id: str, db: str | None = None) -> Any:
     from survey.data.store import Store
     from survey.pipeline.runner import trend_step
 
-    with Store(db, migrate=False) as store:
+    with Store(db, migrate=False, existing=True) as store:
         config = run_config(store, run_id, db)
         codebook = load_codebook(config.codebook)
         responses, w = _stored_weighting(store, run_id)
@@ -175,7 +175,7 @@ def publish_run(run_id: str, db: str | None = None, out: str | Path | None = Non
     from reports.publish import publish_report, publish_to_store
     from survey.data.store import Store
 
-    with Store(db, migrate=False) as store:
+    with Store(db, migrate=False, existing=True) as store:
         config = run_config(store, run_id, db)
         results = store.run_results(run_id)
         if results.record.run.get("status") == "failed":
