@@ -123,6 +123,19 @@ def test_an_xlsx_the_file_system_refuses_is_one_paragraph_not_a_fault(tmp_path) 
         ), text
 
 
+def test_a_contract_file_whose_name_is_a_folder_is_named_not_a_fault(tmp_path) -> None:
+    """``OUT/estimates.csv`` is a folder: Arrow's "Expected file path" carried no errno and was reported as a
+    fault of trygghet's own (exit 1); now the file system's refusal with the path, exit 2."""
+    out = tmp_path / "ut"
+    (out / "estimates.csv").mkdir(parents=True)
+    res = _run(tmp_path, out=out)
+    assert res.exit_code == 2, res.output
+    assert _flat(res.output).endswith(
+        f"Fel: Kan inte använda {out / 'estimates.csv'}: det är en mapp, inte en fil (filsystemet vägrade). "
+        "Välj en annan sökväg."
+    ), res.output
+
+
 def test_the_store_commands_answer_in_swedish_for_what_is_not_there(tmp_path) -> None:
     """No English inside a Swedish message, a grammatical gender that agrees, a source that does not exist
     named instead of an empty table, and a suppression limit under 1 refused as run does."""

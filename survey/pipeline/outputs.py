@@ -77,6 +77,9 @@ def write_csv(frame: pd.DataFrame, path: Path) -> Path:
         if isinstance(dt, pd.CategoricalDtype) or pd.api.types.is_object_dtype(dt):
             out[c] = out[c].astype("string")
     table = pa.Table.from_pandas(out, preserve_index=False)
+    # opened by Python first: a refusal is an OSError with errno and file name (a folder of that name, no
+    # permission), which the CLI explains; Arrow's own ("Expected file path") carried neither
+    open(path, "wb").close()
     pacsv.write_csv(table, path, write_options=pacsv.WriteOptions(quoting_style="needed"))
     return path
 
