@@ -3,6 +3,7 @@ in the same transaction (rolled back with it), and nothing left behind."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import tempfile
 from pathlib import Path
@@ -402,3 +403,21 @@ def test_driver_import_skips_polars_and_leaves_it_importable():
 def test_driver_import_keeps_a_loaded_polars():
     pytest.importorskip("polars")
     assert _probe("import polars") == ["True", "True", "True"]
+
+
+def test_a_killed_process_s_staging_folder_is_removed_by_the_next_stage(tmp_path: Path) -> None:
+    """A run killed with SIGKILL leaves its staging folder; the next staging removes the folders of processes
+    that are gone, and only those (this process's, a live one's and foreign names stay)."""
+    import subprocess
+    import sys
+
+    from survey.data.store.staging import PREFIX, reap_stale
+
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = int(done.stdout)
+    names = [f"{PREFIX}{dead}-a1", f"{PREFIX}{os.getpid()}-b2", f"{PREFIX}1-c3", f"{PREFIX}x-d4", "annat-5-e5"]
+    for name in names:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "stage.sqlite").write_bytes(b"x" * 10)
+    assert reap_stale(tmp_path) == [tmp_path / names[0]]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name in names) == sorted(names[1:])
