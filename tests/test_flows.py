@@ -116,6 +116,8 @@ def test_a_step_without_its_predecessor_is_a_clear_error(tmp_path: Path) -> None
         store.close()
     with pytest.raises(StoreError, match="viktsteget"):
         stepwise.estimate_run(run_id, db)
+    with pytest.raises(StoreError, match=r"^Databasen har ingen inläst våg för år 1999: läs in den med"):
+        stepwise.weight_run(config, years=[1999])  # a wave is stored, of other years
     eng = sa.create_engine(db)
     with eng.connect() as c:
         assert c.execute(sa.text("select count(*) from estimates")).scalar_one() == 0

@@ -57,6 +57,11 @@ def weight_run(config: RunConfig, years: Sequence[int] | None = None) -> str:
     store = open_store(config)
     try:
         ids = store.active_source_ids(years)
+        if not ids and years and store.active_source_ids(None):  # a wave is stored, not of those years
+            raise StoreError(
+                f"Databasen har ingen inläst våg för år {', '.join(str(y) for y in years)}: läs in den med "
+                f"trygghet ingest först, eller välj bland de inlästa åren (trygghet sources list)."
+            )
         if not ids:
             raise StoreError("Databasen har ingen inläst våg att vikta: läs in en med trygghet ingest först.")
         run_id = store.begin_run(

@@ -135,6 +135,11 @@ MESSAGES: dict[str, str] = {
         "--aux {}: step-by-step runs weight with the population from the database, which does not keep the "
         "auxiliary variables' totals; run trygghet run (or the flow trygghet_run) with --aux"
     ),
+    "Databasen har ingen inläst våg för år {}: läs in den med trygghet ingest först, eller välj bland de inlästa "
+    "åren (trygghet sources list).": (
+        "The database has no loaded wave for the year {}: load it with trygghet ingest first, or choose among the "
+        "loaded years (trygghet sources list)."
+    ),
     "Databasen har ingen inläst våg att vikta: läs in en med trygghet ingest först.": (
         "The database has no loaded wave to weight: load one with trygghet ingest first."
     ),
