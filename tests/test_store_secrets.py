@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import sys
 import traceback
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -114,3 +115,22 @@ def test_mask_and_scrub() -> None:
     assert (
         scrub(f"failed for {SECRET} and {ENCODED} at {url}", url) == "failed for *** and *** at postgresql://u:***@h/db"
     )
+
+
+def test_a_read_only_sqlite_file_is_named_as_such(tmp_path: Path) -> None:
+    """SQLite's "attempt to write a readonly database" (a real one: the file opened read-only) is said as
+    what it is; it had been the server message that asks to check the user, the password and the server."""
+    from survey.data.store.values import os_user
+
+    path = tmp_path / "ro.db"
+    with Store(f"sqlite:///{path}") as store:
+        ro = sa.create_engine(f"sqlite:///file:{path}?mode=ro&uri=true")
+        with pytest.raises(sa.exc.OperationalError) as info, ro.begin() as conn:
+            conn.exec_driver_sql("INSERT INTO alembic_version VALUES ('x')")
+        ro.dispose()
+        err = store.translate(info.value, "spara vågen")
+        assert str(err) == (
+            f"Kan inte spara vågen: databasfilen i sqlite:///{path} går inte att skriva i för användaren {os_user()} "
+            "(filen eller mappen den ligger i är skrivskyddad). Ge skrivrätt till båda, eller ange en annan fil "
+            "med --db sqlite:///fil.db."
+        )

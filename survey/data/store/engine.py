@@ -344,6 +344,12 @@ class Database:
             )
         if isinstance(exc, sa.exc.OperationalError) or isinstance(orig or exc, self._operational()):
             detail = scrub(" ".join(str(orig or exc).split()), self.url)
+            if self.dialect == "sqlite" and "readonly database" in detail:  # no server, user or password here
+                return StoreError(
+                    f"Kan inte {action}: databasfilen i {self.safe_url} går inte att skriva i för användaren "
+                    f"{os_user()} (filen eller mappen den ligger i är skrivskyddad). Ge skrivrätt till båda, "
+                    f"eller ange en annan fil med --db sqlite:///fil.db."
+                )
             if self.dialect == "sqlite" and not any(m in detail for m in _SQLITE_CONNECTION):
                 return StoreError(f"Kan inte {action} i databasen {self.safe_url}: {detail}.")
             return StoreError(

@@ -21,6 +21,11 @@ MESSAGES: dict[str, str] = {
         "another file with --db sqlite:///file.db, or move it away."
     ),
     "Databasanslutningen är stängd.": "The database connection is closed.",
+    "Kan inte {}: databasfilen i {} går inte att skriva i för användaren {} (filen eller mappen den ligger i är "
+    "skrivskyddad). Ge skrivrätt till båda, eller ange en annan fil med --db sqlite:///fil.db.": (
+        "Cannot {}: the database file in {} cannot be written by the user {} (the file or the folder it is in is "
+        "read-only). Give write access to both, or give another file with --db sqlite:///file.db."
+    ),
     "Databasen {} stöds inte: trygghet använder SQLite (sqlite:///fil.db) eller PostgreSQL "
     "(postgresql+psycopg://användare@värd:5432/databas).": (
         "The database {} is not supported: trygghet uses SQLite (sqlite:///file.db) or PostgreSQL "
