@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from survey.data.codebook import Codebook
+from survey.data.store.values import process_alive
 from survey.pipeline.config import RunConfig
 
 if TYPE_CHECKING:  # the statistics' modules are imported once the wave's load runs (runner.import_statistics)
@@ -410,19 +411,7 @@ def reap_interrupted_runs(store: Any) -> list[str]:
     reaped = []
     for row in runs[runs["status"] == "running"].itertuples(index=False):
         proc = (row.parameters or {}).get("process") or {}
-        if proc.get("host") == host and isinstance(proc.get("pid"), int) and not _alive(proc["pid"]):
+        if proc.get("host") == host and isinstance(proc.get("pid"), int) and not process_alive(proc["pid"]):
             store.fail_run(row.run_id, f"avbruten: processen {proc['pid']} avslutades innan körningen var klar")
             reaped.append(row.run_id)
     return reaped
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -231,7 +231,7 @@ def publish_run(run_id: str, db: str | None = None, out: str | Path | None = Non
                     "index": str(pub.index) if pub.index else None,
                 },
             )
-        pub.versions = publish_to_store(store, pub.built, run_id, lineage=None, finish=running and finish)
+        pub.versions = publish_to_store(store, pub.built, run_id, finish=running and finish)
     return pub
 
 

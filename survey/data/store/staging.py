@@ -32,7 +32,7 @@ from sqlalchemy.engine import Connection
 
 from .bulk import arrow_frame
 from .drivers import import_driver
-from .values import quote
+from .values import process_alive, quote
 
 #: Bytes per page of a new SQLite file (SQLite's default is 4096). The store is written in bulk (1M rows of
 #: responses and of weights per run): with 32 KiB pages, a 1M-row ``INSERT ... SELECT`` and its WAL commit
@@ -114,13 +114,7 @@ def reap_stale(root: Path | None = None) -> list[Path]:
     gone = []
     for folder in Path(root or tempfile.gettempdir()).glob(f"{PREFIX}*-*"):
         pid = folder.name[len(PREFIX) :].split("-", 1)[0]
-        if not pid.isdigit() or int(pid) == os.getpid() or folder.stat().st_uid != os.getuid():
-            continue
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
+        if pid.isdigit() and folder.stat().st_uid == os.getuid() and not process_alive(int(pid)):
             shutil.rmtree(folder, ignore_errors=True)
             gone.append(folder)
-        except OSError:  # alive, another user's
-            pass
     return gone

@@ -8,6 +8,7 @@ import dataclasses
 import getpass
 import json
 import math
+import os
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from json.encoder import encode_basestring  # the C function json.dumps uses (ensure_ascii=False)
@@ -28,6 +29,19 @@ def os_user() -> str:
         return getpass.getuser()
     except Exception:
         return "okänd"
+
+
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` of this machine exists (this process, and another user's, count as alive)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def quote(name: str) -> str:
